@@ -1,0 +1,87 @@
+# dikom — quick start: `make run` (the platform at http://127.0.0.1:8000) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEV_SETTINGS := DJANGO_SETTINGS_MODULE=dikom.conf.dev
+
+.PHONY: run install install-dev setup test test-postgres test-browser lint format typecheck migrations-check \
+        openapi openapi-check messages lock clean
+
+$(VENV)/.python-ok:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dikom needs Python 3.11 or newer (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	@touch $@
+
+$(VENV)/.installed-base: $(VENV)/.python-ok requirements/base.txt pyproject.toml
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/base.txt
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-base requirements/dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/base.txt -r requirements/dev.txt
+	@touch $@
+
+install: $(VENV)/.installed-base
+install-dev: $(VENV)/.installed-dev
+
+## setup: migrate the embedded database, compile translations, collect static files, load the demo cooperation
+setup: install
+	$(DEV_SETTINGS) $(PY) manage.py compile_catalogs
+	$(DEV_SETTINGS) $(PY) manage.py migrate --noinput
+	$(DEV_SETTINGS) $(PY) manage.py createcachetable
+	$(DEV_SETTINGS) $(PY) manage.py collectstatic --noinput --verbosity 0
+	$(DEV_SETTINGS) $(PY) manage.py load_demo
+
+## run: the whole platform (web server and task worker) at http://$(HOST):$(PORT)
+run: setup
+	$(DEV_SETTINGS) $(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+## test: the full test suite on the embedded SQLite database (browser tests skip without chromium)
+test: install-dev
+	$(PY) manage.py compile_catalogs
+	$(BIN)/pytest
+
+## test-postgres: the same suite against PostgreSQL (DATABASE_URL, default: local server, user postgres)
+test-postgres: install-dev
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dikom} $(BIN)/pytest -m "not browser"
+
+test-browser: install-dev
+	$(BIN)/pytest -m browser
+
+lint: install-dev
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+migrations-check: install-dev
+	DJANGO_SETTINGS_MODULE=dikom.conf.ci $(PY) manage.py makemigrations --check --dry-run
+
+## openapi: regenerate the committed OpenAPI document
+openapi: install-dev
+	DJANGO_SETTINGS_MODULE=dikom.conf.ci $(PY) manage.py spectacular --file openapi.yaml --validate --fail-on-warn
+
+## openapi-check: fail when openapi.yaml differs from what the code generates
+openapi-check: install-dev
+	DJANGO_SETTINGS_MODULE=dikom.conf.ci $(PY) manage.py spectacular --file $(VENV)/openapi.generated.yaml --validate --fail-on-warn
+	@diff -u openapi.yaml $(VENV)/openapi.generated.yaml && echo "openapi.yaml is up to date"
+
+## messages: extract translatable strings into the catalogs (needs GNU gettext)
+messages: install-dev
+	cd src/dikom && ../../$(PY) ../../manage.py makemessages --locale de --locale en --no-obsolete --no-location --ignore "*/tests/*"
+	$(PY) manage.py compile_catalogs
+
+## lock: recompile the pinned dependency lists from requirements/*.in
+lock: install-dev
+	cd requirements && ../$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o base.txt base.in
+	cd requirements && ../$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o dev.txt dev.in
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,95 @@
+"""Fixtures shared by every test: two cities and named users.
+
+- ``owner``: municipality administrator of city A (Fulda)
+- ``colleague``: caseworker of city A, no admin role
+- ``outsider``: municipality administrator of city B (Gießen)
+- ``citizen``: a user without memberships
+- ``platform_admin``: superuser across all cities
+
+``login(client, user)`` logs a user in with a verified second factor, as staff
+must be under the CI settings (DIKOM_REQUIRE_2FA_FOR_STAFF on).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from dikom.accounts.models import User
+from dikom.accounts.roles import Role
+from dikom.accounts.tests.factories import PASSWORD, MembershipFactory, UserFactory
+from dikom.municipalities.models import Municipality
+from dikom.municipalities.tests.factories import DistrictFactory, MunicipalityFactory
+
+REQUIRE_SERVICES = os.environ.get("DIKOM_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip a test that needs an outside server, or fail when CI demands the server."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (DIKOM_REQUIRE_SERVICES is set, so this is a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def city_a(db: Any) -> Municipality:
+    district = DistrictFactory(key="06631", name="Landkreis Fulda")
+    return MunicipalityFactory(name="Fulda", slug="fulda", ags="06631009", district=district, population=69000)
+
+
+@pytest.fixture
+def city_b(db: Any) -> Municipality:
+    district = DistrictFactory(key="06531", name="Landkreis Gießen")
+    return MunicipalityFactory(name="Gießen", slug="giessen", ags="06531005", district=district, population=92000)
+
+
+@pytest.fixture
+def owner(city_a: Municipality) -> User:
+    return MembershipFactory(user__username="owner", municipality=city_a, role=Role.MUNICIPALITY_ADMIN).user
+
+
+@pytest.fixture
+def colleague(city_a: Municipality) -> User:
+    return MembershipFactory(user__username="colleague", municipality=city_a, role=Role.CASEWORKER).user
+
+
+@pytest.fixture
+def outsider(city_b: Municipality) -> User:
+    return MembershipFactory(user__username="outsider", municipality=city_b, role=Role.MUNICIPALITY_ADMIN).user
+
+
+@pytest.fixture
+def citizen(db: Any) -> User:
+    return UserFactory(username="citizen")
+
+
+@pytest.fixture
+def platform_admin(db: Any) -> User:
+    return UserFactory(username="platform", is_superuser=True, is_staff=True)
+
+
+def _login(client: Client, user: User) -> Client:
+    """Log ``user`` in with a confirmed TOTP device, as after a real 2FA check."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def login() -> Callable[[Client, User], Client]:
+    return _login

@@ -1,0 +1,332 @@
+"""Base settings of dikom. Every value comes from the environment.
+
+``dev.py``, ``ci.py`` and ``production.py`` only set environment defaults and
+then import this module; see ``docs/configuration.md`` for every setting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from dikom.conf.env import env_bool, env_int, env_list, env_secret, env_str
+
+SRC_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = SRC_DIR.parent.parent
+
+ENVIRONMENT = env_str(
+    "DIKOM_ENVIRONMENT",
+    "production",
+    "Which kind of installation this is: development, ci or production. Production refuses unsafe settings.",
+)
+IS_PRODUCTION = ENVIRONMENT == "production"
+
+DEBUG = env_bool("DIKOM_DEBUG", False, "Show Django's debug pages. Never on in production.")
+SECRET_KEY = env_secret("DIKOM_SECRET_KEY", None, "Secret key for signing sessions and tokens (50+ random characters).")
+ALLOWED_HOSTS = env_list(
+    "DIKOM_ALLOWED_HOSTS", [], "Host names this installation answers to, comma-separated (no '*' in production)."
+)
+CSRF_TRUSTED_ORIGINS = env_list(
+    "DIKOM_CSRF_TRUSTED_ORIGINS", [], "Origins (scheme://host) trusted for CSRF when behind a proxy."
+)
+SITE_URL = env_str("DIKOM_SITE_URL", "http://127.0.0.1:8000", "Public base URL, used in e-mails and API documents.")
+
+DATA_DIR = Path(
+    env_str("DIKOM_DATA_DIR", str(BASE_DIR / "var"), "Folder for the embedded SQLite database and uploaded files.")
+    or str(BASE_DIR / "var")
+)
+
+# --- Applications ------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
+    "csp",
+    "dikom.web",
+    "dikom.audit",
+    "dikom.municipalities",
+    "dikom.accounts",
+    "dikom.api",
+    "dikom.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "dikom.web.middleware.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "dikom.accounts.middleware.TwoFactorEnforcementMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+]
+
+ROOT_URLCONF = "dikom.urls"
+WSGI_APPLICATION = "dikom.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+                "dikom.web.context_processors.platform",
+            ],
+        },
+    },
+]
+
+# --- Database ----------------------------------------------------------------------
+
+DATABASE_URL = env_str(
+    "DATABASE_URL",
+    None,
+    "Database to use, e.g. postgres://user:pass@host:5432/dikom. Unset: the embedded SQLite database in DIKOM_DATA_DIR.",
+)
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "dikom.sqlite3",
+            "OPTIONS": {
+                # WAL lets readers work while one writer writes; IMMEDIATE takes the
+                # write lock at BEGIN so concurrent writers queue instead of failing.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+                ),
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (sessions stay in the database; the cache carries rate limits) ----------
+
+CACHE_URL = env_str(
+    "DIKOM_CACHE_URL",
+    None,
+    "Shared cache for rate limits across processes, e.g. redis://127.0.0.1:6379/0. Unset: the database cache table.",
+)
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "dikom_cache"}}
+
+# --- Accounts and security ---------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:landing"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "dikom.accounts.validators.CharacterClassValidator"},
+]
+
+DIKOM_REQUIRE_2FA_FOR_STAFF = env_bool(
+    "DIKOM_REQUIRE_2FA_FOR_STAFF",
+    True,
+    "Staff (users with a role in a municipality) must set up and use TOTP two-factor authentication.",
+)
+DIKOM_LOGIN_MAX_FAILURES = env_int(
+    "DIKOM_LOGIN_MAX_FAILURES", 5, "Failed logins for one account before it is locked for a while.", minimum=1
+)
+DIKOM_LOGIN_LOCKOUT_MINUTES = env_int(
+    "DIKOM_LOGIN_LOCKOUT_MINUTES", 15, "How long an account stays locked after too many failed logins.", minimum=1
+)
+
+SESSION_COOKIE_AGE = env_int("DIKOM_SESSION_AGE_SECONDS", 8 * 3600, "Session lifetime in seconds.", minimum=300)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_COOKIES = env_bool(
+    "DIKOM_SECURE_COOKIES", True, "Send session and CSRF cookies only over HTTPS (switch off only for local HTTP)."
+)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_SSL_REDIRECT = env_bool("DIKOM_SSL_REDIRECT", True, "Redirect plain HTTP requests to HTTPS.")
+SECURE_HSTS_SECONDS = env_int(
+    "DIKOM_HSTS_SECONDS", 31536000, "Strict-Transport-Security max-age; 0 switches HSTS off.", minimum=0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env_bool("DIKOM_BEHIND_PROXY", False, "Trust X-Forwarded-Proto from a TLS-terminating reverse proxy."):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy: no inline scripts, no third-party origins. Inline <style>
+# blocks carry a per-request nonce (municipality branding).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "nonce"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- E-mail ------------------------------------------------------------------------
+
+EMAIL_BACKEND = env_str(
+    "DIKOM_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend",
+    "Django e-mail backend; the development set-up prints mails to the console.",
+)
+EMAIL_HOST = env_str("DIKOM_EMAIL_HOST", "localhost", "SMTP server host.")
+EMAIL_PORT = env_int("DIKOM_EMAIL_PORT", 587, "SMTP server port.", minimum=1)
+EMAIL_HOST_USER = env_str("DIKOM_EMAIL_USER", "", "SMTP user name.")
+EMAIL_HOST_PASSWORD = env_secret("DIKOM_EMAIL_PASSWORD", "", "SMTP password.")
+EMAIL_USE_TLS = env_bool("DIKOM_EMAIL_USE_TLS", True, "Use STARTTLS for SMTP.")
+DEFAULT_FROM_EMAIL = env_str("DIKOM_DEFAULT_FROM_EMAIL", "dikom <noreply@dikom.invalid>", "Sender of platform mails.")
+
+# --- Internationalisation ----------------------------------------------------------
+
+LANGUAGE_CODE = "de"
+LANGUAGES = [("de", _("German")), ("en", _("English"))]
+LOCALE_PATHS = [SRC_DIR / "locale"]
+TIME_ZONE = "Europe/Berlin"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and uploaded files -----------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = DATA_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "DIKOM_MAX_REQUEST_BYTES", 10 * 1024 * 1024, "Largest request body accepted (bytes); larger ones get 413.", minimum=1024
+)
+
+# --- Background tasks --------------------------------------------------------------
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+DIKOM_TASK_MAX_ATTEMPTS = env_int(
+    "DIKOM_TASK_MAX_ATTEMPTS", 5, "How often a failing background task is tried before it stays failed.", minimum=1
+)
+
+# --- API ---------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "dikom.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["dikom.api.throttling.ApiKeyRateThrottle", "dikom.api.throttling.AnonBurstThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env_str("DIKOM_API_KEY_RATE", "6000/min", "Requests per API key (N/s, N/min, N/hour)."),
+        "anon": env_str("DIKOM_API_ANON_RATE", "120/min", "Requests per anonymous client on public API endpoints."),
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "dikom.api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "dikom API",
+    "DESCRIPTION": (
+        "REST API of dikom, the open platform of intermunicipal digital administration. "
+        "Machine clients authenticate with per-municipality API keys (header `Authorization: Api-Key <key>`). "
+        "Errors are RFC 9457 problem details (`application/problem+json`)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "LICENSE": {"name": "EUPL-1.2", "url": "https://joinup.ec.europa.eu/collection/eupl/eupl-text-eupl-12"},
+}
+
+# --- Demo --------------------------------------------------------------------------
+
+DIKOM_DEMO = env_bool(
+    "DIKOM_DEMO", False, "This installation runs the demo cooperation: shows a demo banner on every page."
+)
+
+# --- Logging -----------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DIKOM_LOG_LEVEL", "INFO", "Log level of the root logger.")},
+}
+
+# --- Refuse unsafe production configurations ------------------------------------------
+
+if not SECRET_KEY:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("DIKOM_SECRET_KEY (or DIKOM_SECRET_KEY_FILE) must be set in production.")
+    SECRET_KEY = "insecure-development-key-never-use-in-production-0123456789abcdef"
+if IS_PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("DIKOM_DEBUG must be off in production.")
+    if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure") or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured("DIKOM_SECRET_KEY must be at least 50 random characters in production.")
+    if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
+        raise ImproperlyConfigured("DIKOM_ALLOWED_HOSTS must name the hosts explicitly in production (no '*').")
+    if not SECURE_COOKIES:
+        raise ImproperlyConfigured("DIKOM_SECURE_COOKIES must stay on in production.")
+    if DIKOM_DEMO:
+        raise ImproperlyConfigured("DIKOM_DEMO must be off in production.")

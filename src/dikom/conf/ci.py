@@ -1,0 +1,24 @@
+"""Settings for the test suite: like development, with two-factor enforcement on
+(tests that need it off say so) and a fast password hasher.
+
+Only sets environment defaults, then imports the base settings.
+"""
+
+import os
+
+for _name, _value in {
+    "DIKOM_ENVIRONMENT": "ci",
+    "DIKOM_DEBUG": "false",
+    "DIKOM_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "DIKOM_SECURE_COOKIES": "false",
+    "DIKOM_SSL_REDIRECT": "false",
+    "DIKOM_HSTS_SECONDS": "0",
+    "DIKOM_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    "DIKOM_REQUIRE_2FA_FOR_STAFF": "true",
+    "DIKOM_DEMO": "false",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+from dikom.conf.base import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("konto/", include("dikom.accounts.urls")),
+    path("api/v1/", include("dikom.api.urls")),
+    path("plattform-admin/", admin.site.urls),
+    path("", include("dikom.web.urls")),
+]
+
+if settings.DEBUG:
+    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+
+handler400 = "dikom.web.views.bad_request"
+handler403 = "dikom.web.views.permission_denied"
+handler404 = "dikom.web.views.page_not_found"
+handler500 = "dikom.web.views.server_error"

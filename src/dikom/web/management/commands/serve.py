@@ -1,0 +1,54 @@
+"""Start the whole platform: the web server (waitress) and the task worker.
+
+The worker runs as a child process; both stop together on Ctrl+C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Run the web server and the background task worker together."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--threads", type=int, default=8)
+        parser.add_argument("--no-worker", action="store_true", help="Do not start the task worker.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from waitress import serve
+
+        from dikom.wsgi import application
+
+        worker: subprocess.Popen[bytes] | None = None
+        if not options["no_worker"]:
+            worker = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+                [sys.executable, str(settings.BASE_DIR / "manage.py"), "db_worker", "--interval", "1"],
+            )
+            self.stdout.write(f"task worker started (pid {worker.pid})")
+
+        def stop(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        url = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write(self.style.SUCCESS(f"dikom läuft unter {url} (Beenden mit Strg+C)"))
+        try:
+            serve(application, host=options["host"], port=options["port"], threads=options["threads"], ident="dikom")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if worker is not None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
