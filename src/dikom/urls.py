@@ -7,6 +7,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("konto/", include("dikom.accounts.urls")),
     path("api/v1/", include("dikom.api.urls")),
+    path("verwaltung/", include("dikom.municipalities.urls")),
     path("plattform-admin/", admin.site.urls),
     path("", include("dikom.web.urls")),
 ]
