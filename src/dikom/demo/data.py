@@ -1,0 +1,80 @@
+"""The demo cooperation: real member municipalities with their official keys
+and approximate populations (see docs/domain.md), fictional org units and people.
+
+Everything created from here is marked ``is_demo``.
+"""
+
+from __future__ import annotations
+
+from dikom.accounts.roles import Role
+
+# (key, name, kind)
+DISTRICTS = [
+    ("06631", "Landkreis Fulda", "landkreis"),
+    ("06531", "Landkreis Gießen", "landkreis"),
+    ("06533", "Landkreis Limburg-Weilburg", "landkreis"),
+    ("06534", "Landkreis Marburg-Biedenkopf", "landkreis"),
+    ("06413", "Offenbach am Main", "kreisfreie_stadt"),
+    ("06532", "Lahn-Dill-Kreis", "landkreis"),
+    ("06412", "Frankfurt am Main", "kreisfreie_stadt"),
+    ("06611", "Kassel", "kreisfreie_stadt"),
+    ("06439", "Rheingau-Taunus-Kreis", "landkreis"),
+]
+
+# (slug, name, ags, kind, population, membership, brand colour)
+MUNICIPALITIES = [
+    ("fulda", "Fulda", "06631009", "gemeinde", 69_000, "founding", "#00508c"),
+    ("giessen", "Gießen", "06531005", "gemeinde", 92_000, "founding", "#8a1538"),
+    ("limburg", "Limburg a. d. Lahn", "06533009", "gemeinde", 36_000, "founding", "#a4121c"),
+    ("marburg", "Marburg", "06534014", "gemeinde", 77_000, "founding", "#005f50"),
+    ("offenbach", "Offenbach am Main", "06413000", "kreisfreie_stadt", 131_000, "founding", "#1d4f91"),
+    ("wetzlar", "Wetzlar", "06532023", "gemeinde", 53_000, "founding", "#2f5d1e"),
+    ("frankfurt", "Frankfurt am Main", "06412000", "kreisfreie_stadt", 773_000, "partner", "#7a1f2b"),
+    ("kassel", "Kassel", "06611000", "kreisfreie_stadt", 202_000, "partner", "#3a3a8c"),
+    # A district as member: its five-digit key followed by 000 (see docs/domain.md).
+    ("rheingau-taunus-kreis", "Rheingau-Taunus-Kreis", "06439000", "landkreis", 187_000, "partner", "#4b5320"),
+]
+
+# The same fictional organisation chart for every demo city: (name, short, kind, children)
+ORG_CHART = [
+    (
+        "Dezernat I – Oberbürgermeisteramt", "Dez. I", "dezernat",
+        [
+            ("Stabsstelle Digitalisierung", "Digi", "stabsstelle", []),
+            ("Fachbereich Organisation und IT", "FB 10", "fachbereich", [("Abteilung IT-Service", "10.2", "abteilung", [])]),
+            ("Fachbereich Finanzen und Steuern", "FB 20", "fachbereich", [("Steueramt", "20.3", "amt", [])]),
+        ],
+    ),
+    (
+        "Dezernat II – Bürgerdienste und Ordnung", "Dez. II", "dezernat",
+        [
+            ("Fachbereich Bürgerdienste", "FB 32", "fachbereich", [
+                ("Bürgerbüro", "32.1", "amt", []),
+                ("Standesamt", "32.2", "amt", []),
+            ]),
+            ("Ordnungsamt", "FB 33", "amt", [("Straßenverkehrsbehörde", "33.4", "abteilung", [])]),
+        ],
+    ),
+    (
+        "Dezernat III – Soziales, Umwelt und Stadtentwicklung", "Dez. III", "dezernat",
+        [
+            ("Fachbereich Soziales und Jugend", "FB 50", "fachbereich", []),
+            ("Fachbereich Umwelt und Grünflächen", "FB 67", "fachbereich", []),
+            ("Fachbereich Stadtplanung", "FB 61", "fachbereich", []),
+        ],
+    ),
+]
+
+# One demo person per role: (role, user-name suffix, first name, last name, org unit short name)
+PEOPLE = [
+    (Role.MUNICIPALITY_ADMIN, "admin", "Andrea", "Admin", "FB 10"),
+    (Role.PROCESS_DESIGNER, "designer", "Paul", "Prozess", "Digi"),
+    (Role.REVIEWER, "reviewer", "Rita", "Review", "Digi"),
+    (Role.CASEWORKER, "caseworker", "Sven", "Sachbearbeitung", "32.1"),
+    (Role.ANALYST, "analyst", "Ana", "Analyse", "Digi"),
+    (Role.DATA_PUBLISHER, "publisher", "Otto", "Offen", "10.2"),
+    (Role.STAFF_MEMBER, "staff", "Mia", "Mitarbeit", "FB 67"),
+]
+
+CITIZEN_USERNAME = "buergerin"
+PLATFORM_ADMIN_USERNAME = "plattform-admin"

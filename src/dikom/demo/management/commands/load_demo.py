@@ -1,0 +1,43 @@
+"""Load the demo cooperation (idempotent) and print the demo log-ins."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from dikom.demo import data
+from dikom.demo.actions import load_demo_cooperation
+
+CREDENTIALS_FILE = "demo-credentials.txt"
+
+
+class Command(BaseCommand):
+    help = "Load the demo cooperation (six cities, three partners, one demo user per role) and print the log-ins."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--new-password", action="store_true", help="Give all demo accounts a new password.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DIKOM_DEMO:
+            raise CommandError("Demo data is only loaded where DIKOM_DEMO is on (never in production).")
+        credentials = Path(settings.DATA_DIR) / CREDENTIALS_FILE
+        password = None
+        if credentials.exists() and not options["new_password"]:
+            password = credentials.read_text(encoding="utf-8").strip() or None
+        result = load_demo_cooperation(password=password, set_password=options["new_password"])
+        credentials.parent.mkdir(parents=True, exist_ok=True)
+        credentials.write_text(result.password + "\n", encoding="utf-8")
+        os.chmod(credentials, 0o600)
+
+        action = "geladen" if result.created else "war schon geladen"
+        self.stdout.write(self.style.WARNING(f"\nDEMO-Kooperation {action} (alle Personen und Daten sind erfunden)."))
+        self.stdout.write("Anmeldung unter http://127.0.0.1:8000/konto/anmelden/ mit dem Passwort:")
+        self.stdout.write(self.style.SUCCESS(f"    {result.password}"))
+        self.stdout.write("Benutzernamen (je Stadt: <stadt>-admin, -designer, -reviewer, -caseworker, -analyst, -publisher, -staff):")
+        self.stdout.write(f"    {data.PLATFORM_ADMIN_USERNAME} (Plattform-Administration), {data.CITIZEN_USERNAME} (Bürgerin)")
+        cities = ", ".join(slug for slug, *_ in data.MUNICIPALITIES)
+        self.stdout.write(f"    Städte: {cities}\n")
