@@ -35,8 +35,10 @@ CSRF_TRUSTED_ORIGINS = env_list(
 SITE_URL = env_str("DIKOM_SITE_URL", "http://127.0.0.1:8000", "Public base URL, used in e-mails and API documents.")
 
 DATA_DIR = Path(
-    env_str("DIKOM_DATA_DIR", str(BASE_DIR / "var"), "Folder for the embedded SQLite database and uploaded files.")
-    or str(BASE_DIR / "var")
+    env_str(
+        "DIKOM_DATA_DIR", None, "Folder for the embedded SQLite database and uploaded files. Unset: var/ in the project."
+    )
+    or BASE_DIR / "var"
 )
 
 # --- Applications ------------------------------------------------------------------
@@ -59,6 +61,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "csp",
+    "dikom.conf",
     "dikom.web",
     "dikom.audit",
     "dikom.municipalities",
