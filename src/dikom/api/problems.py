@@ -2,18 +2,29 @@
 
 Every error the API answers is ``application/problem+json`` with ``type``,
 ``title``, ``status`` and ``detail``; validation errors add ``errors`` (one
-entry per field: ``{"field": ..., "message": ..., "code": ...}``).
+entry per field: ``{"field": ..., "message": ..., "code": ...}``), rate-limit
+errors add ``retry_after`` (seconds, also sent as the ``Retry-After`` header).
+
+``title`` is a short English summary of the problem type, as RFC 9457 intends;
+``detail`` is translated into the language the client asked for.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+logger = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://dikom.de/problems/"
 CONTENT_TYPE = "application/problem+json"
@@ -35,19 +46,25 @@ TITLES = {
 }
 
 
+class ContentTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request body is larger than this server accepts.")
+    default_code = "content_too_large"
+
+
 def problem(status_code: int, detail: str, type_: str | None = None, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + (type_ or str(status_code)),
         "title": TITLES.get(status_code, "Error"),
         "status": status_code,
-        "detail": detail,
+        "detail": str(detail),
     }
     body.update(extra)
     return body
 
 
 def problem_response(status_code: int, detail: str, type_: str | None = None, **extra: Any) -> JsonResponse:
-    """A problem+json answer for plain Django views (outside DRF)."""
+    """A problem+json answer for plain Django views and middleware (outside DRF)."""
     response = JsonResponse(problem(status_code, detail, type_, **extra), status=status_code)
     response["Content-Type"] = CONTENT_TYPE
     return response
@@ -68,7 +85,9 @@ def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
             else:
                 errors.extend(_flatten(value, prefix))
     else:
-        errors.append({"field": prefix, "message": str(detail), "code": getattr(detail, "code", "invalid") or "invalid"})
+        errors.append(
+            {"field": prefix, "message": str(detail), "code": getattr(detail, "code", "invalid") or "invalid"}
+        )
     return errors
 
 
@@ -83,25 +102,29 @@ TYPES = {
     exceptions.Throttled: "rate-limited",
     exceptions.ValidationError: "validation-error",
     exceptions.NotAcceptable: "not-acceptable",
+    ContentTooLarge: "content-too-large",
 }
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every error becomes problem+json, unexpected ones a logged 500."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(*exc.args)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = ContentTooLarge()
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        return _server_error(exc, context)
     type_ = next((name for cls, name in TYPES.items() if isinstance(exc, cls)), str(response.status_code))
     extra: dict[str, Any] = {}
     if isinstance(exc, exceptions.ValidationError):
-        detail = "The request contains invalid values."
+        detail = gettext("The request contains invalid values.")
         extra["errors"] = _flatten(exc.detail)
     elif isinstance(exc, exceptions.APIException):
-        detail = str(exc.detail) if not isinstance(exc.detail, dict | list) else "Request failed."
-    else:
+        detail = str(exc.detail) if not isinstance(exc.detail, dict | list) else gettext("The request failed.")
+    else:  # pragma: no cover - DRF's handler only answers APIExceptions
         detail = str(exc)
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         extra["retry_after"] = int(exc.wait) + (0 if float(exc.wait).is_integer() else 1)
@@ -110,5 +133,32 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     return response
 
 
+def _server_error(exc: Exception, context: dict[str, Any]) -> Response:
+    """An unexpected error: log it with its traceback and answer a 500 problem, never an HTML page.
+
+    Django's ``got_request_exception`` signal is sent as Django itself would, so
+    error reporting (and the test client, which re-raises) still see it.
+    """
+    request = context.get("request")
+    django_request = getattr(request, "_request", request)
+    logger.error("Unhandled error in API view", exc_info=exc)
+    got_request_exception.send(sender=None, request=django_request)
+    set_rollback()
+    return Response(
+        problem(500, gettext("An unexpected error occurred. It has been logged."), "server-error"),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        content_type=CONTENT_TYPE,
+    )
+
+
 def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return problem_response(status.HTTP_404_NOT_FOUND, f"No API endpoint at {request.path}.", "not-found")
+    """The catch-all at the end of the API's URLs: unknown paths are a 404 problem, not an HTML page."""
+    detail = gettext("No API endpoint at %(path)s.") % {"path": request.path}
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            detail += " " + gettext("Did you mean %(path)s?") % {"path": request.path + "/"}
+    return problem_response(status.HTTP_404_NOT_FOUND, detail, "not-found")
