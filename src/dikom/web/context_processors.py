@@ -1,14 +1,54 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from dikom.accounts.access import roles_in, staff_municipalities
+from dikom.accounts.roles import Role
+from dikom.municipalities.models import Municipality
+
+
+@dataclass
+class Navigation:
+    """What the primary navigation shows for the current user."""
+
+    kind: str  # "anonymous", "citizen" or "staff"
+    is_platform_admin: bool = False
+    admin_municipalities: list[Municipality] = field(default_factory=list)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+
+def navigation_for(user: Any) -> Navigation:
+    """Navigation for ``user``: at most two queries (their municipalities, their roles)."""
+    if not getattr(user, "is_authenticated", False):
+        return Navigation(kind="anonymous")
+    is_platform_admin = bool(user.is_active and user.is_superuser)
+    if is_platform_admin:
+        # Platform admins see every municipality; only list those they administer by membership.
+        municipalities = list(Municipality.objects.filter(memberships__user=user).distinct())
+    else:
+        municipalities = list(staff_municipalities(user))
+    admin_of = [m for m in municipalities if Role.MUNICIPALITY_ADMIN in roles_in(user, m)]
+    is_staff = is_platform_admin or bool(municipalities)
+    return Navigation(
+        kind="staff" if is_staff else "citizen",
+        is_platform_admin=is_platform_admin,
+        admin_municipalities=admin_of,
+    )
 
 
 def platform(request: HttpRequest) -> dict[str, Any]:
-    """Values every template may use: demo and 2FA flags."""
+    """Values every template may use: demo and 2FA flags, the navigation (computed on first use)."""
+    user = getattr(request, "user", None)
     return {
         "DIKOM_DEMO": settings.DIKOM_DEMO,
         "DIKOM_2FA_RELAXED": not settings.DIKOM_REQUIRE_2FA_FOR_STAFF,
+        "nav": SimpleLazyObject(lambda: navigation_for(user)),
     }

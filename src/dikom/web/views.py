@@ -1,19 +1,106 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.template import loader
 from django.views.decorators.cache import never_cache
+
+from dikom.accounts.access import roles_in, staff_municipalities
+from dikom.accounts.roles import Role
+from dikom.municipalities.models import Municipality
+from dikom.web.branding import brand_for, initials
+from dikom.web.modules import MODULES, MODULES_BY_SLUG
 
 
 def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/landing.html")
+    return render(request, "web/landing.html", {"modules": MODULES})
+
+
+def module(request: HttpRequest, slug: str) -> HttpResponse:
+    """The page of a module: what it does (and, while it is not built, that it is in preparation)."""
+    try:
+        current = MODULES_BY_SLUG[slug]
+    except KeyError as exc:
+        raise Http404 from exc
+    return render(request, "web/module.html", {"module": current})
+
+
+def accessibility(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/accessibility.html")
+
+
+def municipality_list(request: HttpRequest) -> HttpResponse:
+    municipalities = Municipality.objects.select_related("district").order_by("name")
+    return render(request, "web/municipality_list.html", {"municipalities": municipalities})
+
+
+def municipality_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The citizen-facing page of a member city, in the city's colours."""
+    municipality = get_object_or_404(Municipality.objects.select_related("district"), slug=slug)
+    return render(
+        request,
+        "web/municipality_detail.html",
+        {
+            "municipality": municipality,
+            "brand": brand_for(municipality.brand_colour),
+            "initials": initials(municipality.name),
+            "service_modules": [MODULES_BY_SLUG["dienste"], MODULES_BY_SLUG["opendata"], MODULES_BY_SLUG["sensoren"]],
+        },
+    )
+
+
+# Which module pages a role leads to on the staff start page.
+ROLE_MODULES: dict[str, tuple[str, ...]] = {
+    Role.PROCESS_DESIGNER: ("dienste",),
+    Role.REVIEWER: ("dienste",),
+    Role.CASEWORKER: ("faelle",),
+    Role.ANALYST: ("analytics",),
+    Role.DATA_PUBLISHER: ("opendata", "sensoren"),
+    Role.STAFF_MEMBER: ("kompetenzen", "forum"),
+    Role.MUNICIPALITY_ADMIN: ("kompetenzen",),
+}
+
+
+@dataclass
+class Workplace:
+    municipality: Municipality
+    roles: list[str]  # translated role names
+    is_admin: bool
+    modules: list  # Module objects the roles lead to
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/placeholder.html", {"title": "Start"})
+    """Start page after log-in: the staff member's workplaces, or the citizen's account."""
+    user = request.user
+    workplaces: list[Workplace] = []
+    if user.is_superuser:
+        municipalities = list(Municipality.objects.filter(memberships__user=user).distinct())
+    else:
+        municipalities = list(staff_municipalities(user))
+    for municipality in municipalities:
+        held = roles_in(user, municipality)
+        slugs: list[str] = []
+        for role in Role:
+            if role in held:
+                slugs.extend(s for s in ROLE_MODULES.get(role, ()) if s not in slugs)
+        workplaces.append(
+            Workplace(
+                municipality=municipality,
+                roles=[str(role.label) for role in Role if role in held],
+                is_admin=Role.MUNICIPALITY_ADMIN in held,
+                modules=[MODULES_BY_SLUG[s] for s in slugs],
+            )
+        )
+    return render(
+        request,
+        "web/home.html",
+        {"workplaces": workplaces, "is_staff": bool(workplaces) or user.is_superuser},
+    )
 
 
 @never_cache
@@ -24,7 +111,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
             cursor.execute("SELECT 1")
             cursor.fetchone()
         database = "ok"
-    except Exception:  # noqa: BLE001 - any failure means the database is unreachable
+    except Exception:  # any failure means the database is unreachable
         database = "unreachable"
     status = 200 if database == "ok" else 503
     return JsonResponse({"status": "ok" if status == 200 else "degraded", "database": database}, status=status)
@@ -43,4 +130,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/error.html", {"status": 500}, status=500)
+    # Rendered without the request: no context processors, no session, no database,
+    # since any of them may be what just failed.
+    html = loader.get_template("web/error.html").render({"status": 500, "minimal": True})
+    return HttpResponse(html, status=500)

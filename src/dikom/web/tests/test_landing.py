@@ -1,0 +1,43 @@
+"""The landing page introduces dikom and links to every module; module pages describe what is coming."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+MODULE_PATHS = ["/dienste/", "/faelle/", "/analytics/", "/opendata/", "/sensoren/", "/kompetenzen/", "/forum/"]
+
+
+def test_landing_links_to_every_module(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for path in [*MODULE_PATHS, "/kommunen/", "/api/v1/docs/"]:
+        assert f'href="{path}"' in html, path
+    for programme in ["Total Digital", "eGovSAD", "Open Smart City", "roadMAP"]:
+        assert programme in html
+
+
+@pytest.mark.parametrize("path", MODULE_PATHS)
+def test_module_page_is_marked_in_preparation(client: Client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<span class="badge badge--warning">In preparation</span>' in html
+    assert '<nav class="breadcrumbs"' in html
+
+
+def test_module_page_describes_the_module(client: Client) -> None:
+    html = client.get("/faelle/").content.decode()
+    assert "xdomea" in html
+    assert "decision letter" in html.lower()
+
+
+def test_unknown_module_is_404(client: Client) -> None:
+    response = client.get("/gibtsnicht/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Error 404" in html
+    assert '<a class="button" href="/">' in html
