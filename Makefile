@@ -6,6 +6,8 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEV_SETTINGS := DJANGO_SETTINGS_MODULE=dikom.conf.dev
+# Extra pytest options for the test targets, e.g. make test PYTEST_ARGS="-x -k login"
+PYTEST_ARGS ?=
 
 .PHONY: run install install-dev setup test test-postgres test-browser lint format typecheck migrations-check \
         openapi openapi-check messages lock clean
@@ -41,14 +43,23 @@ run: setup
 ## test: the full test suite on the embedded SQLite database (browser tests skip without chromium)
 test: install-dev
 	$(PY) manage.py compile_catalogs
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
-## test-postgres: the same suite against PostgreSQL (DATABASE_URL, default: local server, user postgres)
+## test-postgres: the same suite against PostgreSQL (DATABASE_URL, default: local server, user postgres).
+## Skips with a reason when the server is unreachable; fails instead when DIKOM_REQUIRE_SERVICES=1 (CI).
+## --create-db: a test database left over from an aborted run is dropped and made anew.
 test-postgres: install-dev
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dikom} $(BIN)/pytest -m "not browser"
+	@url="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dikom}"; \
+	status=0; $(PY) scripts/check_service.py postgres "$$url" || status=$$?; \
+	if [ $$status -eq 3 ]; then exit 0; elif [ $$status -ne 0 ]; then exit $$status; fi; \
+	$(PY) manage.py compile_catalogs && \
+	echo "pytest -m 'not browser' --create-db $(PYTEST_ARGS)  # on PostgreSQL" && \
+	DATABASE_URL="$$url" $(BIN)/pytest -m "not browser" --create-db $(PYTEST_ARGS)
 
+## test-browser: only the browser tests (Playwright driving Debian's chromium, axe-core checks)
 test-browser: install-dev
-	$(BIN)/pytest -m browser
+	$(PY) manage.py compile_catalogs
+	$(BIN)/pytest -m browser $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff format --check .

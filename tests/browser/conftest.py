@@ -1,0 +1,163 @@
+"""Browser tests: Playwright (Python, sync API) driving Debian's chromium.
+
+Never downloads a browser (no ``playwright install``): the tests launch
+``/usr/bin/chromium`` from Debian's ``chromium`` package and skip with a reason
+when it is missing, or fail when ``DIKOM_REQUIRE_SERVICES=1`` (CI).
+
+Every page is served by pytest-django's ``live_server`` (a real HTTP server in
+a thread of this process, on a transactional test database), in German
+(``de-DE``, as the platform's default language).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import LazySettings
+
+from conftest import skip_or_fail
+
+# Playwright's sync API runs an event loop in this thread; Django would otherwise
+# refuse ORM calls (test data, live server set-up) as "unsafe in an async context".
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+# As the machine notes prescribe: no sandbox (root in a container), and none of
+# chromium's background connections, which the closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """Remember each phase's report on the test item, so fixtures can see a failure."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(autouse=True)
+def audit_log_flushable(transactional_db: None) -> Iterator[None]:
+    """Let the transactional test database be emptied although the audit log is append-only.
+
+    The live server needs ``transactional_db``, which empties every table after
+    each test (``flush``: DELETE on SQLite, TRUNCATE on PostgreSQL). The audit
+    app's triggers refuse exactly that, by design. So the triggers are dropped
+    just before the flush (this teardown runs before pytest-django's) and
+    re-created by the ``post_migrate`` signal that the flush sends when done,
+    with the statements of the audit app's own migration. The tests themselves
+    run with the triggers in place.
+    """
+    from django.db import connection
+    from django.db.models.signals import post_migrate
+
+    triggers = importlib.import_module("dikom.audit.migrations.0002_append_only_triggers")
+    vendor = connection.vendor
+    forward = {"sqlite": triggers.SQLITE_FORWARD, "postgresql": triggers.POSTGRES_FORWARD}.get(vendor, [])
+    backward = {"sqlite": triggers.SQLITE_BACKWARD, "postgresql": triggers.POSTGRES_BACKWARD}.get(vendor, [])
+    yield
+
+    def recreate_triggers(sender: Any, using: str = "default", **kwargs: Any) -> None:
+        if getattr(sender, "label", None) != "audit":
+            return
+        post_migrate.disconnect(recreate_triggers)
+        with connection.cursor() as cursor:
+            for statement in forward:
+                cursor.execute(statement)
+
+    with connection.cursor() as cursor:
+        for statement in backward:
+            cursor.execute(statement)
+    post_migrate.connect(recreate_triggers, weak=False)
+
+
+@pytest.fixture
+def browser_settings(settings: LazySettings) -> LazySettings:
+    """Settings for pages served to the browser.
+
+    The CI settings keep whitenoise's manifest storage, which needs
+    ``collectstatic`` first; the plain storage serves the CSS straight from the
+    apps, so axe checks colours and focus styles as a user would see them.
+    """
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    return settings
+
+
+@pytest.fixture
+def new_page(
+    browser: Any, live_server: Any, browser_settings: LazySettings, request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """A factory for pages in fresh browser contexts (no cookies shared between tests).
+
+    Collects Content-Security-Policy violations reported on the console (see
+    ``assert_no_csp_violations``) and saves a screenshot of every page to
+    ``test-results/`` when the test fails.
+    """
+    contexts: list[Any] = []
+    pages: list[Any] = []
+
+    def make(**context_options: Any) -> Any:
+        context = browser.new_context(base_url=live_server.url, locale="de-DE", **context_options)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.csp_violations = []  # type: ignore[attr-defined]
+
+        def on_console(message: Any) -> None:
+            if message.type == "error" and "Content Security Policy" in message.text:
+                page.csp_violations.append(message.text)
+
+        page.on("console", on_console)
+        pages.append(page)
+        return page
+
+    yield make
+
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        results = Path(request.config.rootpath) / "test-results"
+        results.mkdir(exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+        for number, page in enumerate(pages):
+            target = results / f"{name}-{number}.png"
+            try:
+                page.screenshot(path=str(target), full_page=True)
+                print(f"screenshot of {page.url}: {target}")
+            except Exception as exc:  # noqa: BLE001 - a screenshot must never hide the real failure
+                print(f"no screenshot of page {number}: {exc}")
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Any) -> Any:
+    """One page with JavaScript on, in German."""
+    return new_page()
