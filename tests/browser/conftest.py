@@ -151,7 +151,7 @@ def new_page(
             try:
                 page.screenshot(path=str(target), full_page=True)
                 print(f"screenshot of {page.url}: {target}")
-            except Exception as exc:  # noqa: BLE001 - a screenshot must never hide the real failure
+            except Exception as exc:  # a screenshot must never hide the real failure
                 print(f"no screenshot of page {number}: {exc}")
     for context in contexts:
         context.close()
