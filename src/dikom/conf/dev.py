@@ -19,3 +19,5 @@ for _name, _value in {
     os.environ.setdefault(_name, _value)
 
 from dikom.conf.base import *  # noqa: E402,F403
+
+WHITENOISE_USE_FINDERS = True  # static files change while developing
