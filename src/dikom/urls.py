@@ -6,7 +6,9 @@ from django.views.static import serve
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("konto/", include("dikom.accounts.urls")),
+    path("api/v1/analytics/", include("dikom.analytics.api.urls")),
     path("api/v1/", include("dikom.api.urls")),
+    path("analytics/", include("dikom.analytics.urls")),
     path("verwaltung/", include("dikom.municipalities.urls")),
     path("plattform-admin/", admin.site.urls),
     path("", include("dikom.web.urls")),

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "dikom.municipalities",
     "dikom.accounts",
     "dikom.api",
+    "dikom.analytics",
     "dikom.demo",
 ]
 

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AnalyticsConfig(AppConfig):
+    name = "dikom.analytics"
+    verbose_name = _("Usage analytics (eGovSAD)")
