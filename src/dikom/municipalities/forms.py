@@ -36,7 +36,7 @@ class OrgUnitChoiceField(forms.ChoiceField):
         self.tree = tree
         self.choices = [("", empty_label), *[(str(unit.pk), label) for unit, label in tree.labelled()]]
 
-    def clean(self, value: Any) -> OrgUnit | None:  # type: ignore[override]
+    def clean(self, value: Any) -> OrgUnit | None:
         value = super().clean(value)
         if value in (None, ""):
             return None
@@ -68,7 +68,8 @@ class OrgUnitForm(forms.Form):
         parent_field.set_tree(tree, str(_("— none (top level) —")))
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         name = (cleaned.get("name") or "").strip()
         parent = cleaned.get("parent")
         if name and "parent" in cleaned:
@@ -216,7 +217,8 @@ class AuditFilterForm(forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
         if date_from and date_to and date_from > date_to:
             self.add_error("date_to", _("The end date must not lie before the start date."))

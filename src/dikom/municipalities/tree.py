@@ -3,7 +3,7 @@ assembled in Python."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Count
@@ -25,8 +25,8 @@ class OrgUnitTree:
     tree (as ``OrgUnit.clean`` does to find cycles) needs no further queries.
     """
 
-    def __init__(self, units: list[OrgUnit]) -> None:
-        self.units = units
+    def __init__(self, units: Sequence[OrgUnit]) -> None:
+        self.units = list(units)
         self.by_id = {unit.pk: unit for unit in units}
         nodes = {unit.pk: TreeNode(unit=unit, depth=0) for unit in units}
         self.roots: list[TreeNode] = []

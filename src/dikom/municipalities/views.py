@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -27,7 +28,7 @@ from django.views.decorators.http import require_http_methods
 
 from dikom.accounts import access
 from dikom.accounts import actions as account_actions
-from dikom.accounts.models import ApiKey, Membership
+from dikom.accounts.models import ApiKey, Membership, User
 from dikom.accounts.roles import Role
 from dikom.audit.models import AuditEvent
 from dikom.municipalities import actions
@@ -65,7 +66,7 @@ def index(request: HttpRequest) -> HttpResponse:
     else:
         cities = list(
             Municipality.objects.filter(
-                memberships__user=request.user, memberships__role=Role.MUNICIPALITY_ADMIN
+                memberships__user=cast(User, request.user), memberships__role=Role.MUNICIPALITY_ADMIN
             ).distinct()
         )
     if not cities:
@@ -359,9 +360,9 @@ def _change_items(changes: Any) -> list[tuple[str, str]]:
 
 
 @login_required
-def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
+def audit_log(request: HttpRequest, slug: str) -> HttpResponseBase:
     municipality = access.get_admin_municipality(request.user, slug)
-    if not access.can_view_audit_log(request.user, municipality):
+    if not access.can_view_audit_log(cast(User, request.user), municipality):
         raise PermissionDenied
     form = AuditFilterForm(request.GET or None)
     bound_invalid = form.is_bound and not form.is_valid()
@@ -374,9 +375,8 @@ def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
         # Show the errors instead of an unfiltered list that would look filtered.
         return _render(request, "audit_log.html", municipality, "audit", form=form, page=None)
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    for event in page.object_list:
-        event.change_items = _change_items(event.changes)
-    return _render(request, "audit_log.html", municipality, "audit", form=form, page=page)
+    rows = [(event, _change_items(event.changes)) for event in page.object_list]
+    return _render(request, "audit_log.html", municipality, "audit", form=form, page=page, rows=rows)
 
 
 class _Echo:
