@@ -59,7 +59,10 @@ def create_api_key(
             expires_at=expires_at,
         )
         audit.record(
-            "api_key.create", actor=actor, municipality=municipality, obj=api_key,
+            "api_key.create",
+            actor=actor,
+            municipality=municipality,
+            obj=api_key,
             changes={"scopes": scope_list, "expires_at": expires_at},
         )
     return CreatedApiKey(api_key=api_key, token=f"{KEY_PREFIX}_{prefix}_{secret}")
@@ -75,13 +78,25 @@ def revoke_api_key(*, api_key: ApiKey, actor: Any = None) -> ApiKey:
 
 
 def create_user(
-    *, username: str, email: str, password: str | None, first_name: str = "", last_name: str = "",
-    actor: Any = None, is_demo: bool = False, is_superuser: bool = False,
+    *,
+    username: str,
+    email: str,
+    password: str | None,
+    first_name: str = "",
+    last_name: str = "",
+    actor: Any = None,
+    is_demo: bool = False,
+    is_superuser: bool = False,
 ) -> User:
     with transaction.atomic():
         user = User(
-            username=username, email=email, first_name=first_name, last_name=last_name,
-            is_demo=is_demo, is_superuser=is_superuser, is_staff=is_superuser,
+            username=username,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            is_demo=is_demo,
+            is_superuser=is_superuser,
+            is_staff=is_superuser,
         )
         if password:
             user.set_password(password)
@@ -104,7 +119,10 @@ def grant_role(
         )
         if created:
             audit.record(
-                "membership.grant", actor=actor, municipality=municipality, obj=membership,
+                "membership.grant",
+                actor=actor,
+                municipality=municipality,
+                obj=membership,
                 changes={"user": user.username, "role": role, "org_unit": str(org_unit) if org_unit else None},
             )
     return membership
@@ -113,7 +131,10 @@ def grant_role(
 def revoke_role(*, membership: Membership, actor: Any = None) -> None:
     with transaction.atomic():
         audit.record(
-            "membership.revoke", actor=actor, municipality=membership.municipality, obj=membership,
+            "membership.revoke",
+            actor=actor,
+            municipality=membership.municipality,
+            obj=membership,
             changes={"user": membership.user.username, "role": membership.role},
         )
         membership.delete()
@@ -159,7 +180,8 @@ def register_failed_login(*, user: User, reason: str = "password") -> bool:
             return True
         locked_user.failed_login_count += 1
         audit.record(
-            "auth.login_failed", obj=locked_user,
+            "auth.login_failed",
+            obj=locked_user,
             changes={"reason": reason, "failed_attempts": locked_user.failed_login_count},
         )
         if locked_user.failed_login_count >= max_failures:
@@ -167,7 +189,8 @@ def register_failed_login(*, user: User, reason: str = "password") -> bool:
             # Start afresh after the lock so that the account gets the full number of attempts again.
             locked_user.failed_login_count = 0
             audit.record(
-                "auth.lockout", obj=locked_user,
+                "auth.lockout",
+                obj=locked_user,
                 changes={"locked_until": locked_user.locked_until, "minutes": settings.DIKOM_LOGIN_LOCKOUT_MINUTES},
             )
         locked_user.save(update_fields=["failed_login_count", "locked_until", "updated_at"])
@@ -324,8 +347,10 @@ def verify_second_factor(*, user: User, token: str, purpose: str = "login") -> S
             return check
         if check.result is SecondFactorResult.WRONG:
             audit.record("auth.2fa_failed", actor=user, obj=user, changes={"purpose": purpose})
-    if check.result is SecondFactorResult.WRONG and purpose == "login" and register_failed_login(
-        user=user, reason="second_factor"
+    if (
+        check.result is SecondFactorResult.WRONG
+        and purpose == "login"
+        and register_failed_login(user=user, reason="second_factor")
     ):
         return SecondFactorCheck(SecondFactorResult.LOCKED)
     return check

@@ -223,9 +223,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponseBase:
             otp_login(request, TOTPDevice.objects.get(pk=device.pk))
             request.session.pop(SECOND_FACTOR_ATTEMPTS_SESSION_KEY, None)
             return _show_backup_codes(request, codes, next_url, new_device=True)
-        form.add_error(
-            "token", _("This code is not correct. Check the time on your phone and enter the current code.")
-        )
+        form.add_error("token", _("This code is not correct. Check the time on your phone and enter the current code."))
     qr = segno.make(_totp_config_url(device), error="m")
     response = render(
         request,
@@ -262,7 +260,9 @@ def two_factor_verify(request: HttpRequest) -> HttpResponseBase:
             request.session.pop(SECOND_FACTOR_ATTEMPTS_SESSION_KEY, None)
             return HttpResponseRedirect(next_url or reverse(settings.LOGIN_REDIRECT_URL))
         if result is actions.SecondFactorResult.THROTTLED:
-            form.add_error("token", _("Too many wrong codes in a row. Wait a few seconds, then enter the current code."))
+            form.add_error(
+                "token", _("Too many wrong codes in a row. Wait a few seconds, then enter the current code.")
+            )
         else:
             failures = request.session.get(SECOND_FACTOR_ATTEMPTS_SESSION_KEY, 0) + 1
             request.session[SECOND_FACTOR_ATTEMPTS_SESSION_KEY] = failures
@@ -274,7 +274,9 @@ def two_factor_verify(request: HttpRequest) -> HttpResponseBase:
                     _("Too many wrong codes: you have been logged out. Please log in again later."),
                 )
                 return redirect("accounts:login")
-            form.add_error("token", _("This code is not correct. Enter the current code from your app or a backup code."))
+            form.add_error(
+                "token", _("This code is not correct. Enter the current code from your app or a backup code.")
+            )
     return render(request, "accounts/two_factor_verify.html", {"form": form, "next": next_url})
 
 
@@ -314,7 +316,11 @@ def two_factor_disable(request: HttpRequest) -> HttpResponseBase:
             messages.success(request, _("Two-factor authentication is switched off."))
             return redirect("accounts:account")
         if check.result is actions.SecondFactorResult.THROTTLED:
-            form.add_error("token", _("Too many wrong codes in a row. Wait a few seconds, then enter the current code."))
+            form.add_error(
+                "token", _("Too many wrong codes in a row. Wait a few seconds, then enter the current code.")
+            )
         else:
-            form.add_error("token", _("This code is not correct. Enter the current code from your app or a backup code."))
+            form.add_error(
+                "token", _("This code is not correct. Enter the current code from your app or a backup code.")
+            )
     return render(request, "accounts/two_factor_disable.html", {"form": form, "required": False})

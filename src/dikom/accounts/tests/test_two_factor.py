@@ -19,7 +19,9 @@ VERIFY = "/konto/zwei-faktor/pruefen/"
 def code_for(device: TOTPDevice, steps_ahead: int = 0) -> str:
     """The device's current code (or one a time step later, accepted by the tolerance)."""
     device.refresh_from_db()
-    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift + steps_ahead):0{device.digits}d}"
+    return (
+        f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift + steps_ahead):0{device.digits}d}"
+    )
 
 
 def _events(action, user):
