@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -205,16 +206,16 @@ if env_bool("DIKOM_BEHIND_PROXY", False, "Trust X-Forwarded-Proto from a TLS-ter
 # blocks carry a per-request nonce (municipality branding).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'", "nonce"],
-        "img-src": ["'self'", "data:"],
-        "font-src": ["'self'"],
-        "connect-src": ["'self'"],
-        "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
-        "base-uri": ["'self'"],
-        "object-src": ["'none'"],
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
     }
 }
 
@@ -334,3 +335,30 @@ if IS_PRODUCTION:
         raise ImproperlyConfigured("DIKOM_SECURE_COOKIES must stay on in production.")
     if DIKOM_DEMO:
         raise ImproperlyConfigured("DIKOM_DEMO must be off in production.")
+
+# --- Usage analytics ---------------------------------------------------------------
+
+DIKOM_ANALYTICS_RAW_RETENTION_DAYS = env_int(
+    "DIKOM_ANALYTICS_RAW_RETENTION_DAYS",
+    400,
+    "Days raw usage events are kept before `manage.py analytics_housekeeping` deletes them; daily rollups stay.",
+    minimum=1,
+)
+DIKOM_ANALYTICS_MAX_EVENT_AGE_DAYS = env_int(
+    "DIKOM_ANALYTICS_MAX_EVENT_AGE_DAYS",
+    400,
+    "Usage events whose occurred_at lies further back than this many days are rejected.",
+    minimum=1,
+)
+DIKOM_ANALYTICS_MAX_FUTURE_SECONDS = env_int(
+    "DIKOM_ANALYTICS_MAX_FUTURE_SECONDS",
+    300,
+    "Clock skew tolerated: usage events more than this many seconds in the future are rejected.",
+    minimum=0,
+)
+DIKOM_ANALYTICS_MAX_BATCH = env_int(
+    "DIKOM_ANALYTICS_MAX_BATCH",
+    10000,
+    "Most usage events accepted in one batch request; larger batches get 413.",
+    minimum=1,
+)
