@@ -35,7 +35,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return 'Api-Key realm="dikom"'
 
 
-class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "dikom.api.authentication.ApiKeyAuthentication"
     name = "ApiKey"
 

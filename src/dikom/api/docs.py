@@ -2,8 +2,8 @@
 
 Our Content-Security-Policy allows scripts from 'self' only, so the page must
 not carry an inline script: drf-spectacular's split view serves the init script
-from this same URL (``?script``), and our template gives the inline style block
-the per-request CSP nonce.
+from this same URL (``?script``), and our template moves the page's inline
+style block into a static file.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ errors add ``retry_after`` (seconds, also sent as the ``Retry-After`` header).
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -126,8 +127,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         detail = str(exc.detail) if not isinstance(exc.detail, dict | list) else gettext("The request failed.")
     else:  # pragma: no cover - DRF's handler only answers APIExceptions
         detail = str(exc)
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        extra["retry_after"] = int(exc.wait) + (0 if float(exc.wait).is_integer() else 1)
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        extra["retry_after"] = math.ceil(wait)
     response.data = problem(response.status_code, detail, type_, **extra)
     response.content_type = CONTENT_TYPE
     return response

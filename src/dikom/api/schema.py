@@ -33,7 +33,7 @@ class FieldErrorSerializer(serializers.Serializer):
 class ValidationProblemSerializer(ProblemSerializer):
     """A problem details object for invalid input, with one entry per invalid field."""
 
-    errors = FieldErrorSerializer(many=True)
+    errors = FieldErrorSerializer(many=True)  # type: ignore[assignment]  # a field named like Serializer.errors
 
 
 DESCRIPTIONS = {

@@ -56,7 +56,7 @@ class MunicipalitySerializer(serializers.ModelSerializer):
 
 
 class OrgUnitSerializer(serializers.ModelSerializer):
-    parent = serializers.UUIDField(
+    parent = serializers.UUIDField(  # type: ignore[assignment]  # a field named like Field.parent
         source="parent.uuid", read_only=True, allow_null=True, help_text="UUID of the parent unit; null at the top."
     )
 

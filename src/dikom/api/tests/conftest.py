@@ -26,6 +26,15 @@ def _local_cache() -> Iterator[None]:
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings: Any) -> None:
+    # The manifest storage of production needs ``collectstatic``; tests use the plain one.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.conf import settings
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from dikom.accounts.actions import CreatedApiKey, revoke_api_key
@@ -160,3 +161,17 @@ def test_last_used_at_is_recorded(api: APIClient, key_a: CreatedApiKey, units_a:
     api.get(FULDA_UNITS, **auth(key_a))
 
     assert ApiKey.objects.get(pk=key_a.api_key.pk).last_used_at is not None
+
+
+def test_api_itself_refuses_staff_sessions_without_second_factor(
+    client: Client, colleague: Any, units_a: list[OrgUnit]
+) -> None:
+    # Defence in depth: even without the accounts' two-factor middleware the API refuses.
+    middleware = [m for m in settings.MIDDLEWARE if "TwoFactorEnforcement" not in m]
+    client.force_login(colleague)
+
+    with override_settings(MIDDLEWARE=middleware):
+        response = client.get(FULDA_UNITS, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 403
+    assert "second factor" in response.json()["detail"]
