@@ -64,6 +64,7 @@ class LoginForm(forms.Form):
             make_password(password)
             raise forms.ValidationError(LOGIN_FAILED_MESSAGE, code="invalid_login")
         if user.is_locked:
+            make_password(password)  # as long as a real check, so timing does not reveal the lock
             actions.register_failed_login(user=user)
             raise forms.ValidationError(LOGIN_FAILED_MESSAGE, code="invalid_login")
         if not user.check_password(password) or not user.is_active:

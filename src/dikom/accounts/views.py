@@ -75,7 +75,7 @@ def _after_password_redirect(request: HttpRequest, user: User, next_url: str) ->
 
 
 class LoginView(auth_views.LoginView):
-    form_class = forms.LoginForm
+    form_class = forms.LoginForm  # type: ignore[assignment]  # takes the request like AuthenticationForm
     template_name = "accounts/login.html"
 
     def form_valid(self, form: forms.LoginForm) -> HttpResponse:  # type: ignore[override]
@@ -119,7 +119,7 @@ def register(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user: Any = request.user  # a User, with ``is_verified`` added by django-otp's middleware
     memberships = user.memberships.select_related("municipality", "org_unit").order_by("municipality__name", "role")
     has_totp = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
     return render(
@@ -209,7 +209,7 @@ def _show_backup_codes(request: HttpRequest, codes: list[str], next_url: str, *,
 @login_required
 def two_factor_setup(request: HttpRequest) -> HttpResponseBase:
     """Set up an authenticator app (or replace it, from a verified session)."""
-    user = request.user
+    user: Any = request.user  # a User, with ``is_verified`` added by django-otp's middleware
     next_url = safe_next(request)
     if user_has_device(user) and not user.is_verified():
         # Without the current second factor nobody may add another one.
@@ -231,7 +231,9 @@ def two_factor_setup(request: HttpRequest) -> HttpResponseBase:
         {
             "form": form,
             "next": next_url,
-            "qr_svg": qr.svg_inline(scale=4, border=4, dark="#000", light="#fff", title=_("QR code for your app")),
+            "qr_svg": qr.svg_inline(
+                scale=4, border=4, dark="#000", light="#fff", title=_("QR code for your authenticator app")
+            ).replace("<svg ", '<svg role="img" ', 1),
             "secret": _grouped(b32encode(device.bin_key).decode("ascii")),
             "replacing": user_has_device(user),
         },
@@ -244,7 +246,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponseBase:
 @login_required
 def two_factor_verify(request: HttpRequest) -> HttpResponseBase:
     """Ask for the second factor after the password."""
-    user = request.user
+    user: Any = request.user  # a User, with ``is_verified`` added by django-otp's middleware
     next_url = safe_next(request)
     if user.is_verified():
         return HttpResponseRedirect(next_url or reverse(settings.LOGIN_REDIRECT_URL))
@@ -283,7 +285,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponseBase:
 def _verified_or_redirect(request: HttpRequest) -> HttpResponseRedirect | None:
     if not user_has_device(request.user):
         return HttpResponseRedirect(reverse("accounts:two_factor_setup"))
-    if not request.user.is_verified():
+    if not request.user.is_verified():  # type: ignore[union-attr]
         return HttpResponseRedirect(_with_next("accounts:two_factor_verify", request.get_full_path()))
     return None
 
@@ -295,7 +297,7 @@ def two_factor_backup_codes(request: HttpRequest) -> HttpResponseBase:
     """Replace the backup codes; the new ones are shown once."""
     if (response := _verified_or_redirect(request)) is not None:
         return response
-    codes = actions.regenerate_backup_codes(user=request.user)
+    codes = actions.regenerate_backup_codes(user=request.user)  # type: ignore[arg-type]
     return _show_backup_codes(request, codes, reverse("accounts:account"), new_device=False)
 
 
@@ -305,7 +307,7 @@ def two_factor_disable(request: HttpRequest) -> HttpResponseBase:
     """Switch two-factor authentication off, confirmed with a current code; not for staff who must use it."""
     if (response := _verified_or_redirect(request)) is not None:
         return response
-    user = request.user
+    user: Any = request.user  # a User, with ``is_verified`` added by django-otp's middleware
     if _two_factor_required(user):
         return render(request, "accounts/two_factor_disable.html", {"form": None, "required": True}, status=403)
     form = forms.DisableTwoFactorForm(request.POST or None)
