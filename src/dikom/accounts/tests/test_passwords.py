@@ -113,3 +113,15 @@ def test_password_change_requires_login(client, db):
     response = client.get("/konto/passwort-aendern/")
     assert response.status_code == 302
     assert response["Location"].startswith("/konto/anmelden/")
+
+
+def test_reset_pages_render(client, db):
+    for url in (
+        "/konto/passwort-vergessen/",
+        "/konto/passwort-vergessen/gesendet/",
+        "/konto/passwort-zuruecksetzen/fertig/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert " style=" not in response.content.decode()
+    assert 'autocomplete="email"' in client.get(RESET).content.decode()

@@ -237,3 +237,15 @@ def test_half_logged_in_session_is_anonymous_for_the_api(client, colleague, logi
 
     login(client, colleague)  # with the second factor
     assert client.get("/api/v1/me/", HTTP_ACCEPT="application/json").status_code == 200
+
+
+def test_verify_and_disable_pages_render(client, citizen, password, login):
+    TOTPDevice.objects.create(user=citizen, name="phone", confirmed=True)
+    client.post("/konto/anmelden/", {"username": "citizen", "password": password})
+    page = client.get(VERIFY)
+    assert page.status_code == 200
+    assert 'autocomplete="one-time-code"' in page.content.decode()
+    login(client, citizen)
+    disable = client.get("/konto/zwei-faktor/deaktivieren/")
+    assert disable.status_code == 200
+    assert 'name="token"' in disable.content.decode()
