@@ -13,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +23,7 @@ from dikom.accounts.models import Membership, User
 from dikom.accounts.roles import Role
 from dikom.accounts.scopes import AUDIT_READ, MUNICIPALITY_READ
 from dikom.api import serializers as s
+from dikom.api.pagination import LimitOffsetWithCeiling
 from dikom.api.permissions import SecondFactorConfirmed, api_key_user, check_municipality_access
 from dikom.api.problems import ContentTooLarge
 from dikom.api.schema import problems
@@ -37,11 +39,16 @@ AGS_PARAMETER = OpenApiParameter(
 )
 
 
-class ApiMixin(APIView):
-    """What every dikom endpoint shares: staff sessions need their second factor,
-    and an oversized body is refused before anything reads it."""
+class BaseApiView(APIView):
+    """What every dikom endpoint shares (other apps' API views derive from it too):
+    staff sessions need their second factor, lists are paged with a ceiling, and
+    an oversized body is refused before anything reads it.
+
+    Combine it with DRF's generic views: ``class MyList(BaseApiView, generics.ListAPIView)``.
+    """
 
     permission_classes = [IsAuthenticated, SecondFactorConfirmed]
+    pagination_class: type[BasePagination] | None = LimitOffsetWithCeiling
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # The same limit as ApiRequestSizeLimitMiddleware, for views reached without it.
@@ -64,7 +71,7 @@ def get_municipality(ags: str) -> Municipality:
         raise Http404 from exc
 
 
-class MunicipalityListView(ApiMixin, generics.ListAPIView):
+class MunicipalityListView(BaseApiView, generics.ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = s.MunicipalitySerializer
     queryset = Municipality.objects.select_related("district").order_by("name")
@@ -80,7 +87,7 @@ class MunicipalityListView(ApiMixin, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class MunicipalityDetailView(ApiMixin, generics.GenericAPIView):
+class MunicipalityDetailView(BaseApiView, generics.GenericAPIView):
     permission_classes = [AllowAny]
     serializer_class = s.MunicipalitySerializer
 
@@ -95,7 +102,7 @@ class MunicipalityDetailView(ApiMixin, generics.GenericAPIView):
         return Response(self.get_serializer(get_municipality(ags)).data)
 
 
-class OrgUnitListView(ApiMixin, generics.ListAPIView):
+class OrgUnitListView(BaseApiView, generics.ListAPIView):
     serializer_class = s.OrgUnitSerializer
 
     def get_queryset(self) -> QuerySet[OrgUnit]:
@@ -120,7 +127,7 @@ class OrgUnitListView(ApiMixin, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class AuditEventListView(ApiMixin, generics.ListAPIView):
+class AuditEventListView(BaseApiView, generics.ListAPIView):
     serializer_class = s.AuditEventSerializer
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
@@ -163,7 +170,7 @@ class AuditEventListView(ApiMixin, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class MeView(ApiMixin):
+class MeView(BaseApiView):
     @extend_schema(
         operation_id="me_retrieve",
         summary="Who am I",

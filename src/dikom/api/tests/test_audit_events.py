@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from dikom.accounts.actions import CreatedApiKey
 from dikom.accounts.scopes import MUNICIPALITY_READ
+from dikom.api.pagination import LimitOffsetWithCeiling
 from dikom.api.tests.conftest import auth, key_for
 from dikom.audit.actions import record
 from dikom.municipalities.models import Municipality
@@ -146,3 +148,24 @@ def test_paginated_with_bounded_queries(
     assert body["count"] == 31
     assert len(body["results"]) == 10
     assert "offset=10" in body["next"]
+
+
+def test_limit_has_a_ceiling(
+    api: APIClient, key_a: CreatedApiKey, city_a: Municipality, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(LimitOffsetWithCeiling, "max_limit", 2)
+    for _ in range(4):
+        record("auth.login", municipality=city_a)
+
+    response = api.get(URL, {"limit": 1_000_000}, **auth(key_a))
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 2
+    assert response.json()["count"] == 5
+
+
+def test_key_may_name_its_own_municipality(api: APIClient, key_a: CreatedApiKey, city_a: Municipality) -> None:
+    response = api.get(URL, {"municipality": city_a.ags}, **auth(key_a))
+
+    assert response.status_code == 200
+    assert response.json()["results"][0]["action"] == "api_key.create"

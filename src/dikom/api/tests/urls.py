@@ -11,10 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dikom.api.views import ApiMixin
+from dikom.api.views import BaseApiView
 
 
-class EchoView(ApiMixin):
+class EchoView(BaseApiView):
     permission_classes = [AllowAny]
 
     def post(self, request: Request) -> Response:
@@ -22,7 +22,7 @@ class EchoView(ApiMixin):
 
 
 class RawBodyView(APIView):
-    """Without ApiMixin: reads ``request.body``, where Django itself enforces the size limit."""
+    """Without BaseApiView: reads ``request.body``, where Django itself enforces the size limit."""
 
     permission_classes = [AllowAny]
 
@@ -30,7 +30,7 @@ class RawBodyView(APIView):
         return Response({"bytes": len(request.body)})
 
 
-class BrokenView(ApiMixin):
+class BrokenView(BaseApiView):
     permission_classes = [AllowAny]
 
     def get(self, request: Request) -> Any:
