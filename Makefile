@@ -53,8 +53,8 @@ test-postgres: install-dev
 	status=0; $(PY) scripts/check_service.py postgres "$$url" || status=$$?; \
 	if [ $$status -eq 3 ]; then exit 0; elif [ $$status -ne 0 ]; then exit $$status; fi; \
 	$(PY) manage.py compile_catalogs && \
-	echo "pytest -m 'not browser' --create-db $(PYTEST_ARGS)  # on PostgreSQL" && \
-	DATABASE_URL="$$url" $(BIN)/pytest -m "not browser" --create-db $(PYTEST_ARGS)
+	echo "pytest --create-db $(PYTEST_ARGS)  # on PostgreSQL" && \
+	DATABASE_URL="$$url" $(BIN)/pytest --create-db $(PYTEST_ARGS)
 
 ## test-browser: only the browser tests (Playwright driving Debian's chromium, axe-core checks)
 test-browser: install-dev
