@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dikom.api.middleware.ApiRequestSizeLimitMiddleware",
     "dikom.web.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -194,7 +195,9 @@ SECURE_HSTS_SECONDS = env_int(
     "DIKOM_HSTS_SECONDS", 31536000, "Strict-Transport-Security max-age; 0 switches HSTS off.", minimum=0
 )
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = False
+SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0 and env_bool(
+    "DIKOM_HSTS_PRELOAD", True, "Add 'preload' to Strict-Transport-Security (for the browsers' HSTS preload list)."
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -299,6 +302,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # The committed openapi.yaml must not depend on the active language.
+    "DEFAULT_GENERATOR_CLASS": "dikom.api.schema.EnglishSchemaGenerator",
     "LICENSE": {"name": "EUPL-1.2", "url": "https://joinup.ec.europa.eu/collection/eupl/eupl-text-eupl-12"},
 }
 
