@@ -39,11 +39,22 @@ def run_axe(page: Any) -> list[dict[str, Any]]:
     )
 
 
+def assert_stylesheets_loaded(page: Any) -> None:
+    """Every stylesheet of the page loaded: otherwise axe would judge colours and focus of an unstyled page."""
+    broken = page.evaluate(
+        """() => [...document.querySelectorAll('link[rel="stylesheet"]')]
+            .filter((link) => !link.sheet || link.sheet.cssRules.length === 0)
+            .map((link) => link.href)"""
+    )
+    assert not broken, f"stylesheets did not load on {page.url}: {broken}"
+
+
 def assert_accessible(page: Any) -> None:
     """axe-core finds no serious or critical WCAG 2.1 A/AA violation on the current page.
 
     Moderate and minor findings are printed (visible with ``-s`` or on failure) but do not fail.
     """
+    assert_stylesheets_loaded(page)
     violations = run_axe(page)
     lines = []
     for violation in violations:

@@ -16,6 +16,7 @@ def test_landing_page_is_accessible(page: Any) -> None:
 
     assert response is not None and response.status == 200
     assert "dikom" in page.content()
+    assert page.locator("html").get_attribute("lang") == "de", "German is the default language"
     assert_accessible(page)
     assert_no_csp_violations(page)
 
