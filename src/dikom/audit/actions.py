@@ -10,6 +10,7 @@ from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from dikom.audit.context import current_source, source_for_path
 from dikom.audit.models import AuditEvent
 
 # Any constant works; it only has to be the same for every writer.
@@ -66,17 +67,19 @@ def record(
         actor = getattr(request, "user", None)
     if api_key is None and request is not None:
         api_key = getattr(request, "auth", None) if hasattr(request, "auth") else None
+    if api_key is None and hasattr(actor, "api_key"):
+        api_key = actor.api_key  # a machine client (accounts.service.ApiKeyUser)
     if source is None:
         if api_key is not None:
             source = AuditEvent.Source.API
         elif request is not None:
-            source = AuditEvent.Source.WEB
+            source = source_for_path(request.path)
         else:
-            source = AuditEvent.Source.SYSTEM
+            source = current_source.get() or AuditEvent.Source.SYSTEM
     municipality_id = getattr(municipality, "pk", municipality)
     event = AuditEvent(
         occurred_at=timezone.now(),
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=actor if getattr(actor, "is_authenticated", False) and getattr(actor, "pk", None) else None,
         actor_label=_actor_label(actor) if api_key is None else f"api-key:{api_key.prefix}",
         api_key_prefix=getattr(api_key, "prefix", "") or "",
         municipality_id=municipality_id,

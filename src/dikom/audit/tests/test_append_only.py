@@ -62,3 +62,31 @@ def test_hash_chain_is_intact_and_detects_a_forged_row(city_a):
             broken.append(event.pk)
         previous = event.chain_hash
     assert broken == [first.pk]
+
+
+def test_source_comes_from_the_request_context(client, city_a, owner, login):
+    login(client, owner)
+    response = client.post(
+        f"/verwaltung/{city_a.slug}/organisation/",
+        {"name": "Bürgerbüro Nord", "short_name": "BB-N", "kind": "amt", "parent": "", "email": ""},
+    )
+    assert response.status_code in (200, 302)
+
+    event = AuditEvent.objects.filter(action="orgunit.create").get()
+    assert event.source == AuditEvent.Source.WEB
+    assert event.actor_label == "owner"
+    assert record("x.outside.request").source == AuditEvent.Source.SYSTEM
+
+
+def test_api_key_principal_is_recorded_as_api(city_a):
+    from dikom.accounts.actions import create_api_key
+    from dikom.accounts.service import ApiKeyUser
+
+    key = create_api_key(municipality=city_a, name="Fachverfahren", scopes=["audit:read"]).api_key
+
+    event = record("thing.change", actor=ApiKeyUser(key), municipality=city_a)
+
+    assert event.source == AuditEvent.Source.API
+    assert event.api_key_prefix == key.prefix
+    assert event.actor_label == f"api-key:{key.prefix}"
+    assert event.actor_id is None
