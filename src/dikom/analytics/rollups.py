@@ -157,11 +157,15 @@ def compute_daily_stats(municipality_id: int, day: date) -> dict[tuple[int | Non
         )
         mix[PAYMENT_KINDS[row["type"]]] += row["n"]
 
-    for row in events.values(*GROUP, "device_class").annotate(distinct=Count("visit", distinct=True), lone=LONE_START):
-        count = row["distinct"] + row["lone"]
-        if count:
-            mix = stats(row)["device_mix"]
-            mix[row["device_class"] or UNKNOWN] = mix.get(row["device_class"] or UNKNOWN, 0) + count
+    # Visits per device class named on any of their events; visits that never name one are "unknown".
+    known = events.exclude(device_class="").values(*GROUP, "device_class")
+    for row in known.annotate(distinct=Count("visit", distinct=True), lone=LONE_START):
+        if row["distinct"] + row["lone"]:
+            stats(row)["device_mix"][row["device_class"]] = row["distinct"] + row["lone"]
+    for group in groups.values():
+        unknown = group["visits"] - sum(group["device_mix"].values())
+        if unknown > 0:
+            group["device_mix"][UNKNOWN] = unknown
 
     journeys = (
         events.filter(visit__isnull=False, type__in=[EventType.SERVICE_STARTED, EventType.SUBMITTED])
