@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +23,11 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def run_worker() -> None:
-    call_command("db_worker", batch=True, interval=0, verbosity=0)
+    """Run queued tasks. The worker's ``close_old_connections`` would close the test's
+    connection on PostgreSQL (inside the test transaction autocommit is off, which
+    Django reads as "unusable"), so it is switched off here."""
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        call_command("db_worker", batch=True, interval=0, verbosity=0)
 
 
 def key_for(municipality: Municipality, *scopes: str) -> str:

@@ -167,9 +167,8 @@ def test_rebuild_is_idempotent_and_the_command_rebuilds_from_raw_events(ingested
 
 
 def test_one_task_per_touched_day_and_batch(send, parking, day):
-    events = journey_events(day) + [
-        {"type": "service_started", "service": "anwohnerparken", "occurred_at": at(day, 60 * 24 + 60)}
-    ]
+    next_day = {"type": "service_started", "service": "anwohnerparken", "occurred_at": at(day, 60 * 24 + 60)}
+    events = [*journey_events(day), next_day]
 
     send({"events": events})
 
