@@ -61,9 +61,12 @@ test-browser: install-dev
 	$(PY) manage.py compile_catalogs
 	$(BIN)/pytest -m browser $(PYTEST_ARGS)
 
+## lint: ruff format --check and ruff check; both always run, so one CI run shows every finding
 lint: install-dev
-	$(BIN)/ruff format --check .
-	$(BIN)/ruff check .
+	@status=0; \
+	echo "ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
+	echo "ruff check ."; $(BIN)/ruff check . || status=1; \
+	exit $$status
 
 format: install-dev
 	$(BIN)/ruff format .
