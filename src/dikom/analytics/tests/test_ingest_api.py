@@ -296,3 +296,11 @@ def test_validator_never_crashes_and_either_accepts_or_explains(data):
         assert set(error) == {"field", "message", "code"}
     if clean is not None:
         assert clean["type"] and clean["service"] and clean["occurred_at"].tzinfo is not None
+
+
+def test_two_batches_in_one_transaction_store_each_event_once(send):
+    # On PostgreSQL rows pass through a session-local staging table; it must be empty after each batch.
+    send({"events": [event(), event()]})
+    send({"events": [event(), event()]})
+
+    assert UsageEvent.objects.count() == 4
