@@ -29,7 +29,7 @@ ATTEMPT_KWARG = "_dikom_attempt"
 
 
 def retry_delay(attempt: int, backoff_seconds: float) -> timedelta:
-    """Delay before attempt ``attempt + 1``: backoff, 2×backoff, 4×backoff … capped at one hour."""
+    """Delay before attempt ``attempt + 1``: backoff, 2 x backoff, 4 x backoff … capped at one hour."""
     return timedelta(seconds=min(backoff_seconds * 2 ** (attempt - 1), 3600))
 
 
@@ -48,7 +48,9 @@ def retrying_task(
                 if attempt < limit:
                     run_after = timezone.now() + retry_delay(attempt, backoff_seconds)
                     wrapped.using(run_after=run_after).enqueue(*args, **{**kwargs, ATTEMPT_KWARG: attempt + 1})
-                    logger.warning("task %s failed (attempt %d of %d), retrying after %s", name, attempt, limit, run_after)
+                    logger.warning(
+                        "task %s failed (attempt %d of %d), retrying after %s", name, attempt, limit, run_after
+                    )
                 else:
                     logger.error("task %s failed for good after %d attempts", name, attempt)
                 raise

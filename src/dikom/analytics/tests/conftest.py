@@ -6,16 +6,15 @@ import json
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
-from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
 from dikom.accounts.actions import create_api_key
 from dikom.analytics.models import Service
+from dikom.lib.testing import run_task_worker
 from dikom.municipalities.models import Municipality
 
 EVENTS_URL = "/api/v1/analytics/events"
@@ -23,11 +22,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def run_worker() -> None:
-    """Run queued tasks. The worker's ``close_old_connections`` would close the test's
-    connection on PostgreSQL (inside the test transaction autocommit is off, which
-    Django reads as "unusable"), so it is switched off here."""
-    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
-        call_command("db_worker", batch=True, interval=0, verbosity=0)
+    run_task_worker()
 
 
 def key_for(municipality: Municipality, *scopes: str) -> str:

@@ -2,11 +2,11 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
 from dikom.lib.mail import send_mail_task
 from dikom.lib.tasks import retry_delay, retrying_task
+from dikom.lib.testing import run_task_worker as run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -19,10 +19,6 @@ def flaky(label: str, failures: int) -> str:
     if len(CALLS) <= failures:
         raise RuntimeError(f"failure {len(CALLS)}")
     return f"done {label}"
-
-
-def run_worker():
-    call_command("db_worker", batch=True, interval=0, verbosity=0)
 
 
 def test_failing_task_is_retried_until_it_succeeds_and_failures_stay_visible():

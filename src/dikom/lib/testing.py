@@ -1,0 +1,19 @@
+"""Helpers for tests (imported only by test code)."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+from django.core.management import call_command
+
+
+def run_task_worker() -> None:
+    """Run every queued background task once, in this process, as the real
+    database worker (``db_worker --batch``) does.
+
+    The worker calls ``close_old_connections`` between tasks; inside a test
+    transaction on PostgreSQL autocommit is off, which Django reads as an
+    unusable connection and closes it — so that call is switched off here.
+    """
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        call_command("db_worker", batch=True, interval=0, verbosity=0)
