@@ -28,8 +28,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     list_display = ("name", "prefix", "municipality", "created_at", "last_used_at", "revoked_at")
     list_filter = ("municipality",)
-    readonly_fields = ("municipality", "name", "prefix", "scopes", "created_by", "created_at", "last_used_at",
-                       "expires_at", "revoked_at")
+    readonly_fields = (
+        "municipality",
+        "name",
+        "prefix",
+        "scopes",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
     exclude = ("secret_hash",)
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]

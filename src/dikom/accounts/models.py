@@ -65,7 +65,11 @@ class Membership(models.Model):
     )
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
     org_unit = models.ForeignKey(
-        OrgUnit, verbose_name=_("organisational unit"), null=True, blank=True, on_delete=models.SET_NULL,
+        OrgUnit,
+        verbose_name=_("organisational unit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="memberships",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -18,7 +18,9 @@ class CharacterClassValidator:
         ]
         if sum(classes) < 3:
             raise ValidationError(
-                _("The password must contain at least three of: lower-case letters, upper-case letters, digits, other characters."),
+                _(
+                    "The password must contain at least three of: lower-case letters, upper-case letters, digits, other characters."
+                ),
                 code="password_character_classes",
             )
 

@@ -37,7 +37,9 @@ SITE_URL = env_str("DIKOM_SITE_URL", "http://127.0.0.1:8000", "Public base URL, 
 
 DATA_DIR = Path(
     env_str(
-        "DIKOM_DATA_DIR", None, "Folder for the embedded SQLite database and uploaded files. Unset: var/ in the project."
+        "DIKOM_DATA_DIR",
+        None,
+        "Folder for the embedded SQLite database and uploaded files. Unset: var/ in the project.",
     )
     or BASE_DIR / "var"
 )
@@ -258,7 +260,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
-    "DIKOM_MAX_REQUEST_BYTES", 10 * 1024 * 1024, "Largest request body accepted (bytes); larger ones get 413.", minimum=1024
+    "DIKOM_MAX_REQUEST_BYTES",
+    10 * 1024 * 1024,
+    "Largest request body accepted (bytes); larger ones get 413.",
+    minimum=1024,
 )
 
 # --- Background tasks --------------------------------------------------------------
@@ -329,7 +334,7 @@ LOGGING = {
 if not SECRET_KEY:
     if IS_PRODUCTION:
         raise ImproperlyConfigured("DIKOM_SECRET_KEY (or DIKOM_SECRET_KEY_FILE) must be set in production.")
-    SECRET_KEY = "insecure-development-key-never-use-in-production-0123456789abcdef"
+    SECRET_KEY = "insecure-development-key-never-use-in-production-0123456789abcdef"  # noqa: S105 - refused in production
 if IS_PRODUCTION:
     if DEBUG:
         raise ImproperlyConfigured("DIKOM_DEBUG must be off in production.")

@@ -4,4 +4,4 @@ import os
 
 os.environ.setdefault("DIKOM_ENVIRONMENT", "production")
 
-from dikom.conf.base import *  # noqa: E402,F403
+from dikom.conf.base import *  # noqa: F403

@@ -38,25 +38,41 @@ MUNICIPALITIES = [
 # The same fictional organisation chart for every demo city: (name, short, kind, children)
 ORG_CHART = [
     (
-        "Dezernat I – Oberbürgermeisteramt", "Dez. I", "dezernat",
+        "Dezernat I – Oberbürgermeisteramt",
+        "Dez. I",
+        "dezernat",
         [
             ("Stabsstelle Digitalisierung", "Digi", "stabsstelle", []),
-            ("Fachbereich Organisation und IT", "FB 10", "fachbereich", [("Abteilung IT-Service", "10.2", "abteilung", [])]),
+            (
+                "Fachbereich Organisation und IT",
+                "FB 10",
+                "fachbereich",
+                [("Abteilung IT-Service", "10.2", "abteilung", [])],
+            ),
             ("Fachbereich Finanzen und Steuern", "FB 20", "fachbereich", [("Steueramt", "20.3", "amt", [])]),
         ],
     ),
     (
-        "Dezernat II – Bürgerdienste und Ordnung", "Dez. II", "dezernat",
+        "Dezernat II – Bürgerdienste und Ordnung",
+        "Dez. II",
+        "dezernat",
         [
-            ("Fachbereich Bürgerdienste", "FB 32", "fachbereich", [
-                ("Bürgerbüro", "32.1", "amt", []),
-                ("Standesamt", "32.2", "amt", []),
-            ]),
+            (
+                "Fachbereich Bürgerdienste",
+                "FB 32",
+                "fachbereich",
+                [
+                    ("Bürgerbüro", "32.1", "amt", []),
+                    ("Standesamt", "32.2", "amt", []),
+                ],
+            ),
             ("Ordnungsamt", "FB 33", "amt", [("Straßenverkehrsbehörde", "33.4", "abteilung", [])]),
         ],
     ),
     (
-        "Dezernat III – Soziales, Umwelt und Stadtentwicklung", "Dez. III", "dezernat",
+        "Dezernat III – Soziales, Umwelt und Stadtentwicklung",
+        "Dez. III",
+        "dezernat",
         [
             ("Fachbereich Soziales und Jugend", "FB 50", "fachbereich", []),
             ("Fachbereich Umwelt und Grünflächen", "FB 67", "fachbereich", []),

@@ -50,7 +50,9 @@ def validate_district_key(value: str) -> None:
     if not re.fullmatch(r"\d{5}", value or ""):
         raise ValidationError(_("The district key must consist of exactly 5 digits."), code="district_format")
     if value[:2] not in STATE_NAMES:
-        raise ValidationError(_("The district key must start with a German state key (01 to 16)."), code="district_state")
+        raise ValidationError(
+            _("The district key must start with a German state key (01 to 16)."), code="district_state"
+        )
 
 
 class SizeClass(models.TextChoices):
@@ -133,7 +135,9 @@ class Municipality(models.Model):
         validators=[RegexValidator(HEX_COLOUR, _("Enter a colour as #RRGGBB."))],
     )
     logo = models.FileField(
-        _("coat of arms or logo"), upload_to="municipalities/logos/", blank=True,
+        _("coat of arms or logo"),
+        upload_to="municipalities/logos/",
+        blank=True,
         help_text=_("SVG or PNG shown on citizen-facing pages."),
     )
     website = models.URLField(_("website"), blank=True)

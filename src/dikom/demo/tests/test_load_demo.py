@@ -21,7 +21,9 @@ def test_demo_cooperation_has_the_real_cities_and_one_user_per_role():
         ["06631009", "06531005", "06533009", "06534014", "06413000", "06532023"]
     )
     assert set(Municipality.objects.filter(membership="partner").values_list("slug", flat=True)) == {
-        "frankfurt", "kassel", "rheingau-taunus-kreis",
+        "frankfurt",
+        "kassel",
+        "rheingau-taunus-kreis",
     }
     offenbach = Municipality.objects.get(slug="offenbach")
     assert offenbach.district.name == "Offenbach am Main"
@@ -46,7 +48,12 @@ def test_loading_twice_changes_nothing():
     again = load_demo_cooperation(password="Demo-Passwort-123")
 
     assert not again.created
-    assert counts == (Municipality.objects.count(), User.objects.count(), Membership.objects.count(), OrgUnit.objects.count())
+    assert counts == (
+        Municipality.objects.count(),
+        User.objects.count(),
+        Membership.objects.count(),
+        OrgUnit.objects.count(),
+    )
 
 
 def test_new_password_applies_to_all_demo_accounts():

@@ -15,8 +15,15 @@ def test_valid_ags(ags):
 
 @pytest.mark.parametrize(
     ("ags", "code"),
-    [("0663100", "ags_format"), ("066310090", "ags_format"), ("0663100a", "ags_format"), ("", "ags_format"),
-     ("17000000", "ags_state"), ("00000000", "ags_state"), ("99123456", "ags_state")],
+    [
+        ("0663100", "ags_format"),
+        ("066310090", "ags_format"),
+        ("0663100a", "ags_format"),
+        ("", "ags_format"),
+        ("17000000", "ags_state"),
+        ("00000000", "ags_state"),
+        ("99123456", "ags_state"),
+    ],
 )
 def test_invalid_ags_is_rejected_with_a_specific_reason(ags, code):
     with pytest.raises(ValidationError) as info:
@@ -37,8 +44,14 @@ def test_ags_validator_accepts_exactly_eight_digits_with_state_prefix(value):
 
 @pytest.mark.parametrize(
     ("population", "size_class"),
-    [(4_999, SizeClass.RURAL), (5_000, SizeClass.SMALL_TOWN), (36_000, SizeClass.MEDIUM_TOWN),
-     (99_999, SizeClass.MEDIUM_TOWN), (100_000, SizeClass.CITY), (131_000, SizeClass.CITY)],
+    [
+        (4_999, SizeClass.RURAL),
+        (5_000, SizeClass.SMALL_TOWN),
+        (36_000, SizeClass.MEDIUM_TOWN),
+        (99_999, SizeClass.MEDIUM_TOWN),
+        (100_000, SizeClass.CITY),
+        (131_000, SizeClass.CITY),
+    ],
 )
 def test_size_class_is_derived_from_population(population, size_class):
     assert SizeClass.for_population(population) == size_class

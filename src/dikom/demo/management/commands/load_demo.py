@@ -37,7 +37,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.WARNING(f"\nDEMO-Kooperation {action} (alle Personen und Daten sind erfunden)."))
         self.stdout.write("Anmeldung unter http://127.0.0.1:8000/konto/anmelden/ mit dem Passwort:")
         self.stdout.write(self.style.SUCCESS(f"    {result.password}"))
-        self.stdout.write("Benutzernamen (je Stadt: <stadt>-admin, -designer, -reviewer, -caseworker, -analyst, -publisher, -staff):")
-        self.stdout.write(f"    {data.PLATFORM_ADMIN_USERNAME} (Plattform-Administration), {data.CITIZEN_USERNAME} (Bürgerin)")
+        self.stdout.write(
+            "Benutzernamen (je Stadt: <stadt>-admin, -designer, -reviewer, -caseworker, -analyst, -publisher, -staff):"
+        )
+        self.stdout.write(
+            f"    {data.PLATFORM_ADMIN_USERNAME} (Plattform-Administration), {data.CITIZEN_USERNAME} (Bürgerin)"
+        )
         cities = ", ".join(slug for slug, *_ in data.MUNICIPALITIES)
         self.stdout.write(f"    Städte: {cities}\n")
