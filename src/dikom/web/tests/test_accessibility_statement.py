@@ -13,13 +13,13 @@ def test_statement_has_the_required_sections(client: Client) -> None:
     assert response.status_code == 200
     html = response.content.decode()
     for heading in [
-        "Status of compliance",
-        "Content that is not accessible",
-        "Feedback and contact",
-        "Enforcement procedure",
+        "Stand der Vereinbarkeit mit den Anforderungen",
+        "Nicht barrierefreie Inhalte",
+        "Feedback und Kontaktangaben",
+        "Durchsetzungsverfahren",
     ]:
         assert f"<h2>{heading}</h2>" in html
-    assert "operator of this installation" in html
+    assert "Betreiber dieser Installation" in html
     assert "BITV 2.0" in html
 
 

@@ -13,7 +13,7 @@ def test_404_page_has_message_and_link_home(client: Client) -> None:
     response = client.get("/kommunen/nirgendwo/")
     assert response.status_code == 404
     html = response.content.decode()
-    assert "Error 404" in html
+    assert "Fehler 404" in html
     assert '<a class="button" href="/">' in html
     assert '<main id="main"' in html
 
@@ -27,7 +27,7 @@ def test_400_and_403_pages(rf: RequestFactory, handler, status: int) -> None:
     request.user = AnonymousUser()
     response = handler(request, Exception("test"))
     assert response.status_code == status
-    assert f"Error {status}" in response.content.decode()
+    assert f"Fehler {status}" in response.content.decode()
 
 
 def test_500_page_renders_without_database_or_request(rf: RequestFactory) -> None:
@@ -35,6 +35,6 @@ def test_500_page_renders_without_database_or_request(rf: RequestFactory) -> Non
     response = views.server_error(rf.get("/"))
     assert response.status_code == 500
     html = response.content.decode()
-    assert "Error 500" in html
+    assert "Fehler 500" in html
     assert '<a class="button" href="/">' in html
     assert "language-switcher" not in html  # needs a CSRF token from the request

@@ -23,8 +23,8 @@ def test_staff_see_their_municipalities_roles_and_tools(client: Client, owner, c
     html = client.get("/start/").content.decode()
     assert "<h2>Fulda</h2>" in html
     assert "<h2>Gießen</h2>" in html
-    assert '<span class="badge">Municipality administrator</span>' in html
-    assert '<span class="badge">Analyst</span>' in html
+    assert '<span class="badge">Administration der Kommune</span>' in html
+    assert '<span class="badge">Analyse</span>' in html
     assert 'href="/verwaltung/fulda/"' in html
     assert 'href="/verwaltung/giessen/"' not in html  # analyst only there
     assert 'href="/analytics/"' in html
@@ -33,7 +33,7 @@ def test_staff_see_their_municipalities_roles_and_tools(client: Client, owner, c
 def test_caseworker_gets_case_processing_but_no_administration(client: Client, colleague, login) -> None:
     login(client, colleague)
     html = client.get("/start/").content.decode()
-    assert '<span class="badge">Caseworker</span>' in html
+    assert '<span class="badge">Sachbearbeitung</span>' in html
     assert 'href="/faelle/"' in html
     assert "/verwaltung/" not in html
 
@@ -41,7 +41,7 @@ def test_caseworker_gets_case_processing_but_no_administration(client: Client, c
 def test_citizen_sees_account_intro(client: Client, citizen, login) -> None:
     login(client, citizen)
     html = client.get("/start/").content.decode()
-    assert "Workspace" not in html
+    assert "Arbeitsbereich" not in html
     assert 'action="/konto/abmelden/" method="post"' in html
     assert 'href="/kommunen/"' in html
 

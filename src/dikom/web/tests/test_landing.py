@@ -25,19 +25,19 @@ def test_module_page_is_marked_in_preparation(client: Client, path: str) -> None
     response = client.get(path)
     assert response.status_code == 200
     html = response.content.decode()
-    assert '<span class="badge badge--warning">In preparation</span>' in html
+    assert '<span class="badge badge--warning">In Vorbereitung</span>' in html
     assert '<nav class="breadcrumbs"' in html
 
 
 def test_module_page_describes_the_module(client: Client) -> None:
     html = client.get("/faelle/").content.decode()
     assert "xdomea" in html
-    assert "decision letter" in html.lower()
+    assert "bescheid" in html.lower()
 
 
 def test_unknown_module_is_404(client: Client) -> None:
     response = client.get("/gibtsnicht/")
     assert response.status_code == 404
     html = response.content.decode()
-    assert "Error 404" in html
+    assert "Fehler 404" in html
     assert '<a class="button" href="/">' in html

@@ -94,12 +94,12 @@ def test_demo_banner_only_in_demo(client: Client, settings) -> None:
     assert "notice--banner" not in client.get("/").content.decode()
     settings.DIKOM_DEMO = True
     html = client.get("/").content.decode()
-    assert '<p class="notice notice--warning notice--banner">Demo installation: all data is fictitious.</p>' in html
+    assert '<p class="notice notice--warning notice--banner">Demo-Installation: Alle Daten sind fiktiv.</p>' in html
 
 
 def test_relaxed_two_factor_notice_for_staff_only(client: Client, settings, colleague, citizen, login) -> None:
     settings.DIKOM_REQUIRE_2FA_FOR_STAFF = False
-    notice = "Two-factor sign-in is not enforced in this demo."
+    notice = "Die Zwei-Faktor-Anmeldung ist in dieser Demo nicht verpflichtend."
     login(client, colleague)
     assert notice in client.get("/").content.decode()
     citizen_client = login(Client(), citizen)
@@ -109,7 +109,7 @@ def test_relaxed_two_factor_notice_for_staff_only(client: Client, settings, coll
 
 def test_two_factor_notice_absent_when_enforced(client: Client, colleague, login) -> None:
     login(client, colleague)
-    assert "not enforced in this demo" not in client.get("/").content.decode()
+    assert "in dieser Demo nicht verpflichtend" not in client.get("/").content.decode()
 
 
 def test_csp_forbids_inline_scripts(client: Client) -> None:

@@ -43,7 +43,7 @@ def test_city_page_shows_name_and_placeholder_arms(client: Client, city_a) -> No
     assert "<h1>Fulda</h1>" in html
     assert '<svg class="arms"' in html
     assert ">F</text>" in html
-    assert "Placeholder coat of arms" in html
+    assert "Platzhalterwappen" in html
     assert 'href="/dienste/"' in html  # the city's (future) services
 
 
@@ -88,4 +88,4 @@ def test_invalid_stored_colour_never_reaches_css(client: Client, city_a) -> None
 def test_unknown_city_is_404(client: Client, city_a) -> None:
     response = client.get("/kommunen/atlantis/")
     assert response.status_code == 404
-    assert "Error 404" in response.content.decode()
+    assert "Fehler 404" in response.content.decode()
