@@ -41,8 +41,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
     )
     exclude = ("secret_hash",)
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False

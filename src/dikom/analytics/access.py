@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -19,7 +20,9 @@ READ_ROLES = [Role.ANALYST, Role.MUNICIPALITY_ADMIN]
 MANAGE_ROLES = [Role.ANALYST, Role.MUNICIPALITY_ADMIN]
 
 
-def municipality_for_request(request: Request, *, scope: str, roles: list[str], ags: str | None = None) -> Municipality:
+def municipality_for_request(
+    request: Request, *, scope: str, roles: Sequence[str], ags: str | None = None
+) -> Municipality:
     """The municipality whose analytics ``request`` addresses, if the caller may use ``scope`` there.
 
     An API key addresses its own municipality (403 naming the scope when it

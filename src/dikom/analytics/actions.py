@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -344,9 +345,7 @@ def request_rollups(municipality_id: int, days: Iterable[date]) -> None:
         else:  # another request created it a moment ago
             marker.update(version=F("version") + 1)
     for day in to_queue:
-        transaction.on_commit(
-            lambda day=day: rebuild_pending_rollup.enqueue(municipality_id, day.isoformat()), robust=True
-        )
+        transaction.on_commit(partial(rebuild_pending_rollup.enqueue, municipality_id, day.isoformat()), robust=True)
 
 
 def rebuild_daily_stats(municipality_id: int, day: date) -> int:

@@ -49,9 +49,9 @@ def display_histogram(histogram: dict[str, int]) -> list[dict[str, Any]]:
         bucket = max(b for b in DISPLAY_BOUNDS if b <= seconds)
         counts[bucket] += count
     result = []
-    for index, lower in enumerate(DISPLAY_BOUNDS):
+    for index, bound in enumerate(DISPLAY_BOUNDS):
         upper = DISPLAY_BOUNDS[index + 1] if index + 1 < len(DISPLAY_BOUNDS) else None
-        result.append({"from_seconds": lower, "to_seconds": upper, "count": counts[lower]})
+        result.append({"from_seconds": bound, "to_seconds": upper, "count": counts[bound]})
     return result
 
 
@@ -113,8 +113,8 @@ def service_summary(
         "device_mix",
         "completion_seconds",
     ):
-        channels[row["channel"]] = channels.get(row["channel"], 0) + row.pop("visits")
-        _add(totals, {k: v for k, v in row.items() if k != "channel"})
+        channels[row["channel"]] = channels.get(row["channel"], 0) + row["visits"]
+        _add(totals, {k: v for k, v in row.items() if k not in ("channel", "visits")})
     visits = sum(channels.values())
     starts = totals.get("starts", 0)
     completions = totals.get("completions", 0)

@@ -126,7 +126,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "dikom.sqlite3",
+            "NAME": str(DATA_DIR / "dikom.sqlite3"),
             "OPTIONS": {
                 # WAL lets readers work while one writer writes; IMMEDIATE takes the
                 # write lock at BEGIN so concurrent writers queue instead of failing.

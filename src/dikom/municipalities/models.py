@@ -211,9 +211,10 @@ class OrgUnit(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.parent_id is None:
+        parent = self.parent if self.parent_id is not None else None
+        if parent is None:
             return
-        if self.parent.municipality_id != self.municipality_id:
+        if parent.municipality_id != self.municipality_id:
             raise ValidationError({"parent": _("The parent unit must belong to the same municipality.")})
         seen = {self.pk} if self.pk else set()
         node: OrgUnit | None = self.parent

@@ -77,7 +77,10 @@ class UsageEventBatchSerializer(serializers.Serializer):
 
 class RejectedEventSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the rejected event in the batch (0-based).")
-    errors = serializers.ListField(child=serializers.DictField(), help_text="`{field, message, code}` per problem.")
+    # Named like the API field; this output-only serializer never uses Serializer.errors.
+    errors = serializers.ListField(  # type: ignore[assignment]
+        child=serializers.DictField(), help_text="`{field, message, code}` per problem."
+    )
 
 
 class IngestResultSerializer(serializers.Serializer):

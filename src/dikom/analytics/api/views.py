@@ -101,7 +101,9 @@ class EventIngestView(BaseApiView):
                 )
         else:
             items = [data]
-        result = actions.ingest_events(municipality, items, source=EventSource.API, api_key_prefix=request.auth.prefix)
+        result = actions.ingest_events(
+            municipality, items, source=EventSource.API, api_key_prefix=getattr(request.auth, "prefix", "")
+        )
         if result.rejected and not result.accepted and not result.duplicates:
             return self._all_rejected(result, batch)
         code = status.HTTP_201_CREATED if not batch and result.accepted else status.HTTP_200_OK
