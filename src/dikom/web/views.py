@@ -7,11 +7,12 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.template import loader
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 
 from dikom.accounts.access import roles_in, staff_municipalities
 from dikom.accounts.roles import Role
-from dikom.api.problems import problem_response
+from dikom.api.problems import api_not_found, problem_response
 from dikom.municipalities.models import Municipality
 from dikom.web.branding import brand_for, initials
 from dikom.web.modules import MODULES, MODULES_BY_SLUG
@@ -124,25 +125,25 @@ def _is_api(request: HttpRequest) -> bool:
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return problem_response(400, "The request could not be understood.", "malformed-request")
+        return problem_response(400, gettext("The request could not be understood."), "malformed-request")
     return render(request, "web/error.html", {"status": 400}, status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return problem_response(403, "You may not access this resource.", "forbidden")
+        return problem_response(403, gettext("You may not access this resource."), "forbidden")
     return render(request, "web/error.html", {"status": 403}, status=403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return problem_response(404, f"No API endpoint at {request.path}.", "not-found")
+        return api_not_found(request, exception)
     return render(request, "web/error.html", {"status": 404}, status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
-        return problem_response(500, "An unexpected error occurred; it has been logged.", "server-error")
+        return problem_response(500, gettext("An unexpected error occurred; it has been logged."), "server-error")
     # Rendered without the request: no context processors, no session, no database,
     # since any of them may be what just failed.
     html = loader.get_template("web/error.html").render({"status": 500, "minimal": True})
