@@ -11,7 +11,6 @@ a thread of this process, on a transactional test database), in German
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from collections.abc import Generator, Iterator
@@ -61,53 +60,9 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture(autouse=True)
-def audit_log_flushable(transactional_db: None) -> Iterator[None]:
-    """Let the transactional test database be emptied although the audit log is append-only.
-
-    The live server needs ``transactional_db``, which empties every table after
-    each test (``flush``: DELETE on SQLite, TRUNCATE on PostgreSQL). The audit
-    app's triggers refuse exactly that, by design. So the triggers are dropped
-    just before the flush (this teardown runs before pytest-django's) and
-    re-created by the ``post_migrate`` signal that the flush sends when done,
-    with the statements of the audit app's own migration. The tests themselves
-    run with the triggers in place.
-    """
-    from django.db import connection
-    from django.db.models.signals import post_migrate
-
-    triggers = importlib.import_module("dikom.audit.migrations.0002_append_only_triggers")
-    vendor = connection.vendor
-    forward = {"sqlite": triggers.SQLITE_FORWARD, "postgresql": triggers.POSTGRES_FORWARD}.get(vendor, [])
-    backward = {"sqlite": triggers.SQLITE_BACKWARD, "postgresql": triggers.POSTGRES_BACKWARD}.get(vendor, [])
-    yield
-
-    def recreate_triggers(sender: Any, using: str = "default", **kwargs: Any) -> None:
-        if getattr(sender, "label", None) != "audit":
-            return
-        post_migrate.disconnect(recreate_triggers)
-        with connection.cursor() as cursor:
-            for statement in forward:
-                cursor.execute(statement)
-
-    with connection.cursor() as cursor:
-        for statement in backward:
-            cursor.execute(statement)
-    post_migrate.connect(recreate_triggers, weak=False)
-
-
 @pytest.fixture
 def browser_settings(settings: LazySettings) -> LazySettings:
-    """Settings for pages served to the browser.
-
-    The CI settings keep whitenoise's manifest storage, which needs
-    ``collectstatic`` first; the plain storage serves the CSS straight from the
-    apps, so axe checks colours and focus styles as a user would see them.
-    """
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    """Settings of the live server the browser talks to (tests adjust them, e.g. 2FA)."""
     return settings
 
 

@@ -89,7 +89,7 @@ def update_org_unit(
     if unknown:
         raise TypeError(f"update_org_unit() got unexpected fields: {', '.join(sorted(unknown))}")
     with transaction.atomic():
-        current = OrgUnit.objects.select_for_update().select_related("parent").get(pk=org_unit.pk)
+        current = OrgUnit.objects.select_for_update(of=("self",)).select_related("parent").get(pk=org_unit.pk)
         changes: dict[str, list[Any]] = {}
         for name, value in fields.items():
             if isinstance(value, str):
