@@ -6,8 +6,17 @@ from django.views.static import serve
 urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("konto/", include("dikom.accounts.urls")),
+    # Analytics (eGovSAD): more specific prefixes first.
+    path("api/v1/analytics/", include("dikom.analytics.collect.api_urls")),
+    path("api/v1/analytics/", include("dikom.analytics.figures.api_urls")),
+    path("api/v1/analytics/", include("dikom.analytics.sharing.api_urls")),
+    path("api/v1/analytics/", include("dikom.analytics.dashboards.api_urls")),
     path("api/v1/analytics/", include("dikom.analytics.api.urls")),
     path("api/v1/", include("dikom.api.urls")),
+    path("", include("dikom.analytics.collect.urls")),  # /matomo.php and the JavaScript collector
+    path("analytics/daten/", include("dikom.analytics.figures.urls")),
+    path("analytics/vergleich/", include("dikom.analytics.sharing.urls")),
+    path("analytics/", include("dikom.analytics.dashboards.urls")),
     path("analytics/", include("dikom.analytics.urls")),
     path("verwaltung/", include("dikom.municipalities.urls")),
     path("plattform-admin/", admin.site.urls),

@@ -71,6 +71,10 @@ INSTALLED_APPS = [
     "dikom.accounts",
     "dikom.api",
     "dikom.analytics",
+    "dikom.analytics.collect",
+    "dikom.analytics.figures",
+    "dikom.analytics.dashboards",
+    "dikom.analytics.sharing",
     "dikom.demo",
 ]
 
