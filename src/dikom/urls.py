@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("dikom.analytics.collect.urls")),  # /matomo.php and the JavaScript collector
     path("analytics/daten/", include("dikom.analytics.figures.urls")),
     path("analytics/vergleich/", include("dikom.analytics.sharing.urls")),
+    path("opendata/nutzungsstatistik/", include("dikom.analytics.sharing.opendata_urls")),
     path("analytics/", include("dikom.analytics.dashboards.urls")),
     path("analytics/", include("dikom.analytics.urls")),
     path("verwaltung/", include("dikom.municipalities.urls")),
