@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/analytics/", include("dikom.analytics.sharing.api_urls")),
     path("api/v1/analytics/", include("dikom.analytics.dashboards.api_urls")),
     path("api/v1/analytics/", include("dikom.analytics.api.urls")),
+    path("api/v1/eservices/", include("dikom.eservices.api.urls")),
     path("api/v1/", include("dikom.api.urls")),
     path("", include("dikom.analytics.collect.urls")),  # /matomo.php and the JavaScript collector
     path("analytics/daten/", include("dikom.analytics.figures.urls")),
@@ -19,6 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("opendata/nutzungsstatistik/", include("dikom.analytics.sharing.opendata_urls")),
     path("analytics/", include("dikom.analytics.dashboards.urls")),
     path("analytics/", include("dikom.analytics.urls")),
+    path("dienste/", include("dikom.eservices.urls")),
     path("verwaltung/", include("dikom.municipalities.urls")),
     path("plattform-admin/", admin.site.urls),
     path("", include("dikom.web.urls")),

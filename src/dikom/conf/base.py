@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "dikom.analytics.figures",
     "dikom.analytics.dashboards",
     "dikom.analytics.sharing",
+    "dikom.eservices",
     "dikom.demo",
 ]
 

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class EservicesConfig(AppConfig):
+    name = "dikom.eservices"
+    verbose_name = _("Online services library")
