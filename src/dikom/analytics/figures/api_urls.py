@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import URLPattern, path
 
-urlpatterns: list = []
+from dikom.analytics.figures import api
+
+urlpatterns: list[URLPattern] = [
+    path("figures", api.FigureView.as_view(), name="analytics-figures"),
+]
