@@ -1,5 +1,23 @@
-from django.urls import path  # noqa: F401
+"""Routed at the site root: ``/matomo.php``, the collector script and the staff pages."""
+
+from django.urls import URLPattern, path
+
+from dikom.analytics.collect import public_views, views
 
 app_name = "analytics_collect"
 
-urlpatterns: list = []
+PREFIX = "analytics-erfassung/<slug:slug>/"
+
+urlpatterns: list[URLPattern] = [
+    path("matomo.php", public_views.matomo_tracking, name="matomo"),
+    path("analytics-erfassung/collect.js", public_views.collector_script, name="script"),
+    path(PREFIX, views.site_list, name="site_list"),
+    path(PREFIX + "neu/", views.site_create, name="site_create"),
+    path(PREFIX + "<slug:site_id>/", views.site_detail, name="site_detail"),
+    path(PREFIX + "<slug:site_id>/bearbeiten/", views.site_edit, name="site_edit"),
+    path(PREFIX + "<slug:site_id>/loeschen/", views.site_delete, name="site_delete"),
+    path(PREFIX + "<slug:site_id>/testen/", views.site_test, name="site_test"),
+    path(PREFIX + "<slug:site_id>/regeln/neu/", views.rule_edit, name="rule_create"),
+    path(PREFIX + "<slug:site_id>/regeln/<int:rule_id>/bearbeiten/", views.rule_edit, name="rule_edit"),
+    path(PREFIX + "<slug:site_id>/regeln/<int:rule_id>/loeschen/", views.rule_delete, name="rule_delete"),
+]

@@ -1,0 +1,216 @@
+"""Public collection endpoints outside the REST API: ``/matomo.php`` and the JavaScript file.
+
+``/matomo.php`` speaks Matomo's HTTP Tracking API so that forms already
+instrumented for Matomo feed dikom unchanged. It answers like Matomo: a 1×1
+GIF (204 with ``send_image=0``) for single requests, ``{"status": "success",
+"tracked", "invalid", "invalid_indices"}`` for bulk requests. Errors are
+problem+json. Nothing from the request beyond the mapped values is stored or
+logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
+from django.views.decorators.csrf import csrf_exempt
+
+from dikom.accounts.service import authenticate_api_key
+from dikom.analytics.collect import actions, origins
+from dikom.analytics.collect.access import key_may_ingest_for
+from dikom.analytics.collect.matomo import MatomoRequest, parse_query
+from dikom.analytics.collect.models import CollectionSite
+from dikom.api.problems import problem_response
+
+GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+SCRIPT_PATH = Path(__file__).resolve().parent / "static" / "dikom" / "analytics" / "collect.js"
+
+
+def _cors(response: HttpResponse, request: HttpRequest, allowed: bool) -> HttpResponse:
+    """Tracking answers may be read by other origins only when the request's origin is allowed."""
+    response["Vary"] = "Origin"
+    origin = request.headers.get("Origin")
+    if allowed and origin:
+        response["Access-Control-Allow-Origin"] = origin
+    # The GIF is loaded as an image by pages of other origins.
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _problem(request: HttpRequest, status: int, detail: str, type_: str, **extra: Any) -> HttpResponse:
+    response = problem_response(status, detail, type_, **extra)
+    if status == 429:
+        response["Retry-After"] = str(extra.get("retry_after", 1))
+    return _cors(response, request, allowed=False)
+
+
+def _decode_items(request: HttpRequest) -> tuple[list[dict[str, str] | None], bool, str] | HttpResponse:
+    """(params per request — None for a malformed bulk item —, whether bulk, bulk token) or an error answer."""
+    try:
+        body = request.body if request.method == "POST" else b""
+    except RequestDataTooBig:
+        return _problem(request, 413, gettext("The request body is larger than this server accepts."), "content-too-large")
+    query = {key: request.GET[key] for key in request.GET}
+    text = body.decode("utf-8", "replace").strip()
+    if not text.startswith("{"):
+        params = dict(query)
+        if text:
+            try:
+                params.update(parse_query(text))
+            except ValueError:
+                return _problem(request, 400, gettext("Too many parameters."), "malformed-request")
+        return [params], False, ""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return _problem(request, 400, gettext("The body is not valid JSON."), "malformed-request")
+    requests = data.get("requests") if isinstance(data, dict) else None
+    if not isinstance(requests, list) or not requests:
+        return _problem(
+            request, 400, gettext('A bulk request is an object {"requests": ["?idsite=…", …]}.'), "malformed-request"
+        )
+    limit = settings.DIKOM_ANALYTICS_MAX_BATCH
+    if len(requests) > limit:
+        return _problem(
+            request, 413, gettext("A bulk request may hold at most %(n)d requests.") % {"n": limit}, "content-too-large"
+        )
+    items: list[dict[str, str] | None] = []
+    for item in requests:
+        if isinstance(item, str):
+            try:
+                items.append(parse_query(item))
+            except ValueError:
+                items.append(None)
+        elif isinstance(item, dict) and all(isinstance(v, str | int | float) for v in item.values()):
+            items.append({str(k): str(v) for k, v in item.items()})
+        else:
+            items.append(None)
+    token = data.get("token_auth") or ""
+    return items, True, token if isinstance(token, str) else ""
+
+
+def _sites(ids: Iterable[int]) -> dict[int, CollectionSite]:
+    sites = CollectionSite.objects.filter(matomo_idsite__in=set(ids)).select_related("municipality")
+    return {site.matomo_idsite: site for site in sites.prefetch_related("rules") if site.matomo_idsite}
+
+
+@csrf_exempt
+def matomo_tracking(request: HttpRequest) -> HttpResponse:
+    """Matomo HTTP Tracking API: GET or POST single requests, POST ``{"requests": [...]}`` bulk."""
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=204)
+        response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response["Access-Control-Allow-Headers"] = "Content-Type"
+        response["Access-Control-Max-Age"] = "86400"
+        return _cors(response, request, allowed=True)  # the real request is checked
+    if request.method not in {"GET", "POST", "HEAD"}:
+        response = _problem(request, 405, gettext("Use GET or POST."), "method-not-allowed")
+        response["Allow"] = "GET, HEAD, POST, OPTIONS"
+        return response
+    decoded = _decode_items(request)
+    if isinstance(decoded, HttpResponse):
+        return decoded
+    items, bulk, token = decoded
+    header_ua = request.headers.get("User-Agent", "")
+    parsed = [MatomoRequest.from_params(p, header_user_agent=header_ua) if p is not None else None for p in items]
+    tokens = {r.token_auth for r in parsed if r is not None and r.token_auth} | ({token} if token else set())
+    if len(tokens) > 1:
+        return _problem(request, 400, gettext("All requests of a bulk must use the same token_auth."), "malformed-request")
+    sites = _sites(r.idsite for r in parsed if r is not None and r.idsite is not None)
+    resolved = [
+        (sites.get(r.idsite) if r is not None and r.idsite is not None else None, r) for r in parsed
+    ]
+    involved = {site.pk: site for site, _r in resolved if site is not None and site.enabled}
+
+    api_key = None
+    if tokens:
+        api_key = authenticate_api_key(next(iter(tokens)))
+        if api_key is None:
+            return _problem(request, 401, gettext("Unknown, revoked or expired API key."), "authentication-failed")
+        for site in involved.values():
+            if not key_may_ingest_for(api_key, site.municipality_id):
+                return _problem(
+                    request,
+                    403,
+                    gettext(
+                        "This API key may not send usage data for this site: it belongs to another municipality "
+                        "or lacks the scope “analytics:ingest”."
+                    ),
+                    "forbidden",
+                )
+        wait = origins.take(f"key:{api_key.prefix}", origins.key_rate())
+        if wait is not None:
+            return _problem(request, 429, gettext("Too many requests."), "rate-limited", retry_after=wait)
+    else:
+        for site in involved.values():
+            if not origins.origin_allowed(site.allowed_origins, request):
+                return _problem(
+                    request, 403, gettext("This origin may not send usage data for this site."), "forbidden"
+                )
+        per_site: dict[int, int] = {}
+        for site, _r in resolved:
+            if site is not None and site.enabled:
+                per_site[site.pk] = per_site.get(site.pk, 0) + 1
+        rate = origins.site_rate()
+        for site_pk, amount in per_site.items():
+            wait = origins.take(f"site:{involved[site_pk].site_id}", rate, amount)
+            if wait is not None:
+                return _problem(request, 429, gettext("Too many requests."), "rate-limited", retry_after=wait)
+
+    outcome = actions.track_matomo(resolved, trusted=api_key is not None)
+    cors_ok = bool(involved)
+    if bulk:
+        invalid = [i for i, status in enumerate(outcome.statuses) if status != actions.TRACKED]
+        unmatched = [i for i, status in enumerate(outcome.statuses) if status == actions.UNMATCHED]
+        body = {
+            "status": "success",
+            "tracked": len(outcome.statuses) - len(invalid),
+            "invalid": len(invalid),
+            "invalid_indices": invalid,
+            "unmatched": len(unmatched),
+            "unmatched_indices": unmatched,
+        }
+        return _cors(JsonResponse(body), request, cors_ok)
+    status = outcome.statuses[0]
+    if status == actions.INVALID:
+        site, single = resolved[0]
+        if single is None or single.idsite is None:
+            detail = gettext("The request names no site (idsite).")
+        elif site is None or not site.enabled:
+            detail = gettext("Unknown or disabled site %(idsite)s.") % {"idsite": single.idsite}
+        elif not single.rec:
+            detail = gettext("The request is not meant for tracking (rec=1 is missing).")
+        else:
+            detail = gettext("The mapped events are invalid.")
+        return _problem(request, 400, detail, "invalid-tracking-request", errors=outcome.errors[0])
+    if parsed[0] is not None and not parsed[0].send_image:
+        return _cors(HttpResponse(status=204), request, cors_ok)
+    return _cors(HttpResponse(GIF, content_type="image/gif"), request, cors_ok)
+
+
+@cache
+def _script() -> bytes:
+    return SCRIPT_PATH.read_bytes()
+
+
+def collector_script(request: HttpRequest) -> HttpResponse:
+    """``collect.js`` for pages of other origins.
+
+    Served here rather than from ``/static/``: static files carry
+    ``Cross-Origin-Resource-Policy: same-origin``, which would stop form
+    systems on other hosts from loading the script.
+    """
+    response = HttpResponse(_script(), content_type="text/javascript; charset=utf-8")
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response["Cache-Control"] = "public, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
