@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import URLPattern, path
 
-urlpatterns: list = []
+from dikom.analytics.sharing import api_views
+
+urlpatterns: list[URLPattern] = [
+    path("comparison", api_views.ComparisonView.as_view(), name="analytics-comparison"),
+]
