@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from dikom.analytics.dashboards.api import views
+
+urlpatterns = [
+    path("overview", views.OverviewView.as_view(), name="analytics-overview"),
+    path("timeseries", views.TimeseriesView.as_view(), name="analytics-timeseries"),
+]

@@ -1,0 +1,109 @@
+"""Forms: the period/channel filter (GET) and the self-service dashboard editor."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from dikom.analytics.dashboards.models import Dashboard, Metric, Widget
+from dikom.analytics.dashboards.periods import DEFAULT_PRESET, GRANULARITIES, MAX_DAYS, PRESETS, Period, preset_range
+from dikom.analytics.dashboards.reports import ALLOWED_BREAKDOWNS
+from dikom.analytics.models import Channel, Service
+from dikom.municipalities.models import Municipality
+
+
+class FilterForm(forms.Form):
+    period = forms.ChoiceField(label=_("Period"), choices=list(PRESETS.items()), required=False)
+    since = forms.DateField(
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Custom period only."),
+    )
+    until = forms.DateField(
+        label=_("To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Custom period only."),
+    )
+    granularity = forms.ChoiceField(label=_("Granularity"), choices=list(GRANULARITIES.items()), required=False)
+    channel = forms.ChoiceField(label=_("Channel"), choices=[("", _("All channels")), *Channel.choices], required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("period") == "custom":
+            since, until = data.get("since"), data.get("until")
+            if not since or not until:
+                raise forms.ValidationError(_("Enter both dates of the custom period."))
+            if until < since:
+                self.add_error("until", _("“To” must not be before “from”."))
+            elif (until - since).days > MAX_DAYS:
+                self.add_error("until", _("The period may span at most ten years."))
+        return data
+
+    def get_period(self) -> Period:
+        """The chosen period; the default (last 30 days, by day) when the form is invalid or empty."""
+        data = self.cleaned_data if self.is_valid() else {}
+        preset = data.get("period") or DEFAULT_PRESET
+        granularity = data.get("granularity") or "day"
+        if preset == "custom":
+            return Period(data["since"], data["until"], granularity, preset)
+        since, until = preset_range(preset)
+        return Period(since, until, granularity, preset)
+
+    def get_channel(self) -> str:
+        return (self.cleaned_data.get("channel") or "") if self.is_valid() else ""
+
+
+class DashboardForm(forms.ModelForm):
+    class Meta:
+        model = Dashboard
+        fields = ["title", "description", "shared"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class WidgetForm(forms.ModelForm):
+    class Meta:
+        model = Widget
+        fields = ["title", "metric", "service", "preset", "since", "until", "granularity", "breakdown", "chart"]
+        widgets = {
+            "since": forms.DateInput(attrs={"type": "date"}),
+            "until": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args: Any, municipality: Municipality, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        service = self.fields["service"]
+        assert isinstance(service, forms.ModelChoiceField)  # noqa: S101 - narrows the type for mypy
+        service.queryset = Service.objects.filter(municipality=municipality).order_by("name")
+        service.empty_label = str(_("All services"))
+        self.fields["breakdown"].help_text = _(
+            "Counts and rates: over time, by channel or by service. Funnel: by step. "
+            "Authentication, payment and devices: by method. Channels: by channel."
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        metric, breakdown = data.get("metric"), data.get("breakdown")
+        if metric and breakdown and breakdown not in ALLOWED_BREAKDOWNS[metric]:
+            allowed = ", ".join(
+                str(label) for value, label in self.fields["breakdown"].choices if value in ALLOWED_BREAKDOWNS[metric]
+            )  # type: ignore[attr-defined]
+            self.add_error(
+                "breakdown",
+                _("For %(metric)s choose: %(allowed)s.") % {"metric": Metric(metric).label, "allowed": allowed},
+            )
+        if data.get("preset") == "custom":
+            since, until = data.get("since"), data.get("until")
+            if not since or not until:
+                self.add_error("since", _("Enter both dates of the custom period."))
+            elif until < since:
+                self.add_error("until", _("“To” must not be before “from”."))
+            elif until - since > timedelta(days=MAX_DAYS):
+                self.add_error("until", _("The period may span at most ten years."))
+        else:
+            data["since"] = data["until"] = None
+        return data

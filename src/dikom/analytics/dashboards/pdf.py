@@ -1,0 +1,29 @@
+"""PDF reports rendered with WeasyPrint from an HTML template (A4, page numbers in the footer)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+def pdf_response(request: HttpRequest, context: dict[str, Any], name: str) -> HttpResponse:
+    """The report as a PDF download, or a page explaining that PDFs cannot be made here (503)."""
+    try:
+        from weasyprint import HTML  # imports the system libraries (Pango) on first use
+    except (ImportError, OSError):
+        logger.exception("WeasyPrint is not usable")
+        return render(request, "analytics_dashboards/pdf_unavailable.html", context, status=503)
+    html = render_to_string(
+        "analytics_dashboards/pdf/report.html", {**context, "generated_at": timezone.localtime()}, request=request
+    )
+    document = HTML(string=html).write_pdf()  # no base URL: the report never fetches anything
+    response = HttpResponse(document, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+    return response
