@@ -172,7 +172,7 @@ def parse_number(raw: Any, *, decimal_comma: bool) -> Decimal:
     if len(integer) > 15 or len(fraction) > 4:
         raise CellError(_("“%(value)s” has too many digits.") % {"value": str(raw)[:40]})
     try:
-        return Decimal(f"{sign}{integer}.{fraction or '0'}")
+        return Decimal(f"{sign}{integer}" + (f".{fraction}" if fraction else ""))
     except InvalidOperation as exc:  # pragma: no cover - guarded by the checks above
         raise CellError(_("Enter a number.")) from exc
 

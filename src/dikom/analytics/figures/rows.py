@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dikom.analytics.figures.models import METRIC_RULES, Metric
+from dikom.analytics.figures.models import METRIC_RULES, Metric, plain_decimal
 from dikom.analytics.figures.parsing import MAX_CELL_LENGTH, CellError, parse_month, parse_number
 from dikom.analytics.models import LEIKA_PATTERN, SERVICE_KEY_PATTERN, Service, ServiceKeyAlias
 from dikom.municipalities.models import Municipality
@@ -41,7 +41,7 @@ class FigureRow:
             "service_key": self.service_key,
             "leika_key": self.leika_key,
             "metric": self.metric,
-            "value": str(self.value),
+            "value": plain_decimal(self.value),
             "observations": self.observations,
         }
 
