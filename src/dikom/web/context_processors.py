@@ -19,6 +19,8 @@ class Navigation:
     kind: str  # "anonymous", "citizen" or "staff"
     is_platform_admin: bool = False
     admin_municipalities: list[Municipality] = field(default_factory=list)
+    # Cities whose usage analytics the user may read (analyst or municipality administrator).
+    analytics_municipalities: list[Municipality] = field(default_factory=list)
 
     @property
     def is_staff(self) -> bool:
@@ -36,11 +38,13 @@ def navigation_for(user: Any) -> Navigation:
     else:
         municipalities = list(staff_municipalities(user))
     admin_of = [m for m in municipalities if Role.MUNICIPALITY_ADMIN in roles_in(user, m)]
+    analytics_of = [m for m in municipalities if roles_in(user, m) & {Role.ANALYST, Role.MUNICIPALITY_ADMIN}]
     is_staff = is_platform_admin or bool(municipalities)
     return Navigation(
         kind="staff" if is_staff else "citizen",
         is_platform_admin=is_platform_admin,
         admin_municipalities=admin_of,
+        analytics_municipalities=analytics_of,
     )
 
 

@@ -74,6 +74,7 @@ MODULES: tuple[Module, ...] = (
             _("Dashboards per service and comparison with the average of all cities, a district or a size class"),
             _("Monthly usage tables as open data"),
         ),
+        ready=True,
     ),
     Module(
         slug="opendata",

@@ -31,6 +31,7 @@ from dikom.analytics.dashboards.periods import Period, buckets
 from dikom.analytics.dashboards.tables import DECIMAL, INT, PERCENT, ROW, TEXT, Column, Table, export_response, filename
 from dikom.analytics.models import EventType, Service, UsageEvent
 from dikom.municipalities.models import Municipality
+from dikom.web.modules import MODULES_BY_SLUG
 from dikom.web.views import module as module_page
 
 COMMENTS_PAGE_SIZE = 25
@@ -44,7 +45,9 @@ def index(request: HttpRequest) -> HttpResponse:
     if len(cities) == 1:
         return redirect("analytics_dashboards:overview", slug=cities[0].slug)
     if not cities:
-        return render(request, "analytics_dashboards/no_access.html", status=403)
+        return render(
+            request, "analytics_dashboards/no_access.html", {"module": MODULES_BY_SLUG["analytics"]}, status=403
+        )
     return render(request, "analytics_dashboards/index.html", {"cities": cities})
 
 
