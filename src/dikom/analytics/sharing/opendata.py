@@ -81,6 +81,7 @@ def available_months(municipality: Municipality) -> list[str]:
     months = (
         ServiceDailyStats.objects.filter(municipality=municipality, service__isnull=False, day__lt=_today())
         .values_list("day__year", "day__month")
+        .order_by()
         .distinct()
     )
     return sorted(f"{y:04d}-{m:02d}" for y, m in months if is_complete_month(y, m))
