@@ -39,10 +39,10 @@ def device_class(user_agent: str) -> str:
         return ""
     ua = user_agent[:500]
     if re.search(r"iPad|Tablet|Nexus (7|9|10)|SM-T\d", ua):
-        return DeviceClass.TABLET
+        return DeviceClass.TABLET.value
     if re.search(r"Mobi|iPhone|Android", ua):
-        return DeviceClass.MOBILE
-    return DeviceClass.DESKTOP
+        return DeviceClass.MOBILE.value
+    return DeviceClass.DESKTOP.value
 
 
 def _path(url: str) -> str:
