@@ -117,15 +117,12 @@ class FigureQuerySerializer(serializers.Serializer):
     municipality = serializers.RegexField(
         r"^\d{8}$", required=False, help_text="AGS; only for signed-in staff (API keys read their own city)."
     )
-    from_ = serializers.CharField(required=False, help_text="First month, YYYY-MM.")
+    # "from" is a Python keyword, so this field is declared through the class namespace.
+    locals()["from"] = serializers.CharField(required=False, help_text="First month, YYYY-MM.")
     to = serializers.CharField(required=False, help_text="Last month, YYYY-MM.")
     metric = serializers.ChoiceField(choices=Metric.choices, required=False)
     service = serializers.CharField(required=False, help_text="A service UUID or service key.")
     source = serializers.ChoiceField(choices=FigureSource.choices, required=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["from"] = self.fields.pop("from_")
 
     def _month(self, value: str) -> Any:
         try:
