@@ -32,7 +32,16 @@ def services(city_a):
 def usage(services):
     # March of last year: parking 40 starts, dogs 3 (small), birth 10 (complement).
     day = date(YEAR, 3, 10)
-    stats(services["parking"], day, visits=60, starts=40, completions=30, feedback_count=12, rating_sum=48, rating_count=12)
+    stats(
+        services["parking"],
+        day,
+        visits=60,
+        starts=40,
+        completions=30,
+        feedback_count=12,
+        rating_sum=48,
+        rating_count=12,
+    )
     stats(services["dogs"], day, visits=8, starts=3, completions=2, feedback_count=1, rating_sum=5, rating_count=1)
     stats(services["birth"], day, visits=15, starts=10, completions=9)
     stats(services["parking"], date(YEAR, 4, 2), visits=50, starts=30, completions=20)
@@ -102,10 +111,15 @@ def test_monthly_json_uses_null_and_columns_are_documented(client, login, owner,
 
 def test_yearly_total_of_a_service_with_a_hidden_month_is_hidden(client, login, owner, city_a, usage):
     publish(client, login, owner, city_a)
-    rows = {row["service"] or "TOTAL": row for row in rows_of(client.get(f"/opendata/nutzungsstatistik/{city_a.ags}/{YEAR}.csv"))}
+    rows = {
+        row["service"] or "TOTAL": row
+        for row in rows_of(client.get(f"/opendata/nutzungsstatistik/{city_a.ags}/{YEAR}.csv"))
+    }
     # dogs: 3 hidden in March, 20 published in April; a yearly 23 would give the 3 away.
     assert rows["Hundesteuer"]["starts"] == ""
-    april = {r["service"]: r for r in rows_of(client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-04", fmt="csv")))}
+    april = {
+        r["service"]: r for r in rows_of(client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-04", fmt="csv")))
+    }
     assert april["Hundesteuer"]["starts"] == "20"
     assert rows["Bewohnerparkausweis"]["starts"] == "70"
 
@@ -147,7 +161,13 @@ def test_no_free_text_is_ever_published(client, login, owner, city_a, services, 
     token = key_for(city_a, "analytics:ingest")
     when = timezone.now() - timedelta(days=40)
     events = [
-        {"type": "feedback", "service": "parking", "occurred_at": when.isoformat(), "rating": 2, "comment": "GEHEIMER Freitext"}
+        {
+            "type": "feedback",
+            "service": "parking",
+            "occurred_at": when.isoformat(),
+            "rating": 2,
+            "comment": "GEHEIMER Freitext",
+        }
     ] + [{"type": "service_started", "service": "parking", "occurred_at": when.isoformat()} for _ in range(6)]
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(

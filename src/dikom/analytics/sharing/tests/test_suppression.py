@@ -32,7 +32,9 @@ def attacker_values(table, hidden, col_hidden, row_hidden, grand_hidden, target)
     services, months = len(table), len(table[0])
     cap = sum(map(sum, table)) + 10
     published = [[0 if hidden[s][m] else table[s][m] for m in range(months)] for s in range(services)]
-    col_res = [sum(table[s][m] for s in range(services)) - sum(published[s][m] for s in range(services)) for m in range(months)]
+    col_res = [
+        sum(table[s][m] for s in range(services)) - sum(published[s][m] for s in range(services)) for m in range(months)
+    ]
     row_res = [sum(table[s]) - sum(published[s]) for s in range(services)]
     grand_res = sum(map(sum, table)) - sum(map(sum, published))
     constrained = [s for s in range(services) if not row_hidden[s] and any(hidden[s])]
@@ -83,7 +85,9 @@ def publish(table: list[list[int]], k: int, yearly: bool):
 counts = st.one_of(st.just(0), st.integers(1, 6), st.integers(5, 25))
 tables = st.integers(1, 4).flatmap(
     lambda services: st.integers(1, 3).flatmap(
-        lambda months: st.lists(st.lists(counts, min_size=months, max_size=months), min_size=services, max_size=services)
+        lambda months: st.lists(
+            st.lists(counts, min_size=months, max_size=months), min_size=services, max_size=services
+        )
     )
 )
 
