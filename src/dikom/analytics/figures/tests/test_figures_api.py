@@ -18,7 +18,9 @@ def row(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def test_dry_run_changes_nothing_and_apply_replaces_months(client: Client, city_a: Municipality, parking: Service) -> None:
+def test_dry_run_changes_nothing_and_apply_replaces_months(
+    client: Client, city_a: Municipality, parking: Service
+) -> None:
     token = key_for(city_a, "analytics:ingest")
     rows = [row(), row(metric="starts", value=4), row(month="2025-02", value=7)]
     dry = post_json(client, FIGURES_API, token, {"rows": rows, "dry_run": True})
@@ -99,8 +101,13 @@ def test_all_rows_invalid_is_422_problem(client: Client, city_a: Municipality) -
 
 def test_bad_envelopes_are_problems(client: Client, city_a: Municipality, settings: Any) -> None:
     token = key_for(city_a, "analytics:ingest")
-    for body, status in [([], 400), ({"rows": []}, 400), ({"rows": {}}, 400), ({"rows": [row()], "x": 1}, 400),
-                         ({"rows": [row()], "dry_run": "yes"}, 400)]:
+    for body, status in [
+        ([], 400),
+        ({"rows": []}, 400),
+        ({"rows": {}}, 400),
+        ({"rows": [row()], "x": 1}, 400),
+        ({"rows": [row()], "dry_run": "yes"}, 400),
+    ]:
         response = post_json(client, FIGURES_API, token, body)
         assert response.status_code == status and response["Content-Type"] == "application/problem+json"
     settings.DIKOM_ANALYTICS_FIGURES_MAX_ROWS = 2
@@ -120,7 +127,10 @@ def test_read_filters(client: Client, city_a: Municipality, parking: Service) ->
     read = auth(key_for(city_a, "analytics:read"))
     response = client.get(FIGURES_API, {"from": "2025-02", "to": "2025-03"}, **read)
     assert response.status_code == 200
-    assert [(r["month"], r["metric"]) for r in response.json()["results"]] == [("2025-02", "visits"), ("2025-03", "starts")]
+    assert [(r["month"], r["metric"]) for r in response.json()["results"]] == [
+        ("2025-02", "visits"),
+        ("2025-03", "starts"),
+    ]
     by_uuid = client.get(FIGURES_API, {"service": str(parking.uuid), "metric": "visits"}, **read).json()
     assert by_uuid["count"] == 2 and by_uuid["results"][0]["service"] == str(parking.uuid)
     assert client.get(FIGURES_API, {"service": "other"}, **read).json()["count"] == 1

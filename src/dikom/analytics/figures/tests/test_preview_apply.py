@@ -35,7 +35,10 @@ def _stored() -> dict[tuple[str, str, str], Decimal]:
 
 def _totals(page: Any) -> dict[str, str]:
     html = page.content.decode()
-    return {kind: html.split(f'id="total-{kind}">')[1].split("<")[0] for kind in ("added", "changed", "removed", "unchanged")}
+    return {
+        kind: html.split(f'id="total-{kind}">')[1].split("<")[0]
+        for kind in ("added", "changed", "removed", "unchanged")
+    }
 
 
 def test_preview_shows_added_changed_removed_unchanged(upload: Any, staff_client: Any, parking: Service) -> None:
@@ -58,7 +61,9 @@ def test_preview_shows_added_changed_removed_unchanged(upload: Any, staff_client
 
 def test_reupload_replaces_only_its_months(upload: Any, staff_client: Any, parking: Service) -> None:
     _upload_and_apply(
-        upload, staff_client, "2025-01;anwohnerparken;visits;100\n2025-01;alt;visits;7\n2025-02;anwohnerparken;visits;80\n"
+        upload,
+        staff_client,
+        "2025-01;anwohnerparken;visits;100\n2025-01;alt;visits;7\n2025-02;anwohnerparken;visits;80\n",
     )
     _upload_and_apply(upload, staff_client, "2025-01;anwohnerparken;visits;110\n2025-03;anwohnerparken;visits;90\n")
     assert _stored() == {
@@ -72,7 +77,9 @@ def test_reupload_replaces_only_its_months(upload: Any, staff_client: Any, parki
 def test_apply_twice_is_idempotent(upload: Any, staff_client: Any) -> None:
     record = _upload_and_apply(upload, staff_client, "2025-01;a;visits;1\n")
     before = list(MonthlyFigure.objects.values_list("pk", "value"))
-    response = staff_client.post(f"/analytics/daten/fulda/uploads/{record.uuid}/anwenden", {"fingerprint": "x"}, follow=True)
+    response = staff_client.post(
+        f"/analytics/daten/fulda/uploads/{record.uuid}/anwenden", {"fingerprint": "x"}, follow=True
+    )
     assert "already been applied" in response.content.decode()
     assert list(MonthlyFigure.objects.values_list("pk", "value")) == before
     assert AuditEvent.objects.filter(action="analytics.figures.upload_apply").count() == 1
@@ -122,13 +129,15 @@ def test_unresolved_keys_are_kept_and_leika_resolves(upload: Any, staff_client: 
     assert MonthlyFigure.objects.get(metric="transactions").service == trade
 
 
-def test_figure_table_filters_and_csv_export_is_injection_safe(upload: Any, staff_client: Any, parking: Service) -> None:
+def test_figure_table_filters_and_csv_export_is_injection_safe(
+    upload: Any, staff_client: Any, parking: Service
+) -> None:
     _upload_and_apply(
         upload,
         staff_client,
         "2025-01;anwohnerparken;visits;100\n2025-02;anwohnerparken;visits;80\n2025-02;x;satisfaction_avg;4,5\n",
     )
-    Service.objects.filter(pk=parking.pk).update(name="=HYPERLINK(\"http://evil\")")
+    Service.objects.filter(pk=parking.pk).update(name='=HYPERLINK("http://evil")')
     page = staff_client.get("/analytics/daten/fulda/kennzahlen/", {"start": "2025-02", "metric": "visits"})
     assert page.status_code == 200
     assert "1 figure" in page.content.decode()

@@ -48,7 +48,7 @@ def test_semicolon_csv_with_decimal_comma_and_german_headers(upload: Any, staff_
 
 
 def test_comma_csv_with_bom_and_decimal_point(upload: Any, parking: Service) -> None:
-    upload("\ufeffmonth,service,metric,value\n2025-02,anwohnerparken,satisfaction_avg,4.5\n2025-02,x1,visits,\"1,200\"\n")
+    upload('\ufeffmonth,service,metric,value\n2025-02,anwohnerparken,satisfaction_avg,4.5\n2025-02,x1,visits,"1,200"\n')
     record = _last_upload()
     assert record.errors == []
     assert [(r["service_key"], r["value"]) for r in record.rows] == [("anwohnerparken", "4.5"), ("x1", "1200")]
