@@ -12,6 +12,7 @@ characters; the query string and the host never take part.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -72,8 +73,10 @@ def compile_safe(pattern: str) -> re.Pattern[str]:
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise UnsafePattern(_("At most %(n)d characters.") % {"n": MAX_PATTERN_LENGTH})
     try:
-        parsed = sre_parse.parse(pattern)
-        compiled = re.compile(pattern)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # "possible nested set" and the like
+            parsed = sre_parse.parse(pattern)
+            compiled = re.compile(pattern)
     except (re.error, RecursionError, OverflowError) as exc:
         raise UnsafePattern(_("Not a valid regular expression: %(error)s") % {"error": exc}) from exc
     _walk(parsed, False)

@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -59,7 +59,14 @@ def site_list(request: HttpRequest, slug: str) -> HttpResponse:
         CollectionSite.objects.filter(municipality=municipality)
         .annotate(
             rule_count=Count("rules", distinct=True),
-            unmatched_recent=Sum("unmatched__count", filter=Q(unmatched__day__gte=_since())),
+            # a subquery: a second join would multiply the sum by the number of rules
+            unmatched_recent=Subquery(
+                UnmatchedRequests.objects.filter(site=OuterRef("pk"), day__gte=_since())
+                .order_by()
+                .values("site")
+                .annotate(total=Sum("count"))
+                .values("total")[:1]
+            ),
         )
         .order_by("name", "pk")
     )
