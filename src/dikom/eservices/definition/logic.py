@@ -224,9 +224,15 @@ def comparisons(rule: Any) -> list[tuple[str, str, Any]]:
                 found.append((op, var_name(left) or "", right))
             elif var_name(right) and literal(left):
                 found.append((flipped[op], var_name(right) or "", left))
-        if op == "in" and isinstance(args, list) and len(args) == 2 and var_name(args[0]):
-            if isinstance(args[1], list) and all(literal(a) for a in args[1]):
-                found.append(("in", var_name(args[0]) or "", args[1]))
+        if (
+            op == "in"
+            and isinstance(args, list)
+            and len(args) == 2
+            and var_name(args[0])
+            and isinstance(args[1], list)
+            and all(literal(a) for a in args[1])
+        ):
+            found.append(("in", var_name(args[0]) or "", args[1]))
         if isinstance(args, list):
             walk(args)
 

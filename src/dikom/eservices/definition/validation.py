@@ -707,8 +707,8 @@ def unsatisfiable_reason(rule: Any, fields: dict[str, FieldRef]) -> str | None:
                     "value": first,
                 }
     for name in set(lower) & set(upper):
-        (low, low_incl), (high, high_incl) = lower[name], upper[name]
-        if low > high or (low == high and not (low_incl and high_incl)):
+        (low_value, low_incl), (high_value, high_incl) = lower[name], upper[name]
+        if low_value > high_value or (low_value == high_value and not (low_incl and high_incl)):
             return _("no value of “%(name)s” meets all comparisons") % {"name": name}
     return None
 

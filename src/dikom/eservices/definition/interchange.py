@@ -1,0 +1,182 @@
+"""Export and import of a service definition as a ZIP file that round-trips exactly.
+
+Layout::
+
+    definition.json   canonical JSON (sorted keys, UTF-8, 2-space indent, final newline)
+    metadata.json     {"format", "exported_at", "source_ags", "version", "definition_sha256", …}
+    assets/<name>     images and documents the definition refers to
+
+Entries are written in sorted order with a fixed timestamp, so the same input
+gives the same bytes. Imports are defensive: path traversal, absolute paths,
+symlinks, too many or too large entries, suspicious compression ratios and a
+missing or invalid ``definition.json`` are rejected with :class:`InterchangeError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import stat
+import zipfile
+import zlib
+from typing import Any
+
+from .schema import FORMAT
+
+ARCHIVE_FORMAT = "dikom.service-archive/1"
+MAX_ARCHIVE_BYTES = 60 * 1024 * 1024
+MAX_ENTRIES = 200
+MAX_ENTRY_BYTES = 25 * 1024 * 1024
+MAX_TOTAL_BYTES = 100 * 1024 * 1024
+MAX_DEFINITION_BYTES = 5 * 1024 * 1024
+MAX_RATIO = 100  # uncompressed / compressed, above this an entry is treated as a zip bomb
+ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class InterchangeError(ValueError):
+    """The archive cannot be imported (or the input cannot be exported)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, UTF-8, 2-space indent, final newline."""
+    try:
+        return (json.dumps(value, sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode()
+    except (TypeError, ValueError) as error:
+        raise InterchangeError(f"value is not plain JSON: {error}", "not_json") from error
+
+
+def checksum(definition: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(definition)).hexdigest()
+
+
+def _write(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    info.create_system = 3  # Unix, so the permission bits mean the same everywhere
+    archive.writestr(info, data)
+
+
+def export_zip(definition: dict[str, Any], assets: dict[str, bytes], metadata: dict[str, Any]) -> bytes:
+    """Build the archive. ``metadata`` should carry ``exported_at`` (ISO), ``source_ags`` and ``version``.
+
+    ``format`` and ``definition_sha256`` are set here; other metadata keys are kept.
+    """
+    if not isinstance(definition, dict):
+        raise InterchangeError("the definition must be a JSON object", "invalid_definition")
+    for name, content in assets.items():
+        if not isinstance(name, str) or not ASSET_NAME.match(name):
+            raise InterchangeError(f"invalid asset name {name!r}", "invalid_asset_name")
+        if not isinstance(content, bytes) or len(content) > MAX_ENTRY_BYTES:
+            raise InterchangeError(
+                f"asset {name!r} must be bytes of at most {MAX_ENTRY_BYTES} bytes", "asset_too_large"
+            )
+    if len(assets) + 2 > MAX_ENTRIES:
+        raise InterchangeError("too many assets", "too_many_entries")
+    meta = dict(metadata)
+    meta["format"] = ARCHIVE_FORMAT
+    meta["definition_format"] = definition.get("format", FORMAT)
+    meta["definition_sha256"] = checksum(definition)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        _write(archive, "definition.json", canonical_json(definition))
+        _write(archive, "metadata.json", canonical_json(meta))
+        for name in sorted(assets):
+            _write(archive, f"assets/{name}", assets[name])
+    return buffer.getvalue()
+
+
+def _check_entry(info: zipfile.ZipInfo) -> None:
+    name = info.filename
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or "\\" in name:
+        raise InterchangeError(f"absolute or Windows path in archive: {name!r}", "unsafe_path")
+    if any(part in ("..", "") for part in name.rstrip("/").split("/")):
+        raise InterchangeError(f"path traversal in archive: {name!r}", "unsafe_path")
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise InterchangeError(f"symbolic link in archive: {name!r}", "symlink")
+    if info.flag_bits & 0x1:
+        raise InterchangeError(f"encrypted entry in archive: {name!r}", "encrypted")
+    if info.file_size > MAX_ENTRY_BYTES:
+        raise InterchangeError(f"entry too large: {name!r}", "entry_too_large")
+    if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise InterchangeError(f"suspicious compression ratio: {name!r}", "compression_ratio")
+
+
+def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """Read an entry without trusting its declared size."""
+    with archive.open(info) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InterchangeError(f"entry too large: {info.filename!r}", "entry_too_large")
+    return data
+
+
+def _json(data: bytes, name: str) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise InterchangeError(f"{name} is not valid UTF-8 JSON: {error}", "invalid_json") from error
+
+
+def import_zip(data: bytes) -> tuple[dict[str, Any], dict[str, bytes], dict[str, Any]]:
+    """Read an archive made by :func:`export_zip`: (definition, assets, metadata).
+
+    The definition is not validated for release here; call ``validate_definition``.
+    """
+    if len(data) > MAX_ARCHIVE_BYTES:
+        raise InterchangeError("archive is too large", "archive_too_large")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise InterchangeError(f"not a ZIP archive: {error}", "not_a_zip") from error
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise InterchangeError("archive has too many entries", "too_many_entries")
+        seen: set[str] = set()
+        for info in infos:
+            _check_entry(info)
+            if info.filename in seen:
+                raise InterchangeError(f"duplicate entry {info.filename!r}", "duplicate_entry")
+            seen.add(info.filename)
+        if sum(info.file_size for info in infos) > MAX_TOTAL_BYTES:
+            raise InterchangeError("archive content is too large", "archive_too_large")
+        by_name = {info.filename: info for info in infos}
+        if "definition.json" not in by_name:
+            raise InterchangeError("definition.json is missing", "missing_definition")
+        try:
+            definition = _json(_read(archive, by_name["definition.json"], MAX_DEFINITION_BYTES), "definition.json")
+            if not isinstance(definition, dict):
+                raise InterchangeError("definition.json must hold a JSON object", "invalid_definition")
+            if definition.get("format") != FORMAT:
+                raise InterchangeError(
+                    f"definition.json has format {definition.get('format')!r}, expected {FORMAT!r}",
+                    "invalid_definition",
+                )
+            metadata: dict[str, Any] = {}
+            if "metadata.json" in by_name:
+                metadata = _json(_read(archive, by_name["metadata.json"], 1024 * 1024), "metadata.json")
+                if not isinstance(metadata, dict):
+                    raise InterchangeError("metadata.json must hold a JSON object", "invalid_metadata")
+                expected = metadata.get("definition_sha256")
+                if expected is not None and expected != checksum(definition):
+                    raise InterchangeError("definition.json does not match the checksum in metadata.json", "checksum")
+            assets: dict[str, bytes] = {}
+            for name, info in sorted(by_name.items()):
+                if name in ("definition.json", "metadata.json") or info.is_dir():
+                    continue
+                asset_name = name.removeprefix("assets/")
+                if asset_name == name or not ASSET_NAME.match(asset_name):
+                    raise InterchangeError(f"unexpected entry {name!r}", "unexpected_entry")
+                assets[asset_name] = _read(archive, info, MAX_ENTRY_BYTES)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, zlib.error) as error:
+            raise InterchangeError(f"archive is damaged: {error}", "damaged") from error
+    return definition, assets, metadata
