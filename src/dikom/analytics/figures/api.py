@@ -53,18 +53,18 @@ class FigureSubmitSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(default=False, help_text="true: only show what would change.")
 
 
-class RowErrorSerializer(serializers.Serializer):
+class FigureRowErrorSerializer(serializers.Serializer):
     field = serializers.CharField()
     message = serializers.CharField()
     code = serializers.CharField()
 
 
-class RejectedRowSerializer(serializers.Serializer):
+class FigureRejectedRowSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the row in `rows`, from 0.")
-    errors = RowErrorSerializer(many=True)
+    errors = FigureRowErrorSerializer(many=True)  # type: ignore[assignment]  # a field named like Serializer.errors
 
 
-class ChangeSerializer(serializers.Serializer):
+class FigureChangeSerializer(serializers.Serializer):
     change = serializers.ChoiceField(choices=["added", "changed", "removed", "unchanged"])
     month = serializers.CharField()
     metric = serializers.CharField()
@@ -75,7 +75,7 @@ class ChangeSerializer(serializers.Serializer):
     new = serializers.CharField(allow_null=True, help_text="Value after (decimal string), null if removed.")
 
 
-class SummarySerializer(serializers.Serializer):
+class FigureSummarySerializer(serializers.Serializer):
     added = serializers.IntegerField()
     changed = serializers.IntegerField()
     removed = serializers.IntegerField()
@@ -87,13 +87,13 @@ class FigureSubmitResultSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
     applied = serializers.BooleanField()
     months = serializers.ListField(child=serializers.CharField(), help_text="Months (YYYY-MM) replaced.")
-    summary = SummarySerializer()
-    changes = ChangeSerializer(many=True)
-    rejected = RejectedRowSerializer(many=True)
+    summary = FigureSummarySerializer()
+    changes = FigureChangeSerializer(many=True)
+    rejected = FigureRejectedRowSerializer(many=True)
 
 
 class FigureRejectedProblemSerializer(ProblemSerializer):
-    rejected = RejectedRowSerializer(many=True)
+    rejected = FigureRejectedRowSerializer(many=True)
 
 
 class FigureSerializer(serializers.ModelSerializer):
@@ -122,7 +122,7 @@ class FigureQuerySerializer(serializers.Serializer):
     to = serializers.CharField(required=False, help_text="Last month, YYYY-MM.")
     metric = serializers.ChoiceField(choices=Metric.choices, required=False)
     service = serializers.CharField(required=False, help_text="A service UUID or service key.")
-    source = serializers.ChoiceField(choices=FigureSource.choices, required=False)
+    source = serializers.ChoiceField(choices=FigureSource.choices, required=False)  # type: ignore[assignment]
 
     def _month(self, value: str) -> Any:
         try:

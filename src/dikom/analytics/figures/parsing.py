@@ -336,7 +336,7 @@ def _check_zip(data: bytes) -> None:
 
 def _read_xlsx(data: bytes) -> ParsedFile:
     _check_zip(data)
-    from openpyxl import load_workbook  # imported lazily: only uploads need it
+    from openpyxl import load_workbook  # type: ignore[import-untyped]  # lazily: only uploads need it
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)

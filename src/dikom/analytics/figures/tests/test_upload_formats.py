@@ -65,12 +65,12 @@ def test_windows_1252_with_umlauts_in_header_and_months(upload: Any) -> None:
 
 
 def test_xlsx_with_numbers_and_dates(upload: Any, trade: Service, staff_client: Any) -> None:
-    from datetime import datetime
+    from datetime import date
 
     data = xlsx_bytes(
         [
             ["Monat", "LeiKa", "Kennzahl", "Wert", "Region"],
-            [datetime(2025, 4, 1), 99050012104000, "transactions", 321, "Fulda"],
+            [date(2025, 4, 1), 99050012104000, "transactions", 321, "Fulda"],
             ["2025-04", "99050012104000", "satisfaction_avg", 3.5, "Fulda"],
         ]
     )
