@@ -57,11 +57,13 @@ def display(value: Any, kind: str) -> str:
     if value is None:
         return EMPTY
     if kind == PERCENT:
-        return f"{number_format(value * 100, 1, use_l10n=True)}\N{NO-BREAK SPACE}%"
+        # number_format cuts decimals off; round first so the page shows what CSV and XLSX show.
+        return f"{number_format(round(value * 100, 1), 1, use_l10n=True)}\N{NO-BREAK SPACE}%"
     if kind == DECIMAL:
-        return number_format(value, 2, use_l10n=True)
+        return number_format(round(value, 2), 2, use_l10n=True)
     if kind in (INT, SECONDS):
-        return number_format(value, 0 if kind == INT else 1, use_l10n=True, force_grouping=True)
+        places = 0 if kind == INT else 1
+        return number_format(round(value, places), places, use_l10n=True, force_grouping=True)
     return str(value)
 
 
