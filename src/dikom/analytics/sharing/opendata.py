@@ -98,7 +98,7 @@ class _YearData:
 
 
 def _year_data(municipality: Municipality, year: int) -> _YearData:
-    rows = list(
+    queryset = (
         ServiceDailyStats.objects.filter(
             municipality=municipality, service__isnull=False, day__gte=date(year, 1, 1), day__lte=date(year, 12, 31)
         )
@@ -110,6 +110,7 @@ def _year_data(municipality: Municipality, year: int) -> _YearData:
         )
         .order_by()
     )
+    rows: list[dict[str, Any]] = [dict(row) for row in queryset]
     service_ids = {row["service_id"] for row in rows}
     services = list(Service.objects.filter(pk__in=service_ids).order_by("name", "pk"))
     index = {service.pk: i for i, service in enumerate(services)}

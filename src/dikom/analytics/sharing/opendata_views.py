@@ -32,7 +32,7 @@ def _cached(request: HttpRequest, response: HttpResponse, last_modified: datetim
     etag = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
     timestamp = int(last_modified.timestamp()) if last_modified else None
     conditional = get_conditional_response(request, etag=etag, last_modified=timestamp, response=response)
-    if conditional is not response:
+    if conditional is not None and conditional is not response:
         return conditional
     response["ETag"] = etag
     if timestamp is not None:
