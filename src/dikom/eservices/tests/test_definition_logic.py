@@ -107,8 +107,10 @@ json_values = st.recursive(
 operators = st.sampled_from(sorted(logic.OPERATORS))
 rules = st.recursive(
     json_values,
-    lambda children: st.builds(lambda op, args: {op: args}, operators, st.lists(children, max_size=4))
-    | st.builds(lambda name: {"var": name}, st.sampled_from(["a", "a.b", "", "x.0", "nope"])),
+    lambda children: (
+        st.builds(lambda op, args: {op: args}, operators, st.lists(children, max_size=4))
+        | st.builds(lambda name: {"var": name}, st.sampled_from(["a", "a.b", "", "x.0", "nope"]))
+    ),
     max_leaves=25,
 )
 

@@ -152,9 +152,7 @@ def test_step_visibility_may_not_depend_on_its_own_fields():
 
 
 def test_group_fields_only_visible_to_their_group():
-    problems = mutate(
-        lambda d: d["steps"][1]["fields"][0].update(visible_if={"!!": [{"var": "nachweise.hunde.name"}]})
-    )
+    problems = mutate(lambda d: d["steps"][1]["fields"][0].update(visible_if={"!!": [{"var": "nachweise.hunde.name"}]}))
     assert "group_reference" in [p.code for p in problems]
 
 
@@ -206,10 +204,22 @@ def test_satisfiable_conditions_are_not_flagged():
 @pytest.mark.parametrize(
     ("change", "code", "path"),
     [
-        (lambda d: d["steps"][0]["fields"][2].update(options=[]), "select_without_options", "steps[0].fields[2].options"),
+        (
+            lambda d: d["steps"][0]["fields"][2].update(options=[]),
+            "select_without_options",
+            "steps[0].fields[2].options",
+        ),
         (lambda d: d["steps"][1]["fields"][0].pop("accept"), "file_without_accept", "steps[1].fields[0].accept"),
-        (lambda d: d["steps"][1]["fields"][0].pop("max_bytes"), "file_without_max_bytes", "steps[1].fields[0].max_bytes"),
-        (lambda d: d["steps"][1]["fields"][0].update(max_bytes=26 * 1024 * 1024), "file_too_large", "steps[1].fields[0].max_bytes"),
+        (
+            lambda d: d["steps"][1]["fields"][0].pop("max_bytes"),
+            "file_without_max_bytes",
+            "steps[1].fields[0].max_bytes",
+        ),
+        (
+            lambda d: d["steps"][1]["fields"][0].update(max_bytes=26 * 1024 * 1024),
+            "file_too_large",
+            "steps[1].fields[0].max_bytes",
+        ),
         (lambda d: d["identity"].update(leika_key="12345"), "invalid_leika_key", "identity.leika_key"),
         (lambda d: d["identity"].update(title={"en": "Dog tax"}), "missing_title", "identity.title"),
         (
