@@ -1,0 +1,288 @@
+"""Ingestion throughput through the HTTP API, next to the physical limit of the database.
+
+Method: a fresh benchmark database (SQLite in a temporary data dir, or a
+PostgreSQL database that is dropped and recreated) is migrated and gets the
+demo cooperation, the generated services and one API key of Offenbach. The
+request bodies are generated before the clock starts (deterministic
+generator, last 30 days, every event with event id and visit id). Then
+``--servers`` waitress processes (``manage.py serve --no-worker``, the
+platform's own server) listen on 127.0.0.1 and ``--clients`` client threads
+with keep-alive connections send the bodies round-robin until the bounded
+number of requests is used up. Throughput = accepted events / wall time from
+the first request to the last answer. Every answer is checked (200/201,
+``accepted`` + ``duplicates`` = events sent).
+
+Physical limit (PostgreSQL): the rows the API stored are copied out, deleted
+and ``COPY``ed back into the same events table (same indexes, constraints and
+foreign keys) in one transaction; on SQLite the same rows go back with one
+``executemany`` per 100 000 rows. The ratio API/limit says how much the
+platform costs on top of the database.
+
+The rollup worker is not running (``--no-worker``): the numbers are the
+ingestion path alone; rollup rebuilds run as tasks later.
+
+Example::
+
+    python benchmarks/bench_ingest_http.py --database postgresql --batches 30 --clients 4 --servers 2
+    python benchmarks/bench_ingest_http.py --database sqlite --batches 20 --single 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+import generate_events as gen
+
+CITY = ("offenbach", "Offenbach am Main", "06413000", 131_000)
+
+
+@dataclass
+class RunResult:
+    requests: int = 0
+    events: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    errors: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def prepare(args: argparse.Namespace) -> dict[str, str]:
+    """Fresh database, services and an API key; returns the server environment (with ``BENCH_TOKEN``)."""
+    extra = {}
+    if args.cache_url:
+        extra["DIKOM_CACHE_URL"] = args.cache_url
+    if args.database == "postgresql":
+        import psycopg
+
+        with psycopg.connect(f"{args.pg_url}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}"')
+            conn.execute(f'CREATE DATABASE "{args.db_name}"')
+        extra["DATABASE_URL"] = f"{args.pg_url}/{args.db_name}"
+    else:
+        data_dir = Path(args.sqlite_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+        extra["DIKOM_DATA_DIR"] = str(data_dir)
+        os.environ.pop("DATABASE_URL", None)
+    env = common.bench_env(**extra)
+    os.environ.update(env)
+    common.manage(env, "migrate", "-v0")
+    if not args.cache_url:
+        common.manage(env, "createcachetable")
+    gen.setup_django()
+    from dikom.accounts.actions import create_api_key
+    from dikom.municipalities.models import Municipality
+
+    gen.register_services()
+    key = create_api_key(
+        municipality=Municipality.objects.get(ags=CITY[2]),
+        name="benchmark",
+        scopes=["analytics:ingest", "analytics:read"],
+    )
+    env["BENCH_TOKEN"] = key.token
+    env["BENCH_PREFIX"] = key.api_key.prefix
+    return env
+
+
+def bodies(total_events: int, size: int, seed: int) -> list[bytes]:
+    """Request bodies with ``total_events`` generated events of the last 30 days, ``size`` per body."""
+    since, until = gen.recent_period(30)
+    generator = gen.Generator(seed=seed, scale=gen.scale_for(int(total_events * 1.05), 30, seed))
+    events = islice(generator.events(since, until), total_events)
+    if size == 1:
+        return [json.dumps(gen.to_json(e), separators=(",", ":")).encode() for e in events]
+    return list(gen.json_batches(events, size))
+
+
+def run(ports: Sequence[int], token: str, payloads: list[bytes], clients: int) -> RunResult:
+    """Send ``payloads`` with ``clients`` keep-alive connections (round-robin over ``ports``)."""
+    result = RunResult()
+    lock = threading.Lock()
+    queue = list(reversed(payloads))
+    headers = {"Authorization": f"Api-Key {token}", "Content-Type": "application/json"}
+
+    def client(number: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", ports[number % len(ports)], timeout=300)
+        while True:
+            with lock:
+                if not queue:
+                    break
+                body = queue.pop()
+            started = time.perf_counter()
+            conn.request("POST", "/api/v1/analytics/events", body=body, headers=headers)
+            response = conn.getresponse()
+            answer = response.read()
+            elapsed = time.perf_counter() - started
+            with lock:
+                result.requests += 1
+                result.latencies.append(elapsed)
+                if response.status not in (200, 201):
+                    result.errors.append(f"{response.status}: {answer[:200]!r}")
+                    continue
+                data = json.loads(answer)
+                result.accepted += data["accepted"]
+                result.duplicates += data["duplicates"]
+        conn.close()
+
+    result.events = sum(body.count(b'"type"') for body in payloads)
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def physical_limit(prefix: str) -> tuple[int, float]:
+    """Copy the rows stored by the API out, delete them, load them back with COPY / executemany; (rows, seconds)."""
+    from django.db import connection, transaction
+
+    from dikom.analytics.models import UsageEvent
+
+    columns = ", ".join(gen.EVENT_COLUMNS)
+    table = connection.ops.quote_name(UsageEvent._meta.db_table)
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        raw = connection.connection
+        buffer = io.BytesIO()
+        with raw.cursor() as cursor:
+            with cursor.copy(
+                f"COPY (SELECT {columns} FROM {table} WHERE api_key_prefix = %s) TO STDOUT",  # noqa: S608
+                (prefix,),
+            ) as copy:
+                for chunk in copy:
+                    buffer.write(chunk)
+            cursor.execute(f"DELETE FROM {table} WHERE api_key_prefix = %s", (prefix,))  # noqa: S608
+        raw.commit()
+        with raw.cursor() as cursor:
+            cursor.execute(f"VACUUM {table}")
+        data = buffer.getvalue()
+        started = time.perf_counter()
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            copy.write(data)
+        raw.commit()
+        seconds = time.perf_counter() - started
+        return data.count(b"\n"), seconds
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table} WHERE api_key_prefix = %s", [prefix])  # noqa: S608
+        rows = cursor.fetchall()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE api_key_prefix = %s", [prefix])  # noqa: S608
+    raw = connection.connection
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(gen.EVENT_COLUMNS))})"  # noqa: S608
+    started = time.perf_counter()
+    for start in range(0, len(rows), 100_000):
+        raw.executemany(sql, rows[start : start + 100_000])
+        raw.commit()
+    return len(rows), time.perf_counter() - started
+
+
+def report(title: str, result: RunResult) -> dict[str, Any]:
+    rate = result.accepted / result.seconds if result.seconds else 0
+    line = {
+        "benchmark": title,
+        "requests": result.requests,
+        "events_sent": result.events,
+        "accepted": result.accepted,
+        "duplicates": result.duplicates,
+        "errors": len(result.errors),
+        "seconds": round(result.seconds, 2),
+        "events_per_s": round(rate),
+        "requests_per_s": round(result.requests / result.seconds, 1) if result.seconds else 0,
+        "latency_p50_ms": round(common.percentile(result.latencies, 50) * 1000, 1),
+        "latency_p95_ms": round(common.percentile(result.latencies, 95) * 1000, 1),
+    }
+    print(json.dumps(line))
+    for error in result.errors[:3]:
+        print("  error:", error, file=sys.stderr)
+    return line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--db-name", default="dikom_bench_ingest")
+    parser.add_argument("--sqlite-dir", default="/tmp/dikom-bench-sqlite")  # noqa: S108 - benchmark scratch data
+    parser.add_argument("--cache-url", help="DIKOM_CACHE_URL for the rate limiter (default: database cache).")
+    parser.add_argument("--servers", type=int, default=2, help="waitress processes (one port each).")
+    parser.add_argument("--threads", type=int, default=4, help="threads per waitress process.")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--batches", type=int, default=20, help="batch requests to send (bounded).")
+    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--single", type=int, default=0, help="single-event requests to send afterwards.")
+    parser.add_argument("--single-clients", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-limit", action="store_true", help="skip the COPY / executemany comparison.")
+    args = parser.parse_args(argv)
+
+    env = prepare(args)
+    print(f"machine: {common.machine()}")
+    print(f"database: {common.database_label(env)}; cache: {env.get('DIKOM_CACHE_URL', 'database cache table')}")
+    print(
+        f"servers: {args.servers} × waitress ({args.threads} threads), clients: {args.clients} keep-alive threads, "
+        f"loopback"
+    )
+    t = time.perf_counter()
+    payloads = bodies(args.batches * args.batch_size, args.batch_size, args.seed) if args.batches else []
+    singles = bodies(args.single, 1, args.seed + 1000) if args.single else []
+    print(
+        f"generated {len(payloads)} batch bodies ({sum(map(len, payloads)) / 1e6:.1f} MB) and {len(singles)} "
+        f"single events in {time.perf_counter() - t:.1f} s (not timed)"
+    )
+    with common.servers(env, args.servers, args.threads) as ports:
+        # Warm-up: one small request per server (imports, connections).
+        run(ports, env["BENCH_TOKEN"], bodies(len(ports) * 2, 2, args.seed + 2000), len(ports))
+        if payloads:
+            batch = report(
+                f"batch ingestion HTTP, {args.batch_size} events/request",
+                run(ports, env["BENCH_TOKEN"], payloads, args.clients),
+            )
+        if singles:
+            report("single-event requests", run(ports, env["BENCH_TOKEN"], singles, args.single_clients))
+    if payloads and not args.no_limit:
+        from django.db import connection
+
+        from dikom.analytics.models import UsageEvent
+
+        UsageEvent.objects.filter(api_key_prefix=env["BENCH_PREFIX"], source="api").exclude(
+            event_id__startswith=f"g{args.seed}-"
+        ).delete()  # keep only the batch rows: the singles and warm-up come from other seeds
+        rows, seconds = physical_limit(env["BENCH_PREFIX"])
+        how = "COPY" if connection.vendor == "postgresql" else "executemany"
+        limit = rows / seconds
+        print(
+            json.dumps(
+                {
+                    "benchmark": f"physical limit: {how} of the same rows into the events table",
+                    "rows": rows,
+                    "seconds": round(seconds, 2),
+                    "events_per_s": round(limit),
+                    "api_to_limit_ratio": round(batch["events_per_s"] / limit, 2),
+                }
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
