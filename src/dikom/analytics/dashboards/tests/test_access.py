@@ -72,7 +72,9 @@ def test_navigation_shows_analytics_only_with_the_role(
     assert '<a href="/analytics/">' not in client.get("/start/").content.decode()
 
 
-def test_comments_are_staff_only_and_scrubbed(client: Any, login: Any, analyst: Any, colleague: Any, example: Any) -> None:
+def test_comments_are_staff_only_and_scrubbed(
+    client: Any, login: Any, analyst: Any, colleague: Any, example: Any
+) -> None:
     url = f"/analytics/fulda/dienste/{example['parking'].uuid}/kommentare/" + period_query()
     login(client, analyst)
     html = client.get(url).content.decode()

@@ -58,7 +58,9 @@ def test_biggest_drop_off_names_service_and_step(client: Any, login: Any, analys
         ("conversion", ["Bewohnerparkausweis", "Hundesteuer"], "ascending"),
     ],
 )
-def test_sorting_server_side(client: Any, login: Any, analyst: Any, example: Any, sort: str, order: list[str], aria: str) -> None:
+def test_sorting_server_side(
+    client: Any, login: Any, analyst: Any, example: Any, sort: str, order: list[str], aria: str
+) -> None:
     login(client, analyst)
     html = client.get("/analytics/fulda/" + period_query(sort=sort)).content.decode()
     names = [r.split(" ")[0] for r in _rows(html) if r.split(" ")[0] in order]

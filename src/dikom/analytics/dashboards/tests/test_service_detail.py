@@ -1,0 +1,57 @@
+"""The service detail page: key figures with comparison, funnel, mixes, from rollups only."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from dikom.analytics.dashboards.tests.conftest import period_query
+
+pytestmark = pytest.mark.django_db
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_key_figures_and_shares(client: Any, login: Any, analyst: Any, example: Any) -> None:
+    login(client, analyst)
+    html = client.get(f"/analytics/fulda/dienste/{example['parking'].uuid}/" + period_query()).content.decode()
+    text = _text(html)
+    assert "Visits 5 2 ▲ +150,0 %" in text  # current, previous, change
+    assert "Completions 2 1 ▲ +100,0 %" in text
+    assert "Conversion rate 40,0 % 50,0 % ▼ −20,0 %" in text
+    assert "Payment failure rate 50,0 %" in text  # 1 failed of 2 finished payments
+    # Funnel: "antrag" viewed by 2, 1 dropped off (50 %); "zahlung" viewed by 1, 0 dropped (reached submission).
+    assert "antrag 1 2 0 1 50,0 %" in text
+    assert "zahlung 2 1 0 0 0,0 %" in text
+    assert "Kreditkarte 1 1 0 100,0 % 0,0 %" in text or "Credit card 1 1 0 100,0 % 0,0 %" in text
+    assert "BundID 1 1 100,0 %" in text
+    assert "Average rating 3,00 from 2 ratings; 2 feedbacks" in text or "3,00" in text
+    # Processing time and media breaks: empty state until monthly figures exist.
+    assert "No figures uploaded yet" in text or "Noch keine" in text
+
+
+def test_reads_rollups_only_with_constant_queries(
+    client: Any, login: Any, analyst: Any, example: Any, django_assert_max_num_queries: Any
+) -> None:
+    login(client, analyst)
+    url = f"/analytics/fulda/dienste/{example['parking'].uuid}/"
+    client.get(url)
+    for query in (period_query(), period_query(granularity="month"), "?period=this_year&granularity=quarter"):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url + query).status_code == 200
+        assert not [q for q in ctx.captured_queries if "analytics_usageevent" in q["sql"]]
+        with django_assert_max_num_queries(10):
+            client.get(url + query)
+
+
+def test_invalid_custom_period_falls_back_and_says_why(client: Any, login: Any, analyst: Any, example: Any) -> None:
+    login(client, analyst)
+    response = client.get(f"/analytics/fulda/dienste/{example['parking'].uuid}/?period=custom&since=2025-02-01")
+    assert response.status_code == 200
+    assert 'role="alert"' in response.content.decode()
