@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -146,10 +146,13 @@ def _salts(days: Iterable[date], now: datetime) -> dict[date, bytes]:
     wanted = set(days)
     if not wanted:
         return {}
-    DailySalt.objects.filter(created_at__lt=now - SALT_LIFETIME).delete()
-    found = dict(DailySalt.objects.filter(day__in=wanted).values_list("day", "salt"))
+    # Usually every salt exists and is fresh: one read, no write. Expired salts
+    # are deleted only when a salt has to be created (and daily by housekeeping).
+    fresh = DailySalt.objects.filter(day__in=wanted, created_at__gte=now - SALT_LIFETIME)
+    found = dict(fresh.values_list("day", "salt"))
     missing = wanted - found.keys()
     if missing:
+        DailySalt.objects.filter(created_at__lt=now - SALT_LIFETIME).delete()
         DailySalt.objects.bulk_create(
             [DailySalt(day=day, salt=secrets.token_bytes(SALT_BYTES), created_at=now) for day in missing],
             ignore_conflicts=True,
@@ -175,14 +178,6 @@ def _resolve_services(municipality: Municipality, keys: set[str]) -> dict[str, t
     return resolved
 
 
-def _rows_per_statement() -> int:
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        return max(1, min(limit, 32766) // len(EVENT_COLUMNS))
-    return 2000
-
-
 def _insert_events(rows: Sequence[tuple[Any, ...]]) -> int:
     """Insert ``rows``; rows whose event id is already stored are skipped. Returns how many were inserted.
 
@@ -196,17 +191,17 @@ def _insert_events(rows: Sequence[tuple[Any, ...]]) -> int:
     columns = ", ".join(quote(c) for c in EVENT_COLUMNS)
     if connection.vendor == "postgresql":
         return _insert_events_copy(rows, columns)
-    row_sql = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
-    prefix = f"INSERT INTO {quote(UsageEvent._meta.db_table)} ({columns}) VALUES "  # noqa: S608 - fixed names
-    size = _rows_per_statement()
-    inserted = 0
+    # SQLite: one prepared statement run for every row by the driver
+    # (``executemany``), on the driver's cursor: Django's wrapper would rewrite
+    # the placeholders of the statement with a regular expression per call.
+    # sqlite3 sums the changes of all rows into ``rowcount``; ignored
+    # conflicts are no changes.
+    placeholders = ", ".join(["?"] * len(EVENT_COLUMNS))
+    sql = f"INSERT INTO {quote(UsageEvent._meta.db_table)} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"  # noqa: S608 - fixed names
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            params = [value for row in chunk for value in row]
-            cursor.execute(prefix + ", ".join([row_sql] * len(chunk)) + " ON CONFLICT DO NOTHING", params)
-            inserted += cursor.rowcount
-    return inserted
+        driver_cursor = cursor.cursor
+        sqlite3.Cursor.executemany(driver_cursor, sql, rows)
+        return int(driver_cursor.rowcount)
 
 
 STAGING_TABLE = "dikom_analytics_event_load"
@@ -240,6 +235,24 @@ def _insert_events_copy(rows: Sequence[tuple[Any, ...]], columns: str) -> int:
         # Emptied now, not only at commit: a caller may ingest twice in one transaction.
         cursor.execute(f"DELETE FROM {STAGING_TABLE}")  # noqa: S608
     return inserted
+
+
+def _datetime_adapter() -> Callable[[datetime], Any]:
+    """How an aware datetime goes into the raw insert, per database.
+
+    PostgreSQL's COPY takes the datetime itself. On SQLite this is what
+    ``connection.ops.adapt_datetimefield_value`` does (naive in the
+    connection's time zone, ``str``) without its per-call checks: the values
+    come from the validator and are always aware.
+    """
+    if connection.vendor == "sqlite":
+        zone = connection.timezone
+
+        def naive_text(value: datetime) -> str:
+            return str(value.astimezone(zone).replace(tzinfo=None))
+
+        return naive_text
+    return connection.ops.adapt_datetimefield_value
 
 
 def ingest_events(
@@ -278,8 +291,10 @@ def ingest_events(
 
     services = _resolve_services(municipality, {event["service"] for event, _day in valid})
     mid = municipality.pk
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = _datetime_adapter()
     received_at = adapt(now)
+    # A visit sends several events: hash each (day, visit id) once per batch.
+    visit_keys: dict[tuple[date, str], str] = {}
     with transaction.atomic():
         salts = _salts({day for event, day in valid if event["visit_id"]}, now)
         rows = []
@@ -287,6 +302,11 @@ def ingest_events(
             service_id, default_channel = services.get(event["service"], (None, Channel.WEB))
             visit_id = event["visit_id"]
             comment = event["comment"]
+            visit = None
+            if visit_id:
+                visit = visit_keys.get((day, visit_id))
+                if visit is None:
+                    visit = visit_keys[day, visit_id] = visit_key(salts[day], mid, visit_id)
             rows.append(
                 (
                     mid,
@@ -296,7 +316,7 @@ def ingest_events(
                     event["type"],
                     adapt(event["occurred_at"]),
                     received_at,
-                    visit_key(salts[day], mid, visit_id) if visit_id else None,
+                    visit,
                     event["step_key"],
                     event["step_position"],
                     event["auth_method"],
