@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     env = common.bench_env()
     os.environ.update(env)
+    common.manage(env, "createcachetable")  # the rate limiter's cache (database cache by default)
     gen.setup_django()
     from django.db import connection
     from django.db.models import Sum
