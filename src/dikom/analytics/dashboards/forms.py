@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from dikom.analytics.dashboards.models import Dashboard, Metric, Widget
+from dikom.analytics.dashboards.models import Breakdown, Dashboard, Metric, Widget
 from dikom.analytics.dashboards.periods import DEFAULT_PRESET, GRANULARITIES, MAX_DAYS, PRESETS, Period, preset_range
 from dikom.analytics.dashboards.reports import ALLOWED_BREAKDOWNS
 from dikom.analytics.models import Channel, Service
@@ -33,7 +33,7 @@ class FilterForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=[("", _("All channels")), *Channel.choices], required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("period") == "custom":
             since, until = data.get("since"), data.get("until")
             if not since or not until:
@@ -86,12 +86,10 @@ class WidgetForm(forms.ModelForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         metric, breakdown = data.get("metric"), data.get("breakdown")
         if metric and breakdown and breakdown not in ALLOWED_BREAKDOWNS[metric]:
-            allowed = ", ".join(
-                str(label) for value, label in self.fields["breakdown"].choices if value in ALLOWED_BREAKDOWNS[metric]
-            )  # type: ignore[attr-defined]
+            allowed = ", ".join(str(Breakdown(value).label) for value in sorted(ALLOWED_BREAKDOWNS[metric]))
             self.add_error(
                 "breakdown",
                 _("For %(metric)s choose: %(allowed)s.") % {"metric": Metric(metric).label, "allowed": allowed},

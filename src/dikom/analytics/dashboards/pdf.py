@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 def pdf_response(request: HttpRequest, context: dict[str, Any], name: str) -> HttpResponse:
     """The report as a PDF download, or a page explaining that PDFs cannot be made here (503)."""
     try:
-        from weasyprint import HTML  # imports the system libraries (Pango) on first use
+        from weasyprint import HTML  # type: ignore[import-untyped]  # imports the system libraries (Pango) on first use
     except (ImportError, OSError):
         logger.exception("WeasyPrint is not usable")
         return render(request, "analytics_dashboards/pdf_unavailable.html", context, status=503)

@@ -196,7 +196,7 @@ def widget_table(widget: Widget, period: Period, service_names: dict[int | None,
         table_rows = [[labels[key], value_of(queries.summarize(items))] for key, items in groups.items()]
         if widget.breakdown != Breakdown.NONE:
             table_rows.sort(key=lambda r: str(r[0]).casefold())
-        return Table("widget", title, [Column(first, TEXT), Column(Metric(metric).label, kind)], table_rows)
+        return Table("widget", title, [Column(first, TEXT), Column(str(Metric(metric).label), kind)], table_rows)
     summary = queries.summarize(rows)
     if metric == Metric.FUNNEL:
         table = funnel_table(summary)
@@ -213,7 +213,7 @@ def widget_table(widget: Widget, period: Period, service_names: dict[int | None,
 
 
 # Which column a chart of a table draws: the main count.
-CHART_COLUMN = {Metric.FUNNEL: 2, Metric.AUTH_MIX: 2, Metric.PAYMENT_MIX: 2}
+CHART_COLUMN: dict[str, int] = {Metric.FUNNEL: 2, Metric.AUTH_MIX: 2, Metric.PAYMENT_MIX: 2}
 
 
 def chart_for(table: Table, kind: str, column: int = 1) -> SafeString | None:

@@ -101,8 +101,8 @@ NUMBER_FORMATS = {INT: "#,##0", PERCENT: "0.0%", DECIMAL: "0.00", SECONDS: "#,##
 
 
 def xlsx_response(table: Table, name: str) -> HttpResponse:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.styles import Font  # type: ignore[import-untyped]
 
     workbook = Workbook()
     sheet = workbook.active

@@ -58,7 +58,7 @@ def _filters(request: HttpRequest) -> tuple[FilterForm, Period, str]:
 
 def _query(request: HttpRequest, **changes: Any) -> str:
     """The current query string with ``changes`` applied (None removes a parameter)."""
-    params = {k: v for k, v in request.GET.items() if k not in ("export", "table", "page")}
+    params: dict[str, str] = {k: str(v) for k, v in request.GET.items() if k not in ("export", "table", "page")}
     for key, value in changes.items():
         if value is None:
             params.pop(key, None)
@@ -184,19 +184,27 @@ def _unit(granularity: str) -> str:
     )
 
 
-def _monthly_figures(service: Service, period: Period) -> list[dict[str, Any]] | None:
-    """Processing time and media breaks from uploaded monthly figures, if that module is installed."""
+def _monthly_figures(municipality: Municipality, service: Service, period: Period) -> list[dict[str, Any]]:
+    """Processing time and media breaks of the service from the aggregated monthly figures (one query)."""
     try:
-        from dikom.analytics.figures import service as figures_service  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    monthly = getattr(figures_service, "monthly_figures", None)
-    if monthly is None:
-        return None
-    try:
-        return list(monthly(service=service, since=period.since, until=period.until))
-    except TypeError:  # pragma: no cover - a different signature: show the empty state
-        return None
+        from dikom.analytics.figures import service as figures
+    except ImportError:  # pragma: no cover - the figures app is part of the platform; keep the page working without it
+        return []
+    values = figures.monthly_figures(
+        municipality,
+        service=service,
+        months=(period.since, period.until),
+        metrics=[figures.Metric.PROCESSING_TIME_DAYS, figures.Metric.MEDIA_BREAKS],
+    )
+    return [
+        {
+            "month": f"{v.month:%Y-%m}",
+            "metric": figures.Metric(v.metric).label,
+            "value": v.value,
+            "approximate": v.approximate,
+        }
+        for v in values
+    ]
 
 
 def _service_context(
@@ -299,7 +307,7 @@ def _service_context(
         "kpi_table": kpi_table,
         "kpi_export_query": _query(request, table=kpi_table.slug),
         "sections": sections,
-        "monthly_figures": _monthly_figures(service, period),
+        "monthly_figures": _monthly_figures(municipality, service, period),
         "query": _query(request),
         "title": service.name,
     }

@@ -64,7 +64,7 @@ class OverviewRowSerializer(FiguresSerializer):
     series = PointSerializer(many=True, help_text="Visits, starts and completions per bucket.")
 
 
-class PeriodSerializer(serializers.Serializer):
+class DashboardPeriodSerializer(serializers.Serializer):
     from_ = serializers.DateField()
     to = serializers.DateField()
     granularity = serializers.CharField()
@@ -77,13 +77,13 @@ class PeriodSerializer(serializers.Serializer):
 
 class OverviewSerializer(serializers.Serializer):
     municipality = serializers.CharField(help_text="AGS")
-    period = PeriodSerializer()
-    previous_period = PeriodSerializer()
+    period = DashboardPeriodSerializer()
+    previous_period = DashboardPeriodSerializer()
     services = OverviewRowSerializer(many=True)
 
 
 class TimeseriesSerializer(serializers.Serializer):
     municipality = serializers.CharField(help_text="AGS")
     service = serializers.UUIDField(allow_null=True)
-    period = PeriodSerializer()
+    period = DashboardPeriodSerializer()
     points = PointSerializer(many=True)

@@ -55,3 +55,18 @@ def test_invalid_custom_period_falls_back_and_says_why(client: Any, login: Any, 
     response = client.get(f"/analytics/fulda/dienste/{example['parking'].uuid}/?period=custom&since=2025-02-01")
     assert response.status_code == 200
     assert 'role="alert"' in response.content.decode()
+
+
+def test_processing_time_and_media_breaks_from_monthly_figures(
+    client: Any, login: Any, analyst: Any, city_a: Any, example: Any
+) -> None:
+    from dikom.analytics.dashboards.tests.conftest import D2, local_date
+    from dikom.analytics.figures.service import record_processing
+
+    record_processing(city_a, example["parking"], local_date(D2), 4, media_breaks=1)
+    record_processing(city_a, example["parking"], local_date(D2), 6, media_breaks=0)
+    login(client, analyst)
+    text = _text(client.get(f"/analytics/fulda/dienste/{example['parking'].uuid}/" + period_query()).content.decode())
+    month = f"{local_date(D2):%Y-%m}"
+    assert re.search(rf"{month} [^0-9]+ 5(\.|,)0*", text)  # average of 4 and 6 days
+    assert "No figures uploaded yet" not in text
