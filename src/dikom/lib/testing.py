@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from unittest import mock
 
 from django.core.management import call_command
+
+if TYPE_CHECKING:
+    from django.test import Client
 
 
 def run_task_worker() -> None:
@@ -17,3 +21,13 @@ def run_task_worker() -> None:
     """
     with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
         call_command("db_worker", batch=True, interval=0, verbosity=0)
+
+
+def english_client(**defaults: object) -> Client:
+    """A test client that chose English with the language switcher (pages are German otherwise)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client(**defaults)  # type: ignore[arg-type]
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client

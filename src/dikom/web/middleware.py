@@ -21,3 +21,33 @@ class SecurityHeadersMiddleware:
             # Pages of signed-in users hold personal or internal data: no shared caches.
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
+
+
+class GermanByDefaultLocaleMiddleware:
+    """Pages are German unless the visitor chose another language with the switcher.
+
+    Browsers send ``Accept-Language`` from their own settings; for a German
+    municipal service that must not turn the site English behind the citizen's
+    back. Only the language cookie (set by the language switcher) changes it.
+    The API keeps content negotiation by ``Accept-Language`` for machine clients.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from django.middleware.locale import LocaleMiddleware
+
+        self.get_response = get_response
+        self.negotiating = LocaleMiddleware(get_response)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            return self.negotiating(request)
+        from django.conf import settings
+        from django.utils import translation
+
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response

@@ -45,6 +45,7 @@ MODULES: tuple[Module, ...] = (
             _("Adoption by each city with local settings such as fees and the responsible office"),
             _("Citizen portal with sign-in via BundID, ELSTER or the online ID card, and online payment"),
         ),
+        ready=True,
     ),
     Module(
         slug="faelle",

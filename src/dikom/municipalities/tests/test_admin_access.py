@@ -12,13 +12,14 @@ from django.test import Client
 from dikom.accounts import actions as account_actions
 from dikom.accounts.models import ApiKey, Membership
 from dikom.accounts.roles import Role
+from dikom.lib.testing import english_client
 from dikom.municipalities.models import OrgUnit
 from dikom.municipalities.tests.factories import OrgUnitFactory
 
 
 @pytest.fixture
 def client() -> Client:
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
+    return english_client()
 
 
 @pytest.fixture

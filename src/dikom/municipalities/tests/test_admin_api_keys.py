@@ -13,13 +13,14 @@ from dikom.accounts import actions as account_actions
 from dikom.accounts.models import ApiKey
 from dikom.accounts.service import authenticate_api_key, hash_secret, split_key
 from dikom.audit.models import AuditEvent
+from dikom.lib.testing import english_client
 
 URL = "/verwaltung/fulda/api-schluessel/"
 
 
 @pytest.fixture
 def client() -> Client:
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
+    return english_client()
 
 
 @pytest.fixture

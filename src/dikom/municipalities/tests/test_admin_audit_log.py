@@ -14,6 +14,7 @@ from django.test import Client
 
 from dikom.audit import actions as audit
 from dikom.audit.models import AuditEvent
+from dikom.lib.testing import english_client
 
 URL = "/verwaltung/fulda/protokoll/"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -21,7 +22,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 @pytest.fixture
 def client() -> Client:
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
+    return english_client()
 
 
 @pytest.fixture

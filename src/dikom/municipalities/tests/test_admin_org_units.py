@@ -11,6 +11,7 @@ from django.test import Client
 from dikom.accounts.models import Membership
 from dikom.accounts.roles import Role
 from dikom.audit.models import AuditEvent
+from dikom.lib.testing import english_client
 from dikom.municipalities.models import OrgUnit
 from dikom.municipalities.tests.factories import OrgUnitFactory
 
@@ -19,7 +20,7 @@ URL = "/verwaltung/fulda/organisation/"
 
 @pytest.fixture
 def client() -> Client:
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
+    return english_client()
 
 
 @pytest.fixture

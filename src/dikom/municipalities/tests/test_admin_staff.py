@@ -12,6 +12,7 @@ from dikom.accounts.models import Membership, User
 from dikom.accounts.roles import Role
 from dikom.accounts.tests.factories import MembershipFactory, UserFactory
 from dikom.audit.models import AuditEvent
+from dikom.lib.testing import english_client
 from dikom.municipalities.tests.factories import OrgUnitFactory
 
 URL = "/verwaltung/fulda/personal/"
@@ -19,7 +20,7 @@ URL = "/verwaltung/fulda/personal/"
 
 @pytest.fixture
 def client() -> Client:
-    return Client(HTTP_ACCEPT_LANGUAGE="en")
+    return english_client()
 
 
 @pytest.fixture

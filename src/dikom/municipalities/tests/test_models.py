@@ -1,6 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -73,6 +74,7 @@ def test_ags_must_lie_in_its_district():
 
 
 @pytest.mark.django_db
+@translation.override("en")
 def test_org_unit_parent_must_be_same_city_and_not_a_cycle():
     top = OrgUnitFactory()
     child = OrgUnitFactory(municipality=top.municipality, parent=top)
