@@ -23,11 +23,12 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
-__all__ = ["DikomAnalytics", "DikomAnalyticsError", "Batch"]
+__all__ = ["Batch", "DikomAnalytics", "DikomAnalyticsError"]
 __version__ = "1.0.0"
 
 MAX_BATCH = 10_000
@@ -37,13 +38,13 @@ RETRY_STATUS = {429, 500, 502, 503, 504}
 class DikomAnalyticsError(Exception):
     """The server refused the request (4xx other than 429), or retries ran out. ``problem`` holds its answer."""
 
-    def __init__(self, message: str, status: Optional[int] = None, problem: Optional[Dict[str, Any]] = None):
+    def __init__(self, message: str, status: int | None = None, problem: dict[str, Any] | None = None):
         super().__init__(message)
         self.status = status
         self.problem = problem or {}
 
 
-def _retry_after(value: Optional[str]) -> Optional[float]:
+def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
@@ -54,7 +55,7 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class DikomAnalytics:
@@ -79,16 +80,16 @@ class DikomAnalytics:
         self.sleep = sleep
 
     @staticmethod
-    def build_event(type: str, service: str, **fields: Any) -> Dict[str, Any]:  # noqa: A002 - the API's name
+    def build_event(type: str, service: str, **fields: Any) -> dict[str, Any]:
         """An event in the native format; ``occurred_at`` defaults to now, ``event_id`` to a random UUID."""
-        event: Dict[str, Any] = {"type": type, "service": service}
-        occurred_at = fields.pop("occurred_at", None) or datetime.now(timezone.utc)
+        event: dict[str, Any] = {"type": type, "service": service}
+        occurred_at = fields.pop("occurred_at", None) or datetime.now(UTC)
         event["occurred_at"] = occurred_at.isoformat() if isinstance(occurred_at, datetime) else str(occurred_at)
         event["event_id"] = fields.pop("event_id", None) or str(uuid.uuid4())
         event.update({key: value for key, value in fields.items() if value is not None})
         return event
 
-    def event(self, type: str, service: str, **fields: Any) -> Dict[str, Any]:  # noqa: A002
+    def event(self, type: str, service: str, **fields: Any) -> dict[str, Any]:
         """Send one event now; returns the server's counts ``{"accepted", "duplicates", "rejected"}``."""
         return self.send([self.build_event(type, service, **fields)])
 
@@ -96,9 +97,9 @@ class DikomAnalytics:
         """A buffer that sends its events when the ``with`` block ends (and every 10 000 events)."""
         return Batch(self)
 
-    def send(self, events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    def send(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         """Send prepared events in requests of at most 10 000; returns the summed counts."""
-        total: Dict[str, Any] = {"accepted": 0, "duplicates": 0, "rejected": []}
+        total: dict[str, Any] = {"accepted": 0, "duplicates": 0, "rejected": []}
         for start in range(0, len(events), MAX_BATCH):
             chunk = events[start : start + MAX_BATCH]
             result = self._post({"events": chunk})
@@ -108,7 +109,7 @@ class DikomAnalytics:
                 total["rejected"].append({**item, "index": item["index"] + start})
         return total
 
-    def _post(self, body: Dict[str, Any]) -> Dict[str, Any]:
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         data = json.dumps(body).encode("utf-8")
         attempt = 0
         while True:
@@ -123,7 +124,7 @@ class DikomAnalytics:
                     "User-Agent": f"dikom-analytics-python/{__version__}",
                 },
             )
-            wait: Optional[float] = None
+            wait: float | None = None
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                     return json.loads(response.read() or b"{}")
@@ -147,7 +148,7 @@ class DikomAnalytics:
             attempt += 1
 
     @staticmethod
-    def _json(error: urllib.error.HTTPError) -> Dict[str, Any]:
+    def _json(error: urllib.error.HTTPError) -> dict[str, Any]:
         try:
             value = json.loads(error.read() or b"{}")
         except ValueError:
@@ -160,16 +161,16 @@ class Batch:
 
     def __init__(self, client: DikomAnalytics) -> None:
         self.client = client
-        self.events: List[Dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
         self.sent = 0
-        self.result: Dict[str, Any] = {"accepted": 0, "duplicates": 0, "rejected": []}
+        self.result: dict[str, Any] = {"accepted": 0, "duplicates": 0, "rejected": []}
 
-    def event(self, type: str, service: str, **fields: Any) -> None:  # noqa: A002
+    def event(self, type: str, service: str, **fields: Any) -> None:
         self.events.append(self.client.build_event(type, service, **fields))
         if len(self.events) >= MAX_BATCH:
             self.flush()
 
-    def flush(self) -> Dict[str, Any]:
+    def flush(self) -> dict[str, Any]:
         events, self.events = self.events, []
         if events:
             result = self.client.send(events)

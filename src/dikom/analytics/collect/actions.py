@@ -181,9 +181,7 @@ def track_matomo(
     counted per site and day.
     """
     now = timezone.now()
-    outcome = TrackingOutcome(
-        statuses=[INVALID] * len(items), events=[[] for _ in items], errors=[[] for _ in items]
-    )
+    outcome = TrackingOutcome(statuses=[INVALID] * len(items), events=[[] for _ in items], errors=[[] for _ in items])
     compiled: dict[int, list[Any]] = {}
     per_city: dict[int, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
     cities: dict[int, Municipality] = {}

@@ -25,10 +25,8 @@ if TYPE_CHECKING:
     from dikom.analytics.collect.matomo import MatomoRequest
     from dikom.analytics.collect.models import MatomoRule
 
-try:  # Python 3.11+: the parser moved; sre_parse is a deprecated alias
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    import sre_parse  # type: ignore[no-redef]
+# The parser of the re module (public as the deprecated sre_parse until Python 3.13).
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 MAX_INPUT_LENGTH = 1000
 STEP_TYPES = {EventType.STEP_VIEWED, EventType.STEP_COMPLETED}
@@ -48,7 +46,7 @@ def _walk(items: Any, inside_unbounded_repeat: bool) -> None:
         if op in _GROUPREFS:
             raise UnsafePattern(_("Back-references are not allowed."))
         if op in _REPEATS:
-            low, high, sub = arg
+            _low, high, sub = arg
             unbounded = high == sre_parse.MAXREPEAT or high > 100
             if inside_unbounded_repeat and (unbounded or high > 1):
                 raise UnsafePattern(_("Nested repetitions such as (a+)+ are not allowed."))
@@ -92,13 +90,13 @@ def rule_errors(rule: MatomoRule) -> dict[str, list[str]]:
     def add(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
-    match_on = rule.match_on
-    uses = {
-        MatchOn.URL_PREFIX: {"pattern"},
-        MatchOn.URL_REGEX: {"pattern"},
-        MatchOn.EVENT: {"event_category", "event_action", "event_name"},
-        MatchOn.DIMENSION: {"dimension_index", "dimension_value"},
-    }.get(match_on, set())
+    match_on = str(rule.match_on)
+    uses: set[str] = {
+        MatchOn.URL_PREFIX.value: {"pattern"},
+        MatchOn.URL_REGEX.value: {"pattern"},
+        MatchOn.EVENT.value: {"event_category", "event_action", "event_name"},
+        MatchOn.DIMENSION.value: {"dimension_index", "dimension_value"},
+    }.get(match_on, set[str]())
     for name in ("pattern", "event_category", "event_action", "event_name", "dimension_index", "dimension_value"):
         value = getattr(rule, name)
         if name not in uses and value not in (None, ""):

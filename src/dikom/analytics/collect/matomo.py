@@ -30,7 +30,7 @@ def parse_query(text: str) -> dict[str, str]:
     if "?" in text:
         text = text.split("?", 1)[1]
     pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_PARAMS)
-    return {key: value for key, value in pairs}
+    return dict(pairs)
 
 
 def device_class(user_agent: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -79,7 +80,8 @@ def site_rate() -> Rate:
 
 
 def key_rate() -> Rate:
-    rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {})
+    framework: dict[str, Any] = settings.REST_FRAMEWORK
+    rates: dict[str, str] = framework.get("DEFAULT_THROTTLE_RATES", {})
     return Rate.parse(rates.get("api_key") or "6000/min")
 
 

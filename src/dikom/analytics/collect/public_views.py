@@ -58,7 +58,9 @@ def _decode_items(request: HttpRequest) -> tuple[list[dict[str, str] | None], bo
     try:
         body = request.body if request.method == "POST" else b""
     except RequestDataTooBig:
-        return _problem(request, 413, gettext("The request body is larger than this server accepts."), "content-too-large")
+        return _problem(
+            request, 413, gettext("The request body is larger than this server accepts."), "content-too-large"
+        )
     query = {key: request.GET[key] for key in request.GET}
     text = body.decode("utf-8", "replace").strip()
     if not text.startswith("{"):
@@ -124,11 +126,11 @@ def matomo_tracking(request: HttpRequest) -> HttpResponse:
     parsed = [MatomoRequest.from_params(p, header_user_agent=header_ua) if p is not None else None for p in items]
     tokens = {r.token_auth for r in parsed if r is not None and r.token_auth} | ({token} if token else set())
     if len(tokens) > 1:
-        return _problem(request, 400, gettext("All requests of a bulk must use the same token_auth."), "malformed-request")
+        return _problem(
+            request, 400, gettext("All requests of a bulk must use the same token_auth."), "malformed-request"
+        )
     sites = _sites(r.idsite for r in parsed if r is not None and r.idsite is not None)
-    resolved = [
-        (sites.get(r.idsite) if r is not None and r.idsite is not None else None, r) for r in parsed
-    ]
+    resolved = [(sites.get(r.idsite) if r is not None and r.idsite is not None else None, r) for r in parsed]
     involved = {site.pk: site for site, _r in resolved if site is not None and site.enabled}
 
     api_key = None
@@ -157,9 +159,9 @@ def matomo_tracking(request: HttpRequest) -> HttpResponse:
                     request, 403, gettext("This origin may not send usage data for this site."), "forbidden"
                 )
         per_site: dict[int, int] = {}
-        for site, _r in resolved:
-            if site is not None and site.enabled:
-                per_site[site.pk] = per_site.get(site.pk, 0) + 1
+        for target, _r in resolved:
+            if target is not None and target.enabled:
+                per_site[target.pk] = per_site.get(target.pk, 0) + 1
         rate = origins.site_rate()
         for site_pk, amount in per_site.items():
             wait = origins.take(f"site:{involved[site_pk].site_id}", rate, amount)
@@ -182,10 +184,10 @@ def matomo_tracking(request: HttpRequest) -> HttpResponse:
         return _cors(JsonResponse(body), request, cors_ok)
     status = outcome.statuses[0]
     if status == actions.INVALID:
-        site, single = resolved[0]
+        first_site, single = resolved[0]
         if single is None or single.idsite is None:
             detail = gettext("The request names no site (idsite).")
-        elif site is None or not site.enabled:
+        elif first_site is None or not first_site.enabled:
             detail = gettext("Unknown or disabled site %(idsite)s.") % {"idsite": single.idsite}
         elif not single.rec:
             detail = gettext("The request is not meant for tracking (rec=1 is missing).")

@@ -162,9 +162,7 @@ def rule_edit(request: HttpRequest, slug: str, site_id: str, rule_id: int | None
         else:
             messages.success(request, _("The rule was saved."))
             return redirect("analytics_collect:site_detail", slug=municipality.slug, site_id=site.site_id)
-    return _render(
-        request, "rule_form.html", municipality, form=form, site=site, rule=rule if rule_id else None
-    )
+    return _render(request, "rule_form.html", municipality, form=form, site=site, rule=rule if rule_id else None)
 
 
 @login_required

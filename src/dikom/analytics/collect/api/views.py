@@ -75,7 +75,7 @@ class CollectView(BaseApiView):
         return response
 
     @extend_schema(exclude=True)
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         """CORS preflight for ``application/json`` bodies: allowed only for the site's origins."""
         self._site(kwargs["site_id"])
         if not self.origin_ok or not request.headers.get("Origin"):
@@ -90,7 +90,7 @@ class CollectView(BaseApiView):
         operation_id="analytics_collect_create",
         summary="Send usage events from a browser (JavaScript collector)",
         description=(
-            "For the JavaScript snippet `collect.js`: one event or `{\"events\": [...]}` (at most 100) in the "
+            'For the JavaScript snippet `collect.js`: one event or `{"events": [...]}` (at most 100) in the '
             "native event format, as `application/json` or `text/plain` (so that `navigator.sendBeacon` needs no "
             "CORS preflight). No API key: the site is public like Matomo's endpoint, but a browser request must "
             "come from one of the site's allowed origins (`Origin` or `Referer`), and each site has a rate limit. "
@@ -125,7 +125,7 @@ class CollectView(BaseApiView):
             items = data["events"]
             if len(data) != 1 or not isinstance(items, list) or not items:
                 raise exceptions.ValidationError(
-                    {"events": [gettext("Send one event or an object {\"events\": [...]} with a list of events.")]}
+                    {"events": [gettext('Send one event or an object {"events": [...]} with a list of events.')]}
                 )
             if len(items) > MAX_EVENTS:
                 raise ContentTooLarge(gettext("At most %(n)d events per request.") % {"n": MAX_EVENTS})
@@ -141,7 +141,12 @@ class CollectView(BaseApiView):
                 for item in result.rejected
                 for error in item["errors"]
             ]
-            body = problem(422, gettext("No event was stored: every event is invalid."), "validation-error",
-                           errors=errors, rejected=result.rejected)
+            body = problem(
+                422,
+                gettext("No event was stored: every event is invalid."),
+                "validation-error",
+                errors=errors,
+                rejected=result.rejected,
+            )
             return Response(body, status=422, content_type=CONTENT_TYPE)
         return Response(core_serializers.IngestResultSerializer(result.as_dict()).data)

@@ -52,18 +52,57 @@ def site(city_a: Municipality, parking: Service) -> CollectionSite:
     site = CollectionSite.objects.create(
         municipality=city_a, name="Formularserver Fulda", matomo_idsite=7, allowed_origins=[FORM_ORIGIN]
     )
-    rule(site, position=10, match_on=MatchOn.URL_PREFIX, pattern="/antrag/parken/start", event_type="service_started",
-         stop=False)
-    rule(site, position=20, match_on=MatchOn.URL_REGEX, pattern=r"/antrag/parken/schritt-([0-9]+)/?",
-         step_key="schritt", step_position=2)
-    rule(site, position=30, match_on=MatchOn.URL_PREFIX, pattern="/antrag/parken/start", step_key="start",
-         step_position=1)
-    rule(site, position=40, match_on=MatchOn.EVENT, event_category="Antrag", event_action="Absenden",
-         event_type="submitted")
-    rule(site, position=50, match_on=MatchOn.EVENT, event_category="Bezahlung", event_action="gewählt",
-         event_name="PayPal", event_type="payment_chosen", payment_method="paypal")
-    rule(site, position=60, match_on=MatchOn.DIMENSION, dimension_index=3, dimension_value="bundid",
-         event_type="auth_completed", auth_method="bundid")
+    rule(
+        site,
+        position=10,
+        match_on=MatchOn.URL_PREFIX,
+        pattern="/antrag/parken/start",
+        event_type="service_started",
+        stop=False,
+    )
+    rule(
+        site,
+        position=20,
+        match_on=MatchOn.URL_REGEX,
+        pattern=r"/antrag/parken/schritt-([0-9]+)/?",
+        step_key="schritt",
+        step_position=2,
+    )
+    rule(
+        site,
+        position=30,
+        match_on=MatchOn.URL_PREFIX,
+        pattern="/antrag/parken/start",
+        step_key="start",
+        step_position=1,
+    )
+    rule(
+        site,
+        position=40,
+        match_on=MatchOn.EVENT,
+        event_category="Antrag",
+        event_action="Absenden",
+        event_type="submitted",
+    )
+    rule(
+        site,
+        position=50,
+        match_on=MatchOn.EVENT,
+        event_category="Bezahlung",
+        event_action="gewählt",
+        event_name="PayPal",
+        event_type="payment_chosen",
+        payment_method="paypal",
+    )
+    rule(
+        site,
+        position=60,
+        match_on=MatchOn.DIMENSION,
+        dimension_index=3,
+        dimension_value="bundid",
+        event_type="auth_completed",
+        auth_method="bundid",
+    )
     rule(site, position=70, match_on=MatchOn.EVENT, event_category="Feedback", event_type="feedback")
     return site
 
@@ -71,7 +110,10 @@ def site(city_a: Municipality, parking: Service) -> CollectionSite:
 @pytest.fixture
 def site_b(city_b: Municipality) -> CollectionSite:
     site = CollectionSite.objects.create(
-        municipality=city_b, name="Formularserver Gießen", matomo_idsite=8, allowed_origins=["https://formulare.giessen.de"]
+        municipality=city_b,
+        name="Formularserver Gießen",
+        matomo_idsite=8,
+        allowed_origins=["https://formulare.giessen.de"],
     )
     rule(site, match_on=MatchOn.URL_PREFIX, pattern="/", service_key="gewerbe", step_key="start")
     return site

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ class FormSystem:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.end_headers()
@@ -117,9 +117,7 @@ def test_snippet_sends_step_and_tracked_events(form_page, form_system, live_serv
     assert first.value.status == 200
 
     with form_page.expect_response(is_collect) as second:
-        sent = form_page.evaluate(
-            "() => window.dikomAnalytics.track('payment_chosen', {payment_method: 'paypal'})"
-        )
+        sent = form_page.evaluate("() => window.dikomAnalytics.track('payment_chosen', {payment_method: 'paypal'})")
     assert sent is True
     assert second.value.status == 200
 

@@ -19,29 +19,38 @@ def url(site) -> str:
 
 
 def event(**fields):
-    base = {"type": "step_viewed", "service": "anwohnerparken", "occurred_at": timezone.now().isoformat(),
-            "visit_id": "0123456789abcdef", "step_key": "antragsteller", "step_position": 2}
+    base = {
+        "type": "step_viewed",
+        "service": "anwohnerparken",
+        "occurred_at": timezone.now().isoformat(),
+        "visit_id": "0123456789abcdef",
+        "step_key": "antragsteller",
+        "step_position": 2,
+    }
     base.update(fields)
     return base
 
 
 def test_text_plain_beacon_from_an_allowed_origin_is_stored(client, site):
-    response = client.post(url(site), data=json.dumps(event()), content_type="text/plain;charset=UTF-8",
-                           HTTP_ORIGIN=FORM_ORIGIN)
+    response = client.post(
+        url(site), data=json.dumps(event()), content_type="text/plain;charset=UTF-8", HTTP_ORIGIN=FORM_ORIGIN
+    )
 
     assert response.status_code == 200
     assert response.json() == {"accepted": 1, "duplicates": 0, "rejected": []}
     assert response["Access-Control-Allow-Origin"] == FORM_ORIGIN
     stored = UsageEvent.objects.get()
     assert (stored.municipality_id, stored.service.external_key, stored.step_key) == (
-        site.municipality_id, "anwohnerparken", "antragsteller")
+        site.municipality_id,
+        "anwohnerparken",
+        "antragsteller",
+    )
 
 
 def test_json_batch_with_an_invalid_event(client, site):
     body = {"events": [event(), event(type="payment_chosen")]}
 
-    response = client.post(url(site), data=json.dumps(body), content_type="application/json",
-                           HTTP_ORIGIN=FORM_ORIGIN)
+    response = client.post(url(site), data=json.dumps(body), content_type="application/json", HTTP_ORIGIN=FORM_ORIGIN)
 
     assert response.status_code == 200
     assert response.json()["accepted"] == 1
@@ -49,10 +58,12 @@ def test_json_batch_with_an_invalid_event(client, site):
 
 
 def test_forbidden_origin_is_403_without_cors_header(client, site):
-    response = client.post(url(site), data=json.dumps(event()), content_type="text/plain",
-                           HTTP_ORIGIN="https://evil.example")
-    referer = client.post(url(site), data=json.dumps(event()), content_type="text/plain",
-                          HTTP_REFERER="https://evil.example/seite")
+    response = client.post(
+        url(site), data=json.dumps(event()), content_type="text/plain", HTTP_ORIGIN="https://evil.example"
+    )
+    referer = client.post(
+        url(site), data=json.dumps(event()), content_type="text/plain", HTTP_REFERER="https://evil.example/seite"
+    )
 
     assert response.status_code == referer.status_code == 403
     assert response["Content-Type"] == "application/problem+json"
@@ -61,10 +72,13 @@ def test_forbidden_origin_is_403_without_cors_header(client, site):
 
 
 def test_preflight_only_for_allowed_origins(client, site):
-    allowed = client.options(url(site), HTTP_ORIGIN=FORM_ORIGIN, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
-                             HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type")
-    forbidden = client.options(url(site), HTTP_ORIGIN="https://evil.example",
-                               HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    allowed = client.options(
+        url(site),
+        HTTP_ORIGIN=FORM_ORIGIN,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type",
+    )
+    forbidden = client.options(url(site), HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
 
     assert allowed.status_code == 204
     assert allowed["Access-Control-Allow-Origin"] == FORM_ORIGIN
@@ -84,8 +98,7 @@ def test_unknown_and_disabled_sites_are_404(client, site):
 def test_events_land_in_the_sites_city_whatever_the_sender_claims(client, site, site_b, city_b):
     # a signed-in session or an API key of another city changes nothing: the site decides
     token = key_for(city_b, "analytics:ingest")
-    client.post(url(site), data=json.dumps(event()), content_type="text/plain", HTTP_ORIGIN=FORM_ORIGIN,
-                **auth(token))
+    client.post(url(site), data=json.dumps(event()), content_type="text/plain", HTTP_ORIGIN=FORM_ORIGIN, **auth(token))
 
     assert UsageEvent.objects.get().municipality_id == site.municipality_id
     other = client.post(url(site_b), data=json.dumps(event()), content_type="text/plain", HTTP_ORIGIN=FORM_ORIGIN)
@@ -93,10 +106,12 @@ def test_events_land_in_the_sites_city_whatever_the_sender_claims(client, site, 
 
 
 def test_all_invalid_is_422_and_too_many_is_413(client, site):
-    invalid = client.post(url(site), data=json.dumps(event(type="nope")), content_type="text/plain",
-                          HTTP_ORIGIN=FORM_ORIGIN)
-    many = client.post(url(site), data=json.dumps({"events": [event()] * 101}), content_type="text/plain",
-                       HTTP_ORIGIN=FORM_ORIGIN)
+    invalid = client.post(
+        url(site), data=json.dumps(event(type="nope")), content_type="text/plain", HTTP_ORIGIN=FORM_ORIGIN
+    )
+    many = client.post(
+        url(site), data=json.dumps({"events": [event()] * 101}), content_type="text/plain", HTTP_ORIGIN=FORM_ORIGIN
+    )
     malformed = client.post(url(site), data="{kaputt", content_type="text/plain", HTTP_ORIGIN=FORM_ORIGIN)
 
     assert invalid.status_code == 422

@@ -77,8 +77,17 @@ def test_visitor_data_is_neither_stored_nor_logged(client, site, caplog, django_
     assert UsageEvent.objects.count() == 1
     stored = _analytics_tables_text()
     logged = caplog.text
-    for trace in [*TRACES.values(), "198.51.100.23", "192.0.2.55", "cookie-value-42", QUERY_SECRET, "AZ-998877",
-                  "SecretBrowser", "geheime-suche", "8877665544"]:
+    for trace in [
+        *TRACES.values(),
+        "198.51.100.23",
+        "192.0.2.55",
+        "cookie-value-42",
+        QUERY_SECRET,
+        "AZ-998877",
+        "SecretBrowser",
+        "geheime-suche",
+        "8877665544",
+    ]:
         assert trace not in stored, trace
         assert trace not in logged, trace
     assert UsageEvent.objects.get().device_class == "desktop"  # only the coarse class survives

@@ -41,7 +41,10 @@ def test_single_event_and_batch(live_server, city_a, parking, dikom_analytics):
     assert batch.result["accepted"] == 2
     assert [r["index"] for r in batch.result["rejected"]] == [1]
     assert list(UsageEvent.objects.order_by("pk").values_list("type", flat=True)) == [
-        "service_started", "step_viewed", "submitted"]
+        "service_started",
+        "step_viewed",
+        "submitted",
+    ]
     assert UsageEvent.objects.exclude(event_id=None).count() == 3  # every event carried an id
 
 
@@ -60,8 +63,9 @@ def test_batch_splits_into_requests_of_at_most_10000(live_server, city_a, parkin
     assert UsageEvent.objects.count() == 10_001
 
 
-def test_retry_after_429_honours_retry_after_and_counts_once(live_server, city_a, parking, dikom_analytics,
-                                                              monkeypatch):
+def test_retry_after_429_honours_retry_after_and_counts_once(
+    live_server, city_a, parking, dikom_analytics, monkeypatch
+):
     monkeypatch.setattr(ApiKeyRateThrottle, "THROTTLE_RATES", {"api_key": "1/min", "anon": "100/min"})
     waits = []
 

@@ -27,8 +27,15 @@ def analyst(city_a):
 
 
 def rule_form(**fields):
-    data = {"position": 10, "match_on": "url_prefix", "pattern": "/antrag/", "service_key": "anwohnerparken",
-            "event_type": "step_viewed", "step_key": "start", "stop": "on"}
+    data = {
+        "position": 10,
+        "match_on": "url_prefix",
+        "pattern": "/antrag/",
+        "service_key": "anwohnerparken",
+        "event_type": "step_viewed",
+        "step_key": "start",
+        "stop": "on",
+    }
     data.update(fields)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -37,9 +44,15 @@ def rule_form(**fields):
 def test_owner_and_analyst_create_a_site_and_a_rule(client, login, who, request, city_a):
     login(client, request.getfixturevalue(who))
 
-    response = client.post(BASE + "neu/", {"name": "Formularserver", "matomo_idsite": "12",
-                                           "allowed_origins": "https://Formulare.Fulda.de/\nhttps://x.example:8443",
-                                           "enabled": "on"})
+    response = client.post(
+        BASE + "neu/",
+        {
+            "name": "Formularserver",
+            "matomo_idsite": "12",
+            "allowed_origins": "https://Formulare.Fulda.de/\nhttps://x.example:8443",
+            "enabled": "on",
+        },
+    )
 
     site = CollectionSite.objects.get()
     assert response.status_code == 302
@@ -63,8 +76,10 @@ def test_edit_and_delete_are_audited(client, login, owner, site, city_a):
     login(client, owner)
     rule = site.rules.first()
 
-    client.post(f"{BASE}{site.site_id}/bearbeiten/", {"name": "Neuer Name", "matomo_idsite": "7",
-                                                      "allowed_origins": "https://formulare.fulda.de"})
+    client.post(
+        f"{BASE}{site.site_id}/bearbeiten/",
+        {"name": "Neuer Name", "matomo_idsite": "7", "allowed_origins": "https://formulare.fulda.de"},
+    )
     client.post(f"{BASE}{site.site_id}/regeln/{rule.pk}/bearbeiten/", rule_form(pattern="/neu/"))
     client.post(f"{BASE}{site.site_id}/regeln/{rule.pk}/loeschen/")
 
@@ -74,7 +89,9 @@ def test_edit_and_delete_are_audited(client, login, owner, site, city_a):
     update = AuditEvent.objects.get(action="analytics.collect.site.update")
     assert update.changes["name"] == ["Formularserver Fulda", "Neuer Name"]
     assert AuditEvent.objects.get(action="analytics.collect.rule.update").changes["pattern"] == [
-        "/antrag/parken/start", "/neu/"]
+        "/antrag/parken/start",
+        "/neu/",
+    ]
     assert AuditEvent.objects.filter(action="analytics.collect.rule.delete").exists()
     assert not site.rules.filter(pk=rule.pk).exists()
 
@@ -86,11 +103,23 @@ def test_edit_and_delete_are_audited(client, login, owner, site, city_a):
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
-        ({"match_on": "url_regex", "pattern": "(a+)+$"}, "pattern", "Nested repetitions such as (a+)+ are not allowed."),
+        (
+            {"match_on": "url_regex", "pattern": "(a+)+$"},
+            "pattern",
+            "Nested repetitions such as (a+)+ are not allowed.",
+        ),
         ({"match_on": "url_regex", "pattern": "/antrag/(["}, "pattern", None),
-        ({"match_on": "url_prefix", "pattern": "antrag"}, "pattern", "A path prefix starts with “/”, e.g. /antrag/parken/."),
+        (
+            {"match_on": "url_prefix", "pattern": "antrag"},
+            "pattern",
+            "A path prefix starts with “/”, e.g. /antrag/parken/.",
+        ),
         ({"event_type": "payment_chosen"}, "payment_method", "Payment events need a payment method."),
-        ({"match_on": "event", "pattern": ""}, "event_category", "Enter at least one of event category, action or name."),
+        (
+            {"match_on": "event", "pattern": ""},
+            "event_category",
+            "Enter at least one of event category, action or name.",
+        ),
         ({"match_on": "dimension", "pattern": ""}, "dimension_index", "Enter the number of the custom dimension."),
         ({"event_category": "Antrag"}, "event_category", "Leave this empty: the rule does not match on it."),
     ],
@@ -134,7 +163,9 @@ def test_dry_run_shows_the_events_and_stores_nothing(client, login, owner, site)
     assert response.status_code == 200
     produced = response.context["result"]["produced"]
     assert [(p["event"]["type"], p["event"].get("step_key")) for p in produced] == [
-        ("service_started", None), ("step_viewed", "start")]
+        ("service_started", None),
+        ("step_viewed", "start"),
+    ]
     assert all(not p["errors"] for p in produced)
     assert not UsageEvent.objects.exists()
 
