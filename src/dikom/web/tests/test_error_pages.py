@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client, RequestFactory
+from django.utils import translation
 
 from dikom.web import views
 
@@ -31,8 +32,10 @@ def test_400_and_403_pages(rf: RequestFactory, handler, status: int) -> None:
 
 
 def test_500_page_renders_without_database_or_request(rf: RequestFactory) -> None:
-    # No django_db mark: any database access here would raise.
-    response = views.server_error(rf.get("/"))
+    # No django_db mark: any database access here would raise. The language is the
+    # one the middleware activated for the failing request; here: the default.
+    with translation.override("de"):
+        response = views.server_error(rf.get("/"))
     assert response.status_code == 500
     html = response.content.decode()
     assert "Fehler 500" in html
