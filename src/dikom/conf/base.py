@@ -378,3 +378,27 @@ DIKOM_ANALYTICS_MAX_BATCH = env_int(
     "Most usage events accepted in one batch request; larger batches get 413.",
     minimum=1,
 )
+DIKOM_ANALYTICS_FIGURES_MAX_UPLOAD_BYTES = env_int(
+    "DIKOM_ANALYTICS_FIGURES_MAX_UPLOAD_BYTES",
+    5 * 1024 * 1024,
+    "Largest CSV/XLSX file of aggregated figures accepted (bytes); larger uploads are refused with 413.",
+    minimum=1024,
+)
+DIKOM_ANALYTICS_FIGURES_MAX_ROWS = env_int(
+    "DIKOM_ANALYTICS_FIGURES_MAX_ROWS",
+    50_000,
+    "Most data rows of one figures file or API request; more fails the file (413 in the API).",
+    minimum=1,
+)
+DIKOM_ANALYTICS_COMPARISON_MIN_STARTS = env_int(
+    "DIKOM_ANALYTICS_COMPARISON_MIN_STARTS",
+    20,
+    "Starts a city needs in the period to enter the rates of the city comparison.",
+    minimum=1,
+)
+DIKOM_ANALYTICS_OPEN_DATA_K = env_int(
+    "DIKOM_ANALYTICS_OPEN_DATA_K",
+    5,
+    "Minimum count published in the open usage tables; counts 1..k-1 and cells that would reveal them are suppressed.",
+    minimum=2,
+)
