@@ -75,6 +75,15 @@ def test_owner_and_analyst_create_a_site_and_a_rule(client, login, who, request,
 def test_edit_and_delete_are_audited(client, login, owner, site, city_a):
     login(client, owner)
     rule = site.rules.first()
+    for page in (
+        "bearbeiten/",
+        "loeschen/",
+        f"regeln/{rule.pk}/bearbeiten/",
+        f"regeln/{rule.pk}/loeschen/",
+        "regeln/neu/",
+        "testen/",
+    ):
+        assert client.get(f"{BASE}{site.site_id}/{page}").status_code == 200, page
 
     client.post(
         f"{BASE}{site.site_id}/bearbeiten/",
