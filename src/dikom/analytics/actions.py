@@ -178,6 +178,10 @@ def _resolve_services(municipality: Municipality, keys: set[str]) -> dict[str, t
     return resolved
 
 
+# PostgreSQL: below this many rows a plain multi-row INSERT beats COPY through a staging table.
+COPY_MIN_ROWS = 50
+
+
 def _insert_events(rows: Sequence[tuple[Any, ...]]) -> int:
     """Insert ``rows``; rows whose event id is already stored are skipped. Returns how many were inserted.
 
@@ -189,15 +193,25 @@ def _insert_events(rows: Sequence[tuple[Any, ...]]) -> int:
         return 0
     quote = connection.ops.quote_name
     columns = ", ".join(quote(c) for c in EVENT_COLUMNS)
+    table = quote(UsageEvent._meta.db_table)
     if connection.vendor == "postgresql":
-        return _insert_events_copy(rows, columns)
+        if len(rows) >= COPY_MIN_ROWS:
+            return _insert_events_copy(rows, columns)
+        # A few rows (single events from forms): one plain statement, no staging table.
+        values = ", ".join(["(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"] * len(rows))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT DO NOTHING",  # noqa: S608 - fixed names
+                [value for row in rows for value in row],
+            )
+            return int(cursor.rowcount)
     # SQLite: one prepared statement run for every row by the driver
     # (``executemany``), on the driver's cursor: Django's wrapper would rewrite
     # the placeholders of the statement with a regular expression per call.
     # sqlite3 sums the changes of all rows into ``rowcount``; ignored
     # conflicts are no changes.
     placeholders = ", ".join(["?"] * len(EVENT_COLUMNS))
-    sql = f"INSERT INTO {quote(UsageEvent._meta.db_table)} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"  # noqa: S608 - fixed names
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"  # noqa: S608 - fixed names
     with connection.cursor() as cursor:
         driver_cursor = cursor.cursor
         sqlite3.Cursor.executemany(driver_cursor, sql, rows)
