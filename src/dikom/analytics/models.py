@@ -83,6 +83,7 @@ class EventSource(models.TextChoices):
     MATOMO = "matomo", _("Matomo tracking API")
     PORTAL = "portal", _("dikom portal")
     UPLOAD = "upload", _("Upload")
+    COLLECTOR = "collector", _("JavaScript collector")
 
 
 class SourceSystem(models.TextChoices):

@@ -18,14 +18,18 @@ __all__ = ["IngestResult", "record_usage_events", "summary_for_service"]
 
 
 def record_usage_events(
-    municipality: Municipality, events: Sequence[dict[str, Any]], *, source: str = EventSource.PORTAL
+    municipality: Municipality,
+    events: Sequence[dict[str, Any]],
+    *,
+    source: str = EventSource.PORTAL,
+    api_key_prefix: str = "",
 ) -> IngestResult:
     """Validate and store usage events of ``municipality`` (see ``docs/analytics.md`` for the fields).
 
     Invalid events are reported in ``IngestResult.rejected`` with their index;
     valid ones are committed before this returns.
     """
-    return ingest_events(municipality, events, source=source)
+    return ingest_events(municipality, events, source=source, api_key_prefix=api_key_prefix)
 
 
 def summary_for_service(service: Service, since: date, until: date, channel: str | None = None) -> dict[str, Any]:

@@ -402,3 +402,8 @@ DIKOM_ANALYTICS_OPEN_DATA_K = env_int(
     "Minimum count published in the open usage tables; counts 1..k-1 and cells that would reveal them are suppressed.",
     minimum=2,
 )
+DIKOM_ANALYTICS_COLLECT_RATE = env_str(
+    "DIKOM_ANALYTICS_COLLECT_RATE",
+    "3000/min",
+    "Requests per collection site (Matomo browser requests and the JavaScript collector) per window (N/s, N/min, N/hour).",
+)

@@ -134,7 +134,7 @@ class CollectView(BaseApiView):
         else:
             raise exceptions.ValidationError(gettext('Send one event object or an object {"events": [...]}.'))
         # Native API source: EventSource has no value of its own for the JavaScript collector yet.
-        result = record_usage_events(site.municipality, items, source=EventSource.API)
+        result = record_usage_events(site.municipality, items, source=EventSource.COLLECTOR)
         if result.rejected and not result.accepted and not result.duplicates:
             errors = [
                 {**error, "field": f"events[{item['index']}].{error['field']}".rstrip(".")}
