@@ -32,7 +32,6 @@ install-dev: $(VENV)/.installed-dev
 setup: install
 	$(DEV_SETTINGS) $(PY) manage.py compile_catalogs
 	$(DEV_SETTINGS) $(PY) manage.py migrate --noinput
-	$(DEV_SETTINGS) $(PY) manage.py createcachetable
 	$(DEV_SETTINGS) $(PY) manage.py collectstatic --noinput --verbosity 0
 	$(DEV_SETTINGS) $(PY) manage.py load_demo
 

@@ -1,7 +1,23 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def create_cache_tables(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    """``migrate`` also creates the database cache table (rate limits), so that a
+    fresh installation never answers its first API request with an error."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if any(cache["BACKEND"].endswith("DatabaseCache") for cache in settings.CACHES.values()):
+        call_command("createcachetable", database=using, verbosity=0)
 
 
 class ConfConfig(AppConfig):
     name = "dikom.conf"
     label = "dikom_conf"
     verbose_name = "Configuration"
+
+    def ready(self) -> None:
+        post_migrate.connect(create_cache_tables, sender=self, dispatch_uid="dikom_create_cache_tables")
