@@ -30,3 +30,10 @@ class AnonBurstThrottle(SimpleRateThrottle):
         if request.user and request.user.is_authenticated:
             return None
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class IngestRateThrottle(ApiKeyRateThrottle):
+    """A separate, higher budget per key for high-volume ingestion endpoints, so that
+    a busy form system's events do not use up the key's budget for everything else."""
+
+    scope = "ingest"

@@ -150,12 +150,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHE_URL = env_str(
     "DIKOM_CACHE_URL",
     None,
-    "Shared cache for rate limits across processes, e.g. redis://127.0.0.1:6379/0. Unset: the database cache table.",
+    "Cache for rate-limit counters, e.g. redis://127.0.0.1:6379/0; required when several server processes run. "
+    "Unset: the memory of the one server process (the embedded default).",
 )
 if CACHE_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "dikom_cache"}}
+    # One process (make run): counters in memory cost no database write per request.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dikom"}}
 
 # --- Accounts and security ---------------------------------------------------------
 
@@ -292,6 +294,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "api_key": env_str("DIKOM_API_KEY_RATE", "6000/min", "Requests per API key (N/s, N/min, N/hour)."),
         "anon": env_str("DIKOM_API_ANON_RATE", "120/min", "Requests per anonymous client on public API endpoints."),
+        "ingest": env_str(
+            "DIKOM_API_INGEST_RATE",
+            "120000/min",
+            "Requests per API key on ingestion endpoints (usage events), which have their own budget.",
+        ),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",

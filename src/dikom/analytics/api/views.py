@@ -25,6 +25,7 @@ from dikom.analytics.models import EventSource, Service, UsageEvent
 from dikom.analytics.scopes import ANALYTICS_INGEST, ANALYTICS_MANAGE, ANALYTICS_READ
 from dikom.api.problems import CONTENT_TYPE, ContentTooLarge, problem
 from dikom.api.schema import ProblemSerializer, problems
+from dikom.api.throttling import IngestRateThrottle
 from dikom.api.views import BaseApiView
 
 TAGS = ["analytics"]
@@ -51,6 +52,8 @@ EVENT_EXAMPLE = {
 
 
 class EventIngestView(BaseApiView):
+    throttle_classes = [IngestRateThrottle]
+
     @extend_schema(
         operation_id="analytics_events_create",
         summary="Send usage events",
