@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -85,6 +86,24 @@ def _shares(counts: dict[str, int]) -> list[dict[str, Any]]:
     ]
 
 
+ROLLUP_FIELDS = (
+    "visits",
+    "starts",
+    "completions",
+    "aborts",
+    "transmission_errors",
+    "feedback_count",
+    "rating_sum",
+    "rating_count",
+    "rating_histogram",
+    "funnel",
+    "auth_mix",
+    "payment_mix",
+    "device_mix",
+    "completion_seconds",
+)
+
+
 def service_summary(
     *, municipality_id: int, service_id: int, since: date, until: date, channel: str | None = None
 ) -> dict[str, Any]:
@@ -94,27 +113,17 @@ def service_summary(
     )
     if channel:
         rows = rows.filter(channel=channel)
+    return {"period": {"from": since, "to": until}, **summarize(rows.values("channel", *ROLLUP_FIELDS))}
+
+
+def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of any set of rollup rows (dicts with ``channel`` and the rollup columns):
+    one service over a period, a whole city, one widget of a dashboard."""
     totals: dict[str, Any] = {}
     channels: dict[str, int] = {}
-    for row in rows.values(
-        "channel",
-        "visits",
-        "starts",
-        "completions",
-        "aborts",
-        "transmission_errors",
-        "feedback_count",
-        "rating_sum",
-        "rating_count",
-        "rating_histogram",
-        "funnel",
-        "auth_mix",
-        "payment_mix",
-        "device_mix",
-        "completion_seconds",
-    ):
+    for row in rows:
         channels[row["channel"]] = channels.get(row["channel"], 0) + row["visits"]
-        _add(totals, {k: v for k, v in row.items() if k not in ("channel", "visits")})
+        _add(totals, {k: row[k] for k in ROLLUP_FIELDS if k != "visits" and k in row})
     visits = sum(channels.values())
     starts = totals.get("starts", 0)
     completions = totals.get("completions", 0)
@@ -125,7 +134,6 @@ def service_summary(
     payments_failed = sum(m.get("failed", 0) for m in payment_mix.values())
     auth_mix = totals.get("auth_mix", {})
     return {
-        "period": {"from": since, "to": until},
         "visits": visits,
         "starts": starts,
         "completions": completions,

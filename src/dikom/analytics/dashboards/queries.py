@@ -12,7 +12,6 @@ this function so both share one implementation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,13 +19,10 @@ from typing import Any
 from django.db.models import Q, QuerySet, Sum
 
 from dikom.analytics.dashboards.periods import Period, bucket_label, bucket_start, buckets
-from dikom.analytics.metrics import _add, _funnel, _rate, _shares, display_histogram, median_seconds
+from dikom.analytics.metrics import ROLLUP_FIELDS, _add, _funnel, _rate
 from dikom.analytics.models import Service, ServiceDailyStats
 
-SUM_FIELDS = ("visits", "starts", "completions", "aborts", "transmission_errors", "feedback_count")
-RATING_FIELDS = ("rating_sum", "rating_count")
-JSON_FIELDS = ("rating_histogram", "funnel", "auth_mix", "payment_mix", "device_mix", "completion_seconds")
-ALL_FIELDS = (*SUM_FIELDS, *RATING_FIELDS, *JSON_FIELDS)
+ALL_FIELDS = ROLLUP_FIELDS
 UNASSIGNED = "unassigned"
 
 
@@ -39,65 +35,6 @@ def stats(
     if channel:
         rows = rows.filter(channel=channel)
     return rows
-
-
-def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """The figures of a set of rollup rows (dicts with ``channel`` and the rollup columns)."""
-    totals: dict[str, Any] = {}
-    channels: dict[str, int] = {}
-    for row in rows:
-        channels[row["channel"]] = channels.get(row["channel"], 0) + row["visits"]
-        _add(totals, {k: row[k] for k in ALL_FIELDS if k != "visits" and k in row})
-    visits = sum(channels.values())
-    starts = totals.get("starts", 0)
-    completions = totals.get("completions", 0)
-    rating_count = totals.get("rating_count", 0)
-    histogram = totals.get("completion_seconds", {})
-    payment_mix = totals.get("payment_mix", {})
-    payments_done = sum(m.get("completed", 0) + m.get("failed", 0) for m in payment_mix.values())
-    auth_mix = totals.get("auth_mix", {})
-    return {
-        "visits": visits,
-        "starts": starts,
-        "completions": completions,
-        "aborts": totals.get("aborts", 0),
-        "conversion_rate": _rate(completions, starts),
-        "abandonment_rate": _rate(max(starts - completions, 0), starts),
-        "transmission_errors": totals.get("transmission_errors", 0),
-        "feedback_count": totals.get("feedback_count", 0),
-        "satisfaction": {
-            "average": round(totals.get("rating_sum", 0) / rating_count, 2) if rating_count else None,
-            "count": rating_count,
-            "distribution": {str(r): totals.get("rating_histogram", {}).get(str(r), 0) for r in range(1, 6)},
-        },
-        "funnel": _funnel(totals.get("funnel", {}), completions),
-        "authentication": [
-            {**share, "chosen": auth_mix[share["key"]].get("chosen", 0)}
-            for share in _shares({k: v.get("completed", 0) for k, v in auth_mix.items()})
-        ],
-        "payment": {
-            "failure_rate": _rate(sum(m.get("failed", 0) for m in payment_mix.values()), payments_done),
-            "methods": [
-                {
-                    **share,
-                    "chosen": payment_mix[share["key"]].get("chosen", 0),
-                    "failed": payment_mix[share["key"]].get("failed", 0),
-                    "failure_rate": _rate(
-                        payment_mix[share["key"]].get("failed", 0),
-                        payment_mix[share["key"]].get("failed", 0) + share["count"],
-                    ),
-                }
-                for share in _shares({k: v.get("completed", 0) for k, v in payment_mix.items()})
-            ],
-        },
-        "channels": _shares(channels),
-        "devices": _shares(totals.get("device_mix", {})),
-        "completion_time": {
-            "median_seconds": median_seconds(histogram),
-            "count": sum(histogram.values()),
-            "histogram": display_histogram(histogram),
-        },
-    }
 
 
 def change(current: float | None, previous: float | None) -> float | None:

@@ -10,6 +10,7 @@ from typing import Any
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from dikom.analytics import metrics
 from dikom.analytics.dashboards import charts, queries
 from dikom.analytics.dashboards.models import Breakdown, ChartKind, Metric, Widget
 from dikom.analytics.dashboards.periods import Period, bucket_label, bucket_start, buckets, preset_range
@@ -29,7 +30,7 @@ def label(key: str) -> str:
     return key
 
 
-# --- tables of a summary (see queries.summarize) -------------------------------------------------
+# --- tables of a summary (see metrics.summarize) -------------------------------------------------
 
 
 def timeseries_table(points: list[dict[str, Any]]) -> Table:
@@ -193,11 +194,11 @@ def widget_table(widget: Widget, period: Period, service_names: dict[int | None,
             for row in rows:
                 groups[bucket_start(row["day"], period.granularity)].append(row)
             labels = {start: bucket_label(start, period.granularity) for start in groups}
-        table_rows = [[labels[key], value_of(queries.summarize(items))] for key, items in groups.items()]
+        table_rows = [[labels[key], value_of(metrics.summarize(items))] for key, items in groups.items()]
         if widget.breakdown != Breakdown.NONE:
             table_rows.sort(key=lambda r: str(r[0]).casefold())
         return Table("widget", title, [Column(first, TEXT), Column(str(Metric(metric).label), kind)], table_rows)
-    summary = queries.summarize(rows)
+    summary = metrics.summarize(rows)
     if metric == Metric.FUNNEL:
         table = funnel_table(summary)
     elif metric == Metric.AUTH_MIX:

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from dikom.analytics import metrics
 from dikom.analytics.access import get_service
 from dikom.analytics.dashboards import access, actions, charts, queries, reports
 from dikom.analytics.dashboards.forms import DashboardForm, FilterForm, WidgetForm
@@ -216,8 +217,8 @@ def _service_context(
         municipality.pk, Period(previous.since, period.until), service_id=service.pk, channel=channel
     )
     current_rows, previous_rows = queries.split(rows, period.since)
-    summary = queries.summarize(current_rows)
-    before = queries.summarize(previous_rows)
+    summary = metrics.summarize(current_rows)
+    before = metrics.summarize(previous_rows)
     points = queries.timeseries(municipality.pk, period, service_id=service.pk, channel=channel)
     tables = reports.summary_tables(summary, points)
     kpis = [

@@ -11,7 +11,7 @@ from django.core.cache import cache
 
 from dikom.analytics.collect.tests.conftest import key_for
 from dikom.analytics.models import UsageEvent
-from dikom.api.throttling import ApiKeyRateThrottle
+from dikom.api.throttling import IngestRateThrottle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,7 +66,10 @@ def test_batch_splits_into_requests_of_at_most_10000(live_server, city_a, parkin
 def test_retry_after_429_honours_retry_after_and_counts_once(
     live_server, city_a, parking, dikom_analytics, monkeypatch
 ):
-    monkeypatch.setattr(ApiKeyRateThrottle, "THROTTLE_RATES", {"api_key": "1/min", "anon": "100/min"})
+    # Events count against the key's ingestion budget.
+    monkeypatch.setattr(
+        IngestRateThrottle, "THROTTLE_RATES", {"api_key": "100/min", "anon": "100/min", "ingest": "1/min"}
+    )
     waits = []
 
     def fake_sleep(seconds):
