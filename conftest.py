@@ -13,7 +13,8 @@ must be under the CI settings (DIKOM_REQUIRE_2FA_FOR_STAFF on).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,3 +94,33 @@ def _login(client: Client, user: User) -> Client:
 @pytest.fixture
 def login() -> Callable[[Client, User], Client]:
     return _login
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# As the machine notes prescribe: no sandbox (root in a container), and none of
+# chromium's background connections, which the closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (never a downloaded browser), for every app's browser tests."""
+    if not CHROMIUM.exists():
+        skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
+    # Playwright's sync API runs an event loop in this thread; Django would otherwise
+    # refuse ORM calls (test data, live server set-up) as "unsafe in an async context".
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

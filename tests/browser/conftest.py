@@ -11,7 +11,6 @@ a thread of this process, on a transactional test database), in German
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -20,25 +19,6 @@ from typing import Any
 import pytest
 from django.conf import LazySettings
 
-from conftest import skip_or_fail
-
-# Playwright's sync API runs an event loop in this thread; Django would otherwise
-# refuse ORM calls (test data, live server set-up) as "unsafe in an async context".
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = Path("/usr/bin/chromium")
-# As the machine notes prescribe: no sandbox (root in a container), and none of
-# chromium's background connections, which the closed network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
@@ -46,18 +26,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, f"report_{report.when}", report)
     return report
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
