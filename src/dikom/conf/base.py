@@ -414,3 +414,13 @@ DIKOM_ANALYTICS_COLLECT_RATE = env_str(
     "3000/min",
     "Requests per collection site (Matomo browser requests and the JavaScript collector) per window (N/s, N/min, N/hour).",
 )
+
+# --- Online services library ---------------------------------------------------------
+
+DIKOM_ESERVICES_RELEASE_QUORUM = env_int(
+    "DIKOM_ESERVICES_RELEASE_QUORUM",
+    2,
+    "Approvals from different cooperation cities (other than the authoring one) that release a service version "
+    "into the shared library.",
+    minimum=1,
+)

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class EservicesConfig(AppConfig):
     name = "dikom.eservices"
     verbose_name = _("Online services library")
+
+    def ready(self) -> None:
+        from dikom.eservices import access  # noqa: F401  (registers the API key scope eservices:read)

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dikom.demo import data
 from dikom.demo.actions import load_demo_cooperation
+from dikom.eservices.service import load_demo_services
 
 CREDENTIALS_FILE = "demo-credentials.txt"
 
@@ -29,6 +30,8 @@ class Command(BaseCommand):
         if credentials.exists() and not options["new_password"]:
             password = credentials.read_text(encoding="utf-8").strip() or None
         result = load_demo_cooperation(password=password, set_password=options["new_password"])
+        # The three co-developed online services (drafted, reviewed, released, adopted by all six).
+        load_demo_services()
         credentials.parent.mkdir(parents=True, exist_ok=True)
         credentials.write_text(result.password + "\n", encoding="utf-8")
         os.chmod(credentials, 0o600)

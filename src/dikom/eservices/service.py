@@ -1,0 +1,133 @@
+"""The small surface other apps (the citizen portal, the demo) use. Keep it small.
+
+- ``released_services()``: the shared library.
+- ``adopted_services(municipality)``: what a city offers its citizens today.
+- ``adoption_for(municipality, slug)``: one offered service, with the version
+  new applications start on.
+- ``active_version_for(municipality, definition)``: that version alone.
+- ``get_version(slug, number)``: a version by number, e.g. the one an
+  application in progress was started on (it stores the version FK; a city's
+  upgrade never changes it).
+- ``local_fees(adoption)``: the city's own fee amounts, for ``definition.fees.calculate``.
+- ``load_demo_services()``: the demo services (see ``eservices.demo``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from dikom.eservices.models import Adoption, ServiceDefinition, ServiceVersion
+from dikom.municipalities.models import Municipality
+
+__all__ = [
+    "AdoptedService",
+    "active_version_for",
+    "adopted_services",
+    "adoption_for",
+    "get_version",
+    "load_demo_services",
+    "local_fees",
+    "released_services",
+]
+
+
+@dataclass(frozen=True)
+class AdoptedService:
+    adoption: Adoption
+    version: ServiceVersion  # the version new applications start on
+
+    @property
+    def definition(self) -> ServiceDefinition:
+        return self.adoption.definition
+
+    @property
+    def content(self) -> dict[str, Any]:
+        return self.version.content
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def _live(today: dt.date | None = None) -> Q:
+    return Q(active=True, start_date__lte=today or _today())
+
+
+def released_services() -> QuerySet[ServiceDefinition]:
+    """Services with at least one released version, with their latest released version joined."""
+    return (
+        ServiceDefinition.objects.filter(latest_released__isnull=False)
+        .select_related("latest_released", "municipality")
+        .order_by("title", "pk")
+    )
+
+
+def adopted_services(municipality: Municipality, *, today: dt.date | None = None) -> list[AdoptedService]:
+    """The services ``municipality`` offers its citizens today (active, start date reached)."""
+    adoptions = (
+        Adoption.objects.filter(_live(today), municipality=municipality)
+        .select_related("definition", "version", "org_unit", "municipality")
+        .order_by("definition__title", "pk")
+    )
+    return [AdoptedService(adoption, adoption.version) for adoption in adoptions]
+
+
+def adoption_for(
+    municipality: Municipality, slug: str, *, today: dt.date | None = None, include_scheduled: bool = False
+) -> AdoptedService | None:
+    """The adoption of service ``slug`` by ``municipality`` and the version new applications start on.
+
+    None when the city has not adopted it, has switched it off, or (unless
+    ``include_scheduled``) its start date has not come yet.
+    """
+    adoptions = Adoption.objects.filter(municipality=municipality, definition__slug=slug).select_related(
+        "definition", "version", "org_unit", "municipality", "pending_upgrade_to"
+    )
+    if not include_scheduled:
+        adoptions = adoptions.filter(_live(today))
+    adoption = adoptions.first()
+    return AdoptedService(adoption, adoption.version) if adoption is not None else None
+
+
+def active_version_for(
+    municipality: Municipality, definition: ServiceDefinition, *, today: dt.date | None = None
+) -> ServiceVersion | None:
+    """The version new applications in ``municipality`` start on: the adopted one, until the city
+    upgrades (a newer released version alone changes nothing). None when not offered."""
+    adoption = (
+        Adoption.objects.filter(_live(today), municipality=municipality, definition=definition)
+        .select_related("version")
+        .first()
+    )
+    return adoption.version if adoption is not None else None
+
+
+def get_version(slug: str, number: int) -> ServiceVersion | None:
+    """A released version by service and number (applications refer to the version they started on)."""
+    return (
+        ServiceVersion.objects.filter(definition__slug=slug, number=number, status=ServiceVersion.Status.RELEASED)
+        .select_related("definition")
+        .first()
+    )
+
+
+def local_fees(adoption: Adoption) -> dict[str, int]:
+    """The city's own fee amounts in cents by fee key, for
+    ``eservices.definition.fees.calculate(definition, answers, local_fees)``.
+
+    Only fees the adopted version marks ``locally_adjustable`` are set here
+    (``actions.check_local_settings``); all others keep the agreed amount or rule.
+    """
+    return dict(adoption.fees)
+
+
+def load_demo_services() -> Any:
+    """Create the three demo services of the demo cooperation (idempotent); see ``eservices.demo``."""
+    from dikom.eservices.demo import load_demo_services as load
+
+    return load()
