@@ -76,7 +76,7 @@ def test_blaue_karte_groups_become_steps():
     assert address.startswith("Anschrift in Deutschland – Straßenanschrift")
     # rules and external code lists are reported, not silently dropped
     assert any("R00000252" in w for w in result.warnings)
-    assert any("Geschlecht" in w and "code list" in w for w in result.warnings)
+    assert any("Geschlecht" in w and "Codeliste" in w for w in result.warnings)
 
 
 def test_repeating_groups_from_cardinality():

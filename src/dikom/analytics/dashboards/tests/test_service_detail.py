@@ -22,18 +22,18 @@ def test_key_figures_and_shares(client: Any, login: Any, analyst: Any, example: 
     login(client, analyst)
     html = client.get(f"/analytics/fulda/dienste/{example['parking'].uuid}/" + period_query()).content.decode()
     text = _text(html)
-    assert "Visits 5 2 ▲ +150,0 %" in text  # current, previous, change
-    assert "Completions 2 1 ▲ +100,0 %" in text
-    assert "Conversion rate 40,0 % 50,0 % ▼ −20,0 %" in text
-    assert "Payment failure rate 50,0 %" in text  # 1 failed of 2 finished payments
+    assert "Besuche 5 2 ▲ +150,0 %" in text  # current, previous, change
+    assert "Abschlüsse 2 1 ▲ +100,0 %" in text
+    assert "Konversionsrate 40,0 % 50,0 % ▼ −20,0 %" in text
+    assert "Fehlerquote bei Zahlungen 50,0 %" in text  # 1 failed of 2 finished payments
     # Funnel: "antrag" viewed by 2, 1 dropped off (50 %); "zahlung" viewed by 1, 0 dropped (reached submission).
     assert "antrag 1 2 0 1 50,0 %" in text
     assert "zahlung 2 1 0 0 0,0 %" in text
-    assert "Kreditkarte 1 1 0 100,0 % 0,0 %" in text or "Credit card 1 1 0 100,0 % 0,0 %" in text
+    assert "Kreditkarte 1 1 0 100,0 % 0,0 %" in text
     assert "BundID 1 1 100,0 %" in text
-    assert "Average rating 3,00 from 2 ratings; 2 feedbacks" in text or "3,00" in text
+    assert "Durchschnittliche Bewertung 3,00 aus 2 Bewertungen; 2 Rückmeldungen" in text
     # Processing time and media breaks: empty state until monthly figures exist.
-    assert "No figures uploaded yet" in text or "Noch keine" in text
+    assert "Noch keine Zahlen hochgeladen" in text
 
 
 def test_reads_rollups_only_with_constant_queries(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -66,8 +67,9 @@ def trade(city_a: Municipality) -> Service:
 
 @pytest.fixture
 def staff_client(client: Client, owner: User, login: Callable[[Client, User], Client]) -> Client:
-    # English messages, so the assertions do not depend on the German catalog.
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    # English messages, so the assertions do not depend on the German catalog: chosen with the
+    # language switcher (the cookie), as pages ignore Accept-Language.
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return login(client, owner)
 
 

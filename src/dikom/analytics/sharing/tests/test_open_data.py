@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from dikom.analytics.models import Service
+from dikom.analytics.sharing import opendata
 from dikom.audit.models import AuditEvent
 
 from .conftest import stats
@@ -143,6 +144,8 @@ def test_index_lists_published_months_in_html_and_json(client, login, owner, cit
     assert entry["years"][0]["csv"] == f"/opendata/nutzungsstatistik/{city_a.ags}/{YEAR}.csv"
     html = client.get("/opendata/nutzungsstatistik/").content.decode()
     assert f"/opendata/nutzungsstatistik/{city_a.ags}/{YEAR}-03.csv" in html
+    # The largest suppressed count (k - 1) is named in the explanation.
+    assert f"Anzahlen von 1 bis {opendata.k_threshold() - 1} werden unterdrückt" in html
 
 
 def test_etag_and_last_modified_revalidate(client, login, owner, city_a, usage):
