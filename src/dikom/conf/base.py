@@ -76,6 +76,9 @@ INSTALLED_APPS = [
     "dikom.analytics.dashboards",
     "dikom.analytics.sharing",
     "dikom.eservices",
+    "dikom.authproviders",
+    "dikom.payments",
+    "dikom.portal",
     "dikom.demo",
 ]
 
