@@ -56,11 +56,18 @@ def test_anonymous_navigation(client: Client) -> None:
 def test_citizen_navigation_has_account_and_post_logout(client: Client, citizen, login) -> None:
     login(client, citizen)
     nav = nav_html(client.get("/"))
-    assert 'href="/start/"' in nav
+    assert re.search(r'<a href="/konto/"[^>]*>Mein Konto</a>', nav)
     assert re.search(r'<form class="inline-form" action="/konto/abmelden/" method="post">', nav)
     assert '<button class="button button--link" type="submit">' in nav
     assert "/verwaltung/" not in nav
     assert "/plattform-admin/" not in nav
+
+
+def test_staff_navigation_links_account_and_service_library(client: Client, colleague, login) -> None:
+    login(client, colleague)
+    nav = nav_html(client.get("/"))
+    assert re.search(r'<a href="/konto/"[^>]*>Mein Konto</a>', nav)
+    assert re.search(r'<a href="/dienste/"[^>]*>Online-Dienste</a>', nav)
 
 
 def test_admin_link_only_for_municipality_admin_of_that_city(client: Client, owner, colleague, outsider, login) -> None:
