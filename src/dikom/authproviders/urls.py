@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from dikom.authproviders import views
+from dikom.authproviders.contrib import demo
 
 app_name = "authproviders"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("abmelden/", views.sign_out, name="sign_out"),
+    path("demo/formular/", demo.demo_form, name="demo_form"),
+    path("<slug:key>/start/", views.start, name="start"),
+    path("<slug:key>/rueckkehr/", views.return_view, name="return"),
+]
