@@ -1,0 +1,28 @@
+"""System checks: no demo payment platform in production."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+
+@register("dikom")
+def check_payment_providers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from dikom.payments.registry import KNOWN, enabled_keys
+
+    messages: list[CheckMessage] = []
+    for key in enabled_keys():
+        provider = KNOWN.get(key)
+        if provider is None:
+            messages.append(Error(f"DIKOM_PAYMENT_PROVIDERS names an unknown provider {key!r}.", id="payments.E002"))
+        elif provider.demo_only and getattr(settings, "IS_PRODUCTION", False):
+            messages.append(
+                Error(
+                    f"The demo payment platform {key!r} must not be enabled in production.",
+                    hint="Remove it from DIKOM_PAYMENT_PROVIDERS.",
+                    id="payments.E001",
+                )
+            )
+    return messages
