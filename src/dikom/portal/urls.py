@@ -1,5 +1,18 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from dikom.portal import views
 
 app_name = "portal"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("antraege/", views.my_applications, name="my_applications"),
+    path("fortsetzen/<str:token>/", views.resume, name="resume"),
+    path("<slug:city>/", views.finder, name="finder"),
+    path("<slug:city>/dienst/<slug:slug>/", views.service_detail, name="service"),
+    path("<slug:city>/dienst/<slug:slug>/starten/", views.start, name="start"),
+    path("<slug:city>/antrag/<uuid:uuid>/schritt/<int:number>/", views.step, name="step"),
+    path("<slug:city>/antrag/<uuid:uuid>/zusammenfassung/", views.summary, name="summary"),
+    path("<slug:city>/antrag/<uuid:uuid>/bestaetigung/", views.confirmation, name="confirmation"),
+    path("<slug:city>/antrag/<uuid:uuid>/quittung.pdf", views.receipt, name="receipt"),
+    path("<slug:city>/antrag/<uuid:uuid>/abbrechen/", views.cancel, name="cancel"),
+]

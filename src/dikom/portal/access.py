@@ -1,0 +1,65 @@
+"""Who may see which application. Everything else is a 404."""
+
+from __future__ import annotations
+
+import hmac
+import uuid as uuid_module
+
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+
+from dikom.municipalities.models import Municipality
+from dikom.portal.models import Application
+
+SESSION_KEY = "portal_applications"
+
+
+def remember_in_session(request: HttpRequest, application: Application) -> None:
+    """Bind an anonymous application to this browser session."""
+    known = list(request.session.get(SESSION_KEY, []))
+    if str(application.uuid) not in known:
+        known.append(str(application.uuid))
+        request.session[SESSION_KEY] = known[-50:]
+
+
+def may_access(request: HttpRequest, application: Application) -> bool:
+    if application.citizen_id is not None:
+        return bool(request.user.is_authenticated and request.user.pk == application.citizen_id)
+    return str(application.uuid) in request.session.get(SESSION_KEY, [])
+
+
+def get_municipality(slug: str) -> Municipality:
+    return get_object_or_404(Municipality, slug=slug)
+
+
+def get_application_for_request(request: HttpRequest, municipality: Municipality, uuid: str) -> Application:
+    """The application if this visitor owns it (signed-in citizen, or anonymous session); else 404."""
+    try:
+        key = uuid_module.UUID(str(uuid))
+    except ValueError as exc:
+        raise Http404 from exc
+    application = (
+        Application.objects.filter(municipality=municipality, uuid=key)
+        .select_related("adoption__definition", "version", "municipality")
+        .first()
+    )
+    if application is None or not may_access(request, application):
+        raise Http404
+    return application
+
+
+def application_for_token(token: str) -> Application | None:
+    """The anonymous draft a resume token belongs to (compared in constant time)."""
+    from dikom.portal.actions import hash_token
+
+    if not token or len(token) > 200:
+        return None
+    digest = hash_token(token)
+    application = (
+        Application.objects.filter(resume_token_hash=digest, status=Application.Status.DRAFT, citizen__isnull=True)
+        .select_related("municipality")
+        .first()
+    )
+    if application is None or not hmac.compare_digest(application.resume_token_hash, digest):
+        return None
+    return application

@@ -1,0 +1,281 @@
+"""The only code that changes portal state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dikom.eservices.definition import fees as fee_rules
+from dikom.eservices.definition.fields import clean_answers
+from dikom.eservices.definition.schema import text
+from dikom.eservices.service import AdoptedService, local_fees
+from dikom.portal import scanning, sniffing, steps
+from dikom.portal.models import Application, ApplicationFile, ReferenceCounter
+
+PLATFORM_MAX_UPLOAD = 25 * 1024 * 1024
+
+
+class SubmissionError(Exception):
+    """The application cannot be submitted yet (``step``: the first step to fix, if any)."""
+
+    def __init__(self, message: str, step: int | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def start_application(*, adopted: AdoptedService, citizen: Any = None) -> Application:
+    """A new draft on the version the city offers today."""
+    user = citizen if citizen is not None and getattr(citizen, "is_authenticated", False) else None
+    with transaction.atomic():
+        return Application.objects.create(
+            municipality=adopted.adoption.municipality,
+            adoption=adopted.adoption,
+            version=adopted.version,
+            citizen=user,
+            current_step=(steps.visible_numbers(adopted.version.content, {}) or [1])[0],
+        )
+
+
+def save_step_answers(application: Application, step_key: str, values: dict[str, Any], *, next_step: int) -> None:
+    """Store one step's answers (cleaned, or raw when saving for later) and where the citizen is."""
+    answers = dict(application.answers)
+    answers[step_key] = values
+    application.answers = answers
+    application.current_step = next_step
+    with transaction.atomic():
+        application.save(update_fields=["answers", "current_step", "updated_at"])
+
+
+def issue_resume_token(application: Application) -> str:
+    """A new resume token for an anonymous draft; only its hash is stored, earlier tokens stop working."""
+    token = secrets.token_urlsafe(32)
+    application.resume_token_hash = hash_token(token)
+    with transaction.atomic():
+        application.save(update_fields=["resume_token_hash", "updated_at"])
+    return token
+
+
+def cancel_application(application: Application) -> bool:
+    """The citizen abandons a draft; its files are deleted. False if it was no longer a draft."""
+    with transaction.atomic():
+        changed = Application.objects.filter(pk=application.pk, status=Application.Status.DRAFT).update(
+            status=Application.Status.CANCELLED, answers={}, updated_at=timezone.now()
+        )
+        if changed:
+            for upload in application.files.all():
+                name = upload.file.name
+                storage = upload.file.storage
+                transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
+            application.files.all().delete()
+    application.refresh_from_db()
+    return bool(changed)
+
+
+@dataclass
+class UploadResult:
+    value: dict[str, Any] | None
+    error: str | None
+
+
+def store_upload(application: Application, spec: dict[str, Any], field_path: str, upload: Any) -> UploadResult:
+    """Check an uploaded file (size, real type vs. accept list and extension, virus scan) and keep it."""
+    name = sniffing.safe_name(str(upload.name or ""))
+    limit = min(
+        spec.get("max_bytes") if isinstance(spec.get("max_bytes"), int) else PLATFORM_MAX_UPLOAD,
+        getattr(settings, "DIKOM_PORTAL_MAX_UPLOAD_BYTES", PLATFORM_MAX_UPLOAD),
+    )
+    if upload.size > limit:
+        return UploadResult(
+            None, _("The file is too large (at most %(size)s MB).") % {"size": round(limit / (1024 * 1024), 1)}
+        )
+    if upload.size == 0:
+        return UploadResult(None, _("The file is empty."))
+    stream: IO[bytes] = upload.file if hasattr(upload, "file") else upload
+    detected = sniffing.detect(stream)
+    accept = [str(a) for a in spec.get("accept") or []]
+    if detected is None or (accept and detected not in accept):
+        return UploadResult(
+            None,
+            _("This file type is not allowed or could not be recognised. Allowed: %(types)s.")
+            % {"types": ", ".join(accept)},
+        )
+    if not sniffing.extension_matches(name, detected):
+        return UploadResult(
+            None, _("The file name extension does not match the file's content. Please upload the original file.")
+        )
+    result = scanning.scan(stream)
+    if result.status == scanning.INFECTED:
+        return UploadResult(None, _("The file contains a virus and was rejected."))
+    if result.status == scanning.FAILED:
+        return UploadResult(None, _("The file could not be checked for viruses. Please try again later."))
+    digest = hashlib.sha256()
+    stream.seek(0)
+    for chunk in iter(lambda: stream.read(65536), b""):
+        digest.update(chunk)
+    stream.seek(0)
+    with transaction.atomic():
+        stored = ApplicationFile(
+            application=application,
+            field_path=field_path,
+            original_name=name,
+            content_type=detected,
+            size=upload.size,
+            sha256=digest.hexdigest(),
+            scan_status=result.status,
+        )
+        stored.file.save(name, File(stream), save=False)
+        stored.save()
+    return UploadResult({"name": name, "size": upload.size, "content_type": detected, "file": str(stored.uuid)}, None)
+
+
+def validate_all(application: Application) -> tuple[dict[str, Any], int | None]:
+    """Cleaned answers of every visible step and the number of the first step with problems (or None)."""
+    content = application.content
+    cleaned: dict[str, Any] = {}
+    today = steps.today()
+    for number, step in enumerate(steps.steps_of(content), start=1):
+        if not steps.step_visible(step, cleaned):
+            continue
+        key = str(step.get("key"))
+        result = clean_answers(step, application.answers.get(key) or {}, all_answers=cleaned, today=today)
+        if result.errors:
+            return cleaned, number
+        cleaned[key] = result.values
+    return cleaned, None
+
+
+def fee_lines(application: Application, answers: dict[str, Any], language: str = "de") -> list[dict[str, Any]]:
+    lines = fee_rules.calculate(application.content, answers, local_fees(application.adoption), language=language)
+    return [{"key": ln.key, "label": ln.label, "amount_cents": ln.amount_cents} for ln in lines]
+
+
+def next_reference(municipality: Any, year: int) -> str:
+    """The next reference number of ``municipality`` in ``year`` (call inside a transaction)."""
+    counter = ReferenceCounter.objects.filter(municipality=municipality, year=year)
+    if not counter.update(last=F("last") + 1):
+        try:
+            with transaction.atomic():
+                ReferenceCounter.objects.create(municipality=municipality, year=year, last=1)
+        except IntegrityError:
+            counter.update(last=F("last") + 1)
+    last = ReferenceCounter.objects.get(municipality=municipality, year=year).last
+    prefix = "".join(ch for ch in municipality.slug.upper() if ch.isalpha())[:2] or "XX"
+    return f"{prefix}-{year}-{last:06d}"
+
+
+def submit_application(application: Application, *, submission_key: str) -> tuple[Application, bool]:
+    """Submit a draft exactly once. Returns (application, whether this call submitted it).
+
+    Two tabs, the back button or a retried request may post the same form: the
+    conditional UPDATE on ``status = draft`` lets exactly one of them win; the
+    others get the already submitted application and False.
+    """
+    if not application.is_draft:
+        return application, False
+    cleaned, broken = validate_all(application)
+    if broken is not None:
+        raise SubmissionError(_("Please check your answers."), step=broken)
+    lines = fee_lines(application, cleaned)
+    if (
+        application.content.get("payment_required")
+        and fee_rules.total([fee_rules.FeeLine(ln["key"], ln["label"], ln["amount_cents"], "") for ln in lines]) > 0
+        and not application.payment_reference
+    ):
+        raise SubmissionError(_("Please pay the fee first."))
+    now = timezone.now()
+    with transaction.atomic():
+        won = Application.objects.filter(
+            pk=application.pk, status=Application.Status.DRAFT, submission_key=submission_key
+        ).update(status=Application.Status.SUBMITTED, submitted_at=now, updated_at=now)
+        if not won:
+            application.refresh_from_db()
+            return application, False
+        reference = next_reference(application.municipality, timezone.localdate(now).year)
+        files = [
+            {
+                "field": f.field_path,
+                "name": f.original_name,
+                "content_type": f.content_type,
+                "size": f.size,
+                "sha256": f.sha256,
+                "scan_status": f.scan_status,
+                "path": f.file.name,
+            }
+            for f in application.files.all()
+        ]
+        referenced = _referenced_files(cleaned)
+        files = [f for f, obj in zip(files, application.files.all(), strict=True) if str(obj.uuid) in referenced]
+        snapshot = {
+            "service": application.adoption.definition.slug,
+            "title": text((application.content.get("identity") or {}).get("title")),
+            "version": application.version.number,
+            "reference": reference,
+            "submitted_at": now.isoformat(),
+            "answers": cleaned,
+            "files": files,
+            "auth_method": application.auth_method,
+            "trust_level": application.trust_level,
+            "fee_lines": lines,
+            "fee_total_cents": sum(ln["amount_cents"] for ln in lines),
+            "payment_reference": application.payment_reference,
+        }
+        Application.objects.filter(pk=application.pk).update(
+            reference=reference, submission_data=snapshot, answers=cleaned, resume_token_hash=""
+        )
+        application.refresh_from_db()
+        transaction.on_commit(lambda: _after_submit(application.pk))
+    return application, True
+
+
+def _after_submit(application_id: int) -> None:
+    """Hand-over hooks (delivery) run after the submission committed."""
+    from dikom.portal import delivery
+
+    delivery.enqueue_deliveries(application_id)
+
+
+def _referenced_files(values: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(values, dict):
+        if "file" in values and "content_type" in values and isinstance(values.get("file"), str):
+            found.add(values["file"])
+        for value in values.values():
+            found |= _referenced_files(value)
+    elif isinstance(values, list):
+        for value in values:
+            found |= _referenced_files(value)
+    return found
+
+
+def record_feedback(application: Application) -> bool:
+    """Feedback is asked once per application; True if this is the first time."""
+    with transaction.atomic():
+        return bool(Application.objects.filter(pk=application.pk, feedback_given=False).update(feedback_given=True))
+
+
+def delete_expired_drafts(now: dt.datetime | None = None) -> int:
+    """Delete drafts untouched for ``DIKOM_PORTAL_DRAFT_DAYS`` days (with their files)."""
+    now = now or timezone.now()
+    days = getattr(settings, "DIKOM_PORTAL_DRAFT_DAYS", 30)
+    expired = Application.objects.filter(status=Application.Status.DRAFT, updated_at__lt=now - dt.timedelta(days=days))
+    count = 0
+    for application in expired.prefetch_related("files"):
+        for upload in application.files.all():
+            upload.file.delete(save=False)
+        application.delete()
+        count += 1
+    return count
