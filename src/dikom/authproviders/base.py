@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 METHODS = ("bundid", "elster", "eid", "eu_wallet", "organisation_account", "none")
 TRUST_LEVELS = ("none", "low", "substantial", "high")
@@ -99,7 +102,7 @@ class AuthProvider:
     """Base class of a sign-in provider; subclasses live in ``contrib/``."""
 
     key: ClassVar[str]
-    label: ClassVar[str]
+    label: ClassVar[StrOrPromise]
     methods: ClassVar[tuple[str, ...]]
     max_trust_level: ClassVar[str] = "none"
     #: Demo providers are only ever available where DIKOM_DEMO is on.

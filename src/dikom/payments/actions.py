@@ -121,9 +121,7 @@ def record_status(
             new_status == S.PAID and old in LATE_PAID_FROM and source == EventSource.NOTIFICATION
         )
         if not allowed:
-            logger.warning(
-                "Payment %s: %s → %s from %s ignored (not allowed)", payment.uuid, old, new_status, source
-            )
+            logger.warning("Payment %s: %s → %s from %s ignored (not allowed)", payment.uuid, old, new_status, source)
             return payment, False
         payment.status = new_status
         if new_status == S.PENDING and payment.started_at is None:
@@ -141,13 +139,18 @@ def record_status(
         if new_status == S.PAID and old in LATE_PAID_FROM:
             others_paid = [p for p in attempt_chain(payment) if p.pk != payment.pk and p.status == S.PAID]
             log = logger.error if others_paid else logger.warning
-            log("Payment %s paid after it was %s%s", payment.uuid, old, "; another attempt is paid: refund" if others_paid else "")
+            log(
+                "Payment %s paid after it was %s%s",
+                payment.uuid,
+                old,
+                "; another attempt is paid: refund" if others_paid else "",
+            )
         return payment, True
 
 
 def attempt_chain(payment: Payment) -> list[Payment]:
     """All attempts of the same payment, first to latest."""
-    first = payment
+    first = Payment.objects.get(pk=payment.pk)
     while first.previous_attempt_id is not None:
         first = Payment.objects.get(pk=first.previous_attempt_id)
     chain = [first]
@@ -180,9 +183,8 @@ def attempt_to_start(payment: Payment) -> Payment:
     """
     with transaction.atomic():
         # Lock the first attempt: every retry decision of one chain is serialised on it.
+        Payment.objects.select_for_update().get(pk=attempt_chain(payment)[0].pk)
         chain = attempt_chain(payment)
-        Payment.objects.select_for_update().get(pk=chain[0].pk)
-        chain = [Payment.objects.get(pk=p.pk) for p in attempt_chain(payment)]
         paid = next((p for p in chain if p.status == S.PAID), None)
         if paid is not None:
             return paid

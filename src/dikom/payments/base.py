@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, ClassVar
 from django.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from dikom.payments.models import Payment
 
 
@@ -24,7 +26,7 @@ class SignatureError(Exception):
 
 class PaymentProvider:
     key: ClassVar[str]
-    label: ClassVar[str]
+    label: ClassVar[StrOrPromise]
     methods: ClassVar[tuple[str, ...]]
     demo_only: ClassVar[bool] = False
 

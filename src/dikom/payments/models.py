@@ -11,6 +11,7 @@ No card data is ever stored: the platform keeps it.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -44,9 +45,7 @@ class EventSource(models.TextChoices):
 
 class Payment(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    municipality = models.ForeignKey(
-        "municipalities.Municipality", on_delete=models.PROTECT, related_name="payments"
-    )
+    municipality = models.ForeignKey("municipalities.Municipality", on_delete=models.PROTECT, related_name="payments")
     amount_cents = models.PositiveIntegerField(_("amount in cents"))
     currency = models.CharField(max_length=3, default="EUR")
     description = models.CharField(max_length=200)
@@ -104,7 +103,7 @@ class PaymentEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.payment_id}: {self.from_status} → {self.to_status} ({self.source})"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise ValueError("Payment events are append-only")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)

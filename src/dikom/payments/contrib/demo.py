@@ -97,7 +97,10 @@ class DemoPaymentProvider(PaymentProvider):
         # Signed results carry exp = start + pending timeout and are refused afterwards.
         from dikom.payments.actions import pending_timeout
 
-        return payment.started_at is not None and time.time() > payment.started_at.timestamp() + pending_timeout().total_seconds()
+        return (
+            payment.started_at is not None
+            and time.time() > payment.started_at.timestamp() + pending_timeout().total_seconds()
+        )
 
 
 def demo_platform(request: HttpRequest, uuid: str) -> HttpResponse:
