@@ -76,10 +76,13 @@ def cancel_application(application: Application) -> bool:
             status=Application.Status.CANCELLED, answers={}, updated_at=timezone.now()
         )
         if changed:
-            for upload in application.files.all():
-                name = upload.file.name
-                storage = upload.file.storage
-                transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
+            stored = [(u.file.storage, u.file.name) for u in application.files.all() if u.file.name]
+
+            def delete_files() -> None:
+                for storage, name in stored:
+                    storage.delete(str(name))
+
+            transaction.on_commit(delete_files)
             application.files.all().delete()
     application.refresh_from_db()
     return bool(changed)
@@ -94,9 +97,10 @@ class UploadResult:
 def store_upload(application: Application, spec: dict[str, Any], field_path: str, upload: Any) -> UploadResult:
     """Check an uploaded file (size, real type vs. accept list and extension, virus scan) and keep it."""
     name = sniffing.safe_name(str(upload.name or ""))
-    limit = min(
-        spec.get("max_bytes") if isinstance(spec.get("max_bytes"), int) else PLATFORM_MAX_UPLOAD,
-        getattr(settings, "DIKOM_PORTAL_MAX_UPLOAD_BYTES", PLATFORM_MAX_UPLOAD),
+    field_limit = spec.get("max_bytes")
+    limit: int = min(
+        field_limit if isinstance(field_limit, int) else PLATFORM_MAX_UPLOAD,
+        int(getattr(settings, "DIKOM_PORTAL_MAX_UPLOAD_BYTES", PLATFORM_MAX_UPLOAD)),
     )
     if upload.size > limit:
         return UploadResult(

@@ -77,7 +77,8 @@ def parse_fields(
                 count = min(max(int(data.get(f"{name}-count", "0")), 0), 200)
             except ValueError:
                 count = 0
-            before = previous.get(key) if isinstance(previous.get(key), list) else []
+            earlier = previous.get(key)
+            before: list[Any] = earlier if isinstance(earlier, list) else []
             items = []
             for index in range(count):
                 old = before[index] if index < len(before) and isinstance(before[index], dict) else {}

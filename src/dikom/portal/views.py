@@ -425,7 +425,7 @@ def receipt(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
         request=request,
     )
     try:
-        from weasyprint import HTML
+        from weasyprint import HTML  # type: ignore[import-untyped]
 
         pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     except (ImportError, OSError):
@@ -475,7 +475,7 @@ def cancel(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
 @login_required
 def my_applications(request: HttpRequest) -> HttpResponse:
     applications = (
-        Application.objects.filter(citizen=request.user)
+        Application.objects.filter(citizen_id=request.user.pk)
         .exclude(status=Application.Status.CANCELLED)
         .select_related("municipality", "version", "adoption__definition")
         .order_by("-updated_at", "pk")
