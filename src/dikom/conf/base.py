@@ -334,6 +334,31 @@ DIKOM_DEMO = env_bool(
     "DIKOM_DEMO", False, "This installation runs the demo cooperation: shows a demo banner on every page."
 )
 
+# --- Citizen sign-in and payments ---------------------------------------------------
+
+DIKOM_AUTH_PROVIDERS = env_list(
+    "DIKOM_AUTH_PROVIDERS",
+    ["demo"] if DIKOM_DEMO else [],
+    "Enabled citizen sign-in providers, comma-separated (demo only with DIKOM_DEMO; refused in production).",
+)
+DIKOM_AUTH_IDENTITY_MAX_AGE_SECONDS = env_int(
+    "DIKOM_AUTH_IDENTITY_MAX_AGE_SECONDS", 3600, "Seconds a citizen sign-in counts before signing in again.", minimum=60
+)
+DIKOM_PAYMENT_PROVIDERS = env_list(
+    "DIKOM_PAYMENT_PROVIDERS",
+    ["demo"] if DIKOM_DEMO else [],
+    "Enabled payment platforms, comma-separated; the first is the default (demo only with DIKOM_DEMO).",
+)
+DIKOM_PAYMENT_PENDING_TIMEOUT_SECONDS = env_int(
+    "DIKOM_PAYMENT_PENDING_TIMEOUT_SECONDS",
+    3600,
+    "Seconds a started payment attempt may stay pending before it can be replaced by a new attempt.",
+    minimum=300,
+)
+DIKOM_PAYMENT_DEMO_SECRET = env_secret(
+    "DIKOM_PAYMENT_DEMO_SECRET", None, "HMAC key of the demo payment platform (unset: derived from the secret key)."
+)
+
 # --- Logging -----------------------------------------------------------------------
 
 LOGGING = {
