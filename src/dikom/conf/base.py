@@ -452,3 +452,22 @@ DIKOM_ESERVICES_RELEASE_QUORUM = env_int(
     "into the shared library.",
     minimum=1,
 )
+
+# --- Citizen portal ------------------------------------------------------------------
+
+DIKOM_PORTAL_DRAFT_DAYS = env_int(
+    "DIKOM_PORTAL_DRAFT_DAYS", 30, "Days after their last change when unsubmitted portal drafts are deleted.", minimum=1
+)
+DIKOM_PORTAL_MAX_UPLOAD_BYTES = env_int(
+    "DIKOM_PORTAL_MAX_UPLOAD_BYTES",
+    25 * 1024 * 1024,
+    "Largest file a citizen may upload in the portal (bytes; the request limit DIKOM_MAX_REQUEST_BYTES applies too).",
+    minimum=1024,
+)
+DIKOM_PORTAL_VIRUS_SCANNER = env_str(
+    "DIKOM_PORTAL_VIRUS_SCANNER",
+    "dikom.portal.scanning.NoScanner",
+    "Virus scanner class for portal uploads; dikom.portal.scanning.ClamdScanner uses clamd.",
+)
+DIKOM_PORTAL_CLAMD_HOST = env_str("DIKOM_PORTAL_CLAMD_HOST", "127.0.0.1", "clamd host for ClamdScanner.")
+DIKOM_PORTAL_CLAMD_PORT = env_int("DIKOM_PORTAL_CLAMD_PORT", 3310, "clamd port for ClamdScanner.", minimum=1)

@@ -241,15 +241,7 @@ def submit_application(application: Application, *, submission_key: str) -> tupl
             reference=reference, submission_data=snapshot, answers=cleaned, resume_token_hash=""
         )
         application.refresh_from_db()
-        transaction.on_commit(lambda: _after_submit(application.pk))
     return application, True
-
-
-def _after_submit(application_id: int) -> None:
-    """Hand-over hooks (delivery) run after the submission committed."""
-    from dikom.portal import delivery
-
-    delivery.enqueue_deliveries(application_id)
 
 
 def _referenced_files(values: Any) -> set[str]:
