@@ -391,6 +391,12 @@ def _save(request: HttpRequest, version: ServiceVersion, content: dict[str, Any]
     return True
 
 
+def _save_if_current(request: HttpRequest, version: ServiceVersion, content: dict[str, Any], done: str) -> None:
+    """Save the designer's change unless a colleague changed the draft meanwhile; say what happened."""
+    if _hash_matches(request, version) and _save(request, version, content):
+        messages.success(request, done)
+
+
 def _designer_context(version: ServiceVersion, section: str, **extra: Any) -> dict[str, Any]:
     content = version.content
     return {
@@ -735,8 +741,7 @@ def edit_identity(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     form = forms.IdentityForm(request.POST)
     if not form.is_valid():
         return _editor(request, version, status=400, identity_form=form)
-    if _hash_matches(request, version) and _save(request, version, form.apply(version.content)):
-        messages.success(request, _("The identity was saved."))
+    _save_if_current(request, version, form.apply(version.content), _("The identity was saved."))
     return redirect(reverse("eservices:edit", kwargs=_version_kwargs(version)) + "#identity")
 
 
@@ -871,8 +876,7 @@ def edit_step(request: HttpRequest, slug: str, number: int, step: int) -> HttpRe
         form = forms.StepForm(request.POST, content=version.content, index=step)
         if not form.is_valid():
             return _step_page(request, version, step, status=400, step_form=form)
-        if _hash_matches(request, version) and _save(request, version, form.apply(version.content)):
-            messages.success(request, _("The step was saved."))
+        _save_if_current(request, version, form.apply(version.content), _("The step was saved."))
         return _redirect_version(version, "eservices:edit_step", step=step)
     return _step_page(request, version, step)
 
@@ -963,8 +967,7 @@ def edit_field(request: HttpRequest, slug: str, number: int, step: int, locator:
     if request.method == "POST":
         form, content = _apply_field_form(version, step, indexes, request.POST)
         if form.is_valid():
-            if _hash_matches(request, version) and _save(request, version, content):
-                messages.success(request, _("The field was saved."))
+            _save_if_current(request, version, content, _("The field was saved."))
             return _redirect_version(version, "eservices:edit_field", step=step, locator=locator)
         status = 400
     else:
@@ -1030,8 +1033,7 @@ def edit_fees(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         form = forms.FeeForm(request.POST, content=version.content)
         if not form.is_valid():
             return _fees_page(request, version, status=400, fee_form=form)
-        if _hash_matches(request, version) and _save(request, version, form.apply(version.content)):
-            messages.success(request, _("The fee was added."))
+        _save_if_current(request, version, form.apply(version.content), _("The fee was added."))
         return _redirect_version(version, "eservices:edit_fees")
     return _fees_page(request, version)
 
@@ -1051,8 +1053,7 @@ def edit_fee(request: HttpRequest, slug: str, number: int, index: int) -> HttpRe
     if request.method == "POST":
         form = forms.FeeForm(request.POST, content=version.content, index=index)
         if form.is_valid():
-            if _hash_matches(request, version) and _save(request, version, form.apply(version.content)):
-                messages.success(request, _("The fee was saved."))
+            _save_if_current(request, version, form.apply(version.content), _("The fee was saved."))
             return _redirect_version(version, "eservices:edit_fees")
         status = 400
     else:
@@ -1113,8 +1114,7 @@ def edit_settings(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         form = forms.SettingsForm(request.POST)
         if not form.is_valid():
             return _settings_page(request, version, status=400, settings_form=form)
-        if _hash_matches(request, version) and _save(request, version, form.apply(version.content)):
-            messages.success(request, _("The settings were saved."))
+        _save_if_current(request, version, form.apply(version.content), _("The settings were saved."))
         return _redirect_version(version, "eservices:edit_settings")
     return _settings_page(request, version)
 
@@ -1126,8 +1126,7 @@ def document_add(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     form = forms.DocumentForm(request.POST)
     if not form.is_valid():
         return _settings_page(request, version, status=400, document_form=form)
-    if _hash_matches(request, version) and _save(request, version, form.apply(version.content)):
-        messages.success(request, _("The document was added."))
+    _save_if_current(request, version, form.apply(version.content), _("The document was added."))
     return redirect(reverse("eservices:edit_settings", kwargs=_version_kwargs(version)) + "#documents")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from conftest import skip_or_fail
 from dikom.eservices.definition import validate_definition
@@ -52,6 +53,7 @@ def test_every_sample(name):
         assert all(isinstance(w, str) and w for w in result.warnings)
 
 
+@translation.override("de")  # warnings are shown to designers in the default language
 def test_blaue_karte_groups_become_steps():
     result = import_xdatenfelder(sample("xdatenfelder2/S00000121-BlaueKarte.xml"))
     definition = result.definition
