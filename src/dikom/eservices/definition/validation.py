@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,15 @@ class _Checker:
     def add(self, path: str, code: str, message: str) -> None:
         self.problems.append(DefinitionProblem(path, code, message))
 
+    def objects(self, path: str, items: list[Any], message: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        """(index, path, item) for each item that is an object; any other item is reported with ``message``."""
+        for index, item in enumerate(items):
+            item_path = f"{path}[{index}]"
+            if isinstance(item, dict):
+                yield index, item_path, item
+            else:
+                self.add(item_path, "invalid_value", message)
+
     # --- identity and settings ---------------------------------------------------------------
 
     def check_identity(self) -> None:
@@ -146,11 +156,7 @@ class _Checker:
             self.add("documents", "invalid_value", _("“documents” must be a list."))
             documents = []
         seen: set[str] = set()
-        for index, document in enumerate(documents):
-            path = f"documents[{index}]"
-            if not isinstance(document, dict):
-                self.add(path, "invalid_value", _("A document must be an object."))
-                continue
+        for _index, path, document in self.objects("documents", documents, _("A document must be an object.")):
             self.check_key(path, document.get("key"), seen, _("document"))
             if document.get("kind") not in DOCUMENT_KINDS:
                 self.add(
@@ -168,11 +174,7 @@ class _Checker:
             self.add("fees", "invalid_value", _("“fees” must be a list."))
             fees = []
         seen: set[str] = set()
-        for index, fee in enumerate(fees):
-            path = f"fees[{index}]"
-            if not isinstance(fee, dict):
-                self.add(path, "invalid_value", _("A fee must be an object."))
-                continue
+        for _index, path, fee in self.objects("fees", fees, _("A fee must be an object.")):
             name = text(fee.get("label")) or str(fee.get("key"))
             self.check_key(path, fee.get("key"), seen, _("fee"))
             if not text(fee.get("label")).strip():
@@ -228,11 +230,7 @@ class _Checker:
             self.add("steps", "no_steps", _("The service needs at least one step."))
             return
         seen: set[str] = set()
-        for index, step in enumerate(steps):
-            path = f"steps[{index}]"
-            if not isinstance(step, dict):
-                self.add(path, "invalid_value", _("A step must be an object."))
-                continue
+        for index, path, step in self.objects("steps", steps, _("A step must be an object.")):
             self.check_key(path, step.get("key"), seen, _("step"))
             if isinstance(step.get("key"), str):
                 self.step_order.setdefault(step["key"], index)
@@ -249,11 +247,7 @@ class _Checker:
 
     def check_field_list(self, path: str, step: dict[str, Any], fields: list[Any]) -> None:
         seen: set[str] = set()
-        for index, field in enumerate(fields):
-            field_path = f"{path}.fields[{index}]"
-            if not isinstance(field, dict):
-                self.add(field_path, "invalid_value", _("A field must be an object."))
-                continue
+        for _index, field_path, field in self.objects(f"{path}.fields", fields, _("A field must be an object.")):
             self.check_key(field_path, field.get("key"), seen, _("field"))
             self.check_field(field_path, step, field)
 
