@@ -10,11 +10,11 @@ from django.core.checks import CheckMessage, Error, Warning, register
 
 @register("dikom")
 def check_auth_providers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    from dikom.authproviders.registry import KNOWN, enabled_keys
+    from dikom.authproviders.registry import enabled_keys, provider_class
 
     messages: list[CheckMessage] = []
     for key in enabled_keys():
-        provider = KNOWN.get(key)
+        provider = provider_class(key)
         if provider is None:
             messages.append(Error(f"DIKOM_AUTH_PROVIDERS names an unknown provider {key!r}.", id="authproviders.E002"))
             continue

@@ -12,15 +12,26 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from dikom.authproviders.base import AuthProvider, trust_rank
-from dikom.authproviders.contrib.demo import DemoAuthProvider
 
-#: Every provider class this code base ships, by key. OpenID Connect and SAML2
-#: are not here yet: see docs/citizen-sign-in-and-payments.md.
-KNOWN: dict[str, type[AuthProvider]] = {
-    DemoAuthProvider.key: DemoAuthProvider,
+#: Every provider class this code base ships, by key (imported on first use, so
+#: a provider's libraries load only where it is enabled).
+KNOWN: dict[str, str | type[AuthProvider]] = {
+    "demo": "dikom.authproviders.contrib.demo.DemoAuthProvider",
+    "oidc": "dikom.authproviders.contrib.oidc.OidcAuthProvider",
+    "bundid": "dikom.authproviders.contrib.saml.SamlAuthProvider",
 }
+
+
+def provider_class(key: str) -> type[AuthProvider] | None:
+    """The class registered under ``key`` (imported now if given as a dotted path), or None."""
+    entry = KNOWN.get(key)
+    if entry is None or isinstance(entry, type):
+        return entry
+    loaded: type[AuthProvider] = import_string(entry)
+    return loaded
 
 
 def enabled_keys() -> list[str]:
@@ -31,10 +42,10 @@ def enabled_keys() -> list[str]:
 
 
 def _instantiate(key: str) -> AuthProvider:
-    try:
-        return KNOWN[key]()
-    except KeyError:
-        raise ImproperlyConfigured(f"DIKOM_AUTH_PROVIDERS names an unknown sign-in provider {key!r}") from None
+    cls = provider_class(key)
+    if cls is None:
+        raise ImproperlyConfigured(f"DIKOM_AUTH_PROVIDERS names an unknown sign-in provider {key!r}")
+    return cls()
 
 
 def providers() -> list[AuthProvider]:

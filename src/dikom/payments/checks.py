@@ -10,11 +10,11 @@ from django.core.checks import CheckMessage, Error, register
 
 @register("dikom")
 def check_payment_providers(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    from dikom.payments.registry import KNOWN, enabled_keys
+    from dikom.payments.registry import enabled_keys, provider_class
 
     messages: list[CheckMessage] = []
     for key in enabled_keys():
-        provider = KNOWN.get(key)
+        provider = provider_class(key)
         if provider is None:
             messages.append(Error(f"DIKOM_PAYMENT_PROVIDERS names an unknown provider {key!r}.", id="payments.E002"))
         elif provider.demo_only and getattr(settings, "IS_PRODUCTION", False):

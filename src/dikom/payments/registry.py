@@ -9,13 +9,24 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from dikom.payments.base import PaymentProvider
-from dikom.payments.contrib.demo import DemoPaymentProvider
 
-KNOWN: dict[str, type[PaymentProvider]] = {
-    DemoPaymentProvider.key: DemoPaymentProvider,
+#: Every payment adapter this code base ships, by key (imported on first use).
+KNOWN: dict[str, str | type[PaymentProvider]] = {
+    "demo": "dikom.payments.contrib.demo.DemoPaymentProvider",
+    "pmpayment": "dikom.payments.contrib.pmpayment.PmPaymentProvider",
 }
+
+
+def provider_class(key: str) -> type[PaymentProvider] | None:
+    """The class registered under ``key`` (imported now if given as a dotted path), or None."""
+    entry = KNOWN.get(key)
+    if entry is None or isinstance(entry, type):
+        return entry
+    loaded: type[PaymentProvider] = import_string(entry)
+    return loaded
 
 
 def enabled_keys() -> list[str]:
@@ -28,9 +39,10 @@ def enabled_keys() -> list[str]:
 def providers() -> list[PaymentProvider]:
     result = []
     for key in enabled_keys():
-        if key not in KNOWN:
+        cls = provider_class(key)
+        if cls is None:
             raise ImproperlyConfigured(f"DIKOM_PAYMENT_PROVIDERS names an unknown payment provider {key!r}")
-        provider = KNOWN[key]()
+        provider = cls()
         if provider.demo_only and not getattr(settings, "DIKOM_DEMO", False):
             continue
         if provider.is_available():
