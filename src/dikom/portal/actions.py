@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import IO, Any
@@ -21,6 +22,8 @@ from dikom.eservices.definition.schema import text
 from dikom.eservices.service import AdoptedService, local_fees
 from dikom.portal import scanning, sniffing, steps
 from dikom.portal.models import Application, ApplicationFile, ReferenceCounter
+
+logger = logging.getLogger(__name__)
 
 PLATFORM_MAX_UPLOAD = 25 * 1024 * 1024
 
@@ -241,7 +244,19 @@ def submit_application(application: Application, *, submission_key: str) -> tupl
             reference=reference, submission_data=snapshot, answers=cleaned, resume_token_hash=""
         )
         application.refresh_from_db()
+        submitted_pk = application.pk
+        transaction.on_commit(lambda: _announce_submission(submitted_pk))
     return application, True
+
+
+def _announce_submission(application_pk: int) -> None:
+    """Tell listeners (hand-over, cases) about a committed submission; their failures stay theirs."""
+    from dikom.portal.signals import application_submitted
+
+    application = Application.objects.get(pk=application_pk)
+    for receiver, result in application_submitted.send_robust(sender=Application, application=application):
+        if isinstance(result, Exception):
+            logger.error("portal: %r failed on submission %s", receiver, application.reference, exc_info=result)
 
 
 def _referenced_files(values: Any) -> set[str]:
