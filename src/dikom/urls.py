@@ -24,6 +24,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("portal/", include("dikom.portal.urls")),
     path("anmeldung/", include("dikom.authproviders.urls")),
     path("zahlung/", include("dikom.payments.urls")),
+    path("uebergabe/", include("dikom.handover.urls")),
     path("verwaltung/", include("dikom.municipalities.urls")),
     path("plattform-admin/", admin.site.urls),
     path("", include("dikom.web.urls")),

@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "dikom.authproviders",
     "dikom.payments",
     "dikom.portal",
+    "dikom.handover",
+    "dikom.cases",
     "dikom.demo",
 ]
 

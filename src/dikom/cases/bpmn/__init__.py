@@ -1,0 +1,1 @@
+"""BPMN 2.0 process definitions of case workflows: import, checks, diagram, execution."""
