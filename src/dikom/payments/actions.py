@@ -136,6 +136,8 @@ def record_status(
         PaymentEvent.objects.create(
             payment=payment, source=source, from_status=old, to_status=new_status, note=note[:200]
         )
+        changed_pk = payment.pk
+        transaction.on_commit(lambda: _announce_status(changed_pk, old, new_status))
         if new_status == S.PAID and old in LATE_PAID_FROM:
             others_paid = [p for p in attempt_chain(payment) if p.pk != payment.pk and p.status == S.PAID]
             log = logger.error if others_paid else logger.warning
@@ -146,6 +148,17 @@ def record_status(
                 "; another attempt is paid: refund" if others_paid else "",
             )
         return payment, True
+
+
+def _announce_status(payment_pk: int, old: str, new: str) -> None:
+    from dikom.payments.signals import payment_status_changed
+
+    payment = Payment.objects.select_related("municipality").get(pk=payment_pk)
+    for receiver, result in payment_status_changed.send_robust(
+        sender=Payment, payment=payment, old_status=old, new_status=new
+    ):
+        if isinstance(result, Exception):
+            logger.error("payments: %r failed on %s → %s of %s", receiver, old, new, payment.uuid, exc_info=result)
 
 
 def attempt_chain(payment: Payment) -> list[Payment]:
