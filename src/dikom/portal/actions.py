@@ -53,6 +53,112 @@ def start_application(*, adopted: AdoptedService, citizen: Any = None) -> Applic
         )
 
 
+# --- Sign-in ------------------------------------------------------------------------
+
+
+def needs_sign_in(content: dict[str, Any]) -> bool:
+    """A service needs a sign-in unless it allows "none" at trust level none."""
+    methods = [str(m) for m in content.get("auth_methods") or []]
+    level = str(content.get("trust_level") or "none")
+    return bool(methods) and ("none" not in methods or level != "none")
+
+
+def sign_in_problem(content: dict[str, Any], identity: Any) -> str | None:
+    """Why ``identity`` is not good enough for this service (a message for the citizen), or None."""
+    methods = [str(m) for m in content.get("auth_methods") or []]
+    level = str(content.get("trust_level") or "none")
+    if identity.method not in methods:
+        return _("This service cannot be used with the sign-in method you chose. Please choose another one.")
+    if not identity.meets(level):
+        return _("Your sign-in does not reach the trust level this service needs. Please choose another method.")
+    return None
+
+
+def identity_hash(identity: Any) -> str:
+    return hashlib.sha256(f"{identity.provider}|{identity.subject}".encode()).hexdigest()
+
+
+def record_sign_in(application: Application, identity: Any) -> bool:
+    """Bind a draft to a sign-in (method, trust level, pseudonym hash). False if it already was bound."""
+    with transaction.atomic():
+        changed = Application.objects.filter(
+            pk=application.pk, status=Application.Status.DRAFT, identity_hash=""
+        ).update(
+            auth_method=identity.method,
+            trust_level=identity.trust_level,
+            identity_hash=identity_hash(identity),
+            updated_at=timezone.now(),
+        )
+    application.refresh_from_db()
+    return bool(changed)
+
+
+def is_signed_in(application: Application) -> bool:
+    return not needs_sign_in(application.content) or bool(application.identity_hash)
+
+
+# --- Payment ------------------------------------------------------------------------
+
+
+def amount_due(application: Application, cleaned: dict[str, Any]) -> int:
+    """The total to pay before submission (0 when the service takes no payment online)."""
+    if not application.content.get("payment_required"):
+        return 0
+    return sum(line["amount_cents"] for line in fee_lines(application, cleaned))
+
+
+def payment_of(application: Application) -> Any:
+    """The first attempt of the application's payment, or None."""
+    from dikom.payments import service as payments
+
+    if not application.payment_reference:
+        return None
+    return payments.get_payment(application.payment_reference)
+
+
+def paid_attempt(application: Application) -> Any:
+    from dikom.payments import service as payments
+    from dikom.payments.actions import attempt_chain
+
+    payment = payment_of(application)
+    if payment is None:
+        return None
+    return next((p for p in attempt_chain(payment) if p.status == payments.PaymentStatus.PAID), None)
+
+
+def answers_locked(application: Application) -> bool:
+    """Once a payment is paid or under way, the answers (and so the amount) no longer change."""
+    from dikom.payments import service as payments
+
+    payment = payment_of(application)
+    if payment is None:
+        return False
+    return payments.is_paid(payment) or payments.latest_attempt(payment).status in {
+        payments.PaymentStatus.CREATED,
+        payments.PaymentStatus.PENDING,
+    }
+
+
+def start_payment(application: Application, *, amount_cents: int, description: str, return_url: str) -> Any:
+    """The payment attempt to send the citizen to (one payment per application and amount)."""
+    from dikom.payments import service as payments
+
+    payment = payments.create_payment(
+        municipality=application.municipality,
+        amount_cents=amount_cents,
+        description=description,
+        reference=str(application.uuid),
+        return_url=return_url,
+        idempotency_key=f"portal:{application.uuid}:{amount_cents}",
+    )
+    with transaction.atomic():
+        Application.objects.filter(pk=application.pk, status=Application.Status.DRAFT).update(
+            payment_reference=str(payment.uuid), updated_at=timezone.now()
+        )
+    application.refresh_from_db()
+    return payment
+
+
 def save_step_answers(application: Application, step_key: str, values: dict[str, Any], *, next_step: int) -> None:
     """Store one step's answers (cleaned, or raw when saving for later) and where the citizen is."""
     answers = dict(application.answers)
@@ -196,12 +302,12 @@ def submit_application(application: Application, *, submission_key: str) -> tupl
     cleaned, broken = validate_all(application)
     if broken is not None:
         raise SubmissionError(_("Please check your answers."), step=broken)
+    if not is_signed_in(application):
+        raise SubmissionError(_("Please sign in first."))
     lines = fee_lines(application, cleaned)
-    if (
-        application.content.get("payment_required")
-        and fee_rules.total([fee_rules.FeeLine(ln["key"], ln["label"], ln["amount_cents"], "") for ln in lines]) > 0
-        and not application.payment_reference
-    ):
+    due = amount_due(application, cleaned)
+    paid = paid_attempt(application) if due else None
+    if due and (paid is None or paid.amount_cents != due):
         raise SubmissionError(_("Please pay the fee first."))
     now = timezone.now()
     with transaction.atomic():
@@ -239,6 +345,17 @@ def submit_application(application: Application, *, submission_key: str) -> tupl
             "fee_lines": lines,
             "fee_total_cents": sum(ln["amount_cents"] for ln in lines),
             "payment_reference": application.payment_reference,
+            "payment": (
+                {
+                    "uuid": str(paid.uuid),
+                    "provider": paid.provider,
+                    "method": paid.method,
+                    "amount_cents": paid.amount_cents,
+                    "paid_at": paid.paid_at.isoformat() if paid.paid_at else None,
+                }
+                if paid is not None
+                else None
+            ),
         }
         Application.objects.filter(pk=application.pk).update(
             reference=reference, submission_data=snapshot, answers=cleaned, resume_token_hash=""

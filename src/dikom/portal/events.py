@@ -83,3 +83,31 @@ def emit(application: Application, event_type: str, request: HttpRequest | None 
             logger.exception("portal: usage event %s could not be recorded", event_type)
 
     transaction.on_commit(send)
+
+
+def on_payment_status_changed(sender: Any, payment: Any, old_status: str, new_status: str, **kwargs: Any) -> None:
+    """Usage events for a portal payment's outcome: chosen + completed, chosen + failed, or chosen (cancelled).
+
+    The method is known only once the platform reports it, so "chosen" is recorded with the outcome.
+    """
+    import uuid as uuid_module
+
+    if new_status not in {"paid", "failed", "cancelled"}:
+        return
+    try:
+        key = uuid_module.UUID(str(payment.reference))
+    except ValueError:
+        return  # not a portal payment
+    application = (
+        Application.objects.filter(uuid=key, municipality_id=payment.municipality_id)
+        .select_related("adoption__definition", "version", "municipality")
+        .first()
+    )
+    if application is None:
+        return
+    method = payment.method or "other"
+    emit(application, "payment_chosen", payment_method=method)
+    if new_status == "paid":
+        emit(application, "payment_completed", payment_method=method)
+    elif new_status == "failed":
+        emit(application, "payment_failed", payment_method=method)

@@ -53,6 +53,8 @@ class Application(models.Model):
     submission_key = models.CharField(max_length=32, default=new_submission_key, editable=False)
     auth_method = models.CharField(max_length=30, blank=True)
     trust_level = models.CharField(max_length=20, blank=True)
+    # SHA-256 of provider and pseudonymous subject: binds the draft to one sign-in, names no one.
+    identity_hash = models.CharField(max_length=64, blank=True, editable=False)
     payment_reference = models.CharField(max_length=64, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     submission_data = models.JSONField(default=dict, blank=True)

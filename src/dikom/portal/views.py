@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -17,10 +18,14 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from dikom.authproviders import registry as auth_registry
+from dikom.authproviders.service import clear_identity, current_identity
+from dikom.authproviders.service import start_url as auth_start_url
 from dikom.eservices.definition import fees as fee_rules
 from dikom.eservices.definition.fields import clean_answers
 from dikom.eservices.definition.schema import text
 from dikom.eservices.service import adopted_services, adoption_for, local_fees
+from dikom.payments import service as payments_service
 from dikom.portal import access, actions, events, steps
 from dikom.portal.models import Application
 from dikom.web.branding import brand_for
@@ -88,6 +93,10 @@ def _auth_labels() -> dict[str, str]:
     }
 
 
+def _trust_labels() -> dict[str, str]:
+    return {"none": _("none"), "low": _("low"), "substantial": _("substantial"), "high": _("high")}
+
+
 def service_detail(request: HttpRequest, city: str, slug: str) -> HttpResponse:
     municipality = access.get_municipality(city)
     offered = adoption_for(municipality, slug)
@@ -142,7 +151,87 @@ def start(request: HttpRequest, city: str, slug: str) -> HttpResponse:
     if application.citizen_id is None:
         access.remember_in_session(request, application)
     events.emit(application, "service_started", request)
+    if not actions.is_signed_in(application):
+        return redirect(_sign_in_url(application))
     return redirect(_step_url(application, application.current_step))
+
+
+# --- Sign-in ------------------------------------------------------------------------
+
+AUTH_CHOSEN_SESSION_KEY = "portal_auth_chosen"
+
+
+def _sign_in_url(application: Application) -> str:
+    return reverse("portal:sign_in", args=[application.municipality.slug, application.uuid])
+
+
+def _sign_in_options(content: dict[str, Any]) -> list[dict[str, str]]:
+    """One choice per allowed method and provider that offers it at the needed trust level."""
+    labels = _auth_labels()
+    level = str(content.get("trust_level") or "none")
+    options = []
+    for method in [str(m) for m in content.get("auth_methods") or [] if m != "none"]:
+        for provider in auth_registry.providers_for([method], level):
+            options.append(
+                {"method": method, "method_label": labels.get(method, method), "provider": provider.key,
+                 "provider_label": str(provider.label), "demo": "1" if provider.demo_only else ""}
+            )  # fmt: skip
+    return options
+
+
+def sign_in(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
+    """Choose how to sign in; coming back here with an identity binds it to the draft."""
+    municipality = access.get_municipality(city)
+    application = access.get_application_for_request(request, municipality, uuid)
+    if not application.is_draft:
+        return redirect(_done_url(application))
+    if actions.is_signed_in(application):
+        return redirect(_step_url(application, application.current_step))
+    content = application.content
+    problem = ""
+    identity = current_identity(request)
+    if identity is not None:
+        problem = actions.sign_in_problem(content, identity) or ""
+        if not problem:
+            if actions.record_sign_in(application, identity):
+                chosen = list(request.session.get(AUTH_CHOSEN_SESSION_KEY, []))
+                if str(application.uuid) not in chosen:
+                    events.emit(application, "auth_chosen", request, auth_method=identity.method)
+                else:
+                    chosen.remove(str(application.uuid))
+                    request.session[AUTH_CHOSEN_SESSION_KEY] = chosen
+                events.emit(application, "auth_completed", request, auth_method=identity.method)
+            return redirect(_step_url(application, application.current_step))
+    options = _sign_in_options(content)
+    level = str(content.get("trust_level") or "none")
+    context = {
+        **_base(municipality),
+        "application": application,
+        "title": _title(content),
+        "options": options,
+        "problem": problem,
+        "trust_level": _trust_labels().get(level, level),
+    }
+    status = 400 if problem else (503 if not options else 200)
+    return render(request, "portal/sign_in.html", context, status=status)
+
+
+@require_POST
+def sign_in_with(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
+    municipality = access.get_municipality(city)
+    application = access.get_application_for_request(request, municipality, uuid)
+    if not application.is_draft or actions.is_signed_in(application):
+        return redirect(_sign_in_url(application))
+    choice = (request.POST.get("method", ""), request.POST.get("provider", ""))
+    if choice not in {(o["method"], o["provider"]) for o in _sign_in_options(application.content)}:
+        messages.error(request, _("Please choose one of the sign-in methods offered."))
+        return redirect(_sign_in_url(application))
+    # The citizen may still hold an identity that was not good enough: start afresh.
+    clear_identity(request)
+    events.emit(application, "auth_chosen", request, auth_method=choice[0])
+    chosen = list(request.session.get(AUTH_CHOSEN_SESSION_KEY, []))
+    request.session[AUTH_CHOSEN_SESSION_KEY] = [*chosen[-49:], str(application.uuid)]
+    return redirect(auth_start_url(choice[1], _sign_in_url(application)))
 
 
 # --- Steps --------------------------------------------------------------------------
@@ -255,6 +344,11 @@ def step(request: HttpRequest, city: str, uuid: str, number: int) -> HttpRespons
     application = access.get_application_for_request(request, municipality, uuid)
     if not application.is_draft:
         return redirect(_done_url(application))
+    if not actions.is_signed_in(application):
+        return redirect(_sign_in_url(application))
+    if actions.answers_locked(application):
+        messages.info(request, _("Your answers can no longer be changed because the fee is paid or being paid."))
+        return redirect(_summary_url(application))
     content = application.content
     all_steps = steps.steps_of(content)
     if not 1 <= number <= len(all_steps):
@@ -314,10 +408,14 @@ def summary(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
     application = access.get_application_for_request(request, municipality, uuid)
     if not application.is_draft:
         return redirect(_done_url(application))
+    if not actions.is_signed_in(application):
+        return redirect(_sign_in_url(application))
     error = ""
     if request.method == "POST":
         if request.POST.get("action") == "save":
             return _saved_response(request, application)
+        if request.POST.get("action") == "pay":
+            return _pay(request, application)
         try:
             application, _won = actions.submit_application(
                 application, submission_key=request.POST.get("submission_key", "")
@@ -354,6 +452,10 @@ def summary(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
         lines = actions.fee_lines(application, cleaned, lang)
     except fee_rules.FeeError:
         lines = []
+    due = actions.amount_due(application, cleaned) if broken is None else 0
+    payment = actions.payment_of(application)
+    paid = actions.paid_attempt(application)
+    latest = payments_service.latest_attempt(payment) if payment is not None else None
     context = {
         **_base(municipality),
         "application": application,
@@ -362,8 +464,42 @@ def summary(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
         "fee_lines": lines,
         "fee_total": sum(line["amount_cents"] for line in lines),
         "error": error,
+        "amount_due": due,
+        "paid": paid is not None and paid.amount_cents == due,
+        "payment_status": latest.status if latest is not None else "",
+        "payment_url": payments_service.start_url(latest) if latest is not None else "",
+        "locked": actions.answers_locked(application),
+        "may_submit": not due or (paid is not None and paid.amount_cents == due),
     }
     return render(request, "portal/summary.html", context, status=400 if error else 200)
+
+
+def _pay(request: HttpRequest, application: Application) -> HttpResponse:
+    """Create (or find) the application's payment and send the citizen to the payment platform."""
+    cleaned, broken = actions.validate_all(application)
+    if broken is not None:
+        return redirect(_step_url(application, broken))
+    try:
+        due = actions.amount_due(application, cleaned)
+    except fee_rules.FeeError:
+        due = 0
+    if due <= 0:
+        return redirect(_summary_url(application))
+    try:
+        payment = actions.start_payment(
+            application,
+            amount_cents=due,
+            description=f"{_title(application.content)} ({application.municipality.name})"[:200],
+            return_url=_summary_url(application),
+        )
+    except ImproperlyConfigured:
+        logger.error("portal: no payment provider enabled for %s", application.municipality.slug)
+        messages.error(request, _("Online payment is not available at the moment. Please try again later."))
+        return redirect(_summary_url(application))
+    except ValidationError:
+        messages.error(request, _("The payment could not be started. Please try again."))
+        return redirect(_summary_url(application))
+    return redirect(payments_service.start_url(payment))
 
 
 def confirmation(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
