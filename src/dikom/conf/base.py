@@ -346,6 +346,59 @@ DIKOM_AUTH_PROVIDERS = env_list(
 DIKOM_AUTH_IDENTITY_MAX_AGE_SECONDS = env_int(
     "DIKOM_AUTH_IDENTITY_MAX_AGE_SECONDS", 3600, "Seconds a citizen sign-in counts before signing in again.", minimum=60
 )
+DIKOM_OIDC_ISSUER = env_str(
+    "DIKOM_OIDC_ISSUER",
+    None,
+    "OpenID Connect sign-in: issuer URL of the identity provider, exactly as in its discovery document "
+    "(https only in production).",
+)
+DIKOM_OIDC_CLIENT_ID = env_str(
+    "DIKOM_OIDC_CLIENT_ID", None, "OpenID Connect sign-in: client id registered for this installation."
+)
+DIKOM_OIDC_CLIENT_SECRET = env_secret("DIKOM_OIDC_CLIENT_SECRET", None, "OpenID Connect sign-in: client secret.")
+DIKOM_OIDC_TOKEN_AUTH_METHOD = env_str(
+    "DIKOM_OIDC_TOKEN_AUTH_METHOD",
+    "client_secret_basic",
+    "OpenID Connect sign-in: client authentication at the token endpoint, client_secret_basic or client_secret_post.",
+)
+DIKOM_OIDC_SCOPES = env_list(
+    "DIKOM_OIDC_SCOPES",
+    ["openid", "profile", "email"],
+    "OpenID Connect sign-in: scopes requested, comma-separated (openid is always added).",
+)
+DIKOM_OIDC_LABEL = env_str(
+    "DIKOM_OIDC_LABEL", None, "OpenID Connect sign-in: name shown to citizens (unset: 'Service account', translated)."
+)
+DIKOM_OIDC_METHODS = env_list(
+    "DIKOM_OIDC_METHODS",
+    [],
+    "OpenID Connect sign-in: authentication methods the identity provider stands for (bundid, elster, eid, "
+    "eu_wallet, organisation_account, none), comma-separated; the first is recorded for each sign-in. "
+    "Unset: the provider is not offered.",
+)
+DIKOM_OIDC_ACR_TRUST_LEVELS = env_list(
+    "DIKOM_OIDC_ACR_TRUST_LEVELS",
+    [],
+    "OpenID Connect sign-in: acr claim values mapped to trust levels (none, low, substantial, high), "
+    "comma-separated acr=level pairs, e.g. 'urn:city:loa:low=low,urn:city:loa:high=high'.",
+)
+DIKOM_OIDC_DEFAULT_TRUST_LEVEL = env_str(
+    "DIKOM_OIDC_DEFAULT_TRUST_LEVEL",
+    None,
+    "OpenID Connect sign-in: trust level when the acr claim is missing or not mapped (unset: such sign-ins are "
+    "refused).",
+)
+DIKOM_OIDC_CLAIMS = env_list(
+    "DIKOM_OIDC_CLAIMS",
+    ["given_name", "family_name", "email"],
+    "OpenID Connect sign-in: claims kept (in the session only) as attributes of the identity; all others are dropped.",
+)
+DIKOM_OIDC_HTTP_TIMEOUT_SECONDS = env_int(
+    "DIKOM_OIDC_HTTP_TIMEOUT_SECONDS",
+    10,
+    "OpenID Connect sign-in: timeout of each request to the identity provider (discovery, keys, token, userinfo).",
+    minimum=1,
+)
 DIKOM_PAYMENT_PROVIDERS = env_list(
     "DIKOM_PAYMENT_PROVIDERS",
     ["demo"] if DIKOM_DEMO else [],
@@ -359,6 +412,35 @@ DIKOM_PAYMENT_PENDING_TIMEOUT_SECONDS = env_int(
 )
 DIKOM_PAYMENT_DEMO_SECRET = env_secret(
     "DIKOM_PAYMENT_DEMO_SECRET", None, "HMAC key of the demo payment platform (unset: derived from the secret key)."
+)
+DIKOM_PMPAYMENT_URL = env_str(
+    "DIKOM_PMPAYMENT_URL",
+    None,
+    "pmPayment: base URL of the platform, e.g. https://payment.govconnect.de (operator's test system: "
+    "https://payment-test.govconnect.de); https only in production. Unset: the pmpayment provider is not offered.",
+)
+DIKOM_PMPAYMENT_CLIENTS = env_secret(
+    "DIKOM_PMPAYMENT_CLIENTS",
+    None,
+    "pmPayment: access per municipality as JSON keyed by the municipality's AGS, "
+    '{"06631009": {"procedure": "<Verfahren>", "secret": "<salt>", "accounting_record": "<optional>"}}.',
+)
+DIKOM_PMPAYMENT_TIMEOUT_SECONDS = env_int(
+    "DIKOM_PMPAYMENT_TIMEOUT_SECONDS",
+    10,
+    "pmPayment: timeout of each request to the platform (starting a payment, status queries), in seconds.",
+    minimum=1,
+)
+DIKOM_PMPAYMENT_DESCRIPTION_MAX_LENGTH = env_int(
+    "DIKOM_PMPAYMENT_DESCRIPTION_MAX_LENGTH",
+    27,
+    "pmPayment: longest purpose text (desc) sent to the platform; longer texts are cut.",
+    minimum=1,
+)
+DIKOM_PMPAYMENT_SIGNED_RETURN = env_bool(
+    "DIKOM_PMPAYMENT_SIGNED_RETURN",
+    True,
+    "pmPayment: apply the hash-signed result the citizen brings back; off: only the platform's notification counts.",
 )
 
 # --- Logging -----------------------------------------------------------------------
@@ -473,3 +555,40 @@ DIKOM_PORTAL_VIRUS_SCANNER = env_str(
 )
 DIKOM_PORTAL_CLAMD_HOST = env_str("DIKOM_PORTAL_CLAMD_HOST", "127.0.0.1", "clamd host for ClamdScanner.")
 DIKOM_PORTAL_CLAMD_PORT = env_int("DIKOM_PORTAL_CLAMD_PORT", 3310, "clamd port for ClamdScanner.", minimum=1)
+
+# --- Hand-over of submitted applications to back-office systems ----------------------
+
+DIKOM_HANDOVER_MAX_ATTEMPTS = env_int(
+    "DIKOM_HANDOVER_MAX_ATTEMPTS",
+    8,
+    "Attempts to deliver a submitted application to one back-office target before the delivery stays failed.",
+    minimum=1,
+)
+DIKOM_HANDOVER_BACKOFF_SECONDS = env_int(
+    "DIKOM_HANDOVER_BACKOFF_SECONDS",
+    60,
+    "Wait before the first retry of a failed delivery (seconds); doubles with every attempt, capped at six hours.",
+    minimum=0,
+)
+DIKOM_HANDOVER_TIMEOUT_SECONDS = env_int(
+    "DIKOM_HANDOVER_TIMEOUT_SECONDS",
+    15,
+    "Network timeout of one webhook or SMTP delivery attempt (seconds).",
+    minimum=1,
+)
+DIKOM_HANDOVER_MAX_ATTACHMENT_BYTES = env_int(
+    "DIKOM_HANDOVER_MAX_ATTACHMENT_BYTES",
+    20 * 1024 * 1024,
+    "Largest total size of uploaded files sent along with a delivery (bytes); larger sets go as metadata only.",
+    minimum=0,
+)
+DIKOM_HANDOVER_ALLOW_HTTP = env_bool(
+    "DIKOM_HANDOVER_ALLOW_HTTP",
+    False,
+    "Allow webhook targets with plain http:// addresses (local tests only; applications contain personal data).",
+)
+DIKOM_HANDOVER_ALLOW_PRIVATE_TARGETS = env_bool(
+    "DIKOM_HANDOVER_ALLOW_PRIVATE_TARGETS",
+    False,
+    "Allow webhook targets on private and loopback addresses (a back office in the city's own network).",
+)

@@ -6,3 +6,12 @@ class HandoverConfig(AppConfig):
     name = "dikom.handover"
     label = "handover"
     verbose_name = _("Hand-over to the back office")
+
+    def ready(self) -> None:
+        from dikom.handover.receivers import on_application_submitted
+        from dikom.portal.models import Application
+        from dikom.portal.signals import application_submitted
+
+        application_submitted.connect(
+            on_application_submitted, sender=Application, dispatch_uid="dikom.handover.create_deliveries"
+        )

@@ -1,0 +1,17 @@
+"""The background attempt. Its bookkeeping is in the Delivery row (see actions.py), not here."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import translation
+from django_tasks import task
+
+
+@task()
+def deliver(delivery_id: int) -> str:
+    """One attempt for one delivery (does nothing if it is not due or already delivered)."""
+    from dikom.handover.actions import attempt_delivery
+
+    # Error texts stored on the delivery and the e-mail are in the installation's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        return attempt_delivery(delivery_id)
