@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from dikom.demo import data
 from dikom.demo.actions import load_demo_cooperation
 from dikom.eservices.service import load_demo_services
+from dikom.portal.demo import load_demo_applications
 
 CREDENTIALS_FILE = "demo-credentials.txt"
 
@@ -32,6 +33,8 @@ class Command(BaseCommand):
         result = load_demo_cooperation(password=password, set_password=options["new_password"])
         # The three co-developed online services (drafted, reviewed, released, adopted by all six).
         load_demo_services()
+        # A few applications of the demo citizen (submitted, one paid, one draft).
+        load_demo_applications()
         credentials.parent.mkdir(parents=True, exist_ok=True)
         credentials.write_text(result.password + "\n", encoding="utf-8")
         os.chmod(credentials, 0o600)
