@@ -346,6 +346,82 @@ DIKOM_AUTH_PROVIDERS = env_list(
 DIKOM_AUTH_IDENTITY_MAX_AGE_SECONDS = env_int(
     "DIKOM_AUTH_IDENTITY_MAX_AGE_SECONDS", 3600, "Seconds a citizen sign-in counts before signing in again.", minimum=60
 )
+DIKOM_SAML_SP_ENTITY_ID = env_str(
+    "DIKOM_SAML_SP_ENTITY_ID",
+    None,
+    "BundID (SAML) sign-in: entity id of this installation as registered at the identity provider "
+    "(usually its metadata URL, https://<host>/anmeldung/bundid/metadata/).",
+)
+DIKOM_SAML_SP_KEY = env_secret(
+    "DIKOM_SAML_SP_KEY",
+    None,
+    "BundID (SAML) sign-in: RSA private key (PEM, unencrypted) that signs requests and decrypts assertions.",
+)
+DIKOM_SAML_SP_CERT_FILE = env_str(
+    "DIKOM_SAML_SP_CERT_FILE", None, "BundID (SAML) sign-in: file with the PEM certificate of DIKOM_SAML_SP_KEY."
+)
+DIKOM_SAML_SP_NEXT_KEY = env_secret(
+    "DIKOM_SAML_SP_NEXT_KEY",
+    None,
+    "BundID (SAML) sign-in, key rollover: the next private key; published in the metadata and tried for "
+    "decryption, not used for signing yet.",
+)
+DIKOM_SAML_SP_NEXT_CERT_FILE = env_str(
+    "DIKOM_SAML_SP_NEXT_CERT_FILE", None, "BundID (SAML) sign-in, key rollover: file with the certificate of the next key."
+)
+DIKOM_SAML_IDP_ENTITY_ID = env_str(
+    "DIKOM_SAML_IDP_ENTITY_ID", None, "BundID (SAML) sign-in: entity id of the identity provider (its Issuer)."
+)
+DIKOM_SAML_IDP_SSO_URL = env_str(
+    "DIKOM_SAML_IDP_SSO_URL",
+    None,
+    "BundID (SAML) sign-in: single sign-on URL of the identity provider for the HTTP-Redirect binding.",
+)
+DIKOM_SAML_IDP_CERT_FILE = env_str(
+    "DIKOM_SAML_IDP_CERT_FILE",
+    None,
+    "BundID (SAML) sign-in: file with the identity provider's signing certificate(s) in PEM; several "
+    "certificates in the file are all accepted (rollover).",
+)
+DIKOM_SAML_LABEL = env_str("DIKOM_SAML_LABEL", None, "BundID (SAML) sign-in: name shown to citizens (unset: BundID).")
+DIKOM_SAML_METHODS = env_list(
+    "DIKOM_SAML_METHODS",
+    ["bundid", "eid", "elster"],
+    "BundID (SAML) sign-in: authentication methods offered through it, comma-separated (bundid, eid, elster).",
+)
+DIKOM_SAML_DEFAULT_LEVEL = env_str(
+    "DIKOM_SAML_DEFAULT_LEVEL",
+    "low",
+    "BundID (SAML) sign-in: trust level requested when the service does not say (low, substantial, high).",
+)
+DIKOM_SAML_SUBJECT_ATTRIBUTE = env_str(
+    "DIKOM_SAML_SUBJECT_ATTRIBUTE",
+    "urn:oid:1.3.6.1.4.1.25484.494450.3",
+    "BundID (SAML) sign-in: attribute holding the citizen's pseudonym (default: bPK2); the NameID when absent.",
+)
+DIKOM_SAML_ATTRIBUTES = env_list(
+    "DIKOM_SAML_ATTRIBUTES",
+    [],
+    "BundID (SAML) sign-in: attributes requested and kept (in the session only), comma-separated "
+    "name=SAML attribute name pairs, e.g. 'given_name=urn:oid:2.5.4.42,family_name=urn:oid:2.5.4.4'.",
+)
+DIKOM_SAML_CLOCK_SKEW_SECONDS = env_int(
+    "DIKOM_SAML_CLOCK_SKEW_SECONDS",
+    60,
+    "BundID (SAML) sign-in: clock difference tolerated when checking validity times of assertions.",
+    minimum=0,
+)
+DIKOM_SAML_ORGANIZATION_DISPLAY_NAME = env_str(
+    "DIKOM_SAML_ORGANIZATION_DISPLAY_NAME",
+    None,
+    "BundID (SAML) sign-in: organisation name BundID shows to the citizen before returning (optional).",
+)
+DIKOM_SAML_ONLINE_SERVICE_ID = env_str(
+    "DIKOM_SAML_ONLINE_SERVICE_ID", None, "BundID (SAML) sign-in: online service id assigned at registration (optional)."
+)
+DIKOM_SAML_SIGN_METADATA = env_bool(
+    "DIKOM_SAML_SIGN_METADATA", True, "BundID (SAML) sign-in: sign the service provider metadata with DIKOM_SAML_SP_KEY."
+)
 DIKOM_OIDC_ISSUER = env_str(
     "DIKOM_OIDC_ISSUER",
     None,
@@ -555,6 +631,43 @@ DIKOM_PORTAL_VIRUS_SCANNER = env_str(
 )
 DIKOM_PORTAL_CLAMD_HOST = env_str("DIKOM_PORTAL_CLAMD_HOST", "127.0.0.1", "clamd host for ClamdScanner.")
 DIKOM_PORTAL_CLAMD_PORT = env_int("DIKOM_PORTAL_CLAMD_PORT", 3310, "clamd port for ClamdScanner.", minimum=1)
+
+# --- Case processing: e-file export (xdomea) -----------------------------------------
+
+DIKOM_EFILE_CONNECTOR = env_str(
+    "DIKOM_EFILE_CONNECTOR",
+    "",
+    "E-file connector that receives the xdomea package of every closed case: filedrop or webhook "
+    "(empty: no e-file system connected, cases are not exported).",
+)
+DIKOM_EFILE_DROP_DIR = env_str(
+    "DIKOM_EFILE_DROP_DIR",
+    None,
+    "File drop connector: folder the DMS watches for xdomea ZIP packages (must exist; packages are never "
+    "overwritten).",
+)
+DIKOM_EFILE_WEBHOOK_URL = env_str(
+    "DIKOM_EFILE_WEBHOOK_URL",
+    None,
+    "Webhook connector: https URL the xdomea ZIP is POSTed to (redirects are not followed).",
+)
+DIKOM_EFILE_WEBHOOK_SECRET = env_secret(
+    "DIKOM_EFILE_WEBHOOK_SECRET",
+    None,
+    "Webhook connector: shared secret for the HMAC-SHA256 signature header X-Dikom-Signature-256.",
+)
+DIKOM_EFILE_TIMEOUT_SECONDS = env_int(
+    "DIKOM_EFILE_TIMEOUT_SECONDS",
+    30,
+    "Webhook connector: network timeout of one transfer attempt (seconds).",
+    minimum=1,
+)
+DIKOM_XDOMEA_XSD_DIR = env_str(
+    "DIKOM_XDOMEA_XSD_DIR",
+    None,
+    "Folder with the xdomea 3.0.0 XSDs (xdomea.xsd) the export is validated against "
+    "(unset: ../shared/standards/xdomea/3.0.0 next to the repository).",
+)
 
 # --- Hand-over of submitted applications to back-office systems ----------------------
 
