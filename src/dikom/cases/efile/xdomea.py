@@ -234,7 +234,10 @@ def validate(xml_bytes: bytes) -> list[str]:
     errors = []
     for error in compiled.iter_errors(tree):
         where = error.path or "/"
-        errors.append(f"{where}: {error.reason or error.message}")
+        line = f"{where}: {error.reason or error.message}"
+        if isinstance(error.obj, str | int | float):
+            line += f" (got {str(error.obj)[:200]!r})"
+        errors.append(line)
     return errors
 
 
