@@ -1,4 +1,4 @@
-"""System checks: no demo payment platform in production."""
+"""System checks: no demo payment platform in production; a usable pmPayment configuration."""
 
 from __future__ import annotations
 
@@ -25,4 +25,8 @@ def check_payment_providers(app_configs: Any = None, **kwargs: Any) -> list[Chec
                     id="payments.E001",
                 )
             )
+        elif key == "pmpayment":
+            from dikom.payments.contrib.pmpayment import configuration_messages
+
+            messages.extend(configuration_messages())
     return messages
