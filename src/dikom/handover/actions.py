@@ -47,14 +47,15 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.DIKOM_HANDOVER_TIMEOUT_SECONDS * 4 + 60)
 
 
-def _enqueue(delivery_id: int, run_after: Any = None) -> None:
+def _enqueue_now(delivery_id: int, run_after: Any = None) -> None:
     from dikom.handover.tasks import deliver
 
-    def enqueue() -> None:
-        task = deliver.using(run_after=run_after) if run_after is not None else deliver
-        task.enqueue(delivery_id)
+    task = deliver.using(run_after=run_after) if run_after is not None else deliver
+    task.enqueue(delivery_id)
 
-    transaction.on_commit(enqueue)
+
+def _enqueue(delivery_id: int) -> None:
+    transaction.on_commit(lambda: _enqueue_now(delivery_id))
 
 
 # --- deliveries ---------------------------------------------------------------------------------
@@ -132,7 +133,6 @@ def _record_outcome(delivery: Delivery, error: transport.DeliveryError | None, h
             if error.retry and current.attempts < settings.DIKOM_HANDOVER_MAX_ATTEMPTS:
                 current.status = Delivery.Status.RETRYING
                 current.next_attempt_at = now + retry_delay(current.attempts)
-                _enqueue(current.pk, run_after=current.next_attempt_at)
             else:
                 current.status = Delivery.Status.FAILED
                 current.next_attempt_at = None
@@ -146,6 +146,10 @@ def _record_outcome(delivery: Delivery, error: transport.DeliveryError | None, h
                 "updated_at",
             ]
         )
+    if current.status == Delivery.Status.RETRYING:
+        # After the commit above (the worker runs outside any transaction), so the attempt
+        # never finds the row in its old state; run_after keeps it from starting early.
+        _enqueue_now(current.pk, run_after=current.next_attempt_at)
     if error is not None:
         logger.warning(
             "handover: delivery %s attempt %d: %s (%s)", current.uuid, current.attempts, error.message, current.status

@@ -84,7 +84,7 @@ def build(delivery: Delivery, *, mode: str, attachments: list[Attachment] | None
     data = application.submission_data or {}
     municipality = delivery.municipality
     entries = file_entries(delivery)
-    contents = [a.content for a in attachments] if attachments is not None else [b""] * len(entries)
+    contents = [a.content for a in attachments] if attachments else [b""] * len(entries)
     files = []
     for entry, content in zip(entries, contents, strict=True):
         item: dict[str, Any] = {
