@@ -518,35 +518,6 @@ DIKOM_PMPAYMENT_SIGNED_RETURN = env_bool(
     True,
     "pmPayment: apply the hash-signed result the citizen brings back; off: only the platform's notification counts.",
 )
-DIKOM_PMPAYMENT_URL = env_str(
-    "DIKOM_PMPAYMENT_URL",
-    None,
-    "pmPayment: base URL of the platform, e.g. https://payment.govconnect.de (operator's test system: "
-    "https://payment-test.govconnect.de); https only in production. Unset: the pmpayment provider is not offered.",
-)
-DIKOM_PMPAYMENT_CLIENTS = env_secret(
-    "DIKOM_PMPAYMENT_CLIENTS",
-    None,
-    "pmPayment: access per municipality as JSON keyed by the municipality's AGS, "
-    '{"06631009": {"procedure": "<Verfahren>", "secret": "<salt>", "accounting_record": "<optional>"}}.',
-)
-DIKOM_PMPAYMENT_TIMEOUT_SECONDS = env_int(
-    "DIKOM_PMPAYMENT_TIMEOUT_SECONDS",
-    10,
-    "pmPayment: timeout of each request to the platform (starting a payment, status queries), in seconds.",
-    minimum=1,
-)
-DIKOM_PMPAYMENT_DESCRIPTION_MAX_LENGTH = env_int(
-    "DIKOM_PMPAYMENT_DESCRIPTION_MAX_LENGTH",
-    27,
-    "pmPayment: longest purpose text (desc) sent to the platform; longer texts are cut.",
-    minimum=1,
-)
-DIKOM_PMPAYMENT_SIGNED_RETURN = env_bool(
-    "DIKOM_PMPAYMENT_SIGNED_RETURN",
-    True,
-    "pmPayment: apply the hash-signed result the citizen brings back; off: only the platform's notification counts.",
-)
 
 # --- Logging -----------------------------------------------------------------------
 
