@@ -1,4 +1,4 @@
-"""System checks: no demo sign-in in production, no unknown provider keys."""
+"""System checks: no demo sign-in in production, no unknown provider keys, provider settings."""
 
 from __future__ import annotations
 
@@ -33,4 +33,8 @@ def check_auth_providers(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
                     id="authproviders.W001",
                 )
             )
+        # Providers with settings of their own check them (e.g. oidc: no http:// issuer in production).
+        check_configuration = getattr(provider, "check_configuration", None)
+        if callable(check_configuration):
+            messages.extend(check_configuration())
     return messages
