@@ -6,3 +6,11 @@ class CasesConfig(AppConfig):
     name = "dikom.cases"
     label = "cases"
     verbose_name = _("Case processing")
+
+    def ready(self) -> None:
+        from dikom.cases import receivers
+        from dikom.lib import periodic
+        from dikom.portal.signals import application_submitted
+
+        application_submitted.connect(receivers.open_case_for_submission, dispatch_uid="cases-open-case")
+        periodic.register("cases.clock", "dikom.cases.tasks.process_case_clock", every_seconds=60)

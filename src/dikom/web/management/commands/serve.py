@@ -29,11 +29,16 @@ class Command(BaseCommand):
         from dikom.wsgi import application
 
         worker: subprocess.Popen[bytes] | None = None
+        clock: subprocess.Popen[bytes] | None = None
         if not options["no_worker"]:
             worker = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
                 [sys.executable, str(settings.BASE_DIR / "manage.py"), "db_worker", "--interval", "1"],
             )
             self.stdout.write(f"task worker started (pid {worker.pid})")
+            clock = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+                [sys.executable, str(settings.BASE_DIR / "manage.py"), "clock"],
+            )
+            self.stdout.write(f"clock for periodic jobs started (pid {clock.pid})")
 
         def stop(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
@@ -46,9 +51,11 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            if worker is not None:
-                worker.terminate()
+            for child in (clock, worker):
+                if child is None:
+                    continue
+                child.terminate()
                 try:
-                    worker.wait(timeout=10)
+                    child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    worker.kill()
+                    child.kill()

@@ -1,0 +1,128 @@
+"""Who may see and do what with cases. Everything not allowed is a 404.
+
+- Municipality admins see every case of their city.
+- Caseworkers see the cases of their city that their org units are responsible
+  for or have (had) a task in, and cases with a task assigned to them; a
+  caseworker membership without an org unit sees every case of the city.
+- Citizens see only the cases of their own applications (portal).
+- Another city's cases do not exist for anyone (404).
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from dikom.accounts.models import Membership
+from dikom.accounts.roles import Role
+from dikom.cases.models import Case, Task
+from dikom.municipalities.models import Municipality, OrgUnit
+
+CASE_ROLES = {Role.MUNICIPALITY_ADMIN, Role.CASEWORKER}
+
+
+def _memberships(user: Any, municipality: Municipality) -> list[Membership]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        Membership.objects.filter(user=user, municipality=municipality, role__in=CASE_ROLES).select_related("org_unit")
+    )
+
+
+def get_municipality_for_cases(user: Any, slug: str) -> Municipality:
+    municipality = Municipality.objects.filter(slug=slug).first()
+    if municipality is None or not _memberships(user, municipality):
+        raise Http404
+    return municipality
+
+
+def sees_whole_city(user: Any, municipality: Municipality) -> bool:
+    return any(m.role == Role.MUNICIPALITY_ADMIN or m.org_unit_id is None for m in _memberships(user, municipality))
+
+
+def unit_ids(user: Any, municipality: Municipality) -> set[int]:
+    """The user's org units in this city and every unit below them."""
+    roots = {m.org_unit_id for m in _memberships(user, municipality) if m.org_unit_id is not None}
+    found = set(roots)
+    frontier = set(roots)
+    while frontier:
+        children = set(
+            OrgUnit.objects.filter(parent_id__in=frontier, municipality=municipality).values_list("pk", flat=True)
+        )
+        frontier = children - found
+        found |= children
+    return found
+
+
+def visible_cases(user: Any, municipality: Municipality) -> QuerySet[Case]:
+    cases = Case.objects.filter(municipality=municipality)
+    if not _memberships(user, municipality):
+        return cases.none()
+    if sees_whole_city(user, municipality):
+        return cases
+    units = unit_ids(user, municipality)
+    return cases.filter(Q(org_unit_id__in=units) | Q(tasks__org_unit_id__in=units) | Q(tasks__assignee=user)).distinct()
+
+
+def get_case_for_staff(user: Any, municipality: Municipality, case_uuid: Any) -> Case:
+    try:
+        key = uuid_module.UUID(str(case_uuid))
+    except ValueError as exc:
+        raise Http404 from exc
+    case = visible_cases(user, municipality).filter(uuid=key).select_related("application", "org_unit").first()
+    if case is None:
+        raise Http404
+    return case
+
+
+def may_work_on_task(user: Any, task: Task) -> bool:
+    """Claim, complete or hand over: the assignee, or anyone of the task's unit while it is unassigned; admins."""
+    memberships = _memberships(user, task.case.municipality)
+    if not memberships:
+        return False
+    if any(m.role == Role.MUNICIPALITY_ADMIN for m in memberships):
+        return True
+    if task.assignee_id is not None:
+        return bool(task.assignee_id == user.pk)
+    if task.org_unit_id is None or sees_whole_city(user, task.case.municipality):
+        return True
+    return task.org_unit_id in unit_ids(user, task.case.municipality)
+
+
+def get_task_for_staff(user: Any, municipality: Municipality, task_uuid: Any) -> Task:
+    try:
+        key = uuid_module.UUID(str(task_uuid))
+    except ValueError as exc:
+        raise Http404 from exc
+    task = Task.objects.filter(uuid=key, case__municipality=municipality).select_related("case").first()
+    if task is None or not visible_cases(user, municipality).filter(pk=task.case_id).exists():
+        raise Http404
+    return task
+
+
+def colleagues(municipality: Municipality) -> QuerySet[Any]:
+    """Staff a task may be assigned to: caseworkers and admins of the city."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(memberships__municipality=municipality, memberships__role__in=CASE_ROLES, is_active=True)
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def get_case_for_citizen(user: Any, case_uuid: Any) -> Case:
+    try:
+        key = uuid_module.UUID(str(case_uuid))
+    except ValueError as exc:
+        raise Http404 from exc
+    if not getattr(user, "is_authenticated", False):
+        raise Http404
+    case = Case.objects.filter(uuid=key, application__citizen=user).select_related("municipality").first()
+    if case is None:
+        raise Http404
+    return case

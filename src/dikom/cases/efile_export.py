@@ -1,0 +1,83 @@
+"""Turn a closed case into the e-file's plain data (``efile.model.CaseFile``) and an xdomea package."""
+
+from __future__ import annotations
+
+import uuid
+
+from dikom.cases.efile import model
+from dikom.cases.efile import service as efile
+from dikom.cases.models import Case, CaseDocument
+
+OUTCOMES = {
+    Case.Outcome.APPROVED: model.Outcome.APPROVE,
+    Case.Outcome.PARTLY_APPROVED: model.Outcome.PARTLY,
+    Case.Outcome.REJECTED: model.Outcome.REJECT,
+}
+KINDS = {
+    CaseDocument.Kind.APPLICATION: model.DocumentKind.APPLICATION,
+    CaseDocument.Kind.ATTACHMENT: model.DocumentKind.ATTACHMENT,
+    CaseDocument.Kind.LETTER: model.DocumentKind.DECISION_LETTER,
+    CaseDocument.Kind.OTHER: model.DocumentKind.NOTE,
+}
+
+
+def case_file_for(case: Case) -> model.CaseFile:
+    """The case as the e-file sees it: roles instead of staff names, documents with their bytes."""
+    documents = []
+    for document in case.documents.all():
+        with document.file.open("rb") as handle:
+            content = handle.read()
+        documents.append(
+            model.Document(
+                uuid=document.uuid,
+                title=document.title,
+                file_name=document.file_name,
+                media_type=document.content_type,
+                created_at=document.created_at,
+                kind=KINDS[CaseDocument.Kind(document.kind)],
+                content=content,
+                archival=document.kind == CaseDocument.Kind.LETTER,
+            )
+        )
+    decision = None
+    if case.outcome and case.decided_at is not None:
+        decision = model.Decision(
+            outcome=OUTCOMES[Case.Outcome(case.outcome)],
+            reasons=case.decision_reasons,
+            decided_at=case.decided_at,
+            decided_by_role="automation" if case.decided_automatically else "caseworker",
+            automatic=case.decided_automatically,
+        )
+    history = tuple(
+        model.HistoryEntry(
+            timestamp=event.created_at,
+            action=event.kind,
+            actor_role="automation" if event.automatic else ("caseworker" if event.actor_id else "system"),
+            note=event.text,
+        )
+        for event in case.events.all()
+    )
+    identity = (case.application.version.content or {}).get("identity") or {}
+    return model.CaseFile(
+        uuid=case.uuid,
+        reference=case.reference,
+        title=f"{case.service_title} {case.reference}",
+        municipality_name=case.municipality.name,
+        municipality_ags=case.municipality.ags,
+        org_unit=case.org_unit.name if case.org_unit else "",
+        service_title=case.service_title,
+        opened_at=case.opened_at,
+        closed_at=case.closed_at or case.updated_at,
+        status=case.status,
+        result=case.outcome,
+        leika_key=str(identity.get("leika_key") or ""),
+        documents=tuple(documents),
+        decision=decision,
+        history=history,
+    )
+
+
+def package_for(case: Case) -> efile.ExportPackage:
+    """The xdomea package; the same closed case always gets the same ProzessID (retries are idempotent)."""
+    process_id = uuid.uuid5(case.uuid, f"efile:{case.closed_at.isoformat() if case.closed_at else ''}")
+    return efile.export_case_file(case_file_for(case), process_id=process_id, created_at=case.closed_at)

@@ -1,0 +1,125 @@
+"""Decision letters (Bescheide) as PDF/A-3b, from the service's HTML template and the case data.
+
+A shared service may carry ``processing.letter_template`` ({"de": "<p>…</p>"}),
+a Django template *fragment* that sees only plain data: ``case`` (reference,
+service, outcome, reasons, dates), ``answers`` (the submitted answers by step
+and field key), ``fees`` and ``municipality`` (name). It is rendered in a
+sandboxed engine without loaders (no ``include``/``extends`` of files) and with
+autoescaping, then placed into the city's letter frame (letterhead, address,
+reference, decision, reasons, legal remedy, "decided automatically" note).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.template import Context, Engine, TemplateSyntaxError
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from dikom.cases.models import Case
+
+SANDBOX = Engine(loaders=[], autoescape=True, libraries={}, builtins=["django.template.defaultfilters"])
+DISALLOWED_TAGS = ("{% include", "{% extends", "{% load", "{% debug", "{% ssi")
+
+
+class LetterTemplateError(ValueError):
+    pass
+
+
+def check_template(source: str) -> None:
+    """Raise LetterTemplateError for a template the sandbox would refuse (used on release)."""
+    compact = " ".join(source.split())
+    for tag in DISALLOWED_TAGS:
+        if tag in compact:
+            raise LetterTemplateError(f"The tag {tag.strip('{% ')!r} is not allowed in letter templates.")
+    try:
+        SANDBOX.from_string(source)
+    except TemplateSyntaxError as error:
+        raise LetterTemplateError(str(error)) from error
+
+
+def _recipient(answers: dict[str, Any]) -> dict[str, str]:
+    """Name and postal address from the first step that has them (the citizen's own answers)."""
+    for step in answers.values():
+        if not isinstance(step, dict):
+            continue
+        address = next((v for v in step.values() if isinstance(v, dict) and "postcode" in v and "street" in v), None)
+        if address is None:
+            continue
+        name = " ".join(str(step.get(k) or "") for k in ("vorname", "nachname", "first_name", "last_name")).strip()
+        name = name or str(step.get("name") or "")
+        return {
+            "name": name,
+            "street": f"{address.get('street', '')} {address.get('house_number', '')}".strip(),
+            "city": f"{address.get('postcode', '')} {address.get('city', '')}".strip(),
+        }
+    return {"name": "", "street": "", "city": ""}
+
+
+def _euros(cents: int) -> str:
+    euros, rest = divmod(cents, 100)
+    return f"{euros:,}".replace(",", ".") + f",{rest:02d} €"
+
+
+def letter_context(case: Case) -> dict[str, Any]:
+    data = case.application.submission_data or {}
+    outcome_labels = {"approved": "bewilligt", "partly_approved": "teilweise bewilligt", "rejected": "abgelehnt"}
+    return {
+        "case": {
+            "reference": case.reference,
+            "service": case.service_title,
+            "outcome": case.outcome,
+            "outcome_label": outcome_labels.get(case.outcome, ""),
+            "reasons": case.decision_reasons,
+            "submitted_at": timezone.localtime(case.opened_at).strftime("%d.%m.%Y"),
+            "decided_at": timezone.localtime(case.decided_at or timezone.now()).strftime("%d.%m.%Y"),
+            "automatic": case.decided_automatically,
+        },
+        "answers": data.get("answers") or {},
+        "fees": {
+            "lines": data.get("fee_lines") or [],
+            "total_cents": data.get("fee_total_cents") or 0,
+            "total": _euros(int(data.get("fee_total_cents") or 0)),
+        },
+        "municipality": {"name": case.municipality.name},
+    }
+
+
+def render_body(case: Case, context: dict[str, Any]) -> str:
+    content = case.application.version.content
+    template = ((content.get("processing") or {}).get("letter_template") or {}) if isinstance(content, dict) else {}
+    source = template.get("de") if isinstance(template, dict) else None
+    if not source:
+        return ""
+    try:
+        check_template(source)
+        return SANDBOX.from_string(source).render(Context(context, autoescape=True))
+    except LetterTemplateError:
+        return "<p>" + escape("(Die Textvorlage des Dienstes konnte nicht verwendet werden.)") + "</p>"
+
+
+def render_letter_html(case: Case) -> str:
+    context = letter_context(case)
+    with translation.override("de"):
+        return render_to_string(
+            "cases/letter.html",
+            {
+                **context,
+                "body": mark_safe(render_body(case, context)),  # noqa: S308 - rendered by the autoescaping sandbox
+                "recipient": _recipient(context["answers"]),
+                "org_unit": case.org_unit,
+                "city": case.municipality,
+                "signed_off": case.signed_off_at is not None,
+            },
+        )
+
+
+def render_decision_letter(case: Case) -> bytes:
+    """The letter as PDF/A-3b (archivable; fonts embedded)."""
+    from weasyprint import HTML  # type: ignore[import-untyped]
+
+    pdf: bytes = HTML(string=render_letter_html(case)).write_pdf(pdf_variant="pdf/a-3b")
+    return pdf

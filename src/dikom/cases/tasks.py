@@ -1,0 +1,81 @@
+"""Background work of case processing. Tasks take primitive ids and are enqueued on commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from dikom.cases.models import Case
+from dikom.lib.tasks import retrying_task
+
+logger = logging.getLogger(__name__)
+
+#: Runners of the city's automation rules: runner(case, trigger, task_id). The
+#: automation (``dikom.cases.automation``) registers itself here when its app loads.
+RULE_RUNNERS: list[Callable[[Case, str, int | None], Any]] = []
+
+
+@retrying_task(backoff_seconds=30)
+def run_rules(case_pk: int, trigger: str, task_pk: int | None = None) -> None:
+    """Run the automation rules for one trigger of one case (retried as a whole if it fails)."""
+    case = Case.objects.select_related("municipality").get(pk=case_pk)
+    for runner in RULE_RUNNERS:
+        runner(case, trigger, task_pk)
+
+
+@retrying_task(backoff_seconds=60)
+def transfer_case_file(case_pk: int) -> None:
+    """Export a closed case as xdomea and hand it to the e-file connector; the state shows on the case."""
+    from dikom.cases import efile_export
+    from dikom.cases.efile import service as efile
+
+    case = Case.objects.select_related("municipality", "org_unit").get(pk=case_pk)
+    if case.efile_status == Case.EfileStatus.TRANSFERRED:
+        return
+    if not efile.is_enabled():
+        Case.objects.filter(pk=case_pk).update(efile_status="", efile_error="no e-file connector configured")
+        return
+    Case.objects.filter(pk=case_pk).update(efile_attempts=case.efile_attempts + 1)
+    try:
+        package = efile_export.package_for(case)
+    except efile.ExportError as error:
+        Case.objects.filter(pk=case_pk).update(efile_status=Case.EfileStatus.FAILED, efile_error=str(error)[:500])
+        return
+    result = efile.transfer(package)
+    if result.ok:
+        Case.objects.filter(pk=case_pk).update(
+            efile_status=Case.EfileStatus.TRANSFERRED,
+            efile_reference=result.external_reference[:200],
+            efile_error="",
+        )
+        from dikom.cases.actions import record_event
+
+        with transaction.atomic():
+            record_event(case, "efile_transferred", f"E-Akte: übertragen ({result.external_reference[:200]})")
+        return
+    status = Case.EfileStatus.RETRYING if result.retryable else Case.EfileStatus.FAILED
+    Case.objects.filter(pk=case_pk).update(efile_status=status, efile_error=result.message[:500])
+    if result.retryable:
+        raise efile.RetryableTransferError(result)
+
+
+@retrying_task(backoff_seconds=60)
+def process_case_clock() -> dict[str, int]:
+    """Fire due workflow timers (also those due while the server was down) and send overdue reminders."""
+    from dikom.cases import actions
+    from dikom.cases.receivers import open_missing_cases
+
+    opened = open_missing_cases()
+    fired = 0
+    for case in Case.objects.filter(status__in=[Case.Status.OPEN, Case.Status.WAITING]).only("pk"):
+        try:
+            if actions.process_due_timers(case, timezone.now()):
+                fired += 1
+        except Exception:
+            logger.exception("cases: timers of case %s failed", case.pk)
+    reminded = actions.send_reminders()
+    return {"opened": opened, "timers": fired, "reminders": reminded}

@@ -1,0 +1,162 @@
+"""A submitted application becomes a case; a caseworker takes it to a decision letter and into the e-file."""
+
+from __future__ import annotations
+
+import copy
+import re
+import zipfile
+import zlib
+from typing import Any
+
+import pytest
+
+from dikom.accounts.roles import Role
+from dikom.accounts.tests.factories import MembershipFactory
+from dikom.cases import actions
+from dikom.cases.models import Case, CaseDocument, CaseMessage, Task
+from dikom.lib.testing import run_task_worker
+from dikom.municipalities.tests.factories import OrgUnitFactory
+from dikom.portal import actions as portal_actions
+from dikom.portal.models import Application
+from dikom.portal.tests.conftest import FAMILY, VALID_IBAN, release_and_adopt
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def pdf_streams(pdf: bytes) -> bytes:
+    """All stream contents of a PDF, decompressed where they are Flate-encoded."""
+    out = []
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            out.append(zlib.decompress(match.group(1)))
+        except zlib.error:
+            out.append(match.group(1))
+    return b"\n".join(out)
+
+
+def submit(adoption: Any) -> Application:
+    """A citizen's submission through the portal's actions (the portal's own tests cover the pages)."""
+    from dikom.eservices.service import adoption_for
+
+    offered = adoption_for(adoption.municipality, adoption.definition.slug)
+    application = portal_actions.start_application(adopted=offered)
+    portal_actions.save_step_answers(
+        application,
+        "person",
+        {"name": "Erika Muster", "email": "erika@example.org", "plz": "36037", "hat_kinder": "no"},
+        next_step=3,
+    )
+    portal_actions.save_step_answers(application, "bank", {"iban": VALID_IBAN}, next_step=3)
+    application, won = portal_actions.submit_application(application, submission_key=application.submission_key)
+    assert won
+    return application
+
+
+@pytest.fixture
+def unit(city_a: Any) -> Any:
+    return OrgUnitFactory(municipality=city_a, name="Bürgerbüro", short_name="BB")
+
+
+@pytest.fixture
+def adoption_with_unit(city_a: Any, city_b: Any, unit: Any) -> Any:
+    adoption = release_and_adopt(copy.deepcopy(FAMILY), city_a)
+    adoption.org_unit = unit
+    adoption.save(update_fields=["org_unit"])
+    return adoption
+
+
+@pytest.fixture
+def caseworker(city_a: Any, unit: Any) -> Any:
+    return MembershipFactory(municipality=city_a, role=Role.CASEWORKER, org_unit=unit).user
+
+
+@pytest.fixture
+def second_caseworker(city_a: Any, unit: Any) -> Any:
+    return MembershipFactory(municipality=city_a, role=Role.CASEWORKER, org_unit=unit).user
+
+
+def test_submission_opens_a_case_with_a_task_for_the_responsible_unit(adoption_with_unit: Any, unit: Any) -> None:
+    application = submit(adoption_with_unit)
+    case = Case.objects.get(application=application)
+    assert case.reference == application.reference and case.org_unit == unit
+    assert case.status == "open"
+    application.refresh_from_db()
+    assert application.status == "in_processing"
+    [task] = case.tasks.all()
+    assert task.name == "Antrag prüfen und entscheiden" and task.org_unit == unit and task.status == "open"
+    assert [e.kind for e in case.events.all()] == ["opened", "task_created"]
+    # The same signal again (a retry) opens no second case.
+    assert actions.open_case(application).pk == case.pk
+
+
+def test_two_caseworkers_on_one_task_one_wins(adoption_with_unit: Any, caseworker: Any, second_caseworker: Any) -> None:
+    case = Case.objects.get(application=submit(adoption_with_unit))
+    task = case.tasks.get()
+    seen_version = task.lock_version  # both loaded the inbox at the same time
+    actions.claim_task(task, caseworker, expected_version=seen_version)
+    with pytest.raises(actions.StaleTask, match="Someone else changed this task"):
+        actions.claim_task(task, second_caseworker, expected_version=seen_version)
+    task.refresh_from_db()
+    assert task.assignee == caseworker
+
+
+def test_from_task_to_decision_letter_and_efile(
+    adoption_with_unit: Any, caseworker: Any, settings: Any, tmp_path: Any
+) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.DIKOM_EFILE_CONNECTOR = "filedrop"
+    settings.DIKOM_EFILE_DROP_DIR = str(tmp_path / "efile")
+    (tmp_path / "efile").mkdir()  # the mounted drop folder of the e-file system
+    case = Case.objects.get(application=submit(adoption_with_unit))
+    task = case.tasks.get()
+    task = actions.claim_task(task, caseworker, expected_version=task.lock_version)
+    actions.complete_task(task, caseworker, expected_version=task.lock_version, result="Angaben vollständig.")
+    case.refresh_from_db()
+    assert case.tasks.filter(status="open").count() == 0  # the default process has ended
+
+    with pytest.raises(actions.CaseActionError, match="reasons"):
+        actions.decide(case, caseworker, outcome="rejected", reasons="")
+    actions.decide(case, caseworker, outcome="approved", reasons="Alle Voraussetzungen liegen vor.")
+    case.refresh_from_db()
+    assert case.status == "decided" and case.decided_at is not None and not case.decided_automatically
+    letter = case.documents.get(kind=CaseDocument.Kind.LETTER)
+    pdf = letter.file.read()
+    assert pdf.startswith(b"%PDF-")
+    assert b'pdfaid:part="3" pdfaid:conformance="B"' in pdf_streams(pdf)  # PDF/A-3b in the XMP metadata
+    message = case.messages.get(kind=CaseMessage.Kind.DECISION)
+    assert message.document == letter and letter.visible_to_citizen
+
+    actions.close_case(case, caseworker)
+    run_task_worker()
+    case.refresh_from_db()
+    assert case.status == "closed" and case.efile_status == "transferred", case.efile_error
+    [package] = list((tmp_path / "efile").glob("*.zip"))
+    with zipfile.ZipFile(package) as archive:
+        names = archive.namelist()
+    assert any(name.endswith(".xml") for name in names) and any(name.endswith(".pdf") for name in names)
+    kinds = [e.kind for e in case.events.all()]
+    for expected in ["opened", "task_claimed", "task_completed", "decided", "letter_delivered", "closed"]:
+        assert expected in kinds
+
+
+def test_information_request_waits_for_the_citizen(adoption_with_unit: Any, caseworker: Any) -> None:
+    case = Case.objects.get(application=submit(adoption_with_unit))
+    request = actions.request_information(case, caseworker, subject="Nachweis fehlt", body="Bitte Nachweis senden.")
+    case.refresh_from_db()
+    assert case.status == "waiting_for_citizen"
+    with pytest.raises(actions.CaseActionError, match="do not wait for the citizen"):
+        actions.decide(case, caseworker, outcome="approved", reasons="")
+    actions.answer_information(case, None, request, "Anbei.", [])
+    case.refresh_from_db()
+    assert case.status == "open"
+    with pytest.raises(actions.CaseActionError, match="already been answered"):
+        actions.answer_information(case, None, request, "Nochmal.", [])
+
+
+def test_consulting_another_unit_runs_in_parallel(adoption_with_unit: Any, caseworker: Any, city_a: Any) -> None:
+    other = OrgUnitFactory(municipality=city_a, name="Ordnungsamt")
+    case = Case.objects.get(application=submit(adoption_with_unit))
+    consultation = actions.consult(case, caseworker, org_unit=other, question="Bestehen Bedenken?")
+    open_units = set(case.tasks.filter(status="open").values_list("org_unit__name", flat=True))
+    assert open_units == {"Bürgerbüro", "Ordnungsamt"}
+    assert consultation.kind == Task.Kind.CONSULTATION

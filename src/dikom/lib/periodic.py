@@ -1,0 +1,38 @@
+"""Periodic jobs: a small registry and the clock that enqueues them.
+
+Apps register jobs in ``AppConfig.ready`` (``register(name, "dotted.task", every_seconds=60)``).
+``manage.py clock`` (started by ``manage.py serve`` next to the task worker)
+enqueues each job when it is due and every job once right after it starts, so
+after a restart whatever fell due while the server was down is done at once.
+The jobs must therefore be idempotent and find their work in the database
+(e.g. "timers due before now"), never in the clock's memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    task_path: str
+    every_seconds: int
+
+
+JOBS: dict[str, Job] = {}
+
+
+def register(name: str, task_path: str, *, every_seconds: int) -> None:
+    JOBS[name] = Job(name, task_path, max(every_seconds, 1))
+
+
+def enqueue(job: Job) -> None:
+    task = import_string(job.task_path)
+    task.enqueue()
+    logger.debug("periodic job %s enqueued", job.name)
