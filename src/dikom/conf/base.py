@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "dikom.portal",
     "dikom.handover",
     "dikom.cases",
+    "dikom.cases.automation",
     "dikom.demo",
 ]
 
@@ -367,7 +368,9 @@ DIKOM_SAML_SP_NEXT_KEY = env_secret(
     "decryption, not used for signing yet.",
 )
 DIKOM_SAML_SP_NEXT_CERT_FILE = env_str(
-    "DIKOM_SAML_SP_NEXT_CERT_FILE", None, "BundID (SAML) sign-in, key rollover: file with the certificate of the next key."
+    "DIKOM_SAML_SP_NEXT_CERT_FILE",
+    None,
+    "BundID (SAML) sign-in, key rollover: file with the certificate of the next key.",
 )
 DIKOM_SAML_IDP_ENTITY_ID = env_str(
     "DIKOM_SAML_IDP_ENTITY_ID", None, "BundID (SAML) sign-in: entity id of the identity provider (its Issuer)."
@@ -417,10 +420,14 @@ DIKOM_SAML_ORGANIZATION_DISPLAY_NAME = env_str(
     "BundID (SAML) sign-in: organisation name BundID shows to the citizen before returning (optional).",
 )
 DIKOM_SAML_ONLINE_SERVICE_ID = env_str(
-    "DIKOM_SAML_ONLINE_SERVICE_ID", None, "BundID (SAML) sign-in: online service id assigned at registration (optional)."
+    "DIKOM_SAML_ONLINE_SERVICE_ID",
+    None,
+    "BundID (SAML) sign-in: online service id assigned at registration (optional).",
 )
 DIKOM_SAML_SIGN_METADATA = env_bool(
-    "DIKOM_SAML_SIGN_METADATA", True, "BundID (SAML) sign-in: sign the service provider metadata with DIKOM_SAML_SP_KEY."
+    "DIKOM_SAML_SIGN_METADATA",
+    True,
+    "BundID (SAML) sign-in: sign the service provider metadata with DIKOM_SAML_SP_KEY.",
 )
 DIKOM_OIDC_ISSUER = env_str(
     "DIKOM_OIDC_ISSUER",

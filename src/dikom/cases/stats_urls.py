@@ -1,0 +1,5 @@
+app_name = "cases_stats"
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,5 @@
+app_name = "cases"
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
