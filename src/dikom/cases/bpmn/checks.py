@@ -1,0 +1,1083 @@
+"""Import checks for BPMN 2.0 files: what is in the file, and can dikom run it?
+
+``inspect(xml_bytes)`` never raises for bad input; it returns a ``ProcessReport``
+listing every element of the process, the lanes (to be mapped to org units or
+roles), and findings: errors (the file cannot be adopted as it is) and notes
+(something is ignored or converted). Unsupported elements are reported here, at
+import, so they never surface while a case is running.
+
+When the report has no errors, ``report.engine_xml`` holds the prepared copy
+the engine runs: data objects and vendor settings removed, Camunda/Zeebe
+conditions converted to dikom's safe expressions, the process marked executable.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext_lazy as _
+from lxml import etree
+
+from . import timers
+from .expressions import ExpressionError, validate_expression, validate_script
+from .xmlsafe import BPMN_NS, DIKOM_NS, MAX_BYTES, XSI_NS, UnsafeXMLError, is_bpmn, local_name, namespace, parse_xml
+
+ERROR = "error"
+NOTE = "note"
+
+TASKS = {"task", "userTask", "manualTask", "serviceTask", "scriptTask"}
+UNSUPPORTED_TASKS = {"sendTask", "receiveTask", "businessRuleTask"}
+GATEWAYS = {"exclusiveGateway", "parallelGateway"}
+UNSUPPORTED_GATEWAYS = {"inclusiveGateway", "eventBasedGateway", "complexGateway"}
+EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
+CONTAINERS = {"subProcess"}
+UNSUPPORTED_CONTAINERS = {"transaction", "adHocSubProcess"}
+FLOW_NODES = (
+    TASKS | UNSUPPORTED_TASKS | GATEWAYS | UNSUPPORTED_GATEWAYS | EVENTS | CONTAINERS | UNSUPPORTED_CONTAINERS
+) | {"callActivity"}
+DATA_ELEMENTS = {
+    "dataObject",
+    "dataObjectReference",
+    "dataStoreReference",
+    "dataInputAssociation",
+    "dataOutputAssociation",
+    "ioSpecification",
+    "property",
+}
+ARTIFACTS = {"textAnnotation", "association", "group"}
+STRUCTURAL = {
+    "incoming",
+    "outgoing",
+    "documentation",
+    "extensionElements",
+    "laneSet",
+    "lane",
+    "flowNodeRef",
+    "childLaneSet",
+}
+EVENT_DEFINITIONS = {
+    "timerEventDefinition": "timer",
+    "terminateEventDefinition": "terminate",
+    "messageEventDefinition": "message",
+    "signalEventDefinition": "signal",
+    "escalationEventDefinition": "escalation",
+    "compensateEventDefinition": "compensation",
+    "conditionalEventDefinition": "conditional",
+    "errorEventDefinition": "error",
+    "linkEventDefinition": "link",
+    "cancelEventDefinition": "cancel",
+}
+PYTHON_LANGUAGES = {"", "python", "text/x-python", "py", "python3", "dikom"}
+
+#: Namespace URIs of the common modelling tools, by substring, and a readable name.
+VENDOR_NAMESPACES = (
+    ("camunda.org/schema/zeebe", "zeebe"),
+    ("camunda.org/schema/1.0/bpmn", "camunda"),
+    ("camunda.org/schema/modeler", "modeler"),
+    ("signavio", "signavio"),
+    ("bizagi", "bizagi"),
+    ("boc-group", "adonis"),
+    ("adonis", "adonis"),
+    ("activiti", "activiti"),
+    ("flowable", "flowable"),
+)
+#: Namespaces that only carry colours or layout: ignored without a note.
+COSMETIC_NAMESPACES = ("bpmn.io/schema/bpmn/biocolor", "spec/BPMN/non-normative/color", "bpmn.io/schema/bpmn")
+#: Vendor settings dikom uses instead of dropping (as the automation topic).
+TOPIC_ATTRIBUTES = {("camunda", "topic")}
+
+
+def _lazy_format(template: Promise | str, params: dict[str, Any]) -> str:
+    return str(template) % params
+
+
+_format = lazy(_lazy_format, str)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem or remark about the file.
+
+    ``message`` is translated lazily (render with ``str()``), ``code`` is stable
+    for programs, ``tag`` is prefixed like ``bpmn:sendTask``, ``line`` is the
+    line in the uploaded file.
+    """
+
+    level: str
+    code: str
+    message: Any
+    element_id: str | None = None
+    element_name: str | None = None
+    tag: str | None = None
+    line: int | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.level == ERROR
+
+    def __str__(self) -> str:
+        where = f" (line {self.line})" if self.line else ""
+        return f"{self.level}: {self.message}{where}"
+
+
+@dataclass(frozen=True)
+class ElementInfo:
+    """One BPMN element of the executed process (or one it calls)."""
+
+    id: str
+    name: str
+    tag: str
+    line: int | None
+    supported: bool
+    lane_id: str | None = None
+    parent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LaneInfo:
+    """A lane (swimlane), to be mapped to an org unit or role by the application."""
+
+    id: str
+    name: str
+    line: int | None
+    element_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class ProcessReport:
+    """The result of ``inspect``."""
+
+    process_id: str | None = None
+    process_name: str = ""
+    exporter: str = ""
+    elements: list[ElementInfo] = field(default_factory=list)
+    lanes: list[LaneInfo] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    has_diagram: bool = False
+    engine_xml: bytes | None = None
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == ERROR]
+
+    @property
+    def notes(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == NOTE]
+
+    @property
+    def ok(self) -> bool:
+        """True when the file can be adopted and run."""
+        return not self.errors and self.process_id is not None
+
+    def element(self, element_id: str) -> ElementInfo | None:
+        return next((e for e in self.elements if e.id == element_id), None)
+
+
+def _tag(element: etree._Element) -> str:
+    ns = namespace(element)
+    prefix = "bpmn" if ns == BPMN_NS else (element.prefix or ns)
+    return f"{prefix}:{local_name(element)}"
+
+
+def _vendor(ns: str) -> str | None:
+    for marker, name in VENDOR_NAMESPACES:
+        if marker in ns:
+            return name
+    return None
+
+
+def _cosmetic(ns: str) -> bool:
+    return any(marker in ns for marker in COSMETIC_NAMESPACES)
+
+
+_STRING_LITERAL = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')")
+
+
+def _convert_foreign_expression(text: str) -> tuple[str, str | None]:
+    """Convert Camunda 7 JUEL (``${a && b}``) and Zeebe FEEL (``= a = 1``) conditions.
+
+    Returns (expression, dialect) where dialect is None when nothing was converted.
+    Only simple comparisons and boolean logic convert; anything else is left
+    for the safe-expression check to refuse.
+    """
+    stripped = text.strip()
+    dialect = None
+    if (stripped.startswith("${") or stripped.startswith("#{")) and stripped.endswith("}"):
+        stripped, dialect = stripped[2:-1], "JUEL"
+    elif stripped.startswith("="):
+        stripped, dialect = stripped[1:], "FEEL"
+    if dialect is None:
+        return text, None
+    parts = _STRING_LITERAL.split(stripped)
+    for index in range(0, len(parts), 2):  # even parts are outside string literals
+        part = parts[index]
+        part = part.replace("&&", " and ").replace("||", " or ")
+        part = re.sub(r"!(?!=)", " not ", part)
+        if dialect == "FEEL":
+            part = re.sub(r"(?<![<>!=])=(?!=)", "==", part)
+        part = re.sub(r"\btrue\b", "True", part)
+        part = re.sub(r"\bfalse\b", "False", part)
+        part = re.sub(r"\bnull\b", "None", part)
+        parts[index] = part
+    return " ".join("".join(parts).split()), dialect
+
+
+class _Inspector:
+    def __init__(self, root: etree._Element, report: ProcessReport) -> None:
+        self.root = root
+        self.report = report
+        self.engine_root = copy.deepcopy(root)
+        self.engine_index = {
+            el.get("id"): el for el in self.engine_root.iter() if isinstance(el.tag, str) and el.get("id")
+        }
+        self.ids = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+        self.lane_of: dict[str, str] = {}
+
+    # -- findings ---------------------------------------------------------
+    def add(
+        self,
+        level: str,
+        code: str,
+        message: Any,
+        element: etree._Element | None = None,
+        at: etree._Element | None = None,
+        line: int | None = None,
+    ) -> None:
+        """Record a finding about ``element``, located at ``at`` (default: the element itself)."""
+        at = element if at is None else at
+        if line is None and at is not None:
+            line = at.sourceline
+        self.report.findings.append(
+            Finding(
+                level=level,
+                code=code,
+                message=message,
+                element_id=element.get("id") if element is not None else None,
+                element_name=(element.get("name") or None) if element is not None else None,
+                tag=_tag(element) if element is not None else None,
+                line=line,
+            )
+        )
+
+    def error(
+        self,
+        code: str,
+        message: Any,
+        element: etree._Element | None = None,
+        at: etree._Element | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.add(ERROR, code, message, element, at, line)
+
+    def note(
+        self, code: str, message: Any, element: etree._Element | None = None, at: etree._Element | None = None
+    ) -> None:
+        self.add(NOTE, code, message, element, at)
+
+    def label(self, element: etree._Element) -> str:
+        name = (element.get("name") or "").strip()
+        ident = element.get("id") or "?"
+        return f"“{name}” ({ident})" if name else ident
+
+    # -- choosing the process -----------------------------------------------
+    def choose_process(self) -> etree._Element | None:
+        processes = [p for p in self.root if is_bpmn(p, "process")]
+        called = {
+            ca.get("calledElement")
+            for p in processes
+            for ca in p.iter(f"{{{BPMN_NS}}}callActivity")
+            if ca.get("calledElement")
+        }
+        participants = [p for c in self.root if is_bpmn(c, "collaboration") for p in c if is_bpmn(p, "participant")]
+        for participant in participants:
+            if not participant.get("processRef"):
+                self.note(
+                    "participant-without-process",
+                    _format(
+                        _("Pool %(pool)s has no process; it is shown in the diagram only."),
+                        {"pool": self.label(participant)},
+                    ),
+                    participant,
+                )
+        for collaboration in (c for c in self.root if is_bpmn(c, "collaboration")):
+            for flow in collaboration.iter(f"{{{BPMN_NS}}}messageFlow"):
+                self.note(
+                    "message-flow-ignored",
+                    _format(
+                        _("Message flow %(flow)s is shown in the diagram only; dikom does not exchange BPMN messages."),
+                        {"flow": self.label(flow)},
+                    ),
+                    flow,
+                )
+        candidates = [
+            p
+            for p in processes
+            if p.get("id") not in called and any(is_bpmn(child) and local_name(child) in FLOW_NODES for child in p)
+        ]
+        if not candidates:
+            self.error("no-process", _("The file contains no process with tasks or events."))
+            return None
+        if len(candidates) > 1:
+            executable = [p for p in candidates if p.get("isExecutable", "true") == "true"]
+            if len(executable) != 1:
+                for process in candidates[1:]:
+                    self.error(
+                        "several-processes",
+                        _format(
+                            _(
+                                "The file contains more than one process (%(process)s). "
+                                "A service carries exactly one process; "
+                                "model other parties as pools without a process."
+                            ),
+                            {"process": self.label(process)},
+                        ),
+                        process,
+                    )
+                return None
+            chosen = executable[0]
+            for process in candidates:
+                if process is not chosen:
+                    self.note(
+                        "process-ignored",
+                        _format(
+                            _("Process %(process)s is not executable and is ignored."),
+                            {"process": self.label(process)},
+                        ),
+                        process,
+                    )
+        else:
+            chosen = candidates[0]
+        if chosen.get("isExecutable") == "false":
+            self.note(
+                "not-executable",
+                _(
+                    "The process is marked as not executable, as modelling tools often do; "
+                    "dikom runs it after these checks."
+                ),
+                chosen,
+            )
+        return chosen
+
+    # -- walking the process ------------------------------------------------
+    def collect_lanes(self, process: etree._Element) -> None:
+        def innermost(lane: etree._Element) -> None:
+            refs = tuple(ref.text.strip() for ref in lane if is_bpmn(ref, "flowNodeRef") and ref.text)
+            children = [
+                sub for child in lane if is_bpmn(child, "childLaneSet") for sub in child if is_bpmn(sub, "lane")
+            ]
+            self.report.lanes.append(
+                LaneInfo(
+                    id=lane.get("id") or "",
+                    name=(lane.get("name") or "").strip(),
+                    line=lane.sourceline,
+                    element_ids=refs,
+                )
+            )
+            if not (lane.get("name") or "").strip():
+                self.note("lane-without-name", _("A lane has no name; give it one so it can be mapped."), lane)
+            for ref in refs:
+                self.lane_of[ref] = lane.get("id") or ""
+            for sub in children:
+                innermost(sub)  # nested lanes override their parent lane
+
+        for lane_set in (c for c in process if is_bpmn(c, "laneSet")):
+            for lane in (c for c in lane_set if is_bpmn(c, "lane")):
+                innermost(lane)
+
+    def walk(self, container: etree._Element, parent_id: str | None, inherited_lane: str | None) -> None:
+        flows = [c for c in container if is_bpmn(c, "sequenceFlow")]
+        nodes = {c.get("id"): c for c in container if is_bpmn(c) and local_name(c) in FLOW_NODES}
+        outgoing: dict[str, list[etree._Element]] = {}
+        for flow in flows:
+            outgoing.setdefault(flow.get("sourceRef") or "", []).append(flow)
+
+        starts = [n for n in nodes.values() if local_name(n) == "startEvent"]
+        if not starts:
+            if parent_id is None:
+                self.error("no-start-event", _("The process has no start event."), container)
+            else:
+                self.error(
+                    "subprocess-start",
+                    _format(
+                        _("Subprocess %(subprocess)s needs exactly one start event."),
+                        {"subprocess": self.label(container)},
+                    ),
+                    container,
+                )
+        elif parent_id is not None and len(starts) > 1:
+            self.error(
+                "subprocess-start",
+                _format(
+                    _("Subprocess %(subprocess)s needs exactly one start event."), {"subprocess": self.label(container)}
+                ),
+                container,
+            )
+        if parent_id is not None and not any(local_name(n) == "endEvent" for n in nodes.values()):
+            self.error(
+                "subprocess-end",
+                _format(_("Subprocess %(subprocess)s needs an end event."), {"subprocess": self.label(container)}),
+                container,
+            )
+
+        for child in container:
+            if not isinstance(child.tag, str):
+                continue
+            ns = namespace(child)
+            if ns != BPMN_NS:
+                continue
+            name = local_name(child)
+            if name in FLOW_NODES:
+                lane = self.lane_of.get(child.get("id") or "", inherited_lane)
+                self.check_node(child, parent_id, lane, outgoing.get(child.get("id") or "", []), nodes)
+            elif name == "sequenceFlow":
+                self.check_flow(child, nodes)
+            elif name in DATA_ELEMENTS:
+                self.note(
+                    "data-ignored",
+                    _format(
+                        _("%(element)s is ignored: dikom keeps all case data in the case, not in BPMN data objects."),
+                        {"element": _tag(child)},
+                    ),
+                    child,
+                )
+                self.drop_from_engine(child)
+            elif name in ARTIFACTS or name in STRUCTURAL:
+                continue
+            else:
+                self.error(
+                    "unsupported-element",
+                    _format(
+                        _("%(element)s %(label)s is not supported."),
+                        {"element": _tag(child), "label": self.label(child)},
+                    ),
+                    child,
+                )
+            self.check_vendor_settings(child)
+
+    def record(self, element: etree._Element, parent_id: str | None, lane: str | None, supported: bool) -> None:
+        self.report.elements.append(
+            ElementInfo(
+                id=element.get("id") or "",
+                name=(element.get("name") or "").strip(),
+                tag=_tag(element),
+                line=element.sourceline,
+                supported=supported,
+                lane_id=lane,
+                parent_id=parent_id,
+            )
+        )
+
+    def unsupported(self, element: etree._Element, reason: Any) -> None:
+        self.error(
+            "unsupported-element",
+            _format(
+                _("%(element)s %(label)s is not supported: %(reason)s"),
+                {"element": _tag(element), "label": self.label(element), "reason": reason},
+            ),
+            element,
+        )
+
+    def check_node(
+        self,
+        node: etree._Element,
+        parent_id: str | None,
+        lane: str | None,
+        outgoing: list[etree._Element],
+        siblings: dict[str | None, etree._Element],
+    ) -> None:
+        name = local_name(node)
+        ok = True
+        if not node.get("id"):
+            self.error("missing-id", _format(_("%(element)s has no id."), {"element": _tag(node)}), node)
+            ok = False
+        for ref in (c for c in node if is_bpmn(c, "incoming", "outgoing")):
+            target = self.ids.get((ref.text or "").strip())
+            if target is None or not is_bpmn(target, "sequenceFlow", "messageFlow"):
+                self.error(
+                    "missing-target",
+                    _format(
+                        _("%(element)s refers to sequence flow “%(flow)s”, which does not exist."),
+                        {"element": self.label(node), "flow": (ref.text or "").strip()},
+                    ),
+                    node,
+                    at=ref,
+                )
+                ok = False
+        definitions = [c for c in node if is_bpmn(c) and local_name(c) in EVENT_DEFINITIONS]
+        kinds = [EVENT_DEFINITIONS[local_name(d)] for d in definitions]
+        if any(is_bpmn(c, "eventDefinitionRef") for c in node):
+            self.unsupported(node, _("references to shared event definitions are not supported"))
+            ok = False
+
+        if name in UNSUPPORTED_TASKS:
+            reasons = {
+                "sendTask": _("dikom does not send BPMN messages; use a service task."),
+                "receiveTask": _("dikom does not receive BPMN messages; use a user task."),
+                "businessRuleTask": _("DMN decision tables are not supported; use a script task or a gateway."),
+            }
+            self.unsupported(node, reasons[name])
+            ok = False
+        elif name in UNSUPPORTED_GATEWAYS:
+            reasons = {
+                "inclusiveGateway": _("use exclusive and parallel gateways instead."),
+                "eventBasedGateway": _("dikom does not wait for competing events; use a timer on a user task."),
+                "complexGateway": _("use exclusive and parallel gateways instead."),
+            }
+            self.unsupported(node, reasons[name])
+            ok = False
+        elif name in UNSUPPORTED_CONTAINERS:
+            self.unsupported(node, _("use an embedded subprocess."))
+            ok = False
+        elif name == "subProcess" and node.get("triggeredByEvent") == "true":
+            self.unsupported(node, _("event subprocesses are not supported."))
+            ok = False
+        elif name == "callActivity":
+            called = node.get("calledElement")
+            target = self.ids.get(called) if called else None
+            if target is None or not is_bpmn(target, "process"):
+                self.unsupported(
+                    node,
+                    _format(_("it calls process “%(process)s”, which is not in this file."), {"process": called or ""}),
+                )
+                ok = False
+            else:
+                self.mark_executable(target)
+                self.collect_lanes(target)
+                self.walk(target, node.get("id"), lane)
+        elif name in EVENTS:
+            ok = self.check_event(node, name, kinds, definitions, parent_id) and ok
+
+        if name == "scriptTask":
+            ok = self.check_script(node) and ok
+        if name == "serviceTask":
+            self.check_service(node)
+        if name == "exclusiveGateway" and len(outgoing) > 1:
+            default = node.get("default")
+            for flow in outgoing:
+                if flow.get("id") != default and not any(is_bpmn(c, "conditionExpression") for c in flow):
+                    self.error(
+                        "missing-condition",
+                        _format(
+                            _(
+                                "Sequence flow %(flow)s leaves exclusive gateway %(gateway)s without a condition "
+                                "and is not the default flow."
+                            ),
+                            {"flow": self.label(flow), "gateway": self.label(node)},
+                        ),
+                        flow,
+                    )
+                    ok = False
+        if (
+            name == "exclusiveGateway"
+            and node.get("default")
+            and node.get("default") not in {f.get("id") for f in outgoing}
+        ):
+            self.error(
+                "bad-default",
+                _format(
+                    _("The default flow of gateway %(gateway)s is not one of its outgoing flows."),
+                    {"gateway": self.label(node)},
+                ),
+                node,
+            )
+            ok = False
+        if name == "parallelGateway":
+            for flow in outgoing:
+                if any(is_bpmn(c, "conditionExpression") for c in flow):
+                    self.note(
+                        "condition-ignored",
+                        _format(
+                            _("The condition on %(flow)s is ignored: parallel gateways take every outgoing flow."),
+                            {"flow": self.label(flow)},
+                        ),
+                        flow,
+                    )
+                    self.drop_conditions(flow)
+        if name not in GATEWAYS and name not in UNSUPPORTED_GATEWAYS and len(outgoing) > 1:
+            self.error(
+                "implicit-split",
+                _format(
+                    _("%(element)s has several outgoing flows; split with a parallel or exclusive gateway instead."),
+                    {"element": self.label(node)},
+                ),
+                node,
+            )
+            ok = False
+        if any(is_bpmn(c, "standardLoopCharacteristics") for c in node):
+            self.unsupported(node, _("loops are not supported; model the loop with an exclusive gateway."))
+            ok = False
+        for loop in (c for c in node if is_bpmn(c, "multiInstanceLoopCharacteristics")):
+            ok = self.check_multi_instance(node, loop) and ok
+
+        self.record(node, parent_id, lane, ok)
+        if name == "subProcess" and node.get("triggeredByEvent") != "true":
+            self.walk(node, node.get("id"), lane)
+
+    def check_event(
+        self,
+        node: etree._Element,
+        name: str,
+        kinds: list[str],
+        definitions: list[etree._Element],
+        parent_id: str | None,
+    ) -> bool:
+        if len(kinds) > 1:
+            self.unsupported(node, _("events with several triggers are not supported."))
+            return False
+        kind = kinds[0] if kinds else None
+        allowed: dict[str, set[str | None]] = {
+            "startEvent": {None, "timer"} if parent_id is None else {None},
+            "endEvent": {None, "terminate"},
+            "intermediateCatchEvent": {"timer"},
+            "intermediateThrowEvent": {None},
+            "boundaryEvent": {"timer"},
+        }
+        if kind not in allowed[name]:
+            reason = (
+                _format(_("%(kind)s events are not supported."), {"kind": kind.capitalize()})
+                if kind
+                else _("this event needs a timer.")
+            )
+            self.unsupported(node, reason)
+            return False
+        if name == "boundaryEvent":
+            attached = self.ids.get(node.get("attachedToRef") or "")
+            if attached is None:
+                self.error(
+                    "missing-target",
+                    _format(
+                        _("Boundary event %(event)s is not attached to an existing task."), {"event": self.label(node)}
+                    ),
+                    node,
+                )
+                return False
+        if kind == "timer":
+            return self.check_timer(node, definitions[0])
+        return True
+
+    def check_timer(self, node: etree._Element, definition: etree._Element) -> bool:
+        values = [c for c in definition if is_bpmn(c) and local_name(c) in {timers.DATE, timers.DURATION, timers.CYCLE}]
+        if len(values) != 1:
+            self.error(
+                "bad-timer",
+                _format(
+                    _("Timer %(event)s needs exactly one of time date, time duration or time cycle."),
+                    {"event": self.label(node)},
+                ),
+                node,
+            )
+            return False
+        value = values[0]
+        kind = local_name(value)
+        text = (value.text or "").strip()
+        converted, dialect = _convert_foreign_expression(text)
+        if timers.literal_value(kind, converted) is not None:
+            if dialect:
+                self.engine_index_text(value, converted)
+            return True
+        try:
+            validate_expression(converted)
+        except ExpressionError:
+            self.error(
+                "bad-timer",
+                _format(
+                    _("Timer %(event)s: “%(value)s” is not an ISO 8601 %(kind)s."),
+                    {
+                        "event": self.label(node),
+                        "value": text,
+                        "kind": {
+                            timers.DATE: _("date"),
+                            timers.DURATION: _("duration"),
+                            timers.CYCLE: _("repeating interval"),
+                        }[kind],
+                    },
+                ),
+                node,
+                at=value,
+            )
+            return False
+        self.note(
+            "timer-expression",
+            _format(
+                _("Timer %(event)s is computed from case data (“%(value)s”) when it starts."),
+                {"event": self.label(node), "value": text},
+            ),
+            node,
+            at=value,
+        )
+        if dialect:
+            self.engine_index_text(value, converted)
+        return True
+
+    def check_script(self, node: etree._Element) -> bool:
+        language = (node.get("scriptFormat") or "").strip().lower()
+        scripts = [c for c in node if is_bpmn(c, "script")]
+        if language not in PYTHON_LANGUAGES:
+            self.unsupported(
+                node,
+                _format(
+                    _(
+                        "script language “%(language)s” is not supported; write the script in dikom's safe expression language."
+                    ),
+                    {"language": node.get("scriptFormat")},
+                ),
+            )
+            return False
+        if not scripts or not (scripts[0].text or "").strip():
+            self.error(
+                "empty-script", _format(_("Script task %(task)s has no script."), {"task": self.label(node)}), node
+            )
+            return False
+        try:
+            validate_script(scripts[0].text or "")
+        except ExpressionError as exc:
+            raw = (scripts[0].text or "").replace("\r\n", "\n")
+            blank_lead = 0
+            for text_line in raw.split("\n"):
+                if text_line.strip():
+                    break
+                blank_lead += 1
+            line = (
+                scripts[0].sourceline + blank_lead + (exc.line - 1 if exc.line else 0)
+                if scripts[0].sourceline
+                else None
+            )
+            self.error(
+                "unsafe-script",
+                _format(
+                    _("The script of %(task)s is not allowed: %(reason)s"),
+                    {"task": self.label(node), "reason": exc.message},
+                ),
+                node,
+                at=scripts[0],
+                line=line,
+            )
+            return False
+        return True
+
+    def check_service(self, node: etree._Element) -> None:
+        topic = node.get(f"{{{DIKOM_NS}}}topic")
+        if topic:
+            return
+        for attr, value in node.attrib.items():
+            vendor = _vendor(namespace(attr))
+            if vendor and (vendor, attr.rsplit("}", 1)[-1]) in TOPIC_ATTRIBUTES and value:
+                self.set_engine_attr(node, f"{{{DIKOM_NS}}}topic", value)
+                self.note(
+                    "topic-from-vendor",
+                    _format(
+                        _("%(vendor)s:%(attribute)s of %(task)s is used as the automation topic “%(topic)s”."),
+                        {
+                            "vendor": vendor,
+                            "attribute": attr.rsplit("}", 1)[-1],
+                            "task": self.label(node),
+                            "topic": value,
+                        },
+                    ),
+                    node,
+                )
+                return
+        for ext in (c for c in node if is_bpmn(c, "extensionElements")):
+            for definition in ext:
+                if (
+                    isinstance(definition.tag, str)
+                    and _vendor(namespace(definition)) == "zeebe"
+                    and local_name(definition) == "taskDefinition"
+                    and definition.get("type")
+                ):
+                    value = definition.get("type") or ""
+                    self.set_engine_attr(node, f"{{{DIKOM_NS}}}topic", value)
+                    self.note(
+                        "topic-from-vendor",
+                        _format(
+                            _("%(vendor)s:%(attribute)s of %(task)s is used as the automation topic “%(topic)s”."),
+                            {
+                                "vendor": "zeebe",
+                                "attribute": "taskDefinition",
+                                "task": self.label(node),
+                                "topic": value,
+                            },
+                        ),
+                        node,
+                    )
+                    return
+
+    def check_multi_instance(self, node: etree._Element, loop: etree._Element) -> bool:
+        ok = True
+        for child in loop:
+            if is_bpmn(child, "loopCardinality", "completionCondition"):
+                text, dialect = _convert_foreign_expression(child.text or "")
+                try:
+                    validate_expression(text)
+                except ExpressionError as exc:
+                    self.error(
+                        "unsafe-expression",
+                        _format(
+                            _("The expression “%(expression)s” of %(element)s is not allowed: %(reason)s"),
+                            {
+                                "expression": (child.text or "").strip(),
+                                "element": self.label(node),
+                                "reason": exc.message,
+                            },
+                        ),
+                        node,
+                        at=child,
+                    )
+                    ok = False
+                else:
+                    if dialect:
+                        self.engine_index_text(child, text)
+        has_input = any(is_bpmn(c, "loopCardinality", "loopDataInputRef") for c in loop)
+        if not has_input:
+            self.unsupported(node, _("multi-instance tasks need a cardinality or an input collection."))
+            ok = False
+        return ok
+
+    def check_flow(self, flow: etree._Element, nodes: dict[str | None, etree._Element]) -> None:
+        for attr in ("sourceRef", "targetRef"):
+            ref = flow.get(attr)
+            if not ref or ref not in nodes:
+                self.error(
+                    "missing-target",
+                    _format(
+                        _("Sequence flow %(flow)s points to “%(ref)s”, which is not an element of the same process."),
+                        {"flow": self.label(flow), "ref": ref or ""},
+                    ),
+                    flow,
+                )
+        source = nodes.get(flow.get("sourceRef"))
+        for condition in (c for c in flow if is_bpmn(c, "conditionExpression")):
+            if source is not None and not is_bpmn(source, "exclusiveGateway", "parallelGateway"):
+                self.error(
+                    "conditional-flow",
+                    _format(
+                        _("Conditional flow %(flow)s must leave an exclusive gateway."),
+                        {"flow": self.label(flow)},
+                    ),
+                    flow,
+                )
+                continue
+            self.check_condition(flow, condition)
+
+    def check_condition(self, flow: etree._Element, condition: etree._Element) -> None:
+        language = (condition.get("language") or "").strip().lower()
+        text = (condition.text or "").strip()
+        if (
+            language
+            and language not in PYTHON_LANGUAGES
+            and language not in {"juel", "feel", "http://www.omg.org/spec/feel/20140401"}
+        ):
+            self.error(
+                "unsupported-language",
+                _format(
+                    _("The condition of %(flow)s is written in “%(language)s”; dikom needs a safe expression."),
+                    {"flow": self.label(flow), "language": condition.get("language")},
+                ),
+                flow,
+                at=condition,
+            )
+            return
+        if not text:
+            self.error(
+                "empty-condition",
+                _format(_("The condition of %(flow)s is empty."), {"flow": self.label(flow)}),
+                flow,
+                at=condition,
+            )
+            return
+        converted, dialect = _convert_foreign_expression(text)
+        try:
+            validate_expression(converted)
+        except ExpressionError as exc:
+            self.error(
+                "unsafe-expression",
+                _format(
+                    _("The condition “%(expression)s” of %(flow)s is not allowed: %(reason)s"),
+                    {"expression": text, "flow": self.label(flow), "reason": exc.message},
+                ),
+                flow,
+                at=condition,
+            )
+            return
+        if dialect:
+            self.engine_index_text(condition, converted)
+            self.note(
+                "converted-condition",
+                _format(
+                    _("The %(dialect)s condition “%(original)s” of %(flow)s was converted to “%(converted)s”."),
+                    {"dialect": dialect, "original": text, "flow": self.label(flow), "converted": converted},
+                ),
+                flow,
+                at=condition,
+            )
+
+    def check_vendor_settings(self, element: etree._Element) -> None:
+        dropped: list[str] = []
+        for attr in element.attrib:
+            ns = namespace(attr)
+            vendor = _vendor(ns)
+            local = attr.rsplit("}", 1)[-1]
+            if vendor and (vendor, local) not in TOPIC_ATTRIBUTES:
+                dropped.append(f"{vendor}:{local}")
+        for ext in (c for c in element if is_bpmn(c, "extensionElements")):
+            for child in ext:
+                if not isinstance(child.tag, str):
+                    continue
+                ns = namespace(child)
+                vendor = _vendor(ns)
+                if vendor and not (vendor == "zeebe" and local_name(child) == "taskDefinition"):
+                    dropped.append(f"{vendor}:{local_name(child)}")
+                elif not vendor and not _cosmetic(ns) and ns != DIKOM_NS:
+                    dropped.append(_tag(child))
+        if dropped:
+            self.note(
+                "vendor-ignored",
+                _format(
+                    _(
+                        "Tool-specific settings of %(element)s are ignored: %(settings)s. "
+                        "dikom assigns work through lanes and takes forms and automation from the service."
+                    ),
+                    {"element": self.label(element), "settings": ", ".join(sorted(set(dropped)))},
+                ),
+                element,
+            )
+
+    # -- the prepared copy for the engine -----------------------------------
+    def engine_twin(self, element: etree._Element) -> etree._Element | None:
+        ident = element.get("id")
+        if ident:
+            return self.engine_index.get(ident)
+        parent = element.getparent()
+        if parent is None:
+            return None
+        twin_parent = self.engine_twin(parent)
+        if twin_parent is None:
+            return None
+        position = list(parent).index(element)
+        children = list(twin_parent)
+        return children[position] if position < len(children) else None
+
+    def engine_index_text(self, element: etree._Element, text: str) -> None:
+        twin = self.engine_twin(element)
+        if twin is not None:
+            twin.text = text
+            for attr in ("language", f"{{{XSI_NS}}}type"):
+                if attr == "language" and attr in twin.attrib:
+                    del twin.attrib[attr]
+
+    def set_engine_attr(self, element: etree._Element, attr: str, value: str) -> None:
+        twin = self.engine_twin(element)
+        if twin is not None:
+            twin.set(attr, value)
+
+    def drop_from_engine(self, element: etree._Element) -> None:
+        twin = self.engine_twin(element)
+        if twin is not None and twin.getparent() is not None:
+            twin.getparent().remove(twin)
+            if twin.get("id"):
+                self.engine_index.pop(twin.get("id"), None)
+
+    def drop_conditions(self, flow: etree._Element) -> None:
+        twin = self.engine_twin(flow)
+        if twin is not None:
+            for condition in [c for c in twin if is_bpmn(c, "conditionExpression")]:
+                twin.remove(condition)
+
+    def mark_executable(self, process: etree._Element) -> None:
+        self.set_engine_attr(process, "isExecutable", "true")
+
+    def prepare_engine_copy(self, chosen: etree._Element) -> bytes:
+        for process in (p for p in self.engine_root if is_bpmn(p, "process")):
+            if process.get("id") == chosen.get("id"):
+                process.set("isExecutable", "true")
+        for element in list(self.engine_root.iter()):
+            if not isinstance(element.tag, str):
+                continue
+            if is_bpmn(element, "dataStore", "import") or (is_bpmn(element) and local_name(element) in DATA_ELEMENTS):
+                parent = element.getparent()
+                if parent is not None:
+                    parent.remove(element)
+        return etree.tostring(self.engine_root, xml_declaration=True, encoding="UTF-8")
+
+
+def inspect(xml_bytes: bytes | str, max_bytes: int = MAX_BYTES) -> ProcessReport:
+    """Check a BPMN 2.0 file and describe its process; see the module docstring."""
+    report = ProcessReport()
+    try:
+        root = parse_xml(xml_bytes, max_bytes=max_bytes)
+    except UnsafeXMLError as exc:
+        messages = {
+            "too-large": _("The file is too large for a process model."),
+            "doctype": _(
+                "The file contains a document type declaration (DTD); these are refused for security reasons."
+            ),
+            "too-many-elements": _("The file contains too many XML elements for a process model."),
+            "not-xml": _("The file is not well-formed XML."),
+            "not-bpmn": _("The file is not a BPMN 2.0 model (the root element must be bpmn:definitions)."),
+        }
+        report.findings.append(Finding(level=ERROR, code=exc.code, message=messages[exc.code], line=exc.line))
+        return report
+
+    exporter = root.get("exporter") or ""
+    if exporter:
+        report.exporter = f"{exporter} {root.get('exporterVersion') or ''}".strip()
+    report.has_diagram = any(True for _el in root.iter("{http://www.omg.org/spec/BPMN/20100524/DI}BPMNShape"))
+    inspector = _Inspector(root, report)
+    for child in root:
+        if isinstance(child.tag, str) and is_bpmn(child, "dataStore"):
+            inspector.note("data-ignored", _("Data stores are ignored."), child)
+        elif isinstance(child.tag, str) and is_bpmn(child, "import"):
+            inspector.note("import-ignored", _("Imports of other files are ignored."), child)
+    chosen = inspector.choose_process()
+    if chosen is None:
+        return report
+    report.process_id = chosen.get("id")
+    report.process_name = (chosen.get("name") or "").strip()
+    participant_name = next(
+        (
+            (p.get("name") or "").strip()
+            for p in root.iter(f"{{{BPMN_NS}}}participant")
+            if p.get("processRef") == chosen.get("id")
+        ),
+        "",
+    )
+    if not report.process_name:
+        report.process_name = participant_name or report.process_id or ""
+    inspector.collect_lanes(chosen)
+    inspector.walk(chosen, None, None)
+    inspector.check_vendor_settings(chosen)
+    _check_unique_ids(root, inspector)
+    if not report.errors:
+        report.engine_xml = inspector.prepare_engine_copy(chosen)
+    return report
+
+
+def _check_unique_ids(root: etree._Element, inspector: _Inspector) -> None:
+    seen: dict[str, etree._Element] = {}
+    for element in root.iter():
+        if not isinstance(element.tag, str) or namespace(element) != BPMN_NS:
+            continue
+        ident = element.get("id")
+        if not ident:
+            continue
+        if ident in seen:
+            inspector.error(
+                "duplicate-id", _format(_("The id “%(id)s” is used more than once."), {"id": ident}), element
+            )
+        seen[ident] = element
+
+
+def lane_map(report: ProcessReport) -> dict[str, str | None]:
+    """Element id → lane id for every recorded element (None outside lanes)."""
+    return {element.id: element.lane_id for element in report.elements}
+
+
+def iter_errors(report: ProcessReport) -> Iterable[str]:
+    """The error messages as plain text, with line numbers (for logs and tests)."""
+    for finding in report.errors:
+        yield str(finding)

@@ -1,0 +1,697 @@
+"""Running a checked BPMN process with SpiffWorkflow.
+
+``ProcessDefinition.from_xml(xml)`` checks the file (``checks.inspect``) and
+parses it; ``definition.start(data, now=...)`` gives a ``ProcessInstance``.
+An instance is plain data between calls: ``instance.dump()`` returns a
+JSON-compatible dict (store it in a JSONField), ``ProcessInstance.load(state)``
+restores it, also in another process after a restart; the dict contains the
+parsed process, so the XML is not needed again.
+
+Every operation takes the time as ``now`` (default: the wall clock). Timers
+store their due time as an absolute instant when they start, so a timer that
+became due while the server was down fires on the next ``fire_due_timers``.
+
+Service tasks call the ``service_handler`` given to ``start``/``load`` with a
+``ServiceCall``; its returned mapping is merged into the case data. Each
+operation is all-or-nothing: if a handler, a script or a condition fails, the
+instance is rolled back to its state before the call and ``EngineError`` is
+raised, so a crash in the middle of an automation never leaves half a step.
+A handler may run again for the same ``ServiceCall.key`` after a crash between
+its side effect and the caller's commit, so handlers must be idempotent.
+
+Conditions, scripts and timer expressions run in dikom's safe expression
+language (``expressions``), never in Python's ``eval``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser import BpmnParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
+from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, ServiceTask
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import timers
+from .checks import ProcessReport, inspect
+from .clock import current_time, use_time
+from .expressions import ExpressionError, evaluate, execute, validate_expression
+from .xmlsafe import BPMN_NS, DIKOM_NS, is_bpmn, local_name
+
+STATE_FORMAT = "dikom-bpmn/1"
+
+# SpiffWorkflow logs every task state change at INFO; keep that out of the
+# platform's logs unless the deployment configures the "spiff" logger itself.
+if logging.getLogger("spiff").level == logging.NOTSET:
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+MAX_DATA_BYTES = 1024 * 1024
+_DUE_LINE = re.compile(r"^\s*(?:due|frist)\s*:\s*(P\S+)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+class EngineError(Exception):
+    """An operation could not be carried out; the instance is unchanged.
+
+    ``bpmn_id`` names the element that failed, when there is one.
+    """
+
+    def __init__(self, message: str, bpmn_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.bpmn_id = bpmn_id
+
+
+class ProcessNotSupported(EngineError):
+    """The file did not pass the import checks; ``report`` says why."""
+
+    def __init__(self, report: ProcessReport) -> None:
+        super().__init__("; ".join(str(f) for f in report.errors) or "The process cannot be run.")
+        self.report = report
+
+
+@dataclass(frozen=True)
+class ServiceCall:
+    """What a service task asks the automation for.
+
+    ``key`` identifies this execution of the task: the n-th run of this
+    element in this instance. Replaying the same stored state after a crash
+    gives the same key, so handlers can use it to make side effects idempotent.
+    """
+
+    key: str
+    bpmn_id: str
+    name: str
+    topic: str
+    data: dict[str, Any]
+
+
+ServiceHandler = Callable[[ServiceCall], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    """A user task waiting for a person."""
+
+    id: str
+    bpmn_id: str
+    name: str
+    lane_id: str | None
+    lane_name: str | None
+    documentation: str
+    ready_at: datetime
+    due_at: datetime | None
+    reminders: tuple[datetime, ...]
+    data: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TimerInfo:
+    """A running timer (boundary, intermediate or start event)."""
+
+    bpmn_id: str
+    name: str
+    due_at: datetime | None
+    interrupting: bool
+    attached_to: str | None
+
+
+# -- SpiffWorkflow adapters -------------------------------------------------
+
+
+class SafeEnvironment(BasePythonScriptEngineEnvironment):
+    """SpiffWorkflow's script environment, backed by dikom's safe interpreter."""
+
+    def evaluate(self, expression, context, external_context=None):
+        variables = {**(external_context or {}), **context}
+        return evaluate(expression, variables)
+
+    def execute(self, script, context, external_context=None):
+        execute(script, context, read_only=external_context or None)
+        return True
+
+    def call_service(self, context, **kwargs):
+        raise ExpressionError("Service calls go through dikom's service handler")
+
+
+class DikomScriptEngine(PythonScriptEngine):
+    """Script engine holding the safe environment and the service handler (never serialized)."""
+
+    def __init__(self, service_handler: ServiceHandler | None = None) -> None:
+        super().__init__(environment=SafeEnvironment())
+        self.service_handler = service_handler
+
+    def validate(self, expression):
+        validate_expression(expression)
+
+    def run_service(self, task) -> bool:
+        spec = task.task_spec
+        info = getattr(spec, "extensions", {}).get("dikom", {})
+        if self.service_handler is None:
+            raise EngineError("No automation is configured for service tasks.", spec.bpmn_id)
+        top = task.workflow.top_workflow
+        # Deterministic: the same stored state replayed after a crash yields the same key.
+        runs = len(top.get_tasks(state=TaskState.COMPLETED, spec_name=spec.name))
+        call = ServiceCall(
+            key=f"{top.task_tree.id}:{spec.bpmn_id}:{runs + 1}",
+            bpmn_id=spec.bpmn_id,
+            name=spec.bpmn_name or spec.bpmn_id,
+            topic=info.get("topic") or spec.bpmn_id,
+            data=copy.deepcopy(task.data),
+        )
+        result = self.service_handler(call)
+        if result is not None:
+            if not isinstance(result, Mapping):
+                raise EngineError("The automation returned something other than a mapping.", spec.bpmn_id)
+            task.data.update(_checked_data(result))
+        return True
+
+
+class DikomServiceTask(ServiceTask):
+    """A service task that hands over to the pluggable automation handler."""
+
+    def _execute(self, task):
+        return task.workflow.script_engine.run_service(task)
+
+
+def _timer_expression_value(task, kind: str, expression: str) -> str:
+    literal = timers.literal_value(kind, expression)
+    if literal is not None:
+        return literal
+    value = task.workflow.script_engine.evaluate(task, expression)
+    if not isinstance(value, str) or timers.literal_value(kind, value) is None:
+        raise EngineError(f"Timer expression {expression!r} did not give an ISO 8601 value.", task.task_spec.bpmn_id)
+    return value
+
+
+class DikomTimeDateTimer(TimeDateEventDefinition):
+    """A date timer that reads the engine's clock."""
+
+    def has_fired(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            text = _timer_expression_value(my_task, timers.DATE, self.expression)
+            event_value = timers.parse_datetime(text).isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if datetime.fromisoformat(event_value) <= current_time():
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class DikomDurationTimer(DurationTimerEventDefinition):
+    """A duration timer that reads the engine's clock and stores its due instant."""
+
+    def has_fired(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            text = _timer_expression_value(my_task, timers.DURATION, self.expression)
+            event_value = timers.add_duration(current_time(), text).isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if datetime.fromisoformat(event_value) <= current_time():
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class DikomCycleTimer(CycleTimerEventDefinition):
+    """A repeating timer (reminders) that reads the engine's clock."""
+
+    def cycle_complete(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        now = current_time()
+        if event_value is None:
+            text = _timer_expression_value(my_task, timers.CYCLE, self.expression)
+            cycles, start, interval = timers.parse_cycle(text, now)
+            event_value = {"cycles": cycles, "next": start.isoformat(), "duration": interval.total_seconds()}
+        ready = False
+        if event_value["cycles"] != 0:
+            next_event = datetime.fromisoformat(event_value["next"])
+            if next_event <= now:
+                # One firing per call: a reminder missed twice while down is sent once, then the next.
+                event_value["next"] = _next_after(next_event, event_value["duration"], now).isoformat()
+                event_value["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+        if "event_fired" not in my_task.internal_data:
+            my_task._set_internal_data(event_value=event_value)
+        return ready
+
+
+def _next_after(previous: datetime, seconds: float, now: datetime) -> datetime:
+    from datetime import timedelta
+
+    step = timedelta(seconds=seconds)
+    if step.total_seconds() <= 0:
+        return now + timedelta(days=1)
+    skipped = max(0, math.floor((now - previous) / step))
+    return previous + step * (skipped + 1)
+
+
+_TIMER_CLASSES: dict[type, type] = {
+    TimeDateEventDefinition: DikomTimeDateTimer,
+    DurationTimerEventDefinition: DikomDurationTimer,
+    CycleTimerEventDefinition: DikomCycleTimer,
+}
+
+
+class _Parser(BpmnParser):
+    OVERRIDE_PARSER_CLASSES = {full_tag("serviceTask"): (TaskParser, DikomServiceTask)}
+
+
+def _serializer() -> BpmnWorkflowSerializer:
+    config = dict(DEFAULT_CONFIG)
+    config[DikomServiceTask] = BpmnTaskSpecConverter
+    for cls in (DikomTimeDateTimer, DikomDurationTimer, DikomCycleTimer):
+        config[cls] = TimerConditionalEventDefinitionConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+_SERIALIZER = _serializer()
+
+
+# -- data checks ------------------------------------------------------------
+
+
+def _checked_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Case data must be plain JSON; ``typename`` keys are refused (SpiffWorkflow would revive them as objects)."""
+
+    def walk(value: Any, path: str) -> Any:
+        if isinstance(value, bool) or value is None or isinstance(value, str | int):
+            return value
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise EngineError(f"{path}: numbers must be finite")
+            return value
+        if isinstance(value, list | tuple):
+            return [walk(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, Mapping):
+            result = {}
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise EngineError(f"{path}: keys must be text")
+                if key == "typename":
+                    raise EngineError(f"{path}: the key 'typename' is reserved")
+                result[key] = walk(item, f"{path}.{key}" if path else key)
+            return result
+        raise EngineError(f"{path or 'data'}: {type(value).__name__} is not JSON data")
+
+    if not isinstance(data, Mapping):
+        raise EngineError("Case data must be a mapping")
+    checked = walk(dict(data), "")
+    if len(json.dumps(checked)) > MAX_DATA_BYTES:
+        raise EngineError("Case data is too large")
+    return checked
+
+
+# -- definition -------------------------------------------------------------
+
+
+def _element_settings(engine_root: etree._Element, report: ProcessReport) -> dict[str, dict[str, Any]]:
+    lanes = {lane.id: lane.name for lane in report.lanes}
+    settings: dict[str, dict[str, Any]] = {}
+    for element in report.elements:
+        info: dict[str, Any] = {"lane_id": element.lane_id, "lane_name": lanes.get(element.lane_id or "")}
+        settings[element.id] = info
+    for node in engine_root.iter():
+        if not isinstance(node.tag, str) or not is_bpmn(node) or node.get("id") not in settings:
+            continue
+        info = settings[node.get("id")]
+        topic = node.get(f"{{{DIKOM_NS}}}topic")
+        if topic:
+            info["topic"] = topic
+        due = node.get(f"{{{DIKOM_NS}}}dueIn")
+        if not due:
+            docs = " ".join(c.text or "" for c in node if is_bpmn(c, "documentation"))
+            match = _DUE_LINE.search(docs)
+            due = match.group(1) if match else None
+        if due and timers.literal_value(timers.DURATION, due):
+            info["due_in"] = due
+        if local_name(node) in {"userTask", "manualTask", "task"}:
+            info["kind"] = local_name(node)
+    return settings
+
+
+class ProcessDefinition:
+    """A checked, parsed process, ready to start instances."""
+
+    def __init__(self, report: ProcessReport, spec, subprocess_specs: dict) -> None:
+        self.report = report
+        self.process_id: str = report.process_id or ""
+        self.name: str = report.process_name
+        self._spec = spec
+        self._subprocess_specs = subprocess_specs
+
+    @classmethod
+    def from_xml(cls, xml_bytes: bytes | str) -> ProcessDefinition:
+        """Check and parse a BPMN file; raise ``ProcessNotSupported`` when the checks fail."""
+        report = inspect(xml_bytes)
+        if not report.ok or report.engine_xml is None:
+            raise ProcessNotSupported(report)
+        engine_root = etree.fromstring(report.engine_xml, etree.XMLParser(resolve_entities=False, no_network=True))
+        parser = _Parser()
+        try:
+            parser.add_bpmn_xml(engine_root, filename=f"{report.process_id}.bpmn")
+            spec = parser.get_spec(report.process_id)
+            subprocess_specs = parser.get_subprocess_specs(report.process_id)
+        except ValidationException as exc:
+            raise EngineError(f"The process cannot be parsed: {exc}", getattr(exc, "id", None)) from None
+        settings = _element_settings(engine_root, report)
+        for process_spec in [spec, *subprocess_specs.values()]:
+            _adapt_spec(process_spec, settings)
+        return cls(report, spec, subprocess_specs)
+
+    @property
+    def lanes(self) -> list[tuple[str, str]]:
+        """(lane id, lane name) pairs, to be mapped to org units or roles."""
+        return [(lane.id, lane.name) for lane in self.report.lanes]
+
+    def start(
+        self,
+        data: Mapping[str, Any] | None = None,
+        now: datetime | None = None,
+        service_handler: ServiceHandler | None = None,
+    ) -> ProcessInstance:
+        """Start an instance with the case data and run it up to the first wait state."""
+        checked = _checked_data(data or {})
+        engine = DikomScriptEngine(service_handler)
+        workflow = BpmnWorkflow(copy.deepcopy(self._spec), copy.deepcopy(self._subprocess_specs), script_engine=engine)
+        start_task = workflow.task_tree
+        start_task.data.update(copy.deepcopy(checked))
+        instance = ProcessInstance(workflow, engine)
+        with use_time(now):
+            instance._guarded(lambda: instance._advance())
+        return instance
+
+
+def _adapt_spec(process_spec, settings: dict[str, dict[str, Any]]) -> None:
+    for task_spec in process_spec.task_specs.values():
+        bpmn_id = getattr(task_spec, "bpmn_id", None)
+        if bpmn_id in settings:
+            extensions = dict(getattr(task_spec, "extensions", None) or {})
+            extensions["dikom"] = settings[bpmn_id]
+            task_spec.extensions = extensions
+        definition = getattr(task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition) and type(definition) in _TIMER_CLASSES:
+            replacement = _TIMER_CLASSES[type(definition)](
+                definition.name, definition.expression, description=definition.description
+            )
+            task_spec.event_definition = replacement
+
+
+# -- instance ---------------------------------------------------------------
+
+
+def _info(spec) -> dict[str, Any]:
+    return (getattr(spec, "extensions", None) or {}).get("dikom", {})
+
+
+class ProcessInstance:
+    """One running process (one case). Not thread-safe; load, change, dump."""
+
+    def __init__(self, workflow: BpmnWorkflow, engine: DikomScriptEngine) -> None:
+        self._workflow = workflow
+        self._engine = engine
+        self._running: str | None = None  # bpmn id of the automatic step being run, for error messages
+
+    # persistence
+    def dump(self) -> dict[str, Any]:
+        """The full state as a JSON-compatible dict (stable: ``load(dump()).dump() == dump()``)."""
+        text = _SERIALIZER.serialize_json(self._workflow)
+        return {"format": STATE_FORMAT, "workflow": json.loads(text)}
+
+    @classmethod
+    def load(cls, state: Mapping[str, Any] | str, service_handler: ServiceHandler | None = None) -> ProcessInstance:
+        """Restore an instance from ``dump()`` output (a dict, or its JSON text)."""
+        if isinstance(state, str):
+            state = json.loads(state)
+        if not isinstance(state, Mapping) or state.get("format") != STATE_FORMAT:
+            raise EngineError("This is not a stored dikom process state.")
+        engine = DikomScriptEngine(service_handler)
+        try:
+            workflow = _SERIALIZER.deserialize_json(json.dumps(state["workflow"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EngineError(f"The stored process state is damaged: {exc}") from None
+        workflow.script_engine = engine
+        return cls(workflow, engine)
+
+    def set_service_handler(self, handler: ServiceHandler | None) -> None:
+        self._engine.service_handler = handler
+
+    # queries
+    @property
+    def is_completed(self) -> bool:
+        return bool(self._workflow.completed)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The case data as the process sees it now (merged over finished branches)."""
+        if self._workflow.completed:
+            return copy.deepcopy(self._workflow.data)
+        merged: dict[str, Any] = {}
+        for task in self._workflow.get_tasks(state=TaskState.COMPLETED):
+            merged.update(task.data)
+        for task in self._workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+            merged.update(task.data)
+        return copy.deepcopy(merged)
+
+    def ready_user_tasks(self) -> list[UserTaskInfo]:
+        """User (and manual) tasks waiting for a person, oldest first."""
+        result = []
+        for task in self._workflow.get_tasks(state=TaskState.READY, manual=True):
+            spec = task.task_spec
+            info = _info(spec)
+            ready_at = datetime.fromisoformat(task._get_internal_data("dikom_ready_at") or current_time().isoformat())
+            due_at, reminders = self._deadlines(task, ready_at, info)
+            result.append(
+                UserTaskInfo(
+                    id=str(task.id),
+                    bpmn_id=spec.bpmn_id,
+                    name=spec.bpmn_name or spec.bpmn_id,
+                    lane_id=info.get("lane_id"),
+                    lane_name=info.get("lane_name") or spec.lane,
+                    documentation=spec.documentation or "",
+                    ready_at=ready_at,
+                    due_at=due_at,
+                    reminders=reminders,
+                    data=copy.deepcopy(task.data),
+                )
+            )
+        return sorted(result, key=lambda t: (t.ready_at, t.bpmn_id))
+
+    def waiting_timers(self) -> list[TimerInfo]:
+        """Timers that have started and not fired, with their due instants."""
+        result = []
+        for task in self._workflow.get_tasks(state=TaskState.WAITING):
+            spec = task.task_spec
+            if not isinstance(spec, CatchingEvent) or not isinstance(spec.event_definition, TimerEventDefinition):
+                continue
+            attached = None
+            if isinstance(spec, BoundaryEvent) and task.parent is not None:
+                attached = next(
+                    (c.task_spec.bpmn_id for c in task.parent.children if not isinstance(c.task_spec, BoundaryEvent)),
+                    None,
+                )
+            result.append(
+                TimerInfo(
+                    bpmn_id=spec.bpmn_id,
+                    name=spec.bpmn_name or spec.bpmn_id,
+                    due_at=_timer_due(task),
+                    interrupting=bool(getattr(spec, "cancel_activity", True)),
+                    attached_to=attached,
+                )
+            )
+        return result
+
+    def next_timer_due(self) -> datetime | None:
+        """When the next timer fires (to schedule the next ``fire_due_timers`` call)."""
+        dues = [t.due_at for t in self.waiting_timers() if t.due_at is not None]
+        return min(dues) if dues else None
+
+    def active_element_ids(self) -> list[str]:
+        """BPMN ids of elements where the process currently is (for the diagram)."""
+        ids: list[str] = []
+        for task in self._workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            if bpmn_id and bpmn_id not in ids:
+                ids.append(bpmn_id)
+        return ids
+
+    def completed_element_ids(self) -> list[str]:
+        """BPMN ids of elements that have been completed at least once."""
+        ids: list[str] = []
+        for task in self._workflow.get_tasks(state=TaskState.COMPLETED):
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            if bpmn_id and bpmn_id not in ids:
+                ids.append(bpmn_id)
+        return ids
+
+    # changes
+    def complete_user_task(
+        self, task_id: str | UUID, data: Mapping[str, Any] | None = None, now: datetime | None = None
+    ) -> None:
+        """Complete a ready user task with the data the person entered, then run on."""
+        checked = _checked_data(data or {})
+        try:
+            uuid = task_id if isinstance(task_id, UUID) else UUID(str(task_id))
+        except ValueError:
+            raise EngineError("Unknown task.") from None
+
+        def step() -> None:
+            task = self._workflow.get_task_from_id(uuid)
+            if task is None or not task.task_spec.manual:
+                raise EngineError("Unknown task.")
+            if task.state != TaskState.READY:
+                raise EngineError("This task is not waiting for input.", task.task_spec.bpmn_id)
+            task.data.update(copy.deepcopy(checked))
+            task.run()
+            self._advance()
+
+        with use_time(now):
+            self._guarded(step)
+
+    def run(self, now: datetime | None = None) -> None:
+        """Fire due timers and run automatic steps (service, script tasks, gateways)."""
+        with use_time(now):
+            self._guarded(self._advance)
+
+    def fire_due_timers(self, now: datetime | None = None) -> list[str]:
+        """Fire every timer due at ``now`` and run on; returns the BPMN ids of the timers that fired."""
+        before = {
+            (str(t.id)): t.task_spec.bpmn_id
+            for t in self._workflow.get_tasks(state=TaskState.WAITING)
+            if isinstance(t.task_spec, CatchingEvent)
+        }
+        before_cycles = {str(t.id): len(t.children) for t in self._workflow.get_tasks(state=TaskState.WAITING)}
+        with use_time(now):
+            self._guarded(self._advance)
+        fired = []
+        for task in self._workflow.get_tasks():
+            key = str(task.id)
+            if key in before and (task.state != TaskState.WAITING or len(task.children) > before_cycles.get(key, 0)):
+                fired.append(before[key])
+        return fired
+
+    # internals
+    def _advance(self) -> None:
+        workflow = self._workflow
+        for _round in range(100):
+            workflow.refresh_timers()
+            workflow.do_engine_steps(will_complete_task=self._note_running)
+            if not workflow.get_tasks(state=TaskState.READY, manual=False):
+                break
+        now_text = current_time().isoformat()
+        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+            if task._get_internal_data("dikom_ready_at") is None:
+                task._set_internal_data(dikom_ready_at=now_text)
+
+    def _note_running(self, task) -> None:
+        self._running = getattr(task.task_spec, "bpmn_id", None)
+
+    def _guarded(self, operation: Callable[[], None]) -> None:
+        snapshot = _SERIALIZER.serialize_json(self._workflow)
+        self._running = None
+        try:
+            operation()
+        except Exception as exc:
+            restored = _SERIALIZER.deserialize_json(snapshot)
+            restored.script_engine = self._engine
+            self._workflow = restored
+            error = exc if isinstance(exc, EngineError) else _engine_error(exc)
+            if error.bpmn_id is None:
+                error.bpmn_id = self._running
+            if error is exc:
+                raise
+            raise error from exc
+
+    def _deadlines(
+        self, task, ready_at: datetime, info: Mapping[str, Any]
+    ) -> tuple[datetime | None, tuple[datetime, ...]]:
+        interrupting: list[datetime] = []
+        reminders: list[datetime] = []
+        parent = task.parent
+        if parent is not None and isinstance(parent.task_spec, BoundaryEventSplit):
+            for sibling in parent.children:
+                spec = sibling.task_spec
+                if sibling is task or not isinstance(spec, BoundaryEvent):
+                    continue
+                if not isinstance(spec.event_definition, TimerEventDefinition):
+                    continue
+                due = _timer_due(sibling)
+                if due is None:
+                    continue
+                (interrupting if spec.cancel_activity else reminders).append(due)
+        if info.get("due_in"):
+            due_at: datetime | None = timers.add_duration(ready_at, info["due_in"])
+        else:
+            due_at = min(interrupting) if interrupting else None
+        return due_at, tuple(sorted(reminders))
+
+
+def _timer_due(task) -> datetime | None:
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict):
+        value = value.get("next") if value.get("cycles") != 0 else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _engine_error(exc: BaseException) -> EngineError:
+    bpmn_id = None
+    task = getattr(exc, "task", None)
+    if task is not None:
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+    cause: BaseException = exc
+    inner = getattr(cause, "exception", None)
+    while isinstance(inner, BaseException) and inner is not cause:  # SpiffWorkflow wraps errors
+        cause, inner = inner, getattr(inner, "exception", None)
+    if isinstance(cause, EngineError):
+        return EngineError(cause.message, cause.bpmn_id or bpmn_id)
+    if isinstance(cause, ExpressionError):
+        return EngineError(f"Expression failed: {cause.message}", bpmn_id)
+    if isinstance(exc, SpiffWorkflowException):
+        return EngineError(f"The process failed: {exc}", bpmn_id)
+    return EngineError(f"The process failed: {type(exc).__name__}: {exc}", bpmn_id)
+
+
+__all__ = [
+    "BPMN_NS",
+    "EngineError",
+    "ProcessDefinition",
+    "ProcessInstance",
+    "ProcessNotSupported",
+    "ServiceCall",
+    "ServiceHandler",
+    "TimerInfo",
+    "UserTaskInfo",
+]
