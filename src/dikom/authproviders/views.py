@@ -9,11 +9,14 @@ import time
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.crypto import constant_time_compare
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dikom.authproviders import registry
+from dikom.authproviders import handoff, registry
 from dikom.authproviders.base import FLOW_SESSION_KEY, AuthError, AuthFlow, current_flow
 from dikom.authproviders.service import clear_identity, is_safe_return_to, store_identity
 
@@ -75,6 +78,44 @@ def return_view(request: HttpRequest, key: str) -> HttpResponse:
     request.session.cycle_key()
     store_identity(request, identity)
     return HttpResponseRedirect(flow.next_url)
+
+
+@csrf_exempt
+@require_POST
+def post_return(request: HttpRequest, key: str) -> HttpResponse:
+    """Where an identity service POSTs its answer across sites (SAML HTTP-POST binding).
+
+    The browser does not send the SameSite=Lax session cookie with this POST, so
+    this view never touches the session: it parks the answer (see ``handoff``)
+    and sends the browser on, with a 303, to the return view, a same-site GET
+    that carries the cookie. Providers opt in by naming the fields to keep
+    (``post_return_fields``) and the one carrying the state
+    (``post_return_state_field``). CSRF-exempt: the answer proves itself (for
+    SAML by its signature and InResponseTo), and the state must match the session.
+    """
+    provider = registry.get(key)
+    fields = tuple(getattr(provider, "post_return_fields", ()))
+    if provider is None or not fields:
+        raise Http404
+    state = request.POST.get(getattr(provider, "post_return_state_field", "state"), "")
+    parked = handoff.store(provider.key, state, {name: request.POST.get(name, "") for name in fields})
+    query = {"state": state[: handoff.MAX_STATE_LENGTH]}
+    if parked:
+        query[handoff.QUERY_PARAMETER] = parked
+    response = HttpResponseRedirect(reverse("authproviders:return", args=[provider.key]) + "?" + urlencode(query))
+    response.status_code = 303  # the browser must follow with GET
+    return response
+
+
+@require_GET
+def metadata(request: HttpRequest, key: str) -> HttpResponse:
+    """Machine-readable description of this installation for the identity service (SAML SP metadata)."""
+    provider = registry.get(key)
+    describe = getattr(provider, "metadata", None)
+    if provider is None or describe is None:
+        raise Http404
+    response: HttpResponse = describe(request)
+    return response
 
 
 @require_POST
