@@ -579,7 +579,63 @@ class _Checker:
         self.check_rules()
         self.check_fees()
         self.check_settings()
+        self.check_processing()
         return self.problems
+
+    # --- case processing: BPMN process, letter template, decision settings -------------------
+
+    def check_processing(self) -> None:
+        processing = self.data.get("processing")
+        if processing is None:
+            return
+        if not isinstance(processing, dict):
+            self.add("processing", "invalid_processing", _("The processing settings must be an object."))
+            return
+        for flag in ("sign_off_required", "automatic_decision_allowed"):
+            if not isinstance(processing.get(flag, False), bool):
+                self.add(f"processing.{flag}", "invalid_value", _("This setting must be yes or no."))
+        if processing.get("sign_off_required") and processing.get("automatic_decision_allowed"):
+            self.add(
+                "processing.automatic_decision_allowed",
+                "conflicting_processing",
+                _("A service whose decisions need a second sign-off cannot be decided automatically."),
+            )
+        lanes = processing.get("lanes", {})
+        if not isinstance(lanes, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in lanes.items()):
+            self.add("processing.lanes", "invalid_lanes", _("Lanes must map lane names to unit names."))
+        bpmn = processing.get("bpmn")
+        if bpmn not in (None, ""):
+            self._check_bpmn(bpmn)
+        template = processing.get("letter_template")
+        if template not in (None, {}):
+            source = template.get("de") if isinstance(template, dict) else None
+            if not isinstance(source, str):
+                self.add("processing.letter_template", "invalid_letter_template",
+                         _("The letter template needs a German text."))  # fmt: skip
+            else:
+                from dikom.cases.letters import LetterTemplateError, check_template
+
+                try:
+                    check_template(source)
+                except LetterTemplateError as error:
+                    self.add(
+                        "processing.letter_template",
+                        "invalid_letter_template",
+                        _("The letter template cannot be used: %(reason)s") % {"reason": error},
+                    )
+
+    def _check_bpmn(self, bpmn: Any) -> None:
+        from dikom.cases.bpmn.checks import inspect
+
+        if not isinstance(bpmn, str):
+            self.add("processing.bpmn", "invalid_bpmn", _("The process must be a BPMN 2.0 XML document."))
+            return
+        report = inspect(bpmn)
+        for finding in report.errors:
+            message = _("Process: %(problem)s") % {"problem": str(finding.message)}
+            if finding.line:
+                message += " " + _("(line %(line)s)") % {"line": finding.line}
+            self.add("processing.bpmn", "unsupported_bpmn", message)
 
 
 def pattern_problem(pattern: Any) -> str | None:
