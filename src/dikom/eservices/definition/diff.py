@@ -105,6 +105,9 @@ class _Differ:
         """Compare one property; recurse into objects so that the smallest change is reported."""
         if old == new:
             return
+        if prop == "bpmn" and isinstance(old, str) and isinstance(new, str):
+            self.bpmn(path, old, new)
+            return
         name = self.names.get(prop, prop)
         if isinstance(old, dict) and isinstance(new, dict) and not (set(old) | set(new)) <= {"de", "en"}:
             if prop in ("visible_if", "required_if", "amount_rule"):  # rules are compared as a whole
@@ -132,6 +135,31 @@ class _Differ:
                 "new": render(new),
             }
         self.add(path, kind, old, new, label)
+
+    def bpmn(self, path: str, old: str, new: str) -> None:
+        """A changed process, element by element (added, removed, renamed), not as two XML texts."""
+        from dikom.cases.bpmn.checks import inspect
+
+        context = _("Process")
+        before = {e.id: e for e in inspect(old).elements}
+        after = {e.id: e for e in inspect(new).elements}
+        count = len(self.changes)
+        for element_id in sorted(set(before) | set(after)):
+            o, n = before.get(element_id), after.get(element_id)
+            if o is None and n is not None:
+                self.add(f"{path}#{element_id}", "added", None, n.name or element_id,
+                         _("%(context)s: %(what)s “%(name)s” added") % {"context": context, "what": n.tag,
+                                                                       "name": n.name or element_id})  # fmt: skip
+            elif n is None and o is not None:
+                self.add(f"{path}#{element_id}", "removed", o.name or element_id, None,
+                         _("%(context)s: %(what)s “%(name)s” removed") % {"context": context, "what": o.tag,
+                                                                         "name": o.name or element_id})  # fmt: skip
+            elif o is not None and n is not None and (o.name, o.tag) != (n.name, n.tag):
+                self.add(f"{path}#{element_id}", "changed", o.name, n.name,
+                         _("%(context)s: %(old)s → %(new)s") % {"context": context, "old": f"{o.tag} “{o.name}”",
+                                                                "new": f"{n.tag} “{n.name}”"})  # fmt: skip
+        if len(self.changes) == count:
+            self.add(path, "changed", None, None, _("Process: details or layout changed (no element added or removed)"))
 
     def obj(self, path: str, context: str, old: dict[str, Any], new: dict[str, Any], skip: set[str]) -> None:
         for prop in sorted((set(old) | set(new)) - skip):

@@ -48,3 +48,21 @@ def test_bad_settings_and_templates_are_refused() -> None:
         {"letter_template": {"de": "{% if %}"}}
     )
     assert ("processing.bpmn", "invalid_bpmn") in problems({"bpmn": 42})
+
+
+def test_a_changed_process_is_shown_element_by_element() -> None:
+    from dikom.eservices.definition.diff import diff_definitions
+
+    old = copy.deepcopy(FAMILY)
+    old["processing"] = {"bpmn": DEFAULT_PROCESS}
+    new = copy.deepcopy(old)
+    new["processing"]["bpmn"] = DEFAULT_PROCESS.replace("Antrag prüfen und entscheiden", "Antrag prüfen")
+    with translation.override("en"):
+        labels = [c.label for c in diff_definitions(old, new)]
+    assert len(labels) == 1 and "Antrag prüfen und entscheiden" in labels[0] and "“Antrag prüfen”" in labels[0]
+    moved = copy.deepcopy(old)
+    moved["processing"]["bpmn"] = DEFAULT_PROCESS.replace('x="190"', 'x="200"')
+    with translation.override("en"):
+        assert [c.label for c in diff_definitions(old, moved)] == [
+            "Process: details or layout changed (no element added or removed)"
+        ]
