@@ -638,3 +638,21 @@ def on_commit_rules(case: Case, trigger: str, **context: Any) -> None:
         run_rules.enqueue(case_pk, trigger, context.get("task_id"))
 
     transaction.on_commit(run)
+
+
+# --- E-file transfer retry (staff) ----------------------------------------------------
+
+
+def retry_efile_transfer(case: Case, by: Any) -> Case:
+    """Send a closed case's file to the e-file system again after a failed transfer."""
+    with transaction.atomic():
+        case = _locked(case)
+        if case.status != Case.Status.CLOSED:
+            raise CaseActionError(_("Only closed cases are transferred to the e-file."))
+        if case.efile_status in {Case.EfileStatus.TRANSFERRED, Case.EfileStatus.PENDING, Case.EfileStatus.RETRYING}:
+            raise CaseActionError(_("The transfer to the e-file is not in a failed state; nothing to retry."))
+        _bump(case, efile_status=Case.EfileStatus.PENDING, efile_error="")
+        record_event(case, "efile_retry", _("Transfer to the e-file started again."), actor=by)
+        case_pk = case.pk
+        transaction.on_commit(lambda: _enqueue_efile(case_pk))
+    return case
