@@ -680,7 +680,7 @@ DIKOM_XDOMEA_XSD_DIR = env_str(
 
 DIKOM_HANDOVER_MAX_ATTEMPTS = env_int(
     "DIKOM_HANDOVER_MAX_ATTEMPTS",
-    8,
+    12,
     "Attempts to deliver a submitted application to one back-office target before the delivery stays failed.",
     minimum=1,
 )

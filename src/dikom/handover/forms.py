@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from dikom.eservices.models import Adoption
+from dikom.handover import transport
 from dikom.handover.models import Delivery, DeliveryTarget
 from dikom.municipalities.models import Municipality
 
@@ -67,6 +68,12 @@ class TargetForm(forms.Form):
             del self.fields["url" if instance.kind == DeliveryTarget.Kind.EMAIL else "email"]
         else:
             del self.fields["active"]
+
+    def clean_url(self) -> str:
+        url = str(self.cleaned_data.get("url") or "").strip()
+        if url:
+            transport.parse_url(url)  # the same check the action and every delivery make
+        return url
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -116,7 +116,7 @@ def _secret_page(
 def target_create(request: HttpRequest, slug: str) -> HttpResponse:
     """Create a target. A webhook's secret is rendered once, straight into this POST response."""
     municipality = access.get_municipality_for_targets(request.user, slug)
-    form = TargetForm(request.POST or None, municipality=municipality)
+    form = TargetForm(request.POST if request.method == "POST" else None, municipality=municipality)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -146,7 +146,7 @@ def target_create(request: HttpRequest, slug: str) -> HttpResponse:
 def target_edit(request: HttpRequest, slug: str, target_uuid: Any) -> HttpResponse:
     municipality = access.get_municipality_for_targets(request.user, slug)
     target = access.get_target_for_admin(request.user, municipality, target_uuid)
-    form = TargetForm(request.POST or None, municipality=municipality, instance=target)
+    form = TargetForm(request.POST if request.method == "POST" else None, municipality=municipality, instance=target)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
