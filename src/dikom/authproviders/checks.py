@@ -37,4 +37,14 @@ def check_auth_providers(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
         check_configuration = getattr(provider, "check_configuration", None)
         if callable(check_configuration):
             messages.extend(check_configuration())
+    if "bundid" in enabled_keys() and getattr(settings, "IS_PRODUCTION", False):
+        backend = str(settings.CACHES.get("default", {}).get("BACKEND", ""))
+        if backend.endswith(("LocMemCache", "DummyCache")):
+            messages.append(
+                Error(
+                    "The BundID sign-in needs a cache shared by all processes (hand-off and replay protection).",
+                    hint="Set DIKOM_CACHE_URL to a Redis server.",
+                    id="authproviders.E003",
+                )
+            )
     return messages

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -231,7 +232,9 @@ def sign_in_with(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
     events.emit(application, "auth_chosen", request, auth_method=choice[0])
     chosen = list(request.session.get(AUTH_CHOSEN_SESSION_KEY, []))
     request.session[AUTH_CHOSEN_SESSION_KEY] = [*chosen[-49:], str(application.uuid)]
-    return redirect(auth_start_url(choice[1], _sign_in_url(application)))
+    level = str(application.content.get("trust_level") or "none")
+    # Providers that can ask for a level (BundID) read it from the start URL; others ignore it.
+    return redirect(auth_start_url(choice[1], _sign_in_url(application)) + "&" + urlencode({"level": level}))
 
 
 # --- Steps --------------------------------------------------------------------------
