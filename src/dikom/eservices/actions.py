@@ -42,7 +42,7 @@ Decision = Review.Decision
 
 DEFAULT_RELEASE_QUORUM = 2
 # Paths under /dienste/ that are pages, not services.
-RESERVED_SLUGS = frozenset({"meine", "neu", "benachrichtigungen"})
+RESERVED_SLUGS = frozenset({"meine", "neu", "importieren", "benachrichtigungen"})
 MAX_FEE_CENTS = 100_000_000  # one million euros: far above any municipal fee
 
 

@@ -87,6 +87,14 @@ def unique_key(base: str, taken: set[Any], fallback: str) -> str:
     return candidate
 
 
+def _decimal_input() -> forms.TextInput:
+    """A text input for decimal numbers, read in the page's language ("30,00" in German).
+
+    Not ``type="number"``: browsers read a comma there by their own locale, not the page's,
+    so "30,00" could arrive as 3000."""
+    return forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+
 class ConcurrencyMixin(forms.Form):
     """Every editor form carries the hash of the content it was shown with: a change made
     meanwhile by a colleague is not silently overwritten."""
@@ -140,6 +148,23 @@ class CreateServiceForm(forms.Form):
         label=_("Authoring city"), queryset=Municipality.objects.none(), empty_label=None
     )
     title = forms.CharField(label=_("Title (German)"), max_length=200)
+
+    def __init__(self, *args: Any, municipalities: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["municipality"].queryset = municipalities  # type: ignore[attr-defined]
+
+
+class ImportServiceForm(forms.Form):
+    """A new draft from a FIM XDatenfelder schema (XML) or a dikom service archive (ZIP)."""
+
+    municipality = forms.ModelChoiceField(
+        label=_("Authoring city"), queryset=Municipality.objects.none(), empty_label=None
+    )
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("A FIM XDatenfelder 1, 2 or 3 schema (.xml) or a service exported from dikom (.zip)."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xml,.zip,application/xml,text/xml,application/zip"}),
+    )
 
     def __init__(self, *args: Any, municipalities: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -268,6 +293,8 @@ class FeeForm(ConcurrencyMixin):
         max_digits=9,
         decimal_places=2,
         help_text=_("A fixed amount. Leave empty when a calculation rule sets it."),
+        localize=True,
+        widget=_decimal_input(),
     )
     amount_rule = forms.CharField(
         label=_("Calculation rule (JSON-Logic, result in cents)"),
@@ -517,8 +544,8 @@ class FieldForm(ConcurrencyMixin):
         widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false"}),
         help_text=_("One per line: value | German label | English label (optional)."),
     )
-    min = forms.DecimalField(label=_("Smallest number"), required=False)
-    max = forms.DecimalField(label=_("Largest number"), required=False)
+    min = forms.DecimalField(label=_("Smallest number"), required=False, localize=True, widget=_decimal_input())
+    max = forms.DecimalField(label=_("Largest number"), required=False, localize=True, widget=_decimal_input())
     min_length = _optional_int(_("Shortest length (characters)"))
     max_length = _optional_int(_("Longest length (characters)"))
     pattern = forms.CharField(
@@ -543,7 +570,13 @@ class FieldForm(ConcurrencyMixin):
         help_text=_("Media types separated by commas, e.g. application/pdf, image/jpeg."),
     )
     max_megabytes = forms.DecimalField(
-        label=_("Largest file (MB)"), required=False, min_value=Decimal("0.01"), max_digits=6, decimal_places=2
+        label=_("Largest file (MB)"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=6,
+        decimal_places=2,
+        localize=True,
+        widget=_decimal_input(),
     )
     min_items = _optional_int(_("Fewest entries"))
     max_items = forms.IntegerField(label=_("Most entries"), required=False, min_value=1)
@@ -835,6 +868,8 @@ class AdoptionForm(forms.Form):
                 required=False,
                 max_digits=9,
                 decimal_places=2,
+                localize=True,
+                widget=_decimal_input(),
                 help_text=_("Empty: the common amount (%(amount)s €).") % {"amount": _euros(default)}
                 if isinstance(default, int)
                 else _("Empty: calculated by the service's rule."),

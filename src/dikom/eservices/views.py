@@ -522,6 +522,98 @@ def create(request: HttpRequest) -> HttpResponse:
     return _render(request, "create.html", {"form": form}, status=400 if form.errors else 200)
 
 
+def _definition_from_upload(data: bytes) -> tuple[dict[str, Any], list[str]]:
+    """The definition in an uploaded FIM schema or dikom archive, and warnings for the designer.
+
+    Raises ``ValueError`` with a message for the designer when the file cannot be imported."""
+    from dikom.eservices.definition import fim, interchange
+
+    if data.startswith(b"PK"):
+        try:
+            definition, assets, _metadata = interchange.import_zip(data)
+        except interchange.InterchangeError as exc:
+            raise ValueError(_("The ZIP archive cannot be imported: %(reason)s.") % {"reason": exc}) from exc
+        warnings = []
+        if assets:
+            warnings.append(
+                _("The archive's %(count)s attached file(s) were not imported; add them again if needed.")
+                % {"count": len(assets)}
+            )
+        return definition, warnings
+    try:
+        result = fim.import_xdatenfelder(data)
+    except fim.FimImportError as exc:
+        raise ValueError(_("The FIM schema cannot be imported: %(reason)s") % {"reason": exc.message}) from exc
+    return result.definition, [str(w) for w in result.warnings]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_service(request: HttpRequest) -> HttpResponse:
+    """A new draft from a FIM XDatenfelder schema or from a ZIP archive exported from dikom."""
+    from dikom.eservices.definition import interchange
+
+    municipalities = access.designer_municipalities(request.user).order_by("name")
+    if not municipalities.exists():
+        raise PermissionDenied
+    form = forms.ImportServiceForm(
+        request.POST or None,
+        request.FILES or None,
+        municipalities=municipalities,
+        initial={"municipality": municipalities.first()},
+    )
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            if upload.size > interchange.MAX_ARCHIVE_BYTES:
+                raise ValueError(
+                    _("The file is larger than %(size)s MB.") % {"size": interchange.MAX_ARCHIVE_BYTES // 2**20}
+                )
+            definition, warnings = _definition_from_upload(upload.read())
+            version = actions.create_service(
+                municipality=form.cleaned_data["municipality"],
+                actor=request.user,
+                title=_t((definition.get("identity") or {}).get("title"), "de") or upload.name,
+                content=definition,
+            )
+        except (ValueError, actions.WorkflowError) as exc:
+            form.add_error("file", getattr(exc, "message", None) or str(exc))
+        else:
+            messages.success(
+                request, _("The service was imported as a draft. Check the problems listed before you submit it.")
+            )
+            for warning in warnings[:20]:
+                messages.warning(request, warning)
+            if len(warnings) > 20:
+                messages.warning(request, _("%(count)s further notes were left out.") % {"count": len(warnings) - 20})
+            return _redirect_version(version, "eservices:edit")
+    return _render(request, "import.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_GET
+def export_version(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """A version as a ZIP archive (``definition.json`` + ``metadata.json``) that imports into an identical draft."""
+    from django.utils import timezone
+
+    from dikom.eservices.definition import interchange
+
+    version = access.get_version(request.user, slug, number)
+    archive = interchange.export_zip(
+        version.content,
+        {},
+        {
+            "exported_at": timezone.now().isoformat(timespec="seconds"),
+            "source_ags": version.municipality.ags,
+            "version": version.number,
+            "slug": version.definition.slug,
+            "status": version.status,
+        },
+    )
+    response = HttpResponse(archive, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{version.definition.slug}-v{version.number}.zip"'
+    return response
+
+
 @require_GET
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A service: its latest released version (or the open one), the version history, adoption links."""
