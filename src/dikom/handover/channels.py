@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from dikom.handover import payload, signing, transport
 from dikom.handover.models import Delivery, DeliveryTarget
@@ -137,11 +138,13 @@ def send_email(delivery: Delivery) -> None:
             retry=exc.smtp_code < 500,
         ) from exc
     except TimeoutError as exc:
-        raise DeliveryError(
-            _("The mail server did not answer within %(seconds)d seconds.")
-            % {"seconds": settings.DIKOM_HANDOVER_TIMEOUT_SECONDS},
-            retry=True,
-        ) from exc
+        seconds = settings.DIKOM_HANDOVER_TIMEOUT_SECONDS
+        text = ngettext(
+            "The mail server did not answer within %(seconds)d second.",
+            "The mail server did not answer within %(seconds)d seconds.",
+            seconds,
+        )
+        raise DeliveryError(text % {"seconds": seconds}, retry=True) from exc
     except (OSError, smtplib.SMTPException) as exc:
         raise DeliveryError(
             _("The mail server could not be reached (%(reason)s).") % {"reason": exc.__class__.__name__}, retry=True

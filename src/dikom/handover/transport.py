@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 MAX_RESPONSE_BYTES = 64 * 1024
 USER_AGENT = "dikom-handover/1"
@@ -165,7 +165,8 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
         status = response.status
         response.read(MAX_RESPONSE_BYTES)  # read a bounded part so the peer is not reset mid-answer
     except TimeoutError as exc:  # socket.timeout is TimeoutError
-        raise DeliveryError(_("No answer within %(seconds)d seconds.") % {"seconds": timeout}, retry=True) from exc
+        text = ngettext("No answer within %(seconds)d second.", "No answer within %(seconds)d seconds.", timeout)
+        raise DeliveryError(text % {"seconds": timeout}, retry=True) from exc
     except ssl.SSLError as exc:
         raise DeliveryError(
             _("TLS connection failed (%(reason)s).") % {"reason": exc.__class__.__name__}, retry=True

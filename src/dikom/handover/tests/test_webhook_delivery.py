@@ -160,7 +160,7 @@ def test_a_receiver_that_does_not_answer_times_out_and_is_retried(
 
     delivery = Delivery.objects.get(application=application)
     assert delivery.status == Delivery.Status.RETRYING
-    assert delivery.last_error == "No answer within 1 seconds."
+    assert delivery.last_error == "No answer within 1 second."
     assert delivery.last_http_status is None
 
 
