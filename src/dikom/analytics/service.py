@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from dikom.analytics.actions import IngestResult, ingest_events
+from dikom.analytics.ingest import IngestResult, ingest_events
 from dikom.analytics.metrics import service_summary
 from dikom.analytics.models import EventSource, Service
 from dikom.municipalities.models import Municipality

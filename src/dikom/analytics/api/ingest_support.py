@@ -1,0 +1,82 @@
+"""Request parsing and rate limiting of the ingestion endpoint, built for its volume.
+
+- ``FastJSONParser``: decodes with orjson (about four times faster than the
+  standard library on a 10 000-event batch). Bodies orjson refuses go to DRF's
+  own parser, so malformed JSON gets exactly the answer every other endpoint
+  gives, and what only the standard library accepts (integers beyond 64 bits)
+  still reaches the validator, which rejects it with a field error.
+- ``IngestThrottle``: the same budget, scope and 429 answer (with
+  ``Retry-After``) as ``dikom.api.throttling.IngestRateThrottle``, counted in
+  two fixed windows weighted into a sliding one. DRF's throttle keeps one
+  timestamp per request of the window and reads and writes that whole list
+  per request: at the ingestion budget of 120 000 requests a minute that is a
+  list of up to 120 000 floats pickled twice per request. Here it is two
+  counters (one ``get_many`` and one ``incr``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import IO, Any
+
+import orjson
+from django.conf import settings
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+
+from dikom.api.throttling import IngestRateThrottle
+
+UTF8 = frozenset({"utf-8", "utf8"})
+
+
+class FastJSONParser(JSONParser):
+    def parse(
+        self, stream: IO[bytes] | None, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        body = stream.read() if stream is not None else b""
+        if encoding.lower() in UTF8:
+            try:
+                return orjson.loads(body)
+            except orjson.JSONDecodeError:
+                pass
+        return super().parse(io.BytesIO(body), media_type, parser_context)
+
+
+class IngestThrottle(IngestRateThrottle):
+    """``IngestRateThrottle`` with O(1) work per request (sliding window from two counters)."""
+
+    wait_seconds: float = 0.0
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        limit, duration = self.parse_rate(self.rate)
+        if limit is None or duration is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        now = self.timer()
+        window = int(now // duration)
+        current_key, previous_key = f"{self.key}:{window}", f"{self.key}:{window - 1}"
+        counts = self.cache.get_many([previous_key, current_key])
+        previous, current = counts.get(previous_key, 0), counts.get(current_key, 0)
+        elapsed = now - window * duration
+        # The requests of the last ``duration`` seconds, counting the previous
+        # window by the share of it that still lies inside.
+        if previous * (1 - elapsed / duration) + current >= limit:
+            if current >= limit:
+                self.wait_seconds = duration - elapsed
+            else:
+                self.wait_seconds = max(1.0, duration * (1 - (limit - current) / previous) - elapsed)
+            return False
+        timeout = 2 * duration + 1
+        if not self.cache.add(current_key, 1, timeout):
+            try:
+                self.cache.incr(current_key)
+            except ValueError:  # expired between add and incr
+                self.cache.set(current_key, 1, timeout)
+        return True
+
+    def wait(self) -> float:
+        return self.wait_seconds
