@@ -448,8 +448,12 @@ class OidcAuthProvider(AuthProvider):
             raise AuthError(_("The identity service's answer contains no sign-in code. Please start again."))
         try:
             metadata = discovery(cfg)
+            if answered_issuer is None and metadata.get("authorization_response_iss_parameter_supported") is True:
+                logger.warning("OIDC answer of %s lacks the iss parameter its metadata promises", cfg.issuer)
+                raise AuthError(_("The identity service's answer could not be verified. Please start again."))
             tokens = self._redeem(cfg, metadata, code, _code_verifier(flow.state))
             claims = self._verify(cfg, metadata, tokens["id_token"], flow.nonce)
+            trust_level = self._trust_level(cfg, claims)
             attributes = self._attributes(cfg, metadata, claims, tokens)
         except _Unreachable as failure:
             logger.warning("OIDC sign-in at %s failed: %s", cfg.issuer, failure)
@@ -460,7 +464,7 @@ class OidcAuthProvider(AuthProvider):
         return Identity(
             provider=self.key,
             method=cfg.methods[0] if cfg.methods else "none",
-            trust_level=self._trust_level(cfg, claims),
+            trust_level=trust_level,
             subject=subject_for(cfg.issuer, claims["sub"]),
             attributes=attributes,
         )
@@ -519,7 +523,11 @@ class OidcAuthProvider(AuthProvider):
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise AuthError(unverifiable)
-        key = signing_key(cfg, metadata, kid, alg)
+        try:
+            key = signing_key(cfg, metadata, kid, alg)
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as error:
+            logger.warning("OIDC key %r of %s is unusable: %s", kid, cfg.issuer, error)
+            raise AuthError(unverifiable) from error
         if key is None:
             logger.warning("OIDC ID token from %s signed with unknown key %r", cfg.issuer, kid)
             raise AuthError(unverifiable)

@@ -10,7 +10,8 @@ Tests steer misbehaviour through attributes:
 
 - ``authorize_error``: answer the authorization request with ``error=<value>``;
 - ``id_token_mode``: how the next ID tokens are spoiled (see :data:`ID_TOKEN_MODES`);
-- ``claims_in_id_token``: put profile claims into the ID token or only into userinfo.
+- ``claims_in_id_token``: put profile claims into the ID token or only into userinfo;
+- ``oversized_jwks``: pad the key set beyond what a client should read.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class LocalIdentityProvider:
         self.authorize_error: str | None = None
         self.id_token_mode = "valid"
         self.claims_in_id_token = True
+        self.oversized_jwks = False
         self.token_requests = 0
         self.jwks_requests = 0
         self._grants: dict[str, Grant] = {}
@@ -155,11 +157,15 @@ class LocalIdentityProvider:
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": True,
             "token_endpoint_auth_methods_supported": [self.token_auth_method],
         }
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [key.public_jwk() for key in self.keys]}
+        keys = [key.public_jwk() for key in self.keys]
+        if self.oversized_jwks:
+            return {"keys": keys, "padding": "x" * (1024 * 1024)}
+        return {"keys": keys}
 
     # -- endpoints, called by the request handler --
 

@@ -205,7 +205,9 @@ def test_replayed_code_is_refused(configured):
     other = english_client()
     state = parse_qs(urlsplit(_start(other)).query)["state"][0]
     code = parse_qs(urlsplit(callback).query)["code"][0]
-    replay = "http://testserver/anmeldung/oidc/rueckkehr/?" + urlencode({"code": code, "state": state})
+    replay = "http://testserver/anmeldung/oidc/rueckkehr/?" + urlencode(
+        {"code": code, "state": state, "iss": configured.issuer}
+    )
     _refused(other, replay, CODE_REFUSED)
     assert configured.token_requests == 2
 
@@ -218,7 +220,9 @@ def test_code_of_another_attempt_fails_pkce(configured):
     code = parse_qs(urlsplit(victim_callback).query)["code"][0]
     attacker = english_client()
     state = parse_qs(urlsplit(_start(attacker)).query)["state"][0]
-    injected = "http://testserver/anmeldung/oidc/rueckkehr/?" + urlencode({"code": code, "state": state})
+    injected = "http://testserver/anmeldung/oidc/rueckkehr/?" + urlencode(
+        {"code": code, "state": state, "iss": configured.issuer}
+    )
     _refused(attacker, injected, CODE_REFUSED)
 
 
@@ -245,6 +249,27 @@ def test_unacceptable_id_tokens_are_refused(configured, caplog, mode, message, r
         _refused(client, _at_idp(_start(client)), message)
     assert reason in caplog.text
     assert configured.token_requests == 1
+
+
+@pytest.mark.django_db
+def test_answer_naming_another_issuer_or_none_is_refused(configured):
+    # RFC 9207: the identity provider names itself in the answer; a mix-up shows there.
+    client = english_client()
+    callback = _at_idp(_start(client))
+    _refused(client, callback.replace("iss=http", "iss=https"), UNVERIFIABLE)
+    client = english_client()
+    callback = _at_idp(_start(client))
+    without_iss = "&".join(part for part in callback.split("&") if not part.startswith("iss="))
+    assert without_iss != callback
+    _refused(client, without_iss, UNVERIFIABLE)
+    assert configured.token_requests == 0
+
+
+@pytest.mark.django_db
+def test_oversized_key_set_is_not_read(configured):
+    configured.oversized_jwks = True
+    client = english_client()
+    _refused(client, _at_idp(_start(client)), UNREACHABLE)
 
 
 @pytest.mark.django_db
