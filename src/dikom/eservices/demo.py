@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -72,6 +73,24 @@ ADDRESS_STEP = {
         },
     ],
 }
+
+PROCESSES = Path(__file__).resolve().parent / "demo_processes"
+
+
+def _process(name: str) -> str:
+    """A demo BPMN process (written for the demo; lanes are units of the demo organisation chart)."""
+    return (PROCESSES / f"{name}.bpmn").read_text(encoding="utf-8")
+
+
+PERMIT_LETTER = (
+    "<p>Für das Fahrzeug mit dem Kennzeichen {{ answers.fahrzeug.kennzeichen }} wird ein "
+    "Bewohnerparkausweis für die Zone {{ answers.fahrzeug.zone|upper }} ab dem "
+    "{{ answers.fahrzeug.beginn }} für ein Jahr erteilt.</p>"
+)
+DOG_TAX_LETTER = (
+    "<p>Ihr Hund „{{ answers.hund.name }}“ ({{ answers.hund.rasse }}) ist ab dem "
+    "{{ answers.hund.aufnahme }} zur Hundesteuer angemeldet. Die Steuermarke erhalten Sie mit der Post.</p>"
+)
 
 RECEIPT = {"key": "eingangsbestaetigung", "title": _de_en("Eingangsbestätigung", "Receipt"), "kind": "receipt"}
 
@@ -160,6 +179,7 @@ PARKING: dict[str, Any] = {
     "trust_level": "substantial",
     "auth_methods": ["bundid", "eid", "eu_wallet"],
     "payment_required": True,
+    "processing": {"bpmn": _process("bewohnerparkausweis"), "letter_template": {"de": PERMIT_LETTER}},
     "documents": [
         RECEIPT,
         {"key": "parkausweis", "title": _de_en("Bewohnerparkausweis", "Resident parking permit"), "kind": "decision"},
@@ -275,6 +295,12 @@ DOG_TAX: dict[str, Any] = {
     "trust_level": "low",
     "auth_methods": ["bundid", "elster", "eid"],
     "payment_required": False,
+    "processing": {
+        "bpmn": _process("hundesteuer"),
+        # Fully rule-based when the dog is not dangerous: the cities' automation rule decides.
+        "automatic_decision_allowed": True,
+        "letter_template": {"de": DOG_TAX_LETTER},
+    },
     "documents": [
         RECEIPT,
         {"key": "steuerbescheid", "title": _de_en("Hundesteuerbescheid", "Dog tax notice"), "kind": "decision"},
@@ -377,6 +403,7 @@ NAPPIES: dict[str, Any] = {
     "trust_level": "low",
     "auth_methods": ["bundid", "eid"],
     "payment_required": False,
+    "processing": {"bpmn": _process("zuschuss-mehrwegwindeln"), "sign_off_required": True},
     "documents": [
         RECEIPT,
         {"key": "bewilligung", "title": _de_en("Bewilligungsbescheid", "Notice of approval"), "kind": "decision"},
