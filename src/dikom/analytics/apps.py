@@ -8,3 +8,7 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from dikom.analytics import scopes  # noqa: F401  (registers the API key scopes)
+        from dikom.lib import periodic
+
+        # Expired salts and raw events are deleted hourly (the clock started by `manage.py serve`).
+        periodic.register("analytics.housekeeping", "dikom.analytics.tasks.analytics_housekeeping", every_seconds=3600)

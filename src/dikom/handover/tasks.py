@@ -15,3 +15,11 @@ def deliver(delivery_id: int) -> str:
     # Error texts stored on the delivery and the e-mail are in the installation's language.
     with translation.override(settings.LANGUAGE_CODE):
         return attempt_delivery(delivery_id)
+
+
+@task()
+def resume_due_deliveries() -> int:
+    """Periodic safety net (every five minutes, see apps.py): queue deliveries whose next attempt is due."""
+    from dikom.handover.actions import enqueue_due_deliveries
+
+    return enqueue_due_deliveries()
