@@ -656,3 +656,33 @@ def retry_efile_transfer(case: Case, by: Any) -> Case:
         case_pk = case.pk
         transaction.on_commit(lambda: _enqueue_efile(case_pk))
     return case
+
+
+# --- Portal mailbox: the citizen read the city's messages ------------------------------
+
+
+def mark_messages_read(case: Case, citizen: Any) -> int:
+    """Mark the city's unread messages of the case as read by its citizen; returns how many were marked.
+
+    Only the citizen who owns the application may do this (anyone else: :class:`CaseActionError`).
+    The history notes when the citizen first opened new messages (e.g. a decision letter).
+    """
+    from django.utils.translation import ngettext
+
+    if citizen is None or case.application.citizen_id is None or case.application.citizen_id != citizen.pk:
+        raise CaseActionError(_("This application is not yours."))
+    with transaction.atomic():
+        unread = case.messages.filter(direction=CaseMessage.Direction.TO_CITIZEN, read_at__isnull=True)
+        count = unread.update(read_at=timezone.now())
+        if count:
+            record_event(
+                case,
+                "messages_read",
+                ngettext(
+                    "The citizen opened %(count)d new message in the portal.",
+                    "The citizen opened %(count)d new messages in the portal.",
+                    count,
+                )
+                % {"count": count},
+            )
+    return count
