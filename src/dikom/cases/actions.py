@@ -160,7 +160,9 @@ def _lane_units(case: Case) -> dict[str, OrgUnit]:
     The service's ``processing.lanes`` may map a lane to a unit's name or short
     name (shared definitions use names every city has, e.g. "Ordnungsamt");
     otherwise a lane whose name equals a unit's name or short name goes there.
-    Lanes that match nothing go to the responsible unit of the adoption.
+    Lanes that match nothing go to the responsible unit of the adoption. The
+    adopting city's own choice per lane (``Adoption.lanes``: lane name → unit id)
+    comes first.
     """
     units = list(OrgUnit.objects.filter(municipality=case.municipality))
     by_key: dict[str, OrgUnit] = {}
@@ -175,6 +177,11 @@ def _lane_units(case: Case) -> dict[str, OrgUnit]:
         found = by_key.get(str(target).strip().lower())
         if found is not None:
             mapping[str(lane).strip().lower()] = found
+    by_pk = {unit.pk: unit for unit in units}
+    chosen = case.application.adoption.lanes
+    for lane, unit_pk in chosen.items() if isinstance(chosen, dict) else ():
+        if by_pk.get(unit_pk) is not None:
+            mapping[str(lane).strip().lower()] = by_pk[unit_pk]
     return mapping
 
 

@@ -256,6 +256,12 @@ class Adoption(models.Model):
     fees = models.JSONField(
         _("local fee amounts"), default=dict, blank=True, help_text=_("Fee key → amount in cents, for adjustable fees.")
     )
+    lanes = models.JSONField(
+        _("org units per process lane"),
+        default=dict,
+        blank=True,
+        help_text=_("Lane name → org unit id of this city; overrides the shared mapping of the definition."),
+    )
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
     hint_de = models.TextField(_("local hint (German)"), blank=True)
