@@ -693,3 +693,97 @@ def mark_messages_read(case: Case, citizen: Any) -> int:
                 % {"count": count},
             )
     return count
+
+
+# --- Automation rules (dikom.cases.automation) ---------------------------------------
+
+
+def route_task(task: Task, *, unit: OrgUnit | None = None, user: Any = None, automatic_label: str) -> Task:
+    """A rule gives an open task to another unit of the city (unassigned there) or to a person."""
+    if (unit is None) == (user is None):
+        raise ValueError("route_task needs either a unit or a user")
+    with transaction.atomic():
+        locked = _task_for_update(task, None)
+        if unit is not None:
+            if unit.municipality_id != locked.case.municipality_id:
+                raise CaseActionError(_("Please choose a unit of your own city."))
+            Task.objects.filter(pk=locked.pk).update(org_unit=unit, assignee=None, lock_version=F("lock_version") + 1)
+            text = _("“%(task)s” handed over to %(unit)s.") % {"task": locked.name, "unit": unit.name}
+        else:
+            Task.objects.filter(pk=locked.pk).update(assignee=user, lock_version=F("lock_version") + 1)
+            text = _("“%(task)s” handed over to %(who)s.") % {"task": locked.name, "who": user.get_full_name() or user}
+        record_event(locked.case, "task_assigned", text, automatic_label=automatic_label)
+    locked.refresh_from_db()
+    return locked
+
+
+def resume_case(case: Case, *, automatic_label: str) -> Case:
+    """A rule takes a case that waits for the citizen back into processing."""
+    with transaction.atomic():
+        case = _locked(case)
+        if case.status != Case.Status.WAITING:
+            raise CaseActionError(_("The case does not wait for the citizen."))
+        _bump(case, status=Case.Status.OPEN)
+        record_event(case, "resumed", _("The case is being processed again."), automatic_label=automatic_label)
+    return case
+
+
+def close_case_automatically(case: Case, *, automatic_label: str) -> Case:
+    """A rule closes a decided case; its file goes to the e-file system as with :func:`close_case`."""
+    with transaction.atomic():
+        case = _locked(case)
+        if case.status != Case.Status.DECIDED:
+            raise CaseActionError(_("Only decided cases can be closed."))
+        _bump(case, status=Case.Status.CLOSED, closed_at=timezone.now(), efile_status=Case.EfileStatus.PENDING)
+        record_event(case, "closed", _("Case closed."), automatic_label=automatic_label)
+        case_pk = case.pk
+        transaction.on_commit(lambda: _enqueue_efile(case_pk))
+    return case
+
+
+def send_message_to_citizen(case: Case, *, subject: str, body: str, automatic_label: str) -> CaseMessage:
+    """A message in the citizen's portal mailbox (and an e-mail that it is there)."""
+    if not subject.strip() or not body.strip():
+        raise CaseActionError(_("Please give the message a subject and a text."))
+    with transaction.atomic():
+        case = _locked(case)
+        message = CaseMessage.objects.create(
+            case=case,
+            direction=CaseMessage.Direction.TO_CITIZEN,
+            kind=CaseMessage.Kind.MESSAGE,
+            subject=subject.strip()[:200],
+            body=body.strip()[:10000],
+        )
+        record_event(
+            case, "message_sent", _("Message to the citizen: %(s)s") % {"s": message.subject},
+            automatic_label=automatic_label,
+        )  # fmt: skip
+        _notify_citizen(case, message)
+    return message
+
+
+def add_generated_document(
+    case: Case, *, title: str, file_name: str, content: bytes, content_type: str, automatic_label: str,
+    visible_to_citizen: bool = False,
+) -> CaseDocument:  # fmt: skip
+    """Store a document a rule generated (kind "other") in the case file."""
+    with transaction.atomic():
+        case = _locked(case)
+        document = CaseDocument(
+            case=case,
+            kind=CaseDocument.Kind.OTHER,
+            title=title[:300],
+            file_name=file_name[:200],
+            content_type=content_type,
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            visible_to_citizen=visible_to_citizen,
+            created_automatically=True,
+        )
+        document.file.save(document.file_name, ContentFile(content), save=False)
+        document.save()
+        record_event(
+            case, "document_generated", _("Document generated: %(title)s") % {"title": document.title},
+            automatic_label=automatic_label,
+        )  # fmt: skip
+    return document
