@@ -1,11 +1,13 @@
 from django.urls import path
 
-from dikom.portal import views
+from dikom.portal import mailbox, views
 
 app_name = "portal"
 
 urlpatterns = [
     path("antraege/", views.my_applications, name="my_applications"),
+    path("antraege/<uuid:uuid>/", mailbox.application_detail, name="application_detail"),
+    path("antraege/<uuid:uuid>/dokumente/<uuid:document>/", mailbox.document_download, name="application_document"),
     path("fortsetzen/<str:token>/", views.resume, name="resume"),
     path("<slug:city>/", views.finder, name="finder"),
     path("<slug:city>/dienst/<slug:slug>/", views.service_detail, name="service"),

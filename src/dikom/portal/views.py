@@ -619,15 +619,21 @@ def my_applications(request: HttpRequest) -> HttpResponse:
         .select_related("municipality", "version", "adoption__definition")
         .order_by("-updated_at", "pk")
     )
+    from dikom.portal import mailbox
+
+    listed = list(applications)
+    cases = mailbox.overview(request.user, listed)
     rows = []
-    for application in applications:
+    for application in listed:
+        case = cases.get(application.pk)
         rows.append(
             {
                 "application": application,
                 "title": _title(application.content),
                 "url": _step_url(application, application.current_step)
                 if application.is_draft
-                else _done_url(application),
+                else (case["url"] if case else _done_url(application)),
+                "case": case,
             }
         )
     return render(request, "portal/my_applications.html", {"rows": rows})
