@@ -21,6 +21,8 @@ class Navigation:
     admin_municipalities: list[Municipality] = field(default_factory=list)
     # Cities whose usage analytics the user may read (analyst or municipality administrator).
     analytics_municipalities: list[Municipality] = field(default_factory=list)
+    # Cities whose cases the user processes (caseworker or municipality administrator).
+    case_municipalities: list[Municipality] = field(default_factory=list)
 
     @property
     def is_staff(self) -> bool:
@@ -39,12 +41,14 @@ def navigation_for(user: Any) -> Navigation:
         municipalities = list(staff_municipalities(user))
     admin_of = [m for m in municipalities if Role.MUNICIPALITY_ADMIN in roles_in(user, m)]
     analytics_of = [m for m in municipalities if roles_in(user, m) & {Role.ANALYST, Role.MUNICIPALITY_ADMIN}]
+    cases_of = [m for m in municipalities if roles_in(user, m) & {Role.CASEWORKER, Role.MUNICIPALITY_ADMIN}]
     is_staff = is_platform_admin or bool(municipalities)
     return Navigation(
         kind="staff" if is_staff else "citizen",
         is_platform_admin=is_platform_admin,
         admin_municipalities=admin_of,
         analytics_municipalities=analytics_of,
+        case_municipalities=cases_of,
     )
 
 
