@@ -469,36 +469,15 @@ def answer_information(case: Case, citizen: Any, request: CaseMessage, body: str
 
 
 def _notify_citizen(case: Case, message: CaseMessage) -> None:
-    """An e-mail that a message waits in the portal (the message itself stays in the portal)."""
-    from dikom.lib.mail import send_mail_on_commit
+    """Tell the citizen by e-mail (sent by a retrying task once the transaction has committed)."""
+    message_pk = message.pk
 
-    application = case.application
-    address = ""
-    citizen = application.citizen
-    if citizen is not None and citizen.email:
-        address = citizen.email
-    else:
-        answers = (application.submission_data or {}).get("answers") or {}
-        for step in answers.values():
-            if isinstance(step, dict) and isinstance(step.get("email"), str):
-                address = step["email"]
-                break
-    if not address:
-        return
-    send_mail_on_commit(
-        _("New message about your application %(ref)s") % {"ref": case.reference},
-        _(
-            "%(city)s has sent you a message about your application %(ref)s (%(service)s): “%(subject)s”.\n"
-            "Please read it in the portal under “My applications”."
-        )
-        % {
-            "city": case.municipality.name,
-            "ref": case.reference,
-            "service": case.service_title,
-            "subject": message.subject,
-        },
-        [address],
-    )
+    def enqueue() -> None:
+        from dikom.cases.tasks import notify_citizen
+
+        notify_citizen.enqueue(message_pk)
+
+    transaction.on_commit(enqueue)
 
 
 # --- Decision and closing -----------------------------------------------------------

@@ -79,3 +79,70 @@ def process_case_clock() -> dict[str, int]:
             logger.exception("cases: timers of case %s failed", case.pk)
     reminded = actions.send_reminders()
     return {"opened": opened, "timers": fired, "reminders": reminded}
+
+
+def citizen_address(case: Case) -> str:
+    """The citizen's e-mail: the account's, else the e-mail answer of the application."""
+    application = case.application
+    citizen = application.citizen
+    if citizen is not None and citizen.email:
+        return str(citizen.email)
+    answers = (application.submission_data or {}).get("answers") or {}
+    for step in answers.values():
+        if isinstance(step, dict) and isinstance(step.get("email"), str):
+            return str(step["email"])
+    return ""
+
+
+@retrying_task(backoff_seconds=60)
+def notify_citizen(message_pk: int) -> int:
+    """E-mail about a message to the citizen.
+
+    With an account the message stays in the portal mailbox and the e-mail only
+    points there. Without an account (the portal cannot show them anything) the
+    e-mail carries the message itself, the decision letter as PDF attachment and
+    the responsible unit's address for answers.
+    """
+    from django.core.mail import EmailMessage
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
+    from dikom.cases.models import CaseMessage
+
+    message = CaseMessage.objects.select_related("case__application__citizen", "case__municipality",
+                                                 "case__org_unit", "document").get(pk=message_pk)  # fmt: skip
+    case = message.case
+    address = citizen_address(case)
+    if not address:
+        return 0
+    with translation.override("de"):
+        values = {"city": case.municipality.name, "ref": case.reference, "service": case.service_title,
+                  "subject": message.subject}  # fmt: skip
+        subject = _("New message about your application %(ref)s") % values
+        if case.application.citizen_id is not None:
+            body = (
+                _(
+                    "%(city)s has sent you a message about your application %(ref)s (%(service)s): “%(subject)s”.\n"
+                    "Please read it in the portal under “My applications”."
+                )
+                % values
+            )
+            attachments = []
+        else:
+            contact = case.org_unit.email if case.org_unit and case.org_unit.email else ""
+            body = _("%(city)s has sent you a message about your application %(ref)s (%(service)s):") % values
+            body += f"\n\n{message.subject}\n\n{message.body}\n"
+            if message.kind == CaseMessage.Kind.INFORMATION_REQUEST:
+                body += "\n" + (
+                    _(
+                        "You applied without a user account, so please answer by e-mail to %(contact)s "
+                        "and quote the reference %(ref)s."
+                    )
+                    % {"contact": contact or case.municipality.name, "ref": case.reference}
+                )
+            attachments = []
+            if message.document is not None:
+                with message.document.file.open("rb") as handle:
+                    attachments.append((message.document.file_name, handle.read(), message.document.content_type))
+    email = EmailMessage(subject=subject, body=body, to=[address], attachments=attachments)
+    return email.send()

@@ -9,6 +9,7 @@ import zlib
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from dikom.accounts.roles import Role
 from dikom.accounts.tests.factories import MembershipFactory
@@ -21,6 +22,13 @@ from dikom.portal.models import Application
 from dikom.portal.tests.conftest import FAMILY, VALID_IBAN, release_and_adopt
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def english() -> Any:
+    """The messages checked below are the English msgids (the installation default is German)."""
+    with translation.override("en"):
+        yield
 
 
 def pdf_streams(pdf: bytes) -> bytes:
@@ -160,3 +168,20 @@ def test_consulting_another_unit_runs_in_parallel(adoption_with_unit: Any, casew
     open_units = set(case.tasks.filter(status="open").values_list("org_unit__name", flat=True))
     assert open_units == {"Bürgerbüro", "Ordnungsamt"}
     assert consultation.kind == Task.Kind.CONSULTATION
+
+
+def test_citizens_without_account_get_the_letter_by_mail(
+    adoption_with_unit: Any, caseworker: Any, mailoutbox: Any, settings: Any, tmp_path: Any
+) -> None:
+    settings.MEDIA_ROOT = str(tmp_path)
+    case = Case.objects.get(application=submit(adoption_with_unit))
+    actions.request_information(case, caseworker, subject="Nachweis fehlt", body="Bitte den Nachweis senden.")
+    case.refresh_from_db()
+    actions.answer_information(case, None, case.messages.get(kind="information_request"), "Anbei.", [])
+    actions.decide(case, caseworker, outcome="approved", reasons="")
+    run_task_worker()
+    assert [m.to for m in mailoutbox] == [["erika@example.org"], ["erika@example.org"]]
+    request_mail, letter_mail = mailoutbox
+    assert "Bitte den Nachweis senden." in request_mail.body and case.reference in request_mail.body
+    [(name, content, content_type)] = letter_mail.attachments
+    assert name == f"Bescheid-{case.reference}.pdf" and content.startswith(b"%PDF") and content_type == "application/pdf"
