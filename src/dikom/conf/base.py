@@ -712,3 +712,22 @@ DIKOM_HANDOVER_ALLOW_PRIVATE_TARGETS = env_bool(
     False,
     "Allow webhook targets on private and loopback addresses (a back office in the city's own network).",
 )
+
+# --- Case processing: automation rules (call_webhook action) -------------------------
+
+DIKOM_AUTOMATION_WEBHOOK_TIMEOUT_SECONDS = env_int(
+    "DIKOM_AUTOMATION_WEBHOOK_TIMEOUT_SECONDS",
+    10,
+    "Network timeout of one webhook call by an automation rule (seconds); the case stays locked meanwhile.",
+    minimum=1,
+)
+DIKOM_AUTOMATION_ALLOW_HTTP = env_bool(
+    "DIKOM_AUTOMATION_ALLOW_HTTP",
+    False,
+    "Allow automation webhooks to plain http:// addresses (local tests only).",
+)
+DIKOM_AUTOMATION_ALLOW_PRIVATE_TARGETS = env_bool(
+    "DIKOM_AUTOMATION_ALLOW_PRIVATE_TARGETS",
+    False,
+    "Allow automation webhooks to private and loopback addresses (a system in the city's own network).",
+)
