@@ -532,6 +532,8 @@ class LocalSettings:
     hint_de: str = ""
     hint_en: str = ""
     active: bool = True
+    #: Lane name of the process → id of one of the city's org units (overrides the shared mapping).
+    lanes: dict[str, int] = field(default_factory=dict)
 
 
 PHONE = re.compile(r"^\+?[0-9 ()/\-]{3,40}$")
@@ -552,6 +554,20 @@ def check_local_settings(municipality: Municipality, version: ServiceVersion, lo
             errors.setdefault("fees", []).append(_("The fee “%(key)s” must be a non-negative amount.") % {"key": key})
         elif amount > MAX_FEE_CENTS:
             errors.setdefault("fees", []).append(_("The fee “%(key)s” is implausibly high.") % {"key": key})
+    if local.lanes:
+        from dikom.eservices.process import process_lanes
+
+        lanes = set(process_lanes(version.content))
+        own_units = set(OrgUnit.objects.filter(municipality=municipality).values_list("pk", flat=True))
+        for lane, unit_id in local.lanes.items():
+            if lane not in lanes:
+                errors.setdefault("lanes", []).append(
+                    _("The process of this version has no lane “%(lane)s”.") % {"lane": lane}
+                )
+            elif unit_id not in own_units:
+                errors.setdefault("lanes", []).append(
+                    _("Lane “%(lane)s”: choose an organisational unit of your own city.") % {"lane": lane}
+                )
     if local.contact_phone and not PHONE.match(local.contact_phone):
         errors.setdefault("contact_phone", []).append(_("Enter a phone number of digits, spaces, +, /, - and ()."))
     if local.start_date is None:
@@ -565,6 +581,7 @@ def _apply_local(adoption: Adoption, local: LocalSettings) -> dict[str, Any]:
     values = {
         "org_unit_id": local.org_unit.pk if local.org_unit else None,
         "fees": dict(sorted(local.fees.items())),
+        "lanes": dict(sorted(local.lanes.items())),
         "contact_email": local.contact_email.strip(),
         "contact_phone": local.contact_phone.strip(),
         "hint_de": local.hint_de.strip(),
@@ -638,7 +655,8 @@ def update_adoption(adoption: Adoption, *, actor: Any, local: LocalSettings) -> 
 def upgrade_adoption(adoption: Adoption, *, actor: Any, to_version: ServiceVersion | None = None) -> Adoption:
     """Move a city to a newer released version. New applications start on it; applications in
     progress keep the version they started on (they store it). Local fees for fee keys the new
-    version no longer lets cities adjust are dropped."""
+    version no longer lets cities adjust are dropped, and so are lane choices for lanes its
+    process no longer has."""
     adoption = (
         Adoption.objects.select_for_update(of=("self",))
         .select_related("version", "definition", "municipality", "pending_upgrade_to")
@@ -651,6 +669,11 @@ def upgrade_adoption(adoption: Adoption, *, actor: Any, to_version: ServiceVersi
         raise WorkflowError(_("Your city already offers this version or a newer one."))
     adjustable = adjustable_fees(target.content)
     dropped = sorted(key for key in adoption.fees if key not in adjustable)
+    from dikom.eservices.process import process_lanes
+
+    target_lanes = set(process_lanes(target.content))
+    dropped_lanes = sorted(lane for lane in adoption.lanes if lane not in target_lanes)
+    adoption.lanes = {lane: unit for lane, unit in adoption.lanes.items() if lane in target_lanes}
     previous = adoption.version.number
     adoption.version = target
     adoption.fees = {key: value for key, value in adoption.fees.items() if key in adjustable}
@@ -662,7 +685,7 @@ def upgrade_adoption(adoption: Adoption, *, actor: Any, to_version: ServiceVersi
         actor=actor,
         municipality=adoption.municipality,
         obj=adoption,
-        changes={"version": [previous, target.number], "dropped_fees": dropped},
+        changes={"version": [previous, target.number], "dropped_fees": dropped, "dropped_lanes": dropped_lanes},
     )
     Notification.objects.filter(
         municipality=adoption.municipality,

@@ -24,7 +24,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -276,6 +276,9 @@ def problem_url(version: ServiceVersion, path: str) -> str:
         return reverse("eservices:edit_fees", kwargs=kwargs)
     if path.startswith(("trust_level", "auth_methods", "payment_required", "summary_step", "documents")):
         return reverse("eservices:edit_settings", kwargs=kwargs)
+    if path.startswith("processing"):
+        anchor = "#process" if path.startswith("processing.bpmn") else "#process-settings"
+        return reverse("eservices:edit_process", kwargs=kwargs) + anchor
     if path == "steps":
         return reverse("eservices:edit", kwargs=kwargs) + "#steps"
     return reverse("eservices:edit", kwargs=kwargs) + "#identity"
@@ -321,6 +324,28 @@ def settings_summary(content: dict[str, Any]) -> dict[str, Any]:
     return {
         "trust_level": forms.TRUST_LEVEL_LABELS.get(content.get("trust_level", "none"), content.get("trust_level")),
         "auth_methods": [str(forms.AUTH_METHOD_LABELS.get(m, m)) for m in content.get("auth_methods") or []],
+    }
+
+
+def process_context(content: Any) -> dict[str, Any]:
+    """The process of a definition for the read-only pages (review, library): diagram, text
+    alternative, lanes with their shared mapping, decision settings, letter template."""
+    from dikom.eservices import process
+
+    processing = content.get("processing") if isinstance(content, dict) else None
+    processing = processing if isinstance(processing, dict) else {}
+    template = processing.get("letter_template")
+    view = process.process_view(content)
+    mapping = process.shared_lane_mapping(content)
+    return {
+        "process": view,
+        "process_lanes": [(lane, mapping.get(lane, "")) for lane in (view.lanes if view else [])],
+        "processing": {
+            "present": bool(processing),
+            "sign_off_required": processing.get("sign_off_required") is True,
+            "automatic_decision_allowed": processing.get("automatic_decision_allowed") is True,
+            "letter_template": template.get("de", "") if isinstance(template, dict) else "",
+        },
     }
 
 
@@ -643,6 +668,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             "fee_rows": fee_rows(shown.content),
             "field_types": forms.FIELD_TYPE_LABELS,
             "identity": shown.content.get("identity") or {},
+            **process_context(shown.content),
             "open_version": open_version,
             "can_design": can_design,
             "can_start_version": can_design and definition.latest_released_id and open_version is None,
@@ -691,6 +717,8 @@ def _version_page(request: HttpRequest, version: ServiceVersion, **extra: Any) -
     can_design = access.can_design(user, version.municipality)
     approvals = actions.current_approvals(version) if version.status == Status.IN_REVIEW else []
     paths = field_paths(version.content) if commenting else []
+    process_comments = [c for c in general_comments if c.path.startswith("processing")]
+    general_comments = [c for c in general_comments if not c.path.startswith("processing")]
     context = {
         "version": version,
         "definition": version.definition,
@@ -703,6 +731,8 @@ def _version_page(request: HttpRequest, version: ServiceVersion, **extra: Any) -
         "fee_rows": fee_rows(version.content),
         "field_types": forms.FIELD_TYPE_LABELS,
         "settings_summary": settings_summary(version.content),
+        **process_context(version.content),
+        "process_comments": process_comments,
         "content_hash": version.content_hash,
         "can_review": can_review,
         "can_comment": commenting is not None,
@@ -1237,6 +1267,126 @@ def document_delete(request: HttpRequest, slug: str, number: int, index: int) ->
     return redirect(reverse("eservices:edit_settings", kwargs=_version_kwargs(version)) + "#documents")
 
 
+# --- designer: the process (BPMN, lanes, decisions, letter template) ------------------------------
+
+
+def _letter_preview(source: str, content: dict[str, Any]) -> tuple[Any, str]:
+    """The letter template rendered with sample data, or the reason it cannot be rendered."""
+    from dikom.cases.letters import LetterTemplateError
+    from dikom.eservices import process
+
+    if not source.strip():
+        return None, ""
+    try:
+        return process.render_letter_preview(source, content), ""
+    except LetterTemplateError as error:
+        return None, _("The letter template cannot be used: %(reason)s") % {"reason": error}
+
+
+def _process_page(request: HttpRequest, version: ServiceVersion, status: int = 200, **extra: Any) -> HttpResponse:
+    from dikom.eservices import process
+
+    content = version.content
+    stored = process.process_view(content)
+    lanes = stored.lanes if stored else []
+    settings_form = extra.pop("settings_form", None) or forms.ProcessSettingsForm(
+        initial={**forms.ProcessSettingsForm.initial_from(content, lanes), "content_hash": version.content_hash},
+        lanes=lanes,
+    )
+    if settings_form.is_bound:
+        source = settings_form.cleaned_data.get("letter_template_de", "") if settings_form.is_valid() else ""
+    else:
+        source = settings_form.initial.get("letter_template_de", "")
+    preview, preview_error = _letter_preview(source, content)
+    context = _designer_context(
+        version,
+        "process",
+        process=stored,
+        upload_form=extra.pop("upload_form", None)
+        or forms.ProcessUploadForm(initial={"content_hash": version.content_hash}),
+        settings_form=settings_form,
+        letter_preview=preview,
+        letter_preview_error=preview_error,
+        max_upload_mb=process.MAX_UPLOAD_BYTES // 2**20,
+        **extra,
+    )
+    context["process_problems"] = [p for p in context["problems"] if p.path.startswith("processing")]
+    return _render(request, "edit_process.html", context, status=status)
+
+
+@designer_view
+@require_http_methods(["GET", "POST"])
+def edit_process(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """The process of the service: its diagram and import report, the lanes' org units, sign-off and
+    automatic decisions, the letter template with a preview from sample data."""
+    from dikom.eservices import process
+
+    version = _editable(request, slug, number)
+    if request.method == "POST":
+        stored = process.process_view(version.content)
+        form = forms.ProcessSettingsForm(request.POST, lanes=stored.lanes if stored else [])
+        if not form.is_valid():
+            return _process_page(request, version, status=400, settings_form=form)
+        if request.POST.get("action") == "preview":
+            return _process_page(request, version, settings_form=form, previewing=True)
+        _save_if_current(request, version, form.apply(version.content), _("The processing settings were saved."))
+        return redirect(reverse("eservices:edit_process", kwargs=_version_kwargs(version)) + "#process-settings")
+    return _process_page(request, version)
+
+
+@designer_view
+@require_POST
+def process_upload(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """A BPMN file replaces the process. It is checked first: with errors nothing is stored and the
+    import report names each problem with its element and line; notes do not stop it."""
+    from dikom.eservices import process
+
+    version = _editable(request, slug, number)
+    form = forms.ProcessUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        report = form.report
+        return _process_page(
+            request,
+            version,
+            status=400,
+            upload_form=form,
+            refused_errors=process.report_lines(report.errors) if report is not None else [],
+            refused_notes=process.report_lines(report.notes) if report is not None else [],
+        )
+    report = form.report
+    lanes = process.lane_names(report)
+    content = forms.with_process(version.content, form.cleaned_data["file"], lanes)
+    if _hash_matches(request, version) and _save(request, version, content):
+        notes = len(report.notes)
+        if notes:
+            messages.success(
+                request,
+                ngettext(
+                    "The process was stored. The import report lists %(count)s note.",
+                    "The process was stored. The import report lists %(count)s notes.",
+                    notes,
+                )
+                % {"count": notes},
+            )
+        else:
+            messages.success(request, _("The process was stored."))
+    return redirect(reverse("eservices:edit_process", kwargs=_version_kwargs(version)) + "#process")
+
+
+@designer_view
+@require_POST
+def process_delete(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """Remove the process; cases of this version then follow the default one-task process."""
+    version = _editable(request, slug, number)
+    _save_if_current(
+        request,
+        version,
+        forms.with_process(version.content, None, []),
+        _("The process was removed. Cases of this version get one task for the responsible unit."),
+    )
+    return redirect(reverse("eservices:edit_process", kwargs=_version_kwargs(version)) + "#process")
+
+
 # --- adoption -------------------------------------------------------------------------------------
 
 
@@ -1260,6 +1410,7 @@ def adoption(request: HttpRequest, slug: str, city: str) -> HttpResponse:
         municipality=municipality,
         version=version,
         fees=current.fees if current else None,
+        lanes=current.lanes if current else None,
         initial=initial,
     )
     status = 200

@@ -72,7 +72,8 @@ def empty_definition(title: str) -> dict[str, Any]:
 
 
 def field_paths(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """(path, human label) of every step and field, in form order, for per-field review comments.
+    """(path, human label) of every step and field, in form order, and of the process
+    (``processing.bpmn``) if there is one, for review comments on a place.
 
     Paths use the same notation as :class:`DefinitionProblem` (``steps[0].fields[2]``).
     """
@@ -90,4 +91,8 @@ def field_paths(data: dict[str, Any]) -> list[tuple[str, str]]:
         title = text(step.get("title")) or str(step.get("key"))
         result.append((f"steps[{index}]", _("Step “%(step)s”") % {"step": title}))
         result.extend(fields_by_step.get(index, []))
+    processing = data.get("processing") if isinstance(data, dict) else None
+    bpmn = processing.get("bpmn") if isinstance(processing, dict) else None
+    if isinstance(bpmn, str) and bpmn.strip():
+        result.append(("processing.bpmn", _("The process (BPMN)")))
     return result
