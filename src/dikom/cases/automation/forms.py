@@ -52,7 +52,7 @@ class RuleForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "code"}),
         help_text=_(
             'Empty: always. Example: {"==": [{"var": "answers.hund.gefaehrlich"}, "no"]}. '
-            "Variables: answers.<step>.<field>, service, fee_total_cents, auth_method, trust_level, status, outcome, "
+            "Variables: answers.STEP.FIELD, service, fee_total_cents, auth_method, trust_level, status, outcome, "
             "task.bpmn_id, task.name, task.result."
         ),
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from dikom.accounts.roles import Role
 from dikom.accounts.tests.factories import MembershipFactory
@@ -39,6 +40,13 @@ def submit(adoption: Any, *, plz: str = "36037", name: str = "Erika Muster") -> 
 @pytest.fixture(autouse=True)
 def _media(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
+def _english_log() -> Iterator[None]:
+    """Log texts in English (their msgids), so the assertions hold once the German catalogue has them."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
