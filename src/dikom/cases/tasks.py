@@ -127,7 +127,7 @@ def notify_citizen(message_pk: int) -> int:
                 )
                 % values
             )
-            attachments = []
+            attachments: list[tuple[str, bytes, str]] = []
         else:
             contact = case.org_unit.email if case.org_unit and case.org_unit.email else ""
             body = _("%(city)s has sent you a message about your application %(ref)s (%(service)s):") % values

@@ -22,6 +22,8 @@ class Module:
     summary: Promise
     features: tuple[Promise, ...] = field(default_factory=tuple)
     ready: bool = False
+    #: Where staff work with a ready module whose own pages need a sign-in (the module page stays public).
+    workspace_url: str = ""
 
 
 TOTAL_DIGITAL = _("Total Digital")
@@ -60,6 +62,8 @@ MODULES: tuple[Module, ...] = (
             _("Decision letters as PDF and notification of the applicant"),
             _("Export of the case file to the e-file system as xdomea"),
         ),
+        ready=True,
+        workspace_url="/vorgaenge/",
     ),
     Module(
         slug="analytics",

@@ -12,6 +12,14 @@ from hypothesis import strategies as st
 from dikom.cases.bpmn.checks import ERROR, NOTE, inspect
 from dikom.cases.bpmn.expressions import ExpressionError, evaluate, execute, validate_expression, validate_script
 
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """The messages checked here are the English msgids (the installation default is German)."""
+    with translation.override("en"):
+        yield
+
+
 FIXTURES = Path(__file__).parent / "bpmn"
 
 

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from django.utils import translation
 from lxml import etree
 
 from dikom.cases.bpmn.diagram import render, text_alternative
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """The messages checked here are the English msgids (the installation default is German)."""
+    with translation.override("en"):
+        yield
+
 
 FIXTURES = Path(__file__).parent / "bpmn"
 SVG = "{http://www.w3.org/2000/svg}"

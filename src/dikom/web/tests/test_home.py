@@ -34,7 +34,7 @@ def test_caseworker_gets_case_processing_but_no_administration(client: Client, c
     login(client, colleague)
     html = client.get("/start/").content.decode()
     assert '<span class="badge">Sachbearbeitung</span>' in html
-    assert 'href="/faelle/"' in html
+    assert 'href="/vorgaenge/"' in html
     assert "/verwaltung/" not in html
 
 
