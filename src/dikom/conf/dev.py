@@ -15,9 +15,14 @@ for _name, _value in {
     "DIKOM_EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
     "DIKOM_REQUIRE_2FA_FOR_STAFF": "false",
     "DIKOM_DEMO": "true",
+    # Closed cases go as xdomea packages into a folder under the data directory (see below).
+    "DIKOM_EFILE_CONNECTOR": "filedrop",
 }.items():
     os.environ.setdefault(_name, _value)
 
 from dikom.conf.base import *  # noqa: E402,F403
+
+if not DIKOM_EFILE_DROP_DIR:  # noqa: F405
+    DIKOM_EFILE_DROP_DIR = str(DATA_DIR / "e-akte")  # noqa: F405
 
 WHITENOISE_USE_FINDERS = True  # static files change while developing

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from dikom.cases.demo import load_demo_cases
 from dikom.demo import data
 from dikom.demo.actions import load_demo_cooperation
 from dikom.eservices.service import load_demo_services
@@ -35,6 +36,8 @@ class Command(BaseCommand):
         load_demo_services()
         # A few applications of the demo citizen (submitted, one paid, one draft).
         load_demo_applications()
+        # Their cases worked through: information request, parallel departments, sign-off, e-file.
+        load_demo_cases()
         credentials.parent.mkdir(parents=True, exist_ok=True)
         credentials.write_text(result.password + "\n", encoding="utf-8")
         os.chmod(credentials, 0o600)
