@@ -22,7 +22,9 @@ for _name, _value in {
 
 from dikom.conf.base import *  # noqa: E402,F403
 
-if not DIKOM_EFILE_DROP_DIR:  # noqa: F405
-    DIKOM_EFILE_DROP_DIR = str(DATA_DIR / "e-akte")  # noqa: F405
+from dikom.conf import base as _base  # noqa: E402
+
+if not _base.DIKOM_EFILE_DROP_DIR:
+    DIKOM_EFILE_DROP_DIR = str(_base.DATA_DIR / "e-akte")
 
 WHITENOISE_USE_FINDERS = True  # static files change while developing
