@@ -20,9 +20,8 @@ for _name, _value in {
 }.items():
     os.environ.setdefault(_name, _value)
 
-from dikom.conf.base import *  # noqa: E402,F403
-
 from dikom.conf import base as _base  # noqa: E402
+from dikom.conf.base import *  # noqa: E402,F403
 
 if not _base.DIKOM_EFILE_DROP_DIR:
     DIKOM_EFILE_DROP_DIR = str(_base.DATA_DIR / "e-akte")
