@@ -19,3 +19,8 @@ class AutomationConfig(AppConfig):
         periodic.register(
             "cases.automation.deadlines", "dikom.cases.automation.tasks.fire_overdue_deadlines", every_seconds=300
         )
+        periodic.register(
+            "cases.automation.resume",
+            "dikom.cases.automation.tasks.resume_interrupted_rule_runs",
+            every_seconds=300,
+        )

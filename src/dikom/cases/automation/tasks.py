@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from functools import partial
 
 from django.utils import timezone
 
@@ -62,3 +64,47 @@ def fire_overdue_deadlines() -> int:
             logger.warning("automation: deadline rules for task %s failed; tried again on the next run", task.pk)
         fired += 1
     return fired
+
+
+#: A rule run that has been "running" this long lost its worker (one run takes seconds; webhooks time out).
+INTERRUPTED_AFTER = dt.timedelta(minutes=15)
+RUN_RULES = "dikom.cases.tasks.run_rules"
+
+
+@retrying_task(backoff_seconds=60)
+def resume_interrupted_rule_runs() -> int:
+    """Queue again the rule runs whose worker died mid-run (periodic; see apps.py).
+
+    A killed worker leaves its task "running" in the database queue for ever;
+    its transaction never committed, so the case is as before. The stale task
+    is marked failed (the task results page shows why) and queued again with
+    the same arguments; the execution key keeps rules that did finish from
+    running twice.
+    """
+    from django.db import transaction
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from dikom.cases.tasks import run_rules
+
+    now = timezone.now()
+    stale = DBTaskResult.objects.filter(
+        task_path=RUN_RULES, status=TaskResultStatus.RUNNING, started_at__lt=now - INTERRUPTED_AFTER
+    ).order_by("started_at")
+    resumed = 0
+    for row in stale[:BATCH]:
+        with transaction.atomic():
+            claimed = DBTaskResult.objects.filter(pk=row.pk, status=TaskResultStatus.RUNNING).update(
+                status=TaskResultStatus.FAILED,
+                finished_at=now,
+                exception_class_path="dikom.cases.automation.tasks.WorkerLost",
+                traceback="The worker stopped while running the rules; queued again by resume_interrupted_rule_runs.",
+            )
+            if not claimed:
+                continue
+            arguments = row.args_kwargs or {}
+            args, kwargs = list(arguments.get("args") or []), dict(arguments.get("kwargs") or {})
+            transaction.on_commit(partial(run_rules.enqueue, *args, **kwargs))
+        logger.warning("automation: rule run %s lost its worker; queued again", row.pk)
+        resumed += 1
+    return resumed

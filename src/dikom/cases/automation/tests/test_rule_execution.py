@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -264,7 +265,7 @@ def test_deadline_passed_fires_once_per_overdue_task(adoption: Any, ordnungsamt:
     case = Case.objects.get(application=submit(adoption))
     run_task_worker()
     task = case.tasks.get()
-    Task.objects.filter(pk=task.pk).update(due_at=timezone.now() - timezone.timedelta(days=1))
+    Task.objects.filter(pk=task.pk).update(due_at=timezone.now() - dt.timedelta(days=1))
 
     fire_overdue_deadlines.enqueue()
     fire_overdue_deadlines.enqueue()
@@ -298,3 +299,27 @@ def test_inactive_rules_and_other_cities_rules_do_not_run(
     assert case.tasks.get().org_unit.name == "Bürgerbüro"
     assert runner.rules_for(case, "submitted", None) == []
     assert not CaseEvent.objects.filter(case=case, automatic=True).exists()
+
+
+def test_a_run_whose_worker_died_is_queued_again_and_runs_once(adoption: Any, ordnungsamt: Any, make_rule: Any) -> None:
+    from dikom.cases.automation.tasks import resume_interrupted_rule_runs
+
+    rule = make_rule(actions=[{"type": "assign_to_unit", "unit": "Ordnungsamt"}])
+    case = Case.objects.get(application=submit(adoption))
+    # A worker took the rule run and was killed before its transaction committed: the queue row stays "running"
+    [lost] = queued_rule_runs()
+    queued_rule_runs().update(status="RUNNING", started_at=timezone.now() - dt.timedelta(hours=1))
+    run_task_worker()
+    assert not RuleExecution.objects.exists() and case.tasks.get().org_unit.name == "Bürgerbüro"
+
+    # When the periodic safety net runs (twice: the second run finds nothing more to do)
+    resume_interrupted_rule_runs.enqueue()
+    resume_interrupted_rule_runs.enqueue()
+    run_task_worker()
+    run_task_worker()
+
+    lost.refresh_from_db()
+    assert lost.status == "FAILED" and lost.exception_class_path.endswith("WorkerLost")
+    assert RuleExecution.objects.get(rule=rule, case=case).outcome == "done"
+    assert case.tasks.get().org_unit == ordnungsamt
+    assert queued_rule_runs().filter(status="SUCCESSFUL").count() == 1
