@@ -66,6 +66,60 @@ class RunResult:
     errors: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def server_pids(ports: Sequence[int]) -> list[int]:
+    """The waitress processes listening on ``ports`` (found by their command line)."""
+    wanted = {str(port) for port in ports}
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"serve" in args and b"--port" in args:
+            port = args[args.index(b"--port") + 1].decode()
+            if port in wanted:
+                pids.append(int(entry.name))
+    return pids
+
+
+def database_pids() -> list[int]:
+    """PostgreSQL backends connected to the benchmark database (the servers keep theirs open)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def cpu_snapshot(ports: Sequence[int]) -> dict[str, float]:
+    """CPU seconds so far of the servers, their database backends and this (client) process."""
+    times = os.times()
+    return {
+        "server": sum(_cpu_seconds(pid) for pid in server_pids(ports)),
+        "database": sum(_cpu_seconds(pid) for pid in database_pids()),
+        "client": times.user + times.system,
+    }
 
 
 def prepare(args: argparse.Namespace) -> dict[str, str]:
@@ -149,12 +203,15 @@ def run(ports: Sequence[int], token: str, payloads: list[bytes], clients: int) -
 
     result.events = sum(body.count(b'"type"') for body in payloads)
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    cpu_before = cpu_snapshot(ports)
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     result.seconds = time.perf_counter() - started
+    cpu_after = cpu_snapshot(ports)
+    result.cpu = {name: cpu_after[name] - cpu_before[name] for name in cpu_before}
     return result
 
 
@@ -222,6 +279,15 @@ def report(title: str, result: RunResult) -> dict[str, Any]:
         "latency_p95_ms": round(common.percentile(result.latencies, 95) * 1000, 1),
         "load_avg": load_avg(),
     }
+    if result.requests:
+        # CPU per request does not depend on how busy the machine is (much): with the load of
+        # others the wall-clock rate falls, the CPU cost stays. cores / CPU per request is the
+        # rate an idle machine of this shape could reach if nothing else limited it.
+        per_request = {name: seconds * 1000 / result.requests for name, seconds in result.cpu.items()}
+        total = sum(per_request.values())
+        line["cpu_ms_per_request"] = {name: round(ms, 3) for name, ms in per_request.items()}
+        if total:
+            line["cpu_bound_requests_per_s"] = round((os.cpu_count() or 1) * 1000 / total, 1)
     print(json.dumps(line))
     for error in result.errors[:3]:
         print("  error:", error, file=sys.stderr)
