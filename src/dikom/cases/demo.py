@@ -84,6 +84,39 @@ def _nappies(case: Case) -> None:
     actions.close_case(case, admin)
 
 
+DOG_TAX_RULE = "Hundesteuer ohne Besonderheiten (Demo)"
+
+
+def _dog_tax_rule() -> None:
+    """Fulda's demo rule: dog tax registrations of non-dangerous dogs are decided and closed automatically."""
+    from dikom.cases.automation import actions as automation
+    from dikom.cases.automation import runner
+    from dikom.cases.automation.models import Rule
+    from dikom.municipalities.models import Municipality
+
+    fulda = Municipality.objects.filter(slug="fulda").first()
+    if fulda is None or Rule.objects.filter(municipality=fulda, name=DOG_TAX_RULE).exists():
+        return
+    automation.create_rule(
+        municipality=fulda,
+        actor=_user("fulda", "admin"),
+        name=DOG_TAX_RULE,
+        description="DEMO: vollständig regelbasierte Entscheidung nach § 35a VwVfG.",
+        active=True,
+        trigger="submitted",
+        service_slug="hundesteuer-anmeldung",
+        condition={"==": [{"var": "answers.hund.gefaehrlich"}, "no"]},
+        actions=[
+            {"type": "decide", "outcome": "approved",
+             "reasons": "Der Hund ist kein gefährlicher Hund; die Anmeldung erfüllt alle Voraussetzungen."},
+            {"type": "set_status", "status": "closed"},
+        ],
+    )  # fmt: skip
+    # The demo application was submitted before the rule existed: run it once for that case.
+    for case in Case.objects.filter(municipality=fulda, service_slug="hundesteuer-anmeldung", status="open"):
+        runner.run(case, "submitted", None)
+
+
 def load_demo_cases() -> DemoCasesResult:
     """Work the demo cases (call after the demo applications exist)."""
     result = DemoCasesResult()
@@ -97,4 +130,5 @@ def load_demo_cases() -> DemoCasesResult:
             continue
         work(case)
         result.worked.append(case.reference)
+    _dog_tax_rule()
     return result

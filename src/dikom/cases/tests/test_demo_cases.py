@@ -42,10 +42,14 @@ def test_demo_cases_are_decided_closed_and_filed(settings: Any, tmp_path: Any) -
     assert units == {"32.1", "FB 67"}
     assert nappies.signed_off_by is not None and nappies.signed_off_by != nappies.decided_by
     assert (nappies.status, nappies.outcome, nappies.efile_status) == ("closed", "partly_approved", "transferred")
-    for case in (parking, nappies):
+    # Fulda: decided automatically by the city's demo rule, marked as such.
+    dog_tax = Case.objects.get(municipality__slug="fulda", service_slug="hundesteuer-anmeldung")
+    assert (dog_tax.status, dog_tax.outcome, dog_tax.decided_automatically) == ("closed", "approved", True)
+    assert dog_tax.events.filter(automatic=True, actor_label__startswith="Regel:").exists()
+    for case in (parking, nappies, dog_tax):
         assert case.documents.filter(kind="letter").count() == 1
     packages = sorted((tmp_path / "e-akte").glob("*.zip"))
-    assert len(packages) == 2
+    assert len(packages) == 3
     for package in packages:
         with zipfile.ZipFile(package) as archive:
             [message] = [archive.read(n) for n in archive.namelist() if n.endswith(".xml")]
