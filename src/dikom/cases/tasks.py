@@ -59,6 +59,8 @@ def transfer_case_file(case_pk: int) -> None:
         return
     status = Case.EfileStatus.RETRYING if result.retryable else Case.EfileStatus.FAILED
     Case.objects.filter(pk=case_pk).update(efile_status=status, efile_error=result.message[:500])
+    if case.efile_attempts == 0:  # the first failed transfer of this case counts once for the service
+        record_transmission_error(case)
     if result.retryable:
         raise efile.RetryableTransferError(result)
 
@@ -146,3 +148,21 @@ def notify_citizen(message_pk: int) -> int:
                     attachments.append((message.document.file_name, handle.read(), message.document.content_type))
     email = EmailMessage(subject=subject, body=body, to=[address], attachments=attachments)
     return email.send()
+
+
+def record_transmission_error(case: Case) -> None:
+    """A failed transmission of the case file counts as a transmission error of the service in eGovSAD."""
+    from dikom.analytics.service import record_usage_events
+    from dikom.portal.events import ensure_service, service_key
+
+    application = case.application
+    try:
+        ensure_service(application)
+        record_usage_events(
+            case.municipality,
+            [{"type": "transmission_error", "service": service_key(application),
+              "occurred_at": timezone.now().isoformat(), "channel": "web"}],
+            source="portal",
+        )  # fmt: skip
+    except Exception:
+        logger.exception("cases: transmission error of %s could not be recorded", case.reference)

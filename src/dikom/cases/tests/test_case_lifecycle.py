@@ -184,4 +184,24 @@ def test_citizens_without_account_get_the_letter_by_mail(
     request_mail, letter_mail = mailoutbox
     assert "Bitte den Nachweis senden." in request_mail.body and case.reference in request_mail.body
     [(name, content, content_type)] = letter_mail.attachments
-    assert name == f"Bescheid-{case.reference}.pdf" and content.startswith(b"%PDF") and content_type == "application/pdf"
+    assert (
+        name == f"Bescheid-{case.reference}.pdf" and content.startswith(b"%PDF") and content_type == "application/pdf"
+    )
+
+
+def test_a_failed_efile_transfer_counts_as_a_transmission_error(
+    adoption_with_unit: Any, caseworker: Any, settings: Any, tmp_path: Any
+) -> None:
+    from dikom.analytics.models import UsageEvent
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.DIKOM_EFILE_CONNECTOR = "filedrop"
+    settings.DIKOM_EFILE_DROP_DIR = str(tmp_path / "not-mounted")
+    case = Case.objects.get(application=submit(adoption_with_unit))
+    actions.decide(case, caseworker, outcome="approved", reasons="")
+    actions.close_case(case, caseworker)
+    run_task_worker()
+    case.refresh_from_db()
+    assert case.efile_status in {"retrying", "failed"} and case.efile_error
+    errors = UsageEvent.objects.filter(type="transmission_error", municipality=case.municipality)
+    assert errors.count() == 1 and errors.get().service.external_key == case.service_slug
