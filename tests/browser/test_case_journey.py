@@ -31,7 +31,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -225,8 +225,10 @@ def journey_settings(browser_settings: LazySettings, tmp_path: Path) -> LazySett
 
 
 @pytest.fixture
-def open_page(new_page: Any, journey_settings: LazySettings) -> Callable[..., Any]:
-    """A page in a fresh German browser context that also records every server error (5xx)."""
+def open_page(new_page: Any, journey_settings: LazySettings) -> Iterator[Callable[..., Any]]:
+    """A page in a fresh German browser context that also records every server error (5xx);
+    any such error fails the test, also one after the last step's own check."""
+    pages: list[Any] = []
 
     def make(javascript: bool = True) -> Any:
         page = new_page(java_script_enabled=javascript)
@@ -237,9 +239,12 @@ def open_page(new_page: Any, journey_settings: LazySettings) -> Callable[..., An
                 page.server_errors.append(f"{response.status} {response.url}")
 
         page.on("response", on_response)
+        pages.append(page)
         return page
 
-    return make
+    yield make
+    errors = [error for page in pages for error in page.server_errors]
+    assert not errors, f"server errors: {errors}"
 
 
 # --- helpers --------------------------------------------------------------------------------------
