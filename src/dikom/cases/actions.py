@@ -114,7 +114,22 @@ def open_case(application: Any) -> Case:
         )
         _attach_submission(case, application)
         record_event(case, "opened", _("Case opened from the online application."))
-        result = workflow.start(process_xml, _workflow_data(case))
+        try:
+            with transaction.atomic():
+                result = workflow.start(process_xml, _workflow_data(case))
+        except workflow.EngineError as error:
+            # The service's process cannot run this application (e.g. an automatic step without a
+            # handler): the case is not lost, it goes to the responsible unit with the default process.
+            logger.error("cases: process of %s could not start: %s", case.reference, error)
+            record_event(
+                case,
+                "workflow_error",
+                _("The service's process could not be started (%(error)s); the case was given to the "
+                  "responsible unit with a single review task.") % {"error": str(error)[:200]},
+            )  # fmt: skip
+            Case.objects.filter(pk=case.pk).update(process_xml=workflow.DEFAULT_PROCESS)
+            case.process_xml = workflow.DEFAULT_PROCESS
+            result = workflow.start(workflow.DEFAULT_PROCESS, _workflow_data(case))
         _apply(case, result, actor=None)
         application.__class__.objects.filter(pk=application.pk).update(status="in_processing")
         on_commit_rules(case, "submitted")

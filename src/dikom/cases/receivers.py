@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 def open_case_for_submission(sender: Any, application: Any, **kwargs: Any) -> None:
@@ -19,6 +22,10 @@ def open_missing_cases() -> int:
     missing = Application.objects.filter(status=Application.Status.SUBMITTED, case__isnull=True)
     count = 0
     for application in missing.select_related("adoption__definition", "version", "municipality"):
-        open_case(application)
+        try:
+            open_case(application)
+        except Exception:  # one broken application must not stop the clock for all others
+            logger.exception("cases: no case could be opened for %s", application.reference)
+            continue
         count += 1
     return count

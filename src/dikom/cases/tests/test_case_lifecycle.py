@@ -205,3 +205,21 @@ def test_a_failed_efile_transfer_counts_as_a_transmission_error(
     assert case.efile_status in {"retrying", "failed"} and case.efile_error
     errors = UsageEvent.objects.filter(type="transmission_error", municipality=case.municipality)
     assert errors.count() == 1 and errors.get().service.external_key == case.service_slug
+
+
+def test_a_process_that_cannot_start_still_gives_a_case(city_a: Any, city_b: Any, unit: Any, monkeypatch: Any) -> None:
+    from pathlib import Path
+
+    from dikom.cases import workflow
+
+    camunda = (Path(__file__).parent / "bpmn" / "camunda7_special_use.bpmn").read_text(encoding="utf-8")
+    definition = copy.deepcopy(FAMILY)
+    definition["processing"] = {"bpmn": camunda}
+    adoption = release_and_adopt(definition, city_a)
+    adoption.org_unit = unit
+    adoption.save(update_fields=["org_unit"])
+    monkeypatch.setitem(workflow.SERVICE_TASKS, "sondernutzung-pruefen", lambda call, context: 1 / 0)
+    case = Case.objects.get(application=submit(adoption))
+    assert case.events.filter(kind="workflow_error").exists()
+    [task] = case.tasks.all()
+    assert task.org_unit == unit and task.status == "open"

@@ -96,5 +96,5 @@ def test_refused_recipient_fails_without_retry(submit: Any, adoption: Any, owner
 
     delivery = Delivery.objects.get(application=application)
     assert delivery.status == Delivery.Status.FAILED and delivery.attempts == 1
-    assert delivery.last_error == "The mail server refused the recipient (SMTP 550)."
+    assert delivery.last_error == "Der Mailserver hat den Empfänger abgelehnt (SMTP 550)."  # stored in German
     assert "posteingang" not in delivery.last_error
