@@ -46,7 +46,7 @@ def test_400_fails_without_retry_then_retry_now_delivers(
     html = page.content.decode()
     assert page.status_code == 200
     assert application.reference in html and "Sozialamt" in html and "Familienzuschuss" in html
-    assert "failed" in html and "The target answered HTTP 400." in html
+    assert "failed" in html and "Das Ziel hat mit HTTP 400 geantwortet." in html  # stored in German
     retry_url = f"/uebergabe/fulda/zustellungen/{delivery.uuid}/erneut/"
     assert f'action="{retry_url}"' in html
 
@@ -110,5 +110,5 @@ def test_deactivated_target_fails_pending_deliveries_without_sending(
 
     delivery = Delivery.objects.get(application=application)
     assert delivery.status == Delivery.Status.FAILED
-    assert delivery.last_error == "The target is deactivated; nothing was sent."
+    assert delivery.last_error == "Das Ziel ist deaktiviert; es wurde nichts gesendet."
     assert receiver.received == []

@@ -98,7 +98,9 @@ def test_a_name_resolving_to_loopback_is_refused_at_delivery(
     delivery = Delivery.objects.get(application=application)
     assert receiver.received == []
     assert delivery.status == Delivery.Status.FAILED and delivery.attempts == 1
-    assert delivery.last_error == "The target resolves to a private or reserved network address; nothing was sent."
+    assert delivery.last_error == (
+        "Das Ziel wird zu einer Adresse in einem privaten oder reservierten Netz aufgelöst; es wurde nichts gesendet."
+    )
 
 
 def test_http_is_refused_at_delivery_once_it_is_no_longer_allowed(
@@ -113,7 +115,7 @@ def test_http_is_refused_at_delivery_once_it_is_no_longer_allowed(
     delivery = Delivery.objects.get(application=application)
     assert receiver.received == []
     assert delivery.status == Delivery.Status.FAILED
-    assert delivery.last_error == "The address must start with https://."
+    assert delivery.last_error == "Die Adresse muss mit https:// beginnen."
 
 
 def test_redirects_are_not_followed(local_targets: Any, receivers: Any, submit: Any, adoption: Any, owner: Any) -> None:
@@ -127,7 +129,7 @@ def test_redirects_are_not_followed(local_targets: Any, receivers: Any, submit: 
     assert len(redirecting.received) == 1 and redirecting.received[0].signature_ok
     assert elsewhere.received == []
     assert delivery.status == Delivery.Status.FAILED and delivery.last_http_status == 307
-    assert "redirects are not followed" in delivery.last_error
+    assert "Weiterleitungen wird nicht gefolgt" in delivery.last_error
 
 
 def test_only_a_bounded_part_of_a_huge_answer_is_read(

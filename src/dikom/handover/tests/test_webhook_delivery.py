@@ -110,7 +110,7 @@ def test_waiting_retry_is_visible_in_the_row_the_queue_and_the_page(
     delivery = Delivery.objects.get(application=application)
     assert delivery.status == Delivery.Status.RETRYING
     assert delivery.attempts == 1 and delivery.last_http_status == 503
-    assert delivery.last_error == "The target answered HTTP 503."
+    assert delivery.last_error == "Das Ziel hat mit HTTP 503 geantwortet."  # stored in German
     assert (delivery.next_attempt_at - delivery.last_attempt_at).total_seconds() >= 120
     queued = queued_attempts().get(status="READY")
     assert queued.run_after == delivery.next_attempt_at
@@ -119,7 +119,7 @@ def test_waiting_retry_is_visible_in_the_row_the_queue_and_the_page(
     page = login(english_client(), owner).get("/uebergabe/fulda/?status=retrying")
     html = page.content.decode()
     assert page.status_code == 200
-    assert application.reference in html and "retrying" in html and "The target answered HTTP 503." in html
+    assert application.reference in html and "retrying" in html and "Das Ziel hat mit HTTP 503 geantwortet." in html
 
 
 def test_gives_up_after_the_configured_attempts(
@@ -160,7 +160,7 @@ def test_a_receiver_that_does_not_answer_times_out_and_is_retried(
 
     delivery = Delivery.objects.get(application=application)
     assert delivery.status == Delivery.Status.RETRYING
-    assert delivery.last_error == "No answer within 1 second."
+    assert delivery.last_error == "Keine Antwort innerhalb von 1 Sekunde."
     assert delivery.last_http_status is None
 
 
@@ -177,4 +177,4 @@ def test_a_refused_connection_is_retried(local_targets: Any, submit: Any, adopti
 
     delivery = Delivery.objects.get(application=application)
     assert delivery.status == Delivery.Status.RETRYING
-    assert delivery.last_error == "Connection failed (ConnectionRefusedError)."
+    assert delivery.last_error == "Verbindung fehlgeschlagen (ConnectionRefusedError)."
