@@ -133,6 +133,9 @@ def open_case(application: Any) -> Case:
         _apply(case, result, actor=None)
         application.__class__.objects.filter(pk=application.pk).update(status="in_processing")
         on_commit_rules(case, "submitted")
+        if (application.submission_data or {}).get("payment"):
+            # Paid in the portal before submitting: the "payment received" rules see it now, once.
+            on_commit_rules(case, "payment_received")
     return case
 
 
