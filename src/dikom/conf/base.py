@@ -650,8 +650,7 @@ DIKOM_EFILE_CONNECTOR = env_str(
 DIKOM_EFILE_DROP_DIR = env_str(
     "DIKOM_EFILE_DROP_DIR",
     None,
-    "File drop connector: folder the DMS watches for xdomea ZIP packages (must exist; packages are never "
-    "overwritten).",
+    "File drop connector: folder the DMS watches for xdomea ZIP packages (must exist; packages are never overwritten).",
 )
 DIKOM_EFILE_WEBHOOK_URL = env_str(
     "DIKOM_EFILE_WEBHOOK_URL",
