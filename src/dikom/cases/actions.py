@@ -116,7 +116,7 @@ def open_case(application: Any) -> Case:
         record_event(case, "opened", _("Case opened from the online application."))
         try:
             with transaction.atomic():
-                result = workflow.start(process_xml, _workflow_data(case))
+                result = workflow.start(process_xml, _workflow_data(case), {"case_pk": case.pk})
         except workflow.EngineError as error:
             # The service's process cannot run this application (e.g. an automatic step without a
             # handler): the case is not lost, it goes to the responsible unit with the default process.
@@ -129,7 +129,7 @@ def open_case(application: Any) -> Case:
             )  # fmt: skip
             Case.objects.filter(pk=case.pk).update(process_xml=workflow.DEFAULT_PROCESS)
             case.process_xml = workflow.DEFAULT_PROCESS
-            result = workflow.start(workflow.DEFAULT_PROCESS, _workflow_data(case))
+            result = workflow.start(workflow.DEFAULT_PROCESS, _workflow_data(case), {"case_pk": case.pk})
         _apply(case, result, actor=None)
         application.__class__.objects.filter(pk=application.pk).update(status="in_processing")
         on_commit_rules(case, "submitted")
@@ -320,7 +320,9 @@ def complete_task(
             automatic_label=automatic_label,
         )
         if locked.kind == Task.Kind.WORKFLOW and locked.engine_task_id:
-            step = workflow.complete(case.process_xml, case.workflow_state, locked.engine_task_id, data or {})
+            step = workflow.complete(
+                case.process_xml, case.workflow_state, locked.engine_task_id, data or {}, {"case_pk": case.pk}
+            )
             _apply(case, step, actor=by)
         on_commit_rules(case, "task_completed", task_id=locked.pk)
     locked.refresh_from_db()
@@ -356,7 +358,7 @@ def process_due_timers(case: Case, now: dt.datetime | None = None) -> bool:
         case = _locked(case)
         if not case.is_open:
             return False
-        step = workflow.fire_timers(case.process_xml, case.workflow_state, now)
+        step = workflow.fire_timers(case.process_xml, case.workflow_state, now, {"case_pk": case.pk})
         if not step.fired_timers:
             return False
         _apply(case, step, actor=None)
@@ -784,3 +786,27 @@ def add_generated_document(
             automatic_label=automatic_label,
         )  # fmt: skip
     return document
+
+
+def remind_open_tasks(call: Any, context: Any) -> None:
+    """BPMN service task with topic ``notify.reminder`` (e.g. after a non-interrupting timer):
+    remind the people or units holding the case's open tasks, once per engine execution."""
+    from dikom.lib.mail import send_mail_on_commit
+
+    case = Case.objects.select_related("municipality").get(pk=context["case_pk"])
+    if case.events.filter(kind="reminder", data__call=call.key).exists():
+        return None  # the same execution again (a retry): already reminded
+    tasks = list(case.tasks.filter(status=Task.Status.OPEN).select_related("assignee", "org_unit"))
+    record_event(case, "reminder", _("Reminder from the process: %(name)s.") % {"name": call.name},
+                 data={"call": call.key, "tasks": [t.name for t in tasks]})  # fmt: skip
+    for task in tasks:
+        to = [task.assignee.email] if task.assignee and task.assignee.email else []
+        if not to and task.org_unit and task.org_unit.email:
+            to = [task.org_unit.email]
+        if to:
+            send_mail_on_commit(
+                _("Reminder: %(task)s (%(ref)s)") % {"task": task.name, "ref": case.reference},
+                _("The task “%(task)s” of case %(ref)s is still open.") % {"task": task.name, "ref": case.reference},
+                to,
+            )
+    return None

@@ -8,9 +8,11 @@ class CasesConfig(AppConfig):
     verbose_name = _("Case processing")
 
     def ready(self) -> None:
-        from dikom.cases import receivers
+        from dikom.cases import receivers, workflow
+        from dikom.cases.actions import remind_open_tasks
         from dikom.lib import periodic
         from dikom.portal.signals import application_submitted
 
         application_submitted.connect(receivers.open_case_for_submission, dispatch_uid="cases-open-case")
+        workflow.SERVICE_TASKS.setdefault("notify.reminder", remind_open_tasks)
         periodic.register("cases.clock", "dikom.cases.tasks.process_case_clock", every_seconds=60)

@@ -223,3 +223,34 @@ def test_a_process_that_cannot_start_still_gives_a_case(city_a: Any, city_b: Any
     assert case.events.filter(kind="workflow_error").exists()
     [task] = case.tasks.all()
     assert task.org_unit == unit and task.status == "open"
+
+
+def test_a_reminder_timer_of_the_process_reminds_the_unit_once(
+    city_a: Any, city_b: Any, unit: Any, caseworker: Any, mailoutbox: Any
+) -> None:
+    import datetime as dt
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    building = OrgUnitFactory(municipality=city_a, name="Building department", email="bau@fulda.example")
+    subsidy = (Path(__file__).parent / "bpmn" / "subsidy.bpmn").read_text(encoding="utf-8")
+    definition = copy.deepcopy(FAMILY)
+    definition["processing"] = {"bpmn": subsidy}
+    adoption = release_and_adopt(definition, city_a)
+    adoption.org_unit = unit
+    adoption.save(update_fields=["org_unit"])
+    case = Case.objects.get(application=submit(adoption))
+    first = case.tasks.get(status="open")
+    actions.complete_task(first, caseworker, expected_version=first.lock_version)
+    assert case.tasks.filter(status="open", org_unit=building).exists()  # the technical review
+
+    # Eight days later the non-interrupting 7-day timer fires: a reminder, the review stays open.
+    later = timezone.now() + dt.timedelta(days=8)
+    assert actions.process_due_timers(case, later)
+    run_task_worker()
+    assert case.events.filter(kind="reminder").count() == 1
+    assert any(m.to == ["bau@fulda.example"] and "Technical review" in m.body for m in mailoutbox)
+    assert case.tasks.filter(status="open", org_unit=building).exists()
+    assert not actions.process_due_timers(case, later)  # nothing due again
+    assert case.events.filter(kind="reminder").count() == 1
