@@ -48,6 +48,25 @@ class DeliveryError(Exception):
 
 
 @dataclass(frozen=True)
+class Policy:
+    """Which targets a caller may reach and how long it waits (hand-over and automation differ only here)."""
+
+    allow_http: bool
+    allow_private: bool
+    timeout_seconds: float
+    user_agent: str
+
+
+def handover_policy() -> Policy:
+    return Policy(
+        allow_http=settings.DIKOM_HANDOVER_ALLOW_HTTP,
+        allow_private=settings.DIKOM_HANDOVER_ALLOW_PRIVATE_TARGETS,
+        timeout_seconds=settings.DIKOM_HANDOVER_TIMEOUT_SECONDS,
+        user_agent=USER_AGENT,
+    )
+
+
+@dataclass(frozen=True)
 class Target:
     scheme: str
     host: str
@@ -55,14 +74,15 @@ class Target:
     path: str
 
 
-def parse_url(url: str) -> Target:
+def parse_url(url: str, policy: Policy | None = None) -> Target:
     """Check a webhook address as far as possible without the network; raises ValidationError."""
+    policy = policy or handover_policy()
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as exc:
         raise ValidationError(gettext_lazy("Please enter a valid address."), code="invalid") from exc
-    allowed = {"https", "http"} if settings.DIKOM_HANDOVER_ALLOW_HTTP else {"https"}
+    allowed = {"https", "http"} if policy.allow_http else {"https"}
     if parts.scheme not in allowed:
         raise ValidationError(gettext_lazy("The address must start with https://."), code="scheme")
     if not parts.hostname:
@@ -75,7 +95,7 @@ def parse_url(url: str) -> Target:
         literal = ipaddress.ip_address(parts.hostname)
     except ValueError:
         literal = None
-    if literal is not None and not address_allowed(literal):
+    if literal is not None and not address_allowed(literal, policy):
         raise ValidationError(
             gettext_lazy("The address points to a private or reserved network, which is not allowed here."),
             code="private",
@@ -88,19 +108,19 @@ def parse_url(url: str) -> Target:
     )
 
 
-def address_allowed(address: IPAddress) -> bool:
+def address_allowed(address: IPAddress, policy: Policy | None = None) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     if address.is_link_local or address.is_multicast or address.is_unspecified:
         return False  # never: cloud metadata (169.254.169.254) and friends
     if address.is_global:
         return True
-    if not settings.DIKOM_HANDOVER_ALLOW_PRIVATE_TARGETS:
+    if not (policy or handover_policy()).allow_private:
         return False
     return address.is_loopback or (address.is_private and not address.is_reserved)
 
 
-def resolve(target: Target) -> str:
+def resolve(target: Target, policy: Policy | None = None) -> str:
     """The one checked address to connect to; every address of the name must be allowed."""
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
@@ -109,7 +129,7 @@ def resolve(target: Target) -> str:
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     if not addresses:
         raise DeliveryError(_("The host name could not be resolved."), retry=True)
-    if not all(address_allowed(address) for address in addresses):
+    if not all(address_allowed(address, policy) for address in addresses):
         raise DeliveryError(
             _("The target resolves to a private or reserved network address; nothing was sent."), retry=False
         )
@@ -139,14 +159,15 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+def post(url: str, body: bytes, headers: dict[str, str], policy: Policy | None = None) -> int:
     """POST ``body`` to ``url``; returns the HTTP status of a 2xx answer, raises DeliveryError otherwise."""
+    policy = policy or handover_policy()
     try:
-        target = parse_url(url)
+        target = parse_url(url, policy)
     except ValidationError as exc:
         raise DeliveryError(" ".join(str(m) for m in exc.messages), retry=False) from exc
-    address = resolve(target)
-    timeout = settings.DIKOM_HANDOVER_TIMEOUT_SECONDS
+    address = resolve(target, policy)
+    timeout = policy.timeout_seconds
     connection_class: Any = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(target.host, target.port, address=address, timeout=timeout)
     try:
@@ -157,7 +178,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
             headers={
                 **headers,
                 "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
+                "User-Agent": policy.user_agent,
                 "Content-Length": str(len(body)),
             },
         )
