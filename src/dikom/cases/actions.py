@@ -366,6 +366,15 @@ def process_due_timers(case: Case, now: dt.datetime | None = None) -> bool:
     return True
 
 
+def task_recipients(task: Task) -> list[str]:
+    """Who hears about a task: its assignee, else its unit's address."""
+    if task.assignee is not None and task.assignee.email:
+        return [task.assignee.email]
+    if task.org_unit is not None and task.org_unit.email:
+        return [task.org_unit.email]
+    return []
+
+
 def send_reminders(now: dt.datetime | None = None) -> int:
     """Remind the assignee (or the unit) once about tasks that are overdue."""
     from dikom.lib.mail import send_mail_on_commit
@@ -380,9 +389,7 @@ def send_reminders(now: dt.datetime | None = None) -> int:
             if not Task.objects.filter(pk=task.pk, reminded_at__isnull=True).update(reminded_at=now):
                 continue
             record_event(task.case, "reminder", _("Reminder: “%(task)s” is overdue.") % {"task": task.name})
-            to = [task.assignee.email] if task.assignee and task.assignee.email else []
-            if not to and task.org_unit and task.org_unit.email:
-                to = [task.org_unit.email]
+            to = task_recipients(task)
             if to:
                 send_mail_on_commit(
                     _("Overdue: %(task)s (%(ref)s)") % {"task": task.name, "ref": task.case.reference},
@@ -800,9 +807,7 @@ def remind_open_tasks(call: Any, context: Any) -> None:
     record_event(case, "reminder", _("Reminder from the process: %(name)s.") % {"name": call.name},
                  data={"call": call.key, "tasks": [t.name for t in tasks]})  # fmt: skip
     for task in tasks:
-        to = [task.assignee.email] if task.assignee and task.assignee.email else []
-        if not to and task.org_unit and task.org_unit.email:
-            to = [task.org_unit.email]
+        to = task_recipients(task)
         if to:
             send_mail_on_commit(
                 _("Reminder: %(task)s (%(ref)s)") % {"task": task.name, "ref": case.reference},
