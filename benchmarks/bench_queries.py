@@ -66,9 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--raw-repeat", type=int, default=5)
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--no-pages", action="store_true", help="skip the dashboard pages (in-process).")
     args = parser.parse_args(argv)
 
-    env = common.bench_env()
+    env = common.bench_env(DIKOM_ALLOWED_HOSTS="testserver,127.0.0.1,localhost")
     os.environ.update(env)
     common.manage(env, "createcachetable")  # the rate limiter's cache (database cache by default)
     gen.setup_django()
@@ -164,6 +165,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                     raise RuntimeError(body[:300])
 
             results["service detail (30 days), HTTP GET /api/v1/analytics/summary"] = timed(detail_http, args.repeat)
+    if not args.no_pages:
+        # The dashboard pages themselves, as the city's analyst sees them: Django's whole request
+        # (session, permission checks, rollup queries, template with charts and tables), in process.
+        from django.test import Client
+
+        from dikom.accounts.models import User
+
+        analyst = User.objects.get(username=f"{city.slug}-analyst")
+        client = Client()
+        client.force_login(analyst)
+        query = f"?period=custom&since={since}&until={until}"
+
+        def page(url: str) -> Callable[[], None]:
+            def get() -> None:
+                response = client.get(url)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{url}: {response.status_code}")
+
+            return get
+
+        results["overview page /analytics/<city>/ (30 days, all services)"] = timed(
+            page(f"/analytics/{city.slug}/{query}"), args.repeat
+        )
+        results["service detail page /analytics/<city>/dienste/<service>/ (30 days)"] = timed(
+            page(f"/analytics/{city.slug}/dienste/{service.uuid}/{query}"), args.repeat
+        )
     results["overview (30 days, all services), raw GROUP BY"] = timed(overview_raw, args.raw_repeat)
     results["service detail (30 days), raw: compute_daily_stats × 30 days (computes every service of the city)"] = (
         timed(detail_raw, args.raw_repeat)

@@ -510,6 +510,99 @@ def load_postgresql(rows: Iterator[tuple[Any, ...]], report_every: int = 1_000_0
     return count
 
 
+DEFERRED_TABLE = "dikom_bench_deferred_ddl"
+
+
+def _deferred_ddl(cursor: Any, table: str) -> list[tuple[str, str]]:
+    """(DROP, CREATE) statements of the events table's foreign keys, unique constraints and secondary indexes.
+
+    Recorded in ``DEFERRED_TABLE`` before anything is dropped, so that a load
+    that dies half-way is repaired by the next run (which finds them there).
+    """
+    cursor.execute(f"CREATE TABLE IF NOT EXISTS {DEFERRED_TABLE} (pos serial, drop_sql text, create_sql text)")
+    cursor.execute(f"SELECT drop_sql, create_sql FROM {DEFERRED_TABLE} ORDER BY pos")
+    recorded = cursor.fetchall()
+    if recorded:
+        return [tuple(row) for row in recorded]
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid), contype FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype IN ('f', 'u') ORDER BY contype, conname",
+        [table],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND i.indexname NOT IN "
+        "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype IN ('p', 'u')) "
+        "ORDER BY i.indexname",
+        [table, table],
+    )
+    indexes = cursor.fetchall()
+    ddl = [(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"', f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {d}')
+           for name, d, kind in constraints if kind == "f"]
+    ddl += [(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"', f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {d}')
+            for name, d, kind in constraints if kind == "u"]
+    ddl += [(f'DROP INDEX "{name}"', definition) for name, definition in indexes]
+    for drop_sql, create_sql in ddl:
+        cursor.execute(f"INSERT INTO {DEFERRED_TABLE} (drop_sql, create_sql) VALUES (%s, %s)", [drop_sql, create_sql])
+    return ddl
+
+
+def load_postgresql_parallel(args: argparse.Namespace, since: date, until: date, scale: float) -> int:
+    """``--workers`` processes load disjoint day ranges with COPY; with ``--defer-indexes`` the table's
+    secondary indexes and constraints are dropped first and rebuilt afterwards (one sort per index)."""
+    import subprocess
+
+    from django.db import connection
+
+    from dikom.analytics.models import UsageEvent
+
+    table = UsageEvent._meta.db_table
+    connection.ensure_connection()
+    raw = connection.connection
+    ddl: list[tuple[str, str]] = []
+    if args.defer_indexes:
+        with raw.cursor() as cursor:
+            ddl = _deferred_ddl(cursor, table)
+            for drop_sql, _create in reversed(ddl):
+                cursor.execute(drop_sql.replace("DROP CONSTRAINT", "DROP CONSTRAINT IF EXISTS").replace(
+                    "DROP INDEX", "DROP INDEX IF EXISTS"))
+        raw.commit()
+        print(f"dropped {len(ddl)} indexes and constraints for the load", file=sys.stderr)
+    days = (until - since).days + 1
+    workers = max(1, min(args.workers, days))
+    bounds = [since + timedelta(days=days * i // workers) for i in range(workers + 1)]
+    procs = []
+    for i in range(workers):
+        first, last = bounds[i], bounds[i + 1] - timedelta(days=1)
+        procs.append(
+            subprocess.Popen(  # noqa: S603 - this script, with our own interpreter
+                [sys.executable, __file__, "pg-copy", "--seed", str(args.seed), "--scale", repr(scale),
+                 "--slice", first.isoformat(), last.isoformat()]
+            )
+        )
+    failed = [p.wait() for p in procs]
+    if any(failed):
+        raise SystemExit(f"a loader failed: exit codes {failed}; run again to finish (indexes stay dropped)")
+    with raw.cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608 - model table
+        (count,) = cursor.fetchone()
+    if ddl:
+        started = time.perf_counter()
+        with raw.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '2GB'")
+            cursor.execute("SET max_parallel_maintenance_workers = 2")
+            for _drop, create_sql in ddl[::-1]:
+                step = time.perf_counter()
+                cursor.execute(create_sql)
+                raw.commit()
+                print(f"  {time.perf_counter() - step:7.1f} s  {create_sql[:110]}", file=sys.stderr)
+            cursor.execute(f"DROP TABLE {DEFERRED_TABLE}")
+            cursor.execute(f'ANALYZE "{table}"')
+        raw.commit()
+        print(f"rebuilt {len(ddl)} indexes and constraints in {time.perf_counter() - started:,.1f} s", file=sys.stderr)
+    return int(count)
+
+
 def load_sqlite(rows: Iterator[tuple[Any, ...]], report_every: int = 1_000_000) -> int:
     """executemany ``rows`` into the events table in transactions of 100 000 rows; returns the count."""
     from django.db import connection
@@ -551,10 +644,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--until", type=date.fromisoformat, help="Last day (default: yesterday).")
     parser.add_argument("--batch", type=int, default=10_000, help="json: events per batch.")
     parser.add_argument("--out-dir", type=Path, help="json: one file per batch instead of JSON lines on stdout.")
+    parser.add_argument("--workers", type=int, default=1, help="pg-copy: loader processes on disjoint day ranges.")
+    parser.add_argument(
+        "--defer-indexes",
+        action="store_true",
+        help="pg-copy: drop the events table's secondary indexes and constraints for the load, rebuild them after.",
+    )
+    parser.add_argument("--slice", nargs=2, type=date.fromisoformat, help=argparse.SUPPRESS)  # a worker's days
+    parser.add_argument("--scale", type=float, help=argparse.SUPPRESS)  # the whole run's scale, given to workers
     args = parser.parse_args(argv)
 
     since, until = recent_period(args.days, args.until)
-    scale = scale_for(args.events, args.days, args.seed)
+    scale = args.scale or scale_for(args.events, args.days, args.seed)
+    if args.slice:
+        since, until = args.slice
     gen = Generator(seed=args.seed, scale=scale)
     print(
         f"generator: seed {args.seed}, {since}..{until} ({args.days} days), scale {scale:.3f}, "
@@ -582,15 +685,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ids = register_services()
     salt = f"bench{args.seed}"
-    rows = bulk_rows(gen, since, until, ids, salt)
-    if args.output == "pg-copy":
-        if connection.vendor != "postgresql":
-            parser.error("pg-copy needs DATABASE_URL=postgres://…")
-        count = load_postgresql(rows)
+    if args.output == "pg-copy" and connection.vendor != "postgresql":
+        parser.error("pg-copy needs DATABASE_URL=postgres://…")
+    if args.output == "pg-copy" and (args.workers > 1 or args.defer_indexes) and not args.slice:
+        count = load_postgresql_parallel(args, since, until, scale)
+    elif args.output == "pg-copy":
+        count = load_postgresql(bulk_rows(gen, since, until, ids, salt))
     else:
         if connection.vendor != "sqlite":
             parser.error("sqlite needs the embedded database (no DATABASE_URL)")
-        count = load_sqlite(rows)
+        count = load_sqlite(bulk_rows(gen, since, until, ids, salt))
     elapsed = time.perf_counter() - started
     print(f"loaded {count:,} events in {elapsed:,.1f} s ({count / elapsed:,.0f} events/s)", file=sys.stderr)
     return 0

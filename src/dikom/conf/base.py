@@ -580,6 +580,12 @@ DIKOM_ANALYTICS_MAX_BATCH = env_int(
     "Most usage events accepted in one batch request; larger batches get 413.",
     minimum=1,
 )
+DIKOM_ANALYTICS_FAST_PATH = env_bool(
+    "DIKOM_ANALYTICS_FAST_PATH",
+    True,
+    "Answer plainly valid POST /api/v1/analytics/events requests in a lean WSGI layer in front of Django, with "
+    "group commit of concurrent requests (same checks and answers; see docs/benchmarks.md). false: Django only.",
+)
 DIKOM_ANALYTICS_FIGURES_MAX_UPLOAD_BYTES = env_int(
     "DIKOM_ANALYTICS_FIGURES_MAX_UPLOAD_BYTES",
     5 * 1024 * 1024,

@@ -56,27 +56,34 @@ class IngestThrottle(IngestRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        now = self.timer()
-        window = int(now // duration)
-        current_key, previous_key = f"{self.key}:{window}", f"{self.key}:{window - 1}"
-        counts = self.cache.get_many([previous_key, current_key])
-        previous, current = counts.get(previous_key, 0), counts.get(current_key, 0)
-        elapsed = now - window * duration
-        # The requests of the last ``duration`` seconds, counting the previous
-        # window by the share of it that still lies inside.
-        if previous * (1 - elapsed / duration) + current >= limit:
-            if current >= limit:
-                self.wait_seconds = duration - elapsed
-            else:
-                self.wait_seconds = max(1.0, duration * (1 - (limit - current) / previous) - elapsed)
-            return False
-        timeout = 2 * duration + 1
-        if not self.cache.add(current_key, 1, timeout):
-            try:
-                self.cache.incr(current_key)
-            except ValueError:  # expired between add and incr
-                self.cache.set(current_key, 1, timeout)
-        return True
+        wait = take_from_budget(self.cache, self.key, limit, duration, self.timer())
+        if wait is None:
+            return True
+        self.wait_seconds = wait
+        return False
 
     def wait(self) -> float:
         return self.wait_seconds
+
+
+def take_from_budget(cache: Any, key: str, limit: int, duration: int, now: float) -> float | None:
+    """Count one request against ``limit`` per ``duration`` seconds under ``key``: None if it fits,
+    else the seconds to wait (nothing is counted then)."""
+    window = int(now // duration)
+    current_key, previous_key = f"{key}:{window}", f"{key}:{window - 1}"
+    counts = cache.get_many([previous_key, current_key])
+    previous, current = counts.get(previous_key, 0), counts.get(current_key, 0)
+    elapsed = now - window * duration
+    # The requests of the last ``duration`` seconds, counting the previous
+    # window by the share of it that still lies inside.
+    if previous * (1 - elapsed / duration) + current >= limit:
+        if current >= limit:
+            return float(duration - elapsed)
+        return float(max(1.0, duration * (1 - (limit - current) / previous) - elapsed))
+    timeout = 2 * duration + 1
+    if not cache.add(current_key, 1, timeout):
+        try:
+            cache.incr(current_key)
+        except ValueError:  # expired between add and incr
+            cache.set(current_key, 1, timeout)
+    return None
