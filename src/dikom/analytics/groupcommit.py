@@ -53,7 +53,7 @@ class Committer:
 
     def __init__(self, group_events: int = GROUP_EVENTS) -> None:
         self.group_events = group_events
-        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()  # None: stop
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self.groups = 0  # committed group transactions (for tests and benchmarks)
@@ -88,29 +88,51 @@ class Committer:
                 self._thread = threading.Thread(target=self._run, name="dikom-ingest-committer", daemon=True)
                 self._thread.start()
 
-    def _take_group(self) -> list[_Job]:
-        jobs = [self._queue.get()]
-        size = len(jobs[0].batch.events)
+    def stop(self, timeout: float = 10.0) -> None:
+        """Commit what is queued, close the thread's database connection and end the thread
+        (it starts again on the next ``store``)."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            return
+        self._queue.put(None)
+        thread.join(timeout)
+
+    def _take_group(self) -> tuple[list[_Job], bool]:
+        """The next group, and whether a stop was asked for after it."""
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        jobs = [first]
+        size = len(first.batch.events)
         while size < self.group_events:
             try:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 break
+            if job is None:
+                return jobs, True
             jobs.append(job)
             size += len(job.batch.events)
-        return jobs
+        return jobs, False
 
     def _run(self) -> None:
         while True:
-            jobs = self._take_group()
-            try:
-                self._commit(jobs)
-            except BaseException:  # pragma: no cover - never leave a request waiting
-                logger.exception("ingestion committer failed")
-                for job in jobs:
-                    if not job.done.is_set():
-                        job.error = RuntimeError("committer failed")
-                        job.done.set()
+            jobs, stop = self._take_group()
+            if jobs:
+                self._commit_safely(jobs)
+            if stop:
+                self._reset_connection()
+                return
+
+    def _commit_safely(self, jobs: list[_Job]) -> None:
+        try:
+            self._commit(jobs)
+        except BaseException:  # pragma: no cover - never leave a request waiting
+            logger.exception("ingestion committer failed")
+            for job in jobs:
+                if not job.done.is_set():
+                    job.error = RuntimeError("committer failed")
+                    job.done.set()
 
     def _commit(self, jobs: Sequence[_Job]) -> None:
         close_old_connections()

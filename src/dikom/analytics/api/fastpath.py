@@ -39,7 +39,7 @@ from django.utils.translation import gettext
 
 from dikom.accounts.service import authenticate_api_key
 from dikom.analytics import groupcommit, ingest
-from dikom.analytics.api.ingest_support import take_from_budget
+from dikom.analytics.api.ingest_support import IngestThrottle, take_from_budget
 from dikom.analytics.models import EventSource
 from dikom.analytics.scopes import ANALYTICS_INGEST
 from dikom.api.authentication import KEYWORDS
@@ -79,13 +79,10 @@ def _language(accept_language: str) -> str:
     return str(settings.LANGUAGE_CODE)
 
 
-@lru_cache(maxsize=1)
 def _ingest_rate() -> tuple[int, int] | None:
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
-
-    rate = api_settings.DEFAULT_THROTTLE_RATES.get(THROTTLE_SCOPE)
-    limit, duration = SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
+    """The ingest budget as the endpoint's throttle reads it (its class's ``THROTTLE_RATES``)."""
+    rate = IngestThrottle.THROTTLE_RATES.get(THROTTLE_SCOPE)
+    limit, duration = IngestThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
     if limit is None or duration is None:
         return None
     return limit, duration
