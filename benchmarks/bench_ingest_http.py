@@ -215,6 +215,116 @@ def run(ports: Sequence[int], token: str, payloads: list[bytes], clients: int) -
     return result
 
 
+WRK_SCRIPT = r"""
+-- Single-event requests for dikom's ingestion benchmark: every request a different
+-- generated event (one JSON body per line of BODIES), the API key in TOKEN.
+local bodies = {}
+for line in io.lines(os.getenv("BODIES")) do bodies[#bodies + 1] = line end
+local threads = {}
+local offset = 0
+local stride = math.floor(#bodies / tonumber(os.getenv("WRK_THREADS_TOTAL")))
+function setup(thread)
+  thread:set("first", offset)
+  offset = offset + stride
+  table.insert(threads, thread)
+end
+local n = 0
+created, ok, other = 0, 0, 0  -- globals: done() reads them with thread:get
+local headers = {["Authorization"] = "Api-Key " .. os.getenv("TOKEN"), ["Content-Type"] = "application/json"}
+function request()
+  local body = bodies[(first + n) % #bodies + 1]
+  n = n + 1
+  return wrk.format("POST", "/api/v1/analytics/events", headers, body)
+end
+function response(status, hdrs, body)
+  if status == 201 then created = created + 1 elseif status == 200 then ok = ok + 1 else other = other + 1 end
+end
+function done(summary, latency, requests)
+  local c, o, x = 0, 0, 0
+  for _, t in ipairs(threads) do c = c + t:get("created"); o = o + t:get("ok"); x = x + t:get("other") end
+  io.write(string.format(
+    '{"requests": %d, "seconds": %.3f, "created": %d, "ok": %d, "other": %d, "socket_errors": %d, ' ..
+    '"p50_ms": %.2f, "p95_ms": %.2f, "p99_ms": %.2f}\n',
+    summary.requests, summary.duration / 1e6, c, o, x,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def run_wrk(ports: Sequence[int], token: str, singles: list[bytes], connections: int, seconds: int) -> dict[str, Any]:
+    """Single events with wrk (C, keep-alive; one wrk per server port, run together) for ``seconds``.
+
+    wrk's own CPU is a fraction of a Python client's, so more of the two cores is left to the
+    servers and the database; every answer's status is counted (201 stored, 200 duplicate).
+    """
+    import resource
+    import shutil
+    import subprocess
+    import tempfile
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk), or use --single-client python")
+    with tempfile.TemporaryDirectory() as scratch:
+        bodies = Path(scratch) / "bodies.jsonl"
+        bodies.write_bytes(b"\n".join(singles) + b"\n")
+        script = Path(scratch) / "single.lua"
+        script.write_text(WRK_SCRIPT)
+        per_port = max(1, connections // len(ports))
+        env = {**os.environ, "BODIES": str(bodies), "TOKEN": token, "WRK_THREADS_TOTAL": str(len(ports))}
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_before = cpu_snapshot(ports)
+        started = time.perf_counter()
+        procs = [
+            subprocess.Popen(  # noqa: S603 - wrk from the system, fixed arguments
+                [
+                    wrk,
+                    "-t1",
+                    f"-c{per_port}",
+                    f"-d{seconds}s",
+                    "--timeout",
+                    "30s",
+                    "-s",
+                    str(script),
+                    f"http://127.0.0.1:{port}/api/v1/analytics/events",
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for port in ports
+        ]
+        outputs = [proc.communicate()[0] for proc in procs]
+        wall = time.perf_counter() - started
+        cpu_after = cpu_snapshot(ports)
+        children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    lines = [json.loads(line) for out in outputs for line in out.splitlines() if line.startswith("{")]
+    total = {key: sum(line[key] for line in lines) for key in ("requests", "created", "ok", "other", "socket_errors")}
+    seconds_run = max(line["seconds"] for line in lines)
+    cpu = {name: cpu_after[name] - cpu_before[name] for name in ("server", "database")}
+    cpu["client"] = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
+    result = {
+        "benchmark": f"single-event requests (wrk, {connections} connections over {len(ports)} servers)",
+        **total,
+        "seconds": round(seconds_run, 2),
+        "requests_per_s": round(total["requests"] / seconds_run, 1),
+        "latency_p50_ms": max(line["p50_ms"] for line in lines),
+        "latency_p95_ms": max(line["p95_ms"] for line in lines),
+        "latency_p99_ms": max(line["p99_ms"] for line in lines),
+        "wall_seconds": round(wall, 2),
+        "load_avg": load_avg(),
+    }
+    if total["requests"]:
+        per_request = {name: value * 1000 / total["requests"] for name, value in cpu.items()}
+        result["cpu_ms_per_request"] = {name: round(ms, 3) for name, ms in per_request.items()}
+        result["cpu_bound_requests_per_s"] = round((os.cpu_count() or 1) * 1000 / sum(per_request.values()), 1)
+    print(json.dumps(result))
+    return result
+
+
 def physical_limit(prefix: str) -> tuple[int, float]:
     """Copy the rows stored by the API out, delete them, load them back with COPY / executemany; (rows, seconds)."""
     from django.db import connection, transaction
@@ -257,6 +367,13 @@ def physical_limit(prefix: str) -> tuple[int, float]:
         raw.executemany(sql, rows[start : start + 100_000])
         raw.commit()
     return len(rows), time.perf_counter() - started
+
+
+def stored_singles(seed: int) -> int:
+    """Events of the single-event run stored so far (their generated event ids start with ``g<seed>-``)."""
+    from dikom.analytics.models import UsageEvent
+
+    return UsageEvent.objects.filter(event_id__startswith=f"g{seed}-").count()
 
 
 def load_avg() -> list[float]:
@@ -308,6 +425,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--single", type=int, default=0, help="single-event requests to send afterwards.")
     parser.add_argument("--single-concurrency", "--single-clients", dest="single_concurrency", type=int, default=8)
+    parser.add_argument(
+        "--single-client",
+        choices=["python", "wrk"],
+        default="python",
+        help="who sends the single events: Python threads (--single requests) or wrk (--single-seconds long, "
+        "cycling through --single generated events).",
+    )
+    parser.add_argument("--single-seconds", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-limit", action="store_true", help="skip the COPY / executemany comparison.")
     args = parser.parse_args(argv)
@@ -334,7 +459,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"batch ingestion HTTP, {args.batch_size} events/request",
                 run(ports, env["BENCH_TOKEN"], payloads, args.concurrency),
             )
-        if singles:
+        if singles and args.single_client == "wrk":
+            before = stored_singles(args.seed + 1000)
+            answer = run_wrk(ports, env["BENCH_TOKEN"], singles, args.single_concurrency, args.single_seconds)
+            stored = stored_singles(args.seed + 1000) - before
+            # Every 201 is an event in the database (and nothing else was stored).
+            print(json.dumps({"check": "201 answers = events stored", "created": answer["created"], "stored": stored}))
+        elif singles:
             report("single-event requests", run(ports, env["BENCH_TOKEN"], singles, args.single_concurrency))
     if payloads and not args.no_limit:
         from django.db import connection

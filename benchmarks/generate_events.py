@@ -520,7 +520,7 @@ def _deferred_ddl(cursor: Any, table: str) -> list[tuple[str, str]]:
     that dies half-way is repaired by the next run (which finds them there).
     """
     cursor.execute(f"CREATE TABLE IF NOT EXISTS {DEFERRED_TABLE} (pos serial, drop_sql text, create_sql text)")
-    cursor.execute(f"SELECT drop_sql, create_sql FROM {DEFERRED_TABLE} ORDER BY pos")
+    cursor.execute(f"SELECT drop_sql, create_sql FROM {DEFERRED_TABLE} ORDER BY pos")  # noqa: S608 - fixed table name
     recorded = cursor.fetchall()
     if recorded:
         return [tuple(row) for row in recorded]
@@ -537,13 +537,22 @@ def _deferred_ddl(cursor: Any, table: str) -> list[tuple[str, str]]:
         [table, table],
     )
     indexes = cursor.fetchall()
-    ddl = [(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"', f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {d}')
-           for name, d, kind in constraints if kind == "f"]
-    ddl += [(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"', f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {d}')
-            for name, d, kind in constraints if kind == "u"]
+    ddl = [
+        (f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"', f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {d}')
+        for name, d, kind in constraints
+        if kind == "f"
+    ]
+    ddl += [
+        (f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"', f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {d}')
+        for name, d, kind in constraints
+        if kind == "u"
+    ]
     ddl += [(f'DROP INDEX "{name}"', definition) for name, definition in indexes]
     for drop_sql, create_sql in ddl:
-        cursor.execute(f"INSERT INTO {DEFERRED_TABLE} (drop_sql, create_sql) VALUES (%s, %s)", [drop_sql, create_sql])
+        cursor.execute(
+            f"INSERT INTO {DEFERRED_TABLE} (drop_sql, create_sql) VALUES (%s, %s)",  # noqa: S608 - fixed table name
+            [drop_sql, create_sql],
+        )
     return ddl
 
 
@@ -564,8 +573,11 @@ def load_postgresql_parallel(args: argparse.Namespace, since: date, until: date,
         with raw.cursor() as cursor:
             ddl = _deferred_ddl(cursor, table)
             for drop_sql, _create in reversed(ddl):
-                cursor.execute(drop_sql.replace("DROP CONSTRAINT", "DROP CONSTRAINT IF EXISTS").replace(
-                    "DROP INDEX", "DROP INDEX IF EXISTS"))
+                cursor.execute(
+                    drop_sql.replace("DROP CONSTRAINT", "DROP CONSTRAINT IF EXISTS").replace(
+                        "DROP INDEX", "DROP INDEX IF EXISTS"
+                    )
+                )
         raw.commit()
         print(f"dropped {len(ddl)} indexes and constraints for the load", file=sys.stderr)
     days = (until - since).days + 1
@@ -576,8 +588,18 @@ def load_postgresql_parallel(args: argparse.Namespace, since: date, until: date,
         first, last = bounds[i], bounds[i + 1] - timedelta(days=1)
         procs.append(
             subprocess.Popen(  # noqa: S603 - this script, with our own interpreter
-                [sys.executable, __file__, "pg-copy", "--seed", str(args.seed), "--scale", repr(scale),
-                 "--slice", first.isoformat(), last.isoformat()]
+                [
+                    sys.executable,
+                    __file__,
+                    "pg-copy",
+                    "--seed",
+                    str(args.seed),
+                    "--scale",
+                    repr(scale),
+                    "--slice",
+                    first.isoformat(),
+                    last.isoformat(),
+                ]
             )
         )
     failed = [p.wait() for p in procs]

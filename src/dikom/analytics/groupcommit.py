@@ -24,7 +24,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from dikom.analytics.ingest import Batch, store_batches
 
@@ -134,12 +134,17 @@ class Committer:
                     job.error = RuntimeError("committer failed")
                     job.done.set()
 
-    def _commit(self, jobs: Sequence[_Job]) -> None:
-        close_old_connections()
+    def _commit(self, jobs: Sequence[_Job], *, again: bool = True) -> None:
+        # No close_old_connections() here: the committer keeps its connection for good (a
+        # health check or a reconnect per group would cost more than the group's work).
+        # A connection that broke shows as an error: it is replaced and the group tried again.
         try:
             store_batches([job.batch for job in jobs])
         except Exception as exc:
             self._reset_connection()
+            if again:
+                self._commit(jobs, again=False)
+                return
             if len(jobs) == 1:
                 logger.warning("storing usage events failed: %s", exc)
                 jobs[0].error = exc
@@ -147,7 +152,7 @@ class Committer:
                 return
             # One request's problem must not cost the others their events: each alone.
             for job in jobs:
-                self._commit([job])
+                self._commit([job], again=False)
             return
         self.groups += 1
         for job in jobs:
