@@ -162,7 +162,9 @@ class ServiceKeyAlias(models.Model):
 class UsageEvent(models.Model):
     """One anonymous usage event, as received. Expires after DIKOM_ANALYTICS_RAW_RETENTION_DAYS."""
 
-    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: every index of this table starts with the municipality, and each
+    # index costs every ingested row a write (the hot path, see docs/benchmarks.md).
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+", db_index=False)
     service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     service_key = models.CharField(max_length=100)
     # NULL, not "": only set ids take part in the partial unique constraint.
