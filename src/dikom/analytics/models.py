@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from dikom.lib.fields import FastJSONField
 from dikom.municipalities.models import Municipality
 
 LEIKA_PATTERN = r"^99\d{12}$"
@@ -259,14 +260,14 @@ class ServiceDailyStats(models.Model):
     feedback_count = models.PositiveIntegerField(default=0)
     rating_sum = models.PositiveIntegerField(default=0)
     rating_count = models.PositiveIntegerField(default=0)
-    rating_histogram = models.JSONField(default=dict, help_text='{"1": n, …, "5": n}')
-    funnel = models.JSONField(
+    rating_histogram = FastJSONField(default=dict, help_text='{"1": n, …, "5": n}')
+    funnel = FastJSONField(
         default=dict, help_text='{step_key: {"position", "viewed", "completed", "aborted"}} (distinct visits)'
     )
-    auth_mix = models.JSONField(default=dict, help_text='{method: {"chosen": n, "completed": n}}')
-    payment_mix = models.JSONField(default=dict, help_text='{method: {"chosen": n, "completed": n, "failed": n}}')
-    device_mix = models.JSONField(default=dict, help_text="{device_class: distinct visits}")
-    completion_seconds = models.JSONField(
+    auth_mix = FastJSONField(default=dict, help_text='{method: {"chosen": n, "completed": n}}')
+    payment_mix = FastJSONField(default=dict, help_text='{method: {"chosen": n, "completed": n, "failed": n}}')
+    device_mix = FastJSONField(default=dict, help_text="{device_class: distinct visits}")
+    completion_seconds = FastJSONField(
         default=dict, help_text="{lower bound in seconds: visits} — fine buckets of the time from start to submission"
     )
     built_at = models.DateTimeField()
