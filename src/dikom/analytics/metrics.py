@@ -39,6 +39,24 @@ def _add(target: dict[str, Any], source: dict[str, Any]) -> None:
             target.setdefault(key, value)
 
 
+def add_funnel(target: dict[str, dict[str, Any]], funnel: dict[str, dict[str, Any]]) -> None:
+    """``_add`` for one rollup row's funnel (step → counts and position), flat: the overview
+    merges a funnel per service, day and channel of its period."""
+    for step, counts in funnel.items():
+        merged = target.get(step)
+        if merged is None:
+            target[step] = dict(counts)
+            continue
+        for key, value in counts.items():
+            if key == "position":
+                if value is not None:
+                    merged[key] = max(merged.get(key) or 0, value)
+                else:
+                    merged.setdefault(key, None)
+            else:
+                merged[key] = merged.get(key, 0) + value
+
+
 def median_seconds(histogram: dict[str, int]) -> float | None:
     """The median of a fine completion-time histogram, interpolated linearly within its bucket."""
     total = sum(histogram.values())

@@ -19,7 +19,7 @@ from typing import Any
 from django.db.models import Q, QuerySet, Sum
 
 from dikom.analytics.dashboards.periods import Period, bucket_label, bucket_start, buckets
-from dikom.analytics.metrics import ROLLUP_FIELDS, _add, _funnel, _rate
+from dikom.analytics.metrics import ROLLUP_FIELDS, _funnel, _rate, add_funnel
 from dikom.analytics.models import Service, ServiceDailyStats
 
 ALL_FIELDS = ROLLUP_FIELDS
@@ -160,7 +160,7 @@ def overview(municipality_id: int, period: Period, channel: str = "") -> list[Se
         .values_list("service_id", "funnel")
     )
     for service_id, funnel in funnels:
-        _add(row_for(service_id).funnel, funnel)
+        add_funnel(row_for(service_id).funnel, funnel)
     return list(rows.values())
 
 
