@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--raw-repeat", type=int, default=5)
     parser.add_argument("--no-http", action="store_true")
-    parser.add_argument("--no-pages", action="store_true", help="skip the dashboard pages (in-process).")
+    parser.add_argument("--no-pages", action="store_true", help="skip the dashboard pages.")
     args = parser.parse_args(argv)
 
     env = common.bench_env(DIKOM_ALLOWED_HOSTS="testserver,127.0.0.1,localhost")
@@ -166,31 +166,37 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             results["service detail (30 days), HTTP GET /api/v1/analytics/summary"] = timed(detail_http, args.repeat)
     if not args.no_pages:
-        # The dashboard pages themselves, as the city's analyst sees them: Django's whole request
-        # (session, permission checks, rollup queries, template with charts and tables), in process.
+        # The dashboard pages themselves, as the city's analyst gets them from the platform's
+        # server (waitress, `manage.py serve`): session, permission checks, rollup queries,
+        # template with charts and tables.
+        from django.conf import settings
         from django.test import Client
 
         from dikom.accounts.models import User
 
-        analyst = User.objects.get(username=f"{city.slug}-analyst")
         client = Client()
-        client.force_login(analyst)
+        client.force_login(User.objects.get(username=f"{city.slug}-analyst"))
+        cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
         query = f"?period=custom&since={since}&until={until}"
+        with common.servers(env, 1, 4) as ports:
+            conn = http.client.HTTPConnection("127.0.0.1", ports[0], timeout=60)
 
-        def page(url: str) -> Callable[[], None]:
-            def get() -> None:
-                response = client.get(url)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{url}: {response.status_code}")
+            def page(url: str) -> Callable[[], None]:
+                def get() -> None:
+                    conn.request("GET", url, headers={"Cookie": cookie})
+                    response = conn.getresponse()
+                    body = response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"{url}: {response.status} {body[:200]!r}")
 
-            return get
+                return get
 
-        results["overview page /analytics/<city>/ (30 days, all services)"] = timed(
-            page(f"/analytics/{city.slug}/{query}"), args.repeat
-        )
-        results["service detail page /analytics/<city>/dienste/<service>/ (30 days)"] = timed(
-            page(f"/analytics/{city.slug}/dienste/{service.uuid}/{query}"), args.repeat
-        )
+            results["overview page /analytics/<city>/ (30 days, all services), HTTP"] = timed(
+                page(f"/analytics/{city.slug}/{query}"), args.repeat
+            )
+            results["service detail page /analytics/<city>/dienste/<service>/ (30 days), HTTP"] = timed(
+                page(f"/analytics/{city.slug}/dienste/{service.uuid}/{query}"), args.repeat
+            )
     results["overview (30 days, all services), raw GROUP BY"] = timed(overview_raw, args.raw_repeat)
     results["service detail (30 days), raw: compute_daily_stats × 30 days (computes every service of the city)"] = (
         timed(detail_raw, args.raw_repeat)

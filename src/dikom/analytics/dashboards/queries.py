@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import orjson
+from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 
 from dikom.analytics.dashboards.periods import Period, bucket_label, bucket_start, buckets
@@ -154,13 +156,19 @@ def overview(municipality_id: int, period: Period, channel: str = "") -> list[Se
             row.previous_completions += item["c"]
             row.previous_rating_sum += item["rs"]
             row.previous_rating_count += item["rc"]
+    # A funnel per service, day and channel of the period (over a thousand rows for a city's
+    # month): read on the cursor and decoded with orjson, the ORM's per-row work cost more
+    # than the merge (18 against 5 ms at 1 178 rows, measured, docs/benchmarks.md).
     funnels = (
         stats(municipality_id, period.since, period.until, channel=channel)
         .exclude(Q(funnel={}))
         .values_list("service_id", "funnel")
     )
-    for service_id, funnel in funnels:
-        add_funnel(row_for(service_id).funnel, funnel)
+    sql, params = funnels.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for service_id, funnel in cursor.fetchall():
+            add_funnel(row_for(service_id).funnel, orjson.loads(funnel) if isinstance(funnel, str | bytes) else funnel)
     return list(rows.values())
 
 
