@@ -221,8 +221,9 @@ WRK_SCRIPT = r"""
 local bodies = {}
 for line in io.lines(os.getenv("BODIES")) do bodies[#bodies + 1] = line end
 local threads = {}
-local offset = 0
+-- Each wrk process (one per server) starts at its own share of the bodies.
 local stride = math.floor(#bodies / tonumber(os.getenv("WRK_THREADS_TOTAL")))
+local offset = stride * tonumber(os.getenv("WRK_INDEX"))
 function setup(thread)
   thread:set("first", offset)
   offset = offset + stride
@@ -289,11 +290,11 @@ def run_wrk(ports: Sequence[int], token: str, singles: list[bytes], connections:
                     str(script),
                     f"http://127.0.0.1:{port}/api/v1/analytics/events",
                 ],
-                env=env,
+                env={**env, "WRK_INDEX": str(index)},
                 stdout=subprocess.PIPE,
                 text=True,
             )
-            for port in ports
+            for index, port in enumerate(ports)
         ]
         outputs = [proc.communicate()[0] for proc in procs]
         wall = time.perf_counter() - started

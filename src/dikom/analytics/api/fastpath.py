@@ -215,7 +215,7 @@ class IngestFastPath:
             return None
 
         try:
-            api_key = authenticate_api_key(token)
+            api_key = authenticate_api_key(token, with_municipality=False)
         except DatabaseError:
             # This thread's connection broke (database restarted): Django answers with a fresh one.
             connection.close()
