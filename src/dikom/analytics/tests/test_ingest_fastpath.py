@@ -274,6 +274,11 @@ def test_one_failing_request_does_not_cost_the_others_their_events(committer, ci
 
 
 def test_many_threads_sending_single_events_all_get_stored_exactly_once(stack, token):
+    if connection.vendor == "sqlite":
+        # The suite's in-memory SQLite shares one cache between threads and locks whole tables
+        # (SQLITE_LOCKED, no busy wait); a file database in WAL mode, as the platform runs it,
+        # is covered with real concurrent clients by test_ingest_durability.py.
+        pytest.skip("concurrent writers on the in-memory test database need PostgreSQL")
     app, _django = stack
     results: list[int] = []
     lock = threading.Lock()
