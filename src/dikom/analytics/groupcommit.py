@@ -66,10 +66,17 @@ class Committer:
         """
         if len(batch.events) >= self.group_events:
             # A big batch is a group of its own: no reason to hand it to another thread.
+            # A failed transaction stored nothing, so it is tried once more (a deadlock or a
+            # dropped connection is usually gone by then).
             try:
                 store_batches([batch])
-            except Exception as exc:
-                raise StoreFailed(str(exc)) from exc
+            except Exception:
+                self._reset_connection()
+                try:
+                    store_batches([batch])
+                except Exception as exc:
+                    self._reset_connection()
+                    raise StoreFailed(str(exc)) from exc
             return
         self._ensure_thread()
         job = _Job(batch)

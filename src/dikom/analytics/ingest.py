@@ -425,8 +425,11 @@ def _salts(days: Iterable[date], now: datetime) -> dict[date, bytes]:
     missing = set(wanted) - found.keys()
     if missing:
         DailySalt.objects.filter(created_at__lt=now - SALT_LIFETIME).delete()
+        # In date order: two requests creating the same days wait for each other's rows in the
+        # same order, never crosswise (a set of dates iterates in a per-process order, which
+        # deadlocked two server processes creating a month of salts at once).
         DailySalt.objects.bulk_create(
-            [DailySalt(day=day, salt=secrets.token_bytes(SALT_BYTES), created_at=now) for day in missing],
+            [DailySalt(day=day, salt=secrets.token_bytes(SALT_BYTES), created_at=now) for day in sorted(missing)],
             ignore_conflicts=True,
         )
         found.update(
