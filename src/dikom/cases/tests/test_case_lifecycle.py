@@ -6,6 +6,7 @@ import copy
 import re
 import zipfile
 import zlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,12 +66,21 @@ def unit(city_a: Any) -> Any:
     return OrgUnitFactory(municipality=city_a, name="Bürgerbüro", short_name="BB")
 
 
-@pytest.fixture
-def adoption_with_unit(city_a: Any, city_b: Any, unit: Any) -> Any:
-    adoption = release_and_adopt(copy.deepcopy(FAMILY), city_a)
+def adopt(city: Any, unit: Any, bpmn: str | None = None) -> Any:
+    """The family service released and adopted by ``city`` for ``unit``, with the process ``bpmn``
+    (a file of ``tests/bpmn``) if given."""
+    definition = copy.deepcopy(FAMILY)
+    if bpmn:
+        definition["processing"] = {"bpmn": (Path(__file__).parent / "bpmn" / bpmn).read_text(encoding="utf-8")}
+    adoption = release_and_adopt(definition, city)
     adoption.org_unit = unit
     adoption.save(update_fields=["org_unit"])
     return adoption
+
+
+@pytest.fixture
+def adoption_with_unit(city_a: Any, city_b: Any, unit: Any) -> Any:
+    return adopt(city_a, unit)
 
 
 @pytest.fixture
@@ -208,16 +218,9 @@ def test_a_failed_efile_transfer_counts_as_a_transmission_error(
 
 
 def test_a_process_that_cannot_start_still_gives_a_case(city_a: Any, city_b: Any, unit: Any, monkeypatch: Any) -> None:
-    from pathlib import Path
-
     from dikom.cases import workflow
 
-    camunda = (Path(__file__).parent / "bpmn" / "camunda7_special_use.bpmn").read_text(encoding="utf-8")
-    definition = copy.deepcopy(FAMILY)
-    definition["processing"] = {"bpmn": camunda}
-    adoption = release_and_adopt(definition, city_a)
-    adoption.org_unit = unit
-    adoption.save(update_fields=["org_unit"])
+    adoption = adopt(city_a, unit, "camunda7_special_use.bpmn")
     monkeypatch.setitem(workflow.SERVICE_TASKS, "sondernutzung-pruefen", lambda call, context: 1 / 0)
     case = Case.objects.get(application=submit(adoption))
     assert case.events.filter(kind="workflow_error").exists()
@@ -229,17 +232,11 @@ def test_a_reminder_timer_of_the_process_reminds_the_unit_once(
     city_a: Any, city_b: Any, unit: Any, caseworker: Any, mailoutbox: Any
 ) -> None:
     import datetime as dt
-    from pathlib import Path
 
     from django.utils import timezone
 
     building = OrgUnitFactory(municipality=city_a, name="Building department", email="bau@fulda.example")
-    subsidy = (Path(__file__).parent / "bpmn" / "subsidy.bpmn").read_text(encoding="utf-8")
-    definition = copy.deepcopy(FAMILY)
-    definition["processing"] = {"bpmn": subsidy}
-    adoption = release_and_adopt(definition, city_a)
-    adoption.org_unit = unit
-    adoption.save(update_fields=["org_unit"])
+    adoption = adopt(city_a, unit, "subsidy.bpmn")
     case = Case.objects.get(application=submit(adoption))
     first = case.tasks.get(status="open")
     actions.complete_task(first, caseworker, expected_version=first.lock_version)
