@@ -66,17 +66,10 @@ class Committer:
         """
         if len(batch.events) >= self.group_events:
             # A big batch is a group of its own: no reason to hand it to another thread.
-            # A failed transaction stored nothing, so it is tried once more (a deadlock or a
-            # dropped connection is usually gone by then).
             try:
-                store_batches([batch])
-            except Exception:
-                self._reset_connection()
-                try:
-                    store_batches([batch])
-                except Exception as exc:
-                    self._reset_connection()
-                    raise StoreFailed(str(exc)) from exc
+                _store([batch], attempts=2)
+            except Exception as exc:
+                raise StoreFailed(str(exc)) from exc
             return
         self._ensure_thread()
         job = _Job(batch)
@@ -128,7 +121,7 @@ class Committer:
             if jobs:
                 self._commit_safely(jobs)
             if stop:
-                self._reset_connection()
+                _reset_connection()
                 return
 
     def _commit_safely(self, jobs: list[_Job]) -> None:
@@ -141,37 +134,56 @@ class Committer:
                     job.error = RuntimeError("committer failed")
                     job.done.set()
 
-    def _commit(self, jobs: Sequence[_Job], *, again: bool = True) -> None:
+    def _commit(self, jobs: Sequence[_Job]) -> None:
         # No close_old_connections() here: the committer keeps its connection for good (a
         # health check or a reconnect per group would cost more than the group's work).
         # A connection that broke shows as an error: it is replaced and the group tried again.
         try:
-            store_batches([job.batch for job in jobs])
+            _store([job.batch for job in jobs], attempts=2)
         except Exception as exc:
-            self._reset_connection()
-            if again:
-                self._commit(jobs, again=False)
-                return
             if len(jobs) == 1:
-                logger.warning("storing usage events failed: %s", exc)
-                jobs[0].error = exc
-                jobs[0].done.set()
+                self._fail(jobs[0], exc)
                 return
             # One request's problem must not cost the others their events: each alone.
             for job in jobs:
-                self._commit([job], again=False)
+                try:
+                    _store([job.batch], attempts=1)
+                except Exception as alone:
+                    self._fail(job, alone)
+                else:
+                    job.done.set()
             return
         self.groups += 1
         for job in jobs:
             job.done.set()
 
     @staticmethod
-    def _reset_connection() -> None:
-        # A broken connection (database restarted) is replaced before the next group.
+    def _fail(job: _Job, exc: Exception) -> None:
+        logger.warning("storing usage events failed: %s", exc)
+        job.error = exc
+        job.done.set()
+
+
+def _store(batches: list[Batch], *, attempts: int) -> None:
+    """``store_batches`` on this thread's connection; a failed transaction stored nothing, so it is
+    tried again (a deadlock or a dropped connection is usually gone by then) with a fresh
+    connection, up to ``attempts`` times in all."""
+    for attempt in range(1, attempts + 1):
         try:
-            connection.close()
-        except Exception:  # closing a broken connection may fail; the next use reconnects
-            logger.debug("closing the committer's connection failed", exc_info=True)
+            store_batches(batches)
+            return
+        except Exception:
+            _reset_connection()
+            if attempt == attempts:
+                raise
+
+
+def _reset_connection() -> None:
+    # A broken connection (database restarted) is replaced before the next use.
+    try:
+        connection.close()
+    except Exception:  # closing a broken connection may fail; the next use reconnects
+        logger.debug("closing a broken database connection failed", exc_info=True)
 
 
 _committer: Committer | None = None
