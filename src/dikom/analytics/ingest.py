@@ -482,12 +482,8 @@ def _insert_events(rows: Sequence[tuple[Any, ...]], direct_copy: bool = False) -
                 return _copy_new_events(rows, columns)
             return _insert_events_copy(rows, columns)
         # A few rows (single events from forms): one plain statement, no staging table.
-        values = ", ".join(["(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"] * len(rows))
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT DO NOTHING",  # noqa: S608 - fixed names
-                [value for row in rows for value in row],
-            )
+            _insert_values(cursor, rows)
             return int(cursor.rowcount)
     # SQLite: one prepared statement run for every row by the driver
     # (``executemany``), on the driver's cursor: Django's wrapper would rewrite
@@ -500,6 +496,17 @@ def _insert_events(rows: Sequence[tuple[Any, ...]], direct_copy: bool = False) -
         driver_cursor = cursor.cursor
         sqlite3.Cursor.executemany(driver_cursor, sql, rows)
         return int(driver_cursor.rowcount)
+
+
+def _insert_values(cursor: Any, rows: Sequence[tuple[Any, ...]], returning: str = "") -> None:
+    """PostgreSQL: ``rows`` as one multi-row ``INSERT … ON CONFLICT DO NOTHING`` [``RETURNING``]."""
+    columns = ", ".join(connection.ops.quote_name(c) for c in EVENT_COLUMNS)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"] * len(rows))
+    cursor.execute(
+        f"INSERT INTO {_table(UsageEvent)} ({columns}) VALUES {values} ON CONFLICT DO NOTHING"  # noqa: S608
+        + (f" RETURNING {returning}" if returning else ""),
+        [value for row in rows for value in row],
+    )
 
 
 STAGING_TABLE = "dikom_analytics_event_load"
@@ -781,15 +788,8 @@ def _insert_group(rows_per_batch: Sequence[Sequence[tuple[Any, ...]]]) -> list[i
     everything = [row for rows in rows_per_batch for row in rows]
     if not everything:
         return [0 for _rows in rows_per_batch]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(c) for c in EVENT_COLUMNS)
-    values = ", ".join(["(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"] * len(everything))
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_table(UsageEvent)} ({columns}) VALUES {values} "  # noqa: S608 - fixed names
-            "ON CONFLICT DO NOTHING RETURNING municipality_id, event_id",
-            [value for row in everything for value in row],
-        )
+        _insert_values(cursor, everything, returning="municipality_id, event_id")
         stored = {(mid, event_id) for mid, event_id in cursor.fetchall() if event_id is not None}
     # Rows without an event id cannot conflict: always stored.
     return [sum(1 for row in rows if row[3] is None or (row[0], row[3]) in stored) for rows in rows_per_batch]
