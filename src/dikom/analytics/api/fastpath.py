@@ -28,11 +28,10 @@ import io
 import time
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.utils import translation
 from django.utils.translation import gettext
@@ -46,7 +45,6 @@ from dikom.api.authentication import KEYWORDS
 from dikom.api.problems import CONTENT_TYPE, problem
 
 PATH = "/api/v1/analytics/events"
-THROTTLE_SCOPE = "ingest"
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -81,11 +79,18 @@ def _language(accept_language: str) -> str:
 
 def _ingest_rate() -> tuple[int, int] | None:
     """The ingest budget as the endpoint's throttle reads it (its class's ``THROTTLE_RATES``)."""
-    rate = IngestThrottle.THROTTLE_RATES.get(THROTTLE_SCOPE)
+    rate = IngestThrottle.THROTTLE_RATES.get(IngestThrottle.scope)
     limit, duration = IngestThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
     if limit is None or duration is None:
         return None
     return limit, duration
+
+
+class _Answer(NamedTuple):
+    status: str
+    body: bytes
+    content_type: str
+    headers: list[tuple[str, str]]  # besides Content-Type, -Length, -Language and STATIC_HEADERS
 
 
 class IngestFastPath:
@@ -166,22 +171,17 @@ class IngestFastPath:
         answer = self._handle(environ)
         if answer is None:
             return self.app(environ, start_response)
-        status, body, extra, django_headers = answer
-        language = _language(environ.get("HTTP_ACCEPT_LANGUAGE", ""))
         headers = [
-            ("Content-Type", CONTENT_TYPE if extra else "application/json"),
-            ("Content-Length", str(len(body))),
-            ("Content-Language", language),
+            ("Content-Type", answer.content_type),
+            ("Content-Length", str(len(answer.body))),
+            ("Content-Language", _language(environ.get("HTTP_ACCEPT_LANGUAGE", ""))),
             *STATIC_HEADERS,
-            *django_headers,
-            *extra,
+            *answer.headers,
         ]
-        start_response(status, headers)
-        return [body]
+        start_response(answer.status, headers)
+        return [answer.body]
 
-    def _handle(
-        self, environ: dict[str, Any]
-    ) -> tuple[str, bytes, list[tuple[str, str]], list[tuple[str, str]]] | None:
+    def _handle(self, environ: dict[str, Any]) -> _Answer | None:
         """The answer, or None to let Django answer (then ``wsgi.input`` still holds the whole body)."""
         if not settings.DIKOM_ANALYTICS_FAST_PATH:
             return None
@@ -224,8 +224,9 @@ class IngestFastPath:
             return None
         rate = _ingest_rate()
         if rate is not None:
-            ident = f"throttle_{THROTTLE_SCOPE}_{api_key.prefix}"
-            if take_from_budget(cache, ident, rate[0], rate[1], time.time()) is not None:
+            # The key the endpoint's throttle counts under (DRF's cache_format), in its cache.
+            ident = IngestThrottle.cache_format % {"scope": IngestThrottle.scope, "ident": api_key.prefix}
+            if take_from_budget(IngestThrottle.cache, ident, rate[0], rate[1], time.time()) is not None:
                 return None  # Django answers 429 with Retry-After (and counts nothing either)
 
         try:
@@ -253,17 +254,19 @@ class IngestFastPath:
             try:
                 groupcommit.committer().store(batch)
             except groupcommit.StoreFailed:
-                return (*self._unavailable(environ), django_headers)
+                return self._unavailable(environ, django_headers)
         result = batch.result
         status = "201 Created" if single and result.accepted else "200 OK"
-        return status, orjson.dumps(result.as_dict()), [], django_headers
+        return _Answer(status, orjson.dumps(result.as_dict()), "application/json", django_headers)
 
     @staticmethod
-    def _unavailable(environ: dict[str, Any]) -> tuple[str, bytes, list[tuple[str, str]]]:
+    def _unavailable(environ: dict[str, Any], django_headers: list[tuple[str, str]]) -> _Answer:
         with translation.override(_language(environ.get("HTTP_ACCEPT_LANGUAGE", ""))):
             body = problem(
                 503,
                 gettext("The events could not be stored just now; nothing was stored. Send them again shortly."),
                 "unavailable",
             )
-        return "503 Service Unavailable", orjson.dumps(body), [("Retry-After", "5")]
+        return _Answer(
+            "503 Service Unavailable", orjson.dumps(body), CONTENT_TYPE, [*django_headers, ("Retry-After", "5")]
+        )
