@@ -299,3 +299,50 @@ def test_many_threads_sending_single_events_all_get_stored_exactly_once(stack, t
     assert sorted(set(results)) in ([200, 201], [201])
     assert UsageEvent.objects.count() == 6 * 8
     assert results.count(201) == 6 * 8
+
+
+def test_a_batch_racing_another_with_the_same_ids_falls_back_to_the_staging_table(city_a):
+    """A large PostgreSQL batch looks up its known ids, then COPYs the rest straight in. Another
+    transaction inserting some of the same ids in between makes the COPY fail on the unique index;
+    the batch is then stored through the staging table and those ids count as duplicates."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the direct COPY is PostgreSQL's")
+    import psycopg
+
+    occurred = timezone.now() - timedelta(hours=1)
+    batch = _batch(city_a.pk, *(f"race-{i}" for i in range(ingest.COPY_MIN_ROWS + 10)))
+    params = connection.get_connection_params()
+    rival = psycopg.connect(**{k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")})
+    try:
+        # The rival holds three of the batch's ids, not yet committed: invisible to the lookup.
+        for i in (0, 7, 42):
+            rival.execute(
+                "INSERT INTO analytics_usageevent (municipality_id, service_key, event_id, type, occurred_at, "
+                "received_at, step_key, auth_method, payment_method, channel, device_class, comment, source, "
+                "api_key_prefix) VALUES (%s, 'x', %s, 'service_started', %s, %s, '', '', '', 'web', '', '', 'api', '')",
+                [city_a.pk, f"race-{i}", occurred, occurred],
+            )
+        def store() -> None:
+            try:
+                ingest.store_batches([batch])
+            finally:
+                connection.close()  # the worker thread's own connection
+
+        worker = threading.Thread(target=store)
+        worker.start()
+        deadline = timezone.now() + timedelta(seconds=20)
+        with connection.cursor() as cursor:  # until the batch's COPY waits for the rival's rows
+            while timezone.now() < deadline:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'COPY%%'"
+                )
+                if cursor.fetchone()[0]:
+                    break
+        rival.commit()
+        worker.join(30)
+    finally:
+        rival.close()
+
+    assert not worker.is_alive()
+    assert (batch.result.accepted, batch.result.duplicates) == (ingest.COPY_MIN_ROWS + 7, 3)
+    assert UsageEvent.objects.filter(event_id__startswith="race-").count() == ingest.COPY_MIN_ROWS + 10
