@@ -322,6 +322,7 @@ def test_a_batch_racing_another_with_the_same_ids_falls_back_to_the_staging_tabl
                 "api_key_prefix) VALUES (%s, 'x', %s, 'service_started', %s, %s, '', '', '', 'web', '', '', 'api', '')",
                 [city_a.pk, f"race-{i}", occurred, occurred],
             )
+
         def store() -> None:
             try:
                 ingest.store_batches([batch])
