@@ -7,8 +7,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
+import orjson
 from django.db import connection
 from django.db.models import Field
 from django.utils import timezone
@@ -44,7 +45,7 @@ class _KeyQuery:
     city_converters: Converters
 
 
-_key_queries: dict[tuple[str, bool], _KeyQuery] = {}
+_key_queries: dict[str, _KeyQuery] = {}
 
 
 def _row_converters(fields: list[Field[Any, Any]]) -> Converters:
@@ -64,19 +65,18 @@ def _convert(values: tuple[Any, ...], converters: Converters) -> list[Any]:
     return converted
 
 
-def _key_query(with_municipality: bool) -> _KeyQuery:
-    """The statement reading a key (with its municipality), built once per database vendor."""
-    query = _key_queries.get((connection.vendor, with_municipality))
+def _key_query() -> _KeyQuery:
+    """The statement reading a key and its municipality, built once per database vendor."""
+    query = _key_queries.get(connection.vendor)
     if query is None:
         key_fields = list(ApiKey._meta.concrete_fields)
-        city_fields = list(Municipality._meta.concrete_fields) if with_municipality else []
+        city_fields = list(Municipality._meta.concrete_fields)
         quote = connection.ops.quote_name
         columns = [f"k.{quote(str(f.column))}" for f in key_fields] + [f"m.{quote(str(f.column))}" for f in city_fields]
-        join = f"JOIN {quote(Municipality._meta.db_table)} m ON m.id = k.municipality_id " if with_municipality else ""
-        query = _key_queries[connection.vendor, with_municipality] = _KeyQuery(
+        query = _key_queries[connection.vendor] = _KeyQuery(
             sql=(
                 f"SELECT {', '.join(columns)} FROM {quote(ApiKey._meta.db_table)} k "  # noqa: S608 - model names only
-                f"{join}WHERE k.prefix = %s"
+                f"JOIN {quote(Municipality._meta.db_table)} m ON m.id = k.municipality_id WHERE k.prefix = %s"
             ),
             key_names=[f.attname for f in key_fields],
             city_names=[f.attname for f in city_fields],
@@ -86,17 +86,15 @@ def _key_query(with_municipality: bool) -> _KeyQuery:
     return query
 
 
-def _key_by_prefix(prefix: str, with_municipality: bool = True) -> ApiKey | None:
-    """The key with ``prefix`` (and its municipality), in one statement.
+def _key_by_prefix(prefix: str) -> ApiKey | None:
+    """The key with ``prefix`` and its municipality, in one statement.
 
     Written out instead of ``select_related(...).first()``: building that
     query costs about 1.7 ms of CPU per request, the statement itself 0.1 ms
     (measured, see ``docs/benchmarks.md``), and every API request makes it.
     Nothing is cached, so a revoked key is refused by the very next request.
-    Without the municipality (the ingestion fast path needs only its id) the
-    lookup costs about a third less CPU.
     """
-    query = _key_query(with_municipality)
+    query = _key_query()
     with connection.cursor() as cursor:
         cursor.execute(query.sql, [prefix])
         row = cursor.fetchone()
@@ -104,24 +102,20 @@ def _key_by_prefix(prefix: str, with_municipality: bool = True) -> ApiKey | None
         return None
     split = len(query.key_names)
     api_key = ApiKey.from_db(connection.alias, query.key_names, _convert(row[:split], query.key_converters))
-    if with_municipality:
-        municipality = Municipality.from_db(
-            connection.alias, query.city_names, _convert(row[split:], query.city_converters)
-        )
-        ApiKey._meta.get_field("municipality").set_cached_value(api_key, municipality)
+    municipality = Municipality.from_db(
+        connection.alias, query.city_names, _convert(row[split:], query.city_converters)
+    )
+    ApiKey._meta.get_field("municipality").set_cached_value(api_key, municipality)
     return api_key
 
 
-def authenticate_api_key(token: str, *, with_municipality: bool = True) -> ApiKey | None:
-    """The active key for ``token``, or None. Records the last use (once a minute at most).
-
-    ``with_municipality=False``: the key's municipality is not loaded (only ``municipality_id``).
-    """
+def authenticate_api_key(token: str) -> ApiKey | None:
+    """The active key for ``token`` (its municipality loaded), or None. Records the last use (once a minute at most)."""
     parts = split_key(token)
     if parts is None or len(token) > 200:
         return None
     prefix, secret = parts
-    api_key = _key_by_prefix(prefix, with_municipality)
+    api_key = _key_by_prefix(prefix)
     if api_key is None or not hmac.compare_digest(api_key.secret_hash, hash_secret(secret)):
         return None
     if not api_key.is_active:
@@ -131,6 +125,59 @@ def authenticate_api_key(token: str, *, with_municipality: bool = True) -> ApiKe
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
     return api_key
+
+
+class KeyGrant(NamedTuple):
+    """What an active key grants: to act for its municipality within its scopes."""
+
+    prefix: str
+    municipality_id: int
+    scopes: frozenset[str]
+
+
+_grant_queries: dict[str, str] = {}
+
+
+def _grant_query() -> str:
+    query = _grant_queries.get(connection.vendor)
+    if query is None:
+        table = connection.ops.quote_name(ApiKey._meta.db_table)
+        query = _grant_queries[connection.vendor] = (
+            "SELECT secret_hash, scopes, municipality_id, id, last_used_at IS NULL OR last_used_at < %s "  # noqa: S608
+            f"FROM {table} WHERE prefix = %s AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > %s)"
+        )
+    return query
+
+
+def grant_of_api_key(token: str) -> KeyGrant | None:
+    """What the active key ``token`` grants, or None: ``authenticate_api_key`` without the model instances.
+
+    The ingestion fast path (``dikom.analytics.api.fastpath``) asks this for
+    every event a form system sends. The same rules as ``authenticate_api_key``
+    (revoked and expired keys are refused, nothing is cached, the last use is
+    recorded once a minute at most), in one statement that reads four columns
+    and builds no model: it costs a third of the CPU of the model lookup
+    (measured, see ``docs/benchmarks.md``).
+    """
+    parts = split_key(token)
+    if parts is None or len(token) > 200:
+        return None
+    prefix, secret = parts
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(_grant_query(), [adapt(now - LAST_USED_RESOLUTION), prefix, adapt(now)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    secret_hash, scopes, municipality_id, pk, stale = row
+    if not hmac.compare_digest(secret_hash, hash_secret(secret)):
+        return None
+    if stale:
+        ApiKey.objects.filter(pk=pk).update(last_used_at=now)
+    if isinstance(scopes, (str, bytes)):
+        scopes = orjson.loads(scopes)
+    return KeyGrant(prefix, municipality_id, frozenset(scopes or ()))
 
 
 class ApiKeyUser:

@@ -9,9 +9,10 @@ work itself (check the key, validate, store) needs a fraction of that.
 ``IngestFastPath`` wraps the platform's WSGI application. It answers a request
 itself only when everything about it is plainly in order: a POST with a JSON
 body within the size limit, a valid API key with the ``analytics:ingest``
-scope, budget left, and every event valid. It runs the same code as the
-endpoint for each of these checks (``authenticate_api_key``, the ingest
-budget, ``ingest.check_events``) and stores through the group commit
+scope, budget left, and every event valid. It checks each by the endpoint's
+rules (the key with ``grant_of_api_key``, which applies the rules of
+``authenticate_api_key`` without building models; the budget and the events
+with the endpoint's own code) and stores through the group commit
 (``dikom.analytics.groupcommit``), so concurrent single events share one
 transaction. Anything else, every error included, goes to Django unchanged
 (the body it has read is handed on), so every error answer comes from one
@@ -36,7 +37,7 @@ from django.db import DatabaseError, connection
 from django.utils import translation
 from django.utils.translation import gettext
 
-from dikom.accounts.service import authenticate_api_key
+from dikom.accounts.service import grant_of_api_key
 from dikom.analytics import groupcommit, ingest
 from dikom.analytics.api.ingest_support import IngestThrottle, take_from_budget
 from dikom.analytics.models import EventSource
@@ -215,17 +216,17 @@ class IngestFastPath:
             return None
 
         try:
-            api_key = authenticate_api_key(token, with_municipality=False)
+            grant = grant_of_api_key(token)
         except DatabaseError:
             # This thread's connection broke (database restarted): Django answers with a fresh one.
             connection.close()
             return None
-        if api_key is None or ANALYTICS_INGEST not in (api_key.scopes or []):
+        if grant is None or ANALYTICS_INGEST not in grant.scopes:
             return None
         rate = _ingest_rate()
         if rate is not None:
             # The key the endpoint's throttle counts under (DRF's cache_format), in its cache.
-            ident = IngestThrottle.cache_format % {"scope": IngestThrottle.scope, "ident": api_key.prefix}
+            ident = IngestThrottle.cache_format % {"scope": IngestThrottle.scope, "ident": grant.prefix}
             if take_from_budget(IngestThrottle.cache, ident, rate[0], rate[1], time.time()) is not None:
                 return None  # Django answers 429 with Retry-After (and counts nothing either)
 
@@ -245,9 +246,7 @@ class IngestFastPath:
             if len(items) > settings.DIKOM_ANALYTICS_MAX_BATCH:
                 return None
 
-        batch = ingest.check_events(
-            api_key.municipality_id, items, source=EventSource.API, api_key_prefix=api_key.prefix
-        )
+        batch = ingest.check_events(grant.municipality_id, items, source=EventSource.API, api_key_prefix=grant.prefix)
         if batch.result.rejected:
             return None  # Django names every rejected event in the request's language
         if batch.events:

@@ -22,7 +22,7 @@ from django.db import DatabaseError, connection
 from django.test import override_settings
 from django.utils import timezone
 
-from dikom.accounts.actions import create_api_key
+from dikom.accounts.actions import create_api_key, revoke_api_key
 from dikom.analytics import groupcommit, ingest
 from dikom.analytics.api.fastpath import PATH, IngestFastPath
 from dikom.analytics.models import EventSource, PendingRollup, UsageEvent
@@ -152,6 +152,8 @@ def test_a_resent_event_counts_as_duplicate_and_a_batch_is_stored(stack, token):
         (event(extra=1), None, "ok", 422),  # unknown field
         (event(), None, "dk_unknown_key", 401),  # unknown key
         (event(), None, "read-only", 403),  # key without the ingest scope
+        (event(), None, "revoked", 401),  # revoked a moment ago
+        (event(), None, "expired", 401),  # expired a second ago
         ({"events": []}, None, "ok", 400),  # empty batch
     ],
 )
@@ -161,6 +163,13 @@ def test_everything_that_is_not_plainly_valid_is_answered_by_django(stack, token
         key = token
     elif auth == "read-only":
         key = create_api_key(municipality=city_a, name="Lesen", scopes=["analytics:read"]).token
+    elif auth == "revoked":
+        created = create_api_key(municipality=city_a, name="Alt", scopes=["analytics:ingest"])
+        revoke_api_key(api_key=created.api_key)
+        key = created.token
+    elif auth == "expired":
+        expires_at = timezone.now() - timedelta(seconds=1)
+        key = create_api_key(municipality=city_a, name="Alt", scopes=["analytics:ingest"], expires_at=expires_at).token
     else:
         key = auth
     status, headers, answer = call(app, body, key, raw=raw)
