@@ -53,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--top", type=int, default=25, help="functions to print per profile.")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--key-lookups", type=int, default=5000, help="API key checks to time, per way of checking (0: none)."
+    )
     args = parser.parse_args(argv)
 
     env = bench.prepare(args)
@@ -116,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"--- profile: {label} ---")
         print(out.getvalue())
 
+    if args.key_lookups:
+        key_lookups(env["BENCH_TOKEN"], args.key_lookups)
     if args.single:
         timed("single-event requests", singles[: args.single], 1)
         profiled(f"{args.single} single-event requests", singles[args.single : 2 * args.single])
@@ -123,6 +128,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         timed(f"batches of {args.batch_size}", batches[: args.batches], args.batch_size)
         profiled(f"{args.batches} batches of {args.batch_size}", batches[args.batches : 2 * args.batches])
     return 0
+
+
+def key_lookups(token: str, count: int) -> None:
+    """CPU of one API key check: with models (Django's stack) and as the fast path checks it.
+
+    Both run the same number of times against the same key, alternating in
+    rounds so that a change in the machine's speed hits both alike.
+    """
+    from dikom.accounts.service import authenticate_api_key, grant_of_api_key
+
+    ways = {"authenticate_api_key (models)": authenticate_api_key, "grant_of_api_key (fast path)": grant_of_api_key}
+    cpu = dict.fromkeys(ways, 0.0)
+    rounds = 10
+    for _round in range(rounds):
+        for label, check in ways.items():
+            started = time.process_time()
+            for _call in range(count // rounds):
+                if check(token) is None:
+                    raise SystemExit(f"{label} refused the benchmark's key")
+            cpu[label] += time.process_time() - started
+    calls = count // rounds * rounds
+    for label, seconds in cpu.items():
+        print(json.dumps({"api_key_check": label, "calls": calls, "us_cpu_per_call": round(seconds / calls * 1e6, 1)}))
 
 
 if __name__ == "__main__":

@@ -156,8 +156,8 @@ def grant_of_api_key(token: str) -> KeyGrant | None:
     every event a form system sends. The same rules as ``authenticate_api_key``
     (revoked and expired keys are refused, nothing is cached, the last use is
     recorded once a minute at most), in one statement that reads four columns
-    and builds no model: it costs a third of the CPU of the model lookup
-    (measured, see ``docs/benchmarks.md``).
+    and builds no model: about half the CPU of ``authenticate_api_key``
+    (``benchmarks/profile_ingest.py --key-lookups``; ``docs/benchmarks.md``).
     """
     parts = split_key(token)
     if parts is None or len(token) > 200:
