@@ -465,17 +465,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db-name", default="dikom_bench_ingest")
     parser.add_argument("--sqlite-dir", default="/tmp/dikom-bench-sqlite")  # noqa: S108 - benchmark scratch data
     parser.add_argument("--cache-url", help="DIKOM_CACHE_URL for the rate limiter (default: each process's memory).")
-    parser.add_argument("--servers", type=int, default=2, help="waitress processes (one port each).")
-    parser.add_argument("--threads", type=int, default=4, help="threads per waitress process.")
+    # The defaults are the shape of the figures in docs/benchmarks.md.
+    parser.add_argument("--servers", type=int, default=3, help="waitress processes (one port each).")
+    parser.add_argument("--threads", type=int, default=32, help="threads per waitress process.")
     parser.add_argument("--concurrency", "--clients", dest="concurrency", type=int, default=4, help="batch clients.")
     parser.add_argument("--events", type=int, default=100_000, help="events to send in batches (0: none).")
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--single", type=int, default=0, help="single-event requests to send afterwards.")
-    parser.add_argument("--single-concurrency", "--single-clients", dest="single_concurrency", type=int, default=8)
+    parser.add_argument("--single-concurrency", "--single-clients", dest="single_concurrency", type=int, default=96)
     parser.add_argument(
         "--single-client",
         choices=["python", "wrk"],
-        default="python",
+        default="wrk",
         help="who sends the single events: Python threads (--single requests) or wrk (--single-seconds long, "
         "cycling through --single generated events).",
     )
