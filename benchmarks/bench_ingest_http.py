@@ -164,11 +164,17 @@ def prepare(args: argparse.Namespace) -> dict[str, str]:
 def bodies(total_events: int, size: int, seed: int) -> list[bytes]:
     """Request bodies with ``total_events`` generated events of the last 30 days, ``size`` per body."""
     since, until = gen.recent_period(30)
-    generator = gen.Generator(seed=seed, scale=gen.scale_for(int(total_events * 1.05), 30, seed))
-    events = islice(generator.events(since, until), total_events)
+    # The scale is estimated from an average day; the season of the last 30 days can yield fewer
+    # events, so the scale grows until the period holds ``total_events`` (exactly that many are sent).
+    scale = gen.scale_for(int(total_events * 1.05), 30, seed)
+    while True:
+        events = list(islice(gen.Generator(seed=seed, scale=scale).events(since, until), total_events))
+        if len(events) == total_events or total_events == 0:
+            break
+        scale *= 1.1 * total_events / max(len(events), 1)
     if size == 1:
         return [json.dumps(gen.to_json(e), separators=(",", ":")).encode() for e in events]
-    return list(gen.json_batches(events, size))
+    return list(gen.json_batches(iter(events), size))
 
 
 def run(ports: Sequence[int], token: str, payloads: list[bytes], clients: int) -> RunResult:
