@@ -136,6 +136,10 @@ def rebuild_pending(municipality_id: int, day: date) -> bool:
     """Rebuild one marked key and clear its marker unless new events arrived meanwhile.
 
     Returns True when the marker is still there (new events came in during the rebuild).
+    Without a marker there is nothing to do: a marker is created in the transaction
+    that stores the events and removed only by a rebuild that saw all of them, so a
+    second task for the same key (or one that runs after the demo loader or another
+    caller already rebuilt it) costs one read.
     """
     marker = PendingRollup.objects.filter(municipality_id=municipality_id, day=day)
     # Claim: FOR UPDATE waits until every ingestion that holds the marker
@@ -143,9 +147,9 @@ def rebuild_pending(municipality_id: int, day: date) -> bool:
     # so the rebuild below sees their events; later ones raise the version.
     with transaction.atomic():
         version = marker.select_for_update().values_list("version", flat=True).first()
-    rebuild_daily_stats(municipality_id, day)
     if version is None:
         return False
+    rebuild_daily_stats(municipality_id, day)
     deleted, _counts = marker.filter(version=version).delete()
     return not deleted and marker.exists()
 

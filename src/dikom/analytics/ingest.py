@@ -750,9 +750,11 @@ def _store(
             inserted = [_insert_events(rows[0], direct_copy=direct_copy)]
         else:
             inserted = _insert_group(_without_repeated_ids(rows))
+        # A batch that only repeated stored events (a retry) changes no rollup: no marker, no rebuild.
         days: dict[int, set[date]] = {}
-        for batch in batches:
-            days.setdefault(batch.municipality_id, set()).update(day for _event, day in batch.events)
+        for batch, count in zip(batches, inserted, strict=True):
+            if count:
+                days.setdefault(batch.municipality_id, set()).update(day for _event, day in batch.events)
         for municipality_id, touched in days.items():
             mark_rollups_pending(municipality_id, touched)
     return inserted

@@ -68,7 +68,7 @@ def test_command_prints_password_and_refuses_without_demo_flag(settings, tmp_pat
     settings.DATA_DIR = tmp_path
     settings.DIKOM_DEMO = True
     out = StringIO()
-    call_command("load_demo", stdout=out)
+    call_command("load_demo", usage_days=0, stdout=out)  # usage data: analytics/tests/test_demo_usage.py
     password = (tmp_path / "demo-credentials.txt").read_text().strip()
     assert password in out.getvalue()
     assert "DEMO" in out.getvalue()

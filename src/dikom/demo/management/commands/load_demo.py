@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from dikom.analytics.demo import DEMO_DAYS, load_demo_usage
 from dikom.cases.demo import load_demo_cases
 from dikom.demo import data
 from dikom.demo.actions import load_demo_cooperation
@@ -23,6 +24,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--new-password", action="store_true", help="Give all demo accounts a new password.")
+        parser.add_argument(
+            "--usage-days",
+            type=int,
+            default=DEMO_DAYS,
+            help=f"Days of generated usage events for the analytics dashboards (default {DEMO_DAYS}; 0: none).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DIKOM_DEMO:
@@ -38,6 +45,8 @@ class Command(BaseCommand):
         load_demo_applications()
         # Their cases worked through: information request, parallel departments, sign-off, e-file.
         load_demo_cases()
+        # Generated usage events of the last months for the analytics dashboards.
+        usage = load_demo_usage(days=options["usage_days"])
         credentials.parent.mkdir(parents=True, exist_ok=True)
         credentials.write_text(result.password + "\n", encoding="utf-8")
         os.chmod(credentials, 0o600)
@@ -54,3 +63,10 @@ class Command(BaseCommand):
         )
         cities = ", ".join(slug for slug, *_ in data.MUNICIPALITIES)
         self.stdout.write(f"    Städte: {cities}\n")
+        if usage.days:
+            first, last = usage.days
+            self.stdout.write(
+                f"Nutzungsdaten (generierte Demo-Daten) {first:%d.%m.%Y}–{last:%d.%m.%Y}: "
+                f"{usage.events_stored} neue Ereignisse, {usage.services_created} neue Dienste "
+                f"– zu sehen unter http://127.0.0.1:8000/analytics/ (z. B. als marburg-analyst).\n"
+            )
