@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from dikom.analytics.models import LEIKA_PATTERN, Service
+from dikom.analytics.dashboards.tables import DECIMAL, PERCENT
+from dikom.analytics.models import LEIKA_PATTERN, AuthMethod, PaymentMethod, Service
 from dikom.analytics.sharing import access, actions, comparison
 from dikom.analytics.sharing.models import ComparisonShare, OpenDataPublication
 
@@ -89,6 +90,7 @@ def compare(request: HttpRequest, slug: str, leika_key: str) -> HttpResponse:
             {
                 "name": name,
                 "label": _metric_label(name),
+                "kind": DECIMAL if name == "satisfaction_average" else PERCENT,
                 "own": _own_value(result["own"], name, result["abandonment_position"]),
                 "groups": [result["averages"][group][name] for group in comparison.GROUPS],
             }
@@ -120,8 +122,10 @@ def _metric_label(name: str) -> str:
         return labels[name]
     prefix, _sep, key = name.partition(":")
     if prefix == "authentication":
-        return _("Authentication: %(method)s") % {"method": key}
-    return _("Payment: %(method)s") % {"method": key}
+        method = AuthMethod(key).label if key in AuthMethod.values else key
+        return _("Authentication: %(method)s") % {"method": method}
+    method = PaymentMethod(key).label if key in PaymentMethod.values else key
+    return _("Payment: %(method)s") % {"method": method}
 
 
 def _own_value(own: dict[str, Any] | None, name: str, position: int | None) -> Any:

@@ -101,6 +101,11 @@ def test_averages_need_three_cities_and_are_unweighted(client, login, owner, cit
     assert body["averages"]["all"]["conversion_rate"] == {"value": round(1.75 / 3, 4), "cities": 3, "status": "ok"}
     assert [c["municipality"] for c in body["ranking"]] == ["Marburg", "Fulda", "Gießen"]
     assert body["ranking"][0]["starts"] == 400
+    # The page shows rates as people read them: percentages with one decimal, in German.
+    html = client.get(f"/analytics/vergleich/fulda/leika/{LEIKA}/?{PERIOD}", HTTP_ACCEPT_LANGUAGE="de").content
+    page = html.decode()
+    assert "58,3\N{NO-BREAK SPACE}%" in page  # the average (0.5 + 0.25 + 1.0) / 3
+    assert "50,0\N{NO-BREAK SPACE}%" in page and "100,0\N{NO-BREAK SPACE}%" in page  # Fulda, Marburg
 
 
 def test_cities_below_min_starts_do_not_count(client, login, owner, cities, settings):
