@@ -32,6 +32,14 @@ class FilterForm(forms.Form):
     granularity = forms.ChoiceField(label=_("Granularity"), choices=list(GRANULARITIES.items()), required=False)
     channel = forms.ChoiceField(label=_("Channel"), choices=[("", _("All channels")), *Channel.choices], required=False)
 
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        # Without a chosen period the default applies: show it as chosen, not the list's first entry.
+        if data is not None and not data.get("period"):
+            data = data.copy()
+            data["period"] = DEFAULT_PRESET
+        super().__init__(data, *args, **kwargs)
+        self.fields["period"].initial = DEFAULT_PRESET
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("period") == "custom":

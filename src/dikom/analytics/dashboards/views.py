@@ -235,9 +235,17 @@ def _service_context(
         (_("Feedbacks"), INT, _change(summary["feedback_count"], before["feedback_count"])),
         (_("Transmission errors"), INT, _change(summary["transmission_errors"], before["transmission_errors"])),
         (
-            _("Median time to complete (seconds)"),
+            _("Median time to complete (minutes)"),
             DECIMAL,
-            _change(summary["completion_time"]["median_seconds"], before["completion_time"]["median_seconds"]),
+            _change(
+                *(
+                    None if seconds is None else seconds / 60
+                    for seconds in (
+                        summary["completion_time"]["median_seconds"],
+                        before["completion_time"]["median_seconds"],
+                    )
+                )
+            ),
         ),
         (
             _("Payment failure rate"),

@@ -9,7 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dikom.analytics.dashboards.tests.conftest import period_query
+from dikom.analytics.dashboards.tests.conftest import D1, D2, local_date, period_query
+from dikom.analytics.metrics import service_summary
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +35,23 @@ def test_key_figures_and_shares(client: Any, login: Any, analyst: Any, example: 
     assert "Durchschnittliche Bewertung 3,00 aus 2 Bewertungen; 2 Rückmeldungen" in text
     # Processing time and media breaks: empty state until monthly figures exist.
     assert "Noch keine Zahlen hochgeladen" in text
+    # Time to complete in minutes (the rollups keep seconds): v1 took 1.5 and v4 3 minutes.
+    median = service_summary(
+        municipality_id=example["parking"].municipality_id,
+        service_id=example["parking"].pk,
+        since=local_date(D1),
+        until=local_date(D2),
+    )["completion_time"]["median_seconds"]
+    assert 90 <= median <= 210
+    assert f"Median der Dauer bis zum Abschluss (Minuten) {median / 60:.2f}".replace(".", ",") in text
+
+
+def test_the_default_period_is_shown_as_chosen(client: Any, login: Any, analyst: Any, example: Any) -> None:
+    login(client, analyst)
+    for query in ("", "?sort=visits"):
+        html = client.get(f"/analytics/fulda/dienste/{example['parking'].uuid}/{query}").content.decode()
+        assert re.search(r'<option value="last_30"[^>]*selected', html), query
+        assert not re.search(r'<option value="last_7"[^>]*selected', html)
 
 
 def test_reads_rollups_only_with_constant_queries(
