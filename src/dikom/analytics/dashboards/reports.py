@@ -112,8 +112,11 @@ def satisfaction_table(summary: dict[str, Any]) -> Table:
 def completion_table(summary: dict[str, Any]) -> Table:
     rows = []
     for bucket in summary["completion_time"]["histogram"]:
-        lower, upper = bucket["from_seconds"], bucket["to_seconds"]
-        span = _("%(a)s to under %(b)s s") % {"a": lower, "b": upper} if upper else _("%(a)s s or more") % {"a": lower}
+        # The bounds are whole minutes (60, 180, … 3600 s): people read durations in minutes.
+        lower, upper = bucket["from_seconds"] // 60, (bucket["to_seconds"] or 0) // 60
+        span = (
+            _("%(a)s to under %(b)s min") % {"a": lower, "b": upper} if upper else _("%(a)s min or more") % {"a": lower}
+        )
         rows.append([span, bucket["count"]])
     return Table("bearbeitungsdauer", _("Time to complete"), [Column(_("Duration"), TEXT), Column(_("Visits"))], rows)
 

@@ -43,6 +43,7 @@ def test_key_figures_and_shares(client: Any, login: Any, analyst: Any, example: 
         until=local_date(D2),
     )["completion_time"]["median_seconds"]
     assert 90 <= median <= 210
+    assert "1 bis unter 3 min 1" in text and "3 bis unter 5 min 1" in text  # the distribution, in minutes
     assert f"Median der Dauer bis zum Abschluss (Minuten) {median / 60:.2f}".replace(".", ",") in text
 
 
