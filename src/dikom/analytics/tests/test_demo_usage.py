@@ -134,5 +134,6 @@ def test_load_demo_command_reports_the_usage_data(settings, tmp_path):
     call_command("load_demo", usage_days=1, stdout=out)
 
     assert "Nutzungsdaten (generierte Demo-Daten)" in out.getvalue()
+    assert "Erfassungsstelle (Demo)" in out.getvalue() and "Matomo-idsite 1" in out.getvalue()
     assert UsageEvent.objects.filter(municipality__slug="wetzlar").exists()
     assert not Service.objects.filter(municipality__slug="frankfurt", external_key="sperrmuell").exists()

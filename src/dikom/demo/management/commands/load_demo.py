@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from dikom.analytics.collect.demo import load_demo_collection_site
 from dikom.analytics.demo import DEMO_DAYS, load_demo_usage
 from dikom.cases.demo import load_demo_cases
 from dikom.demo import data
@@ -47,6 +48,8 @@ class Command(BaseCommand):
         load_demo_cases()
         # Generated usage events of the last months for the analytics dashboards.
         usage = load_demo_usage(days=options["usage_days"])
+        # Gießen's bulky-waste form, instrumented for Matomo: /matomo.php and the snippet work at once.
+        site = load_demo_collection_site()
         credentials.parent.mkdir(parents=True, exist_ok=True)
         credentials.write_text(result.password + "\n", encoding="utf-8")
         os.chmod(credentials, 0o600)
@@ -69,4 +72,10 @@ class Command(BaseCommand):
                 f"Nutzungsdaten (generierte Demo-Daten) {first:%d.%m.%Y}–{last:%d.%m.%Y}: "
                 f"{usage.events_stored} neue Ereignisse, {usage.services_created} neue Dienste "
                 f"– zu sehen unter http://127.0.0.1:8000/analytics/ (z. B. als marburg-analyst).\n"
+            )
+        if site is not None:
+            idsite = f"Matomo-idsite {site.matomo_idsite}, " if site.matomo_idsite else ""
+            self.stdout.write(
+                f"Erfassungsstelle (Demo) „{site.name}“: {idsite}site_id {site.site_id} "
+                f"– http://127.0.0.1:8000/analytics-erfassung/giessen/ (als giessen-analyst).\n"
             )

@@ -1,0 +1,76 @@
+"""A demo collection site: Gießen's bulky-waste form, instrumented for Matomo (DEMO DATA).
+
+With it, a fresh installation takes Matomo requests and the JavaScript
+snippet at once: ``/matomo.php?idsite=1&rec=1&url=…/sperrmuell/adresse`` starts
+a visit of the service ``sperrmuell`` (one of the generated demo services,
+``dikom.analytics.demo``), the next pages are its steps, the Matomo events
+``Formular``/``Abgeschickt`` and ``Bewertung``/``Sterne`` (rating in ``e_v``)
+its submission and feedback. Browser pages on http://127.0.0.1:8000 and
+http://localhost:8000 may send. The form address is invented.
+
+Idempotent: the site is created once (found by its name); the Matomo site id 1
+is taken only when no other site has it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from dikom.analytics.collect import actions
+from dikom.analytics.collect.models import CollectionSite, MatchOn, MatomoRule
+from dikom.municipalities.models import Municipality
+
+CITY = "giessen"
+NAME = "Sperrmüll-Formular (Demo, Matomo)"
+MATOMO_IDSITE = 1
+ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
+SERVICE = "sperrmuell"
+
+# The pages and Matomo events of the form, in order (first match wins unless stop is False).
+RULES: tuple[dict[str, Any], ...] = (
+    {"match_on": MatchOn.URL_PREFIX, "pattern": "/sperrmuell/adresse", "event_type": "service_started", "stop": False},
+    {
+        "match_on": MatchOn.URL_PREFIX,
+        "pattern": "/sperrmuell/adresse",
+        "event_type": "step_viewed",
+        "step_key": "adresse",
+        "step_position": 1,
+    },
+    {
+        "match_on": MatchOn.URL_PREFIX,
+        "pattern": "/sperrmuell/gegenstaende",
+        "event_type": "step_viewed",
+        "step_key": "gegenstaende",
+        "step_position": 2,
+    },
+    {
+        "match_on": MatchOn.URL_PREFIX,
+        "pattern": "/sperrmuell/termin",
+        "event_type": "step_viewed",
+        "step_key": "termin",
+        "step_position": 3,
+    },
+    {"match_on": MatchOn.EVENT, "event_category": "Formular", "event_action": "Abgeschickt", "event_type": "submitted"},
+    {"match_on": MatchOn.EVENT, "event_category": "Formular", "event_action": "Abbruch", "event_type": "aborted"},
+    {"match_on": MatchOn.EVENT, "event_category": "Bewertung", "event_action": "Sterne", "event_type": "feedback"},
+)
+
+
+def load_demo_collection_site() -> CollectionSite | None:
+    """Create the demo site with its rules unless it exists (or the demo city does not)."""
+    municipality = Municipality.objects.filter(slug=CITY, is_demo=True).first()
+    if municipality is None:
+        return None
+    existing = CollectionSite.objects.filter(municipality=municipality, name=NAME).first()
+    if existing is not None:
+        return existing
+    idsite = None if CollectionSite.objects.filter(matomo_idsite=MATOMO_IDSITE).exists() else MATOMO_IDSITE
+    with transaction.atomic():
+        site = actions.create_site(
+            municipality=municipality, name=NAME, matomo_idsite=idsite, allowed_origins=ORIGINS, enabled=True
+        )
+        for position, values in enumerate(RULES, start=1):
+            actions.save_rule(rule=MatomoRule(site=site, position=position * 10, service_key=SERVICE, **values))
+    return site

@@ -1,0 +1,70 @@
+"""The demo collection site: Matomo requests of Gießen's bulky-waste form become usage events at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from django.utils import timezone
+
+from dikom.analytics.collect.demo import MATOMO_IDSITE, NAME, RULES, load_demo_collection_site
+from dikom.analytics.collect.models import CollectionSite, MatomoRule
+from dikom.analytics.demo import load_demo_usage
+from dikom.analytics.models import Service, UsageEvent
+from dikom.analytics.rollups import local_zone
+from dikom.demo.actions import load_demo_cooperation
+
+pytestmark = pytest.mark.django_db
+
+FORM = "https://formulare.giessen.example"
+
+
+@pytest.fixture
+def demo():
+    load_demo_cooperation(password="Demo-Passwort-123")
+    load_demo_usage(days=1, until=timezone.now().astimezone(local_zone()).date() - timedelta(days=3))
+    return load_demo_collection_site()
+
+
+def track(client, headers=None, **params):
+    query = urlencode({"idsite": MATOMO_IDSITE, "rec": 1, "_id": "0123456789abcdef", "send_image": 0, **params})
+    return client.get(f"/matomo.php?{query}", headers=headers or {})
+
+
+def test_a_visit_of_the_demo_form_lands_on_giessens_service(client, demo):
+    before = UsageEvent.objects.count()
+
+    for page in ("adresse", "gegenstaende", "termin"):
+        assert track(client, url=f"{FORM}/sperrmuell/{page}?tag=1").status_code == 204
+    assert track(client, e_c="Formular", e_a="Abgeschickt").status_code == 204
+    assert track(client, e_c="Bewertung", e_a="Sterne", e_v=5).status_code == 204
+
+    new = UsageEvent.objects.order_by("pk")[before:]
+    service = Service.objects.get(municipality__slug="giessen", external_key="sperrmuell")
+    assert [(e.type, e.step_key, e.step_position, e.rating) for e in new] == [
+        ("service_started", "", None, None),
+        ("step_viewed", "adresse", 1, None),
+        ("step_viewed", "gegenstaende", 2, None),
+        ("step_viewed", "termin", 3, None),
+        ("submitted", "", None, None),
+        ("feedback", "", None, 5),
+    ]
+    assert {(e.service_id, e.source, e.municipality.slug) for e in new} == {(service.pk, "matomo", "giessen")}
+    # One visit: the same salted key on every event, never the id the tracker sent.
+    assert len({e.visit for e in new}) == 1 and "0123456789abcdef" not in {e.visit for e in new}
+
+
+def test_browsers_on_the_demo_origin_may_send_others_not(client, demo):
+    page = f"{FORM}/sperrmuell/adresse"
+    assert track(client, headers={"Origin": "http://127.0.0.1:8000"}, url=page).status_code == 204
+    assert track(client, headers={"Origin": "https://elsewhere.example"}, url=page).status_code == 403
+
+
+def test_loading_again_keeps_one_site_and_its_rules(demo):
+    again = load_demo_collection_site()
+
+    assert again.pk == demo.pk
+    assert CollectionSite.objects.filter(name=NAME).count() == 1
+    assert MatomoRule.objects.filter(site=demo).count() == len(RULES)
+    assert demo.matomo_idsite == MATOMO_IDSITE
