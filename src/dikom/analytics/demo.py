@@ -3,7 +3,7 @@
 The six founding cities get the generator's ten measured services
 (``dikom.analytics.generator``: invented funnels, mixes and seasons; LeiKa keys
 are placeholders except 99050012104000) and their events of the last
-``days`` local days up to yesterday, stored through the same validation and
+``days`` local days up to yesterday (from the first of the first month on), stored through the same validation and
 storage path as the HTTP API (visit ids hashed with the day's salt, comments
 scrubbed) and rolled up at once. A few feedback events carry invented
 comments, some with a phone number or an e-mail address that the scrubber
@@ -110,12 +110,18 @@ def _first_day(municipality: Municipality, since: date) -> date:
     return max(since, newest.astimezone(local_zone()).date())
 
 
-def load_demo_usage(*, days: int = DEMO_DAYS, until: date | None = None) -> DemoUsage:
-    """Register the demo services and store the generated usage of the last ``days`` days (see module)."""
+def load_demo_usage(*, days: int = DEMO_DAYS, until: date | None = None, whole_months: bool = True) -> DemoUsage:
+    """Register the demo services and store the generated usage of the last ``days`` days (see module).
+
+    With ``whole_months`` the period starts on the first of its first month, so that every
+    month the open data tables publish (complete past months) holds data for all its days.
+    """
     result = DemoUsage()
     if days <= 0:
         return result
     since, until = recent_period(days, until)
+    if whole_months:
+        since = since.replace(day=1)
     result.days = (since, until)
     generator = Generator(seed=SEED)
     now = timezone.now()

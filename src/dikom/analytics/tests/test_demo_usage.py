@@ -45,7 +45,7 @@ def generated(since, until):
 
 
 def test_demo_usage_is_stored_rolled_up_shared_and_published(cooperation, until):
-    result = load_demo_usage(days=3, until=until)
+    result = load_demo_usage(days=3, until=until, whole_months=False)
 
     since = until - timedelta(days=2)
     events, counts = generated(since, until)
@@ -85,7 +85,7 @@ def test_demo_usage_is_stored_rolled_up_shared_and_published(cooperation, until)
 
 
 def test_loading_again_stores_nothing_twice_and_keeps_what_users_switched_off(cooperation, until):
-    load_demo_usage(days=2, until=until)
+    load_demo_usage(days=2, until=until, whole_months=False)
     fulda = Municipality.objects.get(slug="fulda")
     service = Service.objects.get(municipality=fulda, external_key="sperrmuell")
     sharing_actions.disable_share(service=service, actor=None)
@@ -93,7 +93,7 @@ def test_loading_again_stores_nothing_twice_and_keeps_what_users_switched_off(co
     stored = UsageEvent.objects.count()
     rollups = list(ServiceDailyStats.objects.order_by("pk").values_list("pk", "built_at"))
 
-    again = load_demo_usage(days=2, until=until)
+    again = load_demo_usage(days=2, until=until, whole_months=False)
 
     assert (again.services_created, again.events_stored) == (0, 0)
     assert UsageEvent.objects.count() == stored
@@ -105,9 +105,9 @@ def test_loading_again_stores_nothing_twice_and_keeps_what_users_switched_off(co
 
 
 def test_a_later_run_adds_the_days_since_the_newest_demo_event(cooperation, until):
-    load_demo_usage(days=2, until=until - timedelta(days=2))
+    load_demo_usage(days=2, until=until - timedelta(days=2), whole_months=False)
 
-    later = load_demo_usage(days=4, until=until)
+    later = load_demo_usage(days=4, until=until, whole_months=False)
 
     events, _counts = generated(until - timedelta(days=3), until)
     first_run = len(list(Generator(seed=1).events(until - timedelta(days=3), until - timedelta(days=2))))
@@ -117,13 +117,20 @@ def test_a_later_run_adds_the_days_since_the_newest_demo_event(cooperation, unti
 
 
 def test_a_rollup_task_without_marker_has_nothing_to_do(cooperation, until):
-    load_demo_usage(days=1, until=until)
+    load_demo_usage(days=1, until=until, whole_months=False)
     city = Municipality.objects.get(slug="giessen")
     built = set(ServiceDailyStats.objects.filter(municipality=city).values_list("pk", "built_at"))
 
     assert actions.rebuild_pending(city.pk, until) is False
 
     assert set(ServiceDailyStats.objects.filter(municipality=city).values_list("pk", "built_at")) == built
+
+
+def test_by_default_the_period_starts_on_the_first_of_its_month(cooperation, until):
+    result = load_demo_usage(days=1, until=until.replace(day=2))
+
+    assert result.days == (until.replace(day=1), until.replace(day=2))
+    assert result.events_stored == len(list(Generator(seed=1).events(*result.days)))
 
 
 def test_load_demo_command_reports_the_usage_data(settings, tmp_path):

@@ -23,7 +23,9 @@ FORM = "https://formulare.giessen.example"
 @pytest.fixture
 def demo():
     load_demo_cooperation(password="Demo-Passwort-123")
-    load_demo_usage(days=1, until=timezone.now().astimezone(local_zone()).date() - timedelta(days=3))
+    load_demo_usage(
+        days=1, until=timezone.now().astimezone(local_zone()).date() - timedelta(days=3), whole_months=False
+    )
     return load_demo_collection_site()
 
 
