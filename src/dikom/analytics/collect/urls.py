@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from dikom.analytics.collect import public_views, views
+from dikom.analytics.collect import demo_views, public_views, views
 
 app_name = "analytics_collect"
 
@@ -11,6 +11,9 @@ PREFIX = "analytics-erfassung/<slug:slug>/"
 urlpatterns: list[URLPattern] = [
     path("matomo.php", public_views.matomo_tracking, name="matomo"),
     path("analytics-erfassung/collect.js", public_views.collector_script, name="script"),
+    # The demo form system (DIKOM_DEMO only): a form that sends usage data with the snippet.
+    path("demo-formular/sperrmuell/", demo_views.form_page, name="demo_form"),
+    path("demo-formular/sperrmuell/<slug:step>/", demo_views.form_page, name="demo_form_step"),
     path(PREFIX, views.site_list, name="site_list"),
     path(PREFIX + "neu/", views.site_create, name="site_create"),
     path(PREFIX + "<slug:site_id>/", views.site_detail, name="site_detail"),

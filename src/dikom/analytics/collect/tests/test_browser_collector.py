@@ -19,6 +19,7 @@ import pytest
 
 from dikom.analytics.collect.models import CollectionSite
 from dikom.analytics.models import UsageEvent
+from tests.browser.support import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -116,3 +117,57 @@ def test_a_page_of_a_foreign_origin_is_refused(form_page, form_system, live_serv
 
     assert beacon.value.status == 403
     assert not UsageEvent.objects.exists()
+
+
+def test_the_demo_form_sends_a_whole_application_with_declared_events(form_page, live_server, settings):
+    """The demo form system (``/demo-formular/sperrmuell/``): start, three steps, submission and a rating,
+    declared with data-dikom-event attributes, land on Gießen's service as one visit."""
+    from dikom.analytics.collect.demo import load_demo_collection_site
+    from dikom.analytics.demo import ensure_services
+    from dikom.demo.actions import load_demo_cooperation
+    from dikom.municipalities.models import Municipality
+
+    settings.DIKOM_DEMO = True
+    load_demo_cooperation(password="Demo-Passwort-123")
+    ensure_services(Municipality.objects.get(slug="giessen"))
+    site = load_demo_collection_site()
+    site.allowed_origins = [live_server.url]  # the demo allows port 8000; the test server has its own
+    site.save()
+
+    form_page.goto(f"{live_server.url}/demo-formular/sperrmuell/")
+    assert_accessible(form_page)
+    form_page.get_by_role("link", name="Antrag starten").click()
+    form_page.get_by_text("Schritt 1 von 3").wait_for()
+    assert_accessible(form_page)
+    form_page.get_by_role("link", name="Weiter").click()
+    form_page.get_by_text("Schritt 2 von 3").wait_for()
+    form_page.get_by_role("link", name="Weiter").click()
+    form_page.get_by_text("Schritt 3 von 3").wait_for()
+    form_page.get_by_role("button", name="Antrag absenden").click()
+    form_page.get_by_text("Vielen Dank!").wait_for()
+    assert_accessible(form_page)
+    form_page.get_by_role("button", name="5 von 5").click()
+    form_page.get_by_text("Danke für Ihre Bewertung").wait_for()
+    # Beacons are sent in the background, some while the next page loads: wait until all six are in.
+    for _attempt in range(100):
+        if UsageEvent.objects.count() >= 6:
+            break
+        form_page.wait_for_timeout(100)
+
+    stored = UsageEvent.objects.filter(municipality__slug="giessen")
+    assert sorted(stored.values_list("type", "step_key", "step_position", "rating")) == sorted(
+        [
+            ("service_started", "", None, None),
+            ("step_viewed", "adresse", 1, None),
+            ("step_viewed", "gegenstaende", 2, None),
+            ("step_viewed", "termin", 3, None),
+            ("submitted", "", None, None),
+            ("feedback", "", None, 5),
+        ]
+    )
+    assert {e.service.external_key for e in stored} == {"sperrmuell"}
+    assert len({e.visit for e in stored}) == 1  # the random id of the application, only as its salted hash
+    # The snippet stores nothing in the browser; the one cookie is the CSRF token of dikom's own
+    # language switcher, which the demo page shares with every dikom page.
+    assert {cookie["name"] for cookie in form_page.context.cookies()} <= {"csrftoken"}
+    assert form_page.evaluate("() => localStorage.length + sessionStorage.length") == 0

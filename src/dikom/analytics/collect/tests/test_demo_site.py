@@ -70,3 +70,23 @@ def test_loading_again_keeps_one_site_and_its_rules(demo):
     assert CollectionSite.objects.filter(name=NAME).count() == 1
     assert MatomoRule.objects.filter(site=demo).count() == len(RULES)
     assert demo.matomo_idsite == MATOMO_IDSITE
+
+
+def test_the_demo_form_pages_carry_the_snippet_and_exist_only_in_a_demo(client, demo, settings):
+    settings.DIKOM_DEMO = True
+    visit = "0123456789abcdef0123456789abcdef"
+
+    page = client.get(f"/demo-formular/sperrmuell/gegenstaende/?besuch={visit}").content.decode()
+
+    assert f'data-site="{demo.site_id}"' in page and f'data-visit-id="{visit}"' in page
+    assert 'data-step="gegenstaende" data-step-position="2"' in page
+    assert f'href="/demo-formular/sperrmuell/termin/?besuch={visit}"' in page  # the id travels in the address
+    assert 'data-dikom-event="aborted"' in page
+    # No field has a name: nothing entered is sent anywhere.
+    assert "name=" not in page.split("<main", 1)[1].split("</main>", 1)[0].replace('name="besuch"', "")
+    made_up = client.get("/demo-formular/sperrmuell/adresse/?besuch=<script>").content.decode()
+    assert "<script>" not in made_up.split('data-visit-id="', 1)[1][:40]  # an invalid id is replaced
+    assert client.get("/demo-formular/sperrmuell/unbekannt/").status_code == 404
+
+    settings.DIKOM_DEMO = False
+    assert client.get("/demo-formular/sperrmuell/").status_code == 404

@@ -77,5 +77,6 @@ class Command(BaseCommand):
             idsite = f"Matomo-idsite {site.matomo_idsite}, " if site.matomo_idsite else ""
             self.stdout.write(
                 f"Erfassungsstelle (Demo) „{site.name}“: {idsite}site_id {site.site_id} "
-                f"– http://127.0.0.1:8000/analytics-erfassung/giessen/ (als giessen-analyst).\n"
+                f"– http://127.0.0.1:8000/analytics-erfassung/giessen/ (als giessen-analyst); "
+                f"Demo-Formular mit dem JavaScript-Schnipsel: http://127.0.0.1:8000/demo-formular/sperrmuell/\n"
             )

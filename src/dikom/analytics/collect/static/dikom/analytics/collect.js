@@ -54,6 +54,29 @@
 
   window.dikomAnalytics = { track: track, visitId: visitId };
 
+  // Declarative events, no code needed: an element with data-dikom-event sends that event
+  // when clicked (a form: when submitted), with data-dikom-step, -step-position,
+  // -auth-method, -payment-method and -rating as its fields.
+  var FIELDS = { dikomStep: "step_key", dikomAuthMethod: "auth_method", dikomPaymentMethod: "payment_method" };
+  var NUMBERS = { dikomStepPosition: "step_position", dikomRating: "rating" };
+  function declared(element) {
+    var d = element.dataset;
+    var fields = {};
+    Object.keys(FIELDS).forEach(function (k) { if (d[k]) fields[FIELDS[k]] = d[k]; });
+    Object.keys(NUMBERS).forEach(function (k) {
+      var n = parseInt(d[k], 10);
+      if (n > 0) fields[NUMBERS[k]] = n;
+    });
+    track(d.dikomEvent, fields);
+  }
+  document.addEventListener("click", function (e) {
+    var element = e.target && e.target.closest && e.target.closest("[data-dikom-event]");
+    if (element && element.tagName !== "FORM") declared(element);
+  }, true);
+  document.addEventListener("submit", function (e) {
+    if (e.target && e.target.dataset && e.target.dataset.dikomEvent) declared(e.target);
+  }, true);
+
   if (data.step) {
     var step = { step_key: data.step };
     var position = parseInt(data.stepPosition, 10);
