@@ -5,8 +5,9 @@ snippet at once: ``/matomo.php?idsite=1&rec=1&url=…/sperrmuell/adresse`` start
 a visit of the service ``sperrmuell`` (one of the generated demo services,
 ``dikom.analytics.demo``), the next pages are its steps, the Matomo events
 ``Formular``/``Abgeschickt`` and ``Bewertung``/``Sterne`` (rating in ``e_v``)
-its submission and feedback. Browser pages on http://127.0.0.1:8000 and
-http://localhost:8000 may send. The form address is invented.
+its submission and feedback. The form address is invented; browser pages of
+other origins may not send (dikom's own pages, like the demo form
+``/demo-formular/sperrmuell/``, always may).
 
 Idempotent: the site is created once (found by its name); the Matomo site id 1
 is taken only when no other site has it.
@@ -25,7 +26,6 @@ from dikom.municipalities.models import Municipality
 CITY = "giessen"
 NAME = "Sperrmüll-Formular (Demo, Matomo)"
 MATOMO_IDSITE = 1
-ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
 SERVICE = "sperrmuell"
 
 # The pages and Matomo events of the form, in order (first match wins unless stop is False).
@@ -69,7 +69,7 @@ def load_demo_collection_site() -> CollectionSite | None:
     idsite = None if CollectionSite.objects.filter(matomo_idsite=MATOMO_IDSITE).exists() else MATOMO_IDSITE
     with transaction.atomic():
         site = actions.create_site(
-            municipality=municipality, name=NAME, matomo_idsite=idsite, allowed_origins=ORIGINS, enabled=True
+            municipality=municipality, name=NAME, matomo_idsite=idsite, allowed_origins=[], enabled=True
         )
         for position, values in enumerate(RULES, start=1):
             actions.save_rule(rule=MatomoRule(site=site, position=position * 10, service_key=SERVICE, **values))

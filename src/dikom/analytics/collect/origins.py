@@ -57,11 +57,17 @@ def request_origin(request: HttpRequest) -> tuple[bool, str | None]:
 
 
 def origin_allowed(allowed: list[str], request: HttpRequest) -> bool:
-    """True when the request names no origin (server-side sender) or one of ``allowed``."""
+    """True when the request names no origin (server-side sender), one of ``allowed``, or dikom's own.
+
+    dikom's own pages (the demo form) may always send: no other site can put a page on
+    dikom's origin, and a browser names the page's true origin.
+    """
     present, origin = request_origin(request)
     if not present:
         return True
-    return origin is not None and origin in set(allowed)
+    if origin is None:
+        return False
+    return origin in set(allowed) or origin == normalise_origin(request.build_absolute_uri("/"))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -57,10 +58,17 @@ def test_a_visit_of_the_demo_form_lands_on_giessens_service(client, demo):
     assert len({e.visit for e in new}) == 1 and "0123456789abcdef" not in {e.visit for e in new}
 
 
-def test_browsers_on_the_demo_origin_may_send_others_not(client, demo):
+def test_dikoms_own_pages_may_send_pages_of_other_origins_not(client, demo):
     page = f"{FORM}/sperrmuell/adresse"
-    assert track(client, headers={"Origin": "http://127.0.0.1:8000"}, url=page).status_code == 204
+    # The test client's host is dikom's own origin (the demo form's pages live there).
+    assert track(client, headers={"Origin": "http://testserver"}, url=page).status_code == 204
+    assert track(client, headers={"Origin": "http://127.0.0.1:8000"}, url=page).status_code == 403
     assert track(client, headers={"Origin": "https://elsewhere.example"}, url=page).status_code == 403
+    collect = f"/api/v1/analytics/collect/{demo.site_id}"
+    body = json.dumps({"type": "service_started", "service": "sperrmuell", "occurred_at": timezone.now().isoformat()})
+    own = client.post(collect, body, content_type="text/plain", headers={"Origin": "http://testserver"})
+    other = client.post(collect, body, content_type="text/plain", headers={"Origin": "https://elsewhere.example"})
+    assert (own.status_code, other.status_code) == (200, 403)
 
 
 def test_loading_again_keeps_one_site_and_its_rules(demo):
