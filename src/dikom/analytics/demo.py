@@ -31,7 +31,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from dikom.analytics import actions
-from dikom.analytics.generator import CITIES, SERVICES, Generator, recent_period
+from dikom.analytics.generator import CITIES, SERVICES, Generator, recent_period, to_json
 from dikom.analytics.ingest import ingest_events
 from dikom.analytics.models import EventSource, Service, SourceSystem, UsageEvent
 from dikom.analytics.rollups import local_zone
@@ -40,9 +40,8 @@ from dikom.municipalities.models import Municipality
 
 DEMO_DAYS = 90
 SEED = 1
-# Cities that share their figures by name in the comparison, and that publish open data.
-SHARING = ("fulda", "giessen", "marburg", "offenbach")
-PUBLISHING = ("fulda", "giessen", "marburg", "offenbach")
+# Cities that share their figures by name in the comparison and publish open data.
+PARTICIPATING = ("fulda", "giessen", "marburg", "offenbach")
 BATCH = 10_000
 
 # Invented feedback comments (German, as citizens write them). Two carry contact data
@@ -77,10 +76,6 @@ def _with_comment(event: dict[str, Any]) -> dict[str, Any]:
     if digest[0] % COMMENT_SHARE:
         return event
     return {**event, "comment": COMMENTS[digest[1] % len(COMMENTS)]}
-
-
-def _api_form(event: dict[str, Any]) -> dict[str, Any]:
-    return {**_with_comment(event), "occurred_at": event["occurred_at"].isoformat()}
 
 
 def ensure_services(municipality: Municipality) -> list[Service]:
@@ -135,11 +130,10 @@ def load_demo_usage(*, days: int = DEMO_DAYS, until: date | None = None, whole_m
         result.services_created += len(created)
         # Sharing and publishing are switched on with the services, once: what a user
         # switches off later stays off when the demo is loaded again.
-        with transaction.atomic():
-            if municipality.slug in SHARING:
+        if created and municipality.slug in PARTICIPATING:
+            with transaction.atomic():
                 for service in created:
                     sharing_actions.enable_share(service=service, actor=None)
-            if created and municipality.slug in PUBLISHING:
                 sharing_actions.set_open_data_publication(municipality=municipality, enabled=True, actor=None)
         first = _first_day(municipality, since)
         if first > until:
@@ -149,7 +143,7 @@ def load_demo_usage(*, days: int = DEMO_DAYS, until: date | None = None, whole_m
         while day <= until:
             # A visit that started late yesterday may run past now: those events have not happened yet.
             batch.extend(
-                _api_form(event)
+                to_json(_with_comment(event))
                 for event in generator.day(municipality.ags, city[3], day)
                 if event["occurred_at"] <= now
             )

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from dikom.analytics import actions
-from dikom.analytics.demo import COMMENTS, PUBLISHING, SHARING, load_demo_usage
+from dikom.analytics.demo import COMMENTS, PARTICIPATING, load_demo_usage
 from dikom.analytics.generator import CITIES, SERVICES, Generator
 from dikom.analytics.metrics import service_summary
 from dikom.analytics.models import PendingRollup, Service, ServiceDailyStats, UsageEvent
@@ -78,9 +78,9 @@ def test_demo_usage_is_stored_rolled_up_shared_and_published(cooperation, until)
     }
 
     shared = set(ComparisonShare.objects.values_list("service__municipality__slug", flat=True))
-    assert shared == set(SHARING)
+    assert shared == set(PARTICIPATING)
     published = set(OpenDataPublication.objects.filter(enabled=True).values_list("municipality__slug", flat=True))
-    assert published == set(PUBLISHING)
+    assert published == set(PARTICIPATING)
     assert "limburg" not in shared | published
 
 
