@@ -21,6 +21,7 @@ from django.db import transaction
 
 from dikom.analytics.collect import actions
 from dikom.analytics.collect.models import CollectionSite, MatchOn, MatomoRule
+from dikom.analytics.generator import SERVICES
 from dikom.municipalities.models import Municipality
 
 CITY = "giessen"
@@ -28,30 +29,30 @@ NAME = "Sperrmüll-Formular (Demo, Matomo)"
 MATOMO_IDSITE = 1
 SERVICE = "sperrmuell"
 
+# The form's steps are those of the generated service (key, position), so that its visits fit the funnel.
+STEPS: tuple[tuple[str, int], ...] = tuple(
+    (key, position)
+    for position, (key, _drop) in enumerate(next(s for s in SERVICES if s.key == SERVICE).steps, start=1)
+)
+
 # The pages and Matomo events of the form, in order (first match wins unless stop is False).
 RULES: tuple[dict[str, Any], ...] = (
-    {"match_on": MatchOn.URL_PREFIX, "pattern": "/sperrmuell/adresse", "event_type": "service_started", "stop": False},
     {
         "match_on": MatchOn.URL_PREFIX,
-        "pattern": "/sperrmuell/adresse",
-        "event_type": "step_viewed",
-        "step_key": "adresse",
-        "step_position": 1,
+        "pattern": f"/{SERVICE}/{STEPS[0][0]}",
+        "event_type": "service_started",
+        "stop": False,
     },
-    {
-        "match_on": MatchOn.URL_PREFIX,
-        "pattern": "/sperrmuell/gegenstaende",
-        "event_type": "step_viewed",
-        "step_key": "gegenstaende",
-        "step_position": 2,
-    },
-    {
-        "match_on": MatchOn.URL_PREFIX,
-        "pattern": "/sperrmuell/termin",
-        "event_type": "step_viewed",
-        "step_key": "termin",
-        "step_position": 3,
-    },
+    *(
+        {
+            "match_on": MatchOn.URL_PREFIX,
+            "pattern": f"/{SERVICE}/{key}",
+            "event_type": "step_viewed",
+            "step_key": key,
+            "step_position": position,
+        }
+        for key, position in STEPS
+    ),
     {"match_on": MatchOn.EVENT, "event_category": "Formular", "event_action": "Abgeschickt", "event_type": "submitted"},
     {"match_on": MatchOn.EVENT, "event_category": "Formular", "event_action": "Abbruch", "event_type": "aborted"},
     {"match_on": MatchOn.EVENT, "event_category": "Bewertung", "event_action": "Sterne", "event_type": "feedback"},

@@ -23,12 +23,9 @@ from django.views.decorators.http import require_safe
 from dikom.analytics.collect import demo
 from dikom.analytics.collect.models import CollectionSite
 
-# (key, position, title) of the form's steps: the rules of the demo site and the generated service use them too.
-STEPS = (
-    ("adresse", 1, "Abholadresse"),
-    ("gegenstaende", 2, "Gegenstände"),
-    ("termin", 3, "Wunschtermin"),
-)
+# The form's pages: the steps of the demo site (key, position) with their titles.
+TITLES = {"adresse": "Abholadresse", "gegenstaende": "Gegenstände", "termin": "Wunschtermin"}
+STEPS = tuple((key, position, TITLES[key]) for key, position in demo.STEPS)
 VISIT = re.compile(r"[0-9a-f]{32}")
 
 
@@ -51,11 +48,11 @@ def _visit(request: HttpRequest) -> str:
 @require_safe
 def form_page(request: HttpRequest, step: str = "") -> HttpResponse:
     site = _site()
-    keys = [key for key, _position, _title in STEPS]
-    if step and step not in keys and step != "fertig":
+    index = next((i for i, (key, _position, _title) in enumerate(STEPS) if key == step), None)
+    if step and index is None and step != "fertig":
         raise Http404
-    current = next((s for s in STEPS if s[0] == step), None)
-    following = STEPS[keys.index(step) + 1] if current and current != STEPS[-1] else None
+    current = STEPS[index] if index is not None else None
+    following = STEPS[index + 1] if index is not None and index + 1 < len(STEPS) else None
     return render(
         request,
         "analytics_collect/demo_form.html",
