@@ -75,6 +75,10 @@ def _exports(request: HttpRequest, tables: dict[str, Table], name: str) -> HttpR
     return None
 
 
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 60
+
+
 def _change(current: float | None, previous: float | None) -> dict[str, Any]:
     return {"current": current, "previous": previous, "change": queries.change(current, previous)}
 
@@ -238,13 +242,8 @@ def _service_context(
             _("Median time to complete (minutes)"),
             DECIMAL,
             _change(
-                *(
-                    None if seconds is None else seconds / 60
-                    for seconds in (
-                        summary["completion_time"]["median_seconds"],
-                        before["completion_time"]["median_seconds"],
-                    )
-                )
+                _minutes(summary["completion_time"]["median_seconds"]),
+                _minutes(before["completion_time"]["median_seconds"]),
             ),
         ),
         (

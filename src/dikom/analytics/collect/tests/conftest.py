@@ -14,6 +14,16 @@ from dikom.municipalities.models import Municipality
 
 FORM_ORIGIN = "https://formulare.fulda.de"
 
+# One whole application of the demo form (``collect/demo.py``): (type, step key, position, rating).
+DEMO_APPLICATION = [
+    ("service_started", "", None, None),
+    ("step_viewed", "adresse", 1, None),
+    ("step_viewed", "gegenstaende", 2, None),
+    ("step_viewed", "termin", 3, None),
+    ("submitted", "", None, None),
+    ("feedback", "", None, 5),
+]
+
 
 def key_for(municipality: Municipality, *scopes: str) -> str:
     return create_api_key(municipality=municipality, name="Formularsystem", scopes=list(scopes)).token
