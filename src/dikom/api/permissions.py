@@ -114,7 +114,10 @@ def _refuse_other_municipality_for_key(key_user: ApiKeyUser, names: Iterable[str
     own = key_user.municipality.ags
     if any(name != own for name in names):
         raise exceptions.PermissionDenied(
-            gettext("This API key belongs to %(name)s (AGS %(ags)s) and cannot reach another municipality's data.")
+            gettext(
+                "This API key belongs to another municipality than the one this request names; "
+                "it reaches only the data of %(name)s (AGS %(ags)s)."
+            )
             % {"name": key_user.municipality.name, "ags": own}
         )
 
