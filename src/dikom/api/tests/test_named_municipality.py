@@ -110,7 +110,7 @@ def test_an_api_key_naming_another_city_is_refused_on_every_operation(
 ) -> None:
     schema = _schema(api)
     operations = _operations(schema, "ApiKey")
-    assert KNOWN_KEY_OPERATIONS <= {operation["operationId"] for _m, _p, operation in operations}
+    assert {operation["operationId"] for _m, _p, operation in operations} >= KNOWN_KEY_OPERATIONS
     key = create_api_key(municipality=city_a, name="Alles", scopes=list(SCOPES))
     before = _state()
 
