@@ -169,7 +169,9 @@ def resolve_municipality(
     key_user = api_key_user(request)
     if not ags:
         if key_user is None:
-            message = required_message if required_message is not None else gettext("Name the municipality (its AGS).")
+            message = (
+                str(required_message) if required_message is not None else gettext("Name the municipality (its AGS).")
+            )
             raise exceptions.ValidationError({"municipality": [message]}, code="required")
         municipality = key_user.municipality
     else:

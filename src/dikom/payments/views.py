@@ -74,7 +74,7 @@ def return_view(request: HttpRequest, uuid: str) -> HttpResponse:
             status, method = result
             actions.record_status(payment.pk, status, source=EventSource.RETURN, method=method)
         target = reverse("payments:return", args=[payment.uuid])
-        if access.return_token_valid(payment, token):
+        if token is not None and access.return_token_valid(payment, token):
             target = f"{target}?{urlencode({access.LINK_PARAMETER: token})}"
         return HttpResponseRedirect(target)
     payment.refresh_from_db()
