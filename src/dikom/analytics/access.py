@@ -13,7 +13,7 @@ from rest_framework.request import Request
 
 from dikom.accounts.roles import Role
 from dikom.analytics.models import Service
-from dikom.api.permissions import api_key_user, check_municipality_access
+from dikom.api.permissions import api_key_user, check_municipality_access, resolve_municipality
 from dikom.municipalities.models import Municipality
 
 READ_ROLES = [Role.ANALYST, Role.MUNICIPALITY_ADMIN]
@@ -26,23 +26,10 @@ def municipality_for_request(
     """The municipality whose analytics ``request`` addresses, if the caller may use ``scope`` there.
 
     An API key addresses its own municipality (403 naming the scope when it
-    lacks it); a signed-in person names the municipality with ``ags`` and must
-    hold one of ``roles`` there.
+    lacks it, 403 when ``ags`` names another one); a signed-in person names the
+    municipality with ``ags`` and must hold one of ``roles`` there.
     """
-    key_user = api_key_user(request)
-    if key_user is not None:
-        municipality = key_user.municipality
-    else:
-        if not ags:
-            raise exceptions.ValidationError(
-                {"municipality": [gettext("Name the municipality (its AGS).")]}, code="required"
-            )
-        try:
-            municipality = Municipality.objects.get(ags=ags)
-        except Municipality.DoesNotExist as exc:
-            raise Http404 from exc
-    check_municipality_access(request, municipality, scope=scope, roles=roles)
-    return municipality
+    return resolve_municipality(request, ags, scope=scope, roles=roles)
 
 
 def require_api_key_scope(request: Request, scope: str) -> Municipality:

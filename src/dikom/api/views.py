@@ -12,7 +12,6 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
-from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -24,7 +23,13 @@ from dikom.accounts.roles import Role
 from dikom.accounts.scopes import AUDIT_READ, MUNICIPALITY_READ
 from dikom.api import serializers as s
 from dikom.api.pagination import LimitOffsetWithCeiling
-from dikom.api.permissions import SecondFactorConfirmed, api_key_user, check_municipality_access
+from dikom.api.permissions import (
+    NamedMunicipalityAllowed,
+    SecondFactorConfirmed,
+    api_key_user,
+    check_municipality_access,
+    resolve_municipality,
+)
 from dikom.api.problems import ContentTooLarge
 from dikom.api.schema import problems
 from dikom.audit.models import AuditEvent
@@ -41,13 +46,14 @@ AGS_PARAMETER = OpenApiParameter(
 
 class BaseApiView(APIView):
     """What every dikom endpoint shares (other apps' API views derive from it too):
-    staff sessions need their second factor, lists are paged with a ceiling, and
-    an oversized body is refused before anything reads it.
+    staff sessions need their second factor, a request naming a municipality the
+    caller may not act in is refused (``NamedMunicipalityAllowed``), lists are
+    paged with a ceiling, and an oversized body is refused before anything reads it.
 
     Combine it with DRF's generic views: ``class MyList(BaseApiView, generics.ListAPIView)``.
     """
 
-    permission_classes = [IsAuthenticated, SecondFactorConfirmed]
+    permission_classes = [IsAuthenticated, SecondFactorConfirmed, NamedMunicipalityAllowed]
     pagination_class: type[BasePagination] | None = LimitOffsetWithCeiling
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -136,8 +142,13 @@ class AuditEventListView(BaseApiView, generics.ListAPIView):
         filters = s.AuditEventFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         params = filters.validated_data
-        municipality = self._municipality(params.get("municipality"))
-        check_municipality_access(self.request, municipality, scope=AUDIT_READ, roles=[Role.MUNICIPALITY_ADMIN])
+        municipality = resolve_municipality(
+            self.request,
+            params.get("municipality"),
+            scope=AUDIT_READ,
+            roles=[Role.MUNICIPALITY_ADMIN],
+            required_message=s.MUNICIPALITY_REQUIRED,
+        )
         events = AuditEvent.objects.filter(municipality=municipality)
         if params.get("action"):
             events = events.filter(action__startswith=params["action"])
@@ -146,14 +157,6 @@ class AuditEventListView(BaseApiView, generics.ListAPIView):
         if params.get("until"):
             events = events.filter(occurred_at__lt=params["until"])
         return events.order_by("-occurred_at", "-id")
-
-    def _municipality(self, ags: str | None) -> Municipality:
-        key_user = api_key_user(self.request)
-        if ags is None:
-            if key_user is None:
-                raise ValidationError({"municipality": [s.MUNICIPALITY_REQUIRED]}, code="required")
-            return key_user.municipality
-        return get_municipality(ags)
 
     @extend_schema(
         operation_id="audit_events_list",

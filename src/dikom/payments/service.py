@@ -1,8 +1,10 @@
 """The surface other apps (the citizen portal) use for payments.
 
 ``create_payment`` is idempotent per key; ``start_url`` is where to send the
-citizen; ``get_payment`` looks a payment up; ``is_paid`` answers for the whole
-chain of attempts (a retry after a failure is a new, linked Payment).
+citizen, after ``bind_to_session`` has given the owner's session access (the
+payment pages answer no one else, ``access.py``); ``get_payment`` looks a
+payment up; ``is_paid`` answers for the whole chain of attempts (a retry after
+a failure is a new, linked Payment).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.urls import reverse
 
 from dikom.municipalities.models import Municipality
 from dikom.payments import actions, registry
+from dikom.payments.access import bind_to_session
 from dikom.payments.models import Payment, PaymentEvent, PaymentMethod, PaymentStatus
 
 __all__ = [
@@ -21,6 +24,7 @@ __all__ = [
     "PaymentEvent",
     "PaymentMethod",
     "PaymentStatus",
+    "bind_to_session",
     "create_payment",
     "get_payment",
     "is_paid",

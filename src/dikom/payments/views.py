@@ -1,26 +1,34 @@
-"""Thin payment views: start, the citizen's return, platform notifications."""
+"""Thin payment views: start, the citizen's return, platform notifications.
+
+Who may open a payment's pages is decided in ``access.py`` (the owner's
+session, or the signed return link); state changes are ``actions.py``'s.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dikom.payments import actions, registry
+from dikom.payments import access, actions, registry
 from dikom.payments.base import SignatureError
-from dikom.payments.models import EventSource, Payment, PaymentStatus
+from dikom.payments.models import EventSource, PaymentStatus
 
 logger = logging.getLogger(__name__)
 
 
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest, uuid: str) -> HttpResponse:
-    """GET shows the amount and a button; POST moves the attempt to pending and goes to the platform."""
-    payment = get_object_or_404(Payment, uuid=uuid)
+    """GET shows the amount and a button; POST moves the attempt to pending and goes to the platform.
+
+    Only for the owner's session (404 for anyone else who knows the UUID).
+    """
+    payment = access.get_payment_for_owner(request, uuid)
     try:
         attempt = actions.attempt_to_start(payment)
     except actions.PaymentStillOpen:
@@ -28,7 +36,8 @@ def start(request: HttpRequest, uuid: str) -> HttpResponse:
     if attempt.status == PaymentStatus.PAID:
         return render(request, "payments/already_paid.html", {"payment": attempt})
     if attempt.pk != payment.pk:
-        # A retry: continue with the new attempt (it keeps the reference).
+        # A retry: continue with the new attempt (it keeps the reference), bound to the same owner.
+        access.bind_to_session(request, attempt)
         return HttpResponseRedirect(reverse("payments:start", args=[attempt.uuid]))
     provider = registry.get(payment.provider)
     if provider is None:
@@ -44,8 +53,14 @@ def start(request: HttpRequest, uuid: str) -> HttpResponse:
 @csrf_exempt  # platforms post back from their own site; the signature is the protection
 @require_http_methods(["GET", "POST"])
 def return_view(request: HttpRequest, uuid: str) -> HttpResponse:
-    """The citizen comes back. GET only shows the status; POST applies signed platform data."""
-    payment = get_object_or_404(Payment, uuid=uuid)
+    """The citizen comes back. GET only shows the status; POST applies signed platform data.
+
+    Answers the owner's session, or the signed return link the platform was
+    given (``?token=``); a visitor with only the link sees the outcome and
+    nothing else. Anyone else gets a 404.
+    """
+    token = request.GET.get(access.LINK_PARAMETER)
+    payment, is_owner = access.get_payment_for_return(request, uuid, token)
     if request.method == "POST":
         provider = registry.get(payment.provider)
         if provider is None:
@@ -58,8 +73,13 @@ def return_view(request: HttpRequest, uuid: str) -> HttpResponse:
         if result is not None:
             status, method = result
             actions.record_status(payment.pk, status, source=EventSource.RETURN, method=method)
-        return HttpResponseRedirect(reverse("payments:return", args=[payment.uuid]))
+        target = reverse("payments:return", args=[payment.uuid])
+        if token is not None and access.return_token_valid(payment, token):
+            target = f"{target}?{urlencode({access.LINK_PARAMETER: token})}"
+        return HttpResponseRedirect(target)
     payment.refresh_from_db()
+    if not is_owner:
+        return render(request, "payments/return_outcome.html", {"status": payment.status})
     return render(request, "payments/return.html", {"payment": payment})
 
 

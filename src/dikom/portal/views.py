@@ -470,7 +470,7 @@ def summary(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
         "amount_due": due,
         "paid": paid is not None and paid.amount_cents == due,
         "payment_status": latest.status if latest is not None else "",
-        "payment_url": payments_service.start_url(latest) if latest is not None else "",
+        "payment_url": _payment_link(request, latest),
         "locked": actions.answers_locked(application),
         "may_submit": not due or (paid is not None and paid.amount_cents == due),
     }
@@ -502,7 +502,15 @@ def _pay(request: HttpRequest, application: Application) -> HttpResponse:
     except ValidationError:
         messages.error(request, _("The payment could not be started. Please try again."))
         return redirect(_summary_url(application))
-    return redirect(payments_service.start_url(payment))
+    return redirect(_payment_link(request, payment))
+
+
+def _payment_link(request: HttpRequest, payment: Any) -> str:
+    """The payment's page, opened to this session (call only for the application's owner, as checked)."""
+    if payment is None:
+        return ""
+    payments_service.bind_to_session(request, payment)
+    return payments_service.start_url(payment)
 
 
 def confirmation(request: HttpRequest, city: str, uuid: str) -> HttpResponse:

@@ -181,6 +181,20 @@ def test_everything_that_is_not_plainly_valid_is_answered_by_django(stack, token
         assert json.loads(answer)["status"] == expected
 
 
+def test_a_key_naming_another_city_is_refused_by_django_and_nothing_is_stored(stack, token, city_a, city_b):
+    app, django = stack
+    for named in (city_b.ags, city_b.slug, str(city_b.pk)):
+        status, headers, answer = call(app, event(), token, QUERY_STRING=f"municipality={named}")
+
+        assert status == 403, answer
+        assert headers["Content-Type"] == "application/problem+json"
+    assert django.methods.count("POST") == 3
+    assert UsageEvent.objects.count() == 0
+    # Naming its own city is fine: Django stores the event for it.
+    assert call(app, event(event_id="own"), token, QUERY_STRING=f"municipality={city_a.ags}")[0] == 201
+    assert UsageEvent.objects.get().municipality_id == city_a.pk
+
+
 def test_an_oversized_body_is_refused_with_413_by_django(stack, token):
     app, _django = stack
     with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000):

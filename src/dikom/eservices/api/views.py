@@ -16,9 +16,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dikom.api.permissions import api_key_user, check_municipality_access
+from dikom.api.permissions import api_key_user, resolve_municipality
 from dikom.api.schema import problems
-from dikom.api.views import BaseApiView, get_municipality
+from dikom.api.views import BaseApiView
 from dikom.eservices import access
 from dikom.eservices.api import serializers as s
 from dikom.eservices.models import Adoption, ServiceDefinition, ServiceVersion
@@ -109,17 +109,12 @@ class AdoptionListView(BaseApiView, generics.ListAPIView):
             return Adoption.objects.none()
         filters = s.AdoptionFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        ags = filters.validated_data.get("municipality")
-        key_user = api_key_user(self.request)
-        if key_user is not None and ags is None:
-            municipality = key_user.municipality
-        elif ags is None:
-            raise exceptions.ValidationError(
-                {"municipality": [gettext("Name the municipality by its AGS (municipality=…).")]}, code="required"
-            )
-        else:
-            municipality = get_municipality(ags)
-        check_municipality_access(self.request, municipality, scope=access.ESERVICES_READ)
+        municipality = resolve_municipality(
+            self.request,
+            filters.validated_data.get("municipality"),
+            scope=access.ESERVICES_READ,
+            required_message=gettext("Name the municipality by its AGS (municipality=…)."),
+        )
         return (
             Adoption.objects.filter(municipality=municipality)
             .select_related("definition", "version", "pending_upgrade_to", "org_unit")

@@ -1,7 +1,8 @@
 """DEMO payment platform: no money moves. Only available where DIKOM_DEMO is on.
 
-The platform page offers pay / fail / cancel. Each button posts the result back
-to ``/zahlung/<uuid>/rueckkehr/`` signed with HMAC-SHA256 over
+The platform page (for the payment's owner only) offers pay / fail / cancel.
+Each button posts the result back to the return link ``/zahlung/<uuid>/rueckkehr/?token=…``
+(``access.return_url``), signed with HMAC-SHA256 over
 ``uuid|status|method|exp`` (secret: DIKOM_PAYMENT_DEMO_SECRET). The same signed
 fields, posted to ``/zahlung/benachrichtigung/demo/``, act as the platform's
 server-to-server notification. ``exp`` is the end of the attempt's pending
@@ -21,6 +22,7 @@ from django.urls import reverse
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from dikom.payments import access
 from dikom.payments.base import PaymentProvider, SignatureError
 from dikom.payments.models import Payment, PaymentStatus
 
@@ -109,9 +111,8 @@ def demo_platform(request: HttpRequest, uuid: str) -> HttpResponse:
 
     if registry.get(DemoPaymentProvider.key) is None:
         raise Http404
-    payment = Payment.objects.filter(uuid=uuid, provider=DemoPaymentProvider.key).first()
-    if payment is None:
-        raise Http404
+    # Like a real platform's page, it is reached only by the citizen sent there: the owner's session.
+    payment = access.get_payment_for_owner(request, uuid, provider=DemoPaymentProvider.key)
     choices = []
     if payment.status == PaymentStatus.PENDING:
         choices = [
@@ -119,4 +120,5 @@ def demo_platform(request: HttpRequest, uuid: str) -> HttpResponse:
             (_("Simulate a failed payment"), "button button--secondary", signed_fields(payment, PaymentStatus.FAILED)),
             (_("Cancel payment"), "button button--secondary", signed_fields(payment, PaymentStatus.CANCELLED)),
         ]
-    return render(request, "payments/demo_platform.html", {"payment": payment, "choices": choices})
+    context = {"payment": payment, "choices": choices, "return_url": access.return_url(payment)}
+    return render(request, "payments/demo_platform.html", context)

@@ -20,7 +20,8 @@ The flow:
    adapter asks ``GET <DIKOM_PMPAYMENT_URL>/payment/status/<ags>/<txid>``
    (status 1 paid, 0 not paid, -1 still open) and records what the platform
    answers there. A hash, if one is sent, must be right (403 otherwise).
-3. The citizen comes back to ``redirectURL`` with the result fields and a
+3. The citizen comes back to ``redirectURL`` (the return page with a signed,
+   expiring token, ``access.return_url``) with the result fields and a
    ``hash`` over ``ags|txid|amount|desc|status|payment_method|created_at``.
    Only a correct hash for this payment, municipality and amount counts.
 
@@ -55,6 +56,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dikom.municipalities.models import Municipality
 from dikom.payments import actions
+from dikom.payments.access import return_url
 from dikom.payments.base import PaymentProvider, SignatureError
 from dikom.payments.models import EventSource, Payment, PaymentMethod, PaymentStatus
 
@@ -251,7 +253,8 @@ def start_fields(payment: Payment, request: HttpRequest, client: Client) -> dict
         fields["accountingRecord"] = sepa_text(record, 200)
     fields["txid"] = str(payment.uuid)
     fields["notifyURL"] = request.build_absolute_uri(reverse("payments:notification", args=[KEY]))
-    fields["redirectURL"] = request.build_absolute_uri(reverse("payments:return", args=[payment.uuid]))
+    # The signed return link: it shows the outcome even where the session cookie does not come along.
+    fields["redirectURL"] = return_url(payment, request)
     fields["hash"] = sign(client.secret, [fields[name] for name in REQUEST_FIELDS if name in fields])
     return fields
 

@@ -145,7 +145,9 @@ class PmPaymentStandIn:
         return fields
 
     def return_path(self, txid: str) -> str:
-        return urllib.parse.urlsplit(self.transactions[txid].redirect_url).path
+        """Where the citizen's browser is sent back: redirectURL without scheme and host (its query kept)."""
+        parts = urllib.parse.urlsplit(self.transactions[txid].redirect_url)
+        return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
     def send_notification(self, txid: str, *, signed: bool | None = None) -> int:
         """POST the notification to the transaction's notifyURL over HTTP; returns the HTTP status."""

@@ -14,6 +14,7 @@ from django.utils import timezone
 from dikom.payments import actions, service
 from dikom.payments.contrib.demo import signed_fields
 from dikom.payments.models import EventSource, Payment, PaymentEvent, PaymentStatus
+from dikom.payments.tests.owner import open_to
 
 
 @pytest.fixture
@@ -37,6 +38,7 @@ def payment(demo_on, city_a):
 
 
 def _to_platform(client: Client, payment: Payment) -> Payment:
+    open_to(client, payment)  # the owner's session (the portal binds it after its own check)
     assert client.get(service.start_url(payment)).status_code == 200
     response = client.post(service.start_url(payment))
     assert response.status_code == 302
@@ -89,6 +91,7 @@ def test_bad_signature_is_refused(payment):
         idempotency_key="other",
     )
     valid = signed_fields(payment, PaymentStatus.PAID)
+    open_to(client, other)
     assert client.post(f"/zahlung/{other.uuid}/rueckkehr/", valid).status_code == 403
     payment.refresh_from_db()
     other.refresh_from_db()

@@ -23,10 +23,11 @@ from django.test import Client
 from django.utils import timezone
 
 from dikom.lib.testing import english_client
-from dikom.payments import service
+from dikom.payments import access, service
 from dikom.payments.checks import check_payment_providers
 from dikom.payments.contrib import pmpayment
 from dikom.payments.models import Payment, PaymentEvent, PaymentStatus
+from dikom.payments.tests.owner import open_to
 from dikom.payments.tests.pmpayment_platform import PmPaymentStandIn
 
 SALT_FULDA = "fulda-test-salt-7f3a"
@@ -69,6 +70,7 @@ def payment(pm_settings, city_a):
 
 def _to_platform(client: Client, payment: Payment, platform: PmPaymentStandIn) -> str:
     """The citizen presses "continue to payment" and lands on the platform's pay page; returns the txid."""
+    open_to(client, payment)  # the owner's session (the portal binds it after its own check)
     assert client.get(service.start_url(payment)).status_code == 200
     response = client.post(service.start_url(payment))
     assert response.status_code == 302, response.content
@@ -102,11 +104,14 @@ def test_start_request_has_the_published_fields_and_hash(payment, rf):
     assert fields["desc"] == "FD-2026-0001 Bewohnerparkau"  # reference first, cut to 27
     assert fields["txid"] == str(payment.uuid)
     assert fields["notifyURL"] == f"http://localhost{NOTIFY_PATH}"
-    assert fields["redirectURL"] == f"http://localhost/zahlung/{payment.uuid}/rueckkehr/"
+    # The return page with a signed, expiring token for this payment (shows the outcome without the session).
+    back = urllib.parse.urlsplit(fields["redirectURL"])
+    assert f"{back.scheme}://{back.netloc}{back.path}" == f"http://localhost/zahlung/{payment.uuid}/rueckkehr/"
+    assert access.return_token_valid(payment, urllib.parse.parse_qs(back.query)["token"][0])
     # Computed here independently: HMAC-SHA256 with the salt over the values joined with "|".
     message = (
         f"06631009|2500|{PROCEDURE_FULDA}|FD-2026-0001 Bewohnerparkau|{payment.uuid}"
-        f"|http://localhost{NOTIFY_PATH}|http://localhost/zahlung/{payment.uuid}/rueckkehr/"
+        f"|http://localhost{NOTIFY_PATH}|{fields['redirectURL']}"
     )
     assert fields["hash"] == hmac.new(SALT_FULDA.encode(), message.encode(), hashlib.sha256).hexdigest()
 
@@ -174,7 +179,7 @@ def test_full_flow_paid(live_server, pm_settings, city_a, platform):
     transaction = platform.transactions[txid]
     assert (transaction.ags, transaction.amount, transaction.procedure) == ("06631009", "2500", PROCEDURE_FULDA)
     assert transaction.notify_url == f"{live_server.url}{NOTIFY_PATH}"
-    assert transaction.redirect_url == f"{live_server.url}/zahlung/{payment.uuid}/rueckkehr/"
+    assert transaction.redirect_url.startswith(f"{live_server.url}/zahlung/{payment.uuid}/rueckkehr/?token=")
 
     # The citizen pays; the platform tells us server-to-server, then sends the citizen back.
     platform.finish(txid, 1, "giropay")
@@ -394,6 +399,7 @@ def test_return_applies_only_correctly_signed_results(payment, platform, setting
     assert client.post(path, {**platform.return_fields(txid), "status": "1"}).status_code == 403
     assert client.post(path, {**platform.return_fields(txid), "hash": "f" * 64}).status_code == 403
     other = _create(payment.municipality, key="other")
+    open_to(client, other)
     assert client.post(f"/zahlung/{other.uuid}/rueckkehr/", platform.return_fields(txid)).status_code == 403
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING
@@ -415,7 +421,7 @@ def test_return_applies_only_correctly_signed_results(payment, platform, setting
 
 def test_municipality_without_configured_access_is_refused_at_start(pm_settings, city_b, platform):
     payment = _create(city_b, key="giessen-1")
-    client = english_client()
+    client = open_to(english_client(), payment)
     assert client.get(service.start_url(payment)).status_code == 200
     response = client.post(service.start_url(payment))
     assert response.status_code == 503
@@ -434,7 +440,7 @@ def test_platform_refusal_closes_the_attempt_safely(pm_settings, city_a, platfor
     else:
         pm_settings.DIKOM_PMPAYMENT_CLIENTS = {"06631009": {"procedure": "nope", "secret": SALT_FULDA}}
     payment = _create(city_a)
-    client = english_client()
+    client = open_to(english_client(), payment)
     response = client.post(service.start_url(payment))
     assert response.status_code == 502
     assert "could not be reached. Nothing was charged" in response.content.decode()

@@ -196,3 +196,28 @@ def test_another_visitor_cannot_sign_in_someone_elses_draft(paid_service: Any) -
     assert stranger.get(f"{base(application)}/anmelden/").status_code == 404
     answer = stranger.post(f"{base(application)}/anmelden/auswahl/", {"method": "bundid", "provider": "demo"})
     assert answer.status_code == 404
+
+
+def test_only_the_applicant_reaches_the_payment_pages(paid_service: Any) -> None:
+    applicant = english_client()
+    application, _location = start(applicant, paid_service)
+    sign_in_with_demo(applicant, application, method="eid", level="high")
+    fill_in(applicant, application)
+    payment_page = applicant.post(f"{base(application)}/zusammenfassung/", {"action": "pay"})["Location"]
+    payment = Payment.objects.get()
+    # Someone who learnt the payment's UUID (a shared link, a log) sees and starts nothing.
+    stranger = Client()
+    assert stranger.get(payment_page).status_code == 404
+    assert stranger.post(payment_page).status_code == 404
+    payment.refresh_from_db()
+    assert payment.status == "created"
+    page = applicant.get(payment_page)
+    assert page.status_code == 200 and "25,00 €" in page.content.decode()
+    to_platform = applicant.post(payment_page)
+    assert applicant.get(to_platform["Location"]).status_code == 200
+    assert stranger.get(to_platform["Location"]).status_code == 404
+    assert stranger.get(f"/zahlung/{payment.uuid}/rueckkehr/").status_code == 404
+    # The summary's link to the pending payment works for the applicant.
+    summary = applicant.get(f"{base(application)}/zusammenfassung/").content.decode()
+    assert f'href="/zahlung/{payment.uuid}/start/"' in summary
+    assert applicant.get(f"/zahlung/{payment.uuid}/start/").status_code == 409  # pending: no second attempt

@@ -142,8 +142,9 @@ def test_scopes_and_cities(client: Client, city_a: Municipality, city_b: Municip
     post_json(client, FIGURES_API, a_ingest, {"rows": [row()]})
     b_read = auth(key_for(city_b, "analytics:read"))
     b_ingest = key_for(city_b, "analytics:ingest")
-    # B's key reads only B (nothing), even when naming A.
-    assert client.get(FIGURES_API, {"municipality": city_a.ags}, **b_read).json()["count"] == 0
+    # B's key reads only B (nothing); naming A is refused, as documented.
+    assert client.get(FIGURES_API, **b_read).json()["count"] == 0
+    assert client.get(FIGURES_API, {"municipality": city_a.ags}, **b_read).status_code == 403
     # A's service is a 404 for B.
     assert client.get(FIGURES_API, {"service": str(parking.uuid)}, **b_read).status_code == 404
     # B's rows land in B and never replace A's month.
