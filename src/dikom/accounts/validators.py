@@ -107,13 +107,28 @@ class StrengthValidator:
     user name with a capital letter counts as weak although it passes the length and class rules.
     """
 
-    def __init__(self, min_score: int = 3) -> None:
+    def __init__(self, min_score: int = 3, min_own_characters: int = 8) -> None:
         self.min_score = min_score
+        self.min_own_characters = min_own_characters
 
     def validate(self, password: str, user: Any = None) -> None:
         from zxcvbn import zxcvbn
 
-        result = zxcvbn(password[:_ZXCVBN_MAX_LENGTH], user_inputs=_user_inputs(user))
+        inputs = _user_inputs(user)
+        # zxcvbn counts separators and a year generously ("Fulda-Fulda-2024!" scores 3): what
+        # is left after taking out every known word must be a password of its own.
+        rest = password.lower()
+        for word in sorted({value.lower() for value in inputs if len(value) >= 3}, key=len, reverse=True):
+            rest = rest.replace(word, "")
+        if len(rest) < self.min_own_characters:
+            raise ValidationError(
+                _(
+                    "This password is too easy to guess: it consists mostly of your user name, name, e-mail "
+                    "address, a city's name or a word like 'password'."
+                ),
+                code="password_too_guessable",
+            )
+        result = zxcvbn(password[:_ZXCVBN_MAX_LENGTH], user_inputs=inputs)
         if result["score"] >= self.min_score:
             return
         feedback = result.get("feedback") or {}
