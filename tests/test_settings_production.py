@@ -56,7 +56,10 @@ def test_refuses_to_start_without_secret_key(tmp_path: Path) -> None:
         ({"DIKOM_ALLOWED_HOSTS": "*"}, "DIKOM_ALLOWED_HOSTS"),
         ({"DIKOM_ALLOWED_HOSTS": ""}, "DIKOM_ALLOWED_HOSTS"),
         ({"DIKOM_REQUIRE_2FA_FOR_STAFF": "false"}, "DIKOM_REQUIRE_2FA_FOR_STAFF"),
-        ({"DIKOM_REQUIRE_2FA_FOR_STAFF": "false", "DIKOM_ALLOW_STAFF_WITHOUT_2FA": "no"}, "DIKOM_REQUIRE_2FA_FOR_STAFF"),
+        (
+            {"DIKOM_REQUIRE_2FA_FOR_STAFF": "false", "DIKOM_ALLOW_STAFF_WITHOUT_2FA": "no"},
+            "DIKOM_REQUIRE_2FA_FOR_STAFF",
+        ),
     ],
 )
 def test_refuses_unsafe_settings(tmp_path: Path, override: dict[str, str], named_setting: str) -> None:

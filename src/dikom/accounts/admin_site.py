@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django_otp import user_has_device
 
@@ -38,14 +39,16 @@ class PlatformAdminSite(admin.AdminSite):
         user: Any = request.user
         return bool(user.is_active and user.is_superuser and second_factor_satisfied(user))
 
-    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponseBase:
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         from dikom.accounts.views import admin_login
 
         return admin_login(request)
 
-    def logout(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponseBase:
+    def logout(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         actions.record_logout(user=request.user)
         return super().logout(request, extra_context)
 
-    def password_change(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponseBase:
+    def password_change(  # type: ignore[override]  # a redirect to the platform's page, not a form
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("accounts:password_change"))

@@ -46,7 +46,7 @@ class Refusal(enum.Enum):
 
     CLIENT_FAILURES = "client_failures"
     CLIENT_ACCOUNTS = "client_accounts"
-    PASSWORD_SPRAY = "password_spray"
+    PASSWORD_SPRAY = "password_spray"  # noqa: S105 - a reason, not a password
 
 
 def _hashed(value: str) -> str:
@@ -155,9 +155,7 @@ def note_failure(client: LoginClient, *, identifier: str, password: str, trusted
     sprayed = _count_distinct(f"{_PREFIX}spray:{_hashed(password)}", account, int(SPRAY_WINDOW.total_seconds()))
     distrusted = False
     if trusted_user is not None and client.device_id is not None:
-        device_failures = _count(
-            f"{_PREFIX}device:{client.device_id}", settings.DIKOM_LOGIN_LOCKOUT_MINUTES * 60
-        )
+        device_failures = _count(f"{_PREFIX}device:{client.device_id}", settings.DIKOM_LOGIN_LOCKOUT_MINUTES * 60)
         distrusted = device_failures == settings.DIKOM_LOGIN_MAX_FAILURES
     return FailureSignals(
         client_failures=failures == settings.DIKOM_LOGIN_CLIENT_MAX_FAILURES,

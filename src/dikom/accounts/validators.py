@@ -36,9 +36,7 @@ class CharacterClassValidator:
 _ZXCVBN_FEEDBACK = {
     "Use a few words, avoid common phrases.": _lazy("Use a few words, avoid common phrases."),
     "No need for symbols, digits, or uppercase letters.": _lazy("No need for symbols, digits, or uppercase letters."),
-    "Add another word or two. Uncommon words are better.": _lazy(
-        "Add another word or two. Uncommon words are better."
-    ),
+    "Add another word or two. Uncommon words are better.": _lazy("Add another word or two. Uncommon words are better."),
     "Straight rows of keys are easy to guess.": _lazy("Straight rows of keys are easy to guess."),
     "Short keyboard patterns are easy to guess.": _lazy("Short keyboard patterns are easy to guess."),
     "Use a longer keyboard pattern with more turns.": _lazy("Use a longer keyboard pattern with more turns."),
@@ -53,17 +51,13 @@ _ZXCVBN_FEEDBACK = {
     "Avoid recent years.": _lazy("Avoid recent years."),
     "Avoid years that are associated with you.": _lazy("Avoid years that are associated with you."),
     "Dates are often easy to guess.": _lazy("Dates are often easy to guess."),
-    "Avoid dates and years that are associated with you.": _lazy(
-        "Avoid dates and years that are associated with you."
-    ),
+    "Avoid dates and years that are associated with you.": _lazy("Avoid dates and years that are associated with you."),
     "This is a top-10 common password.": _lazy("This is a top-10 common password."),
     "This is a top-100 common password.": _lazy("This is a top-100 common password."),
     "This is a very common password.": _lazy("This is a very common password."),
     "This is similar to a commonly used password.": _lazy("This is similar to a commonly used password."),
     "A word by itself is easy to guess.": _lazy("A word by itself is easy to guess."),
-    "Names and surnames by themselves are easy to guess.": _lazy(
-        "Names and surnames by themselves are easy to guess."
-    ),
+    "Names and surnames by themselves are easy to guess.": _lazy("Names and surnames by themselves are easy to guess."),
     "Common names and surnames are easy to guess.": _lazy("Common names and surnames are easy to guess."),
     "Capitalization doesn't help very much.": _lazy("Capitalization doesn't help very much."),
     "All-uppercase is almost as easy to guess as all-lowercase.": _lazy(

@@ -105,7 +105,7 @@ class LoginView(auth_views.LoginView):
         return response
 
 
-def admin_login(request: HttpRequest, extra_context: Any = None) -> HttpResponseBase:
+def admin_login(request: HttpRequest) -> HttpResponseRedirect:
     """The admin's log-in page: there is only one sign-in, with lockout, throttling, audit and
     the second factor, so this forwards to it (a POST is not checked at all)."""
     actions.record_admin_login_redirect(method=request.method or "")

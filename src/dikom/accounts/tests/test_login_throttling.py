@@ -170,7 +170,9 @@ def test_one_client_failing_too_often_is_refused_and_audited_once(citizen, passw
         response = _attempt(guesser, "citizen", password)
         assert str(LOGIN_THROTTLED_MESSAGE) in _page_text(response)
     assert not _signed_in(guesser)
-    assert AuditEvent.objects.filter(action="auth.login_throttle_started", changes__reason="client_failures").count() == 1
+    assert (
+        AuditEvent.objects.filter(action="auth.login_throttle_started", changes__reason="client_failures").count() == 1
+    )
     # Refused attempts are noted once per window, not one row per request.
     assert AuditEvent.objects.filter(action="auth.login_throttled", changes__reason="client_failures").count() == 1
 
@@ -206,7 +208,9 @@ def test_a_password_sprayed_across_accounts_is_refused_for_every_account(db, set
     assert str(LOGIN_FAILED_MESSAGE) in _page_text(response)
     victim.refresh_from_db()
     assert victim.failed_login_count == 0  # refused without a check
-    assert AuditEvent.objects.filter(action="auth.login_throttle_started", changes__reason="password_spray").count() == 1
+    assert (
+        AuditEvent.objects.filter(action="auth.login_throttle_started", changes__reason="password_spray").count() == 1
+    )
     assert AuditEvent.objects.filter(action="auth.login_throttled", changes__reason="password_spray").exists()
 
 
