@@ -168,6 +168,8 @@ else:
 # --- Accounts and security ---------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
+# Passwords are checked by the platform's sign-in only; authenticate() signs nobody in.
+AUTHENTICATION_BACKENDS = ["dikom.accounts.backends.SignInOnlyBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:landing"

@@ -137,3 +137,12 @@ def test_unverified_session_of_a_user_with_a_device_cannot_enrol_another(client,
     assert response["Location"].startswith("/konto/zwei-faktor/pruefen/")
     assert TOTPDevice.objects.filter(user=colleague).count() == 1
     assert AuditEvent.objects.filter(action="auth.2fa_setup_refused", changes__reason="device_not_verified").exists()
+
+
+def test_django_authenticate_signs_nobody_in(client, platform_admin, password):
+    # Any library form that calls authenticate() (HTTP Basic, DRF's log-in, the admin's form)
+    # would pass by the holds and the audit log.
+    from django.contrib.auth import authenticate
+
+    assert authenticate(username="platform", password=password) is None
+    assert not client.login(username="platform", password=password)
