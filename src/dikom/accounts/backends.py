@@ -15,7 +15,7 @@ from django.http import HttpRequest
 
 
 class SignInOnlyBackend(ModelBackend):
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
     ) -> None:
         return None
