@@ -62,15 +62,15 @@ class LoginForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         identifier, password = cleaned.get("username"), cleaned.get("password")
-        if not identifier or not password or self.request is None:
+        if not identifier or not password:
             return cleaned
-        client = throttling.login_client(self.request)
+        client = throttling.login_client(self.request) if self.request is not None else throttling.LoginClient("-")
         user = find_login_user(identifier)
         trusted = client.trusted_for(user)
         # A browser that signed in to this account before is held up by nothing but its own counter.
         refusal = None if trusted else throttling.refusal_for(client, password)
         if refusal is not None:
-            make_password(password)  # as long as a real check
+            # No password hash here: a throttled flood must not cost a hash per request.
             if throttling.first_refusal_in_window(client, refusal):
                 actions.record_login_throttled(reason=refusal.value, user=user)
             if refusal is throttling.Refusal.PASSWORD_SPRAY:
