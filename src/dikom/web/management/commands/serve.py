@@ -62,6 +62,8 @@ class Command(BaseCommand):
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, stop)
+        if settings.DIKOM_TRUSTED_PROXY:
+            self.stdout.write(f"X-Forwarded-* headers trusted from {settings.DIKOM_TRUSTED_PROXY} only")
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"dikom läuft unter {url} (Beenden mit Strg+C)"))
         try:
