@@ -55,6 +55,11 @@ def test_refuses_to_start_without_secret_key(tmp_path: Path) -> None:
         ({"DIKOM_SECRET_KEY": "too-short"}, "DIKOM_SECRET_KEY"),
         ({"DIKOM_ALLOWED_HOSTS": "*"}, "DIKOM_ALLOWED_HOSTS"),
         ({"DIKOM_ALLOWED_HOSTS": ""}, "DIKOM_ALLOWED_HOSTS"),
+        ({"DIKOM_REQUIRE_2FA_FOR_STAFF": "false"}, "DIKOM_REQUIRE_2FA_FOR_STAFF"),
+        (
+            {"DIKOM_REQUIRE_2FA_FOR_STAFF": "false", "DIKOM_ALLOW_STAFF_WITHOUT_2FA": "no"},
+            "DIKOM_REQUIRE_2FA_FOR_STAFF",
+        ),
     ],
 )
 def test_refuses_unsafe_settings(tmp_path: Path, override: dict[str, str], named_setting: str) -> None:
@@ -82,3 +87,19 @@ def test_deployment_checks_report_nothing(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout, result.stdout + result.stderr
     assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_staff_without_2fa_only_with_the_explicit_override_and_a_warning(tmp_path: Path) -> None:
+    env = safe_env() | {"DIKOM_REQUIRE_2FA_FOR_STAFF": "false", "DIKOM_ALLOW_STAFF_WITHOUT_2FA": "true"}
+
+    result = run_manage(tmp_path, "check", **env)
+
+    assert result.returncode == 0, result.stderr
+    assert "WARNING dikom.security DIKOM_REQUIRE_2FA_FOR_STAFF is off in production" in result.stderr
+
+
+def test_no_warning_when_2fa_is_required(tmp_path: Path) -> None:
+    result = run_manage(tmp_path, "check", **safe_env())
+
+    assert result.returncode == 0, result.stderr
+    assert "dikom.security" not in result.stderr

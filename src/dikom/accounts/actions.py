@@ -160,18 +160,26 @@ def register_citizen(*, username: str, email: str, password: str) -> User:
 # --- Log-in, lockout and passwords ---------------------------------------------------
 
 
-def _lock_policy() -> tuple[int, timedelta]:
-    return settings.DIKOM_LOGIN_MAX_FAILURES, timedelta(minutes=settings.DIKOM_LOGIN_LOCKOUT_MINUTES)
+def backoff_delay(failures: int) -> timedelta:
+    """How long an account is not checked after ``failures`` failed attempts in a row: nothing
+    before ``DIKOM_LOGIN_MAX_FAILURES``, then ``DIKOM_LOGIN_BACKOFF_SECONDS`` doubling with each
+    further failure, at most ``DIKOM_LOGIN_LOCKOUT_MINUTES``."""
+    over = failures - settings.DIKOM_LOGIN_MAX_FAILURES
+    if over < 0:
+        return timedelta(0)
+    longest = settings.DIKOM_LOGIN_LOCKOUT_MINUTES * 60
+    return timedelta(seconds=min(settings.DIKOM_LOGIN_BACKOFF_SECONDS * 2 ** min(over, 32), longest))
 
 
 def register_failed_login(*, user: User, reason: str = "password") -> bool:
     """Count a failed log-in attempt (wrong password or wrong second factor) for ``user``.
 
-    Locks the account for ``DIKOM_LOGIN_LOCKOUT_MINUTES`` once ``DIKOM_LOGIN_MAX_FAILURES``
-    attempts failed in a row. Attempts against an already locked account are recorded but
-    neither counted nor extend the lock. Returns True when the account is locked now.
+    From ``DIKOM_LOGIN_MAX_FAILURES`` failures in a row on, every failure puts the account on
+    hold for a delay that doubles each time (``backoff_delay``), so guessing slows down
+    exponentially. Attempts during the hold are recorded but neither counted nor extend it.
+    A complete log-in or a password reset clears the counter. Returns True when the account
+    is on hold now. Browsers with a trusted-device cookie are not held (see ``throttling``).
     """
-    max_failures, lock_time = _lock_policy()
     with transaction.atomic():
         locked_user = User.objects.select_for_update().get(pk=user.pk)
         if locked_user.is_locked:
@@ -184,18 +192,53 @@ def register_failed_login(*, user: User, reason: str = "password") -> bool:
             obj=locked_user,
             changes={"reason": reason, "failed_attempts": locked_user.failed_login_count},
         )
-        if locked_user.failed_login_count >= max_failures:
-            locked_user.locked_until = timezone.now() + lock_time
-            # Start afresh after the lock so that the account gets the full number of attempts again.
-            locked_user.failed_login_count = 0
+        delay = backoff_delay(locked_user.failed_login_count)
+        if delay:
+            locked_user.locked_until = timezone.now() + delay
             audit.record(
                 "auth.lockout",
                 obj=locked_user,
-                changes={"locked_until": locked_user.locked_until, "minutes": settings.DIKOM_LOGIN_LOCKOUT_MINUTES},
+                changes={
+                    "locked_until": locked_user.locked_until,
+                    "seconds": int(delay.total_seconds()),
+                    "failed_attempts": locked_user.failed_login_count,
+                },
             )
         locked_user.save(update_fields=["failed_login_count", "locked_until", "updated_at"])
     user.failed_login_count, user.locked_until = locked_user.failed_login_count, locked_user.locked_until
     return locked_user.is_locked
+
+
+def record_trusted_device_failure(*, user: User, distrusted: bool) -> None:
+    """A wrong password from a browser that has signed in to ``user`` before. It does not hold
+    up the account (the real owner's typos must not lock it for others, nor others' guesses for
+    them); the device has its own counter, and at its limit it is trusted no longer."""
+    audit.record("auth.login_failed", obj=user, changes={"reason": "password", "trusted_device": True})
+    if distrusted:
+        audit.record("auth.trusted_device_distrusted", obj=user)
+
+
+def record_unknown_account_failure() -> None:
+    """A failed attempt for an account name that does not exist (the name is not recorded:
+    people type their password into the name field)."""
+    audit.record("auth.login_failed", changes={"reason": "unknown_account"})
+
+
+def record_login_throttled(*, reason: str, user: User | None = None, started: bool = False) -> None:
+    """A throttle of the sign-in was switched on (``started``) or refused an attempt."""
+    audit.record(
+        "auth.login_throttle_started" if started else "auth.login_throttled", obj=user, changes={"reason": reason}
+    )
+
+
+def record_admin_login_redirect(*, method: str) -> None:
+    """Someone used the admin's own log-in address; it only forwards to the platform's sign-in,
+    and a POST there checks no credentials. Noted, as it is what an attacker tries first."""
+    audit.record("auth.admin_login_redirected", changes={"method": method})
+
+
+def record_two_factor_setup_refused(*, user: User, reason: str) -> None:
+    audit.record("auth.2fa_setup_refused", actor=user, obj=user, changes={"reason": reason})
 
 
 def clear_failed_logins(*, user: User) -> None:
@@ -328,14 +371,18 @@ def _match_device(user: User, token: str) -> SecondFactorCheck:
     return SecondFactorCheck(SecondFactorResult.WRONG)
 
 
-def verify_second_factor(*, user: User, token: str, purpose: str = "login") -> SecondFactorCheck:
+def verify_second_factor(
+    *, user: User, token: str, purpose: str = "login", trusted_device: bool = False
+) -> SecondFactorCheck:
     """Check a TOTP or backup code of ``user``.
 
     A wrong code is audited (``auth.2fa_failed``) and, at log-in, counts as a failed log-in
     attempt, so guessing codes locks the account like guessing passwords. A correct code at
-    log-in clears the failed attempts. A locked account is refused without checking the code.
+    log-in clears the failed attempts. A locked account is refused without checking the code,
+    unless the sign-in came from a trusted device (``trusted_device``), which the account's
+    hold does not apply to.
     """
-    if purpose == "login" and user.is_locked:
+    if purpose == "login" and user.is_locked and not trusted_device:
         return SecondFactorCheck(SecondFactorResult.LOCKED)
     token = normalise_token(token)
     with transaction.atomic():
@@ -351,6 +398,7 @@ def verify_second_factor(*, user: User, token: str, purpose: str = "login") -> S
         check.result is SecondFactorResult.WRONG
         and purpose == "login"
         and register_failed_login(user=user, reason="second_factor")
+        and not trusted_device
     ):
         return SecondFactorCheck(SecondFactorResult.LOCKED)
     return check

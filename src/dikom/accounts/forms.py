@@ -11,12 +11,17 @@ from django.contrib.auth.hashers import make_password
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from dikom.accounts import actions
+from dikom.accounts import actions, throttling
 from dikom.accounts.models import User
 
 LOGIN_FAILED_MESSAGE = _(
     "Log-in failed. Check your user name or e-mail address and your password. "
     "After several failed attempts the account is blocked for a while; you can also reset your password."
+)
+
+LOGIN_THROTTLED_MESSAGE = _(
+    "Too many failed log-ins from your network. Please wait a few minutes and try again; "
+    "you can also reset your password."
 )
 
 
@@ -51,6 +56,7 @@ class LoginForm(forms.Form):
     def __init__(self, request: HttpRequest | None = None, *args: Any, **kwargs: Any) -> None:
         self.request = request
         self.user_cache: User | None = None
+        self.trusted_device = False
         super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
@@ -58,20 +64,55 @@ class LoginForm(forms.Form):
         identifier, password = cleaned.get("username"), cleaned.get("password")
         if not identifier or not password:
             return cleaned
+        client = throttling.login_client(self.request) if self.request is not None else throttling.LoginClient("-")
         user = find_login_user(identifier)
+        trusted = client.trusted_for(user)
+        # A browser that signed in to this account before is held up by nothing but its own counter.
+        refusal = None if trusted else throttling.refusal_for(client, password)
+        if refusal is not None:
+            # No password hash here: a throttled flood must not cost a hash per request.
+            if throttling.first_refusal_in_window(client, refusal):
+                actions.record_login_throttled(reason=refusal.value, user=user)
+            if refusal is throttling.Refusal.PASSWORD_SPRAY:
+                raise forms.ValidationError(LOGIN_FAILED_MESSAGE, code="invalid_login")
+            raise forms.ValidationError(LOGIN_THROTTLED_MESSAGE, code="throttled")
         if user is None:
             # Spend the time of a password check anyway, so timing does not reveal the account.
             make_password(password)
+            actions.record_unknown_account_failure()
+            self._note_failure(client, identifier, password)
             raise forms.ValidationError(LOGIN_FAILED_MESSAGE, code="invalid_login")
-        if user.is_locked:
+        if user.is_locked and not trusted:
             make_password(password)  # as long as a real check, so timing does not reveal the lock
             actions.register_failed_login(user=user)
+            self._note_failure(client, identifier, password)
             raise forms.ValidationError(LOGIN_FAILED_MESSAGE, code="invalid_login")
         if not user.check_password(password) or not user.is_active:
-            actions.register_failed_login(user=user, reason="password" if user.is_active else "inactive")
+            signals = self._note_failure(client, identifier, password, trusted_user=user if trusted else None)
+            if trusted and user.is_active:
+                actions.record_trusted_device_failure(user=user, distrusted=signals.device_distrusted)
+            else:
+                actions.register_failed_login(user=user, reason="password" if user.is_active else "inactive")
             raise forms.ValidationError(LOGIN_FAILED_MESSAGE, code="invalid_login")
         self.user_cache = user
+        self.trusted_device = trusted
+        if trusted:
+            throttling.forget_device_failures(client)
         return cleaned
+
+    @staticmethod
+    def _note_failure(
+        client: throttling.LoginClient, identifier: str, password: str, trusted_user: User | None = None
+    ) -> throttling.FailureSignals:
+        signals = throttling.note_failure(client, identifier=identifier, password=password, trusted_user=trusted_user)
+        for reason, started in (
+            (throttling.Refusal.CLIENT_FAILURES, signals.client_failures),
+            (throttling.Refusal.CLIENT_ACCOUNTS, signals.client_accounts),
+            (throttling.Refusal.PASSWORD_SPRAY, signals.password_spray),
+        ):
+            if started:
+                actions.record_login_throttled(reason=reason.value, started=True)
+        return signals
 
     def get_user(self) -> User | None:
         return self.user_cache

@@ -29,7 +29,7 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from dikom.accounts import actions, forms
+from dikom.accounts import actions, forms, throttling
 from dikom.accounts.access import is_staff_member
 from dikom.accounts.models import User
 
@@ -63,6 +63,20 @@ def _two_factor_required(user: Any) -> bool:
     return bool(settings.DIKOM_REQUIRE_2FA_FOR_STAFF) and is_staff_member(user)
 
 
+# Set at a password sign-in through ``LoginView`` (or at registration): only such a session may
+# set up its first second factor. Holds whether the browser was a trusted device.
+SIGN_IN_SESSION_KEY = "dikom_password_sign_in"
+
+
+def _mark_password_sign_in(request: HttpRequest, *, trusted_device: bool) -> None:
+    request.session[SIGN_IN_SESSION_KEY] = {"trusted_device": trusted_device}
+
+
+def _trusted_device_sign_in(request: HttpRequest) -> bool:
+    marker = request.session.get(SIGN_IN_SESSION_KEY)
+    return bool(isinstance(marker, dict) and marker.get("trusted_device"))
+
+
 def _after_password_redirect(request: HttpRequest, user: User, next_url: str) -> HttpResponseRedirect:
     if user_has_device(user):
         return HttpResponseRedirect(_with_next("accounts:two_factor_verify", next_url))
@@ -83,8 +97,20 @@ class LoginView(auth_views.LoginView):
         assert user is not None  # noqa: S101 - a valid form always has the user
         pending = user_has_device(user)
         auth_login(self.request, user, backend=_backend())  # cycles the session key
+        _mark_password_sign_in(self.request, trusted_device=form.trusted_device)
         actions.record_login(user=user, second_factor_pending=pending)
-        return _after_password_redirect(self.request, user, self.get_redirect_url())
+        response = _after_password_redirect(self.request, user, self.get_redirect_url())
+        if not pending and not _two_factor_required(user):
+            throttling.remember_device(response, self.request, user)  # the sign-in is complete
+        return response
+
+
+def admin_login(request: HttpRequest) -> HttpResponseRedirect:
+    """The admin's log-in page: there is only one sign-in, with lockout, throttling, audit and
+    the second factor, so this forwards to it (a POST is not checked at all)."""
+    actions.record_admin_login_redirect(method=request.method or "")
+    next_url = safe_next(request) or reverse("admin:index")
+    return HttpResponseRedirect(_with_next("accounts:login", next_url), status=303)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -111,6 +137,7 @@ def register(request: HttpRequest) -> HttpResponse:
             password=form.cleaned_data["password1"],
         )
         auth_login(request, user, backend=_backend())
+        _mark_password_sign_in(request, trusted_device=False)
         actions.record_login(user=user, second_factor_pending=False)
         messages.success(request, _("Welcome to dikom! Your account has been created."))
         return HttpResponseRedirect(safe_next(request) or reverse(settings.LOGIN_REDIRECT_URL))
@@ -194,6 +221,20 @@ def _grouped(value: str, size: int = 4) -> str:
     return " ".join(value[i : i + size] for i in range(0, len(value), size))
 
 
+def _first_factor_refusal(request: HttpRequest, user: Any) -> str | None:
+    """Why this session may not set up a first second factor, or None. A verified session may
+    (it replaces its device); otherwise the password must have been entered at the platform's
+    sign-in in this session, and the account must not be on hold (unless the sign-in came from
+    a trusted device, which the hold does not apply to)."""
+    if user.is_verified():
+        return None
+    if request.session.get(SIGN_IN_SESSION_KEY) is None:
+        return "no_password_sign_in"
+    if user.is_locked and not _trusted_device_sign_in(request):
+        return "locked"
+    return None
+
+
 def _show_backup_codes(request: HttpRequest, codes: list[str], next_url: str, *, new_device: bool) -> HttpResponse:
     """The only page that ever shows the backup codes; not cached."""
     response = render(
@@ -213,7 +254,16 @@ def two_factor_setup(request: HttpRequest) -> HttpResponseBase:
     next_url = safe_next(request)
     if user_has_device(user) and not user.is_verified():
         # Without the current second factor nobody may add another one.
+        actions.record_two_factor_setup_refused(user=user, reason="device_not_verified")
         return HttpResponseRedirect(_with_next("accounts:two_factor_verify", next_url))
+    if (refusal := _first_factor_refusal(request, user)) is not None:
+        # Only a session that passed the platform's sign-in (with its lockout and throttles) may
+        # enrol the first device: otherwise whoever got past a weaker door could bind their own.
+        actions.record_two_factor_setup_refused(user=user, reason=refusal)
+        actions.record_logout(user=user)
+        auth_logout(request)
+        messages.error(request, _("Please log in again to set up two-factor authentication."))
+        return HttpResponseRedirect(_with_next("accounts:login", next_url))
     device = actions.start_totp_setup(user=user)
     form = forms.TotpSetupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -222,7 +272,9 @@ def two_factor_setup(request: HttpRequest) -> HttpResponseBase:
             request.session.cycle_key()
             otp_login(request, TOTPDevice.objects.get(pk=device.pk))
             request.session.pop(SECOND_FACTOR_ATTEMPTS_SESSION_KEY, None)
-            return _show_backup_codes(request, codes, next_url, new_device=True)
+            response = _show_backup_codes(request, codes, next_url, new_device=True)
+            throttling.remember_device(response, request, user)
+            return response
         form.add_error("token", _("This code is not correct. Check the time on your phone and enter the current code."))
     qr = segno.make(_totp_config_url(device), error="m")
     response = render(
@@ -254,13 +306,17 @@ def two_factor_verify(request: HttpRequest) -> HttpResponseBase:
         return HttpResponseRedirect(_with_next("accounts:two_factor_setup", next_url))
     form = forms.TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        check = actions.verify_second_factor(user=user, token=form.cleaned_data["token"])
+        check = actions.verify_second_factor(
+            user=user, token=form.cleaned_data["token"], trusted_device=_trusted_device_sign_in(request)
+        )
         result = check.result
         if result is actions.SecondFactorResult.VERIFIED:
             request.session.cycle_key()
             otp_login(request, check.device)
             request.session.pop(SECOND_FACTOR_ATTEMPTS_SESSION_KEY, None)
-            return HttpResponseRedirect(next_url or reverse(settings.LOGIN_REDIRECT_URL))
+            response = HttpResponseRedirect(next_url or reverse(settings.LOGIN_REDIRECT_URL))
+            throttling.remember_device(response, request, user)
+            return response
         if result is actions.SecondFactorResult.THROTTLED:
             form.add_error(
                 "token", _("Too many wrong codes in a row. Wait a few seconds, then enter the current code.")

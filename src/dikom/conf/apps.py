@@ -1,7 +1,10 @@
+import logging
 from typing import Any
 
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+
+logger = logging.getLogger("dikom.security")
 
 
 def create_cache_tables(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
@@ -21,3 +24,15 @@ class ConfConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(create_cache_tables, sender=self, dispatch_uid="dikom_create_cache_tables")
+        warn_about_unsafe_overrides()
+
+
+def warn_about_unsafe_overrides() -> None:
+    """Say at every start which safety a production installation was explicitly allowed to drop."""
+    from django.conf import settings
+
+    if settings.IS_PRODUCTION and not settings.DIKOM_REQUIRE_2FA_FOR_STAFF:
+        logger.warning(
+            "DIKOM_REQUIRE_2FA_FOR_STAFF is off in production (allowed by DIKOM_ALLOW_STAFF_WITHOUT_2FA): "
+            "staff and platform administrators can sign in with a password alone."
+        )

@@ -47,7 +47,7 @@ DATA_DIR = Path(
 # --- Applications ------------------------------------------------------------------
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dikom.accounts.admin_config.PlatformAdminConfig",  # django.contrib.admin without its own log-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -168,6 +168,8 @@ else:
 # --- Accounts and security ---------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
+# Passwords are checked by the platform's sign-in only; authenticate() signs nobody in.
+AUTHENTICATION_BACKENDS = ["dikom.accounts.backends.SignInOnlyBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:landing"
@@ -182,6 +184,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "dikom.accounts.validators.CharacterClassValidator"},
+    # zxcvbn's estimate with the user's names and the cities as known words (score 0-4).
+    {"NAME": "dikom.accounts.validators.StrengthValidator", "OPTIONS": {"min_score": 3}},
 ]
 
 DIKOM_REQUIRE_2FA_FOR_STAFF = env_bool(
@@ -189,11 +193,63 @@ DIKOM_REQUIRE_2FA_FOR_STAFF = env_bool(
     True,
     "Staff (users with a role in a municipality) must set up and use TOTP two-factor authentication.",
 )
+DIKOM_ALLOW_STAFF_WITHOUT_2FA = env_bool(
+    "DIKOM_ALLOW_STAFF_WITHOUT_2FA",
+    False,
+    "Production only: let it start with DIKOM_REQUIRE_2FA_FOR_STAFF=false (refused otherwise); "
+    "a warning is logged at every start.",
+)
 DIKOM_LOGIN_MAX_FAILURES = env_int(
-    "DIKOM_LOGIN_MAX_FAILURES", 5, "Failed logins for one account before it is locked for a while.", minimum=1
+    "DIKOM_LOGIN_MAX_FAILURES",
+    5,
+    "Failed logins in a row for one account before it is only checked again after a delay (from browsers "
+    "that never signed in to it).",
+    minimum=1,
+)
+DIKOM_LOGIN_BACKOFF_SECONDS = env_int(
+    "DIKOM_LOGIN_BACKOFF_SECONDS",
+    60,
+    "First delay of an account after DIKOM_LOGIN_MAX_FAILURES failed logins; it doubles with every further failure.",
+    minimum=1,
 )
 DIKOM_LOGIN_LOCKOUT_MINUTES = env_int(
-    "DIKOM_LOGIN_LOCKOUT_MINUTES", 15, "How long an account stays locked after too many failed logins.", minimum=1
+    "DIKOM_LOGIN_LOCKOUT_MINUTES",
+    15,
+    "Longest delay of an account after failed logins (the doubling stops here).",
+    minimum=1,
+)
+DIKOM_LOGIN_CLIENT_WINDOW_MINUTES = env_int(
+    "DIKOM_LOGIN_CLIENT_WINDOW_MINUTES",
+    15,
+    "Window of the per-client login throttle (client = IP address, IPv6 /64 network).",
+    minimum=1,
+)
+DIKOM_LOGIN_CLIENT_MAX_FAILURES = env_int(
+    "DIKOM_LOGIN_CLIENT_MAX_FAILURES",
+    30,
+    "Failed logins from one client within the window before its attempts are refused unchecked.",
+    minimum=1,
+)
+DIKOM_LOGIN_CLIENT_MAX_ACCOUNTS = env_int(
+    "DIKOM_LOGIN_CLIENT_MAX_ACCOUNTS",
+    10,
+    "Different account names with failed logins from one client within the window before its attempts are "
+    "refused unchecked.",
+    minimum=1,
+)
+DIKOM_LOGIN_SPRAY_MAX_ACCOUNTS = env_int(
+    "DIKOM_LOGIN_SPRAY_MAX_ACCOUNTS",
+    20,
+    "Different accounts one wrong password may fail for within an hour, from any client, before that password "
+    "is refused unchecked for every account (password spraying).",
+    minimum=2,
+)
+DIKOM_LOGIN_DEVICE_DAYS = env_int(
+    "DIKOM_LOGIN_DEVICE_DAYS",
+    90,
+    "Lifetime of the trusted-device cookie a browser gets after a complete sign-in; such a browser is not held "
+    "up by the delay of its account.",
+    minimum=1,
 )
 
 SESSION_COOKIE_AGE = env_int("DIKOM_SESSION_AGE_SECONDS", 8 * 3600, "Session lifetime in seconds.", minimum=300)
@@ -218,8 +274,33 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env_bool("DIKOM_BEHIND_PROXY", False, "Trust X-Forwarded-Proto from a TLS-terminating reverse proxy."):
+if env_bool(
+    "DIKOM_BEHIND_PROXY",
+    False,
+    "Trust X-Forwarded-Proto from a TLS-terminating reverse proxy in Django itself (for WSGI servers other than "
+    "`manage.py serve`, which must then strip the header from other clients; with `serve` use DIKOM_TRUSTED_PROXY).",
+):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+DIKOM_TRUSTED_PROXY = env_str(
+    "DIKOM_TRUSTED_PROXY",
+    None,
+    "`manage.py serve` (waitress): IP address of the reverse proxy in front, whose X-Forwarded-* headers are "
+    "trusted (waitress' trusted_proxy; '*' trusts every peer, only when nothing else can reach the port). "
+    "Headers from any other peer are removed.",
+)
+DIKOM_TRUSTED_PROXY_HEADERS = env_list(
+    "DIKOM_TRUSTED_PROXY_HEADERS",
+    ["x-forwarded-proto", "x-forwarded-for"],
+    "`manage.py serve`: the proxy headers taken from DIKOM_TRUSTED_PROXY (waitress' trusted_proxy_headers): "
+    "x-forwarded-proto makes HTTPS requests count as secure, x-forwarded-for gives the client address for the "
+    "login throttle.",
+)
+DIKOM_TRUSTED_PROXY_COUNT = env_int(
+    "DIKOM_TRUSTED_PROXY_COUNT",
+    1,
+    "`manage.py serve`: how many proxies in a row add to X-Forwarded-For (waitress' trusted_proxy_count).",
+    minimum=1,
+)
 
 # Content-Security-Policy: no inline scripts, no third-party origins. Inline <style>
 # blocks carry a per-request nonce (municipality branding).
@@ -553,6 +634,11 @@ if IS_PRODUCTION:
         raise ImproperlyConfigured("DIKOM_SECURE_COOKIES must stay on in production.")
     if DIKOM_DEMO:
         raise ImproperlyConfigured("DIKOM_DEMO must be off in production.")
+    if not DIKOM_REQUIRE_2FA_FOR_STAFF and not DIKOM_ALLOW_STAFF_WITHOUT_2FA:
+        raise ImproperlyConfigured(
+            "DIKOM_REQUIRE_2FA_FOR_STAFF must stay on in production; to run without it anyway, also set "
+            "DIKOM_ALLOW_STAFF_WITHOUT_2FA=true (a warning is logged at every start)."
+        )
 
 # --- Usage analytics ---------------------------------------------------------------
 

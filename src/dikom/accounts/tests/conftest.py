@@ -16,6 +16,14 @@ def _plain_static_storage(settings: Any) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_login_throttles() -> None:
+    """The sign-in throttles count in the cache; every test starts without earlier failures."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def no_otp_throttling(settings: Any) -> None:
     """django-otp backs off for seconds after a wrong code; tests that enter a right code right

@@ -62,11 +62,14 @@ def test_wrong_password_and_unknown_user_get_the_same_generic_message(client, ci
         assert response.status_code == 200
         assert "_auth_user_id" not in client.session
         assert str(LOGIN_FAILED_MESSAGE) in response.content.decode().replace("&#x27;", "'")
-    # The failure of an existing account is audited (without any IP address); unknown names are not.
+    # Both failures are audited, without any IP address; an unknown name is not recorded (people
+    # type their password into the name field).
     event = _events("auth.login_failed", citizen).get()
     assert event.municipality_id is None
     assert set(event.changes) == {"reason", "failed_attempts"}
-    assert AuditEvent.objects.filter(action="auth.login_failed").count() == 1
+    unknown_event = AuditEvent.objects.get(action="auth.login_failed", object_id="")
+    assert unknown_event.changes == {"reason": "unknown_account"}
+    assert AuditEvent.objects.filter(action="auth.login_failed").count() == 2
 
 
 def test_lockout_after_max_failures_even_with_the_right_password(client, citizen, password, settings):
@@ -85,13 +88,14 @@ def test_lockout_after_max_failures_even_with_the_right_password(client, citizen
     assert _events("auth.login_failed", citizen).filter(changes__reason="locked").count() == 1
 
 
-def test_lock_expires_after_the_lockout_time(client, citizen, password, settings):
+def test_hold_expires_after_its_delay(client, citizen, password, settings):
     settings.DIKOM_LOGIN_MAX_FAILURES = 2
+    settings.DIKOM_LOGIN_BACKOFF_SECONDS = 60
     for _ in range(2):
         _post_login(client, "citizen", "Falsches-Passwort-1")
     citizen.refresh_from_db()
-    assert citizen.locked_until - timezone.now() > timedelta(minutes=settings.DIKOM_LOGIN_LOCKOUT_MINUTES - 1)
-    # Given the lock time has passed ...
+    assert timedelta(seconds=55) < citizen.locked_until - timezone.now() <= timedelta(seconds=60)
+    # Given the delay has passed ...
     type(citizen).objects.filter(pk=citizen.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
     # ... the right password works again and resets the counter.
     response = _post_login(client, "citizen", password)

@@ -28,6 +28,13 @@ def _events(action, user):
     return AuditEvent.objects.filter(action=action, object_id=str(user.pk))
 
 
+def _sign_in(client, user, password):
+    """The password step of the platform's sign-in, as a user does it."""
+    response = client.post("/konto/anmelden/", {"username": user.username, "password": password})
+    assert response.status_code == 302, response.content
+    return response
+
+
 def _set_up(client, user):
     """Run the set-up page as a user does; returns the device and the backup codes shown."""
     client.get(SETUP)
@@ -72,8 +79,8 @@ def test_staff_password_login_leads_to_set_up_then_to_next(client, colleague, pa
     assert client.get("/start/").status_code == 200  # the session is verified now
 
 
-def test_set_up_confirms_device_and_shows_ten_backup_codes_once(client, colleague):
-    client.force_login(colleague)
+def test_set_up_confirms_device_and_shows_ten_backup_codes_once(client, colleague, password):
+    _sign_in(client, colleague, password)
     device, codes = _set_up(client, colleague)
     device.refresh_from_db()
     assert device.confirmed
@@ -86,8 +93,8 @@ def test_set_up_confirms_device_and_shows_ten_backup_codes_once(client, colleagu
     assert "10" in account_page
 
 
-def test_wrong_code_at_set_up_is_rejected(client, colleague):
-    client.force_login(colleague)
+def test_wrong_code_at_set_up_is_rejected(client, colleague, password):
+    _sign_in(client, colleague, password)
     client.get(SETUP)
     response = client.post(SETUP, {"token": "000000"})
     device = TOTPDevice.objects.get(user=colleague)
@@ -163,7 +170,7 @@ def test_guessing_codes_counts_towards_the_lockout(client, colleague, password, 
 
 
 def test_backup_code_works_once(client, colleague, password, no_otp_throttling):
-    client.force_login(colleague)
+    _sign_in(client, colleague, password)
     _device, codes = _set_up(client, colleague)
     client.post("/konto/abmelden/")
 
@@ -206,7 +213,7 @@ def test_staff_cannot_disable_two_factor_under_enforcement(client, colleague, lo
 
 
 def test_citizen_enables_and_disables_two_factor_with_a_current_code(client, citizen, password, no_otp_throttling):
-    client.force_login(citizen)
+    _sign_in(client, citizen, password)
     device, _codes = _set_up(client, citizen)
     # Once on, it protects the citizen's log-in too.
     client.post("/konto/abmelden/")

@@ -41,7 +41,8 @@ def test_demo_applications_are_submitted_paid_and_visible_to_the_demo_citizen(se
 
     # The demo citizen sees them under "My applications".
     client = Client()
-    assert client.login(username="buergerin", password=cooperation.password)
+    signed_in = client.post("/konto/anmelden/", {"username": "buergerin", "password": cooperation.password})
+    assert signed_in.status_code == 302
     page = client.get("/portal/antraege/").content.decode()
     assert all(a.reference in page for a in submitted)
 

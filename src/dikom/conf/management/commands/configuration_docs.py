@@ -22,7 +22,18 @@ local HTTP, embedded SQLite, console mail, demo data, 2FA relaxed),
 `dikom.conf.ci` (tests) and `dikom.conf.production` (the WSGI default). In
 production, dikom refuses to start when `DIKOM_DEBUG` is on, the secret key is
 missing or weak, `DIKOM_ALLOWED_HOSTS` is empty or `*`, secure cookies are off,
-or demo mode is on.
+demo mode is on, or `DIKOM_REQUIRE_2FA_FOR_STAFF` is off without the explicit
+override `DIKOM_ALLOW_STAFF_WITHOUT_2FA=true` (then it logs a warning at every
+start).
+
+Behind a TLS-terminating reverse proxy, `manage.py serve` (waitress) must be
+told the proxy's address in `DIKOM_TRUSTED_PROXY`: waitress then takes
+`X-Forwarded-Proto` (so HTTPS requests count as secure and
+`DIKOM_SSL_REDIRECT` does not redirect them again) and `X-Forwarded-For` (the
+client address for the sign-in throttle) from that proxy only, and removes
+these headers from any other peer. Another WSGI server that strips the header
+from untrusted clients itself can use `DIKOM_BEHIND_PROXY` instead, which makes
+Django trust `X-Forwarded-Proto`.
 
 | Variable | Type | Default (production) | Meaning |
 |---|---|---|---|

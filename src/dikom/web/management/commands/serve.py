@@ -1,6 +1,11 @@
 """Start the whole platform: the web server (waitress) and the task worker.
 
 The worker runs as a child process; both stop together on Ctrl+C or SIGTERM.
+
+Behind a TLS-terminating proxy set ``DIKOM_TRUSTED_PROXY``: waitress then takes the scheme
+(and the client address) from that proxy's X-Forwarded-* headers and removes those headers
+from every other peer. Without it the scheme stays http, so ``DIKOM_SSL_REDIRECT`` would
+redirect every request again.
 """
 
 from __future__ import annotations
@@ -12,6 +17,19 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+
+def waitress_options() -> dict[str, Any]:
+    """waitress' proxy options from the settings (empty when no proxy is trusted)."""
+    if not settings.DIKOM_TRUSTED_PROXY:
+        return {}
+    return {
+        "trusted_proxy": settings.DIKOM_TRUSTED_PROXY,
+        "trusted_proxy_headers": {header.lower() for header in settings.DIKOM_TRUSTED_PROXY_HEADERS},
+        "trusted_proxy_count": settings.DIKOM_TRUSTED_PROXY_COUNT,
+        "clear_untrusted_proxy_headers": True,
+        "log_untrusted_proxy_headers": True,
+    }
 
 
 class Command(BaseCommand):
@@ -44,10 +62,19 @@ class Command(BaseCommand):
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, stop)
+        if settings.DIKOM_TRUSTED_PROXY:
+            self.stdout.write(f"X-Forwarded-* headers trusted from {settings.DIKOM_TRUSTED_PROXY} only")
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"dikom läuft unter {url} (Beenden mit Strg+C)"))
         try:
-            serve(application, host=options["host"], port=options["port"], threads=options["threads"], ident="dikom")
+            serve(
+                application,
+                host=options["host"],
+                port=options["port"],
+                threads=options["threads"],
+                ident="dikom",
+                **waitress_options(),
+            )
         except KeyboardInterrupt:
             pass
         finally:
