@@ -592,6 +592,12 @@ DIKOM_ANALYTICS_FIGURES_MAX_UPLOAD_BYTES = env_int(
     "Largest CSV/XLSX file of aggregated figures accepted (bytes); larger uploads are refused with 413.",
     minimum=1024,
 )
+DIKOM_ANALYTICS_FIGURES_MAX_PARSE_SECONDS = env_int(
+    "DIKOM_ANALYTICS_FIGURES_MAX_PARSE_SECONDS",
+    60,
+    "Longest time reading one figures workbook may take (seconds); a file that takes longer fails with a message.",
+    minimum=0,
+)
 DIKOM_ANALYTICS_FIGURES_MAX_ROWS = env_int(
     "DIKOM_ANALYTICS_FIGURES_MAX_ROWS",
     50_000,
@@ -613,7 +619,15 @@ DIKOM_ANALYTICS_OPEN_DATA_K = env_int(
 DIKOM_ANALYTICS_COLLECT_RATE = env_str(
     "DIKOM_ANALYTICS_COLLECT_RATE",
     "3000/min",
-    "Requests per collection site (Matomo browser requests and the JavaScript collector) per window (N/s, N/min, N/hour).",
+    "Hits per collection site (anonymous Matomo requests and the JavaScript collector) as a token bucket: a burst "
+    "of N, refilled at N per period (N/s, N/min, N/hour). The ceiling for all clients of a site together.",
+)
+DIKOM_ANALYTICS_COLLECT_CLIENT_RATE = env_str(
+    "DIKOM_ANALYTICS_COLLECT_CLIENT_RATE",
+    "300/min",
+    "Hits per client (a keyed hash of its address, never stored) and collection site, as a token bucket; a client "
+    "over it is refused (429, or the rest of a bulk refused by index) while the site's other visitors still get "
+    "through. Refused hits cost nothing.",
 )
 
 # --- Online services library ---------------------------------------------------------
