@@ -85,7 +85,7 @@ def test_refused_requests_do_not_prolong_the_block(client, site, clock):
     first_refusal = single(client, ABUSER)
     assert first_refusal.status_code == 429 and int(first_refusal["Retry-After"]) == 30
     # When it keeps knocking during the wait
-    for second in range(1, 30):
+    for _second in range(1, 30):
         clock.now += 1
         assert single(client, ABUSER).status_code == 429
     # Then it may send again as soon as the first refusal said, not later
