@@ -193,7 +193,7 @@ def matomo_tracking(request: HttpRequest) -> HttpResponse:
     statuses = [REFUSED] * len(resolved)
     for position, index in enumerate(kept):
         statuses[index] = partial.statuses[position]
-    errors = [[] for _ in resolved]
+    errors: list[list[dict[str, Any]]] = [[] for _ in resolved]
     for position, index in enumerate(kept):
         errors[index] = partial.errors[position]
     cors_ok = bool(involved)
