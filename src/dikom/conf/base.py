@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "dikom.eservices",
     "dikom.authproviders",
     "dikom.payments",
+    "dikom.scanning",
     "dikom.portal",
     "dikom.handover",
     "dikom.cases",
@@ -651,13 +652,21 @@ DIKOM_PORTAL_MAX_UPLOAD_BYTES = env_int(
     "Largest file a citizen may upload in the portal (bytes; the request limit DIKOM_MAX_REQUEST_BYTES applies too).",
     minimum=1024,
 )
-DIKOM_PORTAL_VIRUS_SCANNER = env_str(
-    "DIKOM_PORTAL_VIRUS_SCANNER",
-    "dikom.portal.scanning.NoScanner",
-    "Virus scanner class for portal uploads; dikom.portal.scanning.ClamdScanner uses clamd.",
+DIKOM_UPLOAD_SCANNER = env_str(
+    "DIKOM_UPLOAD_SCANNER",
+    "none",
+    "Virus scanner for every stored upload (portal files, answers to information requests, staff imports): "
+    "none (files kept as 'unscanned'), clamd (ClamAV daemon at DIKOM_CLAMD_ADDRESS) or the dotted path of an "
+    "UploadScanner class. The EICAR test file is refused in any case.",
 )
-DIKOM_PORTAL_CLAMD_HOST = env_str("DIKOM_PORTAL_CLAMD_HOST", "127.0.0.1", "clamd host for ClamdScanner.")
-DIKOM_PORTAL_CLAMD_PORT = env_int("DIKOM_PORTAL_CLAMD_PORT", 3310, "clamd port for ClamdScanner.", minimum=1)
+DIKOM_CLAMD_ADDRESS = env_str(
+    "DIKOM_CLAMD_ADDRESS",
+    "",
+    "Where clamd listens, for DIKOM_UPLOAD_SCANNER=clamd: tcp://host:port or unix:///path/to/clamd.ctl.",
+)
+DIKOM_CLAMD_TIMEOUT = env_int(
+    "DIKOM_CLAMD_TIMEOUT", 30, "Seconds to wait for clamd; no answer in time refuses the upload.", minimum=1
+)
 
 # --- Case processing: e-file export (xdomea) -----------------------------------------
 
