@@ -108,7 +108,7 @@ def _start(client: Client, adoption: Any) -> Any:
 def test_eicar_in_a_portal_file_field_is_refused_without_any_scanner(adoption: Any) -> None:
     # Given the default installation (no virus scanner configured)
     client = Client()  # German, as citizens see it
-    application, base = _start(client, adoption)
+    _application, base = _start(client, adoption)
     upload = SimpleUploadedFile("nachweis.pdf", b"%PDF-1.4\n" + EICAR + b"\n", content_type="application/pdf")
     response = client.post(f"{base}/schritt/3/", {"f-iban": VALID_IBAN, "f-nachweis": upload})
     assert response.status_code == 400
@@ -144,7 +144,7 @@ def test_pdf_with_javascript_is_kept_and_marked_for_the_caseworker(adoption: Any
 
 def test_clean_pdf_is_not_marked(adoption: Any, owner: Any, login: Any) -> None:
     client = Client()
-    application, base = _start(client, adoption)
+    _application, base = _start(client, adoption)
     client.post(
         f"{base}/schritt/3/",
         {"f-iban": VALID_IBAN, "f-nachweis": SimpleUploadedFile("n.pdf", CLEAN_PDF, content_type="application/pdf")},
@@ -225,7 +225,7 @@ class CleanScanner(UploadScanner):
 def test_a_failing_scanner_refuses_the_upload(adoption: Any, settings: Any) -> None:
     settings.DIKOM_UPLOAD_SCANNER = f"{__name__}.BrokenScanner"
     client = english_client()
-    application, base = _start(client, adoption)
+    _application, base = _start(client, adoption)
     upload = SimpleUploadedFile("n.pdf", CLEAN_PDF, content_type="application/pdf")
     response = client.post(f"{base}/schritt/3/", {"f-iban": VALID_IBAN, "f-nachweis": upload})
     assert response.status_code == 400 and "could not be checked for viruses" in response.content.decode()
@@ -236,7 +236,7 @@ def test_clamd_without_a_reachable_daemon_refuses(adoption: Any, settings: Any, 
     settings.DIKOM_UPLOAD_SCANNER = "clamd"
     settings.DIKOM_CLAMD_ADDRESS = f"unix://{tmp_path}/no-clamd.sock"
     client = english_client()
-    application, base = _start(client, adoption)
+    _application, base = _start(client, adoption)
     upload = SimpleUploadedFile("n.pdf", CLEAN_PDF, content_type="application/pdf")
     response = client.post(f"{base}/schritt/3/", {"f-iban": VALID_IBAN, "f-nachweis": upload})
     assert response.status_code == 400 and "could not be checked for viruses" in response.content.decode()
@@ -245,7 +245,7 @@ def test_clamd_without_a_reachable_daemon_refuses(adoption: Any, settings: Any, 
 def test_a_configured_scanner_marks_files_clean(adoption: Any, settings: Any) -> None:
     settings.DIKOM_UPLOAD_SCANNER = f"{__name__}.CleanScanner"
     client = english_client()
-    application, base = _start(client, adoption)
+    _application, base = _start(client, adoption)
     upload = SimpleUploadedFile("n.pdf", CLEAN_PDF, content_type="application/pdf")
     client.post(f"{base}/schritt/3/", {"f-iban": VALID_IBAN, "f-nachweis": upload})
     assert ApplicationFile.objects.get().scan_status == "clean"
