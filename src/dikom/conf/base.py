@@ -593,6 +593,13 @@ DIKOM_ANALYTICS_FIGURES_MAX_UPLOAD_BYTES = env_int(
     "Largest CSV/XLSX file of aggregated figures accepted (bytes); larger uploads are refused with 413.",
     minimum=1024,
 )
+DIKOM_ANALYTICS_FIGURES_INLINE_BYTES = env_int(
+    "DIKOM_ANALYTICS_FIGURES_INLINE_BYTES",
+    256 * 1024,
+    "Figures files up to this size (bytes) are read during the upload request, so the preview shows at once; "
+    "larger ones are read by the task worker while their page shows the progress.",
+    minimum=0,
+)
 DIKOM_ANALYTICS_FIGURES_MAX_PARSE_SECONDS = env_int(
     "DIKOM_ANALYTICS_FIGURES_MAX_PARSE_SECONDS",
     60,
