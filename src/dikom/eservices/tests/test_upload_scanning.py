@@ -32,7 +32,9 @@ def test_service_archive_with_the_eicar_file_is_refused(designer_a, city_a, logi
 def test_bpmn_file_with_the_eicar_file_is_refused(draft, designer_a, login):
     client = login(Client(), designer_a)
     before = _h(draft)
-    data = PARKING_PROCESS.read_bytes().replace(b"<bpmn:definitions", b"<!-- " + SIGNATURE + b" --><bpmn:definitions", 1)
+    data = PARKING_PROCESS.read_bytes().replace(
+        b"<bpmn:definitions", b"<!-- " + SIGNATURE + b" --><bpmn:definitions", 1
+    )
     assert SIGNATURE in data
     response = _upload(client, draft, data=data, name="prozess.bpmn")
     assert response.status_code == 400
