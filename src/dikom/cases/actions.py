@@ -156,6 +156,7 @@ def _attach_submission(case: Case, application: Any) -> None:
             content_type=stored.content_type,
             size=stored.size,
             sha256=stored.sha256,
+            active_content=list(stored.active_content or []),
         )
         document.file.name = stored.file.name
         document.save()
@@ -450,6 +451,7 @@ def request_information(case: Case, by: Any, *, subject: str, body: str) -> Case
 def answer_information(case: Case, citizen: Any, request: CaseMessage, body: str, files: list[Any]) -> CaseMessage:
     """The citizen answers in the portal; the case continues."""
     from dikom.portal import sniffing
+    from dikom.scanning import service as scanning
 
     if request.case_id != case.pk or request.kind != CaseMessage.Kind.INFORMATION_REQUEST:
         raise CaseActionError(_("This request does not belong to your application."))
@@ -472,6 +474,12 @@ def answer_information(case: Case, citizen: Any, request: CaseMessage, body: str
             detected = sniffing.detect(stream)
             if detected is None:
                 raise CaseActionError(_("The file “%(name)s” could not be recognised.") % {"name": upload.name})
+            # The portal view checked the files (check_answer_files); scanned again here, so that no
+            # caller of this action can store a file the scanner refuses.
+            result = scanning.scan(stream)
+            if result.status in (scanning.INFECTED, scanning.FAILED):
+                raise CaseActionError(_("The file “%(name)s” was refused by the virus check.") % {"name": upload.name})
+            active_content = scanning.pdf_active_content(stream, detected)
             stream.seek(0)
             raw = stream.read()
             document = CaseDocument(
@@ -482,6 +490,7 @@ def answer_information(case: Case, citizen: Any, request: CaseMessage, body: str
                 content_type=detected,
                 size=len(raw),
                 sha256=hashlib.sha256(raw).hexdigest(),
+                active_content=active_content,
             )
             document.file.save(document.file_name, ContentFile(raw), save=False)
             document.save()

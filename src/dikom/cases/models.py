@@ -263,6 +263,11 @@ class CaseDocument(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField(default=0)
     sha256 = models.CharField(max_length=64)
+    active_content = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Markers of active content found in an uploaded PDF (javascript, launch, …); shown as a warning.",
+    )
     visible_to_citizen = models.BooleanField(default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_automatically = models.BooleanField(default=False)

@@ -47,6 +47,7 @@ from dikom.cases.forms import (
 )
 from dikom.cases.models import Case, CaseDocument, CaseMessage, Task
 from dikom.municipalities.models import Municipality, OrgUnit
+from dikom.scanning.service import active_content_labels
 
 logger = logging.getLogger(__name__)
 
@@ -408,8 +409,11 @@ def _case_page(
     shown = _diagram(case)
     submission = case.application.submission_data or {}
     documents = list(case.documents.select_related("created_by"))
+    flagged_documents = sum(1 for document in documents if document.active_content)
     for document in documents:
-        document.inline = document.content_type in INLINE_TYPES  # type: ignore[attr-defined]
+        # A PDF with active content is offered for download only, with a warning naming what was found.
+        document.inline = document.content_type in INLINE_TYPES and not document.active_content  # type: ignore[attr-defined]
+        document.active_labels = active_content_labels(document.active_content)  # type: ignore[attr-defined]
     context = {
         "municipality": municipality,
         "case": case,
@@ -424,6 +428,7 @@ def _case_page(
         "submission": submission,
         "fee_total": Decimal(int(submission.get("fee_total_cents") or 0)) / 100,
         "documents": documents,
+        "flagged_documents": flagged_documents,
         "diagram": shown,
         "diagram_svg": mark_safe(shown.svg) if shown.svg else "",  # noqa: S308 - built with lxml, every name escaped
         "events": case.events.all(),
@@ -679,7 +684,7 @@ def document(request: HttpRequest, slug: str, case_uuid: Any, document_uuid: Any
     except OSError as exc:
         logger.error("cases: document %s of %s is missing in storage", found.uuid, case.reference)
         raise Http404 from exc
-    inline = found.content_type in INLINE_TYPES and request.GET.get("download") != "1"
+    inline = found.content_type in INLINE_TYPES and request.GET.get("download") != "1" and not found.active_content
     response = FileResponse(
         handle,
         content_type=found.content_type or "application/octet-stream",

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "dikom.eservices",
     "dikom.authproviders",
     "dikom.payments",
+    "dikom.scanning",
     "dikom.portal",
     "dikom.handover",
     "dikom.cases",
@@ -678,6 +679,19 @@ DIKOM_ANALYTICS_FIGURES_MAX_UPLOAD_BYTES = env_int(
     "Largest CSV/XLSX file of aggregated figures accepted (bytes); larger uploads are refused with 413.",
     minimum=1024,
 )
+DIKOM_ANALYTICS_FIGURES_INLINE_BYTES = env_int(
+    "DIKOM_ANALYTICS_FIGURES_INLINE_BYTES",
+    256 * 1024,
+    "Figures files up to this size (bytes) are read during the upload request, so the preview shows at once; "
+    "larger ones are read by the task worker while their page shows the progress.",
+    minimum=0,
+)
+DIKOM_ANALYTICS_FIGURES_MAX_PARSE_SECONDS = env_int(
+    "DIKOM_ANALYTICS_FIGURES_MAX_PARSE_SECONDS",
+    60,
+    "Longest time reading one figures workbook may take (seconds); a file that takes longer fails with a message.",
+    minimum=0,
+)
 DIKOM_ANALYTICS_FIGURES_MAX_ROWS = env_int(
     "DIKOM_ANALYTICS_FIGURES_MAX_ROWS",
     50_000,
@@ -699,7 +713,15 @@ DIKOM_ANALYTICS_OPEN_DATA_K = env_int(
 DIKOM_ANALYTICS_COLLECT_RATE = env_str(
     "DIKOM_ANALYTICS_COLLECT_RATE",
     "3000/min",
-    "Requests per collection site (Matomo browser requests and the JavaScript collector) per window (N/s, N/min, N/hour).",
+    "Hits per collection site (anonymous Matomo requests and the JavaScript collector) as a token bucket: a burst "
+    "of N, refilled at N per period (N/s, N/min, N/hour). The ceiling for all clients of a site together.",
+)
+DIKOM_ANALYTICS_COLLECT_CLIENT_RATE = env_str(
+    "DIKOM_ANALYTICS_COLLECT_CLIENT_RATE",
+    "300/min",
+    "Hits per client (a keyed hash of its address, never stored) and collection site, as a token bucket; a client "
+    "over it is refused (429, or the rest of a bulk refused by index) while the site's other visitors still get "
+    "through. Refused hits cost nothing.",
 )
 
 # --- Online services library ---------------------------------------------------------
@@ -723,13 +745,21 @@ DIKOM_PORTAL_MAX_UPLOAD_BYTES = env_int(
     "Largest file a citizen may upload in the portal (bytes; the request limit DIKOM_MAX_REQUEST_BYTES applies too).",
     minimum=1024,
 )
-DIKOM_PORTAL_VIRUS_SCANNER = env_str(
-    "DIKOM_PORTAL_VIRUS_SCANNER",
-    "dikom.portal.scanning.NoScanner",
-    "Virus scanner class for portal uploads; dikom.portal.scanning.ClamdScanner uses clamd.",
+DIKOM_UPLOAD_SCANNER = env_str(
+    "DIKOM_UPLOAD_SCANNER",
+    "none",
+    "Virus scanner for every stored upload (portal files, answers to information requests, staff imports): "
+    "none (files kept as 'unscanned'), clamd (ClamAV daemon at DIKOM_CLAMD_ADDRESS) or the dotted path of an "
+    "UploadScanner class. The EICAR test file is refused in any case.",
 )
-DIKOM_PORTAL_CLAMD_HOST = env_str("DIKOM_PORTAL_CLAMD_HOST", "127.0.0.1", "clamd host for ClamdScanner.")
-DIKOM_PORTAL_CLAMD_PORT = env_int("DIKOM_PORTAL_CLAMD_PORT", 3310, "clamd port for ClamdScanner.", minimum=1)
+DIKOM_CLAMD_ADDRESS = env_str(
+    "DIKOM_CLAMD_ADDRESS",
+    "",
+    "Where clamd listens, for DIKOM_UPLOAD_SCANNER=clamd: tcp://host:port or unix:///path/to/clamd.ctl.",
+)
+DIKOM_CLAMD_TIMEOUT = env_int(
+    "DIKOM_CLAMD_TIMEOUT", 30, "Seconds to wait for clamd; no answer in time refuses the upload.", minimum=1
+)
 
 # --- Case processing: e-file export (xdomea) -----------------------------------------
 

@@ -10,6 +10,7 @@ adoption form's org-unit choices.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import re
 from decimal import Decimal
@@ -170,6 +171,15 @@ class ImportServiceForm(forms.Form):
     def __init__(self, *args: Any, municipalities: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["municipality"].queryset = municipalities  # type: ignore[attr-defined]
+
+    def clean_file(self) -> Any:
+        from dikom.scanning.service import check_upload
+
+        upload = self.cleaned_data["file"]
+        refused = check_upload(upload.file if hasattr(upload, "file") else upload)
+        if refused:
+            raise ValidationError(refused)
+        return upload
 
 
 # --- identity ----------------------------------------------------------------------------------
@@ -809,6 +819,7 @@ class ProcessUploadForm(ConcurrencyMixin):
     def clean_file(self) -> str:
         from dikom.cases.bpmn.checks import inspect
         from dikom.eservices import process
+        from dikom.scanning.service import check_upload
 
         upload = self.cleaned_data["file"]
         if not str(upload.name or "").lower().endswith(process.UPLOAD_SUFFIXES):
@@ -819,6 +830,9 @@ class ProcessUploadForm(ConcurrencyMixin):
         data = upload.read(process.MAX_UPLOAD_BYTES + 1)
         if len(data) > process.MAX_UPLOAD_BYTES:
             raise ValidationError(_("The file is larger than %(size)s MB.") % {"size": limit_mb})
+        refused = check_upload(io.BytesIO(data))
+        if refused:
+            raise ValidationError(refused)
         try:
             xml = process.decode_upload(data)
         except process.UploadError as exc:

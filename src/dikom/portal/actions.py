@@ -231,10 +231,10 @@ def store_upload(application: Application, spec: dict[str, Any], field_path: str
             None, _("The file name extension does not match the file's content. Please upload the original file.")
         )
     result = scanning.scan(stream)
-    if result.status == scanning.INFECTED:
-        return UploadResult(None, _("The file contains a virus and was rejected."))
-    if result.status == scanning.FAILED:
-        return UploadResult(None, _("The file could not be checked for viruses. Please try again later."))
+    refused = scanning.refusal_message(result)
+    if refused:
+        return UploadResult(None, refused)
+    active_content = scanning.pdf_active_content(stream, detected)
     digest = hashlib.sha256()
     stream.seek(0)
     for chunk in iter(lambda: stream.read(65536), b""):
@@ -249,6 +249,7 @@ def store_upload(application: Application, spec: dict[str, Any], field_path: str
             size=upload.size,
             sha256=digest.hexdigest(),
             scan_status=result.status,
+            active_content=active_content,
         )
         stored.file.save(name, File(stream), save=False)
         stored.save()
@@ -326,6 +327,7 @@ def submit_application(application: Application, *, submission_key: str) -> tupl
                 "size": f.size,
                 "sha256": f.sha256,
                 "scan_status": f.scan_status,
+                "active_content": f.active_content,
                 "path": f.file.name,
             }
             for f in application.files.all()

@@ -141,11 +141,9 @@ def check_answer_file(upload: Any) -> str | None:
         }
     if not sniffing.extension_matches(sniffing.safe_name(str(upload.name or "")), detected):
         return _("The file name extension does not match the file's content. Please upload the original file.")
-    result = scanning.scan(stream)
-    if result.status == scanning.INFECTED:
-        return _("The file contains a virus and was rejected.")
-    if result.status == scanning.FAILED:
-        return _("The file could not be checked for viruses. Please try again later.")
+    refused = scanning.refusal_message(scanning.scan(stream))
+    if refused:
+        return refused
     stream.seek(0)
     return None
 

@@ -122,6 +122,9 @@ class ApplicationFile(models.Model):
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
     scan_status = models.CharField(max_length=20, choices=ScanStatus.choices, default=ScanStatus.UNSCANNED)
+    active_content = models.JSONField(
+        default=list, blank=True, help_text="Markers of active content found in a PDF (javascript, launch, …)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

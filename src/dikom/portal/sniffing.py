@@ -64,7 +64,9 @@ def _zip_kind(stream: IO[bytes]) -> str:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = archive.namelist()
         if "mimetype" in names:
-            mimetype = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
+            # Read only the first bytes: read() would inflate the whole member, however large it claims to be.
+            with archive.open("mimetype") as member:
+                mimetype = member.read(100).decode("ascii", "replace").strip()
             if mimetype in (ODT, ODS):
                 return mimetype
         if "[Content_Types].xml" in names:

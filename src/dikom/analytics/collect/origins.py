@@ -1,22 +1,10 @@
-"""Browser origins and the per-site rate limit of the public collection endpoints.
-
-The rate limit counts requests per site (and per API key for authenticated
-Matomo requests) in a fixed window in the cache; no client address is used.
-"""
+"""Browser origins of the public collection endpoints (their rate limits are in ``budget.py``)."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
-
-DEFAULT_SITE_RATE = "3000/min"
-PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 
 
 def normalise_origin(value: str) -> str | None:
@@ -68,40 +56,3 @@ def origin_allowed(allowed: list[str], request: HttpRequest) -> bool:
     if origin is None:
         return False
     return origin in set(allowed) or origin == normalise_origin(request.build_absolute_uri("/"))
-
-
-@dataclass(frozen=True)
-class Rate:
-    limit: int
-    period: int
-
-    @classmethod
-    def parse(cls, text: str) -> Rate:
-        count, _sep, unit = text.partition("/")
-        return cls(limit=int(count), period=PERIODS[unit.strip().lower()])
-
-
-def site_rate() -> Rate:
-    return Rate.parse(getattr(settings, "DIKOM_ANALYTICS_COLLECT_RATE", DEFAULT_SITE_RATE))
-
-
-def key_rate() -> Rate:
-    framework: dict[str, Any] = settings.REST_FRAMEWORK
-    rates: dict[str, str] = framework.get("DEFAULT_THROTTLE_RATES", {})
-    return Rate.parse(rates.get("api_key") or "6000/min")
-
-
-def take(bucket: str, rate: Rate, amount: int = 1) -> int | None:
-    """Count ``amount`` requests against ``bucket``; None if within the rate, else seconds until the window ends."""
-    now = time.time()
-    window = int(now // rate.period)
-    key = f"dikom:collect:rate:{bucket}:{window}"
-    cache.add(key, 0, timeout=rate.period + 5)
-    try:
-        used = cache.incr(key, amount)
-    except ValueError:  # expired between add and incr
-        cache.set(key, amount, timeout=rate.period + 5)
-        used = amount
-    if used > rate.limit:
-        return max(1, int((window + 1) * rate.period - now) + 1)
-    return None

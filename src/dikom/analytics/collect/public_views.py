@@ -24,13 +24,14 @@ from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 
 from dikom.accounts.service import authenticate_api_key
-from dikom.analytics.collect import actions, origins
+from dikom.analytics.collect import actions, budget, origins
 from dikom.analytics.collect.access import key_may_ingest_for
 from dikom.analytics.collect.matomo import MatomoRequest, parse_query
 from dikom.analytics.collect.models import CollectionSite
 from dikom.api.problems import problem_response
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+REFUSED = "refused"  # a bulk item over the budget: not tracked, may be sent again later
 SCRIPT_PATH = Path(__file__).resolve().parent / "static" / "dikom" / "analytics" / "collect.js"
 
 
@@ -100,6 +101,28 @@ def _decode_items(request: HttpRequest) -> tuple[list[dict[str, str] | None], bo
     return items, True, token if isinstance(token, str) else ""
 
 
+def _apply_budget(
+    request: HttpRequest, resolved: list[tuple[CollectionSite | None, MatomoRequest | None]]
+) -> tuple[list[int], int]:
+    """Indices of the hits refused by the client's and the sites' budgets, and seconds until more fit.
+
+    Per site, the first hits that fit are taken; the rest of that site's hits are refused.
+    Hits for unknown or disabled sites cost nothing (they are invalid anyway).
+    """
+    by_site: dict[int, tuple[CollectionSite, list[int]]] = {}
+    for index, (target, _r) in enumerate(resolved):
+        if target is not None and target.enabled:
+            by_site.setdefault(target.pk, (target, []))[1].append(index)
+    refused: list[int] = []
+    retry_after = 0
+    for site, indices in by_site.values():
+        grant = budget.grant_for_site(request, site.site_id, len(indices))
+        if grant.allowed < len(indices):
+            refused.extend(indices[grant.allowed :])
+            retry_after = max(retry_after, grant.retry_after)
+    return sorted(refused), retry_after
+
+
 def _sites(ids: Iterable[int]) -> dict[int, CollectionSite]:
     sites = CollectionSite.objects.filter(matomo_idsite__in=set(ids)).select_related("municipality")
     return {site.matomo_idsite: site for site in sites.prefetch_related("rules") if site.matomo_idsite}
@@ -149,40 +172,58 @@ def matomo_tracking(request: HttpRequest) -> HttpResponse:
                     ),
                     "forbidden",
                 )
-        wait = origins.take(f"key:{api_key.prefix}", origins.key_rate())
-        if wait is not None:
-            return _problem(request, 429, gettext("Too many requests."), "rate-limited", retry_after=wait)
+        grant = budget.grant_for_key(api_key.prefix)
+        if not grant.allowed:
+            return _problem(request, 429, gettext("Too many requests."), "rate-limited", retry_after=grant.retry_after)
+        refused: list[int] = []
+        retry_after = 0
     else:
         for site in involved.values():
             if not origins.origin_allowed(site.allowed_origins, request):
                 return _problem(
                     request, 403, gettext("This origin may not send usage data for this site."), "forbidden"
                 )
-        per_site: dict[int, int] = {}
-        for target, _r in resolved:
-            if target is not None and target.enabled:
-                per_site[target.pk] = per_site.get(target.pk, 0) + 1
-        rate = origins.site_rate()
-        for site_pk, amount in per_site.items():
-            wait = origins.take(f"site:{involved[site_pk].site_id}", rate, amount)
-            if wait is not None:
-                return _problem(request, 429, gettext("Too many requests."), "rate-limited", retry_after=wait)
+        refused, retry_after = _apply_budget(request, resolved)
+        if refused and len(refused) == sum(1 for target, _r in resolved if target is not None and target.enabled):
+            return _problem(request, 429, gettext("Too many requests."), "rate-limited", retry_after=retry_after)
 
-    outcome = actions.track_matomo(resolved, trusted=api_key is not None)
+    refused_set = set(refused)
+    kept = [index for index in range(len(resolved)) if index not in refused_set]
+    partial = actions.track_matomo([resolved[index] for index in kept], trusted=api_key is not None)
+    statuses = [REFUSED] * len(resolved)
+    for position, index in enumerate(kept):
+        statuses[index] = partial.statuses[position]
+    errors: list[list[dict[str, Any]]] = [[] for _ in resolved]
+    for position, index in enumerate(kept):
+        errors[index] = partial.errors[position]
     cors_ok = bool(involved)
     if bulk:
-        invalid = [i for i, status in enumerate(outcome.statuses) if status != actions.TRACKED]
-        unmatched = [i for i, status in enumerate(outcome.statuses) if status == actions.UNMATCHED]
-        body = {
+        invalid = [i for i, status in enumerate(statuses) if status not in (actions.TRACKED, REFUSED)]
+        unmatched = [i for i, status in enumerate(statuses) if status == actions.UNMATCHED]
+        body: dict[str, Any] = {
             "status": "success",
-            "tracked": len(outcome.statuses) - len(invalid),
+            "tracked": len(statuses) - len(invalid) - len(refused),
             "invalid": len(invalid),
             "invalid_indices": invalid,
             "unmatched": len(unmatched),
             "unmatched_indices": unmatched,
         }
-        return _cors(JsonResponse(body), request, cors_ok)
-    status = outcome.statuses[0]
+        response = JsonResponse(body)
+        if refused:
+            # Matomo clients read only the fields above; the rest tell a sender what to send again and when.
+            body.update(
+                refused=len(refused),
+                refused_indices=refused,
+                retry_after=retry_after,
+                detail=gettext(
+                    "Rate limit: %(n)d requests of this bulk were not tracked; send them again after %(s)d seconds."
+                )
+                % {"n": len(refused), "s": retry_after},
+            )
+            response = JsonResponse(body)
+            response["Retry-After"] = str(retry_after)
+        return _cors(response, request, cors_ok)
+    status = statuses[0]
     if status == actions.INVALID:
         first_site, single = resolved[0]
         if single is None or single.idsite is None:
@@ -193,7 +234,7 @@ def matomo_tracking(request: HttpRequest) -> HttpResponse:
             detail = gettext("The request is not meant for tracking (rec=1 is missing).")
         else:
             detail = gettext("The mapped events are invalid.")
-        return _problem(request, 400, detail, "invalid-tracking-request", errors=outcome.errors[0])
+        return _problem(request, 400, detail, "invalid-tracking-request", errors=errors[0])
     if parsed[0] is not None and not parsed[0].send_image:
         return _cors(HttpResponse(status=204), request, cors_ok)
     return _cors(HttpResponse(GIF, content_type="image/gif"), request, cors_ok)

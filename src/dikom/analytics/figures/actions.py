@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,8 +46,18 @@ class ApplyResult:
 # --- uploads ------------------------------------------------------------------------------------
 
 
+def inline_bytes() -> int:
+    return int(getattr(settings, "DIKOM_ANALYTICS_FIGURES_INLINE_BYTES", 256 * 1024))
+
+
 def create_upload(*, municipality: Municipality, actor: Any, file_name: str, data: bytes) -> FigureUpload:
-    """Parse a file and keep it as a preview (or as failed, with the reason). Nothing is applied yet."""
+    """Keep an uploaded file as a preview (or as failed, with the reason). Nothing is applied yet.
+
+    A small file is read at once, so the person sees the preview on the next
+    page. A larger one is stored as ``processing`` and read by the task worker
+    (``tasks.read_figure_upload``): one request never holds a server thread
+    for the time a large workbook takes, and its page shows the progress.
+    """
     upload = FigureUpload(
         municipality=municipality,
         file_name=file_name[:255],
@@ -54,13 +65,55 @@ def create_upload(*, municipality: Municipality, actor: Any, file_name: str, dat
         sha256=hashlib.sha256(data).hexdigest(),
         uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    if len(data) > inline_bytes():
+        from dikom.analytics.figures.tasks import read_figure_upload
+
+        upload.status = FigureUpload.Status.PROCESSING
+        upload.pending_data = data
+        with transaction.atomic():
+            upload.save()
+            upload_id = upload.pk
+            transaction.on_commit(lambda: read_figure_upload.enqueue(upload_id))
+        return upload
+    _read_into(upload, data)
+    upload.save()
+    return upload
+
+
+def read_pending_upload(upload_id: int) -> None:
+    """Read a ``processing`` upload's file (the task worker's part); does nothing for any other state."""
+    upload = FigureUpload.objects.filter(pk=upload_id, status=FigureUpload.Status.PROCESSING).first()
+    if upload is None or upload.pending_data is None:
+        return
+    data = bytes(upload.pending_data)
+
+    def progress(rows: int) -> None:
+        FigureUpload.objects.filter(pk=upload_id).update(rows_read=rows)
+
+    _read_into(upload, data, progress)
+    upload.pending_data = None
+    upload.rows_read = len(upload.rows)
+    # Only if still processing: a discard while the file was read wins.
+    FigureUpload.objects.filter(pk=upload_id, status=FigureUpload.Status.PROCESSING).update(
+        status=upload.status,
+        rows=upload.rows,
+        errors=upload.errors,
+        ignored_columns=upload.ignored_columns,
+        pending_data=None,
+        rows_read=upload.rows_read,
+        updated_at=timezone.now(),
+    )
+    FigureUpload.objects.filter(pk=upload_id, pending_data__isnull=False).update(pending_data=None)
+
+
+def _read_into(upload: FigureUpload, data: bytes, progress: Callable[[int], None] | None = None) -> None:
+    """Parse ``data`` and set the upload's status, rows, errors and ignored columns (not saved)."""
     try:
-        parsed = read_file(file_name, data)
+        parsed = read_file(upload.file_name, data, progress)
     except FileRejected as exc:
         upload.status = FigureUpload.Status.FAILED
         upload.errors = [{"row": 0, "column": "", "message": exc.message}]
-        upload.save()
-        return upload
+        return
     today = timezone.localdate()
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
@@ -80,14 +133,13 @@ def create_upload(*, municipality: Municipality, actor: Any, file_name: str, dat
             rows.append(result.as_json(raw.number))
         else:
             errors.extend({"row": raw.number, "column": column, "message": message} for column, message in result)
+    upload.status = FigureUpload.Status.PREVIEW
     upload.rows = rows
     upload.errors = errors
     upload.ignored_columns = parsed.ignored_columns
     if not rows and not errors:
         upload.status = FigureUpload.Status.FAILED
         upload.errors = [{"row": 0, "column": "", "message": _("The file has a header but no data rows.")}]
-    upload.save()
-    return upload
 
 
 def upload_rows(upload: FigureUpload) -> list[tuple[int, FigureRow]]:
@@ -147,7 +199,8 @@ def discard_upload(upload: FigureUpload, *, actor: Any) -> None:
         if locked.status == FigureUpload.Status.APPLIED:
             raise FiguresError(_("This upload has been applied; upload a corrected file to replace its months."))
         locked.status = FigureUpload.Status.DISCARDED
-        locked.save(update_fields=["status", "updated_at"])
+        locked.pending_data = None
+        locked.save(update_fields=["status", "pending_data", "updated_at"])
         record("analytics.figures.upload_discard", actor=actor, municipality=upload.municipality, obj=locked)
     upload.refresh_from_db()
 

@@ -72,9 +72,14 @@ class FigureSource(models.TextChoices):
 
 
 class FigureUpload(models.Model):
-    """One uploaded file: parsed into rows, previewed, then applied or discarded."""
+    """One uploaded file: parsed into rows, previewed, then applied or discarded.
+
+    Files above ``DIKOM_ANALYTICS_FIGURES_INLINE_BYTES`` start as ``processing``
+    and are read by the task worker, which reports ``rows_read`` as it goes.
+    """
 
     class Status(models.TextChoices):
+        PROCESSING = "processing", _("Being read")
         PREVIEW = "preview", _("Preview")
         APPLIED = "applied", _("Applied")
         DISCARDED = "discarded", _("Discarded")
@@ -96,6 +101,9 @@ class FigureUpload(models.Model):
     errors = models.JSONField(default=list, help_text='[{"row", "column", "message"}]; row 0 = the whole file')
     ignored_columns = models.JSONField(default=list)
     applied_summary = models.JSONField(default=dict, help_text="Counts of added/changed/removed/unchanged when applied")
+    # Large files are read by the task worker: the bytes wait here until then and are cleared after.
+    pending_data = models.BinaryField(null=True, blank=True, editable=False)
+    rows_read = models.PositiveIntegerField(default=0, help_text="Data rows read so far while the file is being read")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     applied_at = models.DateTimeField(null=True, blank=True)

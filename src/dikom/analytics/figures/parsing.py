@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -71,10 +72,24 @@ def max_rows() -> int:
     return int(getattr(settings, "DIKOM_ANALYTICS_FIGURES_MAX_ROWS", 50_000))
 
 
+def max_parse_seconds() -> float:
+    return float(getattr(settings, "DIKOM_ANALYTICS_FIGURES_MAX_PARSE_SECONDS", 60))
+
+
 MAX_CELL_LENGTH = 200
 # An XLSX is a zip of XML parts; a real one with 50 000 rows unpacks to a few ten MB.
-MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_XLSX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_XLSX_PARTS = 1000
+# Office XML compresses about 5-20 fold; a part that unpacks more than this is not a spreadsheet but a bomb.
+MAX_XLSX_RATIO = 100
+MAX_XLSX_RATIO_FROM_BYTES = 1024 * 1024  # small parts (styles, an empty sheet) may compress better
+# A figures sheet has a handful of columns; the cell budget counts every <c> and <row> element read, empty or
+# not, so a sheet of blank cells cannot keep the parser busy either.
+MAX_XLSX_COLUMNS = 50
+MAX_XLSX_CELLS = 2_000_000
+# Check the clock every so many cells (time.monotonic per cell would cost more than the cell).
+CLOCK_EVERY = 1000
+PROGRESS_EVERY = 1000  # report parsing progress every so many data rows
 
 
 class FileRejected(Exception):
@@ -252,8 +267,12 @@ def _header_map(header: list[Any]) -> tuple[dict[int, str], list[str]]:
     return mapping, ignored
 
 
-def read_file(name: str, data: bytes) -> ParsedFile:
-    """Parse an uploaded CSV or XLSX file into raw rows (header mapped to canonical names)."""
+def read_file(name: str, data: bytes, progress: Callable[[int], None] | None = None) -> ParsedFile:
+    """Parse an uploaded CSV or XLSX file into raw rows (header mapped to canonical names).
+
+    ``progress``, when given, is called with the number of data rows read so far
+    (every ``PROGRESS_EVERY`` rows) while a workbook is read.
+    """
     if len(data) > max_upload_bytes():
         raise FileRejected(
             _("The file is larger than %(mb)s MB.") % {"mb": round(max_upload_bytes() / 1024 / 1024, 1)},
@@ -265,7 +284,7 @@ def read_file(name: str, data: bytes) -> ParsedFile:
     if name.lower().endswith((".xlsx", ".xlsm")) or is_zip:
         if not is_zip:
             raise FileRejected(_("The file is not an Excel workbook (.xlsx)."))
-        return _read_xlsx(data)
+        return _read_xlsx(data, progress)
     return _read_csv(data)
 
 
@@ -317,6 +336,7 @@ def _read_csv(data: bytes) -> ParsedFile:
 
 
 def _check_zip(data: bytes) -> None:
+    """Refuse archives that unpack to too much before any XML parser sees them (zip bombs)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -327,14 +347,19 @@ def _check_zip(data: bytes) -> None:
         if "xl/workbook.xml" not in names:
             raise FileRejected(_("The file is not an Excel workbook (.xlsx)."))
         # zipfile stops at the declared size (and fails on a CRC mismatch), so the declared sizes bound the work.
-        if len(infos) > MAX_XLSX_PARTS or sum(info.file_size for info in infos) > MAX_XLSX_UNPACKED_BYTES:
+        bomb = len(infos) > MAX_XLSX_PARTS or sum(info.file_size for info in infos) > MAX_XLSX_UNPACKED_BYTES
+        bomb = bomb or any(
+            info.file_size > MAX_XLSX_RATIO_FROM_BYTES and info.file_size > MAX_XLSX_RATIO * max(info.compress_size, 1)
+            for info in infos
+        )
+        if bomb:
             raise FileRejected(
                 _("The workbook unpacks to more data than allowed; it may be damaged or a zip bomb."),
                 too_large=True,
             )
 
 
-def _read_xlsx(data: bytes) -> ParsedFile:
+def _read_xlsx(data: bytes, progress: Callable[[int], None] | None = None) -> ParsedFile:
     _check_zip(data)
     from openpyxl import load_workbook  # type: ignore[import-untyped]  # lazily: only uploads need it
 
@@ -343,7 +368,7 @@ def _read_xlsx(data: bytes) -> ParsedFile:
     except Exception as exc:
         raise FileRejected(_("The workbook cannot be read; it may be damaged.")) from exc
     try:
-        return _read_sheet(workbook)
+        return _read_sheet(workbook, progress)
     except FileRejected:
         raise
     except Exception as exc:
@@ -352,7 +377,7 @@ def _read_xlsx(data: bytes) -> ParsedFile:
         workbook.close()
 
 
-def _read_sheet(workbook: Any) -> ParsedFile:
+def _read_sheet(workbook: Any, progress: Callable[[int], None] | None) -> ParsedFile:
     sheet = workbook.worksheets[0] if workbook.worksheets else None
     if sheet is None:
         raise FileRejected(_("The workbook has no sheet."))
@@ -360,8 +385,8 @@ def _read_sheet(workbook: Any) -> ParsedFile:
     mapping: dict[int, str] = {}
     ignored: list[str] = []
     header_seen = False
-    for number, record in enumerate(_sheet_rows(sheet), start=1):
-        values = [cell[0] for cell in record]
+    for number, record in _sheet_rows(workbook, sheet):
+        values = [value for value, _formula in record]
         if all(value is None or (isinstance(value, str) and not value.strip()) for value in values):
             continue
         if not header_seen:
@@ -378,25 +403,72 @@ def _read_sheet(workbook: Any) -> ParsedFile:
             if is_formula:
                 formulas.append(canonical)
         rows.append(RawRow(number=number, cells=cells, formula_columns=formulas))
+        if progress is not None and len(rows) % PROGRESS_EVERY == 0:
+            progress(len(rows))
     if not header_seen:
         raise FileRejected(_("The file is empty."))
     # Text cells in a German workbook use the decimal comma; numeric cells are numbers anyway.
     return ParsedFile(rows=rows, ignored_columns=ignored, decimal_comma=True)
 
 
-def _sheet_rows(sheet: Any) -> Iterator[list[tuple[Any, bool]]]:
-    """Rows of (value, is_formula); row numbers follow the sheet (gaps become empty rows)."""
-    expected = 1
-    for row in sheet.iter_rows():
-        cells = [c for c in row if getattr(c, "row", None) is not None]
-        row_number = cells[0].row if cells else expected
-        while expected < row_number:
-            yield []
-            expected += 1
-        out: list[tuple[Any, bool]] = []
-        for cell in row:
-            value = getattr(cell, "value", None)
-            is_formula = getattr(cell, "data_type", None) == "f"
-            out.append((value, is_formula))
-        yield out
-        expected += 1
+def _sheet_rows(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[tuple[Any, bool]]]]:
+    """(row number, [(value, is_formula), …]) for every row the sheet's XML holds, streamed.
+
+    The sheet's declared ``<dimension>`` is never used: openpyxl's ``iter_rows``
+    pads every row to the declared width and fills every gap up to the declared
+    height, so ``A1:XFD1048576`` in a 2 KB file means 17 billion empty cells. The
+    worksheet parser openpyxl's read-only mode is built on yields only the cells
+    present, with their true row and column; here every cell and row element
+    counts against a budget, columns beyond ``MAX_XLSX_COLUMNS`` are refused,
+    and the clock is checked as the rows stream by.
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser  # type: ignore[import-untyped]
+
+    deadline = time.monotonic() + max_parse_seconds()
+    budget = MAX_XLSX_CELLS
+    since_clock = CLOCK_EVERY  # so the first row looks at the clock too
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(
+            source,
+            sheet._shared_strings,
+            data_only=False,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        for row_number, cells in parser.parse():
+            budget -= len(cells) + 1
+            if budget < 0:
+                raise FileRejected(
+                    _("The sheet has more than %(n)d cells; remove empty or unneeded cells.") % {"n": MAX_XLSX_CELLS},
+                    too_large=True,
+                )
+            since_clock += len(cells) + 1
+            if since_clock >= CLOCK_EVERY:
+                since_clock = 0
+                if time.monotonic() > deadline:
+                    raise FileRejected(
+                        _("Reading the sheet took longer than %(s)d seconds; split the file.")
+                        % {"s": max_parse_seconds()},
+                        too_large=True,
+                    )
+            if not cells:
+                continue
+            width = max(cell["column"] for cell in cells)
+            if width > MAX_XLSX_COLUMNS:
+                if all(_blank(cell["value"]) for cell in cells if cell["column"] > MAX_XLSX_COLUMNS):
+                    width = MAX_XLSX_COLUMNS
+                else:
+                    raise FileRejected(
+                        _("The sheet has more than %(n)d columns.") % {"n": MAX_XLSX_COLUMNS}, too_large=True
+                    )
+            record: list[tuple[Any, bool]] = [(None, False)] * width
+            for cell in cells:
+                column = cell["column"]
+                if column <= width:
+                    record[column - 1] = (cell["value"], cell["data_type"] == "f")
+            yield row_number, record
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())

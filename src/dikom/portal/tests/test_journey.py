@@ -179,7 +179,7 @@ class InfectedScanner:
 
 
 def test_infected_file_is_rejected(adoption: Any, settings: Any) -> None:
-    settings.DIKOM_PORTAL_VIRUS_SCANNER = "dikom.portal.tests.test_journey.InfectedScanner"
+    settings.DIKOM_UPLOAD_SCANNER = "dikom.portal.tests.test_journey.InfectedScanner"
     client = english_client()
     application = start(client, adoption)
     client.post(step_url(application, 1), {**PERSON, "f-hat_kinder": "no"})

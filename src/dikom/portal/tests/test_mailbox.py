@@ -141,7 +141,7 @@ def test_answer_with_a_pdf_returns_the_case_to_open(login: Any, citizen: Any, ca
         ("nachweis.pdf", PNG, "Die Dateiendung passt nicht zum Inhalt der Datei."),
         ("notiz.txt", b"just some text", "Dieser Dateityp ist nicht erlaubt oder wurde nicht erkannt."),
         ("leer.pdf", b"", "Die Datei ist leer."),
-        ("virus.pdf", b"%PDF-1.4\n" + EICAR, "Die Datei enthält einen Virus und wurde abgelehnt."),
+        ("virus.pdf", b"%PDF-1.4\n" + EICAR, "Die Datei ist die EICAR-Testdatei für Virenscanner und wurde abgelehnt."),
         ("gross.pdf", PDF + b"0" * 5000, "Die Datei ist zu groß (höchstens"),
     ],
 )
@@ -156,7 +156,7 @@ def test_unacceptable_files_are_refused_with_a_german_message(
     content: bytes,
     message: str,
 ) -> None:
-    settings.DIKOM_PORTAL_VIRUS_SCANNER = f"{__name__}.EicarScanner"
+    settings.DIKOM_UPLOAD_SCANNER = f"{__name__}.EicarScanner"
     settings.DIKOM_PORTAL_MAX_UPLOAD_BYTES = 4096
     login(client, citizen)
     response = answer(client, case, waiting, "Anbei.", SimpleUploadedFile(name, content))

@@ -1,7 +1,8 @@
 """The JavaScript collector: ``POST /api/v1/analytics/collect/<site_id>``.
 
 Public like Matomo's endpoint (no API key: the snippet runs in citizens'
-browsers), guarded by the site's allowed origins and a per-site rate limit.
+browsers), guarded by the site's allowed origins and the budgets of ``budget.py`` (per client
+and per site).
 ``text/plain`` bodies are accepted so that ``navigator.sendBeacon`` needs no
 CORS preflight. Events go through the core's validation and storage path.
 """
@@ -20,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dikom.analytics.api import serializers as core_serializers
-from dikom.analytics.collect import origins
+from dikom.analytics.collect import budget, origins
 from dikom.analytics.collect.models import CollectionSite
 from dikom.analytics.models import EventSource
 from dikom.analytics.service import record_usage_events
@@ -117,9 +118,6 @@ class CollectView(BaseApiView):
         site = self._site(site_id)
         if not self.origin_ok:
             raise exceptions.PermissionDenied(gettext("This origin may not send usage data for this site."))
-        wait = origins.take(f"site:{site.site_id}", origins.site_rate())
-        if wait is not None:
-            raise exceptions.Throttled(wait=wait)
         data = request.data
         if isinstance(data, dict) and "events" in data:
             items = data["events"]
@@ -133,6 +131,10 @@ class CollectView(BaseApiView):
             items = [data]
         else:
             raise exceptions.ValidationError(gettext('Send one event object or an object {"events": [...]}.'))
+        # The whole request or nothing: a page sends few events at once, and the beacon cannot split them.
+        grant = budget.grant_for_site(request, site.site_id, len(items), partial=False)
+        if grant.allowed < len(items):
+            raise exceptions.Throttled(wait=grant.retry_after)
         # Native API source: EventSource has no value of its own for the JavaScript collector yet.
         result = record_usage_events(site.municipality, items, source=EventSource.COLLECTOR)
         if result.rejected and not result.accepted and not result.duplicates:
