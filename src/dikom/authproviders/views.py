@@ -99,7 +99,9 @@ def return_view(request: HttpRequest, key: str) -> HttpResponse:
     except Exception:
         # Whatever the identity service's answer did to the provider, it is a refusal, never a server error.
         logger.exception("Sign-in with %s failed unexpectedly", provider.key)
-        return _failure(request, _("The answer of the identity service could not be verified. Please start again."))
+        return _failure(
+            request, _("The answer of the identity service could not be verified. Please start the sign-in again.")
+        )
     finally:
         # One use only, whatever the outcome.
         request.session.pop(FLOW_SESSION_KEY, None)
