@@ -128,6 +128,13 @@ def post_return(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404
     if (refused := _too_many(request, "acs")) is not None:
         return refused
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > handoff.MAX_ANSWER_BYTES + 8 * 1024:
+        # Not even read: no identity service sends this much, and the body would be held in memory.
+        return _failure(request, _("The answer of the identity service could not be read. Please start again."), 413)
     state = request.POST.get(provider.post_return_state_field, "")
     query = {"state": state[: handoff.MAX_STATE_LENGTH]}
     if state and len(state) <= handoff.MAX_STATE_LENGTH:

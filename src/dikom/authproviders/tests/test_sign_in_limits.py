@@ -111,6 +111,15 @@ def test_a_genuine_answer_is_parked_as_the_verified_identity_not_as_the_document
     assert identity(client) is not None
 
 
+def test_a_body_far_larger_than_any_answer_is_not_read(idp):
+    response = Client().post(
+        "/anmeldung/bundid/acs/", {"SAMLResponse": "A" * (2 * handoff.MAX_ANSWER_BYTES), "RelayState": "s"}
+    )
+    assert response.status_code == 413
+    assert "Die Antwort des Identitätsdienstes konnte nicht gelesen werden." in response.content.decode()
+    assert "sessionid" not in response.cookies
+
+
 # --- Replay markers in the database --------------------------------------------------------
 
 
