@@ -200,3 +200,21 @@ def test_token_answer_nested_beyond_the_stack_is_a_refusal(oidc_idp):
     assert response.status_code == 400
     assert "Der Identitätsdienst ist gerade nicht erreichbar." in html.unescape(response.content.decode())
     assert oidc_idp.token_requests == 1
+
+
+def test_an_unforeseen_failure_in_a_provider_is_a_refusal_not_a_server_error(oidc_idp, monkeypatch, caplog):
+    # Simulates a bug (no real answer triggers one we know of): the views' last resort must hold anyway.
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(oidc.OidcAuthProvider, "_redeem", broken)
+    client = Client()
+    authorize = client.get("/anmeldung/oidc/start/", {"next": "/"})["Location"]
+    state = parse_qs(urlsplit(authorize).query)["state"][0]
+    with caplog.at_level("ERROR"):
+        response = client.get("/anmeldung/oidc/rueckkehr/", {"code": "any", "state": state, "iss": oidc_idp.issuer})
+    assert response.status_code == 400
+    assert "Die Antwort des Identitätsdienstes konnte nicht überprüft werden." in html.unescape(
+        response.content.decode()
+    )
+    assert "failed unexpectedly" in caplog.text
