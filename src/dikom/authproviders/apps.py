@@ -8,3 +8,10 @@ class AuthprovidersConfig(AppConfig):
 
     def ready(self) -> None:
         from dikom.authproviders import checks  # noqa: F401 - registers the system checks
+        from dikom.lib import periodic
+
+        periodic.register(
+            "authproviders.assertion_markers",
+            "dikom.authproviders.tasks.delete_expired_assertion_markers",
+            every_seconds=3600,
+        )

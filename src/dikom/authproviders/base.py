@@ -107,6 +107,9 @@ class AuthProvider:
     max_trust_level: ClassVar[str] = "none"
     #: Demo providers are only ever available where DIKOM_DEMO is on.
     demo_only: ClassVar[bool] = False
+    #: Providers whose identity service POSTs its answer across sites (SAML HTTP-POST binding) name the
+    #: POST field that carries the state and implement :meth:`accept_post`; the others have no ``/acs/``.
+    post_return_state_field: ClassVar[str | None] = None
 
     def is_available(self) -> bool:
         """False when configuration is missing; such a provider is not offered."""
@@ -121,6 +124,15 @@ class AuthProvider:
 
         The generic return view has already checked ``state``; the nonce is in
         ``current_flow(request)``.
+        """
+        raise NotImplementedError
+
+    def accept_post(self, request: HttpRequest, state: str) -> dict[str, Any]:
+        """Verify a cross-site POST answer at once (the session is not available there).
+
+        Returns a small JSON-able result that ``complete()`` receives through
+        the hand-off (``handoff.take``): the verified identity or the reason of
+        a refusal. Must not raise for anything the sender controls.
         """
         raise NotImplementedError
 

@@ -42,7 +42,7 @@ def check_auth_providers(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
         if backend.endswith(("LocMemCache", "DummyCache")):
             messages.append(
                 Error(
-                    "The BundID sign-in needs a cache shared by all processes (hand-off and replay protection).",
+                    "The BundID sign-in needs a cache shared by all processes (hand-off and rate limits).",
                     hint="Set DIKOM_CACHE_URL to a Redis server.",
                     id="authproviders.E003",
                 )

@@ -429,6 +429,13 @@ DIKOM_AUTH_PROVIDERS = env_list(
 DIKOM_AUTH_IDENTITY_MAX_AGE_SECONDS = env_int(
     "DIKOM_AUTH_IDENTITY_MAX_AGE_SECONDS", 3600, "Seconds a citizen sign-in counts before signing in again.", minimum=60
 )
+DIKOM_AUTH_CLIENT_REQUESTS_PER_MINUTE = env_int(
+    "DIKOM_AUTH_CLIENT_REQUESTS_PER_MINUTE",
+    30,
+    "Citizen sign-in: requests per minute one client address (an IPv6 /64) may make to each of the start, "
+    "return and ACS addresses; more are answered 429. Counted in the shared cache.",
+    minimum=1,
+)
 DIKOM_SAML_SP_ENTITY_ID = env_str(
     "DIKOM_SAML_SP_ENTITY_ID",
     None,

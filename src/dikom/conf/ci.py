@@ -16,6 +16,8 @@ for _name, _value in {
     "DIKOM_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     "DIKOM_REQUIRE_2FA_FOR_STAFF": "true",
     "DIKOM_DEMO": "false",
+    # Every test signs in from 127.0.0.1 into one in-memory cache; the tests of the limit set their own.
+    "DIKOM_AUTH_CLIENT_REQUESTS_PER_MINUTE": "100000",
 }.items():
     os.environ.setdefault(_name, _value)
 

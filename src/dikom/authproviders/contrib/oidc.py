@@ -184,7 +184,10 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def _check_url(url: str) -> None:
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as error:  # e.g. "http://[::1" from a discovery document
+        raise _Unreachable(f"unreadable URL: {error}") from error
     allowed = ("https",) if getattr(settings, "IS_PRODUCTION", False) else ("https", "http")
     if parts.scheme not in allowed or not parts.netloc:
         # Never file://, ftp:// or similar, whatever a discovery document says.
@@ -229,7 +232,7 @@ def _http(
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: nested deeper than the parser's stack
         raise _Unreachable("answer is not JSON") from error
     if not isinstance(value, dict):
         raise _Unreachable("answer is not a JSON object")
@@ -513,7 +516,7 @@ class OidcAuthProvider(AuthProvider):
         unverifiable = _("The identity service's answer could not be verified. Please start again.")
         try:
             header = jwt.get_unverified_header(id_token)
-        except jwt.PyJWTError as error:
+        except Exception as error:  # PyJWTError, and whatever else a hostile token makes the parser raise
             logger.warning("OIDC ID token from %s unreadable: %s", cfg.issuer, error)
             raise AuthError(unverifiable) from error
         alg = header.get("alg")
@@ -525,7 +528,9 @@ class OidcAuthProvider(AuthProvider):
             raise AuthError(unverifiable)
         try:
             key = signing_key(cfg, metadata, kid, alg)
-        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as error:
+        except (_Unreachable, _Misconfigured):
+            raise
+        except Exception as error:  # an unusable key in the key set is a refusal, whatever the failure
             logger.warning("OIDC key %r of %s is unusable: %s", kid, cfg.issuer, error)
             raise AuthError(unverifiable) from error
         if key is None:
@@ -544,7 +549,7 @@ class OidcAuthProvider(AuthProvider):
         except jwt.ExpiredSignatureError as error:
             logger.info("OIDC ID token from %s expired", cfg.issuer)
             raise AuthError(_("The identity service's answer has expired. Please start again.")) from error
-        except (jwt.PyJWTError, ValueError, TypeError) as error:
+        except Exception as error:  # PyJWTError, and anything else verification raises: a refusal
             logger.warning("OIDC ID token from %s refused: %s", cfg.issuer, error)
             raise AuthError(unverifiable) from error
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]

@@ -13,9 +13,17 @@ The AuthnRequest ID is derived from the flow's ``state`` with a keyed hash
 session without storing anything more: the state is already in the session,
 and nobody without the secret key can compute the ID for a state.
 
-The citizen's subject is a hash of the IdP entity id and the bPK2 pseudonym
-(or a persistent NameID); only allow-listed attributes are kept, in the
-session. See docs/sign-in-bundid-saml.md.
+The answer is verified in the ACS itself (:meth:`SamlAuthProvider.accept_post`),
+so only the small result is parked for the return view, never the posted
+document. Replay markers of used assertions live in the database
+(``UsedAssertion``), where cache pressure cannot push them out.
+
+The citizen's subject is a hash of the IdP entity id, the source of the
+identifier and the identifier: the bPK2 pseudonym (hashed without a source
+label, as before, so existing subjects stay), another configured attribute
+(looked up by ``Name`` only) or a persistent NameID, each in a space of its
+own. Only allow-listed attributes are kept, in the session. See
+docs/sign-in-bundid-saml.md.
 """
 
 from __future__ import annotations
@@ -27,14 +35,14 @@ import functools
 import hashlib
 import logging
 import os
+import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -43,6 +51,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
 from dikom.authproviders import handoff
+from dikom.authproviders.actions import mark_assertion_used
 from dikom.authproviders.base import METHODS, TRUST_LEVELS, AuthError, AuthProvider, Identity, current_flow
 from dikom.authproviders.contrib import saml_xml
 from dikom.authproviders.contrib.saml_xml import RequestedAttribute, SamlError, SamlStatusError
@@ -77,7 +86,9 @@ CLASS_REF_TO_LEVEL = {
 #: AssertionProvedBy value (lower case) -> our method; anything else (Benutzername, FINK, …) is "bundid".
 PROVED_BY_METHOD = {"eid": "eid", "smart-eid": "eid", "eidas": "eid", "elster": "elster"}
 
-REPLAY_PREFIX = "dikom.authproviders.saml.seen:"
+#: Control characters (and DEL) are refused in identifiers: a newline would let one value pose as another's
+#: hash input (see subject_hash).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _setting(name: str, default: object = None) -> object:
@@ -168,6 +179,9 @@ def load_config() -> SamlConfig:
     missing = [name for name, value in required.items() if not value]
     if missing:
         raise ImproperlyConfigured("BundID sign-in needs " + ", ".join(missing))
+    if _CONTROL.search(str(required["DIKOM_SAML_IDP_ENTITY_ID"])):
+        # The subject hash separates its parts by newlines (see subject_hash).
+        raise ImproperlyConfigured("DIKOM_SAML_IDP_ENTITY_ID must not contain control characters.")
     sp_certificates = load_certificates(str(required["DIKOM_SAML_SP_CERT_FILE"]))
     idp_certificates = load_certificates(str(required["DIKOM_SAML_IDP_CERT_FILE"]))
     if len(sp_certificates) != 1 or not idp_certificates:
@@ -199,6 +213,55 @@ def load_config() -> SamlConfig:
     )
 
 
+class _Refused(Exception):
+    """The verified assertion cannot become an identity; ``code`` selects the message."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def subject_hash(idp_entity_id: str, source: str, identifier: str) -> str:
+    """SHA-256 (hex) naming one citizen: the IdP, where the identifier came from, and the identifier.
+
+    ``source`` is "" for the bPK2 attribute: its hash stays what it always
+    was, SHA-256(IdP, newline, bPK2), so citizens already linked keep their
+    subject. Every other source (``attribute:<Name>``, ``nameid:<Format>``) is
+    hashed as IdP, newline, source, newline, identifier. Neither the entity
+    id nor an identifier may contain a control character (checked by the
+    callers), so a bPK2 hash input has exactly one newline and any other at
+    least two: no identifier of one source can produce another source's
+    subject.
+    """
+    parts = [idp_entity_id, source, identifier] if source else [idp_entity_id, identifier]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _pseudonym(assertion: saml_xml.VerifiedAssertion, config: SamlConfig) -> tuple[str, str]:
+    """(source, identifier) of the citizen in this assertion; raises _Refused without a usable one.
+
+    The subject attribute (bPK2 by default) is looked up by its ``Name``; a
+    ``FriendlyName`` never counts. Without it, only a NameID whose Format is
+    ``persistent`` names a citizen lastingly: one without Format, or with the
+    ``unspecified`` (or any other) format, could be anything the IdP chose and
+    is refused rather than guessed at.
+    """
+    values = assertion.attributes.get(config.subject_attribute)
+    if values is not None:
+        distinct = set(values)
+        identifier = values[0] if len(distinct) == 1 else ""
+        source = "" if config.subject_attribute == BPK2 else f"attribute:{config.subject_attribute}"
+    elif assertion.name_id_format == saml_xml.NAMEID_PERSISTENT:
+        identifier, source = assertion.name_id, f"nameid:{saml_xml.NAMEID_PERSISTENT}"
+    else:
+        logger.warning("BundID answer without a pseudonym (NameID format %r)", assertion.name_id_format[:100])
+        raise _Refused("pseudonym")
+    if not identifier or len(identifier) > 1000 or _CONTROL.search(identifier):
+        logger.warning("BundID answer with an unusable pseudonym (source %r)", source or "bPK2")
+        raise _Refused("pseudonym")
+    return source, identifier
+
+
 def acs_url() -> str:
     """Our assertion consumer service, from DIKOM_SITE_URL (never from the Host header)."""
     return str(settings.SITE_URL).rstrip("/") + reverse("authproviders:post_return", args=[KEY])
@@ -219,8 +282,7 @@ class SamlAuthProvider(AuthProvider):
     label = lazy(_label, str)()
     methods: ClassVar[tuple[str, ...]] = ("bundid", "eid", "elster")
     max_trust_level = "high"
-    #: The generic ``post_return`` view parks these POST fields for ``complete`` (SAML HTTP-POST binding).
-    post_return_fields = ("SAMLResponse",)
+    #: The answer comes back by HTTP-POST (see ``views.post_return`` and :meth:`accept_post`).
     post_return_state_field = "RelayState"
 
     def __init__(self) -> None:
@@ -260,24 +322,31 @@ class SamlAuthProvider(AuthProvider):
         )
         return HttpResponseRedirect(saml_xml.redirect_url(config.idp_sso_url, xml, state, config.sp_key))
 
-    def complete(self, request: HttpRequest) -> Identity:
-        flow = current_flow(request)
-        answer = handoff.take(request, self.key, flow.state) if flow is not None else None
-        if flow is None or answer is None:
-            raise AuthError(_("The answer of the identity service is missing or was already used. Please start again."))
+    def accept_post(self, request: HttpRequest, state: str) -> dict[str, Any]:
+        """Verify the posted SAMLResponse in the ACS and return the identity, or the reason of the refusal.
+
+        Everything is checked here, before anything is parked: the session is
+        not needed, because the request ID the answer must name is derived from
+        the ``state`` (RelayState) posted with it, and the return view then
+        requires that state to be this session's. Only the small result is
+        handed over, never the posted answer itself.
+        """
+        encoded = request.POST.get("SAMLResponse", "")
+        if len(encoded) > handoff.MAX_ANSWER_BYTES:
+            return {"error": "too_large"}
         try:
-            data = base64.b64decode("".join(answer.get("SAMLResponse", "").split()), validate=True)
+            data = base64.b64decode("".join(encoded.split()), validate=True)
         except (binascii.Error, ValueError):
             data = b""
         if not data:
-            raise AuthError(_("The answer of the identity service could not be read. Please start again."))
+            return {"error": "unreadable"}
         config = load_config()
         expect = saml_xml.Expectations(
             idp_entity_id=config.idp_entity_id,
             idp_certificates=config.idp_certificates,
             sp_entity_id=config.sp_entity_id,
             acs_url=acs_url(),
-            request_id=request_id_for(flow.state),
+            request_id=request_id_for(state),
             decryption_keys=config.decryption_keys,
             now=dt.datetime.now(dt.UTC),
             skew=config.skew,
@@ -286,41 +355,60 @@ class SamlAuthProvider(AuthProvider):
             assertion = saml_xml.read_response(data, expect)
         except SamlStatusError as error:
             logger.info("BundID answered with status %s", error.detail)
-            raise AuthError(_status_message(error)) from error
+            return {"error": "status", "second": error.second[:64]}
         except SamlError as error:
             logger.warning("BundID answer refused (%s): %s", error.code, error.detail)
-            raise AuthError(_refusal_message(error.code)) from error
-        self._remember(assertion, config)
-        return self._identity(assertion, config)
+            return {"error": error.code[:32]}
+        try:
+            identity = self._identity(assertion, config)
+        except _Refused as refusal:
+            return {"error": refusal.code}
+        # Marked as used only once it is accepted otherwise, so a refused answer does not burn the assertion.
+        if not self._remember(assertion, config):
+            return {"error": "replay"}
+        return {"identity": identity.to_session()}
 
-    def _remember(self, assertion: saml_xml.VerifiedAssertion, config: SamlConfig) -> None:
-        """Replay protection: each assertion ID is accepted once, remembered until the assertion expires."""
+    def complete(self, request: HttpRequest) -> Identity:
+        flow = current_flow(request)
+        result = handoff.take(request, self.key, flow.state) if flow is not None else None
+        if flow is None or result is None:
+            raise AuthError(_("The answer of the identity service is missing or was already used. Please start again."))
+        if "identity" in result and isinstance(result["identity"], dict):
+            try:
+                return Identity.from_session(result["identity"])
+            except (KeyError, TypeError, ValueError) as error:
+                raise AuthError(_refusal_message("")) from error
+        code = str(result.get("error", ""))
+        if code == "status":
+            raise AuthError(_status_message(str(result.get("second", ""))))
+        raise AuthError(_refusal_message(code))
+
+    def _remember(self, assertion: saml_xml.VerifiedAssertion, config: SamlConfig) -> bool:
+        """Replay protection: each assertion ID is accepted once (a database row until the assertion expires)."""
         digest = hashlib.sha256(f"{assertion.issuer}\n{assertion.assertion_id}".encode()).hexdigest()
-        seconds = (assertion.valid_until + config.skew - dt.datetime.now(dt.UTC)).total_seconds()
-        if not cache.add(REPLAY_PREFIX + digest, True, timeout=max(1, int(seconds) + 1)):
+        latest = dt.datetime.max.replace(tzinfo=dt.UTC) - config.skew
+        expires_at = min(assertion.valid_until, latest) + config.skew
+        if not mark_assertion_used(digest, expires_at):
             logger.warning("BundID assertion replayed (issuer %s)", assertion.issuer)
-            raise AuthError(_("This answer of the identity service was already used. Please start again."))
+            return False
+        return True
 
     def _identity(self, assertion: saml_xml.VerifiedAssertion, config: SamlConfig) -> Identity:
-        pseudonym = assertion.attribute(config.subject_attribute)
-        if not pseudonym and assertion.name_id_format != saml_xml.NAMEID_TRANSIENT:
-            pseudonym = assertion.name_id
-        if not pseudonym:
-            raise AuthError(_("The identity service did not send a lasting pseudonym for you. Please start again."))
-        subject = hashlib.sha256(f"{config.idp_entity_id}\n{pseudonym}".encode()).hexdigest()
+        source, pseudonym = _pseudonym(assertion, config)
+        subject = subject_hash(config.idp_entity_id, source, pseudonym)
 
         level = CLASS_REF_TO_LEVEL.get(assertion.authn_context_class_ref) or CLASS_REF_TO_LEVEL.get(
-            assertion.attribute(EID_CITIZEN_QAA_LEVEL, "EID-CITIZEN-QAA-LEVEL")
+            assertion.attribute(EID_CITIZEN_QAA_LEVEL)
         )
         if level is None:
             logger.warning("BundID trust level %r unknown; counted as none", assertion.authn_context_class_ref)
             level = "none"
 
-        proved_by = assertion.attribute(ASSERTION_PROVED_BY, "AssertionProvedBy").strip().lower()
+        proved_by = assertion.attribute(ASSERTION_PROVED_BY).strip().lower()
         method = PROVED_BY_METHOD.get(proved_by, "bundid")
         if method not in self.methods:
             if "bundid" not in self.methods:
-                raise AuthError(_("The way you identified yourself at the identity service is not accepted here."))
+                raise _Refused("method")
             method = "bundid"  # it still is a sign-in with BundID
 
         attributes = {name: assertion.attribute(saml_name) for name, saml_name in config.attribute_map.items()}
@@ -329,7 +417,8 @@ class SamlAuthProvider(AuthProvider):
             method=method,
             trust_level=level,
             subject=f"{self.key}-{subject}",
-            attributes={name: value for name, value in attributes.items() if value},
+            # Longer values are dropped, not cut (a cut e-mail address is wrong).
+            attributes={name: value for name, value in attributes.items() if value and len(value) <= 1000},
         )
 
     def metadata(self, request: HttpRequest) -> HttpResponse:
@@ -358,17 +447,25 @@ def _cached_metadata(
     )
 
 
-def _status_message(error: SamlStatusError) -> str:
-    if error.second in ("AuthnFailed", "RequestDenied"):
+def _status_message(second: str) -> str:
+    if second in ("AuthnFailed", "RequestDenied"):
         return _("The sign-in was cancelled or failed at the identity service. You can start it again.")
-    if error.second == "NoPassive":
+    if second == "NoPassive":
         return _("The identity service could not sign you in without asking you. Please start the sign-in again.")
-    if error.second == "NoAuthnContext":
+    if second == "NoAuthnContext":
         return _("The identity service could not sign you in at the trust level this service needs.")
     return _("The identity service could not sign you in. Please start the sign-in again.")
 
 
 def _refusal_message(code: str) -> str:
+    if code in ("too_large", "unreadable"):
+        return _("The answer of the identity service could not be read. Please start again.")
+    if code == "replay":
+        return _("This answer of the identity service was already used. Please start again.")
+    if code == "pseudonym":
+        return _("The identity service did not send a lasting pseudonym for you. Please start again.")
+    if code == "method":
+        return _("The way you identified yourself at the identity service is not accepted here.")
     if code == "expired":
         return _("The answer of the identity service has expired. Please start the sign-in again.")
     if code == "in_response_to":

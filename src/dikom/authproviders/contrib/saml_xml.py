@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import logging
 import re
 import zlib
 from collections.abc import Iterable, Sequence
@@ -32,6 +33,8 @@ from lxml import etree
 from signxml import SignatureConfiguration, XMLSigner, XMLVerifier
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.exceptions import SignXMLException
+
+logger = logging.getLogger(__name__)
 
 NS = {
     "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
@@ -51,6 +54,7 @@ STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 STATUS_PREFIX = "urn:oasis:names:tc:SAML:2.0:status:"
 CM_BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 NAMEID_TRANSIENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+NAMEID_PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 
 # Content encryption (XML Encryption 1.0 / 1.1) and key sizes in bytes.
 AES_CBC = {
@@ -135,9 +139,10 @@ def parse_instant(text: str | None) -> dt.datetime:
     value = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text.strip())
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
+        # In UTC, so that adding the clock skew later cannot leave the calendar (year 1 or 9999 with an offset).
+        return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    except (ValueError, OverflowError) as exc:
         raise SamlError("time", f"unreadable {text!r}") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 # --- Parsing ------------------------------------------------------------------------
@@ -193,11 +198,21 @@ def verify_signed(data: bytes, certificates: Sequence[Certificate], *, tag: str,
     Returns the element signxml reports as signed, which must be the root
     itself (same tag and ID). A signature over some other element (a wrapped,
     copied or nested one) is refused.
+
+    Every failure inside signxml counts as "not verified", whatever its type:
+    besides its own exceptions (InvalidSignature, InvalidDigest,
+    InvalidCertificate, InvalidInput) a hostile signature makes it raise
+    lxml's DocumentInvalid (xmldsig schema: a SignatureMethod without
+    Algorithm), TypeError (an empty SignatureValue), ValueError, KeyError, …
+    Nothing an attacker sends may turn into a server error.
     """
     for certificate in certificates:
         try:
             result = XMLVerifier().verify(data, x509_cert=certificate, expect_config=SIGNATURE_CONFIG)
-        except (SignXMLException, ValueError, etree.XMLSyntaxError):
+        except SignXMLException:
+            continue
+        except Exception as exc:
+            logger.debug("signature verification failed with %s", type(exc).__name__)
             continue
         signed = getattr(result, "signed_xml", None)
         if signed is None or signed.tag != tag or not element_id or signed.get("ID") != element_id:
@@ -342,17 +357,33 @@ class VerifiedAssertion:
     assertion_signed: bool = False
     encrypted: bool = False
 
-    def attribute(self, *names: str) -> str:
-        """The first value of the first attribute present under one of ``names`` (Name or FriendlyName)."""
-        for name in names:
-            values = self.attributes.get(name)
-            if values:
-                return values[0]
-        return ""
+    def attribute(self, name: str) -> str:
+        """The first value of the attribute with this ``Name`` ("" when absent).
+
+        Attributes are keyed by their ``Name`` only. A ``FriendlyName`` is a
+        display label the IdP may set freely; matching on it would let an
+        attribute with another meaning stand in for, say, the bPK2.
+        """
+        values = self.attributes.get(name)
+        return values[0] if values else ""
 
 
 def read_response(data: bytes, expect: Expectations) -> VerifiedAssertion:
-    """Verify a samlp:Response and return its one assertion, or raise SamlError."""
+    """Verify a samlp:Response and return its one assertion, or raise SamlError.
+
+    The input comes from anyone on the internet: any failure, also one of a
+    kind not foreseen here (lxml, cryptography, a bug), is a SamlError, so the
+    caller refuses the answer instead of failing with a server error.
+    """
+    try:
+        return _read_response(data, expect)
+    except SamlError:
+        raise
+    except Exception as exc:
+        raise SamlError("malformed", f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+
+
+def _read_response(data: bytes, expect: Expectations) -> VerifiedAssertion:
     root = parse_xml(data)
     if root.tag != q("samlp", "Response"):
         raise SamlError("xml", "not a samlp:Response")
@@ -459,9 +490,9 @@ def _check_assertion(
     attributes: dict[str, list[str]] = {}
     for attribute in assertion.iterfind(f"{q('saml', 'AttributeStatement')}/{q('saml', 'Attribute')}"):
         values = [_text(value) for value in attribute.findall(q("saml", "AttributeValue"))]
-        for key in {attribute.get("Name"), attribute.get("FriendlyName")}:
-            if key:
-                attributes.setdefault(key, []).extend(values)
+        name = attribute.get("Name")
+        if name:  # by Name only, never by FriendlyName (see VerifiedAssertion.attribute)
+            attributes.setdefault(name, []).extend(values)
 
     return VerifiedAssertion(
         assertion_id=assertion.get("ID", ""),

@@ -112,6 +112,9 @@ class LocalIdentityProvider:
         self.id_token_mode = "valid"
         self.claims_in_id_token = True
         self.oversized_jwks = False
+        #: raw bodies answered instead of the usual JSON (hostile or broken identity providers)
+        self.raw_discovery: bytes | None = None
+        self.raw_token_answer: bytes | None = None
         self.token_requests = 0
         self.jwks_requests = 0
         self._grants: dict[str, Grant] = {}
@@ -320,7 +323,9 @@ def _handler_for(idp: LocalIdentityProvider) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = {name: values[0] for name, values in parse_qs(parts.query).items()}
-            if parts.path == "/.well-known/openid-configuration":
+            if parts.path == "/.well-known/openid-configuration" and idp.raw_discovery is not None:
+                self._send(200, {"Content-Type": "application/json"}, idp.raw_discovery)
+            elif parts.path == "/.well-known/openid-configuration":
                 self._json(200, idp.discovery())
             elif parts.path == "/jwks":
                 idp.jwks_requests += 1
@@ -336,7 +341,10 @@ def _handler_for(idp: LocalIdentityProvider) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode()
             form = {name: values[0] for name, values in parse_qs(body).items()}
-            if urlsplit(self.path).path == "/token":
+            if urlsplit(self.path).path == "/token" and idp.raw_token_answer is not None:
+                idp.token_requests += 1
+                self._send(200, {"Content-Type": "application/json"}, idp.raw_token_answer)
+            elif urlsplit(self.path).path == "/token":
                 self._json(*idp.token(self.headers, form))
             else:
                 self._json(404, {"error": "not_found"})

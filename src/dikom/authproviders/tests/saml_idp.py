@@ -139,6 +139,13 @@ class SamlTestIdp:
     proved_by: str = "Elster"
     bpk2: str = "bpk2-erika-mustermann"
     attributes: dict[str, str] = field(default_factory=lambda: {GIVEN_NAME: "Erika", SURNAME: "Mustermann"})
+    #: the NameID: a fresh transient one by default; ``name_id_format`` None sends it without Format
+    name_id: str | None = None
+    name_id_format: str | None = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+    #: False leaves the bPK2 attribute out
+    send_bpk2: bool = True
+    #: further attributes as (Name, FriendlyName, value)
+    extra_attributes: list[tuple[str, str, str]] = field(default_factory=list)
     #: AuthnRequests received, parsed (for assertions in the tests)
     requests: list[dict[str, Any]] = field(default_factory=list)
     last_assertion_id: str = ""
@@ -305,7 +312,8 @@ class SamlTestIdp:
             assertion, SAML, "Issuer", "https://other-idp.example/idp" if variant == "wrong_issuer" else self.entity_id
         )
         subject = _sub(assertion, SAML, "Subject")
-        _sub(subject, SAML, "NameID", _new_id(), Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient")
+        name_id_format = {"Format": self.name_id_format} if self.name_id_format is not None else {}
+        _sub(subject, SAML, "NameID", self.name_id or _new_id(), **name_id_format)
         confirmation = _sub(subject, SAML, "SubjectConfirmation", Method="urn:oasis:names:tc:SAML:2.0:cm:bearer")
         recipient = "https://attacker.example/acs" if variant == "wrong_recipient" else self.acs_url
         _sub(confirmation, SAML, "SubjectConfirmationData", InResponseTo=in_response_to, NotOnOrAfter=until,
@@ -320,10 +328,15 @@ class SamlTestIdp:
         _sub(_sub(statement, SAML, "AuthnContext"), SAML, "AuthnContextClassRef", self.class_ref)
         attributes = _sub(assertion, SAML, "AttributeStatement")
         values = {BPK2: bpk2, ASSERTION_PROVED_BY: self.proved_by, QAA_LEVEL: self.class_ref, **self.attributes}
+        if not self.send_bpk2:
+            values.pop(BPK2)
         for name, value in values.items():
             attribute = _sub(
                 attributes, SAML, "Attribute", Name=name, NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
             )
+            _sub(attribute, SAML, "AttributeValue", value)
+        for name, friendly_name, value in self.extra_attributes:
+            attribute = _sub(attributes, SAML, "Attribute", Name=name, FriendlyName=friendly_name)
             _sub(attribute, SAML, "AttributeValue", value)
         return assertion
 

@@ -10,116 +10,28 @@ citizen's own client.
 from __future__ import annotations
 
 import base64
-import urllib.request
-from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from lxml import etree
 from signxml import XMLVerifier
 
-from dikom.authproviders import handoff, registry, service
-from dikom.authproviders.base import Identity
+from dikom.authproviders import handoff, registry
 from dikom.authproviders.contrib import saml_xml
+from dikom.authproviders.tests.saml_browser import ACS_URL, SP_ENTITY_ID
+from dikom.authproviders.tests.saml_browser import identity as _identity
+from dikom.authproviders.tests.saml_browser import post_to_acs as _post_to_acs
+from dikom.authproviders.tests.saml_browser import sign_in as _sign_in
+from dikom.authproviders.tests.saml_browser import start as _start
 from dikom.authproviders.tests.saml_idp import (
     BPK2,
     GIVEN_NAME,
     VARIANTS,
-    SamlTestIdp,
-    make_key_pair,
 )
 from dikom.lib.testing import english_client
 
-SITE = "https://dikom.test"
-SP_ENTITY_ID = f"{SITE}/anmeldung/bundid/metadata/"
-ACS_URL = f"{SITE}/anmeldung/bundid/acs/"
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return {"sp": make_key_pair("dikom SP"), "idp": make_key_pair("BundID test IdP"), "other": make_key_pair("Other")}
-
-
-@pytest.fixture
-def idp(settings, tmp_path, keys):
-    server = SamlTestIdp(
-        sp_entity_id=SP_ENTITY_ID,
-        sp_certificate=keys["sp"].certificate,
-        acs_url=ACS_URL,
-        signing=keys["idp"],
-        stranger=keys["other"],
-    ).start()
-    sp_cert, idp_cert = tmp_path / "sp.pem", tmp_path / "idp.pem"
-    sp_cert.write_text(keys["sp"].cert_pem)
-    idp_cert.write_text(keys["idp"].cert_pem)
-    settings.SITE_URL = SITE
-    settings.DIKOM_AUTH_PROVIDERS = ["bundid"]
-    settings.DIKOM_SAML_SP_ENTITY_ID = SP_ENTITY_ID
-    settings.DIKOM_SAML_SP_KEY = keys["sp"].key_pem
-    settings.DIKOM_SAML_SP_CERT_FILE = str(sp_cert)
-    settings.DIKOM_SAML_SP_NEXT_KEY = None
-    settings.DIKOM_SAML_SP_NEXT_CERT_FILE = None
-    settings.DIKOM_SAML_IDP_ENTITY_ID = server.entity_id
-    settings.DIKOM_SAML_IDP_SSO_URL = server.sso_url
-    settings.DIKOM_SAML_IDP_CERT_FILE = str(idp_cert)
-    settings.DIKOM_SAML_METHODS = ["bundid", "eid", "elster"]
-    settings.DIKOM_SAML_DEFAULT_LEVEL = "low"
-    settings.DIKOM_SAML_ATTRIBUTES = [f"given_name={GIVEN_NAME}"]
-    settings.DIKOM_SAML_SIGN_METADATA = True
-    cache.clear()  # assertion IDs seen and parked answers of earlier tests
-    yield server
-    server.stop()
-
-
-class _FormReader(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "form":
-            self.action = values.get("action") or ""
-        elif tag == "input" and values.get("name"):
-            self.fields[str(values["name"])] = values.get("value") or ""
-
-
-def _start(client: Client, idp: SamlTestIdp, **params: str) -> _FormReader:
-    """Start the sign-in, follow the redirect to the IdP over HTTP, read its auto-post form."""
-    response = client.get("/anmeldung/bundid/start/", {"next": "/portal/fulda/", **params})
-    assert response.status_code == 302
-    assert response["Location"].startswith(idp.sso_url + "?")
-    with urllib.request.urlopen(response["Location"], timeout=10) as page:  # noqa: S310 - loopback test IdP
-        assert page.status == 200
-        form = _FormReader()
-        form.feed(page.read().decode())
-    assert form.action == ACS_URL
-    return form
-
-
-def _post_to_acs(form: _FormReader, **overrides: str) -> Any:
-    """The IdP's cross-site POST: the browser sends no session cookie with it."""
-    browser_without_cookie = Client()
-    response = browser_without_cookie.post(urlsplit(form.action).path, {**form.fields, **overrides})
-    assert response.status_code == 303
-    assert not response.cookies, "the ACS must not set cookies (it would replace the citizen's session)"
-    return response
-
-
-def _sign_in(client: Client, idp: SamlTestIdp, **params: str) -> Any:
-    response = _post_to_acs(_start(client, idp, **params))
-    return client.get(response["Location"])
-
-
-def _identity(client: Client) -> Identity | None:
-    data = client.session.get(service.IDENTITY_SESSION_KEY)
-    return Identity.from_session(data) if data else None
 
 
 # --- The journey ----------------------------------------------------------------------
@@ -298,9 +210,13 @@ def test_answer_parked_for_one_attempt_cannot_serve_another(idp):
 def test_missing_or_oversized_answer_is_refused(idp):
     client = english_client()
     form = _start(client, idp)
-    oversized = _post_to_acs(form, SAMLResponse="A" * (handoff.MAX_BYTES + 4))
-    assert "handoff" not in parse_qs(urlsplit(oversized["Location"]).query)
+    oversized = _post_to_acs(form, SAMLResponse="A" * (handoff.MAX_ANSWER_BYTES + 4))
     response = client.get(oversized["Location"])
+    assert response.status_code == 400
+    assert "could not be read" in response.content.decode()
+    form = _start(client, idp)
+    without_handoff = _post_to_acs(form)["Location"].split("&handoff=")[0]
+    response = client.get(without_handoff)
     assert response.status_code == 400
     assert "missing or was already used" in response.content.decode()
 
