@@ -235,7 +235,7 @@ def _render_in_child(
         connection.send(("ok", pdf, served, refused))
     except MemoryError:
         connection.send(("failed", "Rendering the PDF needed more memory than allowed."))
-    except BaseException as error:  # noqa: BLE001 - whatever happens is reported, the child then ends
+    except BaseException as error:  # whatever happens is reported, then the child ends
         connection.send(("failed", f"Rendering the PDF failed: {type(error).__name__}: {error}"))
     finally:
         connection.close()

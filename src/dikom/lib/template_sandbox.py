@@ -132,7 +132,7 @@ def _library() -> Library:
 
 class _SandboxEngine(Engine):
     # Engine adds Django's default tags (load, include, extends, debug …) to any builtins; a sandbox has none.
-    default_builtins: list[str] = []  # noqa: RUF012 - overrides Engine's class attribute
+    default_builtins: list[str] = []
 
     def __init__(self) -> None:
         super().__init__(loaders=[], autoescape=True, libraries={}, builtins=[], debug=False)
