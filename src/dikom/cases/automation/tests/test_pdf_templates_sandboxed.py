@@ -142,3 +142,15 @@ def test_the_rule_form_refuses_templates_the_sandbox_would_not_run(
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not Rule.objects.exists()
+
+
+def test_the_refusal_is_explained_in_german(owner: Any, login: Any) -> None:
+    import json
+
+    from django.test import Client
+
+    client = login(Client(), owner)  # German is the default language
+    actions = [{"type": "notify", "to": "unit", "subject": "Neu", "body": "{%load static%}"}]
+    response = client.post("/automatisierung/fulda/neu/", {**FORM, "actions": json.dumps(actions)})
+    assert response.status_code == 400
+    assert "Das Tag „load“ ist in Vorlagen nicht erlaubt" in response.content.decode()
