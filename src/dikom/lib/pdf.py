@@ -188,7 +188,7 @@ def static_only_fetcher(prefixes: Sequence[str], roots: Roots, served: list[str]
     """A WeasyPrint URL fetcher that serves static files and refuses every other URL without opening it."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
 
-    class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]
+    class StaticOnlyFetcher(URLFetcher):
         def __init__(self) -> None:
             super().__init__(allowed_protocols=(), allow_redirects=False)
 
@@ -223,7 +223,7 @@ def _render_in_child(
         # Refusals are reported to the parent, which logs them once; WeasyPrint's own log would repeat each.
         logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
         try:
-            from weasyprint import HTML
+            from weasyprint import HTML  # type: ignore[import-untyped]
         except (ImportError, OSError) as error:
             connection.send(("unavailable", f"WeasyPrint is not usable: {error}"))
             return

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from django.template import Context, Engine, Library, Node, TemplateSyntaxError, defaultfilters, defaulttags
 from django.template.base import Lexer, TokenType
@@ -132,7 +132,7 @@ def _library() -> Library:
 
 class _SandboxEngine(Engine):
     # Engine adds Django's default tags (load, include, extends, debug …) to any builtins; a sandbox has none.
-    default_builtins: list[str] = []
+    default_builtins: ClassVar[list[str]] = []
 
     def __init__(self) -> None:
         super().__init__(loaders=[], autoescape=True, libraries={}, builtins=[], debug=False)
@@ -182,15 +182,16 @@ def _compile(source: str) -> Any:
             raise TemplateRefused(_("Names that begin with an underscore are not allowed in templates.")) from error
         raise TemplateRefused(_("The template has an error: %(error)s") % {"error": message}) from error
     for node in template.nodelist.get_nodes_by_type(Node):
-        node.render_annotated = _metered_node(node.render_annotated)
+        # Per instance, so Django's own templates stay untouched; NodeList and ForNode call render_annotated.
+        setattr(node, "render_annotated", _metered_node(node.render_annotated))  # noqa: B010
     return template
 
 
-def _metered_node(render: Callable[[Context], str]) -> Callable[[Context], str]:
-    def metered(context: Context) -> str:
+def _metered_node(render: Callable[[Context], Any]) -> Callable[[Context], Any]:
+    def metered(context: Context) -> Any:
         _spend()
         output = render(context)
-        _spend(len(output))
+        _spend(len(output) if isinstance(output, str) else 0)
         return output
 
     return metered

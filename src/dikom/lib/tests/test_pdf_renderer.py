@@ -8,7 +8,10 @@ import pytest
 from django.templatetags.static import static
 
 from dikom.lib import pdf
-from dikom.lib.tests.hostile import SECRET, hostile_markup, loopback, pdf_text, secret_file  # noqa: F401
+from dikom.lib.tests import hostile
+from dikom.lib.tests.hostile import SECRET, hostile_markup, pdf_text
+
+loopback, secret_file = hostile.loopback, hostile.secret_file  # the fixtures
 
 pytestmark = pytest.mark.django_db
 

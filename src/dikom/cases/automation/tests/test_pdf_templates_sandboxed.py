@@ -13,8 +13,11 @@ from dikom.cases.automation.models import RuleExecution
 from dikom.cases.automation.tests.conftest import _adopt, submit
 from dikom.cases.models import Case, CaseDocument
 from dikom.lib.testing import english_client, run_task_worker
-from dikom.lib.tests.hostile import SECRET, hostile_markup, loopback, pdf_text, secret_file  # noqa: F401
+from dikom.lib.tests import hostile
+from dikom.lib.tests.hostile import SECRET, hostile_markup, pdf_text
 from dikom.portal.tests.conftest import FAMILY
+
+loopback, secret_file = hostile.loopback, hostile.secret_file  # the fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
