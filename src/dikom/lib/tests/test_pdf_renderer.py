@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,16 @@ def test_a_render_over_its_time_is_stopped_with_an_error() -> None:
 def test_an_oversized_document_is_refused_before_rendering() -> None:
     with pytest.raises(pdf.PdfFailed, match="characters"):
         pdf.render("x" * (pdf.MAX_HTML_CHARS + 1))
+
+
+def test_only_the_renderer_uses_weasyprint() -> None:
+    # Every PDF, including later ones, goes through dikom.lib.pdf and its fetcher; nothing calls WeasyPrint itself.
+    from django.conf import settings
+
+    source = Path(settings.BASE_DIR) / "src" / "dikom"
+    users = {
+        str(path.relative_to(source))
+        for path in source.rglob("*.py")
+        if "tests" not in path.parts and re.search(r"^\s*(from|import) weasyprint", path.read_text(), re.MULTILINE)
+    }
+    assert users <= {"lib/pdf.py", "lib/pdf_preload.py"}, users
