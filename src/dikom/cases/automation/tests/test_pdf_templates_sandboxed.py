@@ -157,3 +157,17 @@ def test_the_refusal_is_explained_in_german(owner: Any, login: Any) -> None:
     response = client.post("/automatisierung/fulda/neu/", {**FORM, "actions": json.dumps(actions)})
     assert response.status_code == 400
     assert "Das Tag „load“ ist in Vorlagen nicht erlaubt" in response.content.decode()
+
+
+def test_every_text_of_a_rule_is_checked_when_saved(owner: Any, login: Any, adoption: Any) -> None:
+    import json
+
+    client = login(english_client(), owner)
+    for actions in (
+        [{"type": "generate_document", "title": "{% debug %}", "template": "<p>x</p>"}],
+        [{"type": "decide", "outcome": "rejected", "reasons": "{%include 'x.html'%}"}],
+        [{"type": "complete_task", "task": "Prüfen", "result": "{{ case.__dict__ }}"}],
+    ):
+        response = client.post("/automatisierung/fulda/neu/", {**FORM, "actions": json.dumps(actions)})
+        assert response.status_code == 400, actions
+        assert "cannot be used" in response.content.decode(), actions
