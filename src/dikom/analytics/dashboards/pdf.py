@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from dikom.lib.pdf import PdfError, render_pdf
+from dikom.lib.pdf import PdfError, PdfUnavailable, render_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -22,9 +22,12 @@ def pdf_response(request: HttpRequest, context: dict[str, Any], name: str) -> Ht
     )
     try:
         document = render_pdf(html)  # fetches only the platform's static files (dikom.lib.pdf)
-    except PdfError:
+    except PdfError as error:
         logger.exception("analytics: the PDF report could not be made")
-        return render(request, "analytics_dashboards/pdf_unavailable.html", context, status=503)
+        failed = not isinstance(error, PdfUnavailable)
+        return render(
+            request, "analytics_dashboards/pdf_unavailable.html", {**context, "pdf_failed": failed}, status=503
+        )
     response = HttpResponse(document, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
     return response

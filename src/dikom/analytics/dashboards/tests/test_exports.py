@@ -104,3 +104,14 @@ def test_missing_weasyprint_libraries_give_a_clear_page(client: Any, login: Any,
         response = client.get(f"/analytics/fulda/dienste/{example['parking'].uuid}/" + period_query(export="pdf"))
     assert response.status_code == 503
     assert "analytics_dashboards/pdf_unavailable.html" in [t.name for t in response.templates]
+
+
+def test_a_pdf_report_that_takes_too_long_gives_a_clear_page(
+    client: Any, login: Any, analyst: Any, example: Any, settings: Any
+) -> None:
+    # A time budget no render fits in: the renderer process is stopped and the page says so, instead of hanging.
+    settings.DIKOM_PDF_TIMEOUT_SECONDS = 0.001
+    login(client, analyst)
+    response = client.get(f"/analytics/fulda/dienste/{example['parking'].uuid}/" + period_query(export="pdf"))
+    assert response.status_code == 503
+    assert "Der PDF-Bericht konnte nicht erstellt werden (Fehler oder Zeitüberschreitung)" in response.content.decode()
