@@ -88,8 +88,13 @@ def render(html: str, *, pdf_variant: str | None = None, timeout: float | None =
         args=(sender, html, pdf_variant, static_prefixes(), static_roots(), memory),
         name="dikom-pdf",
     )
-    process.start()
-    sender.close()
+    try:
+        process.start()
+    except (OSError, ValueError) as error:  # no fork server here (no forkserver support, no processes left)
+        receiver.close()
+        raise PdfUnavailable(f"The PDF renderer process could not be started: {error}") from error
+    finally:
+        sender.close()
     try:
         if not receiver.poll(timeout):
             raise PdfFailed(f"Rendering the PDF took longer than {timeout:g} s and was stopped.")
