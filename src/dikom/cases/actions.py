@@ -579,12 +579,16 @@ def sign_off(case: Case, by: Any, task: Task, *, expected_version: int | None) -
 def _finalise_decision(case: Case, by: Any, *, automatic_label: str) -> None:
     """The letter is generated and delivered, the case counts as decided."""
     from dikom.cases import letters
+    from dikom.lib.pdf import PdfError
 
     now = timezone.now()
     _bump(case, status=Case.Status.DECIDED, decided_at=now)
     for task in case.tasks.filter(status=Task.Status.OPEN):
         Task.objects.filter(pk=task.pk).update(status=Task.Status.CANCELLED, lock_version=F("lock_version") + 1)
-    pdf = letters.render_decision_letter(case)
+    try:
+        pdf = letters.render_decision_letter(case)
+    except PdfError as error:  # the decision is rolled back with the transaction; the caseworker sees why
+        raise CaseActionError(_("The decision letter could not be generated: %(e)s") % {"e": error}) from error
     document = CaseDocument(
         case=case,
         kind=CaseDocument.Kind.LETTER,

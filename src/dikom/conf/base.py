@@ -361,6 +361,21 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
     minimum=1024,
 )
 
+# --- PDF documents (letters, receipts, automation documents, reports) -------------
+
+DIKOM_PDF_TIMEOUT_SECONDS = env_int(
+    "DIKOM_PDF_TIMEOUT_SECONDS",
+    60,
+    "Longest one PDF may take to render; a render that takes longer is stopped and reported as an error.",
+    minimum=1,
+)
+DIKOM_PDF_MEMORY_MB = env_int(
+    "DIKOM_PDF_MEMORY_MB",
+    1024,
+    "Address space (MiB) the process that renders one PDF may use; 0 sets no limit.",
+    minimum=0,
+)
+
 # --- Background tasks --------------------------------------------------------------
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.template import Context
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -349,13 +348,13 @@ def _clean_preview(rendered: str) -> str:
 def render_letter_preview(source: str, content: Any, municipality_name: str = "Musterstadt") -> SafeString:
     """The letter template rendered in the letters' sandbox against sample data; raises
     ``dikom.cases.letters.LetterTemplateError`` for a template the sandbox refuses."""
-    from dikom.cases.letters import SANDBOX, LetterTemplateError, check_template
+    from dikom.cases.letters import LetterTemplateError
+    from dikom.lib import template_sandbox
 
-    check_template(source)
     try:
-        rendered = SANDBOX.from_string(source).render(
-            Context(sample_letter_context(content, municipality_name), autoescape=True)
-        )
+        rendered = template_sandbox.render(source, sample_letter_context(content, municipality_name))
+    except LetterTemplateError:
+        raise
     except Exception as error:  # any failure of the designer's template is shown, never raised
         raise LetterTemplateError(str(error)) from error
     return mark_safe(_clean_preview(rendered))  # noqa: S308 - sandbox output reduced to an allow-list above

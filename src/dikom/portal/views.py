@@ -26,6 +26,7 @@ from dikom.eservices.definition import fees as fee_rules
 from dikom.eservices.definition.fields import clean_answers
 from dikom.eservices.definition.schema import text
 from dikom.eservices.service import adopted_services, adoption_for, local_fees
+from dikom.lib.pdf import PdfError, PdfUnavailable, render_pdf
 from dikom.payments import service as payments_service
 from dikom.portal import access, actions, events, steps
 from dikom.portal.models import Application
@@ -572,12 +573,11 @@ def receipt(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
         request=request,
     )
     try:
-        from weasyprint import HTML  # type: ignore[import-untyped]
-
-        pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
-    except (ImportError, OSError):
-        logger.exception("portal: WeasyPrint is not usable")
-        return render(request, "portal/pdf_unavailable.html", _base(municipality), status=503)
+        pdf = render_pdf(html)  # fetches only the platform's static files; never the request's host
+    except PdfError as error:
+        logger.exception("portal: the receipt PDF could not be made")
+        context = {**_base(municipality), "pdf_failed": not isinstance(error, PdfUnavailable)}
+        return render(request, "portal/pdf_unavailable.html", context, status=503)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{application.reference}.pdf"'
     return response

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from django.template import Context
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -25,6 +24,7 @@ from dikom.cases import letters
 from dikom.cases.actions import CaseActionError
 from dikom.cases.automation import planning, rules, webhook
 from dikom.cases.models import Case, Task
+from dikom.lib import pdf, template_sandbox
 from dikom.lib.mail import send_mail_on_commit
 
 #: Namespace of the idempotency keys of webhook calls (uuid5 of the event and the action's position).
@@ -129,8 +129,7 @@ def _decide(rule: Any, case: Case, action: dict[str, Any], context: dict[str, An
 
 def _render(case: Case, source: str, *, html: bool) -> str:
     """A rule's text with the letter's data (``case``, ``answers``, ``fees``, ``municipality``), sandboxed."""
-    letters.check_template(source)
-    return letters.SANDBOX.from_string(source).render(Context(letters.letter_context(case), autoescape=html))
+    return template_sandbox.render(source, letters.letter_context(case), autoescape=html)
 
 
 def _render_text(case: Case, source: str) -> str:
@@ -156,19 +155,20 @@ def document_html(case: Case, title: str, source: str) -> str:
 
 
 def _generate_document(rule: Any, case: Case, action: dict[str, Any], context: dict[str, Any]) -> str:
-    from weasyprint import HTML  # type: ignore[import-untyped]
-
     title = _render_text(case, action["title"])[:300]
     try:
         html = document_html(case, title, action["template"])
     except letters.LetterTemplateError as error:
         raise CaseActionError(_("The text cannot be used: %(e)s") % {"e": error}) from error
-    pdf: bytes = HTML(string=html).write_pdf(pdf_variant="pdf/a-3b")
+    try:
+        document = pdf.render_pdf(html, pdf_variant="pdf/a-3b")
+    except pdf.PdfError as error:
+        raise CaseActionError(_("The document could not be generated: %(e)s") % {"e": error}) from error
     case_actions.add_generated_document(
         case,
         title=title,
         file_name=f"{slugify(title)[:60] or 'dokument'}-{case.reference}.pdf",
-        content=pdf,
+        content=document,
         content_type="application/pdf",
         visible_to_citizen=bool(action.get("visible_to_citizen", False)),
         automatic_label=rule.label,

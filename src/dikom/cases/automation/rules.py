@@ -47,6 +47,8 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "call_webhook": (("url",), ("include_answers",)),
 }
 BOOLEAN_PARAMETERS = {"visible_to_citizen", "include_answers"}
+#: Parameters filled in as templates (``dikom.lib.template_sandbox``) when the rule runs.
+TEMPLATE_PARAMETERS = frozenset({"template", "subject", "body", "reasons", "result", "message", "title"})
 
 #: set_status: from → the statuses a rule may move a case to.
 STATUS_TRANSITIONS: dict[str, set[str]] = {
@@ -239,17 +241,18 @@ def check_actions(actions: Any, municipality: Municipality, content: Mapping[str
                 problem(_("a decision other than “approved” needs “reasons”."))
             elif content is not None and not automatic_decision_allowed(content):
                 problem(_("this online service is not marked as fully rule-based; it cannot be decided automatically."))
-        elif kind in {"generate_document", "notify"}:
-            for name in ("template", "subject", "body"):
-                if name in action:
-                    try:
-                        check_template(action[name])
-                    except LetterTemplateError as error:
-                        problem(_("the text “%(name)s” cannot be used: %(problem)s") % {"name": name, "problem": error})
-            if kind == "notify":
-                to = action["to"].strip()
-                if to not in {"unit", "citizen"} and not _is_email(to):
-                    problem(_("“to” is “unit”, “citizen” or an e-mail address."))
+        for name in sorted(TEMPLATE_PARAMETERS & set(action)):
+            # Every text a rule fills in runs in the template sandbox; refuse now what it would refuse then.
+            try:
+                check_template(action[name])
+            except LetterTemplateError as error:
+                problem(_("the text “%(name)s” cannot be used: %(problem)s") % {"name": name, "problem": error})
+        if len(problems) > before:
+            continue
+        if kind == "notify":
+            to = action["to"].strip()
+            if to not in {"unit", "citizen"} and not _is_email(to):
+                problem(_("“to” is “unit”, “citizen” or an e-mail address."))
         elif kind == "call_webhook":
             try:
                 webhook.parse_url(action["url"])

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from dikom.analytics.dashboards.tests.conftest import period_query
 from dikom.analytics.models import Service
+from dikom.lib.pdf import PdfUnavailable
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +97,21 @@ def _pdf_has_title(document: bytes, title: str) -> bool:
 
 def test_missing_weasyprint_libraries_give_a_clear_page(client: Any, login: Any, analyst: Any, example: Any) -> None:
     login(client, analyst)
-    with mock.patch.dict("sys.modules", {"weasyprint": None}):
+    # The renderer process reports missing system libraries (Pango) as PdfUnavailable; the view turns it into 503.
+    with mock.patch(
+        "dikom.analytics.dashboards.pdf.render_pdf", side_effect=PdfUnavailable("WeasyPrint is not usable")
+    ):
         response = client.get(f"/analytics/fulda/dienste/{example['parking'].uuid}/" + period_query(export="pdf"))
     assert response.status_code == 503
     assert "analytics_dashboards/pdf_unavailable.html" in [t.name for t in response.templates]
+
+
+def test_a_pdf_report_that_takes_too_long_gives_a_clear_page(
+    client: Any, login: Any, analyst: Any, example: Any, settings: Any
+) -> None:
+    # A time budget no render fits in: the renderer process is stopped and the page says so, instead of hanging.
+    settings.DIKOM_PDF_TIMEOUT_SECONDS = 0.001
+    login(client, analyst)
+    response = client.get(f"/analytics/fulda/dienste/{example['parking'].uuid}/" + period_query(export="pdf"))
+    assert response.status_code == 503
+    assert "Der PDF-Bericht konnte nicht erstellt werden (Fehler oder Zeitüberschreitung)" in response.content.decode()
