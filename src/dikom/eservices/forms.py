@@ -23,6 +23,7 @@ from django.utils.translation import ngettext_lazy
 
 from dikom.eservices import actions
 from dikom.eservices.models import Review
+from dikom.lib.jsonparse import loads_limited
 from dikom.municipalities.models import Municipality, OrgUnit
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -111,7 +112,7 @@ def parse_rule(raw: str, label: str, known_variables: set[str] | None) -> Any:
     if not raw:
         return None
     try:
-        rule = json.loads(raw)
+        rule = loads_limited(raw)
     except json.JSONDecodeError as exc:
         raise ValidationError(
             _("%(label)s is not valid JSON (line %(line)s, column %(column)s: %(error)s).")

@@ -19,13 +19,14 @@ suite are rejected with :class:`FimImportError` naming the problem.
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
+
+from dikom.lib.jsonparse import loads_limited
 
 from .schema import FORMAT, KEY_PATTERN
 from .validation import pattern_problem
@@ -463,7 +464,7 @@ class _Importer:
         content = (node.text or "").strip()
         if content.startswith("{") and len(content) < 5000:
             try:
-                parsed = json.loads(content)
+                parsed = loads_limited(content)
             except ValueError:
                 parsed = None
             if isinstance(parsed, dict):

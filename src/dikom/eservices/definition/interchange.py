@@ -23,6 +23,8 @@ import zipfile
 import zlib
 from typing import Any
 
+from dikom.lib.jsonparse import loads_limited
+
 from .schema import FORMAT
 
 ARCHIVE_FORMAT = "dikom.service-archive/1"
@@ -121,7 +123,7 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
 
 def _json(data: bytes, name: str) -> Any:
     try:
-        return json.loads(data.decode("utf-8"))
+        return loads_limited(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise InterchangeError(f"{name} is not valid UTF-8 JSON: {error}", "invalid_json") from error
 
