@@ -66,13 +66,15 @@ def test_the_schema_lists_the_operations_with_a_body() -> None:
 
 @pytest.mark.parametrize("body", [NESTED, NESTED_OBJECT], ids=["arrays", "objects"])
 def test_every_api_operation_answers_nested_json_with_4xx(
-    body: str, platform_admin: User, city_a: Municipality, settings: Any
+    body: str, platform_admin: User, owner: User, city_a: Municipality, settings: Any, login: Any
 ) -> None:
     settings.DEBUG = False
     token = create_api_key(municipality=city_a, name="alles", scopes=list(SCOPES)).token
-    admin = APIClient()
-    admin.force_authenticate(user=platform_admin)
-    clients = {"admin": admin, "api key": APIClient(HTTP_AUTHORIZATION=f"Api-Key {token}")}
+    clients = {
+        "platform admin": login(APIClient(), platform_admin),
+        "city admin": login(APIClient(), owner),
+        "api key": APIClient(HTTP_AUTHORIZATION=f"Api-Key {token}"),
+    }
     failures = []
     for who, api in clients.items():
         for method, path in _operations():

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET
 from dikom.accounts.access import roles_in
 from dikom.accounts.roles import Role
 from dikom.cases import statistics
+from dikom.lib.dateranges import DayField
 from dikom.municipalities.models import Municipality
 
 STATISTICS_ROLES = frozenset({Role.MUNICIPALITY_ADMIN, Role.ANALYST, Role.CASEWORKER})
@@ -63,13 +64,13 @@ class PeriodForm(forms.Form):
         widget=forms.HiddenInput,
         error_messages={"invalid_choice": gettext_lazy("Please choose one of the offered periods.")},
     )
-    start = forms.DateField(
+    start = DayField(
         label=gettext_lazy("From"),
         required=False,
         input_formats=["%Y-%m-%d", "%d.%m.%Y"],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    end = forms.DateField(
+    end = DayField(
         label=gettext_lazy("To"),
         required=False,
         input_formats=["%Y-%m-%d", "%d.%m.%Y"],

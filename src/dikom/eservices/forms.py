@@ -23,6 +23,7 @@ from django.utils.translation import ngettext_lazy
 
 from dikom.eservices import actions
 from dikom.eservices.models import Review
+from dikom.lib.dateranges import DayField
 from dikom.lib.jsonparse import loads_limited
 from dikom.municipalities.models import Municipality, OrgUnit
 
@@ -1024,7 +1025,7 @@ class AdoptionForm(forms.Form):
     org_unit = forms.ModelChoiceField(
         label=_("Responsible organisational unit"), queryset=OrgUnit.objects.none(), required=True
     )
-    start_date = forms.DateField(
+    start_date = DayField(
         label=_("Offered from"), widget=forms.DateInput(attrs={"type": "date"}), help_text=_("Format: 2026-01-31.")
     )
     contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
