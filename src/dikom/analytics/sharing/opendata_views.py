@@ -8,7 +8,6 @@ is a 404, as are incomplete months and years.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -23,6 +22,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from dikom.analytics.sharing import opendata
+from dikom.lib import spreadsheet_safety
 from dikom.lib.dateranges import EARLIEST, LATEST
 
 CACHE_SECONDS = 3600
@@ -108,7 +108,7 @@ def _serve(request: HttpRequest, table: opendata.Table, fmt: str, filename: str)
         response = HttpResponse(body.encode("utf-8"), content_type="application/json; charset=utf-8")
     else:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer = spreadsheet_safety.csv_writer(buffer, lineterminator="\r\n")
         writer.writerow(opendata.COLUMN_NAMES)
         for row in table.rows:
             cells = []
