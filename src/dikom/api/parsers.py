@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from dikom.lib.jsonparse import MAX_DEPTH, JSONTooDeep, loads_limited
+from dikom.lib.jsonparse import MAX_DEPTH, JSONHasNul, JSONTooDeep, loads_limited
 
 
 class LimitedJSONParser(JSONParser):
@@ -32,6 +32,8 @@ class LimitedJSONParser(JSONParser):
             raise ParseError(
                 gettext("The JSON body is nested deeper than %(depth)d levels.") % {"depth": MAX_DEPTH}
             ) from None
+        except JSONHasNul:
+            raise ParseError(gettext("The text contains a NUL character, which is not allowed.")) from None
         except (UnicodeDecodeError, LookupError) as error:
             raise ParseError(gettext("The body is not valid JSON: %(error)s") % {"error": error}) from None
         except json.JSONDecodeError as error:

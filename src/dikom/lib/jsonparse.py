@@ -47,6 +47,25 @@ class JSONTooLarge(json.JSONDecodeError):
     """The document is longer than allowed."""
 
 
+class JSONHasNul(json.JSONDecodeError):
+    """A string of the document holds NUL (``\\u0000``), which PostgreSQL cannot store."""
+
+
+# ``\u0000`` after an even number of backslashes (an odd number escapes the escape).
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def check_nul(text: str | bytes) -> None:
+    """Raise ``JSONHasNul`` if a string in ``text`` holds NUL."""
+    doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    if "u0000" not in doc and "\x00" not in doc:
+        return
+    match = _NUL_ESCAPE.search(doc)
+    position = match.end() - 6 if match else doc.find("\x00")
+    if position >= 0:
+        raise JSONHasNul("NUL character in a string", doc, position)
+
+
 def _opening_brackets(text: str | bytes) -> int:
     if isinstance(text, str):
         return text.count("[") + text.count("{")
@@ -93,7 +112,8 @@ def _refuse_constant(name: str) -> Any:
 
 
 def loads_limited(text: str | bytes, max_depth: int = MAX_DEPTH, max_bytes: int | None = None) -> Any:
-    """Decode JSON from outside: ``JSONTooLarge`` beyond ``max_bytes``, ``JSONTooDeep`` beyond ``max_depth``.
+    """Decode JSON from outside: ``JSONTooLarge`` beyond ``max_bytes``, ``JSONTooDeep`` beyond ``max_depth``,
+    ``JSONHasNul`` for a NUL character in a string.
 
     Strict JSON: ``NaN`` and ``Infinity`` are refused. Other malformed text
     raises ``json.JSONDecodeError`` as ``json.loads`` does.
@@ -102,6 +122,7 @@ def loads_limited(text: str | bytes, max_depth: int = MAX_DEPTH, max_bytes: int 
         doc = text[:200].decode("utf-8", "replace") if isinstance(text, bytes) else text[:200]
         raise JSONTooLarge(f"longer than {max_bytes} bytes", doc, 0)
     check_depth(text, max_depth)
+    check_nul(text)
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except (_NotJSON, UnicodeDecodeError) as error:

@@ -244,7 +244,7 @@ class _Importer:
 
     def unique_key(self, base: str, used: set[str]) -> str:
         key = re.sub(r"[^a-z0-9_]", "_", base.lower())
-        if not re.match(KEY_PATTERN, key):
+        if not re.fullmatch(KEY_PATTERN, key):
             key = ("k_" + key)[:60]
         candidate, number = key, 2
         while candidate in used:
