@@ -139,7 +139,13 @@ class _Shape:
             return
         for name in ("sign_off_required", "automatic_decision_allowed"):
             self.kind(f"processing.{name}", processing.get(name), bool, _("true or false"))
-        self.kind("processing.bpmn", processing.get("bpmn"), str, _("a text"))
+        bpmn = processing.get("bpmn")
+        if self.kind("processing.bpmn", bpmn, str, _("a text")) and bpmn:
+            from dikom.cases.bpmn.checks import exceeds_limits
+
+            problem = exceeds_limits(bpmn)
+            if problem:
+                self.add("processing.bpmn", problem)
         lanes = processing.get("lanes")
         if self.kind("processing.lanes", lanes, dict, _("an object")) and not all(
             isinstance(v, str) for v in (lanes or {}).values()
