@@ -124,3 +124,16 @@ def test_matomo_bulk_answers_400(city_a: Municipality, settings: Any) -> None:
 
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("text", [NESTED, NESTED_OBJECT, '{"var": "a\\u0000"}'])
+def test_json_form_fields_give_a_form_error(text: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    from dikom.cases.automation.rules import parse_json
+    from dikom.eservices.forms import parse_rule
+
+    with pytest.raises(ValidationError):
+        parse_json(text, "condition")
+    with pytest.raises(ValidationError):
+        parse_rule(text, "Visible if", None)
