@@ -44,6 +44,7 @@ from dikom.analytics.models import (
     UsageEvent,
 )
 from dikom.analytics.privacy import scrub_comment, visit_key
+from dikom.lib.identifiers import CONTROL_MESSAGE, NUL_MESSAGE, has_nul, is_identifier_text
 from dikom.municipalities.models import Municipality
 
 EVENT_TYPES = frozenset(EventType.values)
@@ -99,7 +100,10 @@ def _error(field: str, message: str, code: str) -> FieldError:
     return {"field": field, "message": message, "code": code}
 
 
-def _string(data: dict[str, Any], name: str, errors: list[FieldError], max_length: int = MAX_KEY_LENGTH) -> str:
+def _string(
+    data: dict[str, Any], name: str, errors: list[FieldError], max_length: int = MAX_KEY_LENGTH, free_text: bool = False
+) -> str:
+    """An identifier (printable characters only) or, with ``free_text``, text without NUL."""
     value = data.get(name)
     if value is None:
         return ""
@@ -108,6 +112,12 @@ def _string(data: dict[str, Any], name: str, errors: list[FieldError], max_lengt
         return ""
     if len(value) > max_length:
         errors.append(_error(name, gettext("At most %(n)d characters.") % {"n": max_length}, "max_length"))
+        return ""
+    if free_text and has_nul(value):
+        errors.append(_error(name, str(NUL_MESSAGE), "null_characters_not_allowed"))
+        return ""
+    if not free_text and not is_identifier_text(value):
+        errors.append(_error(name, str(CONTROL_MESSAGE), "control_characters"))
         return ""
     return value
 
@@ -183,7 +193,13 @@ def _timestamp(data: dict[str, Any], limits: Limits, errors: list[FieldError]) -
 
 
 def _optional_string(value: Any, max_length: int = MAX_KEY_LENGTH) -> bool:
-    return value is None or (type(value) is str and len(value) <= max_length)
+    """An optional identifier: printable characters only (see ``dikom.lib.identifiers``)."""
+    return value is None or (type(value) is str and len(value) <= max_length and value.isprintable())
+
+
+def _optional_text(value: Any, max_length: int) -> bool:
+    """Optional free text: line breaks allowed, NUL never (PostgreSQL cannot store it)."""
+    return value is None or (type(value) is str and len(value) <= max_length and "\x00" not in value)
 
 
 def _optional_choice(value: Any, choices: frozenset[str]) -> bool:
@@ -214,6 +230,7 @@ def _fast_event(data: Any, limits: Limits) -> dict[str, Any] | None:
         or event_type not in EVENT_TYPES
         or type(service) is not str
         or not 0 < len(service) <= MAX_KEY_LENGTH
+        or not service.isprintable()
         or type(value) is not str
         or len(value) < 16
     ):
@@ -250,7 +267,7 @@ def _fast_event(data: Any, limits: Limits) -> dict[str, Any] | None:
     ):
         return None
     if event_type == EventType.FEEDBACK:
-        if not _optional_integer(rating, 1, 5) or not _optional_string(comment, MAX_COMMENT_LENGTH):
+        if not _optional_integer(rating, 1, 5) or not _optional_text(comment, MAX_COMMENT_LENGTH):
             return None
         if rating is None and not comment:
             return None
@@ -311,7 +328,7 @@ def validate_event(data: Any, limits: Limits) -> tuple[dict[str, Any] | None, li
     channel = _choice(data, "channel", CHANNELS, errors)
     device_class = _choice(data, "device_class", DEVICE_CLASSES, errors)
     rating = _integer(data, "rating", 1, 5, errors)
-    comment = _string(data, "comment", errors, MAX_COMMENT_LENGTH)
+    comment = _string(data, "comment", errors, MAX_COMMENT_LENGTH, free_text=True)
 
     if event_type:
         if event_type in STEP_TYPES and not step_key and data.get("step_key") is None:

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from dikom.accounts.roles import Role
 from dikom.audit.models import AuditEvent
+from dikom.lib.dateranges import ApiMomentField
 from dikom.municipalities.models import District, Municipality, OrgUnit, SizeClass, validate_ags
 
 
@@ -103,8 +104,8 @@ class AuditEventFilterSerializer(serializers.Serializer):
     action = serializers.CharField(
         required=False, max_length=80, help_text="Only events whose action starts with this, e.g. `auth.` or `api_key`."
     )
-    since = serializers.DateTimeField(required=False, help_text="Only events at or after this time (ISO 8601).")
-    until = serializers.DateTimeField(required=False, help_text="Only events before this time (ISO 8601).")
+    since = ApiMomentField(required=False, help_text="Only events at or after this time (ISO 8601).")
+    until = ApiMomentField(required=False, help_text="Only events before this time (ISO 8601).")
 
     def validate_municipality(self, value: str) -> str:
         try:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dikom.cases.models import Case
+from dikom.lib.dateranges import DayField
 
 TABS = ("mine", "unit", "all")
 SORTS = (("due", _("Due date, earliest first")), ("-due", _("Due date, latest first")))
@@ -109,7 +110,7 @@ class InformationRequestForm(forms.Form):
 class ConsultForm(forms.Form):
     org_unit = forms.ChoiceField(label=_("Department to consult"))
     question = forms.CharField(label=_("Question"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
-    due_date = forms.DateField(
+    due_date = DayField(
         label=_("Answer needed by"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),

@@ -8,7 +8,6 @@ get 403. What the figures mean: :mod:`dikom.cases.statistics`.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from typing import Any
@@ -26,6 +25,8 @@ from django.views.decorators.http import require_GET
 from dikom.accounts.access import roles_in
 from dikom.accounts.roles import Role
 from dikom.cases import statistics
+from dikom.lib import spreadsheet_safety
+from dikom.lib.dateranges import DayField
 from dikom.municipalities.models import Municipality
 
 STATISTICS_ROLES = frozenset({Role.MUNICIPALITY_ADMIN, Role.ANALYST, Role.CASEWORKER})
@@ -63,13 +64,13 @@ class PeriodForm(forms.Form):
         widget=forms.HiddenInput,
         error_messages={"invalid_choice": gettext_lazy("Please choose one of the offered periods.")},
     )
-    start = forms.DateField(
+    start = DayField(
         label=gettext_lazy("From"),
         required=False,
         input_formats=["%Y-%m-%d", "%d.%m.%Y"],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    end = forms.DateField(
+    end = DayField(
         label=gettext_lazy("To"),
         required=False,
         input_formats=["%Y-%m-%d", "%d.%m.%Y"],
@@ -161,16 +162,11 @@ def _filename(municipality: Municipality, period: statistics.Period, extension: 
     return f"statistik-{municipality.slug}-{period.first_day:%Y-%m-%d}-{period.last_day:%Y-%m-%d}.{extension}"
 
 
-def _text_safe(value: str) -> str:
-    # Spreadsheets run cells that start like a formula; neutralise them (CSV injection).
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _export_rows(municipality: Municipality, period: statistics.Period) -> list[list[Any]]:
     rows = []
     for figures in _figures(municipality, period):
         values = statistics.row_values(figures)
-        values[0] = _text_safe(str(values[0]))
+        values[0] = str(values[0])
         rows.append(values)
     return rows
 
@@ -194,7 +190,7 @@ def statistics_csv(request: HttpRequest, slug: str) -> HttpResponse:
         return _invalid_export(form)
     period = form.get_period()
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = spreadsheet_safety.csv_writer(buffer)
     writer.writerow(_headers())
     for values in _export_rows(municipality, period):
         writer.writerow(["" if v is None else v for v in values])
@@ -220,11 +216,11 @@ def statistics_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
     assert sheet is not None  # noqa: S101 - a new workbook always has one sheet
     sheet.title = _("Statistics")[:31]
     headers = _headers()
-    sheet.append(headers)
+    spreadsheet_safety.append_row(sheet, headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for values in _export_rows(municipality, period):
-        sheet.append(values)
+        spreadsheet_safety.append_row(sheet, values)
     for index, header in enumerate(headers, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = max(12, min(len(header), 40))
     sheet.freeze_panes = "B2"

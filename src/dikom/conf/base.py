@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "dikom.web.middleware.GermanByDefaultLocaleMiddleware",
+    "dikom.web.middleware.RefuseNulMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -392,7 +393,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["dikom.api.parsers.LimitedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["dikom.api.throttling.ApiKeyRateThrottle", "dikom.api.throttling.AnonBurstThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "api_key": env_str("DIKOM_API_KEY_RATE", "6000/min", "Requests per API key (N/s, N/min, N/hour)."),

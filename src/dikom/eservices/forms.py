@@ -24,6 +24,8 @@ from django.utils.translation import ngettext_lazy
 
 from dikom.eservices import actions
 from dikom.eservices.models import Review
+from dikom.lib.dateranges import DayField
+from dikom.lib.jsonparse import loads_limited
 from dikom.municipalities.models import Municipality, OrgUnit
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -112,7 +114,7 @@ def parse_rule(raw: str, label: str, known_variables: set[str] | None) -> Any:
     if not raw:
         return None
     try:
-        rule = json.loads(raw)
+        rule = loads_limited(raw)
     except json.JSONDecodeError as exc:
         raise ValidationError(
             _("%(label)s is not valid JSON (line %(line)s, column %(column)s: %(error)s).")
@@ -1037,7 +1039,7 @@ class AdoptionForm(forms.Form):
     org_unit = forms.ModelChoiceField(
         label=_("Responsible organisational unit"), queryset=OrgUnit.objects.none(), required=True
     )
-    start_date = forms.DateField(
+    start_date = DayField(
         label=_("Offered from"), widget=forms.DateInput(attrs={"type": "date"}), help_text=_("Format: 2026-01-31.")
     )
     contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from dikom.accounts.models import User
 from dikom.accounts.roles import Role
 from dikom.accounts.scopes import SCOPES
+from dikom.lib.dateranges import DayField
 from dikom.municipalities.models import OrgUnit
 from dikom.municipalities.tree import OrgUnitTree
 
@@ -157,7 +158,7 @@ class ApiKeyForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("Choose at least one scope.")},
     )
-    valid_until = forms.DateField(
+    valid_until = DayField(
         label=_("Valid until (optional)"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -201,10 +202,10 @@ class AuditFilterForm(forms.Form):
         required=False,
         help_text=_("For example “orgunit” or “api_key.revoke”."),
     )
-    date_from = forms.DateField(
+    date_from = DayField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
-    date_to = forms.DateField(
+    date_to = DayField(
         label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 

@@ -7,7 +7,6 @@ the forms validate, ``actions.py`` (and ``dikom.accounts.actions``) change state
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from typing import Any, cast
@@ -31,6 +30,7 @@ from dikom.accounts import actions as account_actions
 from dikom.accounts.models import ApiKey, Membership, User
 from dikom.accounts.roles import Role
 from dikom.audit.models import AuditEvent
+from dikom.lib import spreadsheet_safety
 from dikom.municipalities import actions
 from dikom.municipalities.forms import (
     ApiKeyForm,
@@ -384,13 +384,8 @@ class _Echo:
         return value
 
 
-def _csv_safe(value: str) -> str:
-    # Spreadsheets run cells that start like a formula; neutralise them (CSV injection).
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _audit_csv(municipality: Municipality, events: QuerySet[AuditEvent]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
+    writer = spreadsheet_safety.csv_writer(_Echo())
 
     def rows() -> Iterator[str]:
         yield writer.writerow(["time", "actor", "action", "object_type", "object_id", "object", "source", "details"])
@@ -398,13 +393,13 @@ def _audit_csv(municipality: Municipality, events: QuerySet[AuditEvent]) -> Stre
             yield writer.writerow(
                 [
                     timezone.localtime(event.occurred_at).isoformat(),
-                    _csv_safe(event.actor_label),
-                    _csv_safe(event.action),
+                    event.actor_label,
+                    event.action,
                     event.object_type,
                     event.object_id,
-                    _csv_safe(event.object_repr),
+                    event.object_repr,
                     event.source,
-                    _csv_safe(json.dumps(event.changes, ensure_ascii=False, sort_keys=True)),
+                    json.dumps(event.changes, ensure_ascii=False, sort_keys=True),
                 ]
             )
 

@@ -51,3 +51,43 @@ class GermanByDefaultLocaleMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class RefuseNulMiddleware:
+    """A request with NUL in its path, query string or form body gets 400 before any view runs.
+
+    PostgreSQL cannot store or even compare text with NUL: a search for
+    ``%00`` would end in a database error (500). Django's form fields and DRF's
+    text fields refuse NUL already, and JSON bodies are checked by
+    ``dikom.lib.jsonparse``; this covers query parameters read directly and
+    form posts of views without a form. Multipart bodies are left alone (files
+    may hold NUL; their text fields go through form fields).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._has_nul(request):
+            from django.utils.translation import gettext
+
+            from dikom.api.problems import problem_response
+
+            detail = gettext("The request contains a NUL character, which is not allowed.")
+            if request.path.startswith("/api/") or request.path == "/matomo.php":
+                return problem_response(400, detail, "malformed-request")
+            return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request: HttpRequest) -> bool:
+        from django.core.exceptions import RequestDataTooBig
+
+        if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+            return True
+        if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+            try:
+                return b"%00" in request.body or b"\x00" in request.body
+            except RequestDataTooBig:
+                return False  # the view's own reading answers 413
+        return False

@@ -234,6 +234,10 @@ class IngestFastPath:
             if take_from_budget(IngestThrottle.cache, ident, rate[0], rate[1], time.time()) is not None:
                 return None  # Django answers 429 with Retry-After (and counts nothing either)
 
+        # Not ``dikom.lib.jsonparse.loads_limited``: its depth scan would double
+        # the cost of decoding here. orjson itself refuses nesting beyond 1 024
+        # levels without recursing; Django then answers (400 for the depth),
+        # and the event check below accepts no nested values at all.
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:

@@ -24,6 +24,7 @@ from dikom.analytics.models import (
     validate_service_key,
 )
 from dikom.api.schema import ValidationProblemSerializer
+from dikom.lib.dateranges import ApiDayField
 
 MAX_PERIOD = timedelta(days=3660)
 
@@ -147,8 +148,8 @@ class AssignResultSerializer(serializers.Serializer):
 
 class SummaryQuerySerializer(serializers.Serializer):
     service = serializers.UUIDField(help_text="UUID of the service.")
-    from_ = serializers.DateField(help_text="First day (local date, inclusive).")
-    to = serializers.DateField(help_text="Last day (local date, inclusive).")
+    from_ = ApiDayField(help_text="First day (local date, inclusive).")
+    to = ApiDayField(help_text="Last day (local date, inclusive).")
     channel = serializers.ChoiceField(choices=Channel.choices, required=False, help_text="Only this channel.")
     municipality = serializers.CharField(
         required=False, max_length=8, help_text="AGS; only for signed-in people (API keys read their own city)."

@@ -11,7 +11,6 @@ logged.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -29,6 +28,7 @@ from dikom.analytics.collect.access import key_may_ingest_for
 from dikom.analytics.collect.matomo import MatomoRequest, parse_query
 from dikom.analytics.collect.models import CollectionSite
 from dikom.api.problems import problem_response
+from dikom.lib.jsonparse import loads_limited
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 REFUSED = "refused"  # a bulk item over the budget: not tracked, may be sent again later
@@ -73,7 +73,7 @@ def _decode_items(request: HttpRequest) -> tuple[list[dict[str, str] | None], bo
                 return _problem(request, 400, gettext("Too many parameters."), "malformed-request")
         return [params], False, ""
     try:
-        data = json.loads(text)
+        data = loads_limited(text)
     except ValueError:
         return _problem(request, 400, gettext("The body is not valid JSON."), "malformed-request")
     requests = data.get("requests") if isinstance(data, dict) else None

@@ -12,18 +12,19 @@ from dikom.analytics.dashboards.models import Breakdown, Dashboard, Metric, Widg
 from dikom.analytics.dashboards.periods import DEFAULT_PRESET, GRANULARITIES, MAX_DAYS, PRESETS, Period, preset_range
 from dikom.analytics.dashboards.reports import ALLOWED_BREAKDOWNS
 from dikom.analytics.models import Channel, Service
+from dikom.lib.dateranges import DayField
 from dikom.municipalities.models import Municipality
 
 
 class FilterForm(forms.Form):
     period = forms.ChoiceField(label=_("Period"), choices=list(PRESETS.items()), required=False)
-    since = forms.DateField(
+    since = DayField(
         label=_("From"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Custom period only."),
     )
-    until = forms.DateField(
+    until = DayField(
         label=_("To"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
@@ -77,6 +78,7 @@ class WidgetForm(forms.ModelForm):
     class Meta:
         model = Widget
         fields = ["title", "metric", "service", "preset", "since", "until", "granularity", "breakdown", "chart"]
+        field_classes = {"since": DayField, "until": DayField}
         widgets = {
             "since": forms.DateInput(attrs={"type": "date"}),
             "until": forms.DateInput(attrs={"type": "date"}),

@@ -7,7 +7,6 @@ fraction with a percentage number format — the same numbers everywhere.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +15,8 @@ from django.http import HttpResponse
 from django.utils.formats import number_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+
+from dikom.lib import spreadsheet_safety
 
 TEXT, INT, PERCENT, DECIMAL, SECONDS = "text", "int", "percent", "decimal", "seconds"
 ROW = "row"  # the kind of this cell is the row's own (``Table.row_kinds``), e.g. a table of mixed key figures
@@ -67,18 +68,13 @@ def display(value: Any, kind: str) -> str:
     return str(value)
 
 
-def _csv_safe(value: str) -> str:
-    # Spreadsheets run cells that start like a formula; neutralise them (CSV injection).
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def csv_value(value: Any, kind: str) -> Any:
     if value is None:
         return ""
     if kind == PERCENT:
         return round(value * 100, 1)
     if kind == TEXT:
-        return _csv_safe(str(value))
+        return str(value)
     return value
 
 
@@ -88,8 +84,8 @@ def filename(*parts: str) -> str:
 
 def csv_response(table: Table, name: str) -> HttpResponse:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_csv_safe(h) for h in table.headers])
+    writer = spreadsheet_safety.csv_writer(buffer)
+    writer.writerow(table.headers)
     for row in table.typed_rows():
         writer.writerow([csv_value(value, kind) for value, kind in row])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
@@ -108,12 +104,11 @@ def xlsx_response(table: Table, name: str) -> HttpResponse:
     sheet = workbook.active
     assert sheet is not None  # noqa: S101 - a new workbook always has one sheet
     sheet.title = (table.title or _("Data"))[:31].translate({ord(c): " " for c in "[]:*?/\\"})
-    sheet.append(table.headers)
+    spreadsheet_safety.append_row(sheet, table.headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row_index, row in enumerate(table.typed_rows(), start=2):
-        # Text that looks like a formula is written as text with a leading apostrophe, never as a formula.
-        sheet.append([_csv_safe(str(v)) if kind == TEXT and v is not None else v for v, kind in row])
+        spreadsheet_safety.append_row(sheet, [str(v) if kind == TEXT and v is not None else v for v, kind in row])
         for column_index, (_value, kind) in enumerate(row, start=1):
             if kind in NUMBER_FORMATS:
                 sheet.cell(row=row_index, column=column_index).number_format = NUMBER_FORMATS[kind]

@@ -86,13 +86,13 @@ def clean_row(
         errors.append(("month", str(exc)))
     try:
         service_key = _text(cells.get("service"))
-        if service_key and not _SERVICE_KEY.match(service_key):
+        if service_key and not _SERVICE_KEY.fullmatch(service_key):
             errors.append(("service", _("“%(value)s” is not a valid service key.") % {"value": service_key[:40]}))
     except CellError as exc:
         errors.append(("service", str(exc)))
     try:
         leika_key = _text(cells.get("leika"))
-        if leika_key and not _LEIKA.match(leika_key):
+        if leika_key and not _LEIKA.fullmatch(leika_key):
             errors.append(
                 ("leika", _("“%(value)s” is not a LeiKa key (14 digits starting with 99).") % {"value": leika_key[:40]})
             )

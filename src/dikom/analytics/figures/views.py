@@ -6,7 +6,6 @@ analyst nor administrator, 404 for another city's upload), ``actions.py`` change
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +26,7 @@ from dikom.analytics.figures.forms import FigureFilterForm, UploadForm
 from dikom.analytics.figures.models import METRIC_RULES, FigureUpload, Metric, MonthlyFigure
 from dikom.analytics.figures.parsing import max_upload_bytes
 from dikom.analytics.figures.preview import Preview
+from dikom.lib import spreadsheet_safety
 from dikom.municipalities.models import Municipality
 
 PAGE_SIZE = 100
@@ -173,13 +173,8 @@ class _Echo:
         return value
 
 
-def csv_safe(value: str) -> str:
-    """Neutralise cells that spreadsheets would run as formulas (CSV injection)."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r", "\n") else value
-
-
 def _csv(municipality: Municipality, figures: QuerySet[MonthlyFigure]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo(), delimiter=";")
+    writer = spreadsheet_safety.csv_writer(_Echo(), delimiter=";")
 
     def rows() -> Iterator[str]:
         yield "\ufeff"  # Excel opens UTF-8 with a BOM correctly
@@ -190,8 +185,8 @@ def _csv(municipality: Municipality, figures: QuerySet[MonthlyFigure]) -> Stream
             yield writer.writerow(
                 [
                     f"{figure.month:%Y-%m}",
-                    csv_safe(figure.service.external_key if figure.service else figure.service_key),
-                    csv_safe(figure.service.name if figure.service else ""),
+                    figure.service.external_key if figure.service else figure.service_key,
+                    figure.service.name if figure.service else "",
                     figure.leika_key or (figure.service.leika_key if figure.service else ""),
                     figure.metric,
                     figure.plain_value.replace(".", ","),

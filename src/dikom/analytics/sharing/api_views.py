@@ -16,12 +16,13 @@ from dikom.analytics.scopes import ANALYTICS_READ
 from dikom.analytics.sharing import comparison
 from dikom.api.schema import problems
 from dikom.api.views import BaseApiView
+from dikom.lib.dateranges import ApiDayField
 
 
 class ComparisonQuerySerializer(serializers.Serializer):
     leika = serializers.CharField(validators=[validate_leika_key], help_text="LeiKa key, 14 digits starting with 99.")
-    from_ = serializers.DateField(help_text="First day (local date, inclusive).")
-    to = serializers.DateField(help_text="Last day (local date, inclusive).")
+    from_ = ApiDayField(help_text="First day (local date, inclusive).")
+    to = ApiDayField(help_text="Last day (local date, inclusive).")
     municipality = serializers.CharField(
         required=False, max_length=8, help_text="AGS; only for signed-in people (API keys read their own city)."
     )

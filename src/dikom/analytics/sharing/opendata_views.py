@@ -8,7 +8,6 @@ is a 404, as are incomplete months and years.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -23,6 +22,8 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from dikom.analytics.sharing import opendata
+from dikom.lib import spreadsheet_safety
+from dikom.lib.dateranges import EARLIEST, LATEST
 
 CACHE_SECONDS = 3600
 
@@ -107,7 +108,7 @@ def _serve(request: HttpRequest, table: opendata.Table, fmt: str, filename: str)
         response = HttpResponse(body.encode("utf-8"), content_type="application/json; charset=utf-8")
     else:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer = spreadsheet_safety.csv_writer(buffer, lineterminator="\r\n")
         writer.writerow(opendata.COLUMN_NAMES)
         for row in table.rows:
             cells = []
@@ -125,7 +126,12 @@ def _serve(request: HttpRequest, table: opendata.Table, fmt: str, filename: str)
 def month_file(request: HttpRequest, ags: str, month: str, fmt: str) -> HttpResponse:
     municipality = opendata.published_municipality(ags)
     year, number = int(month[:4]), int(month[5:])
-    if municipality is None or not 1 <= number <= 12 or not opendata.is_complete_month(year, number):
+    if (
+        municipality is None
+        or not EARLIEST.year <= year <= LATEST.year
+        or not 1 <= number <= 12
+        or not opendata.is_complete_month(year, number)
+    ):
         raise Http404
     table = opendata.month_table(municipality, year, number)
     return _serve(request, table, fmt, f"nutzungsstatistik-{ags}-{month}")
@@ -134,7 +140,11 @@ def month_file(request: HttpRequest, ags: str, month: str, fmt: str) -> HttpResp
 @require_safe
 def year_file(request: HttpRequest, ags: str, year: str, fmt: str) -> HttpResponse:
     municipality = opendata.published_municipality(ags)
-    if municipality is None or not opendata.is_complete_year(int(year)):
+    if (
+        municipality is None
+        or not EARLIEST.year <= int(year) <= LATEST.year
+        or not opendata.is_complete_year(int(year))
+    ):
         raise Http404
     table = opendata.year_table(municipality, int(year))
     return _serve(request, table, fmt, f"nutzungsstatistik-{ags}-{year}")

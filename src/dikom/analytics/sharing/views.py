@@ -25,13 +25,14 @@ from dikom.analytics.dashboards.tables import DECIMAL, PERCENT
 from dikom.analytics.models import LEIKA_PATTERN, AuthMethod, PaymentMethod, Service
 from dikom.analytics.sharing import access, actions, comparison
 from dikom.analytics.sharing.models import ComparisonShare, OpenDataPublication
+from dikom.lib.dateranges import DayField
 
 MAX_PERIOD = timedelta(days=3660)
 
 
 class PeriodForm(forms.Form):
-    from_ = forms.DateField(label=gettext_lazy("From"), required=False)
-    to = forms.DateField(label=gettext_lazy("To"), required=False)
+    from_ = DayField(label=gettext_lazy("From"), required=False)
+    to = DayField(label=gettext_lazy("To"), required=False)
 
     def __init__(self, data: Any) -> None:
         data = data.copy()

@@ -155,6 +155,14 @@ def test_a_resent_event_counts_as_duplicate_and_a_batch_is_stored(stack, token):
         (event(), None, "revoked", 401),  # revoked a moment ago
         (event(), None, "expired", 401),  # expired a second ago
         ({"events": []}, None, "ok", 400),  # empty batch
+        # control characters in identifiers, NUL in free text (PostgreSQL cannot store NUL)
+        (event(service="anwohner\x00parken"), None, "ok", 422),
+        (event(service="anwohner\nparken"), None, "ok", 422),
+        (event(service="anwohnerparken\u2028"), None, "ok", 422),
+        (event(visit_id="a\tb"), None, "ok", 422),
+        (event(event_id="\x1b[31m"), None, "ok", 422),
+        (event(type="step_viewed", step_key="start\r"), None, "ok", 422),
+        (event(type="feedback", rating=4, comment="gut\x00"), None, "ok", 422),
     ],
 )
 def test_everything_that_is_not_plainly_valid_is_answered_by_django(stack, token, city_a, body, raw, auth, expected):

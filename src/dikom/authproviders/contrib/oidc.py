@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.client
-import json
 import logging
 import re
 import urllib.error
@@ -37,6 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dikom.authproviders.base import METHODS, TRUST_LEVELS, AuthError, AuthProvider, Identity, current_flow, trust_rank
+from dikom.lib.jsonparse import loads_limited
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -231,8 +231,8 @@ def _http(
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(body)
-    except (ValueError, RecursionError) as error:  # RecursionError: nested deeper than the parser's stack
+        value = loads_limited(body)
+    except (ValueError, RecursionError) as error:
         raise _Unreachable("answer is not JSON") from error
     if not isinstance(value, dict):
         raise _Unreachable("answer is not a JSON object")

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from dikom.cases.models import Case, Task
 from dikom.eservices.definition import logic
+from dikom.lib.jsonparse import loads_limited
 from dikom.municipalities.models import Municipality, OrgUnit
 
 #: The first part of every variable a condition may read.
@@ -122,7 +123,7 @@ def find_staff(municipality: Municipality, text: str) -> Any:
 def parse_json(text: str, what: str) -> Any:
     """Parse a JSON text from a form; a readable error with line and column."""
     try:
-        return json.loads(text)
+        return loads_limited(text)
     except json.JSONDecodeError as error:
         raise ValidationError(
             _("The %(what)s is not valid JSON: %(problem)s (line %(line)d, column %(column)d).")

@@ -98,6 +98,60 @@ def _lazy_format(template: Promise | str, params: dict[str, Any]) -> str:
 
 _format = lazy(_lazy_format, str)
 
+# Limits of a process model, checked at import before anything else is looked
+# at (one pass over the parsed tree). Real processes of a municipality have a
+# few dozen nodes; a model far beyond these is a mistake or an attack (40 000
+# unconnected tasks made every process page take seconds).
+MAX_FLOW_NODES = 1000
+MAX_SEQUENCE_FLOWS = 3000
+MAX_SUBPROCESS_DEPTH = 10
+
+
+def limit_problem(root: etree._Element) -> str | None:
+    """The first limit ``root`` exceeds, as a German message naming it; None if it keeps them all."""
+    nodes = flows = 0
+    for element in root.iter(f"{{{BPMN_NS}}}*"):
+        name = local_name(element)
+        if name == "sequenceFlow":
+            flows += 1
+        elif name in FLOW_NODES:
+            nodes += 1
+    if nodes > MAX_FLOW_NODES:
+        return _format(
+            _("The process has %(count)s elements (tasks, events, gateways); at most %(limit)s are allowed."),
+            {"count": nodes, "limit": MAX_FLOW_NODES},
+        )
+    if flows > MAX_SEQUENCE_FLOWS:
+        return _format(
+            _("The process has %(count)s sequence flows; at most %(limit)s are allowed."),
+            {"count": flows, "limit": MAX_SEQUENCE_FLOWS},
+        )
+    for container in root.iter(
+        f"{{{BPMN_NS}}}subProcess", f"{{{BPMN_NS}}}transaction", f"{{{BPMN_NS}}}adHocSubProcess"
+    ):
+        depth = sum(
+            1 for ancestor in container.iterancestors() if local_name(ancestor) in CONTAINERS | UNSUPPORTED_CONTAINERS
+        )
+        if depth >= MAX_SUBPROCESS_DEPTH:
+            return _format(
+                _("Subprocesses are nested more than %(limit)s levels deep; at most %(limit)s are allowed."),
+                {"limit": MAX_SUBPROCESS_DEPTH},
+            )
+    return None
+
+
+def exceeds_limits(xml: bytes | str) -> str | None:
+    """Like ``limit_problem`` for a whole document (also its size); None if it is within the limits or not XML."""
+    size = len(xml.encode("utf-8") if isinstance(xml, str) else xml)
+    if size > MAX_BYTES:
+        return str(_format(_("The process file is larger than %(size)s MB."), {"size": MAX_BYTES // 2**20}))
+    try:
+        root = parse_xml(xml)
+    except UnsafeXMLError:
+        return None  # the release check reports what is wrong with it
+    problem = limit_problem(root)
+    return str(problem) if problem is not None else None
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -1021,6 +1075,11 @@ def inspect(xml_bytes: bytes | str, max_bytes: int = MAX_BYTES) -> ProcessReport
             "not-bpmn": _("The file is not a BPMN 2.0 model (the root element must be bpmn:definitions)."),
         }
         report.findings.append(Finding(level=ERROR, code=exc.code, message=messages[exc.code], line=exc.line))
+        return report
+
+    too_big = limit_problem(root)
+    if too_big is not None:
+        report.findings.append(Finding(level=ERROR, code="too-many-elements", message=too_big))
         return report
 
     exporter = root.get("exporter") or ""

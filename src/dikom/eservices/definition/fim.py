@@ -19,13 +19,14 @@ suite are rejected with :class:`FimImportError` naming the problem.
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
+
+from dikom.lib.jsonparse import loads_limited
 
 from .schema import FORMAT, KEY_PATTERN
 from .validation import pattern_problem
@@ -243,7 +244,7 @@ class _Importer:
 
     def unique_key(self, base: str, used: set[str]) -> str:
         key = re.sub(r"[^a-z0-9_]", "_", base.lower())
-        if not re.match(KEY_PATTERN, key):
+        if not re.fullmatch(KEY_PATTERN, key):
             key = ("k_" + key)[:60]
         candidate, number = key, 2
         while candidate in used:
@@ -463,7 +464,7 @@ class _Importer:
         content = (node.text or "").strip()
         if content.startswith("{") and len(content) < 5000:
             try:
-                parsed = json.loads(content)
+                parsed = loads_limited(content)
             except ValueError:
                 parsed = None
             if isinstance(parsed, dict):

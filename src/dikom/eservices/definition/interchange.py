@@ -23,7 +23,12 @@ import zipfile
 import zlib
 from typing import Any
 
+from django.utils.translation import gettext as _
+
+from dikom.lib.jsonparse import loads_limited
+
 from .schema import FORMAT
+from .structure import structure_problems
 
 ARCHIVE_FORMAT = "dikom.service-archive/1"
 MAX_ARCHIVE_BYTES = 60 * 1024 * 1024
@@ -31,6 +36,8 @@ MAX_ENTRIES = 200
 MAX_ENTRY_BYTES = 25 * 1024 * 1024
 MAX_TOTAL_BYTES = 100 * 1024 * 1024
 MAX_DEFINITION_BYTES = 5 * 1024 * 1024
+MAX_METADATA_BYTES = 64 * 1024
+MAX_NAME_LENGTH = 200
 MAX_RATIO = 100  # uncompressed / compressed, above this an entry is treated as a zip bomb
 ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -93,21 +100,34 @@ def export_zip(definition: dict[str, Any], assets: dict[str, bytes], metadata: d
     return buffer.getvalue()
 
 
+def _shown(value: Any) -> str:
+    """A name from the archive as it may be shown: quoted, control characters escaped, shortened."""
+    return repr(str(value)[:100])
+
+
 def _check_entry(info: zipfile.ZipInfo) -> None:
     name = info.filename
+    if len(name) > MAX_NAME_LENGTH or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise InterchangeError(
+            _("entry name too long or with control characters: %(name)s") % {"name": _shown(name)}, "unsafe_path"
+        )
     if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or "\\" in name:
-        raise InterchangeError(f"absolute or Windows path in archive: {name!r}", "unsafe_path")
+        raise InterchangeError(
+            _("absolute or Windows path in the archive: %(name)s") % {"name": _shown(name)}, "unsafe_path"
+        )
     if any(part in ("..", "") for part in name.rstrip("/").split("/")):
-        raise InterchangeError(f"path traversal in archive: {name!r}", "unsafe_path")
+        raise InterchangeError(_("path leading out of the archive: %(name)s") % {"name": _shown(name)}, "unsafe_path")
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        raise InterchangeError(f"symbolic link in archive: {name!r}", "symlink")
+        raise InterchangeError(_("symbolic link in the archive: %(name)s") % {"name": _shown(name)}, "symlink")
     if info.flag_bits & 0x1:
-        raise InterchangeError(f"encrypted entry in archive: {name!r}", "encrypted")
+        raise InterchangeError(_("encrypted entry in the archive: %(name)s") % {"name": _shown(name)}, "encrypted")
     if info.file_size > MAX_ENTRY_BYTES:
-        raise InterchangeError(f"entry too large: {name!r}", "entry_too_large")
+        raise InterchangeError(_("entry too large: %(name)s") % {"name": _shown(name)}, "entry_too_large")
     if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-        raise InterchangeError(f"suspicious compression ratio: {name!r}", "compression_ratio")
+        raise InterchangeError(
+            _("suspicious compression ratio: %(name)s") % {"name": _shown(name)}, "compression_ratio"
+        )
 
 
 def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
@@ -115,15 +135,37 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     with archive.open(info) as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:
-        raise InterchangeError(f"entry too large: {info.filename!r}", "entry_too_large")
+        raise InterchangeError(_("entry too large: %(name)s") % {"name": _shown(info.filename)}, "entry_too_large")
     return data
 
 
 def _json(data: bytes, name: str) -> Any:
     try:
-        return json.loads(data.decode("utf-8"))
+        return loads_limited(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise InterchangeError(f"{name} is not valid UTF-8 JSON: {error}", "invalid_json") from error
+        raise InterchangeError(
+            _("%(name)s is not valid UTF-8 JSON: %(error)s") % {"name": name, "error": error}, "invalid_json"
+        ) from error
+
+
+def _metadata(data: bytes) -> dict[str, Any]:
+    """metadata.json, with the fields an import relies on checked."""
+    metadata = _json(data, "metadata.json")
+    if not isinstance(metadata, dict):
+        raise InterchangeError(_("metadata.json must hold a JSON object"), "invalid_metadata")
+    if metadata.get("format") != ARCHIVE_FORMAT:
+        raise InterchangeError(
+            _("metadata.json must name the format “%(format)s”") % {"format": ARCHIVE_FORMAT}, "invalid_metadata"
+        )
+    if not isinstance(metadata.get("definition_sha256"), str):
+        raise InterchangeError(_("metadata.json must carry the definition's checksum"), "invalid_metadata")
+    for name, kind in (("exported_at", str), ("source_ags", str), ("version", int), ("definition_format", str)):
+        value = metadata.get(name)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise InterchangeError(
+                _("metadata.json: “%(name)s” has the wrong type") % {"name": name}, "invalid_metadata"
+            )
+    return metadata
 
 
 def import_zip(data: bytes) -> tuple[dict[str, Any], dict[str, bytes], dict[str, Any]]:
@@ -132,51 +174,57 @@ def import_zip(data: bytes) -> tuple[dict[str, Any], dict[str, bytes], dict[str,
     The definition is not validated for release here; call ``validate_definition``.
     """
     if len(data) > MAX_ARCHIVE_BYTES:
-        raise InterchangeError("archive is too large", "archive_too_large")
+        raise InterchangeError(_("the archive is too large"), "archive_too_large")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError) as error:
-        raise InterchangeError(f"not a ZIP archive: {error}", "not_a_zip") from error
+        raise InterchangeError(_("not a ZIP archive: %(error)s") % {"error": error}, "not_a_zip") from error
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_ENTRIES:
-            raise InterchangeError("archive has too many entries", "too_many_entries")
+            raise InterchangeError(_("the archive has too many entries"), "too_many_entries")
         seen: set[str] = set()
         for info in infos:
             _check_entry(info)
             if info.filename in seen:
-                raise InterchangeError(f"duplicate entry {info.filename!r}", "duplicate_entry")
+                raise InterchangeError(
+                    _("duplicate entry %(name)s") % {"name": _shown(info.filename)}, "duplicate_entry"
+                )
             seen.add(info.filename)
         if sum(info.file_size for info in infos) > MAX_TOTAL_BYTES:
-            raise InterchangeError("archive content is too large", "archive_too_large")
+            raise InterchangeError(_("the archive's content is too large"), "archive_too_large")
         by_name = {info.filename: info for info in infos}
         if "definition.json" not in by_name:
-            raise InterchangeError("definition.json is missing", "missing_definition")
+            raise InterchangeError(_("definition.json is missing"), "missing_definition")
         try:
             definition = _json(_read(archive, by_name["definition.json"], MAX_DEFINITION_BYTES), "definition.json")
             if not isinstance(definition, dict):
-                raise InterchangeError("definition.json must hold a JSON object", "invalid_definition")
+                raise InterchangeError(_("definition.json must hold a JSON object"), "invalid_definition")
             if definition.get("format") != FORMAT:
                 raise InterchangeError(
-                    f"definition.json has format {definition.get('format')!r}, expected {FORMAT!r}",
+                    _("definition.json has the format %(found)s, expected “%(format)s”")
+                    % {"found": _shown(definition.get("format")), "format": FORMAT},
                     "invalid_definition",
                 )
-            metadata: dict[str, Any] = {}
-            if "metadata.json" in by_name:
-                metadata = _json(_read(archive, by_name["metadata.json"], 1024 * 1024), "metadata.json")
-                if not isinstance(metadata, dict):
-                    raise InterchangeError("metadata.json must hold a JSON object", "invalid_metadata")
-                expected = metadata.get("definition_sha256")
-                if expected is not None and expected != checksum(definition):
-                    raise InterchangeError("definition.json does not match the checksum in metadata.json", "checksum")
+            problems = structure_problems(definition)
+            if problems:
+                raise InterchangeError(
+                    _("definition.json cannot be read: %(problems)s") % {"problems": "; ".join(problems)},
+                    "invalid_definition",
+                )
             assets: dict[str, bytes] = {}
             for name, info in sorted(by_name.items()):
                 if name in ("definition.json", "metadata.json") or info.is_dir():
                     continue
                 asset_name = name.removeprefix("assets/")
                 if asset_name == name or not ASSET_NAME.match(asset_name):
-                    raise InterchangeError(f"unexpected entry {name!r}", "unexpected_entry")
+                    raise InterchangeError(_("unexpected entry %(name)s") % {"name": _shown(name)}, "unexpected_entry")
                 assets[asset_name] = _read(archive, info, MAX_ENTRY_BYTES)
+            if "metadata.json" not in by_name:
+                raise InterchangeError(_("metadata.json is missing"), "missing_metadata")
+            metadata = _metadata(_read(archive, by_name["metadata.json"], MAX_METADATA_BYTES))
+            if metadata["definition_sha256"] != checksum(definition):
+                raise InterchangeError(_("definition.json does not match the checksum in metadata.json"), "checksum")
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError, zlib.error) as error:
-            raise InterchangeError(f"archive is damaged: {error}", "damaged") from error
+            raise InterchangeError(_("the archive is damaged: %(error)s") % {"error": error}, "damaged") from error
     return definition, assets, metadata

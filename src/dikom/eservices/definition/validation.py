@@ -101,7 +101,7 @@ class _Checker:
         if not text(identity.get("title")).strip() or not isinstance(identity.get("title"), dict):
             self.add("identity.title", "missing_title", _("The service needs a German title."))
         leika = identity.get("leika_key")
-        if leika not in (None, "") and (not isinstance(leika, str) or not re.match(LEIKA_PATTERN, leika)):
+        if leika not in (None, "") and (not isinstance(leika, str) or not re.fullmatch(LEIKA_PATTERN, leika)):
             self.add(
                 "identity.leika_key",
                 "invalid_leika_key",
@@ -205,7 +205,7 @@ class _Checker:
     # --- structure -----------------------------------------------------------------------------
 
     def check_key(self, path: str, key: Any, seen: set[str], what: str) -> None:
-        if not isinstance(key, str) or not re.match(KEY_PATTERN, key):
+        if not isinstance(key, str) or not re.fullmatch(KEY_PATTERN, key):
             self.add(
                 f"{path}.key",
                 "invalid_key",

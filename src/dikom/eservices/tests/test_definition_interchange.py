@@ -65,6 +65,14 @@ def make_zip(entries: dict[str, bytes], symlink: str | None = None) -> bytes:
 
 
 GOOD_DEFINITION = json.dumps({"format": FORMAT}).encode()
+GOOD_METADATA = json.dumps(
+    {
+        "format": "dikom.service-archive/1",
+        "definition_sha256": checksum({"format": FORMAT}),
+        "version": 3,
+        "source_ags": "06631009",
+    }
+).encode()
 
 
 @pytest.mark.parametrize(
@@ -78,8 +86,43 @@ GOOD_DEFINITION = json.dumps({"format": FORMAT}).encode()
         ({"definition.json": b"{not json"}, "invalid_json"),
         ({"definition.json": b"[]"}, "invalid_definition"),
         ({"definition.json": b'{"format": "other"}'}, "invalid_definition"),
-        ({"definition.json": GOOD_DEFINITION, "metadata.json": b'{"definition_sha256": "00"}'}, "checksum"),
-        ({"definition.json": GOOD_DEFINITION, "other.txt": b"x"}, "unexpected_entry"),
+        (
+            {
+                "definition.json": GOOD_DEFINITION,
+                "metadata.json": GOOD_METADATA.replace(b'"definition_sha256": "', b'"definition_sha256": "00'),
+            },
+            "checksum",
+        ),
+        ({"definition.json": GOOD_DEFINITION}, "missing_metadata"),
+        ({"definition.json": GOOD_DEFINITION, "metadata.json": b'{"definition_sha256": "00"}'}, "invalid_metadata"),
+        ({"definition.json": GOOD_DEFINITION, "metadata.json": b"[]"}, "invalid_metadata"),
+        (
+            {
+                "definition.json": GOOD_DEFINITION,
+                "metadata.json": GOOD_METADATA.replace(b'"version": 3', b'"version": "3"'),
+            },
+            "invalid_metadata",
+        ),
+        ({"definition.json": b'{"identity": 5}'}, "invalid_definition"),
+        (
+            {"definition.json": json.dumps({"format": FORMAT, "identity": 5}).encode(), "metadata.json": b"{}"},
+            "invalid_definition",
+        ),
+        ({"definition.json": json.dumps({"format": FORMAT, "steps": {"a": 1}}).encode()}, "invalid_definition"),
+        (
+            {"definition.json": json.dumps({"format": FORMAT, "steps": [{"fields": [7]}]}).encode()},
+            "invalid_definition",
+        ),
+        (
+            {"definition.json": json.dumps({"format": FORMAT, "fees": [{"amount_cents": "5"}]}).encode()},
+            "invalid_definition",
+        ),
+        (
+            {"definition.json": json.dumps({"format": FORMAT, "processing": {"lanes": [1]}}).encode()},
+            "invalid_definition",
+        ),
+        ({"definition.json": b'{"format": "dikom.service/1", "a": ' + b"[" * 100_000 + b"}"}, "invalid_json"),
+        ({"definition.json": GOOD_DEFINITION, "metadata.json": GOOD_METADATA, "other.txt": b"x"}, "unexpected_entry"),
         ({"definition.json": GOOD_DEFINITION, "assets/big": b"\0" * (30 * 1024 * 1024)}, "entry_too_large"),
         ({"definition.json": GOOD_DEFINITION, "assets/bomb": b"\0" * (20 * 1024 * 1024)}, "compression_ratio"),
         ({"definition.json": GOOD_DEFINITION, **{f"assets/f{i}": b"" for i in range(250)}}, "too_many_entries"),
@@ -106,3 +149,19 @@ def test_not_a_zip():
 def test_export_rejects_unsafe_asset_names():
     with pytest.raises(InterchangeError):
         export_zip(service(), {"../x": b""}, META)
+
+
+def test_a_complete_archive_without_assets_is_read():
+    definition, assets, metadata = import_zip(
+        make_zip({"definition.json": GOOD_DEFINITION, "metadata.json": GOOD_METADATA})
+    )
+
+    assert definition == {"format": FORMAT} and assets == {} and metadata["version"] == 3
+
+
+@pytest.mark.parametrize("name", ["assets/x\ny", "assets/x\ty", "assets/" + "y" * 300])
+def test_names_with_control_characters_or_too_long_are_refused(name):
+    with pytest.raises(InterchangeError) as caught:
+        import_zip(make_zip({"definition.json": GOOD_DEFINITION, "metadata.json": GOOD_METADATA, name: b"x"}))
+    assert caught.value.code == "unsafe_path"
+    assert "y" * 101 not in str(caught.value) and "\n" not in str(caught.value)

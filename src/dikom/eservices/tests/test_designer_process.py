@@ -374,3 +374,71 @@ def test_lane_choices_must_be_lanes_of_the_version_and_units_of_the_city(release
     with pytest.raises(ValidationError, match="no lane"):
         actions.adopt_service(municipality=city_d, version=released, actor=admin_d, local=local)
     assert not Adoption.objects.filter(municipality=city_d).exists()
+
+
+def _bpmn(body: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">'
+        f'<bpmn:process id="p" isExecutable="true">{body}</bpmn:process></bpmn:definitions>'
+    ).encode()
+
+
+def _nested(levels: int) -> str:
+    inner = '<bpmn:startEvent id="s0"/>'
+    for level in range(levels):
+        inner = f'<bpmn:subProcess id="sub{level}"><bpmn:startEvent id="st{level}"/>{inner}</bpmn:subProcess>'
+    return '<bpmn:startEvent id="start"/>' + inner
+
+
+@pytest.mark.parametrize(
+    ("body", "limit"),
+    [
+        ('<bpmn:startEvent id="start"/>' + "".join(f'<bpmn:task id="t{i}"/>' for i in range(40_000)), "1000"),
+        (
+            '<bpmn:startEvent id="start"/><bpmn:task id="t"/>'
+            + "".join(f'<bpmn:sequenceFlow id="f{i}" sourceRef="start" targetRef="t"/>' for i in range(3500)),
+            "3000",
+        ),
+        (_nested(12), "10"),
+    ],
+    ids=["40000-tasks", "3500-flows", "12-nested-subprocesses"],
+)
+def test_a_process_beyond_the_limits_is_not_stored_and_the_limit_is_named(designer, draft, body, limit):
+    response = _upload(designer, draft, data=_bpmn(body))
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "The process was not stored" in html and f"at most {limit}" in html
+    draft.refresh_from_db()
+    assert not (draft.content.get("processing") or {}).get("bpmn")
+
+
+def test_an_imported_archive_with_a_process_beyond_the_limits_is_refused(client, login, designer_a, city_a):
+    import io
+    import json
+    import zipfile
+
+    from dikom.eservices.definition import FORMAT
+    from dikom.eservices.definition.interchange import checksum
+    from dikom.eservices.models import ServiceDefinition
+
+    definition = {
+        "format": FORMAT,
+        "processing": {"bpmn": _bpmn("".join(f'<bpmn:task id="t{i}"/>' for i in range(2000))).decode()},
+    }
+    metadata = {"format": "dikom.service-archive/1", "definition_sha256": checksum(definition)}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("definition.json", json.dumps(definition))
+        archive.writestr("metadata.json", json.dumps(metadata))
+    login(client, designer_a)
+
+    response = client.post(
+        "/dienste/importieren/",
+        {"municipality": city_a.pk, "file": SimpleUploadedFile("x.zip", buffer.getvalue(), "application/zip")},
+    )
+
+    assert response.status_code == 400
+    assert "höchstens 1000" in response.content.decode()
+    assert not ServiceDefinition.objects.exists()

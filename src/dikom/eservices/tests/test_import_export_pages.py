@@ -117,3 +117,33 @@ def test_amounts_are_read_in_german_notation(as_user, released, admin_d, org_uni
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert released.definition.adoptions.get().fees == {"ausweis": 4550}
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        {"definition.json": b'{"identity": 5}'},
+        {"definition.json": b'{"format": "dikom.service/1", "identity": 5}'},
+        {"definition.json": b'{"format": "dikom.service/1", "identity": {"title": ["x"]}}'},
+        {"definition.json": b'{"format": "dikom.service/1", "steps": [{"fields": {"a": 1}}]}'},
+        {"definition.json": b'{"format": "dikom.service/1"}'},  # no metadata.json
+        {"definition.json": b"[" * 100_000},
+    ],
+)
+def test_a_malformed_archive_is_refused_with_a_german_reason(client, login, designer_a, city_a, settings, entries):
+    settings.DEBUG = False
+    login(client, designer_a)
+
+    response = client.post("/dienste/importieren/", {"municipality": city_a.pk, "file": upload("x.zip", _zip(entries))})
+
+    assert response.status_code == 400
+    assert "Das ZIP-Archiv kann nicht importiert werden" in response.content.decode()
+    assert not ServiceDefinition.objects.exists()

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 import unicodedata
@@ -54,6 +53,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from dikom.lib.jsonparse import loads_limited
 from dikom.municipalities.models import Municipality
 from dikom.payments import actions
 from dikom.payments.access import return_url
@@ -129,7 +129,7 @@ def clients() -> dict[str, Client]:
         return {}
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
+            raw = loads_limited(raw)
         except ValueError:
             raise ImproperlyConfigured("DIKOM_PMPAYMENT_CLIENTS is not valid JSON") from None
     if not isinstance(raw, Mapping):
@@ -320,7 +320,7 @@ def _call(url: str, form: Mapping[str, str] | None = None) -> dict[str, Any]:
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise PlatformError(f"unreachable: {error}") from None
     try:
-        answer = json.loads(raw.decode("utf-8"))
+        answer = loads_limited(raw.decode("utf-8"))
     except ValueError:
         raise PlatformError("answer is not JSON") from None
     if not isinstance(answer, dict):
@@ -344,7 +344,7 @@ def _form_data(request: HttpRequest) -> dict[str, str]:
     """The posted fields as text (form-encoded as described; JSON accepted too)."""
     if request.content_type == "application/json":
         try:
-            loaded = json.loads(request.body or b"{}")
+            loaded = loads_limited(request.body or b"{}")
         except ValueError:
             raise SignatureError("unreadable notification") from None
         if not isinstance(loaded, dict):

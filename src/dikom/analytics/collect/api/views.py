@@ -15,7 +15,6 @@ from django.http import HttpResponse
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +24,7 @@ from dikom.analytics.collect import budget, origins
 from dikom.analytics.collect.models import CollectionSite
 from dikom.analytics.models import EventSource
 from dikom.analytics.service import record_usage_events
+from dikom.api.parsers import LimitedJSONParser
 from dikom.api.problems import CONTENT_TYPE, ContentTooLarge, problem
 from dikom.api.schema import ProblemSerializer, problems
 from dikom.api.views import BaseApiView
@@ -32,7 +32,7 @@ from dikom.api.views import BaseApiView
 MAX_EVENTS = 100  # a page never has more to send at once
 
 
-class PlainTextJSONParser(JSONParser):
+class PlainTextJSONParser(LimitedJSONParser):
     """JSON sent as ``text/plain`` (a CORS-safelisted type: ``sendBeacon`` without preflight)."""
 
     media_type = "text/plain"
@@ -52,7 +52,7 @@ class CollectView(BaseApiView):
     authentication_classes: list[Any] = []  # public; sessions must not trigger CSRF checks on beacons
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []  # per site, below
-    parser_classes = [JSONParser, PlainTextJSONParser]
+    parser_classes = [LimitedJSONParser, PlainTextJSONParser]
     pagination_class = None
 
     site: CollectionSite | None = None

@@ -9,11 +9,12 @@ from rest_framework import serializers
 
 from dikom.analytics.dashboards.periods import GRANULARITIES, MAX_DAYS
 from dikom.analytics.models import Channel
+from dikom.lib.dateranges import ApiDayField
 
 
 class PeriodQuerySerializer(serializers.Serializer):
-    from_ = serializers.DateField(help_text="First day (local date in Europe/Berlin, inclusive).")
-    to = serializers.DateField(help_text="Last day (local date, inclusive).")
+    from_ = ApiDayField(help_text="First day (local date in Europe/Berlin, inclusive).")
+    to = ApiDayField(help_text="Last day (local date, inclusive).")
     granularity = serializers.ChoiceField(
         choices=list(GRANULARITIES), default="day", help_text="Bucket size: day, week (ISO), month, quarter or year."
     )

@@ -185,3 +185,18 @@ def test_no_free_text_is_ever_published(client, login, owner, city_a, services, 
         body = client.get(MONTH_URL.format(ags=city_a.ags, period=period, fmt=fmt)).content.decode()
         assert "Bewohnerparkausweis" in body
         assert "GEHEIM" not in body and "Freitext" not in body and "comment" not in body
+
+
+def test_csv_publishes_formula_like_service_names_as_text(client, login, owner, city_a, services, usage):
+    services["parking"].name = '=HYPERLINK("https://evil.example","Details")'
+    services["parking"].save()
+    publish(client, login, owner, city_a)
+
+    response = client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-03", fmt="csv"))
+
+    names = [row["service"] for row in rows_of(response)]
+    assert '\'=HYPERLINK("https://evil.example","Details")' in names
+    assert not any(name.startswith("=") for name in names)
+    # the JSON file carries the name unchanged: it is data, not a spreadsheet
+    body = client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-03", fmt="json")).json()
+    assert '=HYPERLINK("https://evil.example","Details")' in [row["service"] for row in body["rows"]]

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
-import json
 import ssl
 from urllib.parse import urlsplit
 
@@ -29,6 +28,7 @@ from django.conf import settings
 
 from dikom.cases.efile.base import EfileConnector, TransferResult
 from dikom.cases.efile.xdomea import ExportPackage
+from dikom.lib.jsonparse import loads_limited
 
 SIGNATURE_HEADER = "X-Dikom-Signature-256"
 RETRYABLE_STATUSES = {408, 425, 429}
@@ -124,7 +124,7 @@ class WebhookConnector(EfileConnector):
             return location
         if "json" in (response.getheader("Content-Type") or ""):
             try:
-                data = json.loads(payload)
+                data = loads_limited(payload)
             except ValueError:
                 return ""
             if isinstance(data, dict):
