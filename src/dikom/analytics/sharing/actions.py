@@ -1,14 +1,22 @@
-"""The only code that changes what a city shares. Every change is audited."""
+"""The only code that changes what a city shares and what it has published. Every choice of a person is audited.
+
+Publishing a month of the open usage tables (``publish_month``) happens when
+the month is first served and is not a person's choice, so it is not audited;
+correcting a published month is, and is marked in the table's metadata.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from datetime import date
+
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dikom.analytics.models import Service
-from dikom.analytics.sharing.models import ComparisonShare, OpenDataPublication
+from dikom.analytics.sharing import cellkey, opendata
+from dikom.analytics.sharing.models import ComparisonShare, OpenDataPublication, PublishedMonth
 from dikom.audit import actions as audit
 from dikom.municipalities.models import Municipality
 
@@ -59,4 +67,79 @@ def set_open_data_publication(*, municipality: Municipality, enabled: bool, acto
             obj=publication,
             changes={"enabled": [not enabled, enabled]},
         )
+    return publication
+
+
+def publish_month(*, municipality: Municipality, year: int, month: int) -> PublishedMonth:
+    """The frozen publication of a complete month; created from the rollups the first time it is asked for."""
+    first = date(year, month, 1)
+    existing = PublishedMonth.objects.filter(municipality=municipality, month=first).first()
+    if existing is not None:
+        return existing
+    period = f"{year:04d}-{month:02d}"
+    cells = opendata.perturb_blocks(municipality.pk, period, opendata.true_blocks(municipality, year, month))
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return PublishedMonth.objects.create(
+                municipality=municipality, month=first, published_at=now, updated_at=now, cells=cells
+            )
+    except IntegrityError:  # published concurrently: the first one stands
+        return PublishedMonth.objects.get(municipality=municipality, month=first)
+
+
+def _corrected(identity: str, published: int, difference: int) -> int:
+    """``published`` plus the perturbed difference: the change is a block of its own with its own key."""
+    step = cellkey.perturb(identity, abs(difference))
+    return max(0, published + (step if difference > 0 else -step))
+
+
+@transaction.atomic
+def correct_published_month(
+    *, municipality: Municipality, year: int, month: int, actor: Any, reason: str
+) -> PublishedMonth:
+    """Publish a month again with the rollups' current counts (late events, corrections).
+
+    Each changed count gets the *perturbed difference* added to its published
+    value, so the old and the new version together say no more about the
+    difference than a perturbed count does, and the old version's noise stays
+    as it was. The metadata names the version, time, reason and changed cells.
+    """
+    publication = publish_month(municipality=municipality, year=year, month=month)
+    publication = PublishedMonth.objects.select_for_update().get(pk=publication.pk)
+    period = f"{year:04d}-{month:02d}"
+    current = opendata.true_blocks(municipality, year, month)
+    version = publication.version + 1
+    cells: dict[str, Any] = {key: dict(value) for key, value in publication.cells.items()}
+    changed: list[dict[str, Any]] = []
+    for service_id in sorted(set(cells) | set(current), key=int):
+        old = cells.setdefault(service_id, {})
+        for name in opendata.BLOCK_METRICS:
+            before = old.get(name, {"true": 0, "published": 0})
+            now_true = current.get(service_id, {}).get(name, 0)
+            difference = now_true - int(before["true"])
+            if not difference:
+                old.setdefault(name, before)
+                continue
+            identity = cellkey.block_identity(municipality.pk, int(service_id), name, f"{period}/v{version}")
+            old[name] = {"true": now_true, "published": _corrected(identity, int(before["published"]), difference)}
+            changed.append({"service_id": int(service_id), "metric": name})
+    if not changed:
+        return publication
+    now = timezone.now()
+    publication.version = version
+    publication.cells = cells
+    publication.updated_at = now
+    publication.corrections = [
+        *publication.corrections,
+        {"version": version, "corrected_at": now.isoformat(), "reason": reason, "changed": changed},
+    ]
+    publication.save()
+    audit.record(
+        "analytics.open_data_correct",
+        actor=actor,
+        municipality=municipality,
+        obj=publication,
+        changes={"month": period, "version": version, "reason": reason, "changed": len(changed)},
+    )
     return publication
