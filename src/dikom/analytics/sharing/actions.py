@@ -7,9 +7,8 @@ correcting a published month is, and is marked in the table's metadata.
 
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import date
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -88,6 +87,29 @@ def publish_month(*, municipality: Municipality, year: int, month: int) -> Publi
         return PublishedMonth.objects.get(municipality=municipality, month=first)
 
 
+def publish_months(*, municipality: Municipality, months: list[tuple[int, int]]) -> list[PublishedMonth]:
+    """The frozen publications of complete ``months`` (year, month) that have usage, with one query for those
+    already frozen; the others are frozen now (the city comparison reads them like the open data does)."""
+    if not months:
+        return []
+    firsts = {date(year, month, 1) for year, month in months}
+    frozen = {
+        p.month: p
+        for p in PublishedMonth.objects.filter(
+            municipality=municipality, month__gte=min(firsts), month__lte=max(firsts)
+        )
+        if p.month in firsts
+    }
+    missing = (
+        firsts
+        - set(frozen)
+        - {date(y, m, 1) for y, m in opendata.months_without_usage(municipality, min(firsts), max(firsts))}
+    )
+    for first in sorted(missing):
+        frozen[first] = publish_month(municipality=municipality, year=first.year, month=first.month)
+    return [frozen[first] for first in sorted(frozen)]
+
+
 def _corrected(identity: str, published: int, difference: int) -> int:
     """``published`` plus the perturbed difference: the change is a block of its own with its own key."""
     step = cellkey.perturb(identity, abs(difference))
@@ -114,9 +136,13 @@ def correct_published_month(
     changed: list[dict[str, Any]] = []
     for service_id in sorted(set(cells) | set(current), key=int):
         old = cells.setdefault(service_id, {})
-        for name in opendata.BLOCK_METRICS:
+        fresh = current.get(service_id, {})
+        positions = fresh.get("_positions")
+        if positions:
+            old["_positions"] = {**old.get("_positions", {}), **positions}
+        for name in sorted(set(opendata.count_names(old)) | set(opendata.count_names(fresh))):
             before = old.get(name, {"true": 0, "published": 0})
-            now_true = current.get(service_id, {}).get(name, 0)
+            now_true = fresh.get(name, 0)
             difference = now_true - int(before["true"])
             if not difference:
                 old.setdefault(name, before)

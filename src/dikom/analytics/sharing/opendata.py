@@ -16,7 +16,6 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -117,30 +116,74 @@ def period_of(month: date) -> str:
     return f"{month.year:04d}-{month.month:02d}"
 
 
-def true_blocks(municipality: Municipality, year: int, month: int) -> dict[str, dict[str, int]]:
-    """The true counts of one month from the rollups: service id (as text) → metric → count."""
-    first = date(year, month, 1)
-    last = date(year, month, calendar.monthrange(year, month)[1])
-    rows = (
-        ServiceDailyStats.objects.filter(
-            municipality=municipality, service__isnull=False, day__gte=first, day__lte=last
-        )
-        .values("service_id")
-        .annotate(**{name: Sum(name) for name in BLOCK_METRICS})
-        .order_by()
-    )
+def _month_bounds(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def true_blocks(municipality: Municipality, year: int, month: int) -> dict[str, dict[str, Any]]:
+    """The true counts of one month from the rollups: service id (as text) → metric → count.
+
+    Besides the table's counts: ``step:<key>`` (viewers of a form step), ``auth:<key>`` and
+    ``payment:<key>`` (completions per method) for the city comparison, and ``_positions``
+    (step → position, not a count).
+    """
+    first, last = _month_bounds(year, month)
+    rows = ServiceDailyStats.objects.filter(
+        municipality=municipality, service__isnull=False, day__gte=first, day__lte=last
+    ).values_list("service_id", *BLOCK_METRICS, "funnel", "auth_mix", "payment_mix")
+    blocks: dict[str, dict[str, Any]] = {}
+    for service_id, *counts, funnel, auth_mix, payment_mix in rows:
+        block = blocks.setdefault(str(service_id), {"_positions": {}})
+        for name, value in zip(BLOCK_METRICS, counts, strict=True):
+            block[name] = block.get(name, 0) + int(value or 0)
+        for step, values in (funnel or {}).items():
+            block[f"step:{step}"] = block.get(f"step:{step}", 0) + int(values.get("viewed", 0) or 0)
+            if values.get("position") is not None:
+                block["_positions"][step] = max(block["_positions"].get(step) or 0, int(values["position"]))
+            else:
+                block["_positions"].setdefault(step, None)
+        for prefix, mix in (("auth", auth_mix), ("payment", payment_mix)):
+            for key, values in (mix or {}).items():
+                block[f"{prefix}:{key}"] = block.get(f"{prefix}:{key}", 0) + int(values.get("completed", 0) or 0)
     return {
-        str(row["service_id"]): {name: int(row[name] or 0) for name in BLOCK_METRICS}
-        for row in rows
-        if any(row[name] for name in BLOCK_METRICS)
+        service_id: block
+        for service_id, block in blocks.items()
+        if any(value for name, value in block.items() if not name.startswith("_"))
     }
 
 
-def perturb_blocks(municipality_id: int, period: str, blocks: dict[str, dict[str, int]]) -> dict[str, Any]:
+def months_without_usage(municipality: Municipality, first: date, last: date) -> list[tuple[int, int]]:
+    """Months between the months of ``first`` and ``last`` without any rollup of an assigned service."""
+    end = _month_bounds(last.year, last.month)[1]
+    used = set(
+        ServiceDailyStats.objects.filter(
+            municipality=municipality, service__isnull=False, day__gte=first.replace(day=1), day__lte=end
+        )
+        .values_list("day__year", "day__month")
+        .order_by()
+        .distinct()
+    )
+    result = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        if (year, month) not in used:
+            result.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return result
+
+
+def count_names(cells: dict[str, Any]) -> list[str]:
+    """The perturbed metrics of one service's cells (everything but ``_``-prefixed details)."""
+    return [name for name in cells if not name.startswith("_")]
+
+
+def perturb_blocks(municipality_id: int, period: str, blocks: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The cells of a first publication: true and perturbed count per service and metric."""
     return {
         service_id: {
-            name: {
+            name: value
+            if name.startswith("_")
+            else {
                 "true": value,
                 "published": cellkey.perturb(
                     cellkey.block_identity(municipality_id, int(service_id), name, period), value

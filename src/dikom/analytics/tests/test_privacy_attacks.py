@@ -124,7 +124,7 @@ class Attacker:
         self.bounds[index] = (max(old_low, low), new_high)
 
     def sum_between(self, indices: list[int], low: float, high: float) -> None:
-        self.rows.append(({i: 1.0 for i in indices}, low, high))
+        self.rows.append((dict.fromkeys(indices, 1.0), low, high))
 
     def interval(self, index: int) -> tuple[float, float] | None:
         """Smallest and largest value of variable ``index`` under all constraints; None when they contradict."""
@@ -188,7 +188,9 @@ def _attack(tables: dict[str, list[dict[str, str]]], k: int, guess_true: bool = 
                 assert float(row["conversion_rate"]) == expected, "conversion rate not from published counts"
             # A shown average needs k perturbed ratings: at least min(possible_values(k..)) true ratings.
             if row["satisfaction_average"]:
-                floor = min(cellkey.possible_values(p)[0] for p in range(k, k + 2 * d + 2) if cellkey.possible_values(p))
+                floor = min(
+                    cellkey.possible_values(p)[0] for p in range(k, k + 2 * d + 2) if cellkey.possible_values(p)
+                )
                 attacker.bound(attacker.var(row["service"], month, "feedback_count"), floor, None)
                 if guess_true:
                     smallest = _smallest_denominator(float(row["satisfaction_average"]))
@@ -199,12 +201,14 @@ def _attack(tables: dict[str, list[dict[str, str]]], k: int, guess_true: bool = 
             if value != sum(int(r[metric]) for r in services):
                 # Not the sum of the cells: a true total (guess) or a cell perturbed on its own.
                 attacker.sum_between(indices, *((value, value) if guess_true else (max(0, value - d), value + d)))
-    for period, rows in years.items():
+    for rows in years.values():
         for row in rows:
             for metric in METRICS:
-                names = [r["service"] for r in rows if r["row_type"] == "service"] if row["row_type"] == "total" else [
-                    row["service"]
-                ]
+                names = (
+                    [r["service"] for r in rows if r["row_type"] == "service"]
+                    if row["row_type"] == "total"
+                    else [row["service"]]
+                )
                 keys = [(n, m, metric) for n in names for m in range(1, 13) if (n, m, metric) in published]
                 value = int(row[metric])
                 if value != sum(published[key] for key in keys):

@@ -84,9 +84,7 @@ def test_only_admins_switch_publication_and_it_is_audited(client, login, owner, 
     assert client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-03", fmt="csv")).status_code == 404
 
 
-def test_monthly_csv_publishes_perturbed_counts_and_derives_everything_from_them(
-    client, login, owner, city_a, usage
-):
+def test_monthly_csv_publishes_perturbed_counts_and_derives_everything_from_them(client, login, owner, city_a, usage):
     publish(client, login, owner, city_a)
     response = client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-03", fmt="csv"))
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -161,14 +159,14 @@ def test_published_month_is_frozen_and_a_correction_is_marked(client, login, own
     before = next(row for row in first.json()["rows"] if row["service"] == "Hundesteuer")
     # 3 + 5 late starts: the difference 5 is published perturbed (4 to 8), the first version unchanged.
     assert 4 <= dogs["starts"] - before["starts"] <= 8
-    parking = [next(r for r in body["rows"] if r["service"] == "Bewohnerparkausweis") for body in (first.json(), corrected)]
+    parking = [
+        next(r for r in body["rows"] if r["service"] == "Bewohnerparkausweis") for body in (first.json(), corrected)
+    ]
     assert parking[0] == parking[1]
     assert AuditEvent.objects.filter(action="analytics.open_data_correct", municipality=city_a).count() == 1
 
 
-def test_last_modified_is_the_publication_time_not_the_newest_rollup(
-    client, login, owner, city_a, services, usage
-):
+def test_last_modified_is_the_publication_time_not_the_newest_rollup(client, login, owner, city_a, services, usage):
     from dikom.analytics.sharing.models import PublishedMonth
 
     publish(client, login, owner, city_a)
