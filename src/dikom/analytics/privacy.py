@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 
 EMAIL_PLACEHOLDER = "[E-Mail entfernt]"
 PHONE_PLACEHOLDER = "[Telefonnummer entfernt]"
@@ -50,3 +51,8 @@ def visit_key(salt: bytes, municipality_id: int, visit_id: str) -> str:
     """The stored, pseudonymous key of a visit: 32 hex characters of a salted SHA-256."""
     digest = hashlib.sha256(salt + f"{municipality_id}:".encode() + visit_id.encode("utf-8"))
     return digest.hexdigest()[:32]
+
+
+def to_minute(moment: datetime) -> datetime:
+    """``moment`` cut to the minute: how precisely an event's time is stored (seconds would match other rows)."""
+    return moment.replace(second=0, microsecond=0)

@@ -224,7 +224,54 @@ def test_housekeeping_deletes_raw_events_after_retention_but_keeps_rollups(send,
 
     call_command("analytics_housekeeping", verbosity=0)
 
+    # Kept, with its time to the minute (received just now, so not yet cut to the hour).
     assert [e.occurred_at.isoformat() for e in UsageEvent.objects.all()] == [
-        timezone.datetime.fromisoformat(recent).isoformat()
+        timezone.datetime.fromisoformat(recent).replace(second=0, microsecond=0).isoformat()
     ]
     assert set(ServiceDailyStats.objects.values_list("day", flat=True)) == rollup_days
+
+
+# --- unlinkability: coarse times, salts bound to their day ------------------------------------
+
+
+def test_event_times_are_stored_to_the_minute(send):
+    send(event(occurred_at=(timezone.now() - timedelta(minutes=3)).isoformat()))
+
+    stored = UsageEvent.objects.get()
+    for moment in (stored.occurred_at, stored.received_at):
+        assert moment.second == 0 and moment.microsecond == 0
+
+
+def test_housekeeping_cuts_times_of_events_older_than_a_day_to_the_hour(send, city_a):
+    send(event(occurred_at=(timezone.now() - timedelta(hours=30)).isoformat()))
+    UsageEvent.objects.update(received_at=timezone.now() - timedelta(hours=26))
+    send(event(occurred_at=(timezone.now() - timedelta(minutes=5)).isoformat()))
+
+    call_command("analytics_housekeeping", verbosity=0)
+
+    old, new = UsageEvent.objects.order_by("occurred_at")
+    assert old.occurred_at.minute == 0 and old.received_at.minute == 0
+    expected = (timezone.now() - timedelta(minutes=5)).replace(second=0, microsecond=0)
+    assert abs(new.occurred_at - expected) <= timedelta(minutes=1)  # still to the minute
+
+
+def test_a_backfilled_days_salt_is_never_stored_and_visits_of_one_request_still_count_once(send, city_a):
+    day_before = (timezone.now() - timedelta(days=3)).isoformat()
+    send({"events": [event(occurred_at=day_before, visit_id="abc"), event(occurred_at=day_before, visit_id="abc")]})
+
+    assert not DailySalt.objects.exists()
+    keys = set(UsageEvent.objects.values_list("visit", flat=True))
+    assert len(keys) == 1 and None not in keys
+    # The same visit id later gets another key: nobody can hash it to the stored one.
+    send(event(occurred_at=day_before, visit_id="abc"))
+    assert UsageEvent.objects.values("visit").distinct().count() == 2
+
+
+def test_housekeeping_deletes_a_salt_48_hours_after_its_day_not_after_its_creation(city_a):
+    today = timezone.localdate()
+    DailySalt.objects.create(day=today - timedelta(days=2), salt=b"x" * 32, created_at=timezone.now())
+    DailySalt.objects.create(day=today - timedelta(days=1), salt=b"y" * 32, created_at=timezone.now())
+
+    call_command("analytics_housekeeping", verbosity=0)
+
+    assert list(DailySalt.objects.values_list("day", flat=True)) == [today - timedelta(days=1)]
