@@ -14,9 +14,13 @@ from hypothesis import strategies as st
 from dikom.analytics.actions import SALT_LIFETIME
 from dikom.analytics.models import DailySalt, ServiceDailyStats, UsageEvent
 from dikom.analytics.privacy import (
+    ADDRESS_PLACEHOLDER,
+    BIRTH_PLACEHOLDER,
     EMAIL_PLACEHOLDER,
     IBAN_PLACEHOLDER,
+    NAME_PLACEHOLDER,
     PHONE_PLACEHOLDER,
+    PLATE_PLACEHOLDER,
     scrub_comment,
     visit_key,
 )
@@ -104,6 +108,63 @@ def test_phone_numbers_never_survive(before, phone, after):
 )
 def test_scrubbing_examples(text, expected):
     assert scrub_comment(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Herr Müller war sehr nett", f"Herr {NAME_PLACEHOLDER} war sehr nett"),
+        ("Frau Dr. Anna Schmidt hat geholfen", f"Frau Dr. {NAME_PLACEHOLDER} hat geholfen"),
+        ("Mein Name ist Max Mustermann, danke", f"Mein Name ist {NAME_PLACEHOLDER}, danke"),
+        ("Ich heiße Eva.", f"Ich heiße {NAME_PLACEHOLDER}."),
+        (
+            "Klappt gut.\nMit freundlichen Grüßen\nPeter Meier",
+            f"Klappt gut.\nMit freundlichen Grüßen\n{NAME_PLACEHOLDER}",
+        ),
+        ("Viele Grüße, Jana", f"Viele Grüße, {NAME_PLACEHOLDER}"),
+        ("MfG K. Schulz", f"MfG {NAME_PLACEHOLDER}"),
+        ("Ich wohne Bahnhofstraße 12a in 35037 Marburg", f"Ich wohne {ADDRESS_PLACEHOLDER} in {ADDRESS_PLACEHOLDER}"),
+        ("Frankfurter Str. 5, bitte", f"{ADDRESS_PLACEHOLDER}, bitte"),
+        ("Lindenweg 3 b", ADDRESS_PLACEHOLDER),
+        ("Mein Auto MR-AB 123 stand da", f"Mein Auto {PLATE_PLACEHOLDER} stand da"),
+        ("Kennzeichen F AB 1234", f"Kennzeichen {PLATE_PLACEHOLDER}"),
+        ("geb. 12.03.1985", BIRTH_PLACEHOLDER),
+        ("geboren am 1. Mai 1990, Antrag ok", f"{BIRTH_PLACEHOLDER}, Antrag ok"),
+        ("Ich bin am 03.07.1962 geboren", f"Ich bin am {BIRTH_PLACEHOLDER} geboren"),
+        # Ordinary feedback stays.
+        ("Im Schritt 2 gab es Fehler, 5 Sterne", "Im Schritt 2 gab es Fehler, 5 Sterne"),
+        ("Die Zahlung per PayPal ging nicht (DIN SPEC 66336)", "Die Zahlung per PayPal ging nicht (DIN SPEC 66336)"),
+    ],
+)
+def test_names_addresses_plates_and_birth_dates_are_scrubbed(text, expected):
+    assert scrub_comment(text) == expected
+
+
+surnames = st.sampled_from(["Müller", "Schmidt", "Özdemir", "Nguyen", "Weiß", "Lehmann-Kraus", "Ahmadi"])
+streets = st.sampled_from(["Bahnhofstraße", "Hauptstr.", "Lindenweg", "Marktplatz", "Frankfurter Straße", "Am Ring"])
+districts = st.sampled_from(["MR", "GI", "F", "LM", "OF", "WZ", "FD", "HG"])
+letters = st.text(alphabet="ABCDEFGHIJKLMNOPRSTUVWXYZ", min_size=1, max_size=2)
+numbers = st.integers(min_value=1, max_value=9999)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(before=filler, title=st.sampled_from(["Herr", "Frau", "Mein Name ist", "Viele Grüße,"]), name=surnames)
+def test_names_after_a_title_never_survive(before, title, name):
+    assert name not in scrub_comment(f"{before} {title} {name} ").split(NAME_PLACEHOLDER)[-1] or name in before
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(before=filler, street=streets, number=st.integers(min_value=1, max_value=999))
+def test_street_addresses_never_survive(before, street, number):
+    scrubbed = scrub_comment(f"{before} {street} {number} ")
+    assert f"{street} {number}" not in scrubbed
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(before=filler, district=districts, middle=letters, number=numbers, sep=st.sampled_from(["-", " "]))
+def test_licence_plates_never_survive(before, district, middle, number, sep):
+    plate = f"{district}{sep}{middle} {number}"
+    assert plate not in scrub_comment(f"{before} {plate} ")
 
 
 def test_feedback_comments_are_scrubbed_before_storage(send):
