@@ -154,7 +154,7 @@ def matomo_tracking(request: HttpRequest) -> HttpResponse:
             return _problem(request, 429, gettext("Too many requests."), "rate-limited", retry_after=wait)
     else:
         for site in involved.values():
-            if not origins.origin_allowed(site.allowed_origins, request):
+            if not origins.origin_allowed(site.allowed_origins, request, require=site.require_origin):
                 return _problem(
                     request, 403, gettext("This origin may not send usage data for this site."), "forbidden"
                 )
