@@ -85,7 +85,7 @@ def _secret() -> bytes:
     if configured:
         return str(configured).encode()
     # Derived from the installation's secret key, so it is as secret and as stable as that one.
-    return hmac.new(settings.SECRET_KEY.encode(), b"dikom.analytics.cellkey", hashlib.sha256).digest()
+    return hmac.new(str(settings.SECRET_KEY).encode(), b"dikom.analytics.cellkey", hashlib.sha256).digest()
 
 
 def cell_key(identity: str, value: int) -> float:

@@ -29,7 +29,7 @@ import csv
 import io
 import random
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -330,3 +330,96 @@ def test_the_same_block_gets_the_same_noise_and_keys_are_uniform():
     for key in keys:
         counts[int(key * 4)] += 1
     assert all(800 < counts[q] < 1200 for q in range(4))
+
+
+def _unit_in_row_space(rows: list[dict[object, float]], target: object) -> bool:
+    """Whether the unit vector of ``target`` is a linear combination of ``rows`` (numpy, least squares)."""
+    import numpy as np
+
+    items = sorted({item for row in rows for item in row} | {target}, key=repr)
+    if not rows:
+        return False
+    matrix = np.array([[row.get(item, 0.0) for item in items] for row in rows]).T
+    unit = np.array([1.0 if item == target else 0.0 for item in items])
+    solution, *_rest = np.linalg.lstsq(matrix, unit, rcond=None)
+    return bool(np.allclose(matrix @ solution, unit, atol=1e-8))
+
+
+@pytest.mark.django_db
+def test_informed_attacker_on_the_demo_tables_and_comparison(client, login):
+    """The demo cooperation with two usage days at the end of last month: every published table of every
+    city, and every comparison answer an analyst of each city gets, attacked as above."""
+    from dikom.accounts.models import Membership
+    from dikom.analytics.demo import load_demo_usage
+    from dikom.analytics.sharing.models import PublishedMonth
+    from dikom.demo.actions import load_demo_cooperation
+    from dikom.municipalities.models import Municipality
+
+    load_demo_cooperation(password="Demo-Passwort-123")
+    until = timezone.localdate().replace(day=1) - timedelta(days=1)
+    load_demo_usage(days=2, until=until, whole_months=False)
+    k = opendata.k_threshold()
+    published = Municipality.objects.filter(usage_open_data__enabled=True)
+    assert published.count() >= 3
+    for city in published:
+        tables, _documents = _download(client, city.ags)
+        names = dict(Service.objects.filter(municipality=city).values_list("pk", "name"))
+        truth = {
+            (names[int(service_id)], publication.month.month, metric): cells[metric]["true"]
+            for publication in PublishedMonth.objects.filter(municipality=city)
+            for service_id, cells in publication.cells.items()
+            for metric in METRICS
+            if metric in cells
+        }
+        assert any(1 <= value < k for value in truth.values())
+        assert _check(_attack(tables, k), truth, k) == []
+        assert _check(_attack(tables, k, guess_true=True), truth, k, sound=False) == []
+
+    # The comparison, as an analyst of each city sees it: no unnamed city's figure can be computed from
+    # the averages, the named figures and the relations (shares add up to 1, conversion + abandonment = 1).
+    period = f"from={until - timedelta(days=1)}&to={until}"
+    leika_keys = sorted(set(Service.objects.exclude(leika_key="").values_list("leika_key", flat=True)))
+    for membership in Membership.objects.filter(role="analyst").select_related("user", "municipality"):
+        viewer = membership.municipality
+        login(client, membership.user)
+        for leika in leika_keys:
+            response = client.get(f"/api/v1/analytics/comparison?leika={leika}&{period}&municipality={viewer.ags}")
+            assert response.status_code == 200
+            body = response.json()
+            named = {c["ags"] for c in body["ranking"]} | {viewer.ags}
+            offering = Service.objects.filter(leika_key=leika).values_list("municipality__ags", flat=True)
+            unnamed = sorted(set(offering) - named)
+            members = {
+                "all": unnamed,
+                "district": [a for a in unnamed if a[:5] == viewer.ags[:5]],
+                "size_class": [a for a in unnamed if Municipality.objects.get(ags=a).size_class == viewer.size_class],
+            }
+            groups_of = {
+                ags: {"all", *(["district"] if ags[:5] == viewer.ags[:5] else [])}
+                | ({"size_class"} if Municipality.objects.get(ags=ags).size_class == viewer.size_class else set())
+                for ags in set(offering)
+            }
+            shown = [c["ags"] for c in body["ranking"]]
+            if body["own"] and body["own"]["enough_starts"] and viewer.ags not in shown:
+                shown.append(viewer.ags)
+            rows: list[dict[object, float]] = []
+            figures = set()
+            for group, averages in body["averages"].items():
+                named_in_group = sum(1 for ags in shown if group in groups_of.get(ags, {"all"}))
+                for figure, entry in averages.items():
+                    figures.add(figure)
+                    # The number of cities tells how many unnamed ones took part; when it is all of them,
+                    # the viewer knows the sum of their values.
+                    if entry["status"] == "ok" and entry["cities"] - named_in_group == len(members[group]) > 0:
+                        rows.append({(ags, figure): 1.0 for ags in members[group]})
+            for ags in unnamed:
+                for prefix in ("authentication:", "payment:"):
+                    family = [f for f in figures if f.startswith(prefix)]
+                    if len(family) > 1:
+                        rows.append({(ags, f): 1.0 for f in family})
+                rows.append({(ags, "conversion_rate"): 1.0, (ags, "abandonment_rate"): 1.0})
+            for ags in unnamed:
+                for figure in figures:
+                    if any((ags, figure) in row for row in rows):
+                        assert not _unit_in_row_space(rows, (ags, figure)), (viewer.name, leika, ags, figure)
+        client.logout()
