@@ -7,7 +7,7 @@ correcting a published month is, and is marked in the table's metadata.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -78,6 +78,11 @@ def publish_month(*, municipality: Municipality, year: int, month: int) -> Publi
     period = f"{year:04d}-{month:02d}"
     cells = opendata.perturb_blocks(municipality.pk, period, opendata.true_blocks(municipality, year, month))
     now = timezone.now()
+    if not cells:
+        # Nothing to freeze: not stored, so that asking for arbitrary empty months creates no rows.
+        end = datetime.combine(first + timedelta(days=32), time(), tzinfo=timezone.get_current_timezone())
+        end = end.replace(day=1)
+        return PublishedMonth(municipality=municipality, month=first, published_at=end, updated_at=end, cells={})
     try:
         with transaction.atomic():
             return PublishedMonth.objects.create(

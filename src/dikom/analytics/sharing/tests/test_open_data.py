@@ -239,3 +239,13 @@ def test_no_free_text_is_ever_published(client, login, owner, city_a, services, 
         body = client.get(MONTH_URL.format(ags=city_a.ags, period=period, fmt=fmt)).content.decode()
         assert "Bewohnerparkausweis" in body
         assert "GEHEIM" not in body and "Freitext" not in body and "comment" not in body
+
+
+def test_asking_for_an_empty_month_stores_nothing(client, login, owner, city_a, usage):
+    from dikom.analytics.sharing.models import PublishedMonth
+
+    publish(client, login, owner, city_a)
+    response = client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR - 5}-01", fmt="csv"))
+    assert response.status_code == 200
+    assert [row["row_type"] for row in rows_of(response)] == ["total"]
+    assert not PublishedMonth.objects.filter(municipality=city_a).exists()
