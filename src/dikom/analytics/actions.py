@@ -11,13 +11,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models.functions import TruncDate
+from django.db.models import Q
+from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dikom.analytics import rollups
 from dikom.analytics.ingest import SALT_LIFETIME as SALT_LIFETIME  # re-exported: tests and housekeeping
-from dikom.analytics.ingest import mark_rollups_pending
+from dikom.analytics.ingest import mark_rollups_pending, salt_open_from
 from dikom.analytics.models import (
     DailySalt,
     PendingRollup,
@@ -185,13 +186,24 @@ def rebuild_range(
 class HousekeepingResult:
     salts_deleted: int
     events_deleted: int
+    events_coarsened: int = 0
+
+
+# Raw events kept longer than this have their times cut to the hour; newer ones are stored to the minute.
+HOUR_PRECISION_AFTER = timedelta(days=1)
+# Events received within this window are looked at (older ones were coarsened by earlier runs).
+COARSEN_WINDOW = timedelta(days=30)
 
 
 def housekeeping(now: datetime | None = None) -> HousekeepingResult:
-    """Delete salts older than 48 hours and raw events older than the retention period."""
+    """Delete salts 48 hours after their day began (or after their creation, whichever is first),
+    cut the times of raw events older than a day to the hour, and delete raw events older than the
+    retention period."""
     now = now or timezone.now()
     with transaction.atomic():
-        salts, _ = DailySalt.objects.filter(created_at__lt=now - SALT_LIFETIME).delete()
+        salts, _ = DailySalt.objects.filter(
+            Q(created_at__lt=now - SALT_LIFETIME) | Q(day__lt=salt_open_from(now))
+        ).delete()
     cutoff = now - timedelta(days=settings.DIKOM_ANALYTICS_RAW_RETENTION_DAYS)
     events = 0
     # Per municipality, so that the (municipality, occurred_at) index serves the delete.
@@ -199,5 +211,24 @@ def housekeeping(now: datetime | None = None) -> HousekeepingResult:
         with transaction.atomic():
             deleted, _ = UsageEvent.objects.filter(municipality_id=municipality_id, occurred_at__lt=cutoff).delete()
         events += deleted
-    logger.info("analytics housekeeping: %d salts and %d raw events deleted", salts, events)
-    return HousekeepingResult(salts_deleted=salts, events_deleted=events)
+    coarsened = 0
+    for municipality_id in Municipality.objects.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            coarsened += (
+                UsageEvent.objects.filter(
+                    municipality_id=municipality_id,
+                    received_at__lt=now - HOUR_PRECISION_AFTER,
+                    received_at__gte=now - HOUR_PRECISION_AFTER - COARSEN_WINDOW,
+                )
+                .filter(
+                    Q(occurred_at__minute__gt=0)
+                    | Q(occurred_at__second__gt=0)
+                    | Q(received_at__minute__gt=0)
+                    | Q(received_at__second__gt=0)
+                )
+                .update(occurred_at=TruncHour("occurred_at"), received_at=TruncHour("received_at"))
+            )
+    logger.info(
+        "analytics housekeeping: %d salts and %d raw events deleted, %d coarsened to the hour", salts, events, coarsened
+    )
+    return HousekeepingResult(salts_deleted=salts, events_deleted=events, events_coarsened=coarsened)

@@ -197,8 +197,15 @@ class Generator:
 
     # --- one visit ------------------------------------------------------------------
 
-    def _visit(self, rng: random.Random, spec: ServiceSpec, start: datetime, number: int, tag: str) -> list[Event]:
-        """The events of one visit (``start`` is an aware datetime)."""
+    def _visit(
+        self, rng: random.Random, spec: ServiceSpec, start: datetime, ids: random.Random, tag: str
+    ) -> list[Event]:
+        """The events of one visit (``start`` is an aware datetime).
+
+        Event ids are random (from their own deterministic stream, so that a later run of the
+        demo loader regenerates the same ids): they name the city and day, never the visit or
+        the event's place in it, which would link a visit's events once its salt is gone.
+        """
         visit_id = f"{rng.getrandbits(64):016x}"
         channel = _pick(rng, CHANNELS, self._channel_cum)
         device = "mobile" if channel.startswith("app") else ("desktop" if channel == "kiosk" else "")
@@ -207,13 +214,10 @@ class Generator:
         per_step = spec.minutes * 60 / (len(spec.steps) + 1)
         t = start
         events: list[Event] = []
-        seq = 0
 
         def emit(kind: str, **extra: Any) -> None:
-            nonlocal seq
-            seq += 1
             event: Event = {
-                "event_id": f"{tag}-{number}-{seq}",
+                "event_id": f"{tag}-{ids.getrandbits(64):016x}",
                 "type": kind,
                 "service": spec.key,
                 "occurred_at": t,
@@ -277,8 +281,8 @@ class Generator:
     def day(self, ags: str, population: int, day: date) -> Iterator[Event]:
         """Every event that starts on local ``day`` in the city ``ags``, in visit order (deterministic)."""
         rng = random.Random(f"{self.seed}:{ags}:{day.isoformat()}")  # noqa: S311 - deterministic demo data
+        ids = random.Random(f"{self.seed}:{ags}:{day.isoformat()}:ids")  # noqa: S311 - deterministic demo data
         weekday = day.weekday()
-        n = 0
         for spec in self.services:
             base = spec.visits_per_100k * population / 100_000 * self.scale
             factor = (WEEKDAY_BUSINESS if spec.business else WEEKDAY)[weekday] * spec.month[day.month - 1]
@@ -288,8 +292,7 @@ class Generator:
                 start = datetime(
                     day.year, day.month, day.day, hour, rng.randrange(60), rng.randrange(60), tzinfo=BERLIN
                 )
-                n += 1
-                yield from self._visit(rng, spec, start, n, f"g{self.seed}-{ags}-{day:%Y%m%d}")
+                yield from self._visit(rng, spec, start, ids, f"g{self.seed}-{ags}-{day:%Y%m%d}")
 
     def events(self, since: date, until: date, cities: Sequence[tuple[str, str, str, int]] = CITIES) -> Iterator[Event]:
         """Events of every city and day from ``since`` to ``until`` (inclusive), day by day."""

@@ -26,6 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -43,7 +44,7 @@ from dikom.analytics.models import (
     ServiceKeyAlias,
     UsageEvent,
 )
-from dikom.analytics.privacy import scrub_comment, visit_key
+from dikom.analytics.privacy import scrub_comment, to_minute, visit_key
 from dikom.lib.identifiers import CONTROL_MESSAGE, NUL_MESSAGE, has_nul, is_identifier_text
 from dikom.municipalities.models import Municipality
 
@@ -420,17 +421,31 @@ def _as_date(value: Any) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
+def salt_open_from(now: datetime) -> date:
+    """The oldest day whose salt may still exist: a day's salt lives 48 hours from the day's start
+    (and at most 48 hours from its creation), so only today's and yesterday's do."""
+    return timezone.localdate(now) - timedelta(days=1)
+
+
 def _salts(days: Iterable[date], now: datetime) -> dict[date, bytes]:
-    """The salts of ``days``, creating missing ones. A salt is never used after 48 hours:
-    expired ones are deleted here (and by housekeeping) and replaced by a fresh one."""
+    """The salts of ``days``, creating missing ones. A salt is never used after its 48 hours:
+    expired ones are deleted here (and by housekeeping) and replaced by a fresh one.
+
+    A day whose 48 hours are over (a backfill) gets a salt for this call only, never stored:
+    the visits of one request still count once, and nobody can hash a visit id to its key later.
+    """
     wanted = sorted(set(days))
     if not wanted:
         return {}
+    open_from = salt_open_from(now)
+    found: dict[date, bytes] = {day: secrets.token_bytes(SALT_BYTES) for day in wanted if day < open_from}
+    wanted = [day for day in wanted if day >= open_from]
+    if not wanted:
+        return found
     # Usually every salt exists and is fresh: one read, no write. Expired salts
     # are deleted only when a salt has to be created (and daily by housekeeping).
     ops = connection.ops
     fresh_since = ops.adapt_datetimefield_value(now - SALT_LIFETIME)
-    found: dict[date, bytes] = {}
     with connection.cursor() as cursor:
         for chunk in _chunks(wanted):
             marks = ", ".join(["%s"] * len(chunk))
@@ -441,7 +456,7 @@ def _salts(days: Iterable[date], now: datetime) -> dict[date, bytes]:
             found.update((_as_date(day), bytes(salt)) for day, salt in cursor.fetchall())
     missing = set(wanted) - found.keys()
     if missing:
-        DailySalt.objects.filter(created_at__lt=now - SALT_LIFETIME).delete()
+        DailySalt.objects.filter(Q(created_at__lt=now - SALT_LIFETIME) | Q(day__lt=open_from)).delete()
         # In date order: two requests creating the same days wait for each other's rows in the
         # same order, never crosswise (a set of dates iterates in a per-process order, which
         # deadlocked two server processes creating a month of salts at once).
@@ -711,7 +726,7 @@ def _rows(
                 event["service"],
                 event["event_id"],
                 event["type"],
-                adapt(event["occurred_at"]),
+                adapt(to_minute(event["occurred_at"])),
                 received_at,
                 visit,
                 event["step_key"],
@@ -759,7 +774,7 @@ def _store(
     batches: Sequence[Batch], services: dict[int, dict[str, tuple[int, str]]], now: datetime, *, direct_copy: bool
 ) -> list[int]:
     """One transaction: salts, rows, insert, rollup markers; returns the rows stored per batch."""
-    received_at = _datetime_adapter()(now)
+    received_at = _datetime_adapter()(to_minute(now))
     with transaction.atomic():
         salts = _salts({day for batch in batches for event, day in batch.events if event["visit_id"]}, now)
         rows = [_rows(batch, services[batch.municipality_id], salts, received_at) for batch in batches]

@@ -206,3 +206,13 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
             "histogram": display_histogram(histogram),
         },
     }
+
+
+def funnel_steps(steps: dict[str, dict[str, Any]], completions: int) -> list[dict[str, Any]]:
+    """The funnel of ``steps`` (step → position and viewers), as in a summary (for the city comparison)."""
+    return _funnel(steps, completions)
+
+
+def method_shares(counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Keys with their counts and shares of the total, largest first (as in a summary)."""
+    return _shares(counts)

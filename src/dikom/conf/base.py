@@ -730,8 +730,15 @@ DIKOM_ANALYTICS_COMPARISON_MIN_STARTS = env_int(
 DIKOM_ANALYTICS_OPEN_DATA_K = env_int(
     "DIKOM_ANALYTICS_OPEN_DATA_K",
     5,
-    "Minimum count published in the open usage tables; counts 1..k-1 and cells that would reveal them are suppressed.",
+    "Fewest perturbed ratings behind a satisfaction average in the open usage tables (counts themselves are "
+    "protected by the cell key method).",
     minimum=2,
+)
+DIKOM_ANALYTICS_CELL_KEY_SECRET = env_secret(
+    "DIKOM_ANALYTICS_CELL_KEY_SECRET",
+    None,
+    "Secret of the cell key method that perturbs the open usage tables and the city comparison; derived from the "
+    "secret key when unset. Changing it changes the noise of months not yet published.",
 )
 DIKOM_ANALYTICS_COLLECT_RATE = env_str(
     "DIKOM_ANALYTICS_COLLECT_RATE",

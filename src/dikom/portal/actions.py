@@ -360,9 +360,12 @@ def submit_application(application: Application, *, submission_key: str) -> tupl
             ),
         }
         Application.objects.filter(pk=application.pk).update(
-            reference=reference, submission_data=snapshot, answers=cleaned, resume_token_hash=""
+            reference=reference, submission_data=snapshot, answers=cleaned, resume_token_hash="", visit_id=""
         )
+        visit_id = application.visit_id
         application.refresh_from_db()
+        # Gone from the database; kept in memory for this request's "submitted" usage event only.
+        application.visit_id = visit_id
         submitted_pk = application.pk
         transaction.on_commit(lambda: _announce_submission(submitted_pk))
     return application, True

@@ -49,7 +49,8 @@ class Application(models.Model):
     answers = models.JSONField(default=dict, blank=True)  # {step_key: {field_key: value}}
     current_step = models.PositiveIntegerField(default=1)
     resume_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
-    visit_id = models.CharField(max_length=32, default=new_visit_id, editable=False)  # usage events only
+    # Usage events only; emptied on submission, so no stored key leads from an application to its events.
+    visit_id = models.CharField(max_length=32, default=new_visit_id, editable=False, blank=True)
     submission_key = models.CharField(max_length=32, default=new_submission_key, editable=False)
     auth_method = models.CharField(max_length=30, blank=True)
     trust_level = models.CharField(max_length=20, blank=True)

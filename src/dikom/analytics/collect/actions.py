@@ -25,7 +25,7 @@ from dikom.analytics.service import record_usage_events
 from dikom.audit import actions as audit
 from dikom.municipalities.models import Municipality
 
-SITE_FIELDS = ("name", "matomo_idsite", "allowed_origins", "enabled")
+SITE_FIELDS = ("name", "matomo_idsite", "allowed_origins", "require_origin", "enabled")
 RULE_FIELDS = (
     "position",
     "match_on",

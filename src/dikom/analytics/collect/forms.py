@@ -60,7 +60,7 @@ class SiteForm(forms.ModelForm):
 
     class Meta:
         model = CollectionSite
-        fields = ["name", "matomo_idsite", "allowed_origins", "enabled"]
+        fields = ["name", "matomo_idsite", "allowed_origins", "require_origin", "enabled"]
 
 
 class RuleForm(forms.ModelForm):

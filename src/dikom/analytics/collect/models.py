@@ -71,6 +71,14 @@ class CollectionSite(models.Model):
         validators=[validate_origins],
         help_text=_("Origins (https://host[:port]) whose pages may send data for this site from the browser."),
     )
+    require_origin = models.BooleanField(
+        _("require an origin"),
+        default=False,
+        help_text=_(
+            "Refuse anonymous requests that name no origin (no Origin or Referer header): only browsers on the "
+            "allowed origins may send. Requests with an API key are not affected."
+        ),
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -44,15 +44,16 @@ def request_origin(request: HttpRequest) -> tuple[bool, str | None]:
     return False, None
 
 
-def origin_allowed(allowed: list[str], request: HttpRequest) -> bool:
-    """True when the request names no origin (server-side sender), one of ``allowed``, or dikom's own.
+def origin_allowed(allowed: list[str], request: HttpRequest, *, require: bool = False) -> bool:
+    """True when the request names one of ``allowed`` or dikom's own origin, or names none (a server-side
+    sender) and the site does not ``require`` one.
 
     dikom's own pages (the demo form) may always send: no other site can put a page on
     dikom's origin, and a browser names the page's true origin.
     """
     present, origin = request_origin(request)
     if not present:
-        return True
+        return not require
     if origin is None:
         return False
     return origin in set(allowed) or origin == normalise_origin(request.build_absolute_uri("/"))

@@ -179,7 +179,7 @@ def matomo_tracking(request: HttpRequest) -> HttpResponse:
         retry_after = 0
     else:
         for site in involved.values():
-            if not origins.origin_allowed(site.allowed_origins, request):
+            if not origins.origin_allowed(site.allowed_origins, request, require=site.require_origin):
                 return _problem(
                     request, 403, gettext("This origin may not send usage data for this site."), "forbidden"
                 )

@@ -101,7 +101,9 @@ class ComparisonView(BaseApiView):
             "participating cities, the city's district and its size class (each with the number of cities, "
             "only over at least three cities, withheld where an unnamed city could be isolated), and a ranking "
             "by conversion rate of the cities that share the service by name. Cities need a minimum number of "
-            "starts in the period. Needs `analytics:read`."
+            "starts in the period. Figures cover the complete calendar months that overlap `from`..`to` (named in "
+            "`period`) and are computed from counts perturbed by the cell key method, as in the open data. "
+            "Needs `analytics:read`."
         ),
         parameters=[ComparisonQuerySerializer],
         responses={200: ComparisonSerializer, **problems(400, 401, 403, 404, 429)},

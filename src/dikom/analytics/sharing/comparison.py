@@ -1,7 +1,12 @@
 """The city comparison (GoDonu): one LeiKa key, every city that offers the service.
 
-Figures come from ``metrics.service_summary`` (rollups only). Rules, explained in
-``docs/analytics.md`` ("City comparison"):
+Figures come from the same frozen, perturbed monthly counts as the open usage
+tables (``PublishedMonth``, cell key method in ``cellkey``): the complete
+calendar months that overlap the chosen period. Every rate, share and average
+is computed from perturbed counts, never from true ones, so no figure — nor any
+combination of figures, shares that add up to 1 included — tells more about a
+count than its perturbed value. Rules, explained in ``docs/analytics.md``
+("City comparison"):
 
 * a city enters the rates with at least ``DIKOM_ANALYTICS_COMPARISON_MIN_STARTS``
   starts in the period;
@@ -10,12 +15,17 @@ Figures come from ``metrics.service_summary`` (rollups only). Rules, explained i
 * only cities that opted in for the service (and the viewing city itself) are
   named; the others only count inside averages, and an average is withheld when
   the viewer could isolate one unnamed city's value from it — alone or together
-  with the other averages shown (a linear-algebra check, ``isolates``).
+  with the other averages shown and the relations between figures (a city's
+  shares of one kind add up to 1, its conversion and abandonment rates too) — a
+  linear-algebra check over (city, figure) pairs, ``isolates``. This protects
+  the city's choice not to be named; the people behind the counts are
+  protected by the perturbation either way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import calendar
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
@@ -23,9 +33,10 @@ from typing import Any
 
 from django.conf import settings
 
-from dikom.analytics.metrics import service_summary
+from dikom.analytics.metrics import funnel_steps, method_shares
 from dikom.analytics.models import Service
-from dikom.analytics.sharing.models import ComparisonShare
+from dikom.analytics.sharing import actions, opendata
+from dikom.analytics.sharing.models import ComparisonShare, PublishedMonth
 from dikom.municipalities.models import Municipality
 
 MIN_CITIES = 3
@@ -36,41 +47,63 @@ def min_starts() -> int:
     return int(getattr(settings, "DIKOM_ANALYTICS_COMPARISON_MIN_STARTS", 20))
 
 
-def isolates(groups: Sequence[frozenset[int]]) -> bool:
-    """Whether knowing the sum over each of ``groups`` pins down a single member's value.
+class Isolation:
+    """Incremental check whether published sums over groups of unknowns pin down a single unknown.
 
-    True when some unit vector lies in the span of the groups' indicator
-    vectors (exact Gaussian elimination over the rationals).
+    Keeps the row space of the groups' indicator vectors in reduced row echelon
+    form (exact, over the rationals). A unit vector lies in that space exactly
+    when one of the reduced rows is a unit vector, so each check is linear in
+    the size of the basis.
     """
-    items = sorted(set().union(*groups)) if groups else []
-    position = {item: i for i, item in enumerate(items)}
-    basis: list[tuple[int, list[Fraction]]] = []
 
-    def reduce(vector: list[Fraction]) -> list[Fraction]:
-        vector = list(vector)
-        for pivot, row in basis:
-            if vector[pivot]:
-                factor = vector[pivot]
-                vector = [a - factor * b for a, b in zip(vector, row, strict=True)]
-        return vector
+    def __init__(self) -> None:
+        self.basis: dict[Hashable, dict[Hashable, Fraction]] = {}  # pivot → sparse row
 
-    for group in groups:
-        vector = reduce([Fraction(1 if item in group else 0) for item in items])
-        pivot = next((i for i, value in enumerate(vector) if value), None)
-        if pivot is None:
-            continue
-        vector = [value / vector[pivot] for value in vector]
-        basis = [
-            (p, [a - row[pivot] * b for a, b in zip(row, vector, strict=True)]) if row[pivot] else (p, row)
-            for p, row in basis
-        ]
-        basis.append((pivot, vector))
-    for item in items:
-        unit = [Fraction(0)] * len(items)
-        unit[position[item]] = Fraction(1)
-        if not any(reduce(unit)):
-            return True
-    return False
+    def _reduce(self, vector: dict[Hashable, Fraction]) -> dict[Hashable, Fraction]:
+        vector = dict(vector)
+        for pivot, row in self.basis.items():
+            factor = vector.get(pivot)
+            if factor:
+                for item, value in row.items():
+                    vector[item] = vector.get(item, Fraction(0)) - factor * value
+        return {item: value for item, value in vector.items() if value}
+
+    def _with(self, group: frozenset[Hashable]) -> dict[Hashable, dict[Hashable, Fraction]] | None:
+        vector = self._reduce({item: Fraction(1) for item in group})
+        if not vector:
+            return None
+        pivot = min(vector, key=repr)
+        vector = {item: value / vector[pivot] for item, value in vector.items()}
+        basis = {}
+        for p, row in self.basis.items():
+            factor = row.get(pivot)
+            if factor:
+                row = dict(row)
+                for item, value in vector.items():
+                    row[item] = row.get(item, Fraction(0)) - factor * value
+                row = {item: value for item, value in row.items() if value}
+            basis[p] = row
+        basis[pivot] = vector
+        return basis
+
+    def isolates_with(self, group: frozenset[Hashable]) -> bool:
+        """Whether adding ``group`` would pin down a single unknown (the basis is not changed)."""
+        basis = self._with(group)
+        rows = self.basis.values() if basis is None else basis.values()
+        return any(len(row) == 1 for row in rows)
+
+    def add(self, group: frozenset[Hashable]) -> None:
+        basis = self._with(group)
+        if basis is not None:
+            self.basis = basis
+
+
+def isolates(groups: Sequence[frozenset[Hashable]]) -> bool:
+    """Whether knowing the sum over each of ``groups`` pins down a single member's value."""
+    check = Isolation()
+    for group in groups[:-1]:
+        check.add(group)
+    return check.isolates_with(groups[-1]) if groups else False
 
 
 @dataclass
@@ -130,14 +163,77 @@ def _metrics(city: CityFigures, position: int | None) -> dict[str, float | None]
     return values
 
 
-def _city_figures(leika_key: str, since: date, until: date) -> list[CityFigures]:
+def complete_months(since: date, until: date) -> list[tuple[int, int]]:
+    """The complete calendar months that overlap ``since``..``until``, oldest first."""
+    months = []
+    year, month = since.year, since.month
+    while (year, month) <= (until.year, until.month):
+        if opendata.is_complete_month(year, month):
+            months.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def perturbed_summary(publications: Sequence[PublishedMonth], service_id: int) -> dict[str, Any]:
+    """A service's comparison figures from its perturbed monthly counts (never the true ones)."""
+    counts: dict[str, int] = {}
+    positions: dict[str, int | None] = {}
+    for publication in publications:
+        cells = publication.cells.get(str(service_id), {})
+        for name in opendata.count_names(cells):
+            counts[name] = counts.get(name, 0) + int(cells[name]["published"])
+        for step, position in cells.get("_positions", {}).items():
+            if position is not None:
+                positions[step] = max(positions.get(step) or 0, position)
+            else:
+                positions.setdefault(step, None)
+    starts, completions = counts.get("starts", 0), counts.get("completions", 0)
+    rating_count = counts.get("rating_count", 0)
+
+    def rate(part: int, whole: int) -> float | None:
+        return round(min(part / whole, 1.0), 4) if whole else None
+
+    steps = {
+        name[5:]: {"position": positions.get(name[5:]), "viewed": value}
+        for name, value in counts.items()
+        if name.startswith("step:")
+    }
+
+    def mix(prefix: str) -> list[dict[str, Any]]:
+        return method_shares(
+            {
+                name[len(prefix) + 1 :]: value
+                for name, value in counts.items()
+                if name.startswith(f"{prefix}:") and value
+            }
+        )
+
+    average = None
+    if rating_count >= opendata.k_threshold():
+        average = round(min(max(counts.get("rating_sum", 0) / rating_count, 1.0), 5.0), 2)
+    return {
+        "starts": starts,
+        "completions": completions,
+        "conversion_rate": rate(completions, starts),
+        "abandonment_rate": rate(max(starts - completions, 0), starts),
+        "satisfaction": {"average": average},
+        "funnel": funnel_steps(steps, completions),
+        "authentication": mix("auth"),
+        "payment": {"methods": mix("payment")},
+    }
+
+
+def _city_figures(leika_key: str, months: list[tuple[int, int]]) -> list[CityFigures]:
     services = Service.objects.filter(leika_key=leika_key).select_related("municipality__district")
     shared = set(ComparisonShare.objects.filter(service__leika_key=leika_key).values_list("service_id", flat=True))
+    published: dict[int, list[PublishedMonth]] = {}
     best: dict[int, CityFigures] = {}
     for service in services:
-        summary = service_summary(
-            municipality_id=service.municipality_id, service_id=service.pk, since=since, until=until
-        )
+        if service.municipality_id not in published:
+            published[service.municipality_id] = actions.publish_months(
+                municipality=service.municipality, months=months
+            )
+        summary = perturbed_summary(published[service.municipality_id], service.pk)
         figures = CityFigures(service.municipality, service, service.pk in shared, summary)
         current = best.get(service.municipality_id)
         # A city with two services of one LeiKa key is represented by the busier one.
@@ -146,14 +242,39 @@ def _city_figures(leika_key: str, since: date, until: date) -> list[CityFigures]
     return sorted(best.values(), key=lambda c: c.municipality.name)
 
 
+RELATED = (("conversion_rate", "abandonment_rate"),)
+SHARE_FAMILIES = ("authentication:", "payment:")
+
+
+def _relations(eligible: list[CityFigures], known: set[int]) -> tuple[Isolation, set[tuple[int, str]]]:
+    """What a viewer knows without any average: a city's shares of one kind add up to 1, and so do its
+    conversion and abandonment rates. A share that is a city's only one of its kind is known outright (1)."""
+    check = Isolation()
+    known_items: set[tuple[int, str]] = set()
+    for city in eligible:
+        pk = city.municipality.pk
+        if pk in known:
+            continue
+        names = [name for name, value in city.metrics.items() if value is not None]
+        families = [[n for n in names if n.startswith(prefix)] for prefix in SHARE_FAMILIES]
+        families += [[n for n in related if n in names] for related in RELATED]
+        for family in families:
+            if len(family) == 1:
+                known_items.add((pk, family[0]))
+            elif family:
+                check.add(frozenset((pk, n) for n in family))
+    return check, known_items
+
+
 def _average(values: list[float]) -> float:
     return round(sum(values) / len(values), 4)
 
 
 def compare(viewer: Municipality, leika_key: str, since: date, until: date) -> dict[str, Any]:
-    """Own figures, the three averages and the named ranking for ``viewer``."""
+    """Own figures, the three averages and the named ranking for ``viewer``, over the complete months in the period."""
     threshold = min_starts()
-    cities = _city_figures(leika_key, since, until)
+    months = complete_months(since, until)
+    cities = _city_figures(leika_key, months)
     own = next((c for c in cities if c.municipality.pk == viewer.pk), None)
     eligible = [c for c in cities if c.starts >= threshold]
     own_step = own.abandonment_step if own else None
@@ -167,19 +288,23 @@ def compare(viewer: Municipality, leika_key: str, since: date, until: date) -> d
         "size_class": [c for c in eligible if c.municipality.size_class == viewer.size_class],
     }
     metric_names = sorted({name for c in eligible for name in c.metrics})
+    check, known_items = _relations(eligible, known)
     averages: dict[str, dict[str, dict[str, Any]]] = {group: {} for group in GROUPS}
     for name in metric_names:
-        shown: list[frozenset[int]] = []
         for group in GROUPS:
             contributors = [c for c in members[group] if c.metrics.get(name) is not None]
             entry: dict[str, Any] = {"value": None, "cities": None, "status": "too_few_cities"}
             if len(contributors) >= MIN_CITIES:
-                unknown = frozenset(c.municipality.pk for c in contributors) - known
-                if isolates([*shown, unknown]):
+                unknown = frozenset(
+                    (c.municipality.pk, name)
+                    for c in contributors
+                    if c.municipality.pk not in known and (c.municipality.pk, name) not in known_items
+                )
+                if unknown and check.isolates_with(unknown):
                     entry["status"] = "withheld"
                 else:
                     if unknown:
-                        shown.append(unknown)
+                        check.add(unknown)
                     entry = {
                         "value": _average([c.metrics[name] for c in contributors]),  # type: ignore[misc]
                         "cities": len(contributors),
@@ -193,9 +318,11 @@ def compare(viewer: Municipality, leika_key: str, since: date, until: date) -> d
             key=lambda c: (-(c.summary["conversion_rate"] or 0), -c.starts, c.municipality.name),
         )
     ]
+    first = date(*months[0], 1) if months else since
+    last = date(*months[-1], calendar.monthrange(*months[-1])[1]) if months else until
     return {
         "leika_key": leika_key,
-        "period": {"from": since, "to": until},
+        "period": {"from": first, "to": last},
         "min_starts": threshold,
         "min_cities": MIN_CITIES,
         "own": (own.public() | {"enough_starts": own.starts >= threshold}) if own else None,

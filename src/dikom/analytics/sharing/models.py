@@ -52,3 +52,37 @@ class OpenDataPublication(models.Model):
 
     def __str__(self) -> str:
         return str(self.municipality)
+
+
+class PublishedMonth(models.Model):
+    """A month of a city's open usage table as first published, and its marked corrections.
+
+    Frozen when the month is first served: later events do not change it. A
+    correction (``actions.correct_published_month``) adds a perturbed
+    *difference* to each changed count, so two versions never reveal what
+    changed. ``cells`` maps a service id to, per count metric,
+    ``{"true": n, "published": p}`` — the true counts stay on the server.
+    """
+
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), on_delete=models.CASCADE, related_name="+"
+    )
+    month = models.DateField(_("month"), help_text="The first day of the month.")
+    published_at = models.DateTimeField(_("published at"))
+    version = models.PositiveIntegerField(_("version"), default=1)
+    cells = models.JSONField(default=dict)
+    corrections = models.JSONField(
+        default=list, help_text="One entry per correction: version, time, reason and the changed cells (no counts)."
+    )
+    updated_at = models.DateTimeField(_("last changed"))
+
+    class Meta:
+        verbose_name = _("published usage month")
+        verbose_name_plural = _("published usage months")
+        ordering = ["municipality", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "month"], name="analytics_published_month_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.municipality} {self.month:%Y-%m}"

@@ -1,4 +1,4 @@
-"""Anonymous open data: the suppressed monthly and yearly usage tables of publishing cities.
+"""Anonymous open data: the perturbed monthly and yearly usage tables of publishing cities.
 
 Stable addresses (see ``docs/analytics.md``): an index (HTML and JSON), the
 column description, ``<ags>/<YYYY>-<MM>.csv|json`` for complete past months and
@@ -29,7 +29,10 @@ CACHE_SECONDS = 3600
 
 
 def _cached(request: HttpRequest, response: HttpResponse, last_modified: datetime | None) -> HttpResponse:
-    """ETag from the body, Last-Modified from the newest rollup; answers 304 to a matching revalidation."""
+    """ETag from the body, Last-Modified from the table's own publication or correction time; 304 on a match.
+
+    Never the time of the newest rollup: that would tell when people use a city's services.
+    """
     etag = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
     timestamp = int(last_modified.timestamp()) if last_modified else None
     conditional = get_conditional_response(request, etag=etag, last_modified=timestamp, response=response)
@@ -69,18 +72,33 @@ def _index_data() -> dict[str, Any]:
                 ],
             }
         )
-    return {"k": opendata.k_threshold(), "columns": reverse("analytics_opendata:columns_json"), "cities": cities}
+    return {
+        "k": opendata.k_threshold(),
+        "protection": opendata.method_parameters(),
+        "columns": reverse("analytics_opendata:columns_json"),
+        "cities": cities,
+    }
 
 
 @require_safe
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "analytics_sharing/opendata_index.html", _index_data())
+    return render(request, "analytics_sharing/opendata_index.html", _index_data() | _method_context())
 
 
 @require_safe
 def index_json(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(_index_data(), json_dumps_params={"ensure_ascii": False})
     return _cached(request, response, None)
+
+
+def _method_context() -> dict[str, Any]:
+    from dikom.analytics.sharing import cellkey
+
+    return {
+        "max_deviation": cellkey.MAX_DEVIATION,
+        "variance": cellkey.VARIANCE,
+        "smallest_published": cellkey.SMALLEST_PUBLISHED,
+    }
 
 
 def _columns() -> list[dict[str, str]]:
@@ -90,21 +108,28 @@ def _columns() -> list[dict[str, str]]:
 @require_safe
 def columns(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "analytics_sharing/opendata_columns.html", {"columns": _columns(), "k": opendata.k_threshold()}
+        request,
+        "analytics_sharing/opendata_columns.html",
+        {"columns": _columns(), "k": opendata.k_threshold()} | _method_context(),
     )
 
 
 @require_safe
 def columns_json(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(
-        {"k": opendata.k_threshold(), "columns": _columns()}, json_dumps_params={"ensure_ascii": False}
+        {"k": opendata.k_threshold(), "protection": opendata.method_parameters(), "columns": _columns()},
+        json_dumps_params={"ensure_ascii": False},
     )
     return _cached(request, response, None)
 
 
 def _serve(request: HttpRequest, table: opendata.Table, fmt: str, filename: str) -> HttpResponse:
     if fmt == "json":
-        body = json.dumps({"columns": opendata.COLUMN_NAMES, "rows": table.rows}, ensure_ascii=False, indent=1)
+        body = json.dumps(
+            {"metadata": table.metadata, "columns": opendata.COLUMN_NAMES, "rows": table.rows},
+            ensure_ascii=False,
+            indent=1,
+        )
         response = HttpResponse(body.encode("utf-8"), content_type="application/json; charset=utf-8")
     else:
         buffer = io.StringIO()

@@ -14,9 +14,13 @@ from hypothesis import strategies as st
 from dikom.analytics.actions import SALT_LIFETIME
 from dikom.analytics.models import DailySalt, ServiceDailyStats, UsageEvent
 from dikom.analytics.privacy import (
+    ADDRESS_PLACEHOLDER,
+    BIRTH_PLACEHOLDER,
     EMAIL_PLACEHOLDER,
     IBAN_PLACEHOLDER,
+    NAME_PLACEHOLDER,
     PHONE_PLACEHOLDER,
+    PLATE_PLACEHOLDER,
     scrub_comment,
     visit_key,
 )
@@ -104,6 +108,63 @@ def test_phone_numbers_never_survive(before, phone, after):
 )
 def test_scrubbing_examples(text, expected):
     assert scrub_comment(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Herr Müller war sehr nett", f"Herr {NAME_PLACEHOLDER} war sehr nett"),
+        ("Frau Dr. Anna Schmidt hat geholfen", f"Frau Dr. {NAME_PLACEHOLDER} hat geholfen"),
+        ("Mein Name ist Max Mustermann, danke", f"Mein Name ist {NAME_PLACEHOLDER}, danke"),
+        ("Ich heiße Eva.", f"Ich heiße {NAME_PLACEHOLDER}."),
+        (
+            "Klappt gut.\nMit freundlichen Grüßen\nPeter Meier",
+            f"Klappt gut.\nMit freundlichen Grüßen\n{NAME_PLACEHOLDER}",
+        ),
+        ("Viele Grüße, Jana", f"Viele Grüße, {NAME_PLACEHOLDER}"),
+        ("MfG K. Schulz", f"MfG {NAME_PLACEHOLDER}"),
+        ("Ich wohne Bahnhofstraße 12a in 35037 Marburg", f"Ich wohne {ADDRESS_PLACEHOLDER} in {ADDRESS_PLACEHOLDER}"),
+        ("Frankfurter Str. 5, bitte", f"{ADDRESS_PLACEHOLDER}, bitte"),
+        ("Lindenweg 3 b", ADDRESS_PLACEHOLDER),
+        ("Mein Auto MR-AB 123 stand da", f"Mein Auto {PLATE_PLACEHOLDER} stand da"),
+        ("Kennzeichen F AB 1234", f"Kennzeichen {PLATE_PLACEHOLDER}"),
+        ("geb. 12.03.1985", BIRTH_PLACEHOLDER),
+        ("geboren am 1. Mai 1990, Antrag ok", f"{BIRTH_PLACEHOLDER}, Antrag ok"),
+        ("Ich bin am 03.07.1962 geboren", f"Ich bin am {BIRTH_PLACEHOLDER} geboren"),
+        # Ordinary feedback stays.
+        ("Im Schritt 2 gab es Fehler, 5 Sterne", "Im Schritt 2 gab es Fehler, 5 Sterne"),
+        ("Die Zahlung per PayPal ging nicht (DIN SPEC 66336)", "Die Zahlung per PayPal ging nicht (DIN SPEC 66336)"),
+    ],
+)
+def test_names_addresses_plates_and_birth_dates_are_scrubbed(text, expected):
+    assert scrub_comment(text) == expected
+
+
+surnames = st.sampled_from(["Müller", "Schmidt", "Özdemir", "Nguyen", "Weiß", "Lehmann-Kraus", "Ahmadi"])
+streets = st.sampled_from(["Bahnhofstraße", "Hauptstr.", "Lindenweg", "Marktplatz", "Frankfurter Straße", "Am Ring"])
+districts = st.sampled_from(["MR", "GI", "F", "LM", "OF", "WZ", "FD", "HG"])
+letters = st.text(alphabet="ABCDEFGHIJKLMNOPRSTUVWXYZ", min_size=1, max_size=2)
+numbers = st.integers(min_value=1, max_value=9999)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(before=filler, title=st.sampled_from(["Herr", "Frau", "Mein Name ist", "Viele Grüße,"]), name=surnames)
+def test_names_after_a_title_never_survive(before, title, name):
+    assert name not in scrub_comment(f"{before} {title} {name} ").split(NAME_PLACEHOLDER)[-1] or name in before
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(before=filler, street=streets, number=st.integers(min_value=1, max_value=999))
+def test_street_addresses_never_survive(before, street, number):
+    scrubbed = scrub_comment(f"{before} {street} {number} ")
+    assert f"{street} {number}" not in scrubbed
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(before=filler, district=districts, middle=letters, number=numbers, sep=st.sampled_from(["-", " "]))
+def test_licence_plates_never_survive(before, district, middle, number, sep):
+    plate = f"{district}{sep}{middle} {number}"
+    assert plate not in scrub_comment(f"{before} {plate} ")
 
 
 def test_feedback_comments_are_scrubbed_before_storage(send):
@@ -224,7 +285,54 @@ def test_housekeeping_deletes_raw_events_after_retention_but_keeps_rollups(send,
 
     call_command("analytics_housekeeping", verbosity=0)
 
+    # Kept, with its time to the minute (received just now, so not yet cut to the hour).
     assert [e.occurred_at.isoformat() for e in UsageEvent.objects.all()] == [
-        timezone.datetime.fromisoformat(recent).isoformat()
+        timezone.datetime.fromisoformat(recent).replace(second=0, microsecond=0).isoformat()
     ]
     assert set(ServiceDailyStats.objects.values_list("day", flat=True)) == rollup_days
+
+
+# --- unlinkability: coarse times, salts bound to their day ------------------------------------
+
+
+def test_event_times_are_stored_to_the_minute(send):
+    send(event(occurred_at=(timezone.now() - timedelta(minutes=3)).isoformat()))
+
+    stored = UsageEvent.objects.get()
+    for moment in (stored.occurred_at, stored.received_at):
+        assert moment.second == 0 and moment.microsecond == 0
+
+
+def test_housekeeping_cuts_times_of_events_older_than_a_day_to_the_hour(send, city_a):
+    send(event(occurred_at=(timezone.now() - timedelta(hours=30)).isoformat()))
+    UsageEvent.objects.update(received_at=timezone.now() - timedelta(hours=26))
+    send(event(occurred_at=(timezone.now() - timedelta(minutes=5)).isoformat()))
+
+    call_command("analytics_housekeeping", verbosity=0)
+
+    old, new = UsageEvent.objects.order_by("occurred_at")
+    assert old.occurred_at.minute == 0 and old.received_at.minute == 0
+    expected = (timezone.now() - timedelta(minutes=5)).replace(second=0, microsecond=0)
+    assert abs(new.occurred_at - expected) <= timedelta(minutes=1)  # still to the minute
+
+
+def test_a_backfilled_days_salt_is_never_stored_and_visits_of_one_request_still_count_once(send, city_a):
+    day_before = (timezone.now() - timedelta(days=3)).isoformat()
+    send({"events": [event(occurred_at=day_before, visit_id="abc"), event(occurred_at=day_before, visit_id="abc")]})
+
+    assert not DailySalt.objects.exists()
+    keys = set(UsageEvent.objects.values_list("visit", flat=True))
+    assert len(keys) == 1 and None not in keys
+    # The same visit id later gets another key: nobody can hash it to the stored one.
+    send(event(occurred_at=day_before, visit_id="abc"))
+    assert UsageEvent.objects.values("visit").distinct().count() == 2
+
+
+def test_housekeeping_deletes_a_salt_48_hours_after_its_day_not_after_its_creation(city_a):
+    today = timezone.localdate()
+    DailySalt.objects.create(day=today - timedelta(days=2), salt=b"x" * 32, created_at=timezone.now())
+    DailySalt.objects.create(day=today - timedelta(days=1), salt=b"y" * 32, created_at=timezone.now())
+
+    call_command("analytics_housekeeping", verbosity=0)
+
+    assert list(DailySalt.objects.values_list("day", flat=True)) == [today - timedelta(days=1)]

@@ -9,9 +9,11 @@ CORS preflight. Events go through the core's validation and storage path.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, status
@@ -30,6 +32,27 @@ from dikom.api.schema import ProblemSerializer, problems
 from dikom.api.views import BaseApiView
 
 MAX_EVENTS = 100  # a page never has more to send at once
+
+
+# An anonymous sender's clock is trusted only this close to the server's: anything else is stamped with
+# the server's time, so nobody can add events to a past (perhaps published) month.
+CLIENT_TIME_TOLERANCE = timedelta(minutes=5)
+
+
+def server_time(item: Any, now: datetime) -> Any:
+    """``item`` with ``occurred_at`` set to ``now`` unless the client's time lies within the tolerance."""
+    if not isinstance(item, dict):
+        return item
+    value = item.get("occurred_at")
+    client = None
+    if isinstance(value, str):
+        try:
+            client = datetime.fromisoformat(value)
+        except ValueError:
+            client = None
+    if client is not None and client.utcoffset() is not None and abs(client - now) <= CLIENT_TIME_TOLERANCE:
+        return item
+    return {**item, "occurred_at": now.isoformat()}
 
 
 class PlainTextJSONParser(LimitedJSONParser):
@@ -63,7 +86,7 @@ class CollectView(BaseApiView):
         if site is None:
             raise exceptions.NotFound(gettext("Unknown or disabled site."))
         self.site = site
-        self.origin_ok = origins.origin_allowed(site.allowed_origins, self.request)
+        self.origin_ok = origins.origin_allowed(site.allowed_origins, self.request, require=site.require_origin)
         return site
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
@@ -135,6 +158,8 @@ class CollectView(BaseApiView):
         grant = budget.grant_for_site(request, site.site_id, len(items), partial=False)
         if grant.allowed < len(items):
             raise exceptions.Throttled(wait=grant.retry_after)
+        now = timezone.now()
+        items = [server_time(item, now) for item in items]
         # Native API source: EventSource has no value of its own for the JavaScript collector yet.
         result = record_usage_events(site.municipality, items, source=EventSource.COLLECTOR)
         if result.rejected and not result.accepted and not result.duplicates:

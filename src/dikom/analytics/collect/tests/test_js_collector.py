@@ -140,3 +140,36 @@ def test_collector_script_is_served_for_other_origins(client):
     assert len(response.content) < 4096
     for forbidden in ("document.cookie", "localStorage", "sessionStorage"):
         assert forbidden not in body
+
+
+def test_client_time_is_accepted_only_within_minutes_of_the_servers(client, site):
+    from datetime import timedelta
+
+    now = timezone.now()
+    body = {
+        "events": [
+            event(occurred_at=(now - timedelta(minutes=2)).isoformat()),
+            event(occurred_at=(now - timedelta(days=40)).isoformat(), step_key="zahlung"),
+            {k: v for k, v in event(step_key="fertig").items() if k != "occurred_at"},
+        ]
+    }
+
+    response = client.post(url(site), data=json.dumps(body), content_type="application/json", HTTP_ORIGIN=FORM_ORIGIN)
+
+    assert response.json()["accepted"] == 3
+    times = dict(UsageEvent.objects.values_list("step_key", "occurred_at"))
+    assert abs(times["antragsteller"] - (now - timedelta(minutes=2))) < timedelta(minutes=1)
+    # A backdated event (e.g. into a published month) counts now, not then; so does one without a time.
+    assert abs(times["zahlung"] - now) < timedelta(minutes=2)
+    assert abs(times["fertig"] - now) < timedelta(minutes=2)
+
+
+def test_a_site_that_requires_an_origin_refuses_server_side_senders(client, site):
+    assert client.post(url(site), data=json.dumps(event()), content_type="application/json").status_code == 200
+    site.require_origin = True
+    site.save()
+    assert client.post(url(site), data=json.dumps(event()), content_type="application/json").status_code == 403
+    with_origin = client.post(
+        url(site), data=json.dumps(event()), content_type="application/json", HTTP_ORIGIN=FORM_ORIGIN
+    )
+    assert with_origin.status_code == 200

@@ -146,7 +146,9 @@ def test_token_auth_of_the_sites_city_is_accepted_and_allows_cdt(client, site, c
     response = client.post(URL, data=json.dumps(body), content_type="application/json")
 
     assert response.json()["tracked"] == 1
-    assert UsageEvent.objects.get().occurred_at == earlier.astimezone(UTC)
+    assert UsageEvent.objects.get().occurred_at == earlier.astimezone(UTC).replace(
+        second=0, microsecond=0
+    )  # to the minute
 
 
 def test_cdt_without_token_is_ignored(client, site):
@@ -237,3 +239,14 @@ def test_a_heartbeat_ping_is_tracked_without_events(client, site):
     assert response.json()["tracked"] == 1
     assert not UsageEvent.objects.exists()
     assert not UnmatchedRequests.objects.exists()
+
+
+def test_a_site_that_requires_an_origin_refuses_requests_without_one(client, site):
+    url = f"{URL}?{query(url=PAGE + '/antrag/parken/schritt-2')}"
+    assert client.get(url).status_code == 200  # a server-side sender, allowed by default
+    site.require_origin = True
+    site.save()
+
+    assert client.get(url).status_code == 403
+    assert client.get(url, HTTP_REFERER=PAGE + "/antrag/parken/schritt-2").status_code == 200
+    assert UsageEvent.objects.count() == 2

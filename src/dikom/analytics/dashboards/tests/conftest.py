@@ -3,7 +3,7 @@
 City A (Fulda), current period = [D1, D2] (3 and 2 days ago), previous period = [D1-2, D1-1]:
 
 - "Bewohnerparkausweis" (parking): D1 visits v1, v2, v3 start; v1 and v2 view step "antrag" (1), v1 views
-  "zahlung" (2) and submits 90 s after its start; v1 pays by credit card, v2's PayPal payment fails; v1 signs
+  "zahlung" (2) and submits 2 minutes after its start (times are stored to the minute); v1 pays by credit card, v2's PayPal payment fails; v1 signs
   in with BundID. D2: v4 starts and submits, rates 4 with a comment; v5 starts and rates 2.
   Current: 5 visits, 5 starts, 2 completions (conversion 40 %, abandonment 60 %), 2 feedbacks, average 3.0.
   Previous (4 days ago): v6, v7 start, v6 submits: 2 visits, 2 starts, 1 completion.
@@ -95,7 +95,7 @@ def example(city_a: Municipality, city_b: Municipality) -> dict[str, Service]:
         ev("payment_completed", "parken", d1, 1.2, visit_id="v1", payment_method="creditcard"),
         ev("payment_chosen", "parken", d1, 1, visit_id="v2", payment_method="paypal"),
         ev("payment_failed", "parken", d1, 1.2, visit_id="v2", payment_method="paypal"),
-        ev("submitted", "parken", d1, 1.5, visit_id="v1"),
+        ev("submitted", "parken", d1, 2, visit_id="v1"),
         ev("service_started", "parken", d2, 0, visit_id="v4"),
         ev("submitted", "parken", d2, 3, visit_id="v4"),
         ev("feedback", "parken", d2, 4, visit_id="v4", rating=4, comment="Schnell erledigt, Mail an a@b.de"),

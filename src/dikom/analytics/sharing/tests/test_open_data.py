@@ -1,4 +1,4 @@
-"""Open usage tables: publication switch, stable URLs, suppression, caching, no free text."""
+"""Open usage tables: publication switch, stable URLs, perturbation, frozen months, caching, no free text."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
+from django.utils.http import http_date
 
 from dikom.analytics.models import Service
-from dikom.analytics.sharing import opendata
+from dikom.analytics.sharing import cellkey, opendata
 from dikom.audit.models import AuditEvent
 
 from .conftest import stats
@@ -82,47 +84,99 @@ def test_only_admins_switch_publication_and_it_is_audited(client, login, owner, 
     assert client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-03", fmt="csv")).status_code == 404
 
 
-def test_monthly_csv_suppresses_small_counts_and_their_complement(client, login, owner, city_a, usage):
+def test_monthly_csv_publishes_perturbed_counts_and_derives_everything_from_them(client, login, owner, city_a, usage):
     publish(client, login, owner, city_a)
     response = client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-03", fmt="csv"))
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = {row["service"] or "TOTAL": row for row in rows_of(response)}
-    assert rows["Hundesteuer"]["starts"] == "" and "starts" in rows["Hundesteuer"]["suppressed"].split()
-    # 40 - (3 + 10 hidden) would otherwise give away the 3: the smallest sufficient complement is hidden too.
-    assert rows["Geburtsurkunde"]["starts"] == ""
-    assert rows["Bewohnerparkausweis"]["starts"] == "40"
-    assert rows["TOTAL"]["starts"] == "53" and rows["TOTAL"]["row_type"] == "total"
-    assert rows["Hundesteuer"]["conversion_rate"] == "" and "conversion_rate" in rows["Hundesteuer"]["suppressed"]
-    assert rows["Bewohnerparkausweis"]["conversion_rate"] == "0.75"
-    # satisfaction only with at least k ratings
-    assert rows["Bewohnerparkausweis"]["satisfaction_average"] == "4.0"
+    true_starts = {"Bewohnerparkausweis": 40, "Hundesteuer": 3, "Geburtsurkunde": 10}
+    for name, true in true_starts.items():
+        assert abs(int(rows[name]["starts"]) - true) <= cellkey.MAX_DEVIATION
+    # A count of 3 is never shown as 1 to 3: it becomes 0 or 4.
+    assert rows["Hundesteuer"]["starts"] in {"0", "4"}
+    # The total is the sum of the published cells, so it says nothing the cells do not.
+    for metric in opendata.COUNTS:
+        assert int(rows["TOTAL"][metric]) == sum(int(rows[name][metric]) for name in true_starts)
+    assert rows["TOTAL"]["row_type"] == "total" and rows["TOTAL"]["satisfaction_average"] == ""
+    parking = rows["Bewohnerparkausweis"]
+    assert float(parking["conversion_rate"]) == round(int(parking["completions"]) / int(parking["starts"]), 4)
+    # Satisfaction from the perturbed rating sum and count; withheld below k perturbed ratings.
+    assert 3.0 <= float(parking["satisfaction_average"]) <= 5.0
     assert rows["Hundesteuer"]["satisfaction_average"] == ""
-    assert rows["Bewohnerparkausweis"]["ags"] == city_a.ags and rows["Bewohnerparkausweis"]["period"] == f"{YEAR}-03"
+    assert "satisfaction_average" in rows["Hundesteuer"]["withheld"].split()
+    assert parking["ags"] == city_a.ags and parking["period"] == f"{YEAR}-03"
 
 
-def test_monthly_json_uses_null_and_columns_are_documented(client, login, owner, city_a, usage):
+def test_monthly_json_carries_the_method_and_columns_are_documented(client, login, owner, city_a, usage):
     publish(client, login, owner, city_a)
     body = client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-03", fmt="json")).json()
     dogs = next(row for row in body["rows"] if row["service"] == "Hundesteuer")
-    assert dogs["starts"] is None and dogs["visits"] == 8
-    documented = {c["name"] for c in client.get("/opendata/nutzungsstatistik/spalten.json").json()["columns"]}
-    assert set(body["columns"]) == documented and set(dogs) == documented
+    assert dogs["starts"] in (0, 4) and abs(dogs["visits"] - 8) <= 3 and dogs["satisfaction_average"] is None
+    protection = body["metadata"]["protection"]
+    assert protection["max_deviation"] == 3 and protection["variance"] == 2
+    assert protection["smallest_published_count"] == 4 and protection["k"] == opendata.k_threshold()
+    assert body["metadata"]["months"][0]["version"] == 1
+    documented = client.get("/opendata/nutzungsstatistik/spalten.json").json()
+    assert set(body["columns"]) == {c["name"] for c in documented["columns"]} == set(dogs)
+    assert documented["protection"] == protection
     assert client.get("/opendata/nutzungsstatistik/spalten/").status_code == 200
 
 
-def test_yearly_total_of_a_service_with_a_hidden_month_is_hidden(client, login, owner, city_a, usage):
+def test_yearly_counts_are_sums_of_the_published_months(client, login, owner, city_a, usage):
     publish(client, login, owner, city_a)
-    rows = {
+    year = {
         row["service"] or "TOTAL": row
         for row in rows_of(client.get(f"/opendata/nutzungsstatistik/{city_a.ags}/{YEAR}.csv"))
     }
-    # dogs: 3 hidden in March, 20 published in April; a yearly 23 would give the 3 away.
-    assert rows["Hundesteuer"]["starts"] == ""
-    april = {
-        r["service"]: r for r in rows_of(client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-04", fmt="csv")))
-    }
-    assert april["Hundesteuer"]["starts"] == "20"
-    assert rows["Bewohnerparkausweis"]["starts"] == "70"
+    months = [
+        {r["service"] or "TOTAL": r for r in rows_of(client.get(MONTH_URL.format(ags=city_a.ags, period=p, fmt="csv")))}
+        for p in (f"{YEAR}-03", f"{YEAR}-04")
+    ]
+    for name in ("Hundesteuer", "Bewohnerparkausweis", "TOTAL"):
+        for metric in opendata.COUNTS:
+            assert int(year[name][metric]) == sum(int(m[name][metric]) for m in months if name in m)
+
+
+def test_published_month_is_frozen_and_a_correction_is_marked(client, login, owner, city_a, services, usage):
+    publish(client, login, owner, city_a)
+    url = MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-03", fmt="json")
+    first = client.get(url)
+    # Late events for the published month: the table does not change.
+    stats(services["dogs"], date(YEAR, 3, 20), visits=5, starts=5, completions=5)
+    again = client.get(url)
+    assert again.content == first.content and again["ETag"] == first["ETag"]
+    assert again["Last-Modified"] == first["Last-Modified"]
+    # A marked correction publishes the change as a perturbed difference and says what changed.
+    call_command("correct_open_data_month", city_a.ags, f"{YEAR}-03", reason="Nachgelieferte Ereignisse")
+    corrected = client.get(url).json()
+    (month,) = corrected["metadata"]["months"]
+    assert month["version"] == 2
+    (correction,) = month["corrections"]
+    assert correction["reason"] == "Nachgelieferte Ereignisse"
+    assert {"service_id": services["dogs"].pk, "metric": "starts"} in correction["changed"]
+    assert all(c["service_id"] == services["dogs"].pk for c in correction["changed"])
+    dogs = next(row for row in corrected["rows"] if row["service"] == "Hundesteuer")
+    before = next(row for row in first.json()["rows"] if row["service"] == "Hundesteuer")
+    # 3 + 5 late starts: the difference 5 is published perturbed (4 to 8), the first version unchanged.
+    assert 4 <= dogs["starts"] - before["starts"] <= 8
+    parking = [
+        next(r for r in body["rows"] if r["service"] == "Bewohnerparkausweis") for body in (first.json(), corrected)
+    ]
+    assert parking[0] == parking[1]
+    assert AuditEvent.objects.filter(action="analytics.open_data_correct", municipality=city_a).count() == 1
+
+
+def test_last_modified_is_the_publication_time_not_the_newest_rollup(client, login, owner, city_a, services, usage):
+    from dikom.analytics.sharing.models import PublishedMonth
+
+    publish(client, login, owner, city_a)
+    response = client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-03", fmt="csv"))
+    publication = PublishedMonth.objects.get(municipality=city_a, month=date(YEAR, 3, 1))
+    assert response["Last-Modified"] == http_date(int(publication.updated_at.timestamp()))
+    # Usage in another month of the year does not move it.
+    stats(services["birth"], date(YEAR, 7, 1), visits=9, starts=9)
+    later = client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-03", fmt="csv"))
+    assert later["Last-Modified"] == response["Last-Modified"]
 
 
 def test_only_complete_past_months_and_years(client, login, owner, city_a, services):
@@ -144,8 +198,8 @@ def test_index_lists_published_months_in_html_and_json(client, login, owner, cit
     assert entry["years"][0]["csv"] == f"/opendata/nutzungsstatistik/{city_a.ags}/{YEAR}.csv"
     html = client.get("/opendata/nutzungsstatistik/").content.decode()
     assert f"/opendata/nutzungsstatistik/{city_a.ags}/{YEAR}-03.csv" in html
-    # The largest suppressed count (k - 1) is named in the explanation.
-    assert f"Anzahlen von 1 bis {opendata.k_threshold() - 1} werden unterdrückt" in html
+    # The method and its parameters are named in the explanation.
+    assert "Zellschlüsselverfahren" in html and "höchstens 3" in html
 
 
 def test_etag_and_last_modified_revalidate(client, login, owner, city_a, usage):
@@ -200,3 +254,13 @@ def test_csv_publishes_formula_like_service_names_as_text(client, login, owner, 
     # the JSON file carries the name unchanged: it is data, not a spreadsheet
     body = client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR}-03", fmt="json")).json()
     assert '=HYPERLINK("https://evil.example","Details")' in [row["service"] for row in body["rows"]]
+
+
+def test_asking_for_an_empty_month_stores_nothing(client, login, owner, city_a, usage):
+    from dikom.analytics.sharing.models import PublishedMonth
+
+    publish(client, login, owner, city_a)
+    response = client.get(MONTH_URL.format(ags=city_a.ags, period=f"{YEAR - 5}-01", fmt="csv"))
+    assert response.status_code == 200
+    assert [row["row_type"] for row in rows_of(response)] == ["total"]
+    assert not PublishedMonth.objects.filter(municipality=city_a).exists()
