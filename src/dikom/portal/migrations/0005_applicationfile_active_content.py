@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0002_application_identity_hash'),
+        ('portal', '0004_forget_visit_ids_of_submitted_applications'),
     ]
 
     operations = [
