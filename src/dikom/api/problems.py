@@ -61,6 +61,11 @@ def problem(status_code: int, detail: str, type_: str | None = None, **extra: An
         "detail": str(detail),
     }
     body.update(extra)
+    if status_code == 400 and "errors" not in body:
+        # The contract: every 400 names what was wrong in ``errors``. A request that
+        # could not be read at all (malformed JSON, a broken multipart body) has no
+        # field to name, so the one entry names the whole request (field "").
+        body["errors"] = [{"field": "", "message": body["detail"], "code": type_ or "invalid"}]
     return body
 
 

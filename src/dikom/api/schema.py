@@ -65,3 +65,36 @@ class EnglishSchemaGenerator(SchemaGenerator):
     def get_schema(self, *args: Any, **kwargs: Any) -> Any:
         with translation.override("en"):
             return super().get_schema(*args, **kwargs)
+
+
+# Problem answers every operation may give, whatever its own description lists:
+# input checks (400), credentials (401, 403), unknown objects (404) and the rate
+# limit (429). Documented once here, so a new check in any endpoint stays inside
+# the published contract; ``default`` covers the rarer ones (405, 406, 413, 415).
+GENERIC_PROBLEMS = {
+    "400": ("ValidationProblem", DESCRIPTIONS[400][1]),
+    "401": ("Problem", DESCRIPTIONS[401][1]),
+    "403": ("Problem", DESCRIPTIONS[403][1]),
+    "404": ("Problem", DESCRIPTIONS[404][1]),
+    "429": ("Problem", DESCRIPTIONS[429][1]),
+    "default": ("Problem", "Any other error, as RFC 9457 problem details."),
+}
+HTTP_METHODS = {"get", "put", "post", "patch", "delete", "head", "options"}
+
+
+def add_generic_problem_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular post-processing hook: every operation documents the generic problem answers."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in HTTP_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, (component, description) in GENERIC_PROBLEMS.items():
+                if code in responses or component not in schemas:
+                    continue
+                responses[code] = {
+                    "content": {CONTENT_TYPE: {"schema": {"$ref": f"#/components/schemas/{component}"}}},
+                    "description": description,
+                }
+    return result

@@ -6,11 +6,52 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dikom.accounts.roles import Role
 from dikom.audit.models import AuditEvent
 from dikom.municipalities.models import District, Municipality, OrgUnit, SizeClass, validate_ags
+
+
+# The rule of ``validate_ags`` as a pattern, so the OpenAPI document states it:
+# 8 digits, the first two a German state key (01 to 16).
+AGS_PATTERN = r"^(0[1-9]|1[0-6])\d{6}$"
+AGS_DESCRIPTION = "Official municipality key (Amtlicher Gemeindeschlüssel): 8 digits starting with a state key 01–16."
+
+
+def ags_query_field(help_text: str) -> serializers.RegexField:
+    """An optional ``municipality=<AGS>`` query parameter; a malformed key is a 400, an unknown one a 404."""
+    return serializers.RegexField(
+        AGS_PATTERN,
+        required=False,
+        max_length=8,
+        help_text=help_text,
+        error_messages={"invalid": _("The AGS must consist of 8 digits and start with a state key (01 to 16).")},
+    )
+
+
+class QuerySerializer(serializers.Serializer):
+    """Validates query parameters; a parameter given with an empty value is an error, not a missing one.
+
+    DRF reads query strings like HTML forms, where ``until=`` means "not set".
+    An API client that sends ``until=`` has a bug (an unset variable), and
+    answering as if it had sent nothing would hide it; the OpenAPI document
+    accordingly lists no empty value as valid.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        empty = {
+            name: [_("This parameter must not be empty; leave it out instead.")]
+            for name, field in self.fields.items()
+            if not field.read_only
+            and hasattr(data, "getlist")
+            and any(not value.strip() for value in data.getlist(name))
+            and not getattr(field, "allow_blank", False)
+        }
+        if empty:
+            raise serializers.ValidationError(empty, code="blank")
+        return super().to_internal_value(data)
 
 
 def validated_ags(value: str) -> str:
@@ -28,8 +69,24 @@ class DistrictSerializer(serializers.ModelSerializer):
         fields = ["key", "name"]
 
 
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "format": "uri"}, {"type": "string", "maxLength": 0}]},
+)
+class OptionalUrlField(serializers.CharField):
+    """A URL, or "" where none is recorded (blank model field): the schema says both."""
+
+
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}]},
+)
+class OptionalEmailField(serializers.CharField):
+    """An e-mail address, or "" where none is recorded."""
+
+
 class MunicipalitySerializer(serializers.ModelSerializer):
     """Public facts about a member of the cooperation. Holds no personal data."""
+
+    website = OptionalUrlField(read_only=True, help_text="The city's website; empty when none is recorded.")
 
     district = DistrictSerializer(read_only=True)
     state_key = serializers.CharField(read_only=True, help_text="The first two digits of the AGS (the state).")
@@ -56,6 +113,10 @@ class MunicipalitySerializer(serializers.ModelSerializer):
 
 
 class OrgUnitSerializer(serializers.ModelSerializer):
+    email = OptionalEmailField(read_only=True, help_text="Contact e-mail; empty when none is recorded.")
+    kind = serializers.ChoiceField(
+        choices=OrgUnit.Kind.choices, allow_blank=True, read_only=True, help_text="Empty when not recorded."
+    )
     parent = serializers.UUIDField(  # type: ignore[assignment]  # a field named like Field.parent
         source="parent.uuid", read_only=True, allow_null=True, help_text="UUID of the parent unit; null at the top."
     )
@@ -92,26 +153,17 @@ class AuditEventSerializer(serializers.ModelSerializer):
 MUNICIPALITY_REQUIRED = _("Name the municipality (its AGS) whose audit log you want to read.")
 
 
-class AuditEventFilterSerializer(serializers.Serializer):
+class AuditEventFilterSerializer(QuerySerializer):
     """Query parameters of the audit log."""
 
-    municipality = serializers.CharField(
-        required=False,
-        max_length=8,
-        help_text="AGS of the municipality. Required for signed-in users; API keys read their own municipality.",
+    municipality = ags_query_field(
+        "AGS of the municipality. Required for signed-in users; API keys read their own municipality."
     )
     action = serializers.CharField(
         required=False, max_length=80, help_text="Only events whose action starts with this, e.g. `auth.` or `api_key`."
     )
     since = serializers.DateTimeField(required=False, help_text="Only events at or after this time (ISO 8601).")
     until = serializers.DateTimeField(required=False, help_text="Only events before this time (ISO 8601).")
-
-    def validate_municipality(self, value: str) -> str:
-        try:
-            validate_ags(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(list(exc.messages)) from exc
-        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         since, until = attrs.get("since"), attrs.get("until")

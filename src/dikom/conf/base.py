@@ -328,6 +328,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # The committed openapi.yaml must not depend on the active language.
     "DEFAULT_GENERATOR_CLASS": "dikom.api.schema.EnglishSchemaGenerator",
+    # Every operation documents the problem answers any endpoint may give (400, 401, 403, 404, 429).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "dikom.api.schema.add_generic_problem_responses",
+    ],
     "LICENSE": {"name": "EUPL-1.2", "url": "https://joinup.ec.europa.eu/collection/eupl/eupl-text-eupl-12"},
 }
 

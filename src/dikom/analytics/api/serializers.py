@@ -24,6 +24,7 @@ from dikom.analytics.models import (
     validate_service_key,
 )
 from dikom.api.schema import ValidationProblemSerializer
+from dikom.api.serializers import QuerySerializer, ags_query_field
 
 MAX_PERIOD = timedelta(days=3660)
 
@@ -145,14 +146,12 @@ class AssignResultSerializer(serializers.Serializer):
     assigned = serializers.IntegerField(help_text="Stored events now assigned to the service.")
 
 
-class SummaryQuerySerializer(serializers.Serializer):
+class SummaryQuerySerializer(QuerySerializer):
     service = serializers.UUIDField(help_text="UUID of the service.")
     from_ = serializers.DateField(help_text="First day (local date, inclusive).")
     to = serializers.DateField(help_text="Last day (local date, inclusive).")
     channel = serializers.ChoiceField(choices=Channel.choices, required=False, help_text="Only this channel.")
-    municipality = serializers.CharField(
-        required=False, max_length=8, help_text="AGS; only for signed-in people (API keys read their own city)."
-    )
+    municipality = ags_query_field("AGS; only for signed-in people (API keys read their own city).")
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
@@ -167,10 +166,8 @@ class SummaryQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class MunicipalityQuerySerializer(serializers.Serializer):
-    municipality = serializers.CharField(
-        required=False, max_length=8, help_text="AGS; only for signed-in people (API keys read their own city)."
-    )
+class MunicipalityQuerySerializer(QuerySerializer):
+    municipality = ags_query_field("AGS; only for signed-in people (API keys read their own city).")
 
 
 class PeriodSerializer(serializers.Serializer):

@@ -187,6 +187,9 @@ class ServiceListView(BaseApiView, generics.ListAPIView):
 
 
 class UnassignedListView(BaseApiView):
+    # One capped list (the 1000 most frequent keys), not a paged one: the answer is a plain array.
+    pagination_class = None
+
     @extend_schema(
         operation_id="analytics_unassigned_list",
         summary="Service keys without a registered service",

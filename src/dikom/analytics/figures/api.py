@@ -23,6 +23,7 @@ from dikom.analytics.figures.rows import FigureRow, clean_row
 from dikom.analytics.scopes import ANALYTICS_INGEST, ANALYTICS_READ
 from dikom.api.problems import CONTENT_TYPE, ContentTooLarge, problem
 from dikom.api.schema import ProblemSerializer, problems
+from dikom.api.serializers import QuerySerializer, ags_query_field
 from dikom.api.views import BaseApiView
 
 TAGS = ["analytics"]
@@ -113,13 +114,19 @@ class FigureSerializer(serializers.ModelSerializer):
         return str(obj.service.uuid) if obj.service else None
 
 
-class FigureQuerySerializer(serializers.Serializer):
-    municipality = serializers.RegexField(
-        r"^\d{8}$", required=False, help_text="AGS; only for signed-in staff (API keys read their own city)."
-    )
+# What ``parse_month`` reads in a query, stated in the OpenAPI document (years MIN_YEAR to MAX_YEAR).
+MONTH_QUERY_PATTERN = r"^(20\d\d|2100)-(0?[1-9]|1[0-2])$|^(0?[1-9]|1[0-2])/(20\d\d|2100)$"
+
+
+class FigureQuerySerializer(QuerySerializer):
+    municipality = ags_query_field("AGS; only for signed-in staff (API keys read their own city).")
     # "from" is a Python keyword, so this field is declared through the class namespace.
-    locals()["from"] = serializers.CharField(required=False, help_text="First month, YYYY-MM.")
-    to = serializers.CharField(required=False, help_text="Last month, YYYY-MM.")
+    locals()["from"] = serializers.RegexField(
+        MONTH_QUERY_PATTERN, required=False, help_text="First month, YYYY-MM (also MM/YYYY), years 2000 to 2100."
+    )
+    to = serializers.RegexField(
+        MONTH_QUERY_PATTERN, required=False, help_text="Last month, YYYY-MM (also MM/YYYY), years 2000 to 2100."
+    )
     metric = serializers.ChoiceField(choices=Metric.choices, required=False)
     service = serializers.CharField(required=False, help_text="A service UUID or service key.")
     source = serializers.ChoiceField(choices=FigureSource.choices, required=False)  # type: ignore[assignment]

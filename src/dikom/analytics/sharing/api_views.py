@@ -15,16 +15,15 @@ from dikom.analytics.models import validate_leika_key
 from dikom.analytics.scopes import ANALYTICS_READ
 from dikom.analytics.sharing import comparison
 from dikom.api.schema import problems
+from dikom.api.serializers import QuerySerializer, ags_query_field
 from dikom.api.views import BaseApiView
 
 
-class ComparisonQuerySerializer(serializers.Serializer):
+class ComparisonQuerySerializer(QuerySerializer):
     leika = serializers.CharField(validators=[validate_leika_key], help_text="LeiKa key, 14 digits starting with 99.")
     from_ = serializers.DateField(help_text="First day (local date, inclusive).")
     to = serializers.DateField(help_text="Last day (local date, inclusive).")
-    municipality = serializers.CharField(
-        required=False, max_length=8, help_text="AGS; only for signed-in people (API keys read their own city)."
-    )
+    municipality = ags_query_field("AGS; only for signed-in people (API keys read their own city).")
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
