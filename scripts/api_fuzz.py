@@ -141,6 +141,8 @@ def main() -> int:
         print(f"server on port {port} ready after {time.monotonic() - started:.0f} s; data in {data_dir}", flush=True)
         command = [
             SCHEMATHESIS,
+            "--config-file",
+            str(ROOT / "schemathesis.toml"),
             "run",
             f"http://127.0.0.1:{port}/api/v1/schema/",
             "--checks",

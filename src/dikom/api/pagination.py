@@ -61,8 +61,8 @@ class LimitOffsetWithCeiling(LimitOffsetPagination):
             if parameter["name"] == self.limit_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1}
                 parameter["description"] = (
-                    f"Number of results to return per page (default {self.default_limit}; "
-                    f"larger values than {self.max_limit} are cut to {self.max_limit})."
+                    f"{parameter['description']} Default {self.default_limit}; "
+                    f"values above {self.max_limit} are cut to {self.max_limit}."
                 )
             elif parameter["name"] == self.offset_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dikom.accounts.roles import Role
@@ -54,6 +53,40 @@ class QuerySerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class StrictJSONSerializer(serializers.Serializer):
+    """Validates a JSON request body without DRF's conversions between JSON types.
+
+    DRF reads ``0`` as the string ``"0"``, ``"5"`` as the integer 5 and ``1``
+    as true, as suits HTML forms. In a JSON body that hides a client's type
+    error, and the OpenAPI document promises the JSON type; so a value of
+    another JSON type is a 400 naming the field.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            errors = {
+                name: [message]
+                for name, field in self.fields.items()
+                if not field.read_only
+                and name in data
+                and not (data[name] is None and field.allow_null)
+                and (message := _json_type_error(field, data[name]))
+            }
+            if errors:
+                raise serializers.ValidationError(errors, code="invalid_type")
+        return super().to_internal_value(data)
+
+
+def _json_type_error(field: serializers.Field, value: Any) -> Any:
+    if isinstance(field, serializers.CharField | serializers.UUIDField | serializers.ChoiceField):
+        return None if isinstance(value, str) else _("Must be a string.")
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else _("Must be true or false.")
+    if isinstance(field, serializers.IntegerField):
+        return None if isinstance(value, int) and not isinstance(value, bool) else _("Must be a whole number.")
+    return None
+
+
 def validated_ags(value: str) -> str:
     """``value`` if it is a well-formed AGS, else a 400 naming the ``ags`` field."""
     try:
@@ -69,24 +102,9 @@ class DistrictSerializer(serializers.ModelSerializer):
         fields = ["key", "name"]
 
 
-@extend_schema_field(
-    {"anyOf": [{"type": "string", "format": "uri"}, {"type": "string", "maxLength": 0}]},
-)
-class OptionalUrlField(serializers.CharField):
-    """A URL, or "" where none is recorded (blank model field): the schema says both."""
-
-
-@extend_schema_field(
-    {"anyOf": [{"type": "string", "format": "email"}, {"type": "string", "maxLength": 0}]},
-)
-class OptionalEmailField(serializers.CharField):
-    """An e-mail address, or "" where none is recorded."""
-
-
 class MunicipalitySerializer(serializers.ModelSerializer):
     """Public facts about a member of the cooperation. Holds no personal data."""
 
-    website = OptionalUrlField(read_only=True, help_text="The city's website; empty when none is recorded.")
 
     district = DistrictSerializer(read_only=True)
     state_key = serializers.CharField(read_only=True, help_text="The first two digits of the AGS (the state).")
@@ -113,7 +131,6 @@ class MunicipalitySerializer(serializers.ModelSerializer):
 
 
 class OrgUnitSerializer(serializers.ModelSerializer):
-    email = OptionalEmailField(read_only=True, help_text="Contact e-mail; empty when none is recorded.")
     kind = serializers.ChoiceField(
         choices=OrgUnit.Kind.choices, allow_blank=True, read_only=True, help_text="Empty when not recorded."
     )

@@ -201,6 +201,8 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Under /api/ a failed CSRF check is a problem+json answer like every other API error.
+CSRF_FAILURE_VIEW = "dikom.api.problems.csrf_failure"
 SECURE_COOKIES = env_bool(
     "DIKOM_SECURE_COOKIES", True, "Send session and CSRF cookies only over HTTPS (switch off only for local HTTP)."
 )
@@ -306,7 +308,7 @@ REST_FRAMEWORK = {
             "Requests per API key on ingestion endpoints (usage events), which have their own budget.",
         ),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "dikom.api.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "dikom.api.problems.problem_exception_handler",

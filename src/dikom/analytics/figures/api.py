@@ -34,6 +34,7 @@ ROW_FIELDS = {"month", "service", "leika", "metric", "value", "count"}
 
 
 class FigureRowSerializer(serializers.Serializer):
+    rejects_unknown_fields = True
     month = serializers.CharField(help_text="YYYY-MM (also MM/YYYY).")
     service = serializers.CharField(required=False, help_text="The service key; this and/or `leika` is required.")
     leika = serializers.CharField(required=False, help_text="LeiKa key, 14 digits starting with 99.")
@@ -50,7 +51,8 @@ class FigureRowSerializer(serializers.Serializer):
 
 
 class FigureSubmitSerializer(serializers.Serializer):
-    rows = FigureRowSerializer(many=True)
+    rejects_unknown_fields = True
+    rows = FigureRowSerializer(many=True, allow_empty=False)
     dry_run = serializers.BooleanField(default=False, help_text="true: only show what would change.")
 
 
@@ -289,8 +291,10 @@ class FigureView(BaseApiView, generics.ListAPIView):
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
+        query = MunicipalityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         municipality = access.municipality_for_request(
-            request, scope=ANALYTICS_INGEST, roles=access.MANAGE_ROLES, ags=request.query_params.get("municipality")
+            request, scope=ANALYTICS_INGEST, roles=access.MANAGE_ROLES, ags=query.validated_data.get("municipality")
         )
         data = request.data
         if not isinstance(data, dict):
