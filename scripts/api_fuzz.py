@@ -95,7 +95,7 @@ def start_server(env: dict[str, str], port: int, log_path: Path, token: str) -> 
                 f"the server exited with {server.returncode} before answering; its log:\n{log_path.read_text()}"
             )
         # /api/v1/me/ with our fresh key answers 200 only from the server that holds this run's database.
-        request = urllib.request.Request(  # noqa: S310 - loopback http only
+        request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/me/", headers={"Authorization": f"Api-Key {token}"}
         )
         try:

@@ -184,7 +184,9 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     for the rest of the API's URLs, which would otherwise get an HTML page.
     """
     if request.path.startswith(API_PREFIX):
-        return problem_response(status.HTTP_403_FORBIDDEN, gettext("CSRF check failed: %(reason)s") % {"reason": reason}, "forbidden")
+        return problem_response(
+            status.HTTP_403_FORBIDDEN, gettext("CSRF check failed: %(reason)s") % {"reason": reason}, "forbidden"
+        )
     return django_csrf_failure(request, reason=reason)
 
 

@@ -93,7 +93,12 @@ class AutoSchema(SpectacularAutoSchema):
             prop = properties.get(name)
             if isinstance(field, serializers.ListSerializer) and not field.allow_empty and isinstance(prop, dict):
                 prop.setdefault("minItems", 1)
-            if isinstance(field, serializers.CharField) and isinstance(prop, dict) and "format" in prop and _blank(field):
+            if (
+                isinstance(field, serializers.CharField)
+                and isinstance(prop, dict)
+                and "format" in prop
+                and _blank(field)
+            ):
                 prop["anyOf"] = [{"format": prop.pop("format")}, {"maxLength": 0}]
         return schema
 

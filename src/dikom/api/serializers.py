@@ -12,7 +12,6 @@ from dikom.accounts.roles import Role
 from dikom.audit.models import AuditEvent
 from dikom.municipalities.models import District, Municipality, OrgUnit, SizeClass, validate_ags
 
-
 # The rule of ``validate_ags`` as a pattern, so the OpenAPI document states it:
 # 8 digits, the first two a German state key (01 to 16).
 AGS_PATTERN = r"^(0[1-9]|1[0-6])\d{6}$"
@@ -104,7 +103,6 @@ class DistrictSerializer(serializers.ModelSerializer):
 
 class MunicipalitySerializer(serializers.ModelSerializer):
     """Public facts about a member of the cooperation. Holds no personal data."""
-
 
     district = DistrictSerializer(read_only=True)
     state_key = serializers.CharField(read_only=True, help_text="The first two digits of the AGS (the state).")
