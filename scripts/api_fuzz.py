@@ -11,7 +11,9 @@ What it does, so a CI run and a developer's run are the same:
    Gießen, so the collection endpoint has a real site);
 3. ``manage.py serve`` (no task worker) on a port that was free a moment
    before, checked to be this run's server before any test is sent;
-4. ``schemathesis run`` against ``/api/v1/schema/``: every operation, every
+4. ``schemathesis run`` with the project's ``schemathesis.toml`` (and the demo's
+   collection site, service and released service version as known parameter
+   values) against ``/api/v1/schema/``: every operation, every
    check, a fixed seed and deterministic generation, a bounded number of
    examples per operation. Any finding fails the run (exit code of
    schemathesis); the server log is printed when the server fails.
@@ -23,6 +25,7 @@ with one key, and a 429 would only hide the answers we want to check.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -54,13 +57,12 @@ def free_port() -> int:
 def prepare(env: dict[str, str]) -> str:
     """Migrate, load the demo and create the key; returns the key (shown once)."""
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)  # noqa: S603
-    subprocess.run(  # noqa: S603
-        [PYTHON, "manage.py", "load_demo", "--usage-days", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
+    # The demo logs every PDF it renders; its output is shown only when loading fails.
+    demo = subprocess.run(  # noqa: S603
+        [PYTHON, "manage.py", "load_demo", "--usage-days", "0"], cwd=ROOT, env=env, capture_output=True, text=True
     )
+    if demo.returncode != 0:
+        raise RuntimeError(f"load_demo failed with {demo.returncode}:\n{demo.stdout}\n{demo.stderr}")
     code = (
         "from dikom.accounts.actions import create_api_key\n"
         "from dikom.accounts.scopes import SCOPES\n"
@@ -72,6 +74,35 @@ def prepare(env: dict[str, str]) -> str:
         [PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
     return done.stdout.strip().splitlines()[-1]
+
+
+def known_values(env: dict[str, str]) -> dict[str, str]:
+    """Identifiers that exist in the demo data, so some requests reach past the 404 of an unknown object."""
+    code = (
+        "import json\n"
+        "from dikom.analytics.collect.models import CollectionSite\n"
+        "from dikom.analytics.models import Service\n"
+        "from dikom.eservices.models import ServiceVersion\n"
+        f"site = CollectionSite.objects.filter(municipality__slug={KEY_CITY!r}).order_by('pk').first()\n"
+        f"service = Service.objects.filter(municipality__slug={KEY_CITY!r}).order_by('pk').first()\n"
+        "version = ServiceVersion.objects.filter(status='released').order_by('pk').first()\n"
+        "values = {}\n"
+        "if site: values['path.site_id'] = site.site_id\n"
+        "if service: values['query.service'] = str(service.uuid)\n"
+        "if version: values.update({'path.slug': version.definition.slug, 'path.number': version.number})\n"
+        "print(json.dumps(values))\n"
+    )
+    done = subprocess.run(  # noqa: S603
+        [PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def write_config(path: Path, values: dict[str, str]) -> None:
+    """The project's schemathesis.toml plus the demo's identifiers as fixed parameter values."""
+    lines = [(ROOT / "schemathesis.toml").read_text(encoding="utf-8"), "", "[parameters]"]
+    lines += [f"{json.dumps(name)} = {json.dumps(value)}" for name, value in sorted(values.items())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def start_server(env: dict[str, str], port: int, log_path: Path, token: str) -> subprocess.Popen[bytes]:
@@ -136,13 +167,15 @@ def main() -> int:
     try:
         started = time.monotonic()
         token = prepare(env)
+        config = data_dir / "schemathesis.toml"
+        write_config(config, known_values(env))
         port = free_port()
         server = start_server(env, port, log_path, token)
         print(f"server on port {port} ready after {time.monotonic() - started:.0f} s; data in {data_dir}", flush=True)
         command = [
             SCHEMATHESIS,
             "--config-file",
-            str(ROOT / "schemathesis.toml"),
+            str(config),
             "run",
             f"http://127.0.0.1:{port}/api/v1/schema/",
             "--checks",
