@@ -10,7 +10,7 @@ DEV_SETTINGS := DJANGO_SETTINGS_MODULE=dikom.conf.dev
 PYTEST_ARGS ?=
 
 .PHONY: run install install-dev setup test test-postgres test-browser lint format typecheck migrations-check \
-        openapi openapi-check messages lock clean
+        openapi openapi-check api-fuzz messages lock clean
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dikom needs Python 3.11 or newer (set PYTHON=...)")'
@@ -85,6 +85,13 @@ openapi: install-dev
 openapi-check: install-dev
 	DJANGO_SETTINGS_MODULE=dikom.conf.ci $(PY) manage.py spectacular --file $(VENV)/openapi.generated.yaml --validate --fail-on-warn
 	@diff -u openapi.yaml $(VENV)/openapi.generated.yaml && echo "openapi.yaml is up to date"
+
+## api-fuzz: schemathesis against a throwaway server with demo data (fixed seed, every operation, every check).
+## API_FUZZ_EXAMPLES bounds the examples per operation; any finding fails.
+API_FUZZ_EXAMPLES ?= 25
+api-fuzz: install-dev
+	$(PY) manage.py compile_catalogs
+	$(PY) scripts/api_fuzz.py --max-examples $(API_FUZZ_EXAMPLES)
 
 ## messages: extract translatable strings into the catalogs (needs GNU gettext)
 messages: install-dev

@@ -17,10 +17,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.signals import got_request_exception
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://dikom.de/problems/"
 CONTENT_TYPE = "application/problem+json"
+API_PREFIX = "/api/"
 
 TITLES = {
     400: "Bad Request",
@@ -53,6 +56,18 @@ class ContentTooLarge(exceptions.APIException):
     default_code = "content_too_large"
 
 
+class Conflict(exceptions.APIException):
+    """The request is valid but clashes with what is stored, e.g. a key that must be unique is taken."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("This clashes with an existing object.")
+    default_code = "conflict"
+
+    def __init__(self, detail: Any = None, *, field: str = "") -> None:
+        super().__init__(detail)
+        self.field = field
+
+
 def problem(status_code: int, detail: str, type_: str | None = None, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + (type_ or str(status_code)),
@@ -61,6 +76,11 @@ def problem(status_code: int, detail: str, type_: str | None = None, **extra: An
         "detail": str(detail),
     }
     body.update(extra)
+    if status_code == 400 and "errors" not in body:
+        # The contract: every 400 names what was wrong in ``errors``. A request that
+        # could not be read at all (malformed JSON, a broken multipart body) has no
+        # field to name, so the one entry names the whole request (field "").
+        body["errors"] = [{"field": "", "message": body["detail"], "code": type_ or "invalid"}]
     return body
 
 
@@ -104,6 +124,7 @@ TYPES = {
     exceptions.ValidationError: "validation-error",
     exceptions.NotAcceptable: "not-acceptable",
     ContentTooLarge: "content-too-large",
+    Conflict: "conflict",
 }
 
 
@@ -123,6 +144,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if isinstance(exc, exceptions.ValidationError):
         detail = gettext("The request contains invalid values.")
         extra["errors"] = _flatten(exc.detail)
+    elif isinstance(exc, Conflict):
+        detail = str(exc.detail)
+        extra["errors"] = [{"field": exc.field, "message": detail, "code": "unique"}]
     elif isinstance(exc, exceptions.APIException):
         detail = str(exc.detail) if not isinstance(exc.detail, dict | list) else gettext("The request failed.")
     else:  # pragma: no cover - DRF's handler only answers APIExceptions
@@ -153,6 +177,20 @@ def _server_error(exc: Exception, context: dict[str, Any]) -> Response:
     )
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Django's CSRF_FAILURE_VIEW: a 403 problem under /api/, Django's own page elsewhere.
+
+    DRF's views check CSRF themselves (only for session callers); this answers
+    for the rest of the API's URLs, which would otherwise get an HTML page.
+    """
+    if request.path.startswith(API_PREFIX):
+        return problem_response(
+            status.HTTP_403_FORBIDDEN, gettext("CSRF check failed: %(reason)s") % {"reason": reason}, "forbidden"
+        )
+    return django_csrf_failure(request, reason=reason)
+
+
+@csrf_exempt  # answers 404 for any method and changes nothing, so a POST needs no CSRF token either
 def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """The catch-all at the end of the API's URLs: unknown paths are a 404 problem, not an HTML page."""
     detail = gettext("No API endpoint at %(path)s.") % {"path": request.path}

@@ -13,6 +13,79 @@ from dikom.audit.models import AuditEvent
 from dikom.lib.dateranges import ApiMomentField
 from dikom.municipalities.models import District, Municipality, OrgUnit, SizeClass, validate_ags
 
+# The rule of ``validate_ags`` as a pattern, so the OpenAPI document states it:
+# 8 digits, the first two a German state key (01 to 16).
+AGS_PATTERN = r"^(0[1-9]|1[0-6])\d{6}$"
+AGS_DESCRIPTION = "Official municipality key (Amtlicher Gemeindeschlüssel): 8 digits starting with a state key 01–16."
+
+
+def ags_query_field(help_text: str) -> serializers.RegexField:
+    """An optional ``municipality=<AGS>`` query parameter; a malformed key is a 400, an unknown one a 404."""
+    return serializers.RegexField(
+        AGS_PATTERN,
+        required=False,
+        max_length=8,
+        help_text=help_text,
+        error_messages={"invalid": _("The AGS must consist of 8 digits and start with a state key (01 to 16).")},
+    )
+
+
+class QuerySerializer(serializers.Serializer):
+    """Validates query parameters; a parameter given with an empty value is an error, not a missing one.
+
+    DRF reads query strings like HTML forms, where ``until=`` means "not set".
+    An API client that sends ``until=`` has a bug (an unset variable), and
+    answering as if it had sent nothing would hide it; the OpenAPI document
+    accordingly lists no empty value as valid.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        empty = {
+            name: [_("This parameter must not be empty; leave it out instead.")]
+            for name, field in self.fields.items()
+            if not field.read_only
+            and hasattr(data, "getlist")
+            and any(not value.strip() for value in data.getlist(name))
+            and not getattr(field, "allow_blank", False)
+        }
+        if empty:
+            raise serializers.ValidationError(empty, code="blank")
+        return super().to_internal_value(data)
+
+
+class StrictJSONSerializer(serializers.Serializer):
+    """Validates a JSON request body without DRF's conversions between JSON types.
+
+    DRF reads ``0`` as the string ``"0"``, ``"5"`` as the integer 5 and ``1``
+    as true, as suits HTML forms. In a JSON body that hides a client's type
+    error, and the OpenAPI document promises the JSON type; so a value of
+    another JSON type is a 400 naming the field.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            errors = {
+                name: [message]
+                for name, field in self.fields.items()
+                if not field.read_only
+                and name in data
+                and not (data[name] is None and field.allow_null)
+                and (message := _json_type_error(field, data[name]))
+            }
+            if errors:
+                raise serializers.ValidationError(errors, code="invalid_type")
+        return super().to_internal_value(data)
+
+
+def _json_type_error(field: serializers.Field, value: Any) -> Any:
+    if isinstance(field, serializers.CharField | serializers.UUIDField | serializers.ChoiceField):
+        return None if isinstance(value, str) else _("Must be a string.")
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else _("Must be true or false.")
+    if isinstance(field, serializers.IntegerField):
+        return None if isinstance(value, int) and not isinstance(value, bool) else _("Must be a whole number.")
+    return None
+
 
 def validated_ags(value: str) -> str:
     """``value`` if it is a well-formed AGS, else a 400 naming the ``ags`` field."""
@@ -57,6 +130,9 @@ class MunicipalitySerializer(serializers.ModelSerializer):
 
 
 class OrgUnitSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(
+        choices=OrgUnit.Kind.choices, allow_blank=True, read_only=True, help_text="Empty when not recorded."
+    )
     parent = serializers.UUIDField(  # type: ignore[assignment]  # a field named like Field.parent
         source="parent.uuid", read_only=True, allow_null=True, help_text="UUID of the parent unit; null at the top."
     )
@@ -93,26 +169,17 @@ class AuditEventSerializer(serializers.ModelSerializer):
 MUNICIPALITY_REQUIRED = _("Name the municipality (its AGS) whose audit log you want to read.")
 
 
-class AuditEventFilterSerializer(serializers.Serializer):
+class AuditEventFilterSerializer(QuerySerializer):
     """Query parameters of the audit log."""
 
-    municipality = serializers.CharField(
-        required=False,
-        max_length=8,
-        help_text="AGS of the municipality. Required for signed-in users; API keys read their own municipality.",
+    municipality = ags_query_field(
+        "AGS of the municipality. Required for signed-in users; API keys read their own municipality."
     )
     action = serializers.CharField(
         required=False, max_length=80, help_text="Only events whose action starts with this, e.g. `auth.` or `api_key`."
     )
     since = ApiMomentField(required=False, help_text="Only events at or after this time (ISO 8601).")
     until = ApiMomentField(required=False, help_text="Only events before this time (ISO 8601).")
-
-    def validate_municipality(self, value: str) -> str:
-        try:
-            validate_ags(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(list(exc.messages)) from exc
-        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         since, until = attrs.get("since"), attrs.get("until")

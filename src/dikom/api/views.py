@@ -39,8 +39,8 @@ AGS_PARAMETER = OpenApiParameter(
     "ags",
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
-    description="Official municipality key (Amtlicher Gemeindeschlüssel), 8 digits, e.g. `06631009`.",
-    pattern=r"^\d{8}$",
+    description=f"{s.AGS_DESCRIPTION} E.g. `06631009`.",
+    pattern=s.AGS_PATTERN,
 )
 
 

@@ -25,6 +25,8 @@ class AuditEvent(models.Model):
         WEB = "web", _("Web")
         API = "api", _("API")
         SYSTEM = "system", _("System")
+        # A change an automation rule made (cases/automation), told apart from staff and the system.
+        AUTOMATION = "automation", _("Automation")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     occurred_at = models.DateTimeField(_("time"), db_index=True)

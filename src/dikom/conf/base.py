@@ -259,6 +259,8 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Under /api/ a failed CSRF check is a problem+json answer like every other API error.
+CSRF_FAILURE_VIEW = "dikom.api.problems.csrf_failure"
 SECURE_COOKIES = env_bool(
     "DIKOM_SECURE_COOKIES", True, "Send session and CSRF cookies only over HTTPS (switch off only for local HTTP)."
 )
@@ -404,7 +406,7 @@ REST_FRAMEWORK = {
             "Requests per API key on ingestion endpoints (usage events), which have their own budget.",
         ),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "dikom.api.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "dikom.api.problems.problem_exception_handler",
@@ -426,6 +428,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # The committed openapi.yaml must not depend on the active language.
     "DEFAULT_GENERATOR_CLASS": "dikom.api.schema.EnglishSchemaGenerator",
+    # Every operation documents the problem answers any endpoint may give (400, 401, 403, 404, 429).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "dikom.api.schema.add_generic_problem_responses",
+    ],
     "LICENSE": {"name": "EUPL-1.2", "url": "https://joinup.ec.europa.eu/collection/eupl/eupl-text-eupl-12"},
 }
 

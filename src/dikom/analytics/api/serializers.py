@@ -23,7 +23,9 @@ from dikom.analytics.models import (
     Service,
     validate_service_key,
 )
+from dikom.api.problems import Conflict
 from dikom.api.schema import ValidationProblemSerializer
+from dikom.api.serializers import QuerySerializer, StrictJSONSerializer, ags_query_field
 from dikom.lib.dateranges import ApiDayField
 
 MAX_PERIOD = timedelta(days=3660)
@@ -31,6 +33,8 @@ MAX_PERIOD = timedelta(days=3660)
 
 class UsageEventSerializer(serializers.Serializer):
     """One usage event. Unknown fields are rejected."""
+
+    rejects_unknown_fields = True
 
     event_id = serializers.CharField(
         required=False,
@@ -73,7 +77,8 @@ class UsageEventSerializer(serializers.Serializer):
 
 
 class UsageEventBatchSerializer(serializers.Serializer):
-    events = UsageEventSerializer(many=True, help_text="Up to 10 000 events.")
+    rejects_unknown_fields = True
+    events = UsageEventSerializer(many=True, allow_empty=False, help_text="Up to 10 000 events.")
 
 
 class RejectedEventSerializer(serializers.Serializer):
@@ -94,7 +99,7 @@ class IngestProblemSerializer(ValidationProblemSerializer):
     rejected = RejectedEventSerializer(many=True, required=False, help_text="Batches: the rejected events.")
 
 
-class ServiceSerializer(serializers.ModelSerializer):
+class ServiceSerializer(StrictJSONSerializer, serializers.ModelSerializer):
     leika_key = serializers.RegexField(
         LEIKA_PATTERN,
         required=False,
@@ -126,7 +131,8 @@ class ServiceSerializer(serializers.ModelSerializer):
     def validate_external_key(self, value: str) -> str:
         municipality = self.context["municipality"]
         if Service.objects.filter(municipality=municipality, external_key=value).exists():
-            raise serializers.ValidationError(_("A service with this key already exists."), code="unique")
+            # A well-formed request that clashes with a stored service: 409, not a validation error.
+            raise Conflict(_("A service with this key already exists."), field="external_key")
         return value
 
 
@@ -137,7 +143,7 @@ class UnassignedKeySerializer(serializers.Serializer):
     last_seen = serializers.DateTimeField()
 
 
-class AssignSerializer(serializers.Serializer):
+class AssignSerializer(StrictJSONSerializer):
     service_key = serializers.CharField(max_length=100, help_text="The unassigned key.")
     service = serializers.UUIDField(help_text="UUID of the registered service the key belongs to.")
 
@@ -146,14 +152,12 @@ class AssignResultSerializer(serializers.Serializer):
     assigned = serializers.IntegerField(help_text="Stored events now assigned to the service.")
 
 
-class SummaryQuerySerializer(serializers.Serializer):
+class SummaryQuerySerializer(QuerySerializer):
     service = serializers.UUIDField(help_text="UUID of the service.")
     from_ = ApiDayField(help_text="First day (local date, inclusive).")
     to = ApiDayField(help_text="Last day (local date, inclusive).")
     channel = serializers.ChoiceField(choices=Channel.choices, required=False, help_text="Only this channel.")
-    municipality = serializers.CharField(
-        required=False, max_length=8, help_text="AGS; only for signed-in people (API keys read their own city)."
-    )
+    municipality = ags_query_field("AGS; only for signed-in people (API keys read their own city).")
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
@@ -168,10 +172,8 @@ class SummaryQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class MunicipalityQuerySerializer(serializers.Serializer):
-    municipality = serializers.CharField(
-        required=False, max_length=8, help_text="AGS; only for signed-in people (API keys read their own city)."
-    )
+class MunicipalityQuerySerializer(QuerySerializer):
+    municipality = ags_query_field("AGS; only for signed-in people (API keys read their own city).")
 
 
 class PeriodSerializer(serializers.Serializer):

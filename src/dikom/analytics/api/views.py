@@ -166,7 +166,7 @@ class ServiceListView(BaseApiView, generics.ListAPIView):
         description="Needs `analytics:manage`. The `external_key` is what source systems send as `service`.",
         parameters=[s.MunicipalityQuerySerializer],
         request=s.ServiceSerializer,
-        responses={201: s.ServiceSerializer, **problems(400, 401, 403, 404, 429)},
+        responses={201: s.ServiceSerializer, **problems(400, 401, 403, 404, 409, 429)},
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
@@ -187,6 +187,9 @@ class ServiceListView(BaseApiView, generics.ListAPIView):
 
 
 class UnassignedListView(BaseApiView):
+    # One capped list (the 1000 most frequent keys), not a paged one: the answer is a plain array.
+    pagination_class = None
+
     @extend_schema(
         operation_id="analytics_unassigned_list",
         summary="Service keys without a registered service",

@@ -23,6 +23,7 @@ from dikom.analytics.figures.rows import FigureRow, clean_row
 from dikom.analytics.scopes import ANALYTICS_INGEST, ANALYTICS_READ
 from dikom.api.problems import CONTENT_TYPE, ContentTooLarge, problem
 from dikom.api.schema import ProblemSerializer, problems
+from dikom.api.serializers import QuerySerializer, ags_query_field
 from dikom.api.views import BaseApiView
 
 TAGS = ["analytics"]
@@ -33,6 +34,7 @@ ROW_FIELDS = {"month", "service", "leika", "metric", "value", "count"}
 
 
 class FigureRowSerializer(serializers.Serializer):
+    rejects_unknown_fields = True
     month = serializers.CharField(help_text="YYYY-MM (also MM/YYYY).")
     service = serializers.CharField(required=False, help_text="The service key; this and/or `leika` is required.")
     leika = serializers.CharField(required=False, help_text="LeiKa key, 14 digits starting with 99.")
@@ -49,7 +51,8 @@ class FigureRowSerializer(serializers.Serializer):
 
 
 class FigureSubmitSerializer(serializers.Serializer):
-    rows = FigureRowSerializer(many=True)
+    rejects_unknown_fields = True
+    rows = FigureRowSerializer(many=True, allow_empty=False)
     dry_run = serializers.BooleanField(default=False, help_text="true: only show what would change.")
 
 
@@ -113,13 +116,19 @@ class FigureSerializer(serializers.ModelSerializer):
         return str(obj.service.uuid) if obj.service else None
 
 
-class FigureQuerySerializer(serializers.Serializer):
-    municipality = serializers.RegexField(
-        r"^\d{8}$", required=False, help_text="AGS; only for signed-in staff (API keys read their own city)."
-    )
+# What ``parse_month`` reads in a query, stated in the OpenAPI document (years MIN_YEAR to MAX_YEAR).
+MONTH_QUERY_PATTERN = r"^(20\d\d|2100)-(0?[1-9]|1[0-2])$|^(0?[1-9]|1[0-2])/(20\d\d|2100)$"
+
+
+class FigureQuerySerializer(QuerySerializer):
+    municipality = ags_query_field("AGS; only for signed-in staff (API keys read their own city).")
     # "from" is a Python keyword, so this field is declared through the class namespace.
-    locals()["from"] = serializers.CharField(required=False, help_text="First month, YYYY-MM.")
-    to = serializers.CharField(required=False, help_text="Last month, YYYY-MM.")
+    locals()["from"] = serializers.RegexField(
+        MONTH_QUERY_PATTERN, required=False, help_text="First month, YYYY-MM (also MM/YYYY), years 2000 to 2100."
+    )
+    to = serializers.RegexField(
+        MONTH_QUERY_PATTERN, required=False, help_text="Last month, YYYY-MM (also MM/YYYY), years 2000 to 2100."
+    )
     metric = serializers.ChoiceField(choices=Metric.choices, required=False)
     service = serializers.CharField(required=False, help_text="A service UUID or service key.")
     source = serializers.ChoiceField(choices=FigureSource.choices, required=False)  # type: ignore[assignment]
@@ -282,8 +291,10 @@ class FigureView(BaseApiView, generics.ListAPIView):
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
+        query = MunicipalityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         municipality = access.municipality_for_request(
-            request, scope=ANALYTICS_INGEST, roles=access.MANAGE_ROLES, ags=request.query_params.get("municipality")
+            request, scope=ANALYTICS_INGEST, roles=access.MANAGE_ROLES, ags=query.validated_data.get("municipality")
         )
         data = request.data
         if not isinstance(data, dict):

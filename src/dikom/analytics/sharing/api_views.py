@@ -15,17 +15,16 @@ from dikom.analytics.models import validate_leika_key
 from dikom.analytics.scopes import ANALYTICS_READ
 from dikom.analytics.sharing import comparison
 from dikom.api.schema import problems
+from dikom.api.serializers import QuerySerializer, ags_query_field
 from dikom.api.views import BaseApiView
 from dikom.lib.dateranges import ApiDayField
 
 
-class ComparisonQuerySerializer(serializers.Serializer):
+class ComparisonQuerySerializer(QuerySerializer):
     leika = serializers.CharField(validators=[validate_leika_key], help_text="LeiKa key, 14 digits starting with 99.")
     from_ = ApiDayField(help_text="First day (local date, inclusive).")
     to = ApiDayField(help_text="Last day (local date, inclusive).")
-    municipality = serializers.CharField(
-        required=False, max_length=8, help_text="AGS; only for signed-in people (API keys read their own city)."
-    )
+    municipality = ags_query_field("AGS; only for signed-in people (API keys read their own city).")
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()

@@ -82,7 +82,8 @@ def test_a_service_key_is_unique_per_city_only(client, manage_token, city_b):
     again = post_json(client, SERVICES_URL, manage_token, NEW_SERVICE)
     elsewhere = post_json(client, SERVICES_URL, key_for(city_b, "analytics:manage"), NEW_SERVICE)
 
-    assert again.status_code == 400 and again.json()["errors"][0]["field"] == "external_key"
+    # A taken key is a conflict with a stored service, not malformed input (the contract: 409 with `errors`).
+    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "external_key"
     assert elsewhere.status_code == 201
 
 

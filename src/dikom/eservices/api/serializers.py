@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from dikom.api.serializers import QuerySerializer, ags_query_field
 from dikom.eservices.models import Adoption, ServiceDefinition, ServiceVersion
 from dikom.municipalities.models import Municipality, OrgUnit
 
@@ -42,7 +43,7 @@ class LibraryServiceSerializer(serializers.ModelSerializer):
         return [k.strip() for k in obj.keywords.split(",") if k.strip()]
 
 
-class ServiceFilterSerializer(serializers.Serializer):
+class ServiceFilterSerializer(QuerySerializer):
     q = serializers.CharField(
         required=False, max_length=100, help_text="Search in title, keywords and LeiKa key (prefix)."
     )
@@ -119,9 +120,7 @@ class AdoptionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AdoptionFilterSerializer(serializers.Serializer):
-    municipality = serializers.RegexField(
-        r"^\d{8}$",
-        required=False,
-        help_text="AGS of the city; needed for signed-in people, an API key always reads its own city.",
+class AdoptionFilterSerializer(QuerySerializer):
+    municipality = ags_query_field(
+        "AGS of the city; needed for signed-in people, an API key always reads its own city."
     )

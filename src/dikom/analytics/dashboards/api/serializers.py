@@ -9,19 +9,18 @@ from rest_framework import serializers
 
 from dikom.analytics.dashboards.periods import GRANULARITIES, MAX_DAYS
 from dikom.analytics.models import Channel
+from dikom.api.serializers import QuerySerializer, ags_query_field
 from dikom.lib.dateranges import ApiDayField
 
 
-class PeriodQuerySerializer(serializers.Serializer):
+class PeriodQuerySerializer(QuerySerializer):
     from_ = ApiDayField(help_text="First day (local date in Europe/Berlin, inclusive).")
     to = ApiDayField(help_text="Last day (local date, inclusive).")
     granularity = serializers.ChoiceField(
         choices=list(GRANULARITIES), default="day", help_text="Bucket size: day, week (ISO), month, quarter or year."
     )
     channel = serializers.ChoiceField(choices=Channel.choices, required=False, help_text="Only this channel.")
-    municipality = serializers.CharField(
-        required=False, max_length=8, help_text="AGS; only for signed-in people (API keys read their own city)."
-    )
+    municipality = ags_query_field("AGS; only for signed-in people (API keys read their own city).")
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
