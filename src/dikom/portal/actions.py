@@ -139,6 +139,16 @@ def answers_locked(application: Application) -> bool:
     }
 
 
+def payment_reference_for(application: Application) -> str:
+    """A short reference a citizen can read out and a cash office can reconcile by: ``ZA-2026-000123``.
+
+    "ZA" for Zahlung; the number is the application's, so every attempt of its payment keeps it
+    (a retry keeps the reference, see ``dikom.payments.actions``), and it stays within the 27
+    characters of a SEPA purpose line.
+    """
+    return f"ZA-{timezone.localdate(application.created_at).year}-{application.pk:06d}"
+
+
 def start_payment(application: Application, *, amount_cents: int, description: str, return_url: str) -> Any:
     """The payment attempt to send the citizen to (one payment per application and amount)."""
     from dikom.payments import service as payments
@@ -147,7 +157,7 @@ def start_payment(application: Application, *, amount_cents: int, description: s
         municipality=application.municipality,
         amount_cents=amount_cents,
         description=description,
-        reference=str(application.uuid),
+        reference=payment_reference_for(application),
         return_url=return_url,
         idempotency_key=f"portal:{application.uuid}:{amount_cents}",
     )
@@ -344,10 +354,13 @@ def submit_application(application: Application, *, submission_key: str) -> tupl
             "trust_level": application.trust_level,
             "fee_lines": lines,
             "fee_total_cents": sum(ln["amount_cents"] for ln in lines),
-            "payment_reference": application.payment_reference,
+            # The attempt that was paid, not the first one (which may have failed).
+            "payment_reference": paid.reference if paid is not None else application.payment_reference,
             "payment": (
                 {
                     "uuid": str(paid.uuid),
+                    "reference": paid.reference,
+                    "provider_reference": paid.provider_reference,
                     "provider": paid.provider,
                     "method": paid.method,
                     "amount_cents": paid.amount_cents,
@@ -358,7 +371,11 @@ def submit_application(application: Application, *, submission_key: str) -> tupl
             ),
         }
         Application.objects.filter(pk=application.pk).update(
-            reference=reference, submission_data=snapshot, answers=cleaned, resume_token_hash=""
+            reference=reference,
+            submission_data=snapshot,
+            answers=cleaned,
+            resume_token_hash="",
+            payment_reference=str(paid.uuid) if paid is not None else application.payment_reference,
         )
         application.refresh_from_db()
         submitted_pk = application.pk

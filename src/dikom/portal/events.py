@@ -90,16 +90,14 @@ def on_payment_status_changed(sender: Any, payment: Any, old_status: str, new_st
 
     The method is known only once the platform reports it, so "chosen" is recorded with the outcome.
     """
-    import uuid as uuid_module
+    from dikom.payments.actions import attempt_chain
 
     if new_status not in {"paid", "failed", "cancelled"}:
         return
-    try:
-        key = uuid_module.UUID(str(payment.reference))
-    except ValueError:
-        return  # not a portal payment
+    # The application names one attempt of its payment (the first, or the paid one once submitted).
+    attempts = [str(p.uuid) for p in attempt_chain(payment)]
     application = (
-        Application.objects.filter(uuid=key, municipality_id=payment.municipality_id)
+        Application.objects.filter(payment_reference__in=attempts, municipality_id=payment.municipality_id)
         .select_related("adoption__definition", "version", "municipality")
         .first()
     )
