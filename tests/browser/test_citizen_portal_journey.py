@@ -4,12 +4,13 @@ a desktop (1280 px, with JavaScript).
 
 On every page: no horizontal scrolling, no serious or critical axe-core finding (checked in a twin
 page with JavaScript where the journey runs without). Screenshots of each page go to
-``/tmp/dikom-citizen-journey/`` for a look by eye.
+``dikom-citizen-journey/`` in the temporary directory (``/tmp``) for a look by eye.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from tests.browser.support import assert_accessible, assert_no_csp_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path("/tmp/dikom-citizen-journey")
+SHOTS = Path(tempfile.gettempdir()) / "dikom-citizen-journey"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 
 

@@ -153,7 +153,7 @@ def test_the_payment_page_shows_a_readable_reference(client: Client, paid_servic
     payment = Payment.objects.get()
     assert re.fullmatch(r"ZA-\d{4}-\d{6}", payment.reference), payment.reference
     assert f"Kassenzeichen: <strong>{payment.reference}</strong>" in html
-    main = html.split('<main', 1)[1]
+    main = html.split("<main", 1)[1]
     assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", main.split("<form", 1)[0])
 
 
