@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -12,7 +13,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -114,6 +115,26 @@ def payment_of(application: Application) -> Any:
     if not application.payment_reference:
         return None
     return payments.get_payment(application.payment_reference)
+
+
+def application_for_payment(payment: Any) -> Application | None:
+    """The application a payment belongs to, whichever of its attempts ``payment`` is; None for other payments.
+
+    The application names one attempt in ``payment_reference`` (the first; once submitted, the paid one).
+    Payments made before readable references carried the application's UUID as their reference.
+    """
+    import uuid as uuid_module
+
+    from dikom.payments.actions import attempt_chain
+
+    match = Q(payment_reference__in=[str(p.uuid) for p in attempt_chain(payment)])
+    with contextlib.suppress(ValueError):
+        match |= Q(uuid=uuid_module.UUID(str(payment.reference)))
+    return (
+        Application.objects.filter(match, municipality_id=payment.municipality_id)
+        .select_related("adoption__definition", "version", "municipality")
+        .first()
+    )
 
 
 def paid_attempt(application: Application) -> Any:

@@ -90,17 +90,11 @@ def on_payment_status_changed(sender: Any, payment: Any, old_status: str, new_st
 
     The method is known only once the platform reports it, so "chosen" is recorded with the outcome.
     """
-    from dikom.payments.actions import attempt_chain
+    from dikom.portal.actions import application_for_payment
 
     if new_status not in {"paid", "failed", "cancelled"}:
         return
-    # The application names one attempt of its payment (the first, or the paid one once submitted).
-    attempts = [str(p.uuid) for p in attempt_chain(payment)]
-    application = (
-        Application.objects.filter(payment_reference__in=attempts, municipality_id=payment.municipality_id)
-        .select_related("adoption__definition", "version", "municipality")
-        .first()
-    )
+    application = application_for_payment(payment)
     if application is None:
         return
     method = payment.method or "other"
