@@ -120,6 +120,8 @@ def test_a_signed_in_citizen_finds_my_applications_everywhere(
     assert receipt.context["my_applications_url"].endswith("/portal/antraege/")
     listed = client.get("/portal/antraege/").content.decode()
     assert application.reference in listed
+    detail = client.get(f"/portal/antraege/{application.uuid}/").content.decode()
+    assert application.submission_data["payment_reference"] in detail and "Kassenzeichen" in detail
 
 
 def test_confirmation_without_a_processing_time_still_says_what_happens(client: Client, adoption: Any) -> None:
