@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -86,7 +86,8 @@ def finder(request: HttpRequest, city: str) -> HttpResponse:
     lang = _lang()
     groups: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
     found = 0
-    for offered in adopted_services(municipality):
+    offered_services = adopted_services(municipality)
+    for offered in offered_services:
         identity = offered.content.get("identity") or {}
         title = text(identity.get("title"), lang)
         keywords = [str(k) for k in identity.get("keywords") or []]
@@ -99,6 +100,12 @@ def finder(request: HttpRequest, city: str) -> HttpResponse:
         )
         found += 1
     context = {**_base(municipality), "query": query, "groups": sorted(groups.items()), "found": found}
+    # The city's contact for its portal: the address most of its services name (demo cities have no website).
+    emails = Counter(o.adoption.contact_email for o in offered_services if o.adoption.contact_email)
+    phones = Counter(o.adoption.contact_phone for o in offered_services if o.adoption.contact_phone)
+    context["contact"].update(
+        email=emails.most_common(1)[0][0] if emails else "", phone=phones.most_common(1)[0][0] if phones else ""
+    )
     return render(request, "portal/finder.html", context)
 
 

@@ -60,6 +60,7 @@ def test_the_portal_carries_the_citys_name_colour_arms_and_contact(client: Clien
     assert "--brand: #7a1f2b" in finder
     assert '<svg class="portal-arms"' in finder and f">{city_a.name[0]}</text>" in finder
     assert 'href="https://www.fulda.example/"' in finder
+    assert 'href="mailto:buergerbuero@example.org"' in finder  # the address its services name
     # The service page adds the responsible office's contact from the adoption's local settings.
     service = client.get(f"/portal/{city_a.slug}/dienst/{adoption.definition.slug}/").content.decode()
     assert 'href="mailto:buergerbuero@example.org"' in service and "--brand: #7a1f2b" in service
