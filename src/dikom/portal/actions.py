@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -12,7 +13,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -116,6 +117,26 @@ def payment_of(application: Application) -> Any:
     return payments.get_payment(application.payment_reference)
 
 
+def application_for_payment(payment: Any) -> Application | None:
+    """The application a payment belongs to, whichever of its attempts ``payment`` is; None for other payments.
+
+    The application names one attempt in ``payment_reference`` (the first; once submitted, the paid one).
+    Payments made before readable references carried the application's UUID as their reference.
+    """
+    import uuid as uuid_module
+
+    from dikom.payments.actions import attempt_chain
+
+    match = Q(payment_reference__in=[str(p.uuid) for p in attempt_chain(payment)])
+    with contextlib.suppress(ValueError):
+        match |= Q(uuid=uuid_module.UUID(str(payment.reference)))
+    return (
+        Application.objects.filter(match, municipality_id=payment.municipality_id)
+        .select_related("adoption__definition", "version", "municipality")
+        .first()
+    )
+
+
 def paid_attempt(application: Application) -> Any:
     from dikom.payments import service as payments
     from dikom.payments.actions import attempt_chain
@@ -139,6 +160,16 @@ def answers_locked(application: Application) -> bool:
     }
 
 
+def payment_reference_for(application: Application) -> str:
+    """A short reference a citizen can read out and a cash office can reconcile by: ``ZA-2026-000123``.
+
+    "ZA" for Zahlung; the number is the application's, so every attempt of its payment keeps it
+    (a retry keeps the reference, see ``dikom.payments.actions``), and it stays within the 27
+    characters of a SEPA purpose line.
+    """
+    return f"ZA-{timezone.localdate(application.created_at).year}-{application.pk:06d}"
+
+
 def start_payment(application: Application, *, amount_cents: int, description: str, return_url: str) -> Any:
     """The payment attempt to send the citizen to (one payment per application and amount)."""
     from dikom.payments import service as payments
@@ -147,7 +178,7 @@ def start_payment(application: Application, *, amount_cents: int, description: s
         municipality=application.municipality,
         amount_cents=amount_cents,
         description=description,
-        reference=str(application.uuid),
+        reference=payment_reference_for(application),
         return_url=return_url,
         idempotency_key=f"portal:{application.uuid}:{amount_cents}",
     )
@@ -346,10 +377,13 @@ def submit_application(application: Application, *, submission_key: str) -> tupl
             "trust_level": application.trust_level,
             "fee_lines": lines,
             "fee_total_cents": sum(ln["amount_cents"] for ln in lines),
-            "payment_reference": application.payment_reference,
+            # The attempt that was paid, not the first one (which may have failed).
+            "payment_reference": paid.reference if paid is not None else application.payment_reference,
             "payment": (
                 {
                     "uuid": str(paid.uuid),
+                    "reference": paid.reference,
+                    "provider_reference": paid.provider_reference,
                     "provider": paid.provider,
                     "method": paid.method,
                     "amount_cents": paid.amount_cents,
@@ -360,7 +394,12 @@ def submit_application(application: Application, *, submission_key: str) -> tupl
             ),
         }
         Application.objects.filter(pk=application.pk).update(
-            reference=reference, submission_data=snapshot, answers=cleaned, resume_token_hash="", visit_id=""
+            reference=reference,
+            submission_data=snapshot,
+            answers=cleaned,
+            resume_token_hash="",
+            visit_id="",
+            payment_reference=str(paid.uuid) if paid is not None else application.payment_reference,
         )
         visit_id = application.visit_id
         application.refresh_from_db()

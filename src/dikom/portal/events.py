@@ -90,19 +90,11 @@ def on_payment_status_changed(sender: Any, payment: Any, old_status: str, new_st
 
     The method is known only once the platform reports it, so "chosen" is recorded with the outcome.
     """
-    import uuid as uuid_module
+    from dikom.portal.actions import application_for_payment
 
     if new_status not in {"paid", "failed", "cancelled"}:
         return
-    try:
-        key = uuid_module.UUID(str(payment.reference))
-    except ValueError:
-        return  # not a portal payment
-    application = (
-        Application.objects.filter(uuid=key, municipality_id=payment.municipality_id)
-        .select_related("adoption__definition", "version", "municipality")
-        .first()
-    )
+    application = application_for_payment(payment)
     if application is None:
         return
     method = payment.method or "other"

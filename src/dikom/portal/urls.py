@@ -1,10 +1,11 @@
 from django.urls import path
 
-from dikom.portal import mailbox, views
+from dikom.portal import cities, mailbox, views
 
 app_name = "portal"
 
 urlpatterns = [
+    path("", cities.index, name="index"),
     path("antraege/", views.my_applications, name="my_applications"),
     path("antraege/<uuid:uuid>/", mailbox.application_detail, name="application_detail"),
     path("antraege/<uuid:uuid>/dokumente/<uuid:document>/", mailbox.document_download, name="application_document"),

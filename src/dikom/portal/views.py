@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,9 +28,9 @@ from dikom.eservices.definition.schema import text
 from dikom.eservices.service import adopted_services, adoption_for, local_fees
 from dikom.lib.pdf import PdfError, PdfUnavailable, render_pdf
 from dikom.payments import service as payments_service
-from dikom.portal import access, actions, events, steps
+from dikom.portal import access, actions, events, progress, steps
 from dikom.portal.models import Application
-from dikom.web.branding import brand_for
+from dikom.web.branding import brand_for, initials
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,27 @@ def _lang() -> str:
     return "en" if (get_language() or "de").startswith("en") else "de"
 
 
-def _base(municipality: Any) -> dict[str, Any]:
-    return {"municipality": municipality, "brand": brand_for(municipality.brand_colour)}
+def _base(municipality: Any, adoption: Any = None) -> dict[str, Any]:
+    """What every portal page shows of its city: name, colours, coat of arms and contact."""
+    contact = {"website": municipality.website, "email": "", "phone": ""}
+    if adoption is not None:
+        contact.update(email=adoption.contact_email, phone=adoption.contact_phone)
+    return {
+        "municipality": municipality,
+        "brand": brand_for(municipality.brand_colour),
+        "initials": initials(municipality.name),
+        "contact": contact,
+    }
+
+
+def _progress(application: Application, current: int | str, answers: dict[str, Any] | None = None) -> Any:
+    return progress.progress_for(
+        application.content,
+        application.answers if answers is None else answers,
+        current,
+        needs_sign_in=actions.needs_sign_in(application.content),
+        language=_lang(),
+    )
 
 
 def _title(content: dict[str, Any]) -> str:
@@ -68,7 +87,8 @@ def finder(request: HttpRequest, city: str) -> HttpResponse:
     lang = _lang()
     groups: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
     found = 0
-    for offered in adopted_services(municipality):
+    offered_services = adopted_services(municipality)
+    for offered in offered_services:
         identity = offered.content.get("identity") or {}
         title = text(identity.get("title"), lang)
         keywords = [str(k) for k in identity.get("keywords") or []]
@@ -81,6 +101,12 @@ def finder(request: HttpRequest, city: str) -> HttpResponse:
         )
         found += 1
     context = {**_base(municipality), "query": query, "groups": sorted(groups.items()), "found": found}
+    # The city's contact for its portal: the address most of its services name (demo cities have no website).
+    emails = Counter(o.adoption.contact_email for o in offered_services if o.adoption.contact_email)
+    phones = Counter(o.adoption.contact_phone for o in offered_services if o.adoption.contact_phone)
+    context["contact"].update(
+        email=emails.most_common(1)[0][0] if emails else "", phone=phones.most_common(1)[0][0] if phones else ""
+    )
     return render(request, "portal/finder.html", context)
 
 
@@ -123,7 +149,7 @@ def service_detail(request: HttpRequest, city: str, slug: str) -> HttpResponse:
         )
     labels = _auth_labels()
     context = {
-        **_base(municipality),
+        **_base(municipality, offered.adoption),
         "offered": offered,
         "title": _title(content),
         "description": text((content.get("identity") or {}).get("description"), lang),
@@ -207,12 +233,13 @@ def sign_in(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
     options = _sign_in_options(content)
     level = str(content.get("trust_level") or "none")
     context = {
-        **_base(municipality),
+        **_base(municipality, application.adoption),
         "application": application,
         "title": _title(content),
         "options": options,
         "problem": problem,
         "trust_level": _trust_labels().get(level, level),
+        "progress": _progress(application, progress.SIGN_IN),
     }
     status = 400 if problem else (503 if not options else 200)
     return render(request, "portal/sign_in.html", context, status=status)
@@ -303,21 +330,18 @@ def _render_step(
     bound = steps.bind_fields(
         step.get("fields") or [], values, errors, scope, prefix="f-", error_prefix="", language=lang
     )
-    visible = steps.visible_numbers(content, {**application.answers, **scope})
-    position = visible.index(number) + 1 if number in visible else number
     summary_errors = steps.flat_errors(bound)
     for key, msgs in errors.items():  # group count errors and others without a bound field of their own
         if not any(key == b.spec.get("key") for b in bound) and "[" not in key:
             summary_errors.extend((f"id-f-{key}", key, m) for m in msgs)
     context = {
-        **_base(application.municipality),
+        **_base(application.municipality, application.adoption),
         "application": application,
         "title": _title(content),
         "step": step,
         "step_title": text(step.get("title"), lang),
         "number": number,
-        "position": position,
-        "total": len(visible),
+        "progress": _progress(application, number, {**application.answers, **scope}),
         "fields": bound,
         "error_summary": summary_errors,
         "has_files": _has_files(step.get("fields") or []),
@@ -461,7 +485,7 @@ def summary(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
     paid = actions.paid_attempt(application)
     latest = payments_service.latest_attempt(payment) if payment is not None else None
     context = {
-        **_base(municipality),
+        **_base(municipality, application.adoption),
         "application": application,
         "title": _title(application.content),
         "sections": sections,
@@ -473,6 +497,7 @@ def summary(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
         "payment_status": latest.status if latest is not None else "",
         "payment_url": _payment_link(request, latest),
         "locked": actions.answers_locked(application),
+        "progress": _progress(application, progress.SUMMARY, cleaned),
         "may_submit": not due or (paid is not None and paid.amount_cents == due),
     }
     return render(request, "portal/summary.html", context, status=400 if error else 200)
@@ -534,14 +559,27 @@ def confirmation(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
             )  # fmt: skip
             messages.success(request, _("Thank you for your feedback."))
             return redirect(_done_url(application))
+    data = application.submission_data or {}
     context = {
-        **_base(municipality),
+        **_base(municipality, application.adoption),
         "application": application,
-        "title": application.submission_data.get("title") or _title(application.content),
+        "title": data.get("title") or _title(application.content),
         "feedback_error": feedback_error,
         "ratings": ["1", "2", "3", "4", "5"],
+        "payment": data.get("payment"),
+        "payment_reference": data.get("payment_reference") or "",
+        "processing_days": processing_days(application.content),
+        "has_account": application.citizen_id is not None,
     }
     return render(request, "portal/confirmation.html", context, status=400 if feedback_error else 200)
+
+
+def processing_days(content: dict[str, Any]) -> int | None:
+    """The usual processing time in working days, if the service states one (``processing.processing_days``)."""
+    value = (content.get("processing") or {}).get("processing_days")
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 365:
+        return value
+    return None
 
 
 def receipt(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
@@ -569,6 +607,11 @@ def receipt(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
             "data": data,
             "sections": sections,
             "fee_total": data.get("fee_total_cents", 0),
+            "payment": data.get("payment"),
+            "payment_reference": data.get("payment_reference") or "",
+            "my_applications_url": request.build_absolute_uri(reverse("portal:my_applications"))
+            if application.citizen_id is not None
+            else "",
         },
         request=request,
     )

@@ -50,7 +50,8 @@ def municipality_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "municipality": municipality,
             "brand": brand_for(municipality.brand_colour),
             "initials": initials(municipality.name),
-            "service_modules": [MODULES_BY_SLUG["dienste"], MODULES_BY_SLUG["opendata"], MODULES_BY_SLUG["sensoren"]],
+            # Online services lead to the city's citizen portal; the library in /dienste/ is for staff.
+            "service_modules": [MODULES_BY_SLUG["opendata"], MODULES_BY_SLUG["sensoren"]],
         },
     )
 

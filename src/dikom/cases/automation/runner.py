@@ -63,8 +63,14 @@ def occurrence_for(case: Case, trigger: str, task: Task | None) -> str:
 
 
 def paid_payment(case: Case) -> Any:
+    """The paid attempt of the payment of the case's application (a retry after a failure is another attempt)."""
     from dikom.payments.models import Payment, PaymentStatus
+    from dikom.portal.actions import paid_attempt
 
+    paid = paid_attempt(case.application)
+    if paid is not None:
+        return paid
+    # A payment made with the application's UUID as its reference (before readable references).
     return (
         Payment.objects.filter(
             municipality_id=case.municipality_id, reference=str(case.application.uuid), status=PaymentStatus.PAID

@@ -38,12 +38,14 @@ def test_caseworker_gets_case_processing_but_no_administration(client: Client, c
     assert "/verwaltung/" not in html
 
 
-def test_citizen_sees_account_intro(client: Client, citizen, login) -> None:
+def test_citizen_start_page_leads_to_my_applications_and_the_portals(client: Client, citizen, login) -> None:
     login(client, citizen)
     html = client.get("/start/").content.decode()
     assert "Arbeitsbereich" not in html
     assert 'action="/konto/abmelden/" method="post"' in html
-    assert 'href="/kommunen/"' in html
+    assert 'href="/portal/antraege/"' in html and 'href="/portal/"' in html
+    # No placeholder promising functions that are "still being built".
+    assert "entstehen" not in html and "zur Verfügung stehen" not in html
 
 
 def test_start_page_query_count_is_bounded(client: Client, owner, city_b, login, django_assert_max_num_queries) -> None:

@@ -44,7 +44,8 @@ def test_city_page_shows_name_and_placeholder_arms(client: Client, city_a) -> No
     assert '<svg class="arms"' in html
     assert ">F</text>" in html
     assert "Platzhalterwappen" in html
-    assert 'href="/dienste/"' in html  # the city's (future) services
+    # "Online-Dienste" leads to the city's citizen portal, not to the staff's library.
+    assert 'href="/portal/fulda/"' in html and 'href="/dienste/"' not in html
 
 
 def test_city_page_uses_uploaded_logo(client: Client, city_a, settings, tmp_path) -> None:
