@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from dikom.accounts.models import User
 from dikom.accounts.roles import Role
 from dikom.accounts.scopes import SCOPES
-from dikom.municipalities.models import OrgUnit
+from dikom.municipalities.models import Municipality, OrgUnit
 from dikom.municipalities.tree import OrgUnitTree
 
 
@@ -81,6 +81,14 @@ class OrgUnitForm(forms.Form):
                     break
         cleaned["name"] = name
         return cleaned
+
+
+class AuthorityForm(forms.ModelForm):
+    """The authority as letters and receipts name it (letterhead, information block, legal remedy)."""
+
+    class Meta:
+        model = Municipality
+        fields = ("authority_name", "authority_head", "street_address", "postcode", "locality", "phone", "email")
 
 
 class ExistingStaffForm(forms.Form):
