@@ -54,7 +54,9 @@ def _fill_authority_details() -> None:
     for municipality in Municipality.objects.filter(is_demo=True, authority_name=""):
         values = data.AUTHORITIES.get(municipality.slug)
         if values:
-            Municipality.objects.filter(pk=municipality.pk).update(**dict(zip(data.AUTHORITY_FIELDS, values, strict=True)))
+            Municipality.objects.filter(pk=municipality.pk).update(
+                **dict(zip(data.AUTHORITY_FIELDS, values, strict=True))
+            )
 
 
 @transaction.atomic

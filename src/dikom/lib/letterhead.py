@@ -83,7 +83,11 @@ def recipient(answers: dict[str, Any], account: Any = None) -> dict[str, str]:
             break
     if not person:  # no postal address asked: the first step that asks for a name
         person = next(
-            (s for s in answers.values() if isinstance(s, dict) and _first(s, (*FIRST_NAME_KEYS, *LAST_NAME_KEYS, "name"))),
+            (
+                s
+                for s in answers.values()
+                if isinstance(s, dict) and _first(s, (*FIRST_NAME_KEYS, *LAST_NAME_KEYS, "name"))
+            ),
             {},
         )
     first, last = _first(person, FIRST_NAME_KEYS), _first(person, LAST_NAME_KEYS)
@@ -128,6 +132,8 @@ def authority(municipality: Any, org_unit: Any = None) -> dict[str, str]:
 def remedy_office(office: dict[str, str]) -> str:
     """``der Universitätsstadt Marburg, Der Oberbürgermeister, Markt 1, 35037 Marburg`` for the legal remedy."""
     name = office["name"]
-    article = "dem" if name.casefold().startswith(("landkreis", "kreis")) or name.casefold().endswith("kreis") else "der"
+    article = (
+        "dem" if name.casefold().startswith(("landkreis", "kreis")) or name.casefold().endswith("kreis") else "der"
+    )
     parts = [f"{article} {name}", office["head"], office["address"]]
     return ", ".join(part for part in parts if part)

@@ -240,7 +240,7 @@ class AuditFilterForm(forms.Form):
         return start, end
 
 
-def validation_error_to_form(form: forms.Form, error: Any) -> None:
+def validation_error_to_form(form: forms.BaseForm, error: Any) -> None:
     """Attach a ValidationError raised by an action to ``form``; unknown fields become form errors."""
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():

@@ -146,7 +146,7 @@ class Municipality(models.Model):
         _("official name of the authority"),
         max_length=200,
         blank=True,
-        help_text=_("As in the letterhead, e.g. “Universitätsstadt Marburg”. Empty: the name above."),
+        help_text=_("As in the letterhead, e.g. “Universitätsstadt Marburg”. Empty: the municipality’s name."),
     )
     authority_head = models.CharField(
         _("head of the authority"),

@@ -33,9 +33,9 @@ from dikom.accounts.roles import Role
 from dikom.audit.models import AuditEvent
 from dikom.municipalities import actions
 from dikom.municipalities.forms import (
-    AuthorityForm,
     ApiKeyForm,
     AuditFilterForm,
+    AuthorityForm,
     ExistingStaffForm,
     NewStaffForm,
     OrgUnitForm,

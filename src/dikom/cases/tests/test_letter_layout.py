@@ -197,7 +197,10 @@ def test_the_letter_is_still_pdf_a(city_a: Any, city_b: Any, citizen: Any, setti
     fonts = set()
     for page in reader.pages:
         for font in page["/Resources"]["/Font"].values():
-            descriptor = font.get_object().get("/FontDescriptor") or font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            descriptor = (
+                font.get_object().get("/FontDescriptor")
+                or font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            )
             descriptor = descriptor.get_object()
             assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), font  # embedded
             fonts.add(re.sub(r"^/?[A-Z]{6}\+", "", str(font.get_object()["/BaseFont"])).split("-")[0])
