@@ -125,7 +125,7 @@ def authority(municipality: Any, org_unit: Any = None) -> dict[str, str]:
         "address": ", ".join(part for part in (municipality.street_address, town) if part),
         "phone": municipality.phone,
         "email": (getattr(org_unit, "email", "") or "") or municipality.email,
-        "website": municipality.website,
+        "website": re.sub(r"^https?://", "", municipality.website or "").rstrip("/"),
     }
 
 
