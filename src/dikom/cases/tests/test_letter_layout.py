@@ -5,6 +5,7 @@ name in the salutation, every date in German, and the letter still PDF/A-3b."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import io
 import os
 import re
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from pypdf import PdfReader
 
 from dikom.accounts.roles import Role
@@ -20,6 +22,7 @@ from dikom.accounts.tests.factories import MembershipFactory
 from dikom.cases import actions
 from dikom.cases.models import Case, CaseDocument
 from dikom.eservices.service import adoption_for
+from dikom.lib.testing import run_task_worker
 from dikom.municipalities.tests.factories import OrgUnitFactory
 from dikom.portal import actions as portal_actions
 from dikom.portal.tests.conftest import release_and_adopt
@@ -206,3 +209,16 @@ def test_the_letter_is_still_pdf_a(city_a: Any, city_b: Any, citizen: Any, setti
             fonts.add(re.sub(r"^/?[A-Z]{6}\+", "", str(font.get_object()["/BaseFont"])).split("-")[0])
     assert len(fonts) == 1, fonts  # one font family
     assert (reader.metadata or {}).get("/Title", "").startswith("Bescheid")
+
+
+def test_the_overdue_reminder_gives_the_due_date_in_german(
+    city_a: Any, city_b: Any, citizen: Any, mailoutbox: Any
+) -> None:
+    application = submit(city_a, citizen, "frau")
+    task = Case.objects.get(application=application).tasks.get()
+    task.due_at = timezone.make_aware(dt.datetime(2026, 3, 2, 9, 5))  # noqa: DTZ001 - made aware here
+    task.save(update_fields=["due_at"])
+    assert actions.send_reminders() == 1
+    run_task_worker()
+    [mail] = mailoutbox
+    assert "02.03.2026, 9:05 Uhr" in mail.body and not ISO.search(mail.body), mail.body
