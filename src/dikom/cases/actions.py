@@ -376,10 +376,12 @@ def task_recipients(task: Task) -> list[str]:
     return []
 
 
-def _german_moment(moment: dt.datetime) -> str:
+def _german_moment(moment: dt.datetime | None) -> str:
     """``07.12.2026, 9:05 Uhr`` for e-mail texts (never the ISO form a datetime prints)."""
     from dikom.lib import letterhead
 
+    if moment is None:
+        return ""
     return f"{letterhead.short_date(moment)}, {letterhead.clock_time(moment)}"
 
 
