@@ -96,7 +96,11 @@ def render_letter_html(case: Case) -> str:
                 "recipient": letterhead.recipient(context["answers"], case.application.citizen),
                 "office": office,
                 "remedy_office": letterhead.remedy_office(office),
-                "info": {"our_reference": case.reference, "date": context["case"]["decided_at"]},
+                "info": {
+                    "application_date": context["case"]["submitted_at"],
+                    "our_reference": case.reference,
+                    "date": context["case"]["decided_at"],
+                },
                 "city": case.municipality,
                 "signed_off": case.signed_off_at is not None,
             },
