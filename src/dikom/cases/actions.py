@@ -376,6 +376,15 @@ def task_recipients(task: Task) -> list[str]:
     return []
 
 
+def _german_moment(moment: dt.datetime | None) -> str:
+    """``07.12.2026, 9:05 Uhr`` for e-mail texts (never the ISO form a datetime prints)."""
+    from dikom.lib import letterhead
+
+    if moment is None:
+        return ""
+    return f"{letterhead.short_date(moment)}, {letterhead.clock_time(moment)}"
+
+
 def send_reminders(now: dt.datetime | None = None) -> int:
     """Remind the assignee (or the unit) once about tasks that are overdue."""
     from dikom.lib.mail import send_mail_on_commit
@@ -395,7 +404,7 @@ def send_reminders(now: dt.datetime | None = None) -> int:
                 send_mail_on_commit(
                     _("Overdue: %(task)s (%(ref)s)") % {"task": task.name, "ref": task.case.reference},
                     _("The task “%(task)s” of case %(ref)s was due on %(due)s.")
-                    % {"task": task.name, "ref": task.case.reference, "due": timezone.localtime(task.due_at)},
+                    % {"task": task.name, "ref": task.case.reference, "due": _german_moment(task.due_at)},
                     to,
                 )
             count += 1

@@ -49,12 +49,24 @@ def _create_org_chart(municipality: Municipality) -> dict[str, OrgUnit]:
     return by_short
 
 
+def _fill_authority_details() -> None:
+    """Give demo cities created before the authority fields existed their demo letterhead (empty fields only)."""
+    for municipality in Municipality.objects.filter(is_demo=True, authority_name=""):
+        values = data.AUTHORITIES.get(municipality.slug)
+        if values:
+            Municipality.objects.filter(pk=municipality.pk).update(
+                **dict(zip(data.AUTHORITY_FIELDS, values, strict=True))
+            )
+
+
 @transaction.atomic
 def load_demo_cooperation(password: str | None = None, *, set_password: bool = False) -> DemoResult:
     """Create the demo cooperation once. Running it again changes nothing, except
     that with ``set_password`` (or without a known ``password``) all demo accounts
     get the (new) password."""
     already = Municipality.objects.filter(is_demo=True).exists()
+    if already:
+        _fill_authority_details()
     if already and password and not set_password:
         return DemoResult(created=False, password=password, usernames=demo_usernames())
     password = password or generate_demo_password()
@@ -81,6 +93,7 @@ def load_demo_cooperation(password: str | None = None, *, set_password: bool = F
             brand_colour=colour,
             district=districts[ags[:5]],
             is_demo=True,
+            **dict(zip(data.AUTHORITY_FIELDS, data.AUTHORITIES.get(slug, ()), strict=False)),
         )
         municipality.full_clean()
         municipality.save()

@@ -35,6 +35,32 @@ MUNICIPALITIES = [
     ("rheingau-taunus-kreis", "Rheingau-Taunus-Kreis", "06439000", "landkreis", 187_000, "partner", "#4b5320"),
 ]
 
+# The authority as letters name it: slug -> (official name, head of the authority, street, postcode, town,
+# telephone, e-mail). DEMO VALUES: the town halls' streets are real, telephone numbers and e-mail addresses are
+# made up (the e-mail domain cannot receive mail); replace them in the municipality administration.
+AUTHORITIES = {
+    "fulda": ("Stadt Fulda", "Der Oberbürgermeister", "Schlossstraße 1", "36037", "Fulda",
+              "0661 000-0 (Demo)", "buergerservice@fulda.demo.dikom.invalid"),
+    "giessen": ("Universitätsstadt Gießen", "Der Oberbürgermeister", "Berliner Platz 1", "35390", "Gießen",
+                "0641 000-0 (Demo)", "buergerservice@giessen.demo.dikom.invalid"),
+    "limburg": ("Kreisstadt Limburg a. d. Lahn", "Der Bürgermeister", "Werner-Senger-Straße 10", "65549",
+                "Limburg a. d. Lahn", "06431 000-0 (Demo)", "buergerservice@limburg.demo.dikom.invalid"),
+    "marburg": ("Universitätsstadt Marburg", "Der Oberbürgermeister", "Markt 1", "35037", "Marburg",
+                "06421 000-0 (Demo)", "buergerservice@marburg.demo.dikom.invalid"),
+    "offenbach": ("Stadt Offenbach am Main", "Der Oberbürgermeister", "Berliner Straße 100", "63065",
+                  "Offenbach am Main", "069 000-0 (Demo)", "buergerservice@offenbach.demo.dikom.invalid"),
+    "wetzlar": ("Stadt Wetzlar", "Der Oberbürgermeister", "Ernst-Leitz-Straße 30", "35578", "Wetzlar",
+                "06441 000-0 (Demo)", "buergerservice@wetzlar.demo.dikom.invalid"),
+    "frankfurt": ("Stadt Frankfurt am Main", "Der Oberbürgermeister", "Römerberg 23", "60311",
+                  "Frankfurt am Main", "069 000-0 (Demo)", "buergerservice@frankfurt.demo.dikom.invalid"),
+    "kassel": ("Stadt Kassel", "Der Oberbürgermeister", "Obere Königsstraße 8", "34117", "Kassel",
+               "0561 000-0 (Demo)", "buergerservice@kassel.demo.dikom.invalid"),
+    "rheingau-taunus-kreis": ("Rheingau-Taunus-Kreis", "Der Landrat", "Heimbacher Straße 7", "65307",
+                              "Bad Schwalbach", "06124 000-0 (Demo)",
+                              "buergerservice@rtk.demo.dikom.invalid"),
+}  # fmt: skip
+AUTHORITY_FIELDS = ("authority_name", "authority_head", "street_address", "postcode", "locality", "phone", "email")
+
 # The same fictional organisation chart for every demo city: (name, short, kind, children)
 ORG_CHART = [
     (

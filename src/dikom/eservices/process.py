@@ -24,6 +24,7 @@ from lxml import html as lxml_html
 from dikom.cases.bpmn import checks, diagram
 from dikom.cases.bpmn.xmlsafe import MAX_BYTES
 from dikom.eservices.definition.schema import iter_steps, text
+from dikom.lib import letterhead
 
 #: Upload limit of a BPMN file (the parser refuses larger ones anyway).
 MAX_UPLOAD_BYTES = MAX_BYTES
@@ -299,13 +300,21 @@ def sample_letter_context(content: Any, municipality_name: str = "Musterstadt") 
             "outcome": "approved",
             "outcome_label": "bewilligt",
             "reasons": "Alle Voraussetzungen liegen vor.",
-            "submitted_at": today.strftime("%d.%m.%Y"),
-            "decided_at": today.strftime("%d.%m.%Y"),
+            "submitted_at": letterhead.short_date(today),
+            "submitted_at_long": letterhead.long_date(today),
+            "decided_at": letterhead.short_date(today),
+            "decided_at_long": letterhead.long_date(today),
             "automatic": False,
         },
-        "answers": answers,
+        # The fees are calculated from the answers as submitted (ISO dates); the letter shows them in German.
+        "answers": letterhead.german_dates(answers),
         "fees": {"lines": lines, "total_cents": total, "total": _euros(total)},
-        "municipality": {"name": municipality_name},
+        "municipality": {
+            "name": municipality_name,
+            "authority": f"Stadt {municipality_name}",
+            "head": "Der Oberbürgermeister",
+            "address": f"Musterplatz 1, 12345 {municipality_name}",
+        },
     }
 
 

@@ -22,6 +22,8 @@ from dikom.audit import actions as audit
 from dikom.municipalities.models import Municipality, OrgUnit
 
 ORG_UNIT_FIELDS = ("name", "short_name", "kind", "parent", "email")
+#: The authority's details that letters and receipts print (letterhead, legal remedy, information block).
+AUTHORITY_FIELDS = ("authority_name", "authority_head", "street_address", "postcode", "locality", "phone", "email")
 
 
 def _display(unit_field: str, value: Any) -> Any:
@@ -210,3 +212,33 @@ def remove_staff_role(*, membership: Membership, actor: Any = None) -> None:
             code="own_admin_role",
         )
     account_actions.revoke_role(membership=membership, actor=actor)
+
+
+def update_authority_details(
+    *, municipality: Municipality, actor: Any = None, request: HttpRequest | None = None, **fields: Any
+) -> Municipality:
+    """Change the authority's name, head, address and contact as letters print them; audited as
+    ``municipality.update`` with ``{field: [old, new]}``."""
+    unknown = set(fields) - set(AUTHORITY_FIELDS)
+    if unknown:
+        raise TypeError(f"update_authority_details() got unexpected fields: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        current = Municipality.objects.select_for_update().get(pk=municipality.pk)
+        changes: dict[str, list[Any]] = {}
+        for name, value in fields.items():
+            value = (value or "").strip()
+            if getattr(current, name) != value:
+                changes[name] = [getattr(current, name), value]
+                setattr(current, name, value)
+        if changes:
+            current.full_clean()
+            current.save(update_fields=[*changes, "updated_at"])
+            audit.record(
+                "municipality.update",
+                actor=actor,
+                municipality=current.pk,
+                obj=current,
+                changes=changes,
+                request=request,
+            )
+    return current

@@ -17,7 +17,7 @@ from dikom.accounts.models import User
 from dikom.accounts.roles import Role
 from dikom.accounts.scopes import SCOPES
 from dikom.lib.dateranges import DayField
-from dikom.municipalities.models import OrgUnit
+from dikom.municipalities.models import Municipality, OrgUnit
 from dikom.municipalities.tree import OrgUnitTree
 
 
@@ -82,6 +82,14 @@ class OrgUnitForm(forms.Form):
                     break
         cleaned["name"] = name
         return cleaned
+
+
+class AuthorityForm(forms.ModelForm):
+    """The authority as letters and receipts name it (letterhead, information block, legal remedy)."""
+
+    class Meta:
+        model = Municipality
+        fields = ("authority_name", "authority_head", "street_address", "postcode", "locality", "phone", "email")
 
 
 class ExistingStaffForm(forms.Form):
@@ -233,7 +241,7 @@ class AuditFilterForm(forms.Form):
         return start, end
 
 
-def validation_error_to_form(form: forms.Form, error: Any) -> None:
+def validation_error_to_form(form: forms.BaseForm, error: Any) -> None:
     """Attach a ValidationError raised by an action to ``form``; unknown fields become form errors."""
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():

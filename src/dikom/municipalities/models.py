@@ -141,6 +141,29 @@ class Municipality(models.Model):
         help_text=_("SVG or PNG shown on citizen-facing pages."),
     )
     website = models.URLField(_("website"), blank=True)
+    # The authority as it signs letters (Bescheide, receipts) and as the legal remedy names it.
+    authority_name = models.CharField(
+        _("official name of the authority"),
+        max_length=200,
+        blank=True,
+        help_text=_("As in the letterhead, e.g. “Universitätsstadt Marburg”. Empty: the municipality’s name."),
+    )
+    authority_head = models.CharField(
+        _("head of the authority"),
+        max_length=200,
+        blank=True,
+        help_text=_("The designation under the name, e.g. “Der Oberbürgermeister”."),
+    )
+    street_address = models.CharField(_("street and house number"), max_length=200, blank=True)
+    postcode = models.CharField(
+        _("postcode"),
+        max_length=5,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]{5}$", _("Enter five digits."))],
+    )
+    locality = models.CharField(_("town"), max_length=100, blank=True)
+    phone = models.CharField(_("telephone"), max_length=40, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
     is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -152,6 +175,17 @@ class Municipality(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def official_name(self) -> str:
+        """The authority's name for letters: the official one when set, else the municipality's."""
+        return self.authority_name or self.name
+
+    @property
+    def postal_address(self) -> str:
+        """Street, postcode and town on one line (empty when no address is set)."""
+        town = f"{self.postcode} {self.locality}".strip()
+        return ", ".join(part for part in (self.street_address, town) if part)
 
     @property
     def state_key(self) -> str:

@@ -7,6 +7,7 @@ app_name = "municipalities"
 urlpatterns = [
     path("", views.index, name="index"),
     path("<slug:slug>/", views.overview, name="overview"),
+    path("<slug:slug>/behoerde/", views.authority, name="authority"),
     path("<slug:slug>/organisation/", views.org_units, name="org_units"),
     path("<slug:slug>/organisation/<int:unit_id>/bearbeiten/", views.org_unit_edit, name="org_unit_edit"),
     path("<slug:slug>/organisation/<int:unit_id>/loeschen/", views.org_unit_delete, name="org_unit_delete"),

@@ -35,6 +35,7 @@ from dikom.municipalities import actions
 from dikom.municipalities.forms import (
     ApiKeyForm,
     AuditFilterForm,
+    AuthorityForm,
     ExistingStaffForm,
     NewStaffForm,
     OrgUnitForm,
@@ -88,6 +89,24 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
         .count(),
     }
     return _render(request, "overview.html", municipality, "overview", counts=counts)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def authority(request: HttpRequest, slug: str) -> HttpResponse:
+    """The authority's name, head, address and contact, as decision letters and receipts print them."""
+    municipality = access.get_admin_municipality(request.user, slug)
+    form = AuthorityForm(request.POST or None, instance=Municipality.objects.get(pk=municipality.pk))
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            actions.update_authority_details(municipality=municipality, actor=request.user, request=request, **fields)
+        except ValidationError as exc:
+            validation_error_to_form(form, exc)
+        else:
+            messages.success(request, _("The details for letters were saved."))
+            return redirect("municipalities:authority", slug=municipality.slug)
+    return _render(request, "authority.html", municipality, "authority", form=form)
 
 
 # --- organisational units -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dikom.accounts import actions as account_actions
 from dikom.accounts.models import ApiKey, Membership
 from dikom.accounts.roles import Role
 from dikom.lib.testing import english_client
-from dikom.municipalities.models import OrgUnit
+from dikom.municipalities.models import Municipality, OrgUnit
 from dikom.municipalities.tests.factories import OrgUnitFactory
 
 
@@ -38,6 +38,8 @@ def fulda_urls(objects: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
     base = "/verwaltung/fulda"
     return [
         ("get", f"{base}/", {}),
+        ("get", f"{base}/behoerde/", {}),
+        ("post", f"{base}/behoerde/", {"authority_name": "Eindringling"}),
         ("get", f"{base}/organisation/", {}),
         ("post", f"{base}/organisation/", {"name": "Neues Amt", "kind": "amt"}),
         ("get", f"{base}/organisation/{unit.pk}/bearbeiten/", {}),
@@ -70,6 +72,7 @@ def assert_nothing_changed(objects: dict[str, Any]) -> None:
     assert not ApiKey.objects.filter(name="Eindringling").exists()
     assert Membership.objects.filter(pk=membership.pk).exists()
     assert not Membership.objects.filter(user__username="citizen").exists()
+    assert not Municipality.objects.filter(authority_name="Eindringling").exists()
 
 
 def test_anonymous_is_sent_to_login(client: Client, fulda_objects: dict[str, Any], citizen: Any) -> None:
