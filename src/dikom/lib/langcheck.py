@@ -83,8 +83,21 @@ COMMON_ENGLISH_UI_WORDS = frozenset(
 )
 # Words German uses as well (loanwords, or the same spelling with another meaning).
 SHARED_WORDS = frozenset(
-    {"Kind", "Name", "Status", "Details", "Start", "Export", "Import", "Filter", "Version", "Text", "System", "Dashboards"}
-))
+    {
+        "Kind",
+        "Name",
+        "Status",
+        "Details",
+        "Start",
+        "Export",
+        "Import",
+        "Filter",
+        "Version",
+        "Text",
+        "System",
+        "Dashboards",
+    }
+)
 EMPTY_CHOICE_DASHES = "---------"
 
 WHITESPACE = re.compile(r"\s+")
@@ -178,7 +191,10 @@ def _german_catalogue() -> tuple[frozenset[str], frozenset[str]]:
             continue
         pairs = [(entry.msgid, entry.msgstr)]
         if entry.msgid_plural:
-            pairs = [(entry.msgid, entry.msgstr_plural.get(0, "")), (entry.msgid_plural, entry.msgstr_plural.get(1, ""))]
+            pairs = [
+                (entry.msgid, entry.msgstr_plural.get(0, "")),
+                (entry.msgid_plural, entry.msgstr_plural.get(1, "")),
+            ]
         for msgid, msgstr in pairs:
             if not msgstr or msgid == msgstr or "%" in msgid or "{" in msgid:
                 continue
