@@ -77,7 +77,6 @@ def admin_pages() -> list[str]:
 def user_data(*objects: Any) -> list[str]:
     """Names the test data brings along (a service title is whatever its author wrote)."""
     from dikom.accounts.models import User
-
     from dikom.portal.tests.conftest import FAMILY
 
     def strings(value: Any) -> list[str]:
@@ -137,8 +136,8 @@ def test_german_pages_show_no_english_ui_text(
     role: str,
     login: Any,
     pages: list[str],
-    adoption: Any,
-    city_a: Any,  # noqa: F811
+    adoption: Any,  # noqa: F811
+    city_a: Any,
 ) -> None:
     client = _client(request, role, login, "de")
     if role == "platform_admin":
@@ -153,8 +152,8 @@ def test_english_pages_show_no_german_ui_text(
     role: str,
     login: Any,
     pages: list[str],
-    adoption: Any,
-    city_a: Any,  # noqa: F811
+    adoption: Any,  # noqa: F811
+    city_a: Any,
 ) -> None:
     client = _client(request, role, login, "en")
     if role == "platform_admin":
