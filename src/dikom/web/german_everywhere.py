@@ -57,5 +57,28 @@ def install() -> None:
     defaults = form_models.ModelChoiceField.__init__.__kwdefaults__
     if defaults is not None and defaults.get("empty_label") == "---------":
         defaults["empty_label"] = EMPTY_CHOICE
+    # Model and app names only: they are no part of migrations (fields would be).
+    for app_label, app_name, models in (
+        (
+            "otp_totp",
+            _("Two-factor authentication: authenticator apps"),
+            {"totpdevice": (_("TOTP device"), _("TOTP devices"))},
+        ),
+        (
+            "otp_static",
+            _("Two-factor authentication: backup codes"),
+            {
+                "staticdevice": (_("backup code set"), _("backup code sets")),
+                "statictoken": (_("backup code"), _("backup codes")),
+            },
+        ),
+    ):
+        if not apps.is_installed(f"django_otp.plugins.{app_label}"):
+            continue
+        config = apps.get_app_config(app_label)
+        config.verbose_name = app_name
+        for model_name, (singular, plural) in models.items():
+            meta = config.get_model(model_name)._meta
+            meta.verbose_name, meta.verbose_name_plural = singular, plural
     if apps.is_installed("django_tasks_db"):
         apps.get_app_config("django_tasks_database").verbose_name = _("Background tasks")
