@@ -96,6 +96,7 @@ SHARED_WORDS = frozenset(
         "Text",
         "System",
         "Dashboards",
+        "Code",
     }
 )
 EMPTY_CHOICE_DASHES = "---------"

@@ -89,7 +89,9 @@ def user_data(*objects: Any) -> list[str]:
         return []
 
     usernames = list(User.objects.values_list("username", flat=True))
-    return [str(obj) for obj in objects] + usernames + strings(FAMILY)
+    # The audit log keeps what was recorded, in the language of the moment it was recorded.
+    recorded = ["Vorgang aus dem Online-Antrag eröffnet."]
+    return [str(obj) for obj in objects] + usernames + strings(FAMILY) + recorded
 
 
 def crawl(client: Client, pages: list[str], language: str, ignore: list[str]) -> dict[str, list[str]]:
