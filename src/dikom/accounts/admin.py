@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from dikom.accounts.models import ApiKey, Membership, User
 
@@ -17,7 +18,7 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [MembershipInline]
     readonly_fields = ("failed_login_count", "locked_until", "last_login", "date_joined")
 
-    @admin.display(boolean=True, description="locked")
+    @admin.display(boolean=True, description=_("locked"))
     def is_locked(self, obj: User) -> bool:
         return obj.is_locked
 

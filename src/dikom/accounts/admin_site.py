@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django_otp import user_has_device
 
 from dikom.accounts import actions
@@ -31,7 +32,7 @@ def second_factor_satisfied(user: Any) -> bool:
 
 
 class PlatformAdminSite(admin.AdminSite):
-    site_header = "dikom · Plattform-Administration"
+    site_header = _("dikom · Platform administration")
     site_title = "dikom"
 
     def has_permission(self, request: HttpRequest) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -128,6 +129,28 @@ TYPES = {
 }
 
 
+# DRF's JSONParser reports "JSON parse error - <Python's English message>"; the message
+# is replaced by a translated one that keeps the position of the error.
+JSON_PARSE_ERROR = "JSON parse error"
+JSON_POSITION = re.compile(r"line (?P<line>\d+) column (?P<column>\d+)")
+
+
+def _json_parse_detail(message: str) -> tuple[str, dict[str, int]]:
+    """A translated explanation of a malformed JSON body, and where the error is (line and column)."""
+    match = JSON_POSITION.search(message)
+    if match is None:
+        return gettext("The request body is not valid JSON."), {}
+    position = {"line": int(match["line"]), "column": int(match["column"])}
+    detail = (
+        gettext(
+            "The request body is not valid JSON: error in line %(line)d, column %(column)d. "
+            "Check quotation marks, commas and brackets there."
+        )
+        % position
+    )
+    return detail, position
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every error becomes problem+json, unexpected ones a logged 500."""
     if isinstance(exc, Http404):
@@ -147,6 +170,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     elif isinstance(exc, Conflict):
         detail = str(exc.detail)
         extra["errors"] = [{"field": exc.field, "message": detail, "code": "unique"}]
+    elif isinstance(exc, exceptions.ParseError) and str(exc.detail).startswith(JSON_PARSE_ERROR):
+        detail, position = _json_parse_detail(str(exc.detail))
+        extra.update(position)
     elif isinstance(exc, exceptions.APIException):
         detail = str(exc.detail) if not isinstance(exc.detail, dict | list) else gettext("The request failed.")
     else:  # pragma: no cover - DRF's handler only answers APIExceptions

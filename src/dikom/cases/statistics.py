@@ -57,6 +57,7 @@ from typing import Any, TypeVar
 
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from dikom.cases.models import Case, Task
 from dikom.municipalities.models import Municipality, OrgUnit
@@ -181,20 +182,20 @@ class Figures:
 
 # (key, English header) in export order; the views translate the headers.
 COLUMNS: list[tuple[str, str]] = [
-    ("label", "Organisational unit"),
-    ("new_cases", "New cases"),
-    ("open_cases", "Open cases at the end of the period"),
-    ("decided_cases", "Decided cases"),
-    ("closed_cases", "Closed cases"),
-    ("average_days", "Average processing time (days)"),
-    ("p90_days", "90th percentile of processing time (days)"),
-    ("overdue_tasks", "Overdue open tasks (now)"),
-    ("automatic_decisions", "Decided automatically"),
-    ("decision_automation_share", "Automation share of decisions (%)"),
-    ("completed_tasks", "Completed tasks"),
-    ("automatic_tasks", "Tasks completed automatically"),
-    ("task_automation_share", "Automation share of tasks (%)"),
-    ("media_breaks", "Media breaks"),
+    ("label", gettext_noop("Organisational unit")),
+    ("new_cases", gettext_noop("New cases")),
+    ("open_cases", gettext_noop("Open cases at the end of the period")),
+    ("decided_cases", gettext_noop("Decided cases")),
+    ("closed_cases", gettext_noop("Closed cases")),
+    ("average_days", gettext_noop("Average processing time (days)")),
+    ("p90_days", gettext_noop("90th percentile of processing time (days)")),
+    ("overdue_tasks", gettext_noop("Overdue open tasks (now)")),
+    ("automatic_decisions", gettext_noop("Decided automatically")),
+    ("decision_automation_share", gettext_noop("Automation share of decisions (%)")),
+    ("completed_tasks", gettext_noop("Completed tasks")),
+    ("automatic_tasks", gettext_noop("Tasks completed automatically")),
+    ("task_automation_share", gettext_noop("Automation share of tasks (%)")),
+    ("media_breaks", gettext_noop("Media breaks")),
 ]
 
 

@@ -111,7 +111,9 @@ WSGI_APPLICATION = "dikom.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Looked up before the apps' templates: corrections of Django admin templates
+        # (the admin app comes first in INSTALLED_APPS, so an app cannot override them).
+        "DIRS": [SRC_DIR / "web" / "admin_overrides"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

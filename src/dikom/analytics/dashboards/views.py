@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dikom.analytics import metrics
@@ -259,7 +259,7 @@ def _service_context(
             Column(_("Key figure"), TEXT),
             Column(_("Period"), ROW),
             Column(_("Previous period"), ROW),
-            Column(_("Change"), PERCENT),
+            Column(pgettext("per cent", "Change"), PERCENT),
         ],
         [[title, v["current"], v["previous"], v["change"]] for title, _kind, v in kpis],
         row_kinds=[kind for _title, kind, _v in kpis],

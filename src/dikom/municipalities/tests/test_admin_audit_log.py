@@ -52,7 +52,7 @@ def test_giessen_never_sees_fulda_events(
     login(client, owner)
     response = client.get(URL)
     assert [e.action for e in response.context["page"]] == ["api_key.create", "orgunit.create"]
-    assert "<dt>name</dt><dd>\N{EN DASH} → Fuldaer Amt</dd>" in response.content.decode()
+    assert "<dt><code>name</code></dt><dd>\N{EN DASH} → Fuldaer Amt</dd>" in response.content.decode()
 
 
 def record_at(monkeypatch: pytest.MonkeyPatch, moment: datetime, action: str, **kwargs: Any) -> None:
