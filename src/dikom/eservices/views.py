@@ -740,6 +740,7 @@ def _version_page(request: HttpRequest, version: ServiceVersion, **extra: Any) -
         "can_edit": can_design and version.is_editable,
         "can_withdraw": can_design and version.status in ServiceVersion.OPEN,
         "approvals": approvals,
+        "open_comment_count": sum(1 for c in comments if not c.resolved) if version.status == Status.IN_REVIEW else 0,
         "quorum": actions.release_quorum(),
         "decision_form": extra.pop("decision_form", None)
         or (forms.DecisionForm(municipalities=reviewer_cities) if can_review else None),

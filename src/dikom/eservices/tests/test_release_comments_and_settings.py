@@ -65,6 +65,8 @@ def test_an_open_comment_holds_the_release_until_it_is_resolved(
     assert in_review.status == "in_review"
     assert "noch nicht freigegeben" in response.content.decode()
     assert "1 Kommentar(e) der Prüfung sind noch offen" in response.content.decode()
+    # and the version page says what holds the release back
+    assert "1 Kommentar der Prüfung ist noch offen" in response.content.decode()
     # When the authoring city resolves the comment
     [open_comment] = in_review.comments.filter(resolved=False)
     designer = login(Client(), designer_a)
