@@ -20,7 +20,7 @@ from dikom.cases.models import Case
 from dikom.demo.actions import load_demo_cooperation
 from dikom.eservices.service import load_demo_services
 from dikom.portal.demo import load_demo_applications
-from tests.browser.support import assert_no_csp_violations
+from tests.browser.support import assert_accessible, assert_no_csp_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -87,6 +87,7 @@ def test_marburgs_demo_caseworker_decides_a_case_by_clicking(
     else:
         assert decision_box["y"] > data_box["y"], "on a phone the actions follow the data"
     _no_horizontal_overflow(page)
+    assert_accessible(page)
     page.screenshot(path=str(SHOTS / f"casework-case-{width}.png"), full_page=True)
 
     # The decision
