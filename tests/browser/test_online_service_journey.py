@@ -386,7 +386,7 @@ def test_online_service_from_draft_to_dashboard(
     assert (content["trust_level"], content["payment_required"]) == ("substantial", True)
     assert sorted(content["auth_methods"]) == ["bundid", "eid"]
 
-    # 2. Gießen comments on one field and approves; Fulda approves: the quorum releases the version
+    # 2. Gießen comments on one field and approves; Fulda approves; Marburg resolves the comment: released
     giessen = open_page()
     log_in(giessen, people["reviewer_giessen"].username, password)
     review(giessen, slug, comment_on="steps[0].fields[1]")
@@ -398,6 +398,13 @@ def test_online_service_from_draft_to_dashboard(
     fulda = open_page()
     log_in(fulda, people["reviewer_fulda"].username, password)
     review(fulda, slug, comment_on=None)
+    version.refresh_from_db()
+    # Gießen's comment is still open: the quorum alone does not release the version, and Fulda is told why
+    assert version.status == ServiceVersion.Status.IN_REVIEW
+    assert "noch nicht freigegeben" in fulda.locator("body").inner_text()
+    # Marburg's designer resolves the comment: now the version is released
+    designer.goto(f"/dienste/{slug}/v1/")
+    submit(designer, designer.locator(f"form[action='/dienste/{slug}/v1/kommentar/{comment.pk}/erledigt/'] button"))
     version.refresh_from_db()
     assert version.status == ServiceVersion.Status.RELEASED
     assert sorted(a["municipality_name"] for a in version.release_quorum["approvals"]) == ["Fulda", "Gießen"]

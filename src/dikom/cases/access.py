@@ -92,6 +92,28 @@ def may_work_on_task(user: Any, task: Task) -> bool:
     return task.org_unit_id in unit_ids(user, task.case.municipality)
 
 
+def may_manage_case(user: Any, municipality: Municipality, case: Case, open_tasks: list[Task]) -> bool:
+    """Case-wide steps (request information, consult, decide, close): the responsible unit, the
+    units working on the case's own process, and whoever decided or signed off the case (so the
+    caseworker who decided can also close it, after the decision ended the open tasks). A
+    consulted unit only answers its consultation."""
+    if not _memberships(user, municipality):
+        return False
+    if sees_whole_city(user, municipality):
+        return True
+    user_pk = getattr(user, "pk", None)
+    if user_pk is not None and user_pk in {case.decided_by_id, case.signed_off_by_id}:
+        return True
+    units = unit_ids(user, municipality)
+    if case.org_unit_id is not None and case.org_unit_id in units:
+        return True
+    return any(
+        t.kind == Task.Kind.WORKFLOW
+        and (t.assignee_id == user_pk or (t.assignee_id is None and t.org_unit_id in units))
+        for t in open_tasks
+    )
+
+
 def get_task_for_staff(user: Any, municipality: Municipality, task_uuid: Any) -> Task:
     try:
         key = uuid_module.UUID(str(task_uuid))

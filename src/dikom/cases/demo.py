@@ -1,8 +1,9 @@
 """DEMO cases: the demo citizen's applications worked through to the end, with the real actions.
 
-- Marburg, resident parking permit: the road traffic office asks the citizen for
-  a missing document, she answers in the portal, the office checks and issues,
-  the case is decided, closed and its file exported as xdomea.
+- Marburg, resident parking permit: the demo caseworker of the citizens' office asks
+  the citizen for a missing document, she answers in the portal, he checks and
+  issues, decides and closes the case; its file is exported as xdomea. Marburg's
+  second parking permit stays open for the caseworker's inbox.
 - Gießen, nappy subsidy: the citizens' office and the environment department
   check in parallel, the subsidy is decided and signed off by a second person,
   closed and exported.
@@ -51,11 +52,11 @@ def _complete_all(case: Case, by: Any, result: str) -> None:
 
 
 def _parking(case: Case) -> None:
-    admin = _user(case.municipality.slug, "admin")
+    caseworker = _user(case.municipality.slug, "caseworker")
     citizen = case.application.citizen
     request = actions.request_information(
         case,
-        admin,
+        caseworker,
         subject="Nachweis der Halterschaft",
         body="Bitte senden Sie uns den Fahrzeugschein (Zulassungsbescheinigung Teil I) als PDF.",
     )
@@ -65,9 +66,9 @@ def _parking(case: Case) -> None:
     scan = SimpleUploadedFile("fahrzeugschein.pdf", _pdf("Zulassungsbescheinigung Teil I"), "application/pdf")
     actions.answer_information(case, citizen, request, "Anbei der Fahrzeugschein.", [scan])
     case.refresh_from_db()
-    _complete_all(case, admin, "Wohnsitz in Zone A und Halterschaft geprüft.")
-    actions.decide(case, admin, outcome=Case.Outcome.APPROVED, reasons="Alle Voraussetzungen liegen vor.")
-    actions.close_case(case, admin)
+    _complete_all(case, caseworker, "Wohnsitz in Zone A und Halterschaft geprüft.")
+    actions.decide(case, caseworker, outcome=Case.Outcome.APPROVED, reasons="Alle Voraussetzungen liegen vor.")
+    actions.close_case(case, caseworker)
 
 
 def _nappies(case: Case) -> None:
@@ -125,8 +126,13 @@ def load_demo_cases() -> DemoCasesResult:
         Path(drop).mkdir(parents=True, exist_ok=True)  # the demo's "mounted" e-file folder
     plans = {("marburg", "bewohnerparkausweis"): _parking, ("giessen", "zuschuss-mehrwegwindeln"): _nappies}
     for (city, service), work in plans.items():
-        case = Case.objects.filter(municipality__slug=city, service_slug=service, status=Case.Status.OPEN).first()
-        if case is None or case.messages.filter(kind=CaseMessage.Kind.INFORMATION_REQUEST).exists():
+        # The city's first application of the service is worked; later ones stay open for the inbox.
+        case = Case.objects.filter(municipality__slug=city, service_slug=service).order_by("opened_at", "pk").first()
+        if (
+            case is None
+            or case.status != Case.Status.OPEN
+            or case.messages.filter(kind=CaseMessage.Kind.INFORMATION_REQUEST).exists()
+        ):
             continue
         work(case)
         result.worked.append(case.reference)

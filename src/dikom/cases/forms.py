@@ -113,7 +113,7 @@ class ConsultForm(forms.Form):
     due_date = DayField(
         label=_("Answer needed by"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Optional."),
     )
 

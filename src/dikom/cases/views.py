@@ -317,21 +317,6 @@ def _case_for(request: HttpRequest, slug: str, case_uuid: Any) -> tuple[Municipa
     return municipality, case
 
 
-def _may_manage(user: Any, municipality: Municipality, case: Case, open_tasks: list[Task]) -> bool:
-    """Case-wide steps (request information, consult, decide, close): the responsible unit and the
-    units working on the case's own process; a consulted unit only answers its consultation."""
-    if access.sees_whole_city(user, municipality):
-        return True
-    units = access.unit_ids(user, municipality)
-    if case.org_unit_id is not None and case.org_unit_id in units:
-        return True
-    return any(
-        t.kind == Task.Kind.WORKFLOW
-        and (t.assignee_id == user.pk or (t.assignee_id is None and t.org_unit_id in units))
-        for t in open_tasks
-    )
-
-
 def _task_prefix(task: Task, kind: str) -> str:
     """Distinct per task and action, so the ids of the fields on one page never repeat."""
     return f"{kind}-{task.uuid.hex[:12]}"
@@ -404,7 +389,7 @@ def _case_page(
             "complete": bound.get(("complete", task.pk))
             or CompleteForm(prefix=_task_prefix(task, "complete"), initial=initial),
         }
-    may_manage = _may_manage(user, municipality, case, open_tasks)
+    may_manage = access.may_manage_case(user, municipality, case, open_tasks)
     sign_off_task = next((t for t in open_tasks if t.kind == Task.Kind.SIGN_OFF), None)
     shown = _diagram(case)
     submission = case.application.submission_data or {}
@@ -539,7 +524,7 @@ def task_action(request: HttpRequest, slug: str, case_uuid: Any, task_uuid: Any,
 
 def _manage_or_403(request: HttpRequest, municipality: Municipality, case: Case) -> HttpResponse | None:
     open_tasks = list(case.tasks.filter(status=Task.Status.OPEN))
-    if _may_manage(request.user, municipality, case, open_tasks):
+    if access.may_manage_case(request.user, municipality, case, open_tasks):
         return None
     return _case_page(
         request,

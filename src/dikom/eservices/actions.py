@@ -21,7 +21,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from dikom.accounts.models import Membership
@@ -35,6 +34,7 @@ from dikom.eservices.models import (
     ServiceDefinition,
     ServiceVersion,
 )
+from dikom.lib.slugs import german_slugify as slugify
 from dikom.municipalities.models import Municipality, OrgUnit
 
 Status = ServiceVersion.Status
@@ -378,10 +378,28 @@ def review_version(
             version,
         )
     elif decision == Decision.APPROVE:
-        approvals = current_approvals(version)
-        if len(approvals) >= release_quorum():
-            _release(version, approvals, actor=actor)
+        _release_if_ready(version, actor=actor)
     return review
+
+
+def open_comments(version: ServiceVersion) -> int:
+    """Reviewers' comments on the version not yet marked as resolved; they hold the release back."""
+    return ReviewComment.objects.filter(version=version, resolved=False).count()
+
+
+def _release_if_ready(version: ServiceVersion, *, actor: Any) -> bool:
+    """Release once the quorum of approvals is there and no reviewer's comment is still open.
+
+    An approval that completes the quorum while comments are open is recorded, and the
+    release follows when the last open comment is resolved (see ``resolve_comment``).
+    """
+    if version.status != Status.IN_REVIEW:
+        return False
+    approvals = current_approvals(version)
+    if len(approvals) < release_quorum() or open_comments(version):
+        return False
+    _release(version, approvals, actor=actor)
+    return True
 
 
 def _release(version: ServiceVersion, approvals: list[Review], *, actor: Any) -> None:
@@ -404,6 +422,8 @@ def _release(version: ServiceVersion, approvals: list[Review], *, actor: Any) ->
         "round": version.review_round,
     }
     version.save(update_fields=["status", "released_at", "release_quorum", "updated_at"])
+    # The reviewers' "please review" notifications are done with: nobody has to act on them any more.
+    Notification.objects.filter(version=version, role=Role.REVIEWER, read_at__isnull=True).update(read_at=now)
     definition = ServiceDefinition.objects.select_for_update(of=("self",)).get(pk=version.definition_id)
     definition.latest_released = version
     definition.save(update_fields=["latest_released", "updated_at"])
@@ -504,6 +524,8 @@ def resolve_comment(comment: ReviewComment, *, actor: Any) -> ReviewComment:
         obj=comment.version,
         changes={"comment_id": comment.pk},
     )
+    # The last open comment may have been all that held an approved version back.
+    _release_if_ready(_locked(comment.version), actor=actor)
     return comment
 
 

@@ -428,26 +428,37 @@ class DemoService:
     org_unit_short: str  # the responsible unit in the demo org chart
     comment: tuple[str, str]  # (path, text) Gießen's remark during review
     fees: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Lanes of the process whose work the responsible unit does in the demo cities (the other
+    #: lanes go to the unit of the same name, e.g. the environment department for the nappies).
+    lanes_of_responsible_unit: tuple[str, ...] = ()
 
+
+#: In the demo cities the citizens' office (Bürgerbüro, where the demo caseworker works) is
+#: responsible for all three services: every demo application lands in the demo caseworker's
+#: inbox, who can take it to the decision. Only the nappy subsidy's receipts are checked by the
+#: environment department (its own lane), which shows how a task of another unit looks.
+DEMO_CASEWORK_UNIT = "32.1"
 
 SERVICES = (
     DemoService(
         "bewohnerparkausweis",
         PARKING,
-        "33.4",
+        DEMO_CASEWORK_UNIT,
         ("steps[1].fields[3]", "Gut, dass nur gültige Zonen wählbar sind. Jede Stadt pflegt ihre Zonen selbst?"),
         fees={slug: {"ausweis": cents} for slug, cents in PARKING_FEES.items()},
+        lanes_of_responsible_unit=("Straßenverkehrsbehörde",),
     ),
     DemoService(
         "hundesteuer-anmeldung",
         DOG_TAX,
-        "20.3",
+        DEMO_CASEWORK_UNIT,
         ("steps[1].fields[5]", "Bitte den Verweis auf die Hundeverordnung in den Hilfetext aufnehmen."),
+        lanes_of_responsible_unit=("Steueramt",),
     ),
     DemoService(
         "zuschuss-mehrwegwindeln",
         NAPPIES,
-        "FB 67",
+        DEMO_CASEWORK_UNIT,
         ("steps[2].fields[0]", "Fünf Belege reichen nach unserer Erfahrung aus."),
     ),
 )
@@ -503,9 +514,11 @@ def _create_and_release(demo: DemoService, cities: dict[str, Municipality]) -> S
     version = actions.submit_for_review(version, actor=designer)
     first_reviewer = cities[REVIEWERS[0]]
     path, text = demo.comment
-    actions.add_comment(
+    comment = actions.add_comment(
         version, actor=_person(first_reviewer.slug, "reviewer"), municipality=first_reviewer, body=text, path=path
     )
+    # The authoring city answers the remark; an open comment would hold the release back.
+    actions.resolve_comment(comment, actor=designer)
     for slug in REVIEWERS:
         actions.review_version(
             version,
@@ -528,6 +541,7 @@ def _adopt_everywhere(demo: DemoService, definition: ServiceDefinition, cities: 
             continue
         city = cities[slug]
         unit = OrgUnit.objects.filter(municipality=city, short_name=demo.org_unit_short).first()
+        lanes = dict.fromkeys(demo.lanes_of_responsible_unit, unit.pk) if unit is not None else {}
         actions.adopt_service(
             municipality=city,
             version=definition.latest_released,  # type: ignore[arg-type]
@@ -539,6 +553,7 @@ def _adopt_everywhere(demo: DemoService, definition: ServiceDefinition, cities: 
                 contact_email=unit.email if unit and unit.email else f"buergerservice@{slug}.demo.dikom.invalid",
                 hint_de=f"Fragen beantwortet die Stadt {city.name} gern.",
                 hint_en=f"The city of {city.name} is happy to answer questions.",
+                lanes=lanes,
             ),
             is_demo=True,
         )

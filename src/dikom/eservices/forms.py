@@ -18,7 +18,6 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -26,6 +25,7 @@ from dikom.eservices import actions
 from dikom.eservices.models import Review
 from dikom.lib.dateranges import DayField
 from dikom.lib.jsonparse import loads_limited
+from dikom.lib.slugs import german_slugify as slugify
 from dikom.municipalities.models import Municipality, OrgUnit
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -1040,7 +1040,9 @@ class AdoptionForm(forms.Form):
         label=_("Responsible organisational unit"), queryset=OrgUnit.objects.none(), required=True
     )
     start_date = DayField(
-        label=_("Offered from"), widget=forms.DateInput(attrs={"type": "date"}), help_text=_("Format: 2026-01-31.")
+        label=_("Offered from"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Format: 2026-01-31."),
     )
     contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
     contact_phone = forms.CharField(label=_("Contact phone"), required=False, max_length=40)

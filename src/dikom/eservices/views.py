@@ -740,6 +740,7 @@ def _version_page(request: HttpRequest, version: ServiceVersion, **extra: Any) -
         "can_edit": can_design and version.is_editable,
         "can_withdraw": can_design and version.status in ServiceVersion.OPEN,
         "approvals": approvals,
+        "open_comment_count": sum(1 for c in comments if not c.resolved) if version.status == Status.IN_REVIEW else 0,
         "quorum": actions.release_quorum(),
         "decision_form": extra.pop("decision_form", None)
         or (forms.DecisionForm(municipalities=reviewer_cities) if can_review else None),
@@ -810,6 +811,19 @@ def review_decide(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     version.refresh_from_db()
     if version.status == Status.RELEASED:
         messages.success(request, _("Your approval completed the quorum: the version is released to the library."))
+    elif (
+        form.cleaned_data["decision"] == Review.Decision.APPROVE
+        and len(actions.current_approvals(version)) >= actions.release_quorum()
+        and actions.open_comments(version)
+    ):
+        messages.warning(
+            request,
+            _(
+                "Your approval was recorded, but the version is not released yet: %(count)s reviewer comment(s) "
+                "are still open. It is released as soon as the authoring city has resolved them."
+            )
+            % {"count": actions.open_comments(version)},
+        )
     elif version.status == Status.CHANGES_REQUESTED:
         messages.success(request, _("The version was sent back to the authoring city with your requested changes."))
     else:
@@ -826,6 +840,9 @@ def comment_resolve(request: HttpRequest, slug: str, number: int, comment_id: in
         raise PermissionDenied
     actions.resolve_comment(comment, actor=request.user)
     messages.success(request, _("The comment is marked as resolved."))
+    version.refresh_from_db()
+    if version.status == Status.RELEASED:
+        messages.success(request, _("No comment is open any more and the quorum is reached: the version is released."))
     return redirect(reverse("eservices:version", kwargs=_version_kwargs(version)) + "#comments")
 
 

@@ -136,6 +136,8 @@ PLAN = (
     ("fulda", "hundesteuer-anmeldung", True),
     ("giessen", "zuschuss-mehrwegwindeln", True),
     ("wetzlar", "hundesteuer-anmeldung", True),
+    # A second parking permit that stays open: Marburg's demo caseworker decides it.
+    ("marburg", "bewohnerparkausweis", True),
     ("offenbach", "zuschuss-mehrwegwindeln", False),
 )
 

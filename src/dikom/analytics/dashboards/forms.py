@@ -21,13 +21,13 @@ class FilterForm(forms.Form):
     since = DayField(
         label=_("From"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Custom period only."),
     )
     until = DayField(
         label=_("To"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Custom period only."),
     )
     granularity = forms.ChoiceField(label=_("Granularity"), choices=list(GRANULARITIES.items()), required=False)
@@ -80,8 +80,8 @@ class WidgetForm(forms.ModelForm):
         fields = ["title", "metric", "service", "preset", "since", "until", "granularity", "breakdown", "chart"]
         field_classes = {"since": DayField, "until": DayField}
         widgets = {
-            "since": forms.DateInput(attrs={"type": "date"}),
-            "until": forms.DateInput(attrs={"type": "date"}),
+            "since": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
     def __init__(self, *args: Any, municipality: Municipality, **kwargs: Any) -> None:

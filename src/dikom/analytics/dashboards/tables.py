@@ -13,10 +13,10 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.utils.formats import number_format
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from dikom.lib import spreadsheet_safety
+from dikom.lib.slugs import german_slugify as slugify
 
 TEXT, INT, PERCENT, DECIMAL, SECONDS = "text", "int", "percent", "decimal", "seconds"
 ROW = "row"  # the kind of this cell is the row's own (``Table.row_kinds``), e.g. a table of mixed key figures

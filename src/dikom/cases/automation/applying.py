@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from dikom.cases import actions as case_actions
@@ -26,6 +25,7 @@ from dikom.cases.automation import planning, rules, webhook
 from dikom.cases.models import Case, Task
 from dikom.lib import pdf, template_sandbox
 from dikom.lib.mail import send_mail_on_commit
+from dikom.lib.slugs import german_slugify as slugify
 
 #: Namespace of the idempotency keys of webhook calls (uuid5 of the event and the action's position).
 WEBHOOK_NAMESPACE = uuid.UUID("6f1c1a52-3f7e-4c36-9a3e-1a4d1f0d6b21")

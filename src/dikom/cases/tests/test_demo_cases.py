@@ -31,7 +31,11 @@ def test_demo_cases_are_decided_closed_and_filed(settings: Any, tmp_path: Any) -
     result = load_demo_cases()
     run_task_worker()
 
-    parking = Case.objects.get(municipality__slug="marburg", service_slug="bewohnerparkausweis")
+    parking, still_open = Case.objects.filter(
+        municipality__slug="marburg", service_slug="bewohnerparkausweis"
+    ).order_by("opened_at", "pk")
+    # Marburg's first parking permit is worked to the end by its demo caseworker; the second stays open.
+    assert parking.decided_by.username == "marburg-caseworker" and still_open.status == "open"
     nappies = Case.objects.get(municipality__slug="giessen", service_slug="zuschuss-mehrwegwindeln")
     assert sorted(result.worked) == sorted([parking.reference, nappies.reference])
     # Marburg: information requested and answered in the portal, then approved.

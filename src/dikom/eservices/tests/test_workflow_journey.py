@@ -87,11 +87,11 @@ def test_draft_review_release_adopt_improve_upgrade(
     response = designer.post(field_url, bad)
     assert response.status_code == 400
     assert b"refers to fields that do not exist: hund.gibtsnicht" in response.content
-    response = designer.post(field_url, {**bad, "visible_if": '{"==": [{"var": "hund.gefahrlicher_hund"}, "yes"]}'})
+    response = designer.post(field_url, {**bad, "visible_if": '{"==": [{"var": "hund.gefaehrlicher_hund"}, "yes"]}'})
     assert response.status_code == 302
     version.refresh_from_db()
     field = version.content["steps"][1]["fields"][1]
-    assert field["visible_if"] == {"==": [{"var": "hund.gefahrlicher_hund"}, "yes"]}
+    assert field["visible_if"] == {"==": [{"var": "hund.gefaehrlicher_hund"}, "yes"]}
     assert field["max_bytes"] == 5 * 1024 * 1024
     response = designer.post(
         base + "gebuehren/",
@@ -105,7 +105,7 @@ def test_draft_review_release_adopt_improve_upgrade(
     assert response.status_code == 302
     version.refresh_from_db()
     assert version.content["fees"] == [
-        {"key": "anmeldegebuhr", "label": {"de": "Anmeldegebühr"}, "amount_cents": 1000, "locally_adjustable": True}
+        {"key": "anmeldegebuehr", "label": {"de": "Anmeldegebühr"}, "amount_cents": 1000, "locally_adjustable": True}
     ]
 
     # And submits it for review
@@ -142,6 +142,9 @@ def test_draft_review_release_adopt_improve_upgrade(
         field_url, {**bad, "content_hash": _hash(version), "accept": "application/pdf, image/jpeg", "visible_if": ""}
     )
     assert response.status_code == 302
+    # and marks the reviewer's comment as resolved (an open comment would hold the release back)
+    comment = version.comments.get()
+    assert designer.post(f"/dienste/{definition.slug}/v1/kommentar/{comment.pk}/erledigt/").status_code == 302
     assert designer.post(base + "einreichen/", {"content_hash": _hash(version)}).status_code == 302
     version.refresh_from_db()
     assert (version.status, version.review_round) == (Status.IN_REVIEW, 2)
@@ -176,12 +179,12 @@ def test_draft_review_release_adopt_improve_upgrade(
             "contact_phone": "06441 99-0",
             "hint_de": "Bitte Steuermarke im Rathaus abholen.",
             "active": "on",
-            "fee_anmeldegebuhr": "12.50",
+            "fee_anmeldegebuehr": "12.50",
         },
     )
     assert response.status_code == 302
     adoption = Adoption.objects.get()
-    assert (adoption.municipality, adoption.version, adoption.fees) == (city_d, version, {"anmeldegebuhr": 1250})
+    assert (adoption.municipality, adoption.version, adoption.fees) == (city_d, version, {"anmeldegebuehr": 1250})
     today = dt.date(2026, 6, 1)
     assert service.active_version_for(city_d, definition, today=today) == version
 
@@ -217,7 +220,7 @@ def test_draft_review_release_adopt_improve_upgrade(
     assert "Version 2 of" in notifications.content.decode()
     assert d.post(adoption_url + "aktualisieren/").status_code == 302
     adoption.refresh_from_db()
-    assert (adoption.version, adoption.pending_upgrade_to, adoption.fees) == (v2, None, {"anmeldegebuhr": 1250})
+    assert (adoption.version, adoption.pending_upgrade_to, adoption.fees) == (v2, None, {"anmeldegebuehr": 1250})
     assert service.active_version_for(city_d, definition, today=today) == v2
     # ... and an application started on version 1 still finds its version
     assert service.get_version(definition.slug, 1) == version

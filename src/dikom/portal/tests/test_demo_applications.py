@@ -25,15 +25,16 @@ def test_demo_applications_are_submitted_paid_and_visible_to_the_demo_citizen(se
 
     result = load_demo_applications()
 
-    assert len(result.submitted) == 4 and result.drafts == 1
+    assert len(result.submitted) == 5 and result.drafts == 1
     submitted = Application.objects.filter(status="submitted").select_related("municipality")
-    assert sorted(a.municipality.slug for a in submitted) == ["fulda", "giessen", "marburg", "wetzlar"]
+    assert sorted(a.municipality.slug for a in submitted) == ["fulda", "giessen", "marburg", "marburg", "wetzlar"]
     for application in submitted:
         record = application.submission_data
         assert record["reference"] == application.reference
         assert record["auth_method"] == "bundid" and record["trust_level"] == "substantial"
         assert record["answers"]["antragsteller"]["nachname"].endswith("(Demo)")
-    parking = submitted.get(municipality__slug="marburg")
+    parking = submitted.filter(municipality__slug="marburg").order_by("pk").first()
+    assert parking is not None
     assert parking.submission_data["payment"]["amount_cents"] > 0
     assert Payment.objects.get(uuid=parking.submission_data["payment"]["uuid"]).status == "paid"
     nappies = submitted.get(municipality__slug="giessen")
@@ -48,4 +49,4 @@ def test_demo_applications_are_submitted_paid_and_visible_to_the_demo_citizen(se
 
     # Loading again adds nothing.
     assert load_demo_applications().skipped_reason == "already loaded"
-    assert Application.objects.count() == 5
+    assert Application.objects.count() == 6
