@@ -300,6 +300,12 @@ def review_assessment(assessment: Assessment, *, manager: Any, level: int, comme
     locked.reviewed_at = timezone.now()
     locked.review_comment = comment[:500]
     locked.save()
+    # A review done is the periodic review: the next one is due one interval from today.
+    staff = locked.staff
+    today = timezone.localdate()
+    if staff.next_review_on is None or staff.next_review_on <= today:
+        staff.next_review_on = today + datetime.timedelta(days=city_settings(staff.municipality).review_interval_days)
+        staff.save(update_fields=["next_review_on", "updated_at"])
     audit.record(
         "competences.assessment.review",
         actor=manager,

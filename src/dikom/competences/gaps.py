@@ -147,13 +147,18 @@ def city_heat_map(municipality_id: int, *, unit_ids: set[int] | None = None, lan
                 titles[competence["code"]] = competence["title"].get(language) or competence["title"]["de"]
                 order.append(competence["code"])
     # Latest confirmed level per (person, competence), with when it was confirmed (for the trend).
+    # Only levels against the framework version of the person's profile count.
+    version_of = {s: profiles[p].framework_version_id for s, _u, _n, p in staff}
     history: dict[tuple[int, str], list[tuple[datetime.datetime, int]]] = {}
-    for staff_id, code, level, reviewed_at in (
-        Assessment.objects.filter(staff_id__in=[s for s, *_ in staff], confirmed_level__isnull=False)
+    for staff_id, code, level, reviewed_at, version_id in (
+        Assessment.objects.filter(
+            staff_id__in=[s for s, *_ in staff], confirmed_level__isnull=False, reviewed_at__isnull=False
+        )
         .order_by("reviewed_at")
-        .values_list("staff_id", "competence_code", "confirmed_level", "reviewed_at")
+        .values_list("staff_id", "competence_code", "confirmed_level", "reviewed_at", "framework_version_id")
     ):
-        history.setdefault((staff_id, code), []).append((reviewed_at, level))
+        if level is not None and reviewed_at is not None and version_of.get(staff_id) == version_id:
+            history.setdefault((staff_id, code), []).append((reviewed_at, level))
     sums: dict[tuple[str, int], list[float]] = {}
     for staff_id, unit_id, _name, profile_id in staff:
         requirements = profiles[profile_id].requirements
@@ -179,12 +184,12 @@ def city_heat_map(municipality_id: int, *, unit_ids: set[int] | None = None, lan
     for code in order:
         values: list[float | None] = []
         for _label, end in quarters:
-            levels = []
+            levels: list[int] = []
             for staff_id, requirements in required_by_staff.items():
                 if code not in requirements:
                     continue
-                entries = [lvl for at, lvl in history.get((staff_id, code), []) if at is not None and at < end]
-                levels.append(entries[-1] if entries else 0)
+                before = [lvl for at, lvl in history.get((staff_id, code), []) if at < end]
+                levels.append(before[-1] if before else 0)
             values.append(round(sum(levels) / len(levels), 1) if len(levels) >= MIN_CELL else None)
         heat.trend[code] = values
     return heat
