@@ -112,8 +112,8 @@ def managed_staff(user: Any) -> list[StaffProfile]:
     if not _authenticated(user):
         return []
     people: list[StaffProfile] = []
-    cities = UnitManager.objects.filter(user=user).values_list("org_unit__municipality_id", flat=True).distinct()
-    for municipality_id in cities:
+    cities = set(UnitManager.objects.filter(user=user).values_list("org_unit__municipality_id", flat=True))
+    for municipality_id in sorted(cities):
         units = managed_unit_ids(user, municipality_id)
         people.extend(
             StaffProfile.objects.filter(municipality_id=municipality_id, org_unit_id__in=units)

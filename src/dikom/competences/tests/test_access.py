@@ -94,3 +94,11 @@ def test_manager_of_a_parent_unit_manages_the_sub_unit(team: Team, login: Any, c
     assert client.get(f"/kompetenzen/personen/{team.clerk.uuid}/").status_code == 200
     # ... and the list on the start page names the clerk.
     assert f"/kompetenzen/personen/{team.clerk.uuid}/" in client.get("/kompetenzen/").content.decode()
+
+
+def test_a_manager_of_several_units_sees_each_person_once(team: Team, login: Any, city_a: Any) -> None:
+    actions.set_unit_manager(
+        actions.OrgUnit.objects.create(municipality=city_a, name="Standesamt", kind="amt"), team.manager
+    )
+    html = login(english_client(), team.manager).get("/kompetenzen/").content.decode()
+    assert html.count(f'href="/kompetenzen/personen/{team.clerk.uuid}/"') == 1
