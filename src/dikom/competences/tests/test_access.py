@@ -102,3 +102,13 @@ def test_a_manager_of_several_units_sees_each_person_once(team: Team, login: Any
     )
     html = login(english_client(), team.manager).get("/kompetenzen/").content.decode()
     assert html.count(f'href="/kompetenzen/personen/{team.clerk.uuid}/"') == 1
+
+
+def test_own_gaps_of_the_service_are_only_the_persons_own(team: Team) -> None:
+    from dikom.competences import service
+
+    assessment = _assessed(team)
+    actions.review_assessment(assessment, manager=team.manager, level=2)
+    gaps = {g.competence_code: g for g in service.own_gaps(team.clerk.user)}
+    assert gaps["1.1"].required == 4 and gaps["1.1"].confirmed == 2
+    assert {g.competence_code for g in service.own_gaps(team.hr)} == set()
