@@ -28,6 +28,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("vorgaenge/", include("dikom.cases.stats_urls")),
     path("vorgaenge/", include("dikom.cases.urls")),
     path("automatisierung/", include("dikom.cases.automation.urls")),
+    path("kompetenzen/", include("dikom.competences.urls")),
     path("verwaltung/", include("dikom.municipalities.urls")),
     path("plattform-admin/", admin.site.urls),
     path("", include("dikom.web.urls")),

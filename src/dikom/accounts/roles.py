@@ -12,3 +12,4 @@ class Role(models.TextChoices):
     ANALYST = "analyst", _("Analyst")
     DATA_PUBLISHER = "data_publisher", _("Open data publisher")
     STAFF_MEMBER = "staff_member", _("Staff member")
+    HUMAN_RESOURCES = "human_resources", _("Human resources (HR)")

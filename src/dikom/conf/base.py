@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "dikom.handover",
     "dikom.cases",
     "dikom.cases.automation",
+    "dikom.competences",
     "dikom.demo",
 ]
 
@@ -834,6 +835,16 @@ DIKOM_XDOMEA_XSD_DIR = env_str(
     None,
     "Folder with the xdomea 3.0.0 XSDs (xdomea.xsd) the export is validated against "
     "(unset: ../shared/standards/xdomea/3.0.0 next to the repository).",
+)
+
+# --- roadMAP: competences of staff --------------------------------------------------------
+
+DIKOM_COMPETENCES_RETENTION_DAYS = env_int(
+    "DIKOM_COMPETENCES_RETENTION_DAYS",
+    180,
+    "Default days a departed staff member's roadMAP assessments and evidence are kept before they are deleted; "
+    "each city may set its own period.",
+    minimum=0,
 )
 
 # --- Hand-over of submitted applications to back-office systems ----------------------

@@ -116,6 +116,7 @@ PEOPLE = [
     (Role.ANALYST, "analyst", "Ana", "Analyse", "Digi"),
     (Role.DATA_PUBLISHER, "publisher", "Otto", "Offen", "10.2"),
     (Role.STAFF_MEMBER, "staff", "Mia", "Mitarbeit", "FB 67"),
+    (Role.HUMAN_RESOURCES, "hr", "Hanna", "Personal", "FB 10"),
 ]
 
 CITIZEN_USERNAME = "buergerin"

@@ -122,6 +122,7 @@ MODULES: tuple[Module, ...] = (
             _("Self-assessments and gap overviews per department"),
             _("Training catalogue of all member cities and a directory of experts"),
         ),
+        ready=True,
     ),
     Module(
         slug="forum",

@@ -65,6 +65,7 @@ ROLE_MODULES: dict[str, tuple[str, ...]] = {
     Role.DATA_PUBLISHER: ("opendata", "sensoren"),
     Role.STAFF_MEMBER: ("kompetenzen", "forum"),
     Role.MUNICIPALITY_ADMIN: ("kompetenzen",),
+    Role.HUMAN_RESOURCES: ("kompetenzen",),
 }
 
 

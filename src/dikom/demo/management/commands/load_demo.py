@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from dikom.analytics.collect.demo import load_demo_collection_site
 from dikom.analytics.demo import DEMO_DAYS, load_demo_usage
 from dikom.cases.demo import load_demo_cases
+from dikom.competences.demo import MANAGER_SUFFIX, load_demo_competences
 from dikom.demo import data
 from dikom.demo.actions import load_demo_cooperation
 from dikom.eservices.service import load_demo_services
@@ -46,6 +47,8 @@ class Command(BaseCommand):
         load_demo_applications()
         # Their cases worked through: information request, parallel departments, sign-off, e-file.
         load_demo_cases()
+        # roadMAP: invented staff with role profiles and assessments that show gaps.
+        load_demo_competences(password=result.password)
         # Generated usage events of the last months for the analytics dashboards.
         usage = load_demo_usage(days=options["usage_days"])
         # Gießen's bulky-waste form, instrumented for Matomo: /matomo.php and the snippet work at once.
@@ -59,13 +62,17 @@ class Command(BaseCommand):
         self.stdout.write("Anmeldung unter http://127.0.0.1:8000/konto/anmelden/ mit dem Passwort:")
         self.stdout.write(self.style.SUCCESS(f"    {result.password}"))
         self.stdout.write(
-            "Benutzernamen (je Stadt: <stadt>-admin, -designer, -reviewer, -caseworker, -analyst, -publisher, -staff):"
+            "Benutzernamen (je Stadt: <stadt>-admin, -designer, -reviewer, -caseworker, -analyst, -publisher, -staff, -hr):"
         )
         self.stdout.write(
             f"    {data.PLATFORM_ADMIN_USERNAME} (Plattform-Administration), {data.CITIZEN_USERNAME} (Bürgerin)"
         )
         cities = ", ".join(slug for slug, *_ in data.MUNICIPALITIES)
         self.stdout.write(f"    Städte: {cities}\n")
+        self.stdout.write(
+            f"roadMAP (Kompetenzen, erfundene Beschäftigte): http://127.0.0.1:8000/kompetenzen/ – z. B. als "
+            f"fulda-caseworker (Selbsteinschätzung), fulda-{MANAGER_SUFFIX} (Führungskraft), fulda-hr (Heatmap)\n"
+        )
         if usage.days:
             first, last = usage.days
             self.stdout.write(

@@ -1,0 +1,215 @@
+"""Gaps (required minus confirmed level) per person and the heat map per city (read only).
+
+The heat map reads three flat queries (staff, requirements, latest confirmed
+levels) and aggregates in Python; a cell of fewer than ``MIN_CELL`` people is
+never shown, not even its count.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from dikom.competences.models import Assessment, RoleProfile, StaffProfile
+
+MIN_CELL = 5
+
+
+@dataclass
+class PersonRow:
+    code: str
+    title: str
+    area_title: str
+    required: int | None
+    self_level: int | None
+    confirmed_level: int | None
+    status: str
+    assessment: Assessment | None
+
+    @property
+    def gap(self) -> int | None:
+        if self.required is None:
+            return None
+        return max(self.required - (self.confirmed_level or 0), 0)
+
+
+def person_rows(staff: StaffProfile, language: str = "de") -> list[PersonRow]:
+    profile = staff.role_profile
+    if profile is None:
+        return []
+    version = profile.framework_version
+    latest: dict[str, Assessment] = {}
+    confirmed: dict[str, int] = {}
+    for a in staff.assessments.filter(framework_version=version).order_by("created_at", "id"):
+        latest[a.competence_code] = a
+        if a.confirmed_level is not None:
+            confirmed[a.competence_code] = a.confirmed_level
+    rows = []
+    for competence in version.competences():
+        code = competence["code"]
+        current = latest.get(code)
+        rows.append(
+            PersonRow(
+                code=code,
+                title=competence["title"].get(language) or competence["title"]["de"],
+                area_title=competence["area_title"].get(language) or competence["area_title"]["de"],
+                required=profile.requirements.get(code),
+                self_level=current.self_level if current else None,
+                confirmed_level=confirmed.get(code),
+                status=current.status if current else "",
+                assessment=current,
+            )
+        )
+    return rows
+
+
+@dataclass
+class Cell:
+    people: int
+    average_level: float | None = None
+    average_required: float | None = None
+
+    @property
+    def hidden(self) -> bool:
+        return self.people < MIN_CELL
+
+    @property
+    def gap(self) -> float | None:
+        if self.hidden or self.average_level is None or self.average_required is None:
+            return None
+        return round(max(self.average_required - self.average_level, 0.0), 1)
+
+    @property
+    def severity(self) -> str:
+        gap = self.gap
+        if gap is None:
+            return "none"
+        return "high" if gap >= 2 else "medium" if gap >= 1 else "low"
+
+
+@dataclass
+class HeatMap:
+    units: list[tuple[int, str]]
+    competences: list[tuple[str, str]]
+    cells: dict[tuple[str, int], Cell] = field(default_factory=dict)
+    trend_quarters: list[str] = field(default_factory=list)
+    trend: dict[str, list[float | None]] = field(default_factory=dict)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "code": code,
+                "title": title,
+                "cells": [self.cells.get((code, unit_id), Cell(0)) for unit_id, _name in self.units],
+                "trend": self.trend.get(code, []),
+            }
+            for code, title in self.competences
+        ]
+
+
+def _quarter_ends(count: int, today: datetime.date) -> list[tuple[str, datetime.datetime]]:
+    quarter = (today.month - 1) // 3
+    year = today.year
+    result = []
+    for _ in range(count):
+        end_month = quarter * 3 + 3
+        end = (
+            datetime.datetime(year + 1, 1, 1, tzinfo=datetime.UTC)
+            if end_month == 12
+            else datetime.datetime(year, end_month + 1, 1, tzinfo=datetime.UTC)
+        )
+        result.append((f"Q{quarter + 1}/{year}", end))
+        quarter -= 1
+        if quarter < 0:
+            quarter, year = 3, year - 1
+    return list(reversed(result))
+
+
+def city_heat_map(municipality_id: int, *, unit_ids: set[int] | None = None, language: str = "de") -> HeatMap:
+    """Competence × org unit for the city's staff with a role profile (optionally only some units)."""
+    staff_qs = StaffProfile.objects.filter(
+        municipality_id=municipality_id, left_on__isnull=True, role_profile__isnull=False, org_unit__isnull=False
+    )
+    if unit_ids is not None:
+        staff_qs = staff_qs.filter(org_unit_id__in=unit_ids)
+    staff = list(staff_qs.values_list("id", "org_unit_id", "org_unit__name", "role_profile_id"))
+    profile_ids = {p for *_rest, p in staff}
+    profiles = {p.pk: p for p in RoleProfile.objects.filter(pk__in=profile_ids).select_related("framework_version")}
+    units = sorted({(u, name) for _s, u, name, _p in staff}, key=lambda item: item[1])
+    titles: dict[str, str] = {}
+    order: list[str] = []
+    for profile in profiles.values():
+        for competence in profile.framework_version.competences():
+            if competence["code"] in profile.requirements and competence["code"] not in titles:
+                titles[competence["code"]] = competence["title"].get(language) or competence["title"]["de"]
+                order.append(competence["code"])
+    # Latest confirmed level per (person, competence), with when it was confirmed (for the trend).
+    # Only levels against the framework version of the person's profile count.
+    version_of = {s: profiles[p].framework_version_id for s, _u, _n, p in staff}
+    history: dict[tuple[int, str], list[tuple[datetime.datetime, int]]] = {}
+    for staff_id, code, level, reviewed_at, version_id in (
+        Assessment.objects.filter(
+            staff_id__in=[s for s, *_ in staff], confirmed_level__isnull=False, reviewed_at__isnull=False
+        )
+        .order_by("reviewed_at")
+        .values_list("staff_id", "competence_code", "confirmed_level", "reviewed_at", "framework_version_id")
+    ):
+        if level is not None and reviewed_at is not None and version_of.get(staff_id) == version_id:
+            history.setdefault((staff_id, code), []).append((reviewed_at, level))
+    sums: dict[tuple[str, int], list[float]] = {}
+    for staff_id, unit_id, _name, profile_id in staff:
+        requirements = profiles[profile_id].requirements
+        for code, required in requirements.items():
+            entries = history.get((staff_id, code))
+            level = entries[-1][1] if entries else 0
+            bucket = sums.setdefault((code, unit_id), [0, 0.0, 0.0])
+            bucket[0] += 1
+            bucket[1] += level
+            bucket[2] += required
+    heat = HeatMap(units=units, competences=[(c, titles[c]) for c in order])
+    for key, (people, level_sum, required_sum) in sums.items():
+        people_count = int(people)
+        heat.cells[key] = (
+            Cell(people_count)
+            if people_count < MIN_CELL
+            else Cell(people_count, round(level_sum / people_count, 1), round(required_sum / people_count, 1))
+        )
+    # Trend: average confirmed level of the city per competence at the end of the last four quarters.
+    quarters = _quarter_ends(4, timezone.localdate())
+    heat.trend_quarters = [label for label, _end in quarters]
+    required_by_staff = {s: profiles[p].requirements for s, _u, _n, p in staff}
+    for code in order:
+        values: list[float | None] = []
+        for _label, end in quarters:
+            levels: list[int] = []
+            for staff_id, requirements in required_by_staff.items():
+                if code not in requirements:
+                    continue
+                before = [lvl for at, lvl in history.get((staff_id, code), []) if at < end]
+                levels.append(before[-1] if before else 0)
+            values.append(round(sum(levels) / len(levels), 1) if len(levels) >= MIN_CELL else None)
+        heat.trend[code] = values
+    return heat
+
+
+def comparison(municipality_ids: list[int], language: str = "de") -> dict[int, dict[str, float | None]]:
+    """Average gap per competence for each opted-in city, from visible cells only (None: too few people)."""
+    result: dict[int, dict[str, float | None]] = {}
+    for municipality_id in municipality_ids:
+        heat = city_heat_map(municipality_id, language=language)
+        per_code: dict[str, float | None] = {}
+        for code, _title in heat.competences:
+            people = 0
+            weighted = 0.0
+            for unit_id, _name in heat.units:
+                cell = heat.cells.get((code, unit_id))
+                if cell is None or cell.gap is None:
+                    continue
+                people += cell.people
+                weighted += cell.gap * cell.people
+            per_code[code] = round(weighted / people, 1) if people >= MIN_CELL else None
+        result[municipality_id] = per_code
+    return result

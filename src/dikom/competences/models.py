@@ -1,0 +1,253 @@
+"""roadMAP: competence frameworks, role profiles, assessments and their evidence.
+
+Invariants:
+- A framework version is immutable once stored; importing a changed framework
+  adds a new version. Profiles and assessments point at a version, so an old
+  assessment keeps the meaning of the levels it was made against.
+- An assessment belongs to one person in one city; a new self-assessment adds
+  a row (history), it never overwrites one. The line manager's confirmation or
+  correction is stored on the row it reviews.
+- Personal data kept: the levels, who reviewed them when, evidence notes and
+  files. Nothing else about the person is stored here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from dikom.municipalities.models import Municipality, OrgUnit
+
+
+class Framework(models.Model):
+    """A competence framework: built in (DigComp, KGSt), of a city, or of the cooperation (no city)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    key = models.CharField(_("key"), max_length=60)
+    municipality = models.ForeignKey(
+        Municipality,
+        verbose_name=_("municipality"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="competence_frameworks",
+        help_text=_("Empty for frameworks of the whole cooperation."),
+    )
+    is_builtin = models.BooleanField(_("shipped with dikom"), default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("competence framework")
+        verbose_name_plural = _("competence frameworks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=models.Q(municipality__isnull=True), name="framework_unique_key_cooperation"
+            ),
+            models.UniqueConstraint(fields=["municipality", "key"], name="framework_unique_key_per_city"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class FrameworkVersion(models.Model):
+    """One immutable version of a framework; ``content`` is the exchange document (exchange.py)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    content = models.JSONField(_("content"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["framework", "-number"]
+        verbose_name = _("framework version")
+        verbose_name_plural = _("framework versions")
+        constraints = [models.UniqueConstraint(fields=["framework", "number"], name="framework_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.framework.key} v{self.number}"
+
+    @property
+    def name(self) -> dict[str, str]:
+        return self.content["name"]
+
+    @property
+    def levels(self) -> list[dict[str, Any]]:
+        return self.content.get("levels", [])
+
+    @property
+    def max_level(self) -> int:
+        return len(self.levels)
+
+    def competences(self) -> list[dict[str, Any]]:
+        """All competences with their area, in framework order."""
+        return [
+            {**competence, "area": area["code"], "area_title": area["title"]}
+            for area in self.content["areas"]
+            for competence in area["competences"]
+        ]
+
+    def competence_codes(self) -> set[str]:
+        return {c["code"] for area in self.content["areas"] for c in area["competences"]}
+
+
+class RoleProfile(models.Model):
+    """What a role needs: required levels per competence of one framework version."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), on_delete=models.CASCADE, related_name="role_profiles"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    framework_version = models.ForeignKey(
+        FrameworkVersion, verbose_name=_("framework version"), on_delete=models.PROTECT, related_name="profiles"
+    )
+    # {competence code: required level}
+    requirements = models.JSONField(_("required levels"), default=dict)
+    shared = models.BooleanField(_("shared with the cooperation"), default=False)
+    org_units = models.ManyToManyField(
+        OrgUnit, verbose_name=_("organisational units"), blank=True, related_name="role_profiles"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["municipality", "name"]
+        verbose_name = _("role profile")
+        verbose_name_plural = _("role profiles")
+        constraints = [models.UniqueConstraint(fields=["municipality", "name"], name="roleprofile_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UnitManager(models.Model):
+    """The line manager (head) of an org unit; they manage its staff and those of its sub-units."""
+
+    org_unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="competence_managers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="managed_units")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["org_unit"]
+        verbose_name = _("line manager")
+        verbose_name_plural = _("line managers")
+        constraints = [models.UniqueConstraint(fields=["org_unit", "user"], name="unitmanager_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.org_unit} · {self.user}"
+
+
+class StaffProfile(models.Model):
+    """A staff member of a city in roadMAP: their unit, role profile, review cycle and departure."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="competence_profiles")
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="competence_staff")
+    org_unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("organisational unit"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    role_profile = models.ForeignKey(
+        RoleProfile, verbose_name=_("role profile"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    next_review_on = models.DateField(_("next review"), null=True, blank=True)
+    reminded_for = models.DateField(null=True, blank=True, editable=False)
+    left_on = models.DateField(_("left the city on"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["municipality", "user"]
+        verbose_name = _("staff member in roadMAP")
+        verbose_name_plural = _("staff members in roadMAP")
+        constraints = [models.UniqueConstraint(fields=["user", "municipality"], name="staffprofile_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.municipality})"
+
+
+class Assessment(models.Model):
+    """One assessment of one competence of one person, against one framework version."""
+
+    class Kind(models.TextChoices):
+        SELF = "self", _("Self-assessment")
+        MANAGER = "manager", _("Assessment by the line manager")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting the line manager")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CORRECTED = "corrected", _("Corrected by the line manager")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    staff = models.ForeignKey(StaffProfile, on_delete=models.CASCADE, related_name="assessments")
+    framework_version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="assessments")
+    competence_code = models.CharField(max_length=30)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SELF)
+    self_level = models.PositiveSmallIntegerField(_("own assessment"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    confirmed_level = models.PositiveSmallIntegerField(_("confirmed level"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.CharField(_("comment"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["staff", "competence_code", "-created_at"]
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+        indexes = [models.Index(fields=["staff", "competence_code", "created_at"], name="assessment_history")]
+
+    def __str__(self) -> str:
+        return f"{self.competence_code} · {self.get_status_display()}"
+
+
+class Evidence(models.Model):
+    """Evidence for an assessment. Trainings completed in dikom will add a kind here."""
+
+    class Kind(models.TextChoices):
+        CERTIFICATE = "certificate", _("Certificate")
+        NOTE = "note", _("Note")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="evidence")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    note = models.CharField(_("note"), max_length=1000, blank=True)
+    file = models.FileField(_("file"), upload_to="competences/evidence/%Y/", blank=True)
+    file_name = models.CharField(max_length=200, blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class CitySettings(models.Model):
+    """A city's roadMAP settings: comparison opt-in, retention and review cycle."""
+
+    municipality = models.OneToOneField(Municipality, on_delete=models.CASCADE, related_name="competence_settings")
+    compare_across_cities = models.BooleanField(_("share aggregates in the city comparison"), default=False)
+    retention_days = models.PositiveIntegerField(_("retention after departure (days)"))
+    review_interval_days = models.PositiveIntegerField(_("review interval (days)"), default=365)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("roadMAP settings")
+        verbose_name_plural = _("roadMAP settings")
+
+    def __str__(self) -> str:
+        return str(self.municipality)

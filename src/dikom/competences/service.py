@@ -1,0 +1,46 @@
+"""What other apps use of roadMAP (trainings, the expert directory and the forum will build on this)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dikom.competences import access, gaps
+from dikom.competences.actions import install_builtin_frameworks
+from dikom.competences.models import Evidence, FrameworkVersion
+
+__all__ = ["EVIDENCE_KINDS", "FrameworkVersion", "OwnGap", "install_builtin_frameworks", "own_gaps"]
+
+EVIDENCE_KINDS = Evidence.Kind
+
+
+@dataclass(frozen=True)
+class OwnGap:
+    municipality_id: int
+    framework_version_id: int
+    competence_code: str
+    required: int
+    confirmed: int
+
+
+def own_gaps(user: Any) -> list[OwnGap]:
+    """The signed-in person's own gaps (required above confirmed level), e.g. to recommend trainings.
+
+    Only the person's own data: never call this for someone else.
+    """
+    result = []
+    for staff in access.own_staff_profiles(user):
+        if staff.role_profile is None:
+            continue
+        for row in gaps.person_rows(staff):
+            if row.required is not None and row.gap:
+                result.append(
+                    OwnGap(
+                        municipality_id=staff.municipality_id,
+                        framework_version_id=staff.role_profile.framework_version_id,
+                        competence_code=row.code,
+                        required=row.required,
+                        confirmed=row.confirmed_level or 0,
+                    )
+                )
+    return result
