@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from dikom.analytics.rollups import local_zone
@@ -105,6 +107,24 @@ def bucket_label(start: date, granularity: str) -> str:
     if granularity == "year":
         return str(start.year)
     return start.isoformat()
+
+
+def display_label(start: date, granularity: str) -> str:
+    """The bucket as people read it in the active language (axes, tables, exports, PDF).
+
+    German: 31.01.2025, KW 1/2025, Januar 2025, Q1/2025; English: 01/31/2025,
+    week 1/2025, January 2025, Q1/2025. ``bucket_label`` stays the stable key of the API.
+    """
+    if granularity == "week":
+        year, week, _weekday = start.isocalendar()
+        return gettext("week %(week)s/%(year)s") % {"week": week, "year": year}
+    if granularity == "month":
+        return date_format(start, "YEAR_MONTH_FORMAT")
+    if granularity == "quarter":
+        return f"Q{(start.month - 1) // 3 + 1}/{start.year}"
+    if granularity == "year":
+        return str(start.year)
+    return date_format(start, "SHORT_DATE_FORMAT")
 
 
 def _next_bucket(start: date, granularity: str) -> date:

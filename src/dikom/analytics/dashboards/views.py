@@ -28,7 +28,7 @@ from dikom.analytics.access import get_service
 from dikom.analytics.dashboards import access, actions, charts, queries, reports
 from dikom.analytics.dashboards.forms import DashboardForm, FilterForm, WidgetForm
 from dikom.analytics.dashboards.pdf import pdf_response
-from dikom.analytics.dashboards.periods import Period, buckets
+from dikom.analytics.dashboards.periods import Period, buckets, display_label
 from dikom.analytics.dashboards.tables import DECIMAL, INT, PERCENT, ROW, TEXT, Column, Table, export_response, filename
 from dikom.analytics.models import EventType, Service, UsageEvent
 from dikom.municipalities.models import Municipality
@@ -203,7 +203,7 @@ def _monthly_figures(municipality: Municipality, service: Service, period: Perio
     )
     return [
         {
-            "month": f"{v.month:%Y-%m}",
+            "month": display_label(v.month, "month"),
             "metric": figures.Metric(v.metric).label,
             "value": v.value,
             "approximate": v.approximate,
@@ -224,7 +224,7 @@ def _service_context(
     summary = metrics.summarize(current_rows)
     before = metrics.summarize(previous_rows)
     points = queries.timeseries(municipality.pk, period, service_id=service.pk, channel=channel)
-    tables = reports.summary_tables(summary, points)
+    tables = reports.summary_tables(summary, points, service.step_labels)
     kpis = [
         (_("Visits"), INT, _change(summary["visits"], before["visits"])),
         (_("Starts"), INT, _change(summary["starts"], before["starts"])),
@@ -265,7 +265,7 @@ def _service_context(
         row_kinds=[kind for _title, kind, _v in kpis],
     )
     tables = {kpi_table.slug: kpi_table, **tables}
-    labels = [p["period"] for p in points]
+    labels = [p["label"] for p in points]
     charts_by_slug = {
         "zeitreihe": charts.line_chart(
             labels,
@@ -276,7 +276,7 @@ def _service_context(
             ],
         ),
         "trichter": charts.bar_chart(
-            [s["step_key"] for s in summary["funnel"]], [s["viewed"] for s in summary["funnel"]]
+            [service.step_label(s["step_key"]) for s in summary["funnel"]], [s["viewed"] for s in summary["funnel"]]
         )
         if summary["funnel"]
         else None,
