@@ -67,6 +67,8 @@ class ServiceRow:
     # bucket start -> [visits, starts, completions]
     series: dict[date, list[int]] = field(default_factory=dict)
     funnel: dict[str, Any] = field(default_factory=dict)
+    # False while the period reaches today: a running day is not compared with whole days.
+    comparable: bool = True
 
     @property
     def conversion_rate(self) -> float | None:
@@ -82,7 +84,7 @@ class ServiceRow:
 
     @property
     def visits_change(self) -> float | None:
-        return change(self.visits, self.previous_visits)
+        return change(self.visits, self.previous_visits) if self.comparable else None
 
     @property
     def previous_conversion_rate(self) -> float | None:
