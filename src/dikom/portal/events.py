@@ -70,7 +70,7 @@ def ensure_service(application: Application) -> None:
     labels = step_labels(content)
     existing = Service.objects.filter(municipality_id=municipality_id, external_key=key).first()
     if existing is not None:
-        changed = {}
+        changed: dict[str, Any] = {}
         if leika and not existing.leika_key:
             changed["leika_key"] = leika
         if labels and not existing.step_labels:

@@ -56,7 +56,14 @@ def funnel_table(summary: dict[str, Any], step_labels: dict[str, Any] | None = N
             Column(_("Drop-off rate"), PERCENT),
         ],
         [
-            [resolve_step_label(step_labels or {}, s["step_key"]), s["position"], s["viewed"], s["completed"], s["drop_off"], s["drop_off_rate"]]
+            [
+                resolve_step_label(step_labels or {}, s["step_key"]),
+                s["position"],
+                s["viewed"],
+                s["completed"],
+                s["drop_off"],
+                s["drop_off_rate"],
+            ]
             for s in summary["funnel"]
         ],
     )

@@ -29,8 +29,18 @@ from dikom.analytics.dashboards import access, actions, charts, queries, reports
 from dikom.analytics.dashboards.forms import DashboardForm, FilterForm, WidgetForm
 from dikom.analytics.dashboards.pdf import pdf_response
 from dikom.analytics.dashboards.periods import Period, buckets, display_label
-from dikom.analytics.dashboards.tables import DECIMAL, INT, PERCENT, ROW, TEXT, Column, Table, export_response, filename
-from dikom.analytics.dashboards.tables import EXPORT_FORMATS
+from dikom.analytics.dashboards.tables import (
+    DECIMAL,
+    EXPORT_FORMATS,
+    INT,
+    PERCENT,
+    ROW,
+    TEXT,
+    Column,
+    Table,
+    export_response,
+    filename,
+)
 from dikom.analytics.models import EventType, Service, UsageEvent
 from dikom.municipalities.models import Municipality
 from dikom.web.modules import MODULES_BY_SLUG
@@ -147,9 +157,7 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
     if export is not None:
         return export
     totals = {
-        key: _change(
-            sum(getattr(r, key) for r in rows), sum(getattr(r, f"previous_{key}") for r in rows), comparable
-        )
+        key: _change(sum(getattr(r, key) for r in rows), sum(getattr(r, f"previous_{key}") for r in rows), comparable)
         for key in ("visits", "starts", "completions")
     }
     total_starts = totals["starts"]

@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0004_rollups_decode_json_with_orjson'),
+        ("analytics", "0004_rollups_decode_json_with_orjson"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='service',
-            name='step_labels',
-            field=models.JSONField(blank=True, default=dict, help_text='What people call the funnel steps: {step_key: label} or {step_key: {language: label}}. The portal fills it from the service definition; other systems set it in the service registry.', verbose_name='step labels'),
+            model_name="service",
+            name="step_labels",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="What people call the funnel steps: {step_key: label} or {step_key: {language: label}}. The portal fills it from the service definition; other systems set it in the service registry.",
+                verbose_name="step labels",
+            ),
         ),
     ]

@@ -79,9 +79,7 @@ def test_invalid_step_labels_are_refused(client: Any, city_a: Any) -> None:
     assert "step_labels" in str(response.json())
 
 
-def test_dates_on_axes_and_in_tables_follow_the_language(
-    client: Any, login: Any, analyst: Any, example: Any
-) -> None:
+def test_dates_on_axes_and_in_tables_follow_the_language(client: Any, login: Any, analyst: Any, example: Any) -> None:
     url = f"/analytics/fulda/dienste/{example['parking'].uuid}/"
     d1 = local_date(D1)
     login(client, analyst)
@@ -105,7 +103,9 @@ def test_presets_end_yesterday_so_the_running_day_shows_no_drop(
     # Given a few visits today, on a day that is not over yet
     today = local_date(0)
     now = timezone.now().isoformat()
-    events = [{"type": "service_started", "service": "parken", "occurred_at": now, "visit_id": f"t{i}"} for i in range(3)]
+    events = [
+        {"type": "service_started", "service": "parken", "occurred_at": now, "visit_id": f"t{i}"} for i in range(3)
+    ]
     ingest(example["parking"].municipality, events)
     login(client, analyst)
 
@@ -125,7 +125,9 @@ def test_presets_end_yesterday_so_the_running_day_shows_no_drop(
     rows = _funnel_rows(client.get("/analytics/fulda/" + custom + "&export=csv&table=dienste"))
     parking = next(r for r in rows if r[0] == "Bewohnerparkausweis")
     assert parking[3] == ""  # change in visits
-    detail = client.get(f"/analytics/fulda/dienste/{example['parking'].uuid}/" + custom + "&export=csv&table=kennzahlen")
+    detail = client.get(
+        f"/analytics/fulda/dienste/{example['parking'].uuid}/" + custom + "&export=csv&table=kennzahlen"
+    )
     assert all(row[3] == "" for row in _funnel_rows(detail))
 
 
