@@ -73,8 +73,8 @@ def ensure_service(application: Application) -> None:
         changed: dict[str, Any] = {}
         if leika and not existing.leika_key:
             changed["leika_key"] = leika
-        if labels and not existing.step_labels:
-            changed["step_labels"] = labels
+        if set(labels) - set(existing.step_labels or {}):
+            changed["step_labels"] = {**labels, **(existing.step_labels or {})}
         if changed:
             Service.objects.filter(pk=existing.pk).update(**changed)
         return
@@ -87,8 +87,9 @@ def ensure_service(application: Application) -> None:
             )
             if same is not None:
                 ServiceKeyAlias.objects.create(municipality_id=municipality_id, key=key, service=same)
-                if labels and not same.step_labels:
-                    Service.objects.filter(pk=same.pk).update(step_labels=labels)
+                if set(labels) - set(same.step_labels or {}):
+                    # Steps the service has no label for yet take the definition's titles.
+                    Service.objects.filter(pk=same.pk).update(step_labels={**labels, **(same.step_labels or {})})
                 return
             title = identity.get("title") or {}
             analytics_actions.create_service(
