@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 # --- Services -------------------------------------------------------------------------
 
 
-SERVICE_FIELDS = ("name", "external_key", "leika_key", "ozg_topic", "channel", "source_system")
+SERVICE_FIELDS = ("name", "external_key", "leika_key", "ozg_topic", "channel", "source_system", "step_labels")
 
 
 def create_service(*, municipality: Municipality, actor: Any = None, api_key: Any = None, **values: Any) -> Service:

@@ -33,7 +33,7 @@ from django.utils import timezone
 from dikom.analytics import actions
 from dikom.analytics.generator import CITIES, SERVICES, Generator, recent_period, to_json
 from dikom.analytics.ingest import ingest_events
-from dikom.analytics.models import EventSource, Service, SourceSystem, UsageEvent
+from dikom.analytics.models import EventSource, Service, ServiceKeyAlias, SourceSystem, UsageEvent
 from dikom.analytics.rollups import local_zone
 from dikom.analytics.sharing import actions as sharing_actions
 from dikom.municipalities.models import Municipality
@@ -78,21 +78,84 @@ def _with_comment(event: dict[str, Any]) -> dict[str, Any]:
     return {**event, "comment": COMMENTS[digest[1] % len(COMMENTS)]}
 
 
+# What the generator's invented step keys are called on the forms (German, English).
+STEP_LABELS: dict[str, tuple[str, str]] = {
+    "adresse": ("Adresse", "Address"),
+    "antragsteller": ("Antragsteller/in", "Applicant"),
+    "art": ("Art des Dokuments", "Kind of document"),
+    "bankverbindung": ("Bankverbindung", "Bank account"),
+    "baum": ("Baum", "Tree"),
+    "begruendung": ("Begründung", "Reason"),
+    "betreuungszeit": ("Betreuungszeit", "Hours of care"),
+    "betrieb": ("Betrieb", "Business"),
+    "eltern": ("Eltern", "Parents"),
+    "fahrzeug": ("Fahrzeug", "Vehicle"),
+    "gegenstaende": ("Gegenstände", "Items"),
+    "grundstueck": ("Grundstück", "Plot"),
+    "halter": ("Halter/in", "Owner"),
+    "hund": ("Hund", "Dog"),
+    "inhaber": ("Inhaber/in", "Owner"),
+    "kind": ("Kind", "Child"),
+    "nachweise": ("Nachweise", "Evidence"),
+    "neue-anschrift": ("Neue Anschrift", "New address"),
+    "nutzung": ("Art der Nutzung", "Kind of use"),
+    "ort": ("Ort", "Place"),
+    "person": ("Person", "Person"),
+    "personen": ("Personen", "People"),
+    "plan": ("Lageplan", "Site plan"),
+    "pruefen": ("Angaben prüfen", "Check your answers"),
+    "taetigkeit": ("Tätigkeit", "Activity"),
+    "termin": ("Termin", "Appointment"),
+    "unterlagen": ("Unterlagen", "Documents"),
+    "wohnungsgeber": ("Wohnungsgeber/in", "Landlord"),
+    "wunscheinrichtung": ("Wunscheinrichtung", "Preferred day care"),
+    "zahlung": ("Bezahlung", "Payment"),
+    "zeitraum": ("Zeitraum", "Period"),
+}
+
+
+def _step_labels(spec: Any) -> dict[str, dict[str, str]]:
+    return {
+        key: {"de": STEP_LABELS[key][0], "en": STEP_LABELS[key][1]} for key, _drop in spec.steps if key in STEP_LABELS
+    }
+
+
 def ensure_services(municipality: Municipality) -> list[Service]:
-    """The generator's services the city does not have yet, registered now (audited)."""
-    existing = set(Service.objects.filter(municipality=municipality).values_list("external_key", flat=True))
-    return [
-        actions.create_service(
-            municipality=municipality,
-            name=spec.name,
-            external_key=spec.key,
-            leika_key=spec.leika,
-            ozg_topic=spec.topic,
-            source_system=SourceSystem.OTHER,
-        )
-        for spec in SERVICES
-        if spec.key not in existing
-    ]
+    """The generator's services the city does not have yet, registered now (audited).
+
+    Services registered by an earlier run without step labels get them (the funnel shows labels, not keys).
+    """
+    services = list(Service.objects.filter(municipality=municipality))
+    existing = {s.external_key for s in services} | set(
+        ServiceKeyAlias.objects.filter(municipality=municipality).values_list("key", flat=True)
+    )
+    by_leika = {s.leika_key: s for s in services if s.leika_key}
+    created = []
+    for spec in SERVICES:
+        if spec.key in existing:
+            Service.objects.filter(municipality=municipality, external_key=spec.key, step_labels={}).update(
+                step_labels=_step_labels(spec)
+            )
+        elif spec.leika in by_leika:
+            # The portal already measures this service (same LeiKa key): one service, the generator's key an alias.
+            service = by_leika[spec.leika]
+            ServiceKeyAlias.objects.create(municipality=municipality, key=spec.key, service=service)
+            labels = {**_step_labels(spec), **(service.step_labels or {})}
+            Service.objects.filter(pk=service.pk).update(step_labels=labels)
+            created.append(service)
+        else:
+            created.append(
+                actions.create_service(
+                    municipality=municipality,
+                    name=spec.name,
+                    external_key=spec.key,
+                    leika_key=spec.leika,
+                    ozg_topic=spec.topic,
+                    source_system=SourceSystem.OTHER,
+                    step_labels=_step_labels(spec),
+                )
+            )
+    return created
 
 
 def _first_day(municipality: Municipality, since: date) -> date:

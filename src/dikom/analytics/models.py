@@ -8,10 +8,12 @@ agent, a cookie or any identifier that outlives the 48 hours of a daily salt.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from dikom.lib.fields import FastJSONField
@@ -127,6 +129,15 @@ class Service(models.Model):
     source_system = models.CharField(
         _("source system"), max_length=20, choices=SourceSystem.choices, default=SourceSystem.OTHER
     )
+    step_labels = models.JSONField(
+        _("step labels"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "What people call the funnel steps: {step_key: label} or {step_key: {language: label}}. "
+            "The portal fills it from the service definition; other systems set it in the service registry."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -140,6 +151,19 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def step_label(self, step_key: str) -> str:
+        """The label of a funnel step in the active language; the key itself when none is known."""
+        return resolve_step_label(self.step_labels, step_key)
+
+
+def resolve_step_label(labels: Any, step_key: str) -> str:
+    """``labels[step_key]`` as text in the active language (German, then any), else ``step_key``."""
+    value = labels.get(step_key) if isinstance(labels, dict) else None
+    if isinstance(value, dict):
+        language = (get_language() or "de").split("-")[0]
+        value = value.get(language) or value.get("de") or next((v for v in value.values() if v), None)
+    return value if isinstance(value, str) and value.strip() else step_key
 
 
 class ServiceKeyAlias(models.Model):

@@ -6,6 +6,7 @@ Nothing here may break a citizen's flow: failures are logged and swallowed.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.db import transaction
@@ -31,27 +32,74 @@ def service_key(application: Application) -> str:
     return application.adoption.definition.slug[:100]
 
 
+def step_labels(content: dict[str, Any]) -> dict[str, Any]:
+    """{step_key: {language: title}} of a service definition, for the funnel in the dashboards."""
+    labels: dict[str, Any] = {}
+    for step in content.get("steps") or []:
+        if not isinstance(step, dict) or not step.get("key"):
+            continue
+        title = step.get("title")
+        if isinstance(title, dict):
+            texts = {str(lang): str(text)[:200] for lang, text in title.items() if isinstance(text, str) and text}
+            if texts:
+                labels[str(step["key"])[:100]] = texts
+        elif isinstance(title, str) and title:
+            labels[str(step["key"])[:100]] = title[:200]
+    return labels
+
+
 def ensure_service(application: Application) -> None:
-    """Register the analytics service for an adopted service on first use."""
-    from dikom.analytics.models import Service, SourceSystem
+    """Register the analytics service for an adopted service on first use.
+
+    The service carries the LeiKa key of its library definition, so it takes part
+    in the city comparison. When the city already measures a service with that
+    LeiKa key (e.g. imported from its former form system), the portal's key becomes
+    an alias of that service instead: one service, one row in the dashboards.
+    """
+    from dikom.analytics import actions as analytics_actions
+    from dikom.analytics.models import LEIKA_PATTERN, Service, ServiceKeyAlias, SourceSystem
 
     key = service_key(application)
-    if Service.objects.filter(municipality_id=application.municipality_id, external_key=key).exists():
+    municipality_id = application.municipality_id
+    if ServiceKeyAlias.objects.filter(municipality_id=municipality_id, key=key).exists():
         return
-    from dikom.analytics import actions as analytics_actions
-
-    identity = application.version.content.get("identity") or {}
-    title = identity.get("title") or {}
-    leika = identity.get("leika_key") or ""
+    content = application.version.content
+    identity = content.get("identity") or {}
+    leika = identity.get("leika_key") or application.adoption.definition.leika_key or ""
+    leika = leika if isinstance(leika, str) and re.match(LEIKA_PATTERN, leika) else ""
+    labels = step_labels(content)
+    existing = Service.objects.filter(municipality_id=municipality_id, external_key=key).first()
+    if existing is not None:
+        changed: dict[str, Any] = {}
+        if leika and not existing.leika_key:
+            changed["leika_key"] = leika
+        if set(labels) - set(existing.step_labels or {}):
+            changed["step_labels"] = {**labels, **(existing.step_labels or {})}
+        if changed:
+            Service.objects.filter(pk=existing.pk).update(**changed)
+        return
     try:
         with transaction.atomic():
+            same = (
+                Service.objects.filter(municipality_id=municipality_id, leika_key=leika).order_by("pk").first()
+                if leika
+                else None
+            )
+            if same is not None:
+                ServiceKeyAlias.objects.create(municipality_id=municipality_id, key=key, service=same)
+                if set(labels) - set(same.step_labels or {}):
+                    # Steps the service has no label for yet take the definition's titles.
+                    Service.objects.filter(pk=same.pk).update(step_labels={**labels, **(same.step_labels or {})})
+                return
+            title = identity.get("title") or {}
             analytics_actions.create_service(
                 municipality=application.municipality,
                 name=(title.get("de") if isinstance(title, dict) else str(title)) or key,
                 external_key=key,
-                leika_key=leika if isinstance(leika, str) else "",
+                leika_key=leika,
                 ozg_topic=str(identity.get("ozg_topic") or "")[:200],
                 source_system=SourceSystem.PORTAL,
+                step_labels=labels,
             )
     except Exception:
         logger.info("portal: could not register analytics service %s", key, exc_info=True)

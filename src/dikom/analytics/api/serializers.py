@@ -123,10 +123,23 @@ class ServiceSerializer(StrictJSONSerializer, serializers.ModelSerializer):
             "ozg_topic",
             "channel",
             "source_system",
+            "step_labels",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["uuid", "created_at", "updated_at"]
+
+    def validate_step_labels(self, value: Any) -> dict[str, Any]:
+        """{step_key: label} or {step_key: {language: label}}: short texts, at most 200 steps."""
+        if not isinstance(value, dict) or len(value) > 200:
+            raise serializers.ValidationError(_("Give an object of at most 200 step keys and their labels."))
+        for key, label in value.items():
+            labels = label.values() if isinstance(label, dict) else [label]
+            if len(key) > 100 or not all(isinstance(text, str) and 0 < len(text) <= 200 for text in labels):
+                raise serializers.ValidationError(
+                    _("Each step label is a text of 1 to 200 characters, or an object of such texts per language.")
+                )
+        return value
 
     def validate_external_key(self, value: str) -> str:
         municipality = self.context["municipality"]

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from dikom.analytics.rollups import local_zone
 
 PRESETS: dict[str, object] = {
+    "today": _("Today (incomplete)"),
     "last_7": _("Last 7 days"),
     "last_30": _("Last 30 days"),
     "last_90": _("Last 90 days"),
@@ -44,22 +47,39 @@ def _quarter_start(day: date) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
+def last_complete_day() -> date:
+    """Yesterday: today's figures grow until midnight, so presets end the day before."""
+    return today() - timedelta(days=1)
+
+
 def preset_range(preset: str, reference: date | None = None) -> tuple[date, date]:
-    """First and last day (inclusive) of a preset, relative to ``reference`` (default: today)."""
-    end = reference or today()
+    """First and last day (inclusive) of a preset, relative to ``reference``.
+
+    ``reference`` defaults to the last complete day (yesterday), so that the
+    change against the previous period compares whole days with whole days
+    instead of showing a drop on every service for the day still running.
+    Only "today" and a "this …" preset on its first day (which has no complete
+    day yet) end today; such a period is ``incomplete``.
+    """
+    if preset == "today":
+        return today(), today()
+    end = reference or last_complete_day()
     if preset == "last_7":
         return end - timedelta(days=6), end
     if preset == "last_90":
         return end - timedelta(days=89), end
-    if preset == "this_month":
-        return end.replace(day=1), end
     if preset == "last_month":
-        last = end.replace(day=1) - timedelta(days=1)
+        last = (reference or today()).replace(day=1) - timedelta(days=1)
         return last.replace(day=1), last
-    if preset == "this_quarter":
-        return _quarter_start(end), end
-    if preset == "this_year":
-        return date(end.year, 1, 1), end
+    starts = {
+        "this_month": lambda day: day.replace(day=1),
+        "this_quarter": _quarter_start,
+        "this_year": lambda day: date(day.year, 1, 1),
+    }
+    if preset in starts:
+        current = reference or today()
+        start = starts[preset](current)
+        return (start, end) if end >= start else (start, current)
     return end - timedelta(days=29), end
 
 
@@ -69,6 +89,11 @@ class Period:
     until: date
     granularity: str = "day"
     preset: str = DEFAULT_PRESET
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether the period reaches today, whose figures are still growing (no fair comparison)."""
+        return self.until >= today()
 
     @property
     def days(self) -> int:
@@ -105,6 +130,24 @@ def bucket_label(start: date, granularity: str) -> str:
     if granularity == "year":
         return str(start.year)
     return start.isoformat()
+
+
+def display_label(start: date, granularity: str) -> str:
+    """The bucket as people read it in the active language (axes, tables, exports, PDF).
+
+    German: 31.01.2025, KW 1/2025, Januar 2025, Q1/2025; English: 01/31/2025,
+    week 1/2025, January 2025, Q1/2025. ``bucket_label`` stays the stable key of the API.
+    """
+    if granularity == "week":
+        year, week, _weekday = start.isocalendar()
+        return gettext("week %(week)s/%(year)s") % {"week": week, "year": year}
+    if granularity == "month":
+        return date_format(start, "YEAR_MONTH_FORMAT")
+    if granularity == "quarter":
+        return f"Q{(start.month - 1) // 3 + 1}/{start.year}"
+    if granularity == "year":
+        return str(start.year)
+    return date_format(start, "SHORT_DATE_FORMAT")
 
 
 def _next_bucket(start: date, granularity: str) -> date:

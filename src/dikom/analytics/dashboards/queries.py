@@ -20,7 +20,7 @@ import orjson
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 
-from dikom.analytics.dashboards.periods import Period, bucket_label, bucket_start, buckets
+from dikom.analytics.dashboards.periods import Period, bucket_label, bucket_start, buckets, display_label
 from dikom.analytics.metrics import ROLLUP_FIELDS, _funnel, _rate, add_funnel
 from dikom.analytics.models import Service, ServiceDailyStats
 
@@ -67,6 +67,8 @@ class ServiceRow:
     # bucket start -> [visits, starts, completions]
     series: dict[date, list[int]] = field(default_factory=dict)
     funnel: dict[str, Any] = field(default_factory=dict)
+    # False while the period reaches today: a running day is not compared with whole days.
+    comparable: bool = True
 
     @property
     def conversion_rate(self) -> float | None:
@@ -82,7 +84,7 @@ class ServiceRow:
 
     @property
     def visits_change(self) -> float | None:
-        return change(self.visits, self.previous_visits)
+        return change(self.visits, self.previous_visits) if self.comparable else None
 
     @property
     def previous_conversion_rate(self) -> float | None:
@@ -178,7 +180,8 @@ def biggest_drop_off(rows: list[ServiceRow]) -> dict[str, Any] | None:
     for row in rows:
         for step in _funnel(row.funnel, row.completions):
             if step["drop_off"] and (best is None or step["drop_off"] > best["drop_off"]):
-                best = {**step, "row": row}
+                label = row.service.step_label(step["step_key"]) if row.service else step["step_key"]
+                best = {**step, "row": row, "step_label": label}
     return best
 
 
@@ -203,7 +206,12 @@ def timeseries(
         for name in SERIES_FIELDS:
             point[name] += item[name]
     return [
-        {"period": bucket_label(start, period.granularity), "start": start, **values}
+        {
+            "period": bucket_label(start, period.granularity),
+            "label": display_label(start, period.granularity),
+            "start": start,
+            **values,
+        }
         for start, values in points.items()
     ]
 

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from dikom.analytics import metrics
 from dikom.analytics.dashboards import charts, queries
 from dikom.analytics.dashboards.models import Breakdown, ChartKind, Metric, Widget
-from dikom.analytics.dashboards.periods import Period, bucket_label, bucket_start, buckets, preset_range
+from dikom.analytics.dashboards.periods import Period, bucket_start, buckets, display_label, preset_range
 from dikom.analytics.dashboards.tables import DECIMAL, INT, PERCENT, SECONDS, TEXT, Column, Table
-from dikom.analytics.models import AuthMethod, Channel, DeviceClass, PaymentMethod
+from dikom.analytics.models import AuthMethod, Channel, DeviceClass, PaymentMethod, resolve_step_label
 
 LABELS: dict[str, str] = {}
 
@@ -38,11 +38,12 @@ def timeseries_table(points: list[dict[str, Any]]) -> Table:
         "zeitreihe",
         _("Visits, starts and completions over time"),
         [Column(_("Period"), TEXT), Column(_("Visits")), Column(_("Starts")), Column(_("Completions"))],
-        [[p["period"], p["visits"], p["starts"], p["completions"]] for p in points],
+        [[p["label"], p["visits"], p["starts"], p["completions"]] for p in points],
     )
 
 
-def funnel_table(summary: dict[str, Any]) -> Table:
+def funnel_table(summary: dict[str, Any], step_labels: dict[str, Any] | None = None) -> Table:
+    """The funnel, each step by its label (from the service registry) rather than its technical key."""
     return Table(
         "trichter",
         _("Funnel with drop-off per step"),
@@ -55,7 +56,14 @@ def funnel_table(summary: dict[str, Any]) -> Table:
             Column(_("Drop-off rate"), PERCENT),
         ],
         [
-            [s["step_key"], s["position"], s["viewed"], s["completed"], s["drop_off"], s["drop_off_rate"]]
+            [
+                resolve_step_label(step_labels or {}, s["step_key"]),
+                s["position"],
+                s["viewed"],
+                s["completed"],
+                s["drop_off"],
+                s["drop_off_rate"],
+            ]
             for s in summary["funnel"]
         ],
     )
@@ -121,10 +129,12 @@ def completion_table(summary: dict[str, Any]) -> Table:
     return Table("bearbeitungsdauer", _("Time to complete"), [Column(_("Duration"), TEXT), Column(_("Visits"))], rows)
 
 
-def summary_tables(summary: dict[str, Any], points: list[dict[str, Any]]) -> dict[str, Table]:
+def summary_tables(
+    summary: dict[str, Any], points: list[dict[str, Any]], step_labels: dict[str, Any] | None = None
+) -> dict[str, Table]:
     tables = [
         timeseries_table(points),
-        funnel_table(summary),
+        funnel_table(summary, step_labels),
         auth_table(summary),
         payment_table(summary),
         shares_table("kanaele", _("Channels"), _("Channel"), summary["channels"]),
@@ -196,14 +206,14 @@ def widget_table(widget: Widget, period: Period, service_names: dict[int | None,
             groups = {start: [] for start in buckets(period)}
             for row in rows:
                 groups[bucket_start(row["day"], period.granularity)].append(row)
-            labels = {start: bucket_label(start, period.granularity) for start in groups}
+            labels = {start: display_label(start, period.granularity) for start in groups}
         table_rows = [[labels[key], value_of(metrics.summarize(items))] for key, items in groups.items()]
         if widget.breakdown != Breakdown.NONE:
             table_rows.sort(key=lambda r: str(r[0]).casefold())
         return Table("widget", title, [Column(first, TEXT), Column(str(Metric(metric).label), kind)], table_rows)
     summary = metrics.summarize(rows)
     if metric == Metric.FUNNEL:
-        table = funnel_table(summary)
+        table = funnel_table(summary, widget.service.step_labels if widget.service else None)
     elif metric == Metric.AUTH_MIX:
         table = auth_table(summary)
     elif metric == Metric.PAYMENT_MIX:

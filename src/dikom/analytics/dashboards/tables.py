@@ -82,14 +82,28 @@ def filename(*parts: str) -> str:
     return "-".join(slugify(p) for p in parts if p)
 
 
-def csv_response(table: Table, name: str) -> HttpResponse:
+def excel_de_value(value: Any, kind: str) -> Any:
+    """A cell for German Excel: numbers with a decimal comma and no grouping, so Excel reads them as numbers."""
+    value = csv_value(value, kind)
+    if isinstance(value, float):
+        return f"{value:.{1 if kind == PERCENT else 2 if kind == DECIMAL else 1}f}".replace(".", ",")
+    return value
+
+
+def csv_response(table: Table, name: str, excel_de: bool = False) -> HttpResponse:
+    """The table as CSV: RFC 4180 (comma, decimal point, UTF-8) for programs, or with
+    ``excel_de`` for German Excel (UTF-8 with BOM, semicolon, decimal comma), which
+    otherwise puts a whole row into one cell and garbles umlauts."""
     buffer = io.StringIO()
-    writer = spreadsheet_safety.csv_writer(buffer)
+    if excel_de:
+        buffer.write("\ufeff")
+    writer = spreadsheet_safety.csv_writer(buffer, delimiter=";" if excel_de else ",")
     writer.writerow(table.headers)
     for row in table.typed_rows():
-        writer.writerow([csv_value(value, kind) for value, kind in row])
+        writer.writerow([(excel_de_value if excel_de else csv_value)(value, kind) for value, kind in row])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    suffix = "-excel" if excel_de else ""
+    response["Content-Disposition"] = f'attachment; filename="{name}{suffix}.csv"'
     return response
 
 
@@ -125,7 +139,12 @@ def xlsx_response(table: Table, name: str) -> HttpResponse:
 def export_response(tables: dict[str, Table], fmt: str, table_slug: str, name: str) -> HttpResponse | None:
     """The CSV or XLSX download of one of ``tables``; None when the request names no valid export."""
     table = tables.get(table_slug)
-    if table is None or fmt not in ("csv", "xlsx"):
+    if table is None or fmt not in EXPORT_FORMATS:
         return None
     full_name = filename(name, table.slug)
-    return csv_response(table, full_name) if fmt == "csv" else xlsx_response(table, full_name)
+    if fmt == "xlsx":
+        return xlsx_response(table, full_name)
+    return csv_response(table, full_name, excel_de=fmt == "csv-excel")
+
+
+EXPORT_FORMATS = ("csv", "csv-excel", "xlsx")

@@ -28,8 +28,19 @@ from dikom.analytics.access import get_service
 from dikom.analytics.dashboards import access, actions, charts, queries, reports
 from dikom.analytics.dashboards.forms import DashboardForm, FilterForm, WidgetForm
 from dikom.analytics.dashboards.pdf import pdf_response
-from dikom.analytics.dashboards.periods import Period, buckets
-from dikom.analytics.dashboards.tables import DECIMAL, INT, PERCENT, ROW, TEXT, Column, Table, export_response, filename
+from dikom.analytics.dashboards.periods import Period, buckets, display_label
+from dikom.analytics.dashboards.tables import (
+    DECIMAL,
+    EXPORT_FORMATS,
+    INT,
+    PERCENT,
+    ROW,
+    TEXT,
+    Column,
+    Table,
+    export_response,
+    filename,
+)
 from dikom.analytics.models import EventType, Service, UsageEvent
 from dikom.municipalities.models import Municipality
 from dikom.web.modules import MODULES_BY_SLUG
@@ -70,7 +81,7 @@ def _query(request: HttpRequest, **changes: Any) -> str:
 
 def _exports(request: HttpRequest, tables: dict[str, Table], name: str) -> HttpResponse | None:
     fmt = request.GET.get("export", "")
-    if fmt in ("csv", "xlsx"):
+    if fmt in EXPORT_FORMATS:
         return export_response(tables, fmt, request.GET.get("table", ""), name)
     return None
 
@@ -79,8 +90,13 @@ def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else seconds / 60
 
 
-def _change(current: float | None, previous: float | None) -> dict[str, Any]:
-    return {"current": current, "previous": previous, "change": queries.change(current, previous)}
+def _change(current: float | None, previous: float | None, comparable: bool = True) -> dict[str, Any]:
+    """A figure with its previous value and the change in per cent (none for a period that reaches today)."""
+    return {
+        "current": current,
+        "previous": previous,
+        "change": queries.change(current, previous) if comparable else None,
+    }
 
 
 SORTABLE = (
@@ -99,6 +115,9 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
     municipality = access.get_analytics_municipality(request.user, slug)
     form, period, channel = _filters(request)
     unsorted = queries.overview(municipality.pk, period, channel)
+    comparable = not period.incomplete
+    for row in unsorted:
+        row.comparable = comparable
     rows, sort_key, descending = queries.sort_rows(unsorted, request.GET.get("sort", "-visits"))
     for row in rows:
         if row.service is None:
@@ -138,13 +157,14 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
     if export is not None:
         return export
     totals = {
-        key: _change(sum(getattr(r, key) for r in rows), sum(getattr(r, f"previous_{key}") for r in rows))
+        key: _change(sum(getattr(r, key) for r in rows), sum(getattr(r, f"previous_{key}") for r in rows), comparable)
         for key in ("visits", "starts", "completions")
     }
     total_starts = totals["starts"]
     totals["conversion_rate"] = _change(
         round(totals["completions"]["current"] / total_starts["current"], 4) if total_starts["current"] else None,
         round(totals["completions"]["previous"] / total_starts["previous"], 4) if total_starts["previous"] else None,
+        comparable,
     )
     for row in rows:
         values = [row.series.get(b, [0])[0] for b in bucket_starts]
@@ -203,7 +223,7 @@ def _monthly_figures(municipality: Municipality, service: Service, period: Perio
     )
     return [
         {
-            "month": f"{v.month:%Y-%m}",
+            "month": display_label(v.month, "month"),
             "metric": figures.Metric(v.metric).label,
             "value": v.value,
             "approximate": v.approximate,
@@ -224,24 +244,29 @@ def _service_context(
     summary = metrics.summarize(current_rows)
     before = metrics.summarize(previous_rows)
     points = queries.timeseries(municipality.pk, period, service_id=service.pk, channel=channel)
-    tables = reports.summary_tables(summary, points)
+    tables = reports.summary_tables(summary, points, service.step_labels)
+    comparable = not period.incomplete
+
+    def compare(current: float | None, previous: float | None) -> dict[str, Any]:
+        return _change(current, previous, comparable)
+
     kpis = [
-        (_("Visits"), INT, _change(summary["visits"], before["visits"])),
-        (_("Starts"), INT, _change(summary["starts"], before["starts"])),
-        (_("Completions"), INT, _change(summary["completions"], before["completions"])),
-        (_("Conversion rate"), PERCENT, _change(summary["conversion_rate"], before["conversion_rate"])),
-        (_("Abandonment rate"), PERCENT, _change(summary["abandonment_rate"], before["abandonment_rate"])),
+        (_("Visits"), INT, compare(summary["visits"], before["visits"])),
+        (_("Starts"), INT, compare(summary["starts"], before["starts"])),
+        (_("Completions"), INT, compare(summary["completions"], before["completions"])),
+        (_("Conversion rate"), PERCENT, compare(summary["conversion_rate"], before["conversion_rate"])),
+        (_("Abandonment rate"), PERCENT, compare(summary["abandonment_rate"], before["abandonment_rate"])),
         (
             _("Average satisfaction"),
             DECIMAL,
-            _change(summary["satisfaction"]["average"], before["satisfaction"]["average"]),
+            compare(summary["satisfaction"]["average"], before["satisfaction"]["average"]),
         ),
-        (_("Feedbacks"), INT, _change(summary["feedback_count"], before["feedback_count"])),
-        (_("Transmission errors"), INT, _change(summary["transmission_errors"], before["transmission_errors"])),
+        (_("Feedbacks"), INT, compare(summary["feedback_count"], before["feedback_count"])),
+        (_("Transmission errors"), INT, compare(summary["transmission_errors"], before["transmission_errors"])),
         (
             _("Median time to complete (minutes)"),
             DECIMAL,
-            _change(
+            compare(
                 _minutes(summary["completion_time"]["median_seconds"]),
                 _minutes(before["completion_time"]["median_seconds"]),
             ),
@@ -249,7 +274,7 @@ def _service_context(
         (
             _("Payment failure rate"),
             PERCENT,
-            _change(summary["payment"]["failure_rate"], before["payment"]["failure_rate"]),
+            compare(summary["payment"]["failure_rate"], before["payment"]["failure_rate"]),
         ),
     ]
     kpi_table = Table(
@@ -265,7 +290,7 @@ def _service_context(
         row_kinds=[kind for _title, kind, _v in kpis],
     )
     tables = {kpi_table.slug: kpi_table, **tables}
-    labels = [p["period"] for p in points]
+    labels = [p["label"] for p in points]
     charts_by_slug = {
         "zeitreihe": charts.line_chart(
             labels,
@@ -276,7 +301,7 @@ def _service_context(
             ],
         ),
         "trichter": charts.bar_chart(
-            [s["step_key"] for s in summary["funnel"]], [s["viewed"] for s in summary["funnel"]]
+            [service.step_label(s["step_key"]) for s in summary["funnel"]], [s["viewed"] for s in summary["funnel"]]
         )
         if summary["funnel"]
         else None,

@@ -86,6 +86,9 @@ def test_processing_time_and_media_breaks_from_monthly_figures(
     record_processing(city_a, example["parking"], local_date(D2), 6, media_breaks=0)
     login(client, analyst)
     text = _text(client.get(f"/analytics/fulda/dienste/{example['parking'].uuid}/" + period_query()).content.decode())
-    month = f"{local_date(D2):%Y-%m}"
+    from django.utils import formats, translation
+
+    with translation.override("de"):
+        month = formats.date_format(local_date(D2), "YEAR_MONTH_FORMAT")  # e.g. "Dezember 2026", not ISO
     assert re.search(rf"{month} [^0-9]+ 5(\.|,)0*", text)  # average of 4 and 6 days
     assert "No figures uploaded yet" not in text
