@@ -44,7 +44,7 @@ def owned(etype: EntityType, municipality: Municipality) -> models.QuerySet[Any]
     return etype.model.objects.filter(**{MUNICIPALITY_PATH[etype.name]: municipality})
 
 
-def _existing(etype: EntityType, ref: Any, municipality: Municipality) -> models.Model:
+def _existing(etype: EntityType, ref: Any, municipality: Municipality) -> Any:
     pk = ref.get("@iot.id") if isinstance(ref, dict) else None
     if isinstance(pk, str) and pk.isdigit():
         pk = int(pk)
@@ -125,7 +125,7 @@ def _create(etype: EntityType, data: Any, municipality: Municipality, budget: _B
     if _is_ref(data):
         return _existing(etype, data, municipality)
     budget.spend()
-    obj = etype.model()
+    obj: Any = etype.model()
     if etype.name != "Observation":
         obj.municipality = municipality
     _set_props(etype, obj, data, creating=True)
@@ -277,11 +277,11 @@ def delete_entity(etype: EntityType, obj: Any) -> None:
 
 
 @transaction.atomic
-def create_observations(body: Any, municipality: Municipality) -> list[str | int]:
+def create_observations(body: Any, municipality: Municipality) -> list[int]:
     """``CreateObservations``: one ``dataArray`` per Datastream; returns the new ids in order."""
     if not isinstance(body, list):
         raise StaError("CreateObservations takes a list of Datastream blocks")
-    created: list[str | int] = []
+    created: list[int] = []
     total = 0
     for block in body:
         if not isinstance(block, dict):
@@ -323,7 +323,7 @@ def create_observations(body: Any, municipality: Municipality) -> list[str | int
             fid = values.get("FeatureOfInterest/id")
             if fid is not None:
                 if fid not in features:
-                    features[fid] = _existing(TYPES["FeatureOfInterest"], {"@iot.id": fid}, municipality)  # type: ignore[assignment]
+                    features[fid] = _existing(TYPES["FeatureOfInterest"], {"@iot.id": fid}, municipality)
                 obs.feature_of_interest = features[fid]
             else:
                 default_feature = default_feature or feature_for_datastream(datastream)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from django.db import models
+from typing import Any
 
 from dikom.sensors import models as m
 
@@ -21,7 +20,7 @@ class Nav:
 class EntityType:
     name: str
     plural: str
-    model: type[models.Model]
+    model: Any  # the model class
     # STA property -> ORM field; intervals map to (start, end)
     props: dict[str, str]
     navs: dict[str, Nav] = field(default_factory=dict)
@@ -183,4 +182,4 @@ _add(
 BY_PLURAL: dict[str, EntityType] = {t.plural: t for t in TYPES.values()}
 
 # The municipality of an entity, as an ORM path (Observations have it through their Datastream).
-MUNICIPALITY_PATH = {name: "municipality" for name in TYPES} | {"Observation": "datastream__municipality"}
+MUNICIPALITY_PATH = dict.fromkeys(TYPES, "municipality") | {"Observation": "datastream__municipality"}

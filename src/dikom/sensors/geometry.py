@@ -8,6 +8,7 @@ holes) and their Multi* forms, GeometryCollection, and GeoJSON Features.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from typing import Any
@@ -141,7 +142,7 @@ def _segments(geometry: dict[str, Any]) -> list[Segment]:
             rings = part["coordinates"]
         for ring in rings:
             pts = [_pt(c) for c in ring]
-            out.extend(zip(pts, pts[1:], strict=False))
+            out.extend(itertools.pairwise(pts))
     return out
 
 

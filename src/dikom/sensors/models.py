@@ -25,6 +25,9 @@ class StaEntity(models.Model):
         abstract = True
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return str(getattr(self, "name", "") or f"{type(self).__name__} {self.pk}")
+
 
 class BBoxMixin(models.Model):
     min_x = models.FloatField(null=True, blank=True)
@@ -40,7 +43,6 @@ class Thing(StaEntity):
     name = models.CharField(_("name"), max_length=255)
     description = models.TextField(_("description"), blank=True)
     properties = models.JSONField(null=True, blank=True)
-    locations = models.ManyToManyField("Location", related_name="things", blank=True)
 
     class Meta(StaEntity.Meta):
         verbose_name = _("thing")
@@ -52,6 +54,7 @@ class Location(StaEntity, BBoxMixin):
     encoding_type = models.CharField(max_length=100, default="application/geo+json")
     location = models.JSONField()
     properties = models.JSONField(null=True, blank=True)
+    things = models.ManyToManyField(Thing, related_name="locations", blank=True)
 
     class Meta(StaEntity.Meta):
         verbose_name = _("location")
@@ -129,7 +132,7 @@ class Observation(models.Model):
     result_time = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(null=True)
     result_number = models.FloatField(null=True, blank=True)
-    result_string = models.TextField(null=True, blank=True)
+    result_string = models.TextField(null=True, blank=True)  # noqa: DJ001  (null: the result is no text)
     result_quality = models.JSONField(null=True, blank=True)
     valid_time_start = models.DateTimeField(null=True, blank=True)
     valid_time_end = models.DateTimeField(null=True, blank=True)
@@ -139,3 +142,6 @@ class Observation(models.Model):
         ordering = ["id"]
         verbose_name = _("observation")
         indexes = [models.Index(fields=["datastream", "phenomenon_time"], name="sensors_obs_ds_time")]
+
+    def __str__(self) -> str:
+        return f"Observation {self.pk}"

@@ -390,7 +390,7 @@ class Compiler:
         return Q(**{f"{orm}__{SUFFIX[op]}": value})
 
     def boolean_call(self, node: tuple) -> Q:
-        _call, name, args, pos = node
+        _call, name, args, _pos = node
         if name in SPATIAL:
             return self.spatial_predicate(node)
         _arity(node, 2)

@@ -86,8 +86,7 @@ def resolve(path: str) -> Target:
             target.etype, target.queryset = etype, etype.model.objects.all()
         elif target.single and name in target.etype.navs:
             parent_type = target.etype
-            assert target.queryset is not None
-            parent = target.queryset.first()
+            parent = target.queryset.first() if target.queryset is not None else None
             if parent is None:
                 raise StaHttpError(404, "Not found")
             nav = parent_type.navs[name]
@@ -112,7 +111,7 @@ def resolve(path: str) -> Target:
         if pk is not None:
             if target.single:
                 raise StaHttpError(404, f"Unknown path segment {seg!r}")
-            assert target.queryset is not None
+            target.queryset = target.etype.model.objects.all() if target.queryset is None else target.queryset
             target.queryset = target.queryset.filter(pk=pk)
             target.single = True
             if not target.queryset.exists():
@@ -137,11 +136,8 @@ def _apply(etype: EntityType, qs: models.QuerySet[Any], options: Options) -> mod
         qs = qs.filter(condition)
         if distinct:
             qs = qs.distinct()
-    if options.orderby:
-        qs = qs.order_by(*compile_orderby(etype, options.orderby), "pk")
-    else:
-        qs = qs.order_by("pk")
-    return qs
+    order = compile_orderby(etype, options.orderby) if options.orderby else []
+    return qs.order_by(*order, "pk")
 
 
 def _serialize(etype: EntityType, obj: Any, base: str, options: Options) -> dict[str, Any]:
@@ -266,7 +262,8 @@ def _dispatch(request: HttpRequest, version: str, path: str) -> HttpResponse:
         return _json([self_link(base, TYPES["Observation"], pk) for pk in ids], status=201)
     target = resolve(path)
     etype = target.etype
-    assert etype is not None and target.queryset is not None
+    if etype is None or target.queryset is None:
+        raise StaHttpError(404, "Not found")
     if method == "GET":
         return _get(request, target, etype, base)
     writer = writer_for_request(request)
@@ -304,17 +301,18 @@ def _dispatch(request: HttpRequest, version: str, path: str) -> HttpResponse:
 
 
 def _get(request: HttpRequest, target: Target, etype: EntityType, base: str) -> HttpResponse:
-    assert target.queryset is not None
+    if target.queryset is None:
+        raise StaHttpError(404, "Not found")
     if target.ref:
         if target.single:
-            obj = target.queryset.first()
+            obj = target.queryset.get()
             return _json({"@iot.selfLink": self_link(base, etype, obj.pk)})
         body = _collection(request, etype, target.queryset, base)
         body["value"] = [{"@iot.selfLink": v["@iot.selfLink"]} for v in body["value"]]
         return _json(body)
     if not target.single:
         return _json(_collection(request, etype, target.queryset, base))
-    obj = target.queryset.first()
+    obj = target.queryset.get()
     options = parse_options(_params(request))
     if target.prop:
         full = entity_json(etype, obj, base, None)
