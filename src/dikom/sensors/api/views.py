@@ -169,7 +169,7 @@ def _collection(request: HttpRequest, etype: EntityType, qs: models.QuerySet[Any
     top = options.top if options.top is not None else DEFAULT_TOP
     rows = list(qs[options.skip : options.skip + top + 1])
     body: dict[str, Any] = {}
-    if options.count is not False:
+    if options.count:
         body["@iot.count"] = qs.count()
     if len(rows) > top:
         params = _params(request) | {"$top": str(top), "$skip": str(options.skip + top)}
