@@ -15,6 +15,8 @@ for _name, _value in {
     "DIKOM_EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
     "DIKOM_REQUIRE_2FA_FOR_STAFF": "false",
     "DIKOM_DEMO": "true",
+    # `make run` has Mosquitto on the default port (new observations are announced there).
+    "DIKOM_STA_MQTT_URL": "mqtt://127.0.0.1:1883",
     # Closed cases go as xdomea packages into a folder under the data directory (see below).
     "DIKOM_EFILE_CONNECTOR": "filedrop",
 }.items():

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -112,6 +114,7 @@ def _set_geometry(etype: EntityType, obj: Any, value: Any) -> None:
 class _Budget:
     def __init__(self) -> None:
         self.left = MAX_DEEP_INSERT
+        self.observations: list[int] = []
 
     def spend(self) -> None:
         self.left -= 1
@@ -143,6 +146,8 @@ def _create(etype: EntityType, data: Any, municipality: Municipality, budget: _B
         if obj.feature_of_interest_id is None:
             obj.feature_of_interest = feature_for_datastream(obj.datastream)
     obj.save()
+    if etype.name == "Observation":
+        budget.observations.append(obj.pk)
     # to-many links after
     for name, nav in etype.navs.items():
         if not nav.many or name not in data:
@@ -206,7 +211,20 @@ def feature_for_datastream(datastream: m.Datastream) -> m.FeatureOfInterest:
 def create_entity(etype: EntityType, data: Any, municipality: Municipality) -> Any:
     if _is_ref(data):
         raise StaError("POST creates an entity; this body only names an existing one")
-    return _create(etype, data, municipality, _Budget())
+    budget = _Budget()
+    obj = _create(etype, data, municipality, budget)
+    _announce(budget.observations)
+    return obj
+
+
+def _announce(observation_ids: list[int]) -> None:
+    """Publish new observations over MQTT once they are committed (when a broker is configured)."""
+    if not observation_ids or not settings.DIKOM_STA_MQTT_URL:
+        return
+    from dikom.sensors.tasks import publish_observations
+
+    for start in range(0, len(observation_ids), 1000):
+        transaction.on_commit(functools.partial(publish_observations.enqueue, observation_ids[start : start + 1000]))
 
 
 @transaction.atomic
@@ -331,4 +349,5 @@ def create_observations(body: Any, municipality: Municipality) -> list[int]:
             objects.append(obs)
         saved = m.Observation.objects.bulk_create(objects, batch_size=1000)
         created.extend(o.pk for o in saved)
+    _announce(created)
     return created
