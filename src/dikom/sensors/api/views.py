@@ -48,7 +48,7 @@ def _error(status: int, message: str, position: int | None = None) -> JsonRespon
     return response
 
 
-_SEGMENT = re.compile(r"^([A-Za-z]+)(?:\((\d+|'\d+')\))?$")
+_SEGMENT = re.compile(r"^([A-Za-z]+)(?:\((\d{1,18}|'\d{1,18}')\))?$")
 
 
 class Target:

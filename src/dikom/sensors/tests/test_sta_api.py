@@ -92,6 +92,13 @@ def test_unknown_ids_are_404(client: Any, tree: dict[str, Any]) -> None:
     assert response.json()["code"] == 404
     assert client.get(f"{BASE}Things(999999)/Datastreams").status_code == 404
     assert client.get(f"{BASE}Nonsense").status_code == 404
+    assert client.get(f"{BASE}Things(99999999999999999999999)").status_code == 404
+
+
+def test_filter_literals_are_data_not_sql(client: Any, tree: dict[str, Any]) -> None:
+    response = client.get(f"{BASE}Things", {"$filter": "name eq 'x'' OR 1=1 --'", "$count": "true"})
+    assert response.status_code == 200
+    assert response.json()["@iot.count"] == 0
 
 
 def test_top_skip_count_and_next_link(client: Any, tree: dict[str, Any]) -> None:
