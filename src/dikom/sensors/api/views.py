@@ -137,7 +137,23 @@ def _apply(etype: EntityType, qs: models.QuerySet[Any], options: Options) -> mod
         if distinct:
             qs = qs.distinct()
     order = compile_orderby(etype, options.orderby) if options.orderby else []
+    joined = _to_one_expansions(etype, options, "")
+    if joined:
+        qs = qs.select_related(*joined)
     return qs.order_by(*order, "pk")
+
+
+def _to_one_expansions(etype: EntityType, options: Options, prefix: str) -> list[str]:
+    """ORM paths of the expanded to-one relations (and theirs), loaded in the same query."""
+    out = []
+    for name, sub in (options.expand or {}).items():
+        nav = etype.navs.get(name)
+        if nav is None or nav.many:
+            continue
+        path = f"{prefix}{nav.orm}"
+        out.append(path)
+        out.extend(_to_one_expansions(TYPES[nav.target], sub, f"{path}__"))
+    return out
 
 
 def _serialize(etype: EntityType, obj: Any, base: str, options: Options) -> dict[str, Any]:

@@ -261,3 +261,13 @@ def test_post_under_navigation_path_links_to_parent(client: Any, tree: dict[str,
     assert response.status_code == 201, response.content
     assert response.json()["phenomenonTime"]
     assert count(client, f"{BASE}Datastreams({ds_id})/Observations", {"$filter": "result eq 40"}) == 1
+
+
+def test_expanding_to_one_relations_costs_no_query_per_row(
+    client: Any, tree: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    url = f"{BASE}Observations?$expand=Datastream($expand=Thing,Sensor),FeatureOfInterest&$count=true"
+    with django_assert_max_num_queries(3):
+        body = client.get(url).json()
+    assert body["@iot.count"] == 3
+    assert {o["Datastream"]["Thing"]["name"] for o in body["value"]} == {"Straßenbaum 17"}
