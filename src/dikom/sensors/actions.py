@@ -148,6 +148,7 @@ def _create(etype: EntityType, data: Any, municipality: Municipality, budget: _B
     obj.save()
     if etype.name == "Observation":
         budget.observations.append(obj.pk)
+        extend_datastream_times(obj.datastream, [obj])
     # to-many links after
     for name, nav in etype.navs.items():
         if not nav.many or name not in data:
@@ -171,6 +172,27 @@ def _create(etype: EntityType, data: Any, municipality: Municipality, budget: _B
         for thing in obj.things.all():
             _record_history(thing)
     return obj
+
+
+def extend_datastream_times(datastream: m.Datastream, observations: list[m.Observation]) -> None:
+    """Widen the Datastream's phenomenonTime and resultTime (spec: the span of its Observations) by new ones.
+
+    Deleting Observations does not narrow them again.
+    """
+    starts = [o.phenomenon_time for o in observations]
+    ends = [o.phenomenon_time_end or o.phenomenon_time for o in observations]
+    results = [o.result_time for o in observations if o.result_time is not None]
+    row = m.Datastream.objects.select_for_update().get(pk=datastream.pk)
+    changed = {
+        "phenomenon_time_start": min([*starts, *filter(None, [row.phenomenon_time_start])]),
+        "phenomenon_time_end": max([*ends, *filter(None, [row.phenomenon_time_end])]),
+    }
+    if results:
+        changed["result_time_start"] = min([*results, *filter(None, [row.result_time_start])])
+        changed["result_time_end"] = max([*results, *filter(None, [row.result_time_end])])
+    m.Datastream.objects.filter(pk=row.pk).update(**changed)
+    for name, value in changed.items():
+        setattr(datastream, name, value)
 
 
 def _relink(child: Any, field: str, parent: Any) -> None:
@@ -348,6 +370,7 @@ def create_observations(body: Any, municipality: Municipality) -> list[int]:
                 obs.feature_of_interest = default_feature
             objects.append(obs)
         saved = m.Observation.objects.bulk_create(objects, batch_size=1000)
+        extend_datastream_times(datastream, saved)
         created.extend(o.pk for o in saved)
     _announce(created)
     return created

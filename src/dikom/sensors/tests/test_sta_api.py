@@ -196,6 +196,9 @@ def test_create_observations_data_array(client: Any, tree: dict[str, Any], city_
     assert response.status_code == 201
     assert len(response.json()) == 2
     assert count(client, f"{BASE}Datastreams({ds_id})/Observations") == 5
+    # the Datastream's phenomenonTime spans its observations
+    datastream = client.get(f"{BASE}Datastreams({ds_id})").json()
+    assert datastream["phenomenonTime"] == "2026-06-01T06:00:00Z/2026-09-02T06:00:00Z"
 
 
 def test_patch_merge_and_json_patch(client: Any, tree: dict[str, Any], city_a: Any) -> None:
