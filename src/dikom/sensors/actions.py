@@ -361,6 +361,8 @@ def create_observations(body: Any, municipality: Municipality) -> list[int]:
             if obs.phenomenon_time is None:
                 obs.phenomenon_time = timezone.now()
             fid = values.get("FeatureOfInterest/id")
+            if fid is not None and (not isinstance(fid, int) or isinstance(fid, bool)):
+                raise StaError("FeatureOfInterest/id must be an integer @iot.id")
             if fid is not None:
                 if fid not in features:
                     features[fid] = _existing(TYPES["FeatureOfInterest"], {"@iot.id": fid}, municipality)

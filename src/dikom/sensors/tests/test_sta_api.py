@@ -274,3 +274,54 @@ def test_expanding_to_one_relations_costs_no_query_per_row(
         body = client.get(url).json()
     assert body["@iot.count"] == 3
     assert {o["Datastream"]["Thing"]["name"] for o in body["value"]} == {"Straßenbaum 17"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("Things", "not json"),
+        ("Things", [1, 2]),
+        ("Things", {"name": 5, "description": "x"}),
+        ("Things", {"name": "x", "description": "y", "unknown": 1}),
+        ("Things", {"name": "x", "description": "y", "Datastreams": {"name": "no list"}}),
+        (
+            "Locations",
+            {
+                "name": "x",
+                "description": "y",
+                "encodingType": "application/geo+json",
+                "location": {"type": "Point", "coordinates": ["a"]},
+            },
+        ),
+        (
+            "Locations",
+            {"name": "x", "description": "y", "encodingType": "application/geo+json", "location": "POINT(1 2)"},
+        ),
+        ("Observations", {"result": 1, "phenomenonTime": 12, "Datastream": {"@iot.id": 1}}),
+        ("Observations", {"result": 1, "Datastream": {"@iot.id": "abc"}}),
+        ("Datastreams", {"name": "x", "description": "y", "observationType": "t", "unitOfMeasurement": {}}),
+        ("CreateObservations", {"Datastream": 1}),
+        (
+            "CreateObservations",
+            [
+                {
+                    "Datastream": {"@iot.id": 1},
+                    "components": ["result", "FeatureOfInterest/id"],
+                    "dataArray": [[1, {"x": 1}]],
+                }
+            ],
+        ),
+        (
+            "CreateObservations",
+            [{"Datastream": {"@iot.id": 1}, "components": ["result", "bogus"], "dataArray": [[1, 2]]}],
+        ),
+    ],
+)
+def test_bad_bodies_are_400_with_a_message(client: Any, city_a: Any, path: str, body: Any) -> None:
+    key = key_for(city_a)
+    if isinstance(body, str):
+        response = client.post(BASE + path, body, content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}")
+    else:
+        response = post(client, path, body, key)
+    assert response.status_code == 400, response.content
+    assert response.json()["message"]
