@@ -325,3 +325,30 @@ def test_bad_bodies_are_400_with_a_message(client: Any, city_a: Any, path: str, 
         response = post(client, path, body, key)
     assert response.status_code == 400, response.content
     assert response.json()["message"]
+
+
+def test_moving_a_thing_records_history_and_deleting_a_location_takes_it_along(
+    client: Any, tree: dict[str, Any], city_a: Any
+) -> None:
+    key = key_for(city_a)
+    new_place = {
+        "name": "Neuer Standort",
+        "description": "umgepflanzt",
+        "encodingType": "application/geo+json",
+        "location": {"type": "Point", "coordinates": [9.7, 50.6]},
+    }
+    location = post(client, "Locations", new_place, key).json()
+    url = f"{BASE}Things({tree['@iot.id']})"
+    response = client.patch(
+        url,
+        {"Locations": [{"@iot.id": location["@iot.id"]}]},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
+    )
+    assert response.status_code == 200
+    history = client.get(f"{url}/HistoricalLocations?$orderby=@iot.id&$expand=Locations").json()["value"]
+    assert [h["Locations"][0]["name"] for h in history] == ["Baumstandort 17", "Neuer Standort"]
+    assert client.get(f"{url}/Locations").json()["value"][0]["name"] == "Neuer Standort"
+    response = client.delete(f"{BASE}Locations({location['@iot.id']})", HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert response.status_code == 200
+    assert count(client, f"{url}/HistoricalLocations") == 1
