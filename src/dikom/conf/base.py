@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "dikom.cases",
     "dikom.cases.automation",
     "dikom.competences",
+    "dikom.sensors",
     "dikom.demo",
 ]
 
@@ -387,6 +388,15 @@ DIKOM_PDF_MEMORY_MB = env_int(
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 DIKOM_TASK_MAX_ATTEMPTS = env_int(
     "DIKOM_TASK_MAX_ATTEMPTS", 5, "How often a failing background task is tried before it stays failed.", minimum=1
+)
+
+# --- Sensors (SensorThings API) ---------------------------------------------------------
+
+DIKOM_STA_MQTT_URL = env_str(
+    "DIKOM_STA_MQTT_URL",
+    None,
+    "MQTT broker to which new SensorThings observations are published, e.g. mqtt://127.0.0.1:1883 "
+    "(topics v1.1/Datastreams(<id>)/Observations and v1.1/Observations). Unset: no MQTT.",
 )
 
 # --- API ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from dikom.demo import data
 from dikom.demo.actions import load_demo_cooperation
 from dikom.eservices.service import load_demo_services
 from dikom.portal.demo import load_demo_applications
+from dikom.sensors.demo import load_demo_sensors
 
 CREDENTIALS_FILE = "demo-credentials.txt"
 
@@ -53,6 +54,8 @@ class Command(BaseCommand):
         usage = load_demo_usage(days=options["usage_days"])
         # Gießen's bulky-waste form, instrumented for Matomo: /matomo.php and the snippet work at once.
         site = load_demo_collection_site()
+        # Street trees with simulated soil probes in the SensorThings API (generated readings).
+        sensors = load_demo_sensors()
         credentials.parent.mkdir(parents=True, exist_ok=True)
         credentials.write_text(result.password + "\n", encoding="utf-8")
         os.chmod(credentials, 0o600)
@@ -79,6 +82,11 @@ class Command(BaseCommand):
                 f"Nutzungsdaten (generierte Demo-Daten) {first:%d.%m.%Y}–{last:%d.%m.%Y}: "
                 f"{usage.events_stored} neue Ereignisse, {usage.services_created} neue Dienste "
                 f"– zu sehen unter http://127.0.0.1:8000/analytics/ (z. B. als marburg-analyst).\n"
+            )
+        if sensors.things:
+            self.stdout.write(
+                f"Sensoren (generierte Demo-Daten): {sensors.things} Straßenbäume mit {sensors.observations} Messwerten "
+                f"– SensorThings API unter http://127.0.0.1:8000/sta/v1.1/Things\n"
             )
         if site is not None:
             idsite = f"Matomo-idsite {site.matomo_idsite}, " if site.matomo_idsite else ""

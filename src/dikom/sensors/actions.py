@@ -1,0 +1,378 @@
+"""The only code that changes SensorThings data: create (with deep insert), update, delete, bulk observations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from dikom.municipalities.models import Municipality
+from dikom.sensors import geometry as geo
+from dikom.sensors import models as m
+from dikom.sensors.entities import MUNICIPALITY_PATH, TYPES, EntityType
+
+MAX_DEEP_INSERT = 10_000
+
+
+class StaError(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _time(value: Any, name: str) -> dt.datetime:
+    parsed = parse_datetime(value.replace("Z", "+00:00")) if isinstance(value, str) else None
+    if parsed is None:
+        raise StaError(f"{name} is not an ISO 8601 time: {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _interval(value: Any, name: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    if value is None:
+        return None, None
+    if not isinstance(value, str):
+        raise StaError(f"{name} is not a time or interval")
+    start, slash, end = value.partition("/")
+    return _time(start, name), (_time(end, name) if slash else None)
+
+
+def owned(etype: EntityType, municipality: Municipality) -> models.QuerySet[Any]:
+    return etype.model.objects.filter(**{MUNICIPALITY_PATH[etype.name]: municipality})
+
+
+def _existing(etype: EntityType, ref: Any, municipality: Municipality) -> Any:
+    pk = ref.get("@iot.id") if isinstance(ref, dict) else None
+    if isinstance(pk, str) and pk.isdigit():
+        pk = int(pk)
+    if not isinstance(pk, int) or isinstance(pk, bool):
+        raise StaError(f"A link to a {etype.name} needs an @iot.id")
+    obj = owned(etype, municipality).filter(pk=pk).first()
+    if obj is None:
+        raise StaError(f"No {etype.name} with @iot.id {pk} of this city", 400)
+    return obj
+
+
+def _is_ref(data: Any) -> bool:
+    return isinstance(data, dict) and "@iot.id" in data
+
+
+def _set_props(etype: EntityType, obj: Any, data: dict[str, Any], *, creating: bool) -> None:
+    known = set(etype.props) | set(etype.intervals) | set(etype.navs) | {"@iot.id", "@iot.selfLink", "id"}
+    unknown = [k for k in data if k not in known and not k.endswith("@iot.navigationLink")]
+    if unknown:
+        raise StaError(f"Unknown properties of {etype.name}: {', '.join(sorted(unknown))}")
+    if creating:
+        missing = [p for p in etype.required if data.get(p) is None and not (p == "result" and "result" in data)]
+        if missing:
+            raise StaError(f"{etype.name} misses {', '.join(missing)}")
+    for name, field in etype.props.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if name in ("resultTime", "time"):
+            value = None if value is None else _time(value, name)
+        elif name in ("name", "description", "encodingType", "definition", "observationType"):
+            if not isinstance(value, str):
+                raise StaError(f"{name} must be a string")
+        elif name == "metadata":
+            value = value if isinstance(value, str) else str(value)
+        elif name in ("properties", "parameters") and value is not None and not isinstance(value, dict):
+            raise StaError(f"{name} must be an object")
+        elif name == "unitOfMeasurement" and not isinstance(value, dict):
+            raise StaError("unitOfMeasurement must be an object")
+        setattr(obj, field, value)
+    for name, (start, end) in etype.intervals.items():
+        if name in data:
+            first, last = _interval(data[name], name)
+            setattr(obj, start, first)
+            setattr(obj, end, last)
+    if etype.geometry and etype.geometry in data:
+        _set_geometry(etype, obj, data[etype.geometry])
+    if etype.name == "Observation" and "result" in data:
+        result = data["result"]
+        obj.result_number = float(result) if isinstance(result, (int, float)) and not isinstance(result, bool) else None
+        obj.result_string = result if isinstance(result, str) else None
+
+
+def _set_geometry(etype: EntityType, obj: Any, value: Any) -> None:
+    geometry = geo.geometry_of(value)
+    if geometry is None:
+        raise StaError(f"{etype.geometry} must be GeoJSON")
+    try:
+        geo.validate(geometry)
+        obj.min_x, obj.min_y, obj.max_x, obj.max_y = geo.bbox(geometry)
+    except (geo.GeometryError, TypeError, ValueError, KeyError) as exc:
+        raise StaError(f"{etype.geometry} has malformed coordinates") from exc
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.left = MAX_DEEP_INSERT
+        self.observations: list[int] = []
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise StaError("Too many entities in one request")
+
+
+def _create(etype: EntityType, data: Any, municipality: Municipality, budget: _Budget) -> Any:
+    if not isinstance(data, dict):
+        raise StaError(f"A {etype.name} must be a JSON object")
+    if _is_ref(data):
+        return _existing(etype, data, municipality)
+    budget.spend()
+    obj: Any = etype.model()
+    if etype.name != "Observation":
+        obj.municipality = municipality
+    _set_props(etype, obj, data, creating=True)
+    # to-one links first (the row needs them)
+    for name, nav in etype.navs.items():
+        if nav.many:
+            continue
+        if name in data:
+            setattr(obj, nav.orm, _create(TYPES[nav.target], data[name], municipality, budget))
+        elif name in etype.required_navs:
+            raise StaError(f"{etype.name} misses its {name}")
+    if etype.name == "Observation":
+        if obj.phenomenon_time is None:
+            obj.phenomenon_time = timezone.now()
+        if obj.feature_of_interest_id is None:
+            obj.feature_of_interest = feature_for_datastream(obj.datastream)
+    obj.save()
+    if etype.name == "Observation":
+        budget.observations.append(obj.pk)
+        extend_datastream_times(obj.datastream, [obj])
+    # to-many links after
+    for name, nav in etype.navs.items():
+        if not nav.many or name not in data:
+            continue
+        items = data[name]
+        if not isinstance(items, list):
+            raise StaError(f"{name} must be a list")
+        target = TYPES[nav.target]
+        reverse = target.navs[nav.reverse]
+        for item in items:
+            if reverse.many or _is_ref(item):
+                child = _create(target, item, municipality, budget)
+                getattr(obj, nav.orm).add(child) if reverse.many else _relink(child, reverse.orm, obj)
+            else:
+                if not isinstance(item, dict):
+                    raise StaError(f"A {target.name} must be a JSON object")
+                _create(target, {**item, nav.reverse: {"@iot.id": obj.pk}}, municipality, budget)
+    if etype.name == "Thing" and data.get("Locations"):
+        _record_history(obj)
+    if etype.name == "Location" and data.get("Things"):
+        for thing in obj.things.all():
+            _record_history(thing)
+    return obj
+
+
+def extend_datastream_times(datastream: m.Datastream, observations: list[m.Observation]) -> None:
+    """Widen the Datastream's phenomenonTime and resultTime (spec: the span of its Observations) by new ones.
+
+    Deleting Observations does not narrow them again.
+    """
+    starts = [o.phenomenon_time for o in observations]
+    ends = [o.phenomenon_time_end or o.phenomenon_time for o in observations]
+    results = [o.result_time for o in observations if o.result_time is not None]
+    row = m.Datastream.objects.select_for_update().get(pk=datastream.pk)
+    changed = {
+        "phenomenon_time_start": min([*starts, *filter(None, [row.phenomenon_time_start])]),
+        "phenomenon_time_end": max([*ends, *filter(None, [row.phenomenon_time_end])]),
+    }
+    if results:
+        changed["result_time_start"] = min([*results, *filter(None, [row.result_time_start])])
+        changed["result_time_end"] = max([*results, *filter(None, [row.result_time_end])])
+    m.Datastream.objects.filter(pk=row.pk).update(**changed)
+    for name, value in changed.items():
+        setattr(datastream, name, value)
+
+
+def _relink(child: Any, field: str, parent: Any) -> None:
+    setattr(child, field, parent)
+    child.save()
+
+
+def _record_history(thing: m.Thing) -> None:
+    history = m.HistoricalLocation.objects.create(
+        municipality_id=thing.municipality_id, thing=thing, time=timezone.now()
+    )
+    history.locations.set(thing.locations.all())
+
+
+def feature_for_datastream(datastream: m.Datastream) -> m.FeatureOfInterest:
+    """The feature generated from the Thing's (first) Location, as the spec asks when an Observation names none."""
+    location = datastream.thing.locations.order_by("pk").first()
+    if location is None:
+        raise StaError("The Observation names no FeatureOfInterest and its Thing has no Location")
+    feature = m.FeatureOfInterest.objects.filter(source_location=location).first()
+    if feature is None:
+        feature = m.FeatureOfInterest.objects.create(
+            municipality_id=location.municipality_id,
+            name=location.name,
+            description=location.description,
+            encoding_type=location.encoding_type,
+            feature=location.location,
+            min_x=location.min_x,
+            min_y=location.min_y,
+            max_x=location.max_x,
+            max_y=location.max_y,
+            source_location=location,
+        )
+    return feature
+
+
+@transaction.atomic
+def create_entity(etype: EntityType, data: Any, municipality: Municipality) -> Any:
+    if _is_ref(data):
+        raise StaError("POST creates an entity; this body only names an existing one")
+    budget = _Budget()
+    obj = _create(etype, data, municipality, budget)
+    _announce(budget.observations)
+    return obj
+
+
+def _announce(observation_ids: list[int]) -> None:
+    """Publish new observations over MQTT once they are committed (when a broker is configured)."""
+    if not observation_ids or not settings.DIKOM_STA_MQTT_URL:
+        return
+    from dikom.sensors.tasks import publish_observations
+
+    for start in range(0, len(observation_ids), 1000):
+        transaction.on_commit(functools.partial(publish_observations.enqueue, observation_ids[start : start + 1000]))
+
+
+@transaction.atomic
+def update_entity(etype: EntityType, obj: Any, data: Any, municipality: Municipality) -> Any:
+    if not isinstance(data, dict):
+        raise StaError("PATCH needs a JSON object")
+    if "@iot.id" in data and data["@iot.id"] != obj.pk:
+        raise StaError("@iot.id cannot be changed")
+    _set_props(etype, obj, data, creating=False)
+    for name, nav in etype.navs.items():
+        if name not in data:
+            continue
+        target = TYPES[nav.target]
+        if nav.many:
+            if not isinstance(data[name], list) or not all(_is_ref(i) for i in data[name]):
+                raise StaError(f"{name} takes a list of @iot.id references")
+            related = [_existing(target, ref, municipality) for ref in data[name]]
+            if target.navs[nav.reverse].many:
+                getattr(obj, nav.orm).set(related)
+            else:
+                for child in related:
+                    _relink(child, target.navs[nav.reverse].orm, obj)
+        else:
+            setattr(obj, nav.orm, _existing(target, data[name], municipality))
+    obj.save()
+    if etype.name == "Thing" and "Locations" in data:
+        _record_history(obj)
+    return obj
+
+
+def apply_json_patch(document: dict[str, Any], operations: Any) -> dict[str, Any]:
+    """RFC 6902 ``add``/``replace``/``remove`` on the entity's JSON (what frost-sta-client sends)."""
+    if not isinstance(operations, list):
+        raise StaError("A JSON Patch is a list of operations")
+    changed: dict[str, Any] = {}
+    for op in operations:
+        if not isinstance(op, dict) or op.get("op") not in ("add", "replace", "remove") or "path" not in op:
+            raise StaError("Supported JSON Patch operations: add, replace, remove")
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in str(op["path"]).split("/")[1:]]
+        if not parts:
+            raise StaError("A JSON Patch path names a property")
+        top = parts[0]
+        value = changed.get(top, document.get(top))
+        if len(parts) == 1:
+            changed[top] = None if op["op"] == "remove" else op.get("value")
+            continue
+        container = dict(value or {}) if isinstance(value, dict) or value is None else None
+        if container is None:
+            raise StaError(f"{top} is not an object")
+        cursor = container
+        for part in parts[1:-1]:
+            cursor[part] = dict(cursor.get(part) or {})
+            cursor = cursor[part]
+        if op["op"] == "remove":
+            cursor.pop(parts[-1], None)
+        else:
+            cursor[parts[-1]] = op.get("value")
+        changed[top] = container
+    return changed
+
+
+@transaction.atomic
+def delete_entity(etype: EntityType, obj: Any) -> None:
+    """Delete with the spec's cascade: a Location takes its HistoricalLocations along; the foreign keys do the rest."""
+    if etype.name == "Location":
+        m.HistoricalLocation.objects.filter(locations=obj).delete()
+    obj.delete()
+
+
+@transaction.atomic
+def create_observations(body: Any, municipality: Municipality) -> list[int]:
+    """``CreateObservations``: one ``dataArray`` per Datastream; returns the new ids in order."""
+    if not isinstance(body, list):
+        raise StaError("CreateObservations takes a list of Datastream blocks")
+    created: list[int] = []
+    total = 0
+    for block in body:
+        if not isinstance(block, dict):
+            raise StaError("Each block is a JSON object")
+        datastream = _existing(TYPES["Datastream"], block.get("Datastream"), municipality)
+        components = block.get("components")
+        rows = block.get("dataArray")
+        if not isinstance(components, list) or not isinstance(rows, list):
+            raise StaError("Each block needs components and dataArray")
+        allowed = {
+            "id",
+            "phenomenonTime",
+            "resultTime",
+            "result",
+            "resultQuality",
+            "validTime",
+            "parameters",
+            "FeatureOfInterest/id",
+        }
+        if unknown := [c for c in components if c not in allowed]:
+            raise StaError(f"Unknown components: {unknown}")
+        if "result" not in components:
+            raise StaError("components must include result")
+        total += len(rows)
+        if total > 100_000:
+            raise StaError("At most 100000 observations per request")
+        features: dict[int, m.FeatureOfInterest] = {}
+        default_feature: m.FeatureOfInterest | None = None
+        objects = []
+        for row in rows:
+            if not isinstance(row, list) or len(row) != len(components):
+                raise StaError("Each dataArray row has one value per component")
+            values = dict(zip(components, row, strict=True))
+            obs = m.Observation(datastream=datastream)
+            data = {k: v for k, v in values.items() if k not in ("id", "FeatureOfInterest/id")}
+            _set_props(TYPES["Observation"], obs, data, creating=True)
+            if obs.phenomenon_time is None:
+                obs.phenomenon_time = timezone.now()
+            fid = values.get("FeatureOfInterest/id")
+            if fid is not None and (not isinstance(fid, int) or isinstance(fid, bool)):
+                raise StaError("FeatureOfInterest/id must be an integer @iot.id")
+            if fid is not None:
+                if fid not in features:
+                    features[fid] = _existing(TYPES["FeatureOfInterest"], {"@iot.id": fid}, municipality)
+                obs.feature_of_interest = features[fid]
+            else:
+                default_feature = default_feature or feature_for_datastream(datastream)
+                obs.feature_of_interest = default_feature
+            objects.append(obs)
+        saved = m.Observation.objects.bulk_create(objects, batch_size=1000)
+        extend_datastream_times(datastream, saved)
+        created.extend(o.pk for o in saved)
+    _announce(created)
+    return created

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SensorsConfig(AppConfig):
+    name = "dikom.sensors"
+    verbose_name = _("Sensors (SensorThings API)")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dikom.sensors import scopes  # noqa: F401  (registers the API key scope)

@@ -1,0 +1,147 @@
+"""The eight entity types of the OGC SensorThings API 1.1 (Sensing part).
+
+Every entity belongs to one municipality: the city whose API key created it.
+Geometries are stored as GeoJSON (no spatial database needed); Locations and
+FeaturesOfInterest keep their bounding box in plain columns so that spatial
+filters can narrow the candidates in SQL before the exact test in Python.
+Observations carry their result as JSON plus a numeric and a text copy, so
+that ``$filter=result gt 30`` runs in SQL on an indexed column.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from dikom.municipalities.models import Municipality
+
+
+class StaEntity(models.Model):
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return str(getattr(self, "name", "") or f"{type(self).__name__} {self.pk}")
+
+
+class BBoxMixin(models.Model):
+    min_x = models.FloatField(null=True, blank=True)
+    min_y = models.FloatField(null=True, blank=True)
+    max_x = models.FloatField(null=True, blank=True)
+    max_y = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Thing(StaEntity):
+    name = models.CharField(_("name"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    properties = models.JSONField(null=True, blank=True)
+
+    class Meta(StaEntity.Meta):
+        verbose_name = _("thing")
+
+
+class Location(StaEntity, BBoxMixin):
+    name = models.CharField(_("name"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    encoding_type = models.CharField(max_length=100, default="application/geo+json")
+    location = models.JSONField()
+    properties = models.JSONField(null=True, blank=True)
+    things = models.ManyToManyField(Thing, related_name="locations", blank=True)
+
+    class Meta(StaEntity.Meta):
+        verbose_name = _("location")
+
+
+class HistoricalLocation(StaEntity):
+    time = models.DateTimeField()
+    thing = models.ForeignKey(Thing, on_delete=models.CASCADE, related_name="historical_locations")
+    locations = models.ManyToManyField(Location, related_name="historical_locations")
+
+    class Meta(StaEntity.Meta):
+        verbose_name = _("historical location")
+
+
+class Sensor(StaEntity):
+    name = models.CharField(_("name"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    encoding_type = models.CharField(max_length=100)
+    metadata = models.TextField(blank=True)
+    properties = models.JSONField(null=True, blank=True)
+
+    class Meta(StaEntity.Meta):
+        verbose_name = _("sensor")
+
+
+class ObservedProperty(StaEntity):
+    name = models.CharField(_("name"), max_length=255)
+    definition = models.CharField(max_length=500)
+    description = models.TextField(_("description"), blank=True)
+    properties = models.JSONField(null=True, blank=True)
+
+    class Meta(StaEntity.Meta):
+        verbose_name = _("observed property")
+
+
+class Datastream(StaEntity):
+    name = models.CharField(_("name"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    observation_type = models.CharField(max_length=255)
+    unit_of_measurement = models.JSONField()
+    observed_area = models.JSONField(null=True, blank=True)
+    phenomenon_time_start = models.DateTimeField(null=True, blank=True)
+    phenomenon_time_end = models.DateTimeField(null=True, blank=True)
+    result_time_start = models.DateTimeField(null=True, blank=True)
+    result_time_end = models.DateTimeField(null=True, blank=True)
+    properties = models.JSONField(null=True, blank=True)
+    thing = models.ForeignKey(Thing, on_delete=models.CASCADE, related_name="datastreams")
+    sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="datastreams")
+    observed_property = models.ForeignKey(ObservedProperty, on_delete=models.CASCADE, related_name="datastreams")
+
+    class Meta(StaEntity.Meta):
+        verbose_name = _("datastream")
+
+
+class FeatureOfInterest(StaEntity, BBoxMixin):
+    name = models.CharField(_("name"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    encoding_type = models.CharField(max_length=100, default="application/geo+json")
+    feature = models.JSONField()
+    properties = models.JSONField(null=True, blank=True)
+    # Set when the server generated this feature from a Thing's Location (spec 10.2.2).
+    source_location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta(StaEntity.Meta):
+        verbose_name = _("feature of interest")
+
+
+class Observation(models.Model):
+    """One reading. The municipality is the datastream's (no column of its own)."""
+
+    datastream = models.ForeignKey(Datastream, on_delete=models.CASCADE, related_name="observations")
+    feature_of_interest = models.ForeignKey(FeatureOfInterest, on_delete=models.CASCADE, related_name="observations")
+    phenomenon_time = models.DateTimeField()
+    phenomenon_time_end = models.DateTimeField(null=True, blank=True)
+    result_time = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True)
+    result_number = models.FloatField(null=True, blank=True)
+    result_string = models.TextField(null=True, blank=True)  # noqa: DJ001  (null: the result is no text)
+    result_quality = models.JSONField(null=True, blank=True)
+    valid_time_start = models.DateTimeField(null=True, blank=True)
+    valid_time_end = models.DateTimeField(null=True, blank=True)
+    parameters = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("observation")
+        indexes = [models.Index(fields=["datastream", "phenomenon_time"], name="sensors_obs_ds_time")]
+
+    def __str__(self) -> str:
+        return f"Observation {self.pk}"

@@ -1,0 +1,82 @@
+"""MQTT notifications of the SensorThings API (STA 1.1, chapter 14, the subscribe half).
+
+Every Observation stored, however it arrived (POST, deep insert,
+``CreateObservations``, the demo), is published after the commit, by a
+background task, to the topics a subscriber of FROST-Server would use:
+``v1.1/Datastreams(<id>)/Observations``, ``v1.1/Observations`` and
+``v1.1/FeaturesOfInterest(<id>)/Observations`` (QoS 1, with the same JSON as
+a GET of the Observation). The database is the record: a broker that is down
+makes the task fail and retry (``dikom.lib.tasks``), nothing is lost.
+
+Not yet: creating Observations from messages clients publish to those topics
+(the publish half). The design for it: a ``manage.py sta_mqtt`` listener on
+``v1.1/#`` that takes messages without ``@iot.id`` (notifications carry one)
+and stores them with the Datastream's city, once the broker authenticates
+publishers per city (Mosquitto's dynamic security plugin or an auth plugin
+against the API keys) — without that anyone reaching the broker could write.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+
+import orjson
+from django.conf import settings
+
+from dikom.sensors.entities import TYPES
+from dikom.sensors.models import Observation
+from dikom.sensors.serialize import entity_json
+
+logger = logging.getLogger(__name__)
+
+VERSION = "v1.1"
+PUBLISH_TIMEOUT_SECONDS = 10
+
+
+def broker() -> tuple[str, int] | None:
+    url = settings.DIKOM_STA_MQTT_URL
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 1883
+
+
+def observation_messages(ids: list[int]) -> list[tuple[str, bytes]]:
+    base = f"{(settings.SITE_URL or '').rstrip('/')}/sta/{VERSION}/"
+    messages = []
+    for obs in Observation.objects.filter(pk__in=ids).order_by("pk"):
+        payload = orjson.dumps(entity_json(TYPES["Observation"], obs, base, None))
+        for topic in (
+            f"{VERSION}/Datastreams({obs.datastream_id})/Observations",
+            f"{VERSION}/FeaturesOfInterest({obs.feature_of_interest_id})/Observations",
+            f"{VERSION}/Observations",
+        ):
+            messages.append((topic, payload))
+    return messages
+
+
+def publish_observations(ids: list[int]) -> int:
+    """Publish the observations ``ids``; returns the number of messages. Raises when the broker is unreachable."""
+    address = broker()
+    if address is None:
+        return 0
+    import paho.mqtt.client as mqtt
+
+    messages = observation_messages(ids)
+    if not messages:
+        return 0
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv311)
+    client.connect_timeout = 5
+    client.connect(*address, keepalive=30)
+    client.loop_start()
+    try:
+        infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+        for info in infos:
+            info.wait_for_publish(timeout=PUBLISH_TIMEOUT_SECONDS)
+            if not info.is_published():
+                raise ConnectionError("The MQTT broker did not acknowledge an observation")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return len(messages)
