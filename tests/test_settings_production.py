@@ -37,6 +37,9 @@ def safe_env() -> dict[str, str]:
         "DIKOM_ALLOWED_HOSTS": "dikom.example",
         # `check` does not connect; the URL only has to select PostgreSQL, as in production.
         "DATABASE_URL": "postgres://dikom@127.0.0.1:5432/dikom",
+        # Uploads are scanned in production (clamd); `check` does not connect to it.
+        "DIKOM_UPLOAD_SCANNER": "clamd",
+        "DIKOM_CLAMD_ADDRESS": "tcp://127.0.0.1:3310",
     }
 
 
@@ -103,3 +106,11 @@ def test_no_warning_when_2fa_is_required(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert "dikom.security" not in result.stderr
+
+
+def test_deployment_checks_warn_without_an_upload_scanner(tmp_path: Path) -> None:
+    env = safe_env() | {"DIKOM_UPLOAD_SCANNER": "none"}
+    result = run_manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **env)
+
+    assert result.returncode != 0
+    assert "scanning.W001" in result.stdout + result.stderr
