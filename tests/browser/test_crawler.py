@@ -15,8 +15,9 @@ Bounds (so that the whole test takes a few minutes on two cores): at most
 
 Every page is loaded at 1280 px. Checks on every page:
 
-- **server errors**: a 5xx answer, a Django debug page, or a 4xx answer to a link the
-  site itself shows (a broken link);
+- **server errors**: a 5xx answer, a Django debug page, or a 4xx answer other than 403 to a
+  link the site itself shows (a broken link; 403 pages are designed pages saying whose the
+  module is, and are checked like any other page);
 - **overflow at 1280 px and at 390 px**: after the checks at 1280 px the viewport is
   narrowed to 390 px (CSS media queries apply without a reload) and back; a page is too
   wide when ``scrollWidth > innerWidth`` and some element sticks out on the right that is
@@ -61,8 +62,8 @@ CITY = "marburg"
 PASSWORD = "Demo-Passwort-fuer-den-Crawler-1"
 USAGE_DAYS = 3
 
-MAX_PAGES_PER_ROLE = int(os.environ.get("DIKOM_CRAWLER_MAX_PAGES", "150"))
-MAX_PER_PATTERN = 3
+MAX_PAGES_PER_ROLE = int(os.environ.get("DIKOM_CRAWLER_MAX_PAGES", "60"))
+MAX_PER_PATTERN = 2
 NARROW, WIDE = 390, 1280
 HEIGHT = 900
 
@@ -79,17 +80,31 @@ ROLES: dict[str, str | None] = {
     "platform admin": data.PLATFORM_ADMIN_USERNAME,
 }
 
-# The pages each role needs, reached by clicking from "/" (paths; the crawler's visited set must contain them).
+# The pages each role needs, reached by clicking from "/": regular expressions, each must match
+# (in full) the path of a page the crawler reached (the address it followed or where it landed).
+ANY_UUID = "[0-9a-f-]{36}"
 MUST_REACH: dict[str, list[str]] = {
     "anonymous": ["/kommunen/", f"/kommunen/{CITY}/", "/portal/", f"/portal/{CITY}/", "/konto/anmelden/"],
-    "citizen": [f"/portal/{CITY}/", "/portal/antraege/", "/konto/"],
-    "caseworker": [f"/vorgaenge/{CITY}/"],
-    "designer": ["/dienste/", "/dienste/neu/"],
-    "reviewer": ["/dienste/"],
-    "analyst": ["/analytics/"],
+    "citizen": [
+        f"/portal/{CITY}/",
+        f"/portal/{CITY}/dienst/[a-z0-9-]+/",
+        "/portal/antraege/",
+        f"/portal/antraege/{ANY_UUID}/",
+        "/konto/",
+    ],
+    "caseworker": [f"/vorgaenge/{CITY}/", f"/vorgaenge/{CITY}/{ANY_UUID}/"],
+    "designer": ["/dienste/", "/dienste/meine/", "/dienste/[a-z0-9-]+/v[0-9]+/"],
+    "reviewer": ["/dienste/", "/dienste/benachrichtigungen/"],
+    "analyst": [f"/analytics/{CITY}/", "/analytics/vergleich/"],
     "publisher": ["/opendata/"],
-    "admin": [f"/verwaltung/{CITY}/", f"/verwaltung/{CITY}/personal/", f"/verwaltung/{CITY}/organisation/"],
-    "platform admin": ["/plattform-admin/"],
+    "admin": [
+        f"/verwaltung/{CITY}/",
+        f"/verwaltung/{CITY}/personal/",
+        f"/verwaltung/{CITY}/organisation/",
+        f"/verwaltung/{CITY}/protokoll/",
+        "/dienste/[a-z0-9-]+/uebernahme/" + CITY + "/",
+    ],
+    "platform admin": ["/plattform-admin/", "/kommunen/"],
 }
 
 # Addresses never followed: signing out, changing the language (a POST form anyway), the API,
@@ -99,6 +114,8 @@ SKIP_PATHS = re.compile(
     r"|/(abmelden|loeschen|entfernen|widerrufen|zurueckziehen|abbrechen|verschieben|deaktivieren|erledigt|gelesen"
     r"|logout|delete)/"
 )
+# One demo city: pages of the other demo cities (same templates, other data) are not followed.
+OTHER_CITIES = frozenset(slug for slug, *_ in data.MUNICIPALITIES if slug != CITY)
 # Answers that are files, not pages: checked with a GET (status below 400), never rendered.
 DOWNLOAD = re.compile(r"\.(pdf|csv|xlsx|zip|json|xml|geojson|txt|png|svg|ics)$|/(export|download|herunterladen)/")
 
@@ -115,12 +132,12 @@ DEBUG_MARKERS = (
 # in the forms listed, so that e.g. "IT-Service" does not count as "it".
 ENGLISH_WORDS = frozenset(
     """
-    the The and of to your Your with this This that please Please you You are is not has have been was
-    will which from should must could would there their these those when where what What how How
+    the The and of to your Your with this This that please Please you You are is not has have been
+    which from should must could would there their these those when where what What how How
     Save save Cancel cancel Delete delete Submit submit Search search Settings settings Previous previous
     Next Edit edit View Back Add Remove Close Change Changes Select select Choose choose Enter enter
     Required required None Unknown unknown Yes Field field Page page Sign sign Log Logged Download
-    Show Hide Home Users Groups Permissions Authentication Authorization Recent actions History
+    Show Hide Users Groups Permissions Authentication Authorization Recent actions History
     """.split()
 )
 # Django's blank choice of a select, which German pages show as "Bitte wählen" (issue 14, item 7)
@@ -150,13 +167,17 @@ TEXT_OF_PAGE = """() => {
 }"""
 
 
+# Short quoted names („to“, "unit"): keys of a format explained in German, not English prose.
+QUOTED = re.compile(r"[„“\"‚'][^„“”\"‚‘’']{1,20}[“”\"‘’']")
+
+
 def english_words(texts: list[str]) -> list[str]:
     """The English words (and Django's blank choice) found in the texts, with their context."""
     hits: list[str] = []
     for text in texts:
         if BLANK_CHOICE in text:
             hits.append(f"{BLANK_CHOICE!r} in {text[:80]!r}")
-        words = re.findall(r"(?<![\w.@/-])[A-Za-z]+(?![\w@/-])", text)
+        words = re.findall(r"(?<![\w.@/-])[A-Za-z]+(?![\w@/-])", QUOTED.sub(" ", text))
         found = sorted({word for word in words if word in ENGLISH_WORDS})
         if found:
             hits.append(f"{', '.join(found)} in {text[:80]!r}")
@@ -226,7 +247,65 @@ class Allowed:
 
 
 # Narrow on purpose: each entry names the issue item whose work removes it; shrink after merging.
-ALLOWED: list[Allowed] = []
+ALLOWED: list[Allowed] = [
+    Allowed(
+        "english text",
+        r"^/vorgaenge/[a-z-]+/statistik/",
+        r"Open cases at the end of the period|percentile of processing time|Automation share of",
+        "issue 14, item 7 (German everywhere: statistics columns): the case statistics' column labels are "
+        "not translated yet.",
+    ),
+    Allowed(
+        "english text",
+        r"^/dienste/[a-z0-9-]+/uebernahme/[a-z-]+/$",
+        r"^'---------' in '---------'$",
+        "issue 14, items 4 and 7 (adoption form; 'Bitte wählen' instead of '---------'): the blank choice of "
+        "the adoption's select fields.",
+    ),
+    Allowed(
+        "english text",
+        r"^/verwaltung/[a-z-]+/protokoll/$",
+        r"The city of [A-Za-z ]+ is happy to answer questions",
+        "not UI text: the audit log shows recorded values verbatim, here the English variant of a bilingual "
+        "hint of the demo services (eservices.demo); a lang attribute per value would need the audit log to "
+        "know which field is which language.",
+    ),
+    Allowed(
+        "english text",
+        r"^/plattform-admin/",
+        r".",
+        "issue 14, item 7 (admin models of third-party apps in German): Django's admin and django-otp's "
+        "models (search box, help texts, permission names, '---------').",
+    ),
+    Allowed(
+        "axe",
+        r"^/plattform-admin/",
+        r"^link-in-text-block \(serious\): \.breadcrumbs",
+        "Django admin's own stylesheet: breadcrumb links told apart by colour only; to be fixed with the "
+        "admin's German overhaul (issue 14, item 7) by an admin stylesheet override.",
+    ),
+    Allowed(
+        "axe",
+        r"^/plattform-admin/auth/group/add/$",
+        r"^aria-prohibited-attr \(serious\): label\[for=\"id_permissions_",
+        "Django admin's filter_horizontal widget (SelectFilter2) puts aria-label on a span; third-party markup "
+        "(issue 14, item 7: admin screens).",
+    ),
+    Allowed(
+        "axe",
+        r"^/plattform-admin/otp_totp/totpdevice/add/$",
+        r"^label \(critical\): #id_throttling_failure_timestamp_",
+        "django-otp's TOTP device admin: Django's split date/time widget has no label per input; third-party "
+        "admin (issue 14, item 7: admin screens).",
+    ),
+    Allowed(
+        "unreachable",
+        r"^/vorgaenge/marburg/\[0-9a-f-\]\{36\}/$",
+        r".",
+        "issue 14, item 2 (caseworker): the demo applications do not land in the inbox of Marburg's demo "
+        "caseworker yet, so no case page is linked from it.",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -245,6 +324,7 @@ class Finding:
 class Crawl:
     role: str
     visited: list[str] = field(default_factory=list)
+    reached: set[str] = field(default_factory=set)  # paths of the pages reached (followed and landed on)
     downloads: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -261,7 +341,7 @@ def relative(url: str) -> str:
 def crawl(page: Any, role: str, base: str, axe_done: set[str]) -> Crawl:
     """Breadth-first over the links of the rendered pages, from "/", within the bounds."""
     result = Crawl(role)
-    seen: set[str] = set()
+    seen: set[str] = {base + "/"}
     per_pattern: dict[str, int] = {}
     queue: deque[tuple[str, str]] = deque([(base + "/", "(start)")])
 
@@ -295,16 +375,18 @@ def crawl(page: Any, role: str, base: str, axe_done: set[str]) -> Crawl:
         status = response.status if response is not None else 0
         final = page.url
         result.visited.append(f"{relative(url)} {status}" + (f" -> {relative(final)}" if final != url else ""))
+        result.reached.update({urlsplit(url).path, urlsplit(final).path})
         if final != url:
             seen.add(urldefrag(final)[0])
         if status >= 500:
             add("server error", url, f"answers {status} (linked from {source})")
             continue
-        html = page.content()
-        if any(marker in html for marker in DEBUG_MARKERS):
+        if status >= 400 and any(marker in page.content() for marker in DEBUG_MARKERS):
             add("debug page", url, f"answers {status} with a debug page (linked from {source})")
             continue
-        if status >= 400:
+        # 403 is a designed answer (a German page saying whose the module is, e.g. /analytics/ for a
+        # caseworker); it is checked like any page. Any other 4xx to a link the site shows is broken.
+        if status >= 400 and status != 403:
             add("broken link", url, f"answers {status} (linked from {source})")
             continue
         if not same_site(final, base):
@@ -318,12 +400,17 @@ def crawl(page: Any, role: str, base: str, axe_done: set[str]) -> Crawl:
                 if violation["impact"] in {"serious", "critical"}:
                     targets = "; ".join(node["target"] for node in violation["nodes"][:3])
                     add("axe", final, f"{violation['id']} ({violation['impact']}): {targets}")
+        raw = page.eval_on_selector_all("a[href]", "(els) => els.map((a) => a.getAttribute('href'))")
+        malformed = sorted({href for href in raw if "??" in href})
+        if malformed:
+            add("malformed link", final, ", ".join(malformed[:3]))
         links = page.eval_on_selector_all("a[href]", "(els) => els.map((a) => a.href)")
         for link in links:
             target = urldefrag(urljoin(final, link))[0]
             if not target.startswith(("http://", "https://")) or not same_site(target, base):
                 continue
-            if SKIP_PATHS.search(urlsplit(target).path) or target in seen:
+            target_path = urlsplit(target).path
+            if SKIP_PATHS.search(target_path) or target in seen or OTHER_CITIES & set(target_path.split("/")):
                 continue
             seen.add(target)
             queue.append((target, relative(final)))
@@ -371,9 +458,7 @@ def demo_city(browser_settings: LazySettings) -> Iterator[None]:
     yield
 
 
-def test_every_role_reaches_its_pages_and_every_page_is_sound(
-    demo_city: None, new_page: Any, live_server: Any
-) -> None:
+def test_every_role_reaches_its_pages_and_every_page_is_sound(demo_city: None, new_page: Any, live_server: Any) -> None:
     base = live_server.url
     axe_done: set[str] = set()
     findings: list[Finding] = []
@@ -385,10 +470,13 @@ def test_every_role_reaches_its_pages_and_every_page_is_sound(
             log_in(page, username, PASSWORD)
         result = crawl(page, role, base, axe_done)
         page.context.close()
-        visited_paths = {entry.split(" ")[0] for entry in result.visited}
         for needed in MUST_REACH[role]:
-            if needed not in visited_paths:
-                unreachable.append(f"[{role}] {needed} is not reached by any link")
+            if not any(re.fullmatch(needed, path) for path in result.reached):
+                finding = Finding(role, "unreachable", needed, needed, "no link leads there")
+                if any(entry.matches(finding) for entry in ALLOWED):
+                    findings.append(finding)
+                else:
+                    unreachable.append(f"[{role}] {needed} is not reached by any link")
         print(
             f"\n== {role} ({username or 'not signed in'}): {len(result.visited)} pages, "
             f"{len(result.downloads)} downloads, {time.monotonic() - started:.0f} s"
