@@ -138,7 +138,7 @@ ENGLISH_WORDS = frozenset(
     Next Edit edit View Back Add Remove Close Change Changes Select select Choose choose Enter enter
     Required required None Unknown unknown Yes Field field Page page Sign sign Log Logged Download
     Show Hide Users Groups Permissions Authentication Authorization Recent actions History
-    """.split()
+    """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 # Django's blank choice of a select, which German pages show as "Bitte wählen" (issue 14, item 7)
 BLANK_CHOICE = "---------"
