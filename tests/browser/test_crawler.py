@@ -13,8 +13,8 @@ Bounds: at most ``MAX_PAGES_PER_ROLE`` pages per role (60; ``DIKOM_CRAWLER_MAX_P
 changes it for a quick local run), at most ``MAX_PER_PATTERN`` (2) addresses per *pattern*
 (an address with UUIDs and numbers replaced and only the names of query parameters kept,
 see ``url_pattern``), and only pages of the one demo city (addresses naming another demo
-city are not followed). On the shared two-core machine the whole test took about 8–9
-minutes: 75 s to load the demo, then 15–75 s per role (about 1 s per page, axe included).
+city are not followed). On the shared two-core machine the whole test took 4.5 to 9
+minutes (by load): 40–75 s to load the demo, then 12–75 s per role (about 0.5–1 s per page).
 
 Every page is loaded at 1280 px. Checks on every page:
 
