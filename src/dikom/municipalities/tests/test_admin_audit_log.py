@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -135,3 +138,18 @@ def test_csv_export_streams_filtered_events(admin_client: Client, owner: Any, ci
     assert len(rows) == 2
     assert rows[1][1:3] == ["owner", "orgunit.create"]
     assert "=HYPERLINK" in rows[1][7] and not rows[1][7].startswith("=")
+
+
+def test_the_export_link_on_the_page_leads_to_the_csv(admin_client: Client, owner: Any, city_a: Any) -> None:
+    # Given an event in Fulda's log, filtered by action
+    audit.record("orgunit.create", actor=owner, municipality=city_a, changes={"name": [None, "Fuldaer Amt"]})
+    page = admin_client.get(f"{URL}?action=orgunit").content.decode()
+    # When the admin follows the page's export link as a browser resolves it against the page's address
+    link = re.search(r'<a href="([^"]*format=csv[^"]*)"', page)
+    assert link is not None
+    href = html.unescape(link.group(1))
+    assert not href.startswith("??")
+    response = admin_client.get(urljoin(f"http://testserver{URL}?action=orgunit", href))
+    # Then the answer is the CSV of the filtered list, not the page again
+    assert response["Content-Type"].startswith("text/csv")
+    assert "Fuldaer Amt" in b"".join(response.streaming_content).decode()
