@@ -258,20 +258,6 @@ class Allowed:
 ALLOWED: list[Allowed] = [
     Allowed(
         "english text",
-        r"^/vorgaenge/[a-z-]+/statistik/",
-        r"Open cases at the end of the period|percentile of processing time|Automation share of",
-        "issue 14, item 7 (German everywhere: statistics columns): the case statistics' column labels are "
-        "not translated yet.",
-    ),
-    Allowed(
-        "english text",
-        r"^/dienste/[a-z0-9-]+/uebernahme/[a-z-]+/$",
-        r"^'---------' in '---------'$",
-        "issue 14, items 4 and 7 (adoption form; 'Bitte wählen' instead of '---------'): the blank choice of "
-        "the adoption's select fields.",
-    ),
-    Allowed(
-        "english text",
         r"^/verwaltung/[a-z-]+/protokoll/$",
         r"The city of [A-Za-z ]+ is happy to answer questions",
         "not UI text: the audit log shows recorded values verbatim, here the English variant of a bilingual "
@@ -305,20 +291,6 @@ ALLOWED: list[Allowed] = [
         r"^label \(critical\): #id_throttling_failure_timestamp_",
         "django-otp's TOTP device admin: Django's split date/time widget has no label per input; third-party "
         "admin (issue 14, item 7: admin screens).",
-    ),
-    Allowed(
-        "unreachable",
-        r"^/vorgaenge/marburg/\[0-9a-f-\]\{36\}/$",
-        r".",
-        "issue 14, item 2 (caseworker): the demo applications do not land in the inbox of Marburg's demo "
-        "caseworker yet, so no case page is linked from it.",
-    ),
-    Allowed(
-        "unreachable",
-        r"^/analytics/(vergleich|daten)/marburg/$",
-        r".",
-        "issue 14, item 6 (analytics): the analyst's dashboards link neither the city comparison nor the "
-        "imported figures; both pages exist but are reached only by typing the address.",
     ),
 ]
 
