@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "dikom.handover",
     "dikom.cases",
     "dikom.cases.automation",
+    "dikom.opendata",
     "dikom.demo",
 ]
 

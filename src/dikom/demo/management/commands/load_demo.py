@@ -15,6 +15,7 @@ from dikom.cases.demo import load_demo_cases
 from dikom.demo import data
 from dikom.demo.actions import load_demo_cooperation
 from dikom.eservices.service import load_demo_services
+from dikom.opendata.demo import load_demo_opendata
 from dikom.portal.demo import load_demo_applications
 
 CREDENTIALS_FILE = "demo-credentials.txt"
@@ -46,6 +47,8 @@ class Command(BaseCommand):
         load_demo_applications()
         # Their cases worked through: information request, parallel departments, sign-off, e-file.
         load_demo_cases()
+        # A few open datasets per founding city (semicolon CSV in Windows-1252, GeoJSON, a link).
+        opendata = load_demo_opendata()
         # Generated usage events of the last months for the analytics dashboards.
         usage = load_demo_usage(days=options["usage_days"])
         # Gießen's bulky-waste form, instrumented for Matomo: /matomo.php and the snippet work at once.
@@ -72,6 +75,11 @@ class Command(BaseCommand):
                 f"Nutzungsdaten (generierte Demo-Daten) {first:%d.%m.%Y}–{last:%d.%m.%Y}: "
                 f"{usage.events_stored} neue Ereignisse, {usage.services_created} neue Dienste "
                 f"– zu sehen unter http://127.0.0.1:8000/analytics/ (z. B. als marburg-analyst).\n"
+            )
+        if opendata.created:
+            self.stdout.write(
+                f"Offene Daten (Demo): {opendata.created} Datensätze – http://127.0.0.1:8000/opendata/, "
+                "CKAN-API unter /api/3/action/, DCAT-AP.de unter /catalog.ttl\n"
             )
         if site is not None:
             idsite = f"Matomo-idsite {site.matomo_idsite}, " if site.matomo_idsite else ""
