@@ -93,6 +93,7 @@ def add_dataset(graph: Graph, dataset: Dataset) -> URIRef:
     if email or dataset.contact_url:
         contact = BNode()
         graph.add((node, DCAT.contactPoint, contact))
+        graph.add((contact, RDF.type, VCARD.Kind))
         graph.add((contact, RDF.type, VCARD.Organization))
         graph.add((contact, VCARD.fn, Literal(dataset.contact_name or org.title)))
         if email:
@@ -103,13 +104,6 @@ def add_dataset(graph: Graph, dataset: Dataset) -> URIRef:
         place = URIRef(vocab.MUNICIPALITY_KEY_BASE + dataset.spatial_ags)
         graph.add((node, DCTERMS.spatial, place))
         graph.add((place, RDF.type, DCTERMS.Location))
-        graph.add(
-            (
-                node,
-                DCATDE.politicalGeocodingLevelURI,
-                URIRef("http://dcat-ap.de/def/politicalGeocoding/Level/municipality"),
-            )
-        )
     if dataset.spatial_geometry:
         area = BNode()
         graph.add((node, DCTERMS.spatial, area))
@@ -187,7 +181,6 @@ def _catalog(graph: Graph) -> URIRef:
         (catalog, DCTERMS.description, Literal("Offene Daten der Mitgliedskommunen der dikom-Kooperation", lang="de"))
     )
     graph.add((catalog, FOAF.homepage, URIRef(f"{service.site_url()}/opendata/")))
-    graph.add((catalog, DCTERMS.language, URIRef("http://publications.europa.eu/resource/authority/language/DEU")))
     publisher = URIRef(f"{service.site_url()}/")
     graph.add((publisher, RDF.type, FOAF.Agent))
     graph.add((publisher, FOAF.name, Literal("dikom-Kooperation", lang="de")))
@@ -204,8 +197,9 @@ def published() -> QuerySet[Dataset]:
     )
 
 
-def catalog_graph(page: int, extension: str, page_size: int = PAGE_SIZE) -> tuple[Graph, bool]:
+def catalog_graph(page: int, extension: str, page_size: int | None = None) -> tuple[Graph, bool]:
     """One page of the catalogue; False when the page does not exist."""
+    page_size = page_size or PAGE_SIZE
     graph = new_graph()
     catalog = _catalog(graph)
     total = Dataset.objects.filter(state=Dataset.State.PUBLISHED).count()
