@@ -468,7 +468,7 @@ def update_resource(
 ) -> Resource:
     errors: dict[str, list[str]] = {}
     if upload is not None:
-        resource.upload = None  # type: ignore[assignment]
+        resource.upload = None
     _resource_fields(resource, data, partial=partial, errors=errors)
     if upload is not None and not errors:
         _attach_upload(resource, upload, filename, errors)

@@ -109,6 +109,15 @@ def _principal(request: HttpRequest) -> Any:
     return ApiKeyUser(api_key)
 
 
+def _files(request: HttpRequest) -> dict[str, UploadedFile]:
+    found: dict[str, UploadedFile] = {}
+    for key in request.FILES:
+        upload = request.FILES.get(key)
+        if isinstance(upload, UploadedFile):
+            found[key] = upload
+    return found
+
+
 def _parse(request: HttpRequest) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
     if request.method == "GET":
         data: dict[str, Any] = {}
@@ -118,7 +127,7 @@ def _parse(request: HttpRequest) -> tuple[dict[str, Any], dict[str, UploadedFile
         return data, {}
     content_type = request.META.get("CONTENT_TYPE", "")
     if content_type.startswith("multipart/form-data") or content_type.startswith("application/x-www-form-urlencoded"):
-        return {key: request.POST.get(key) for key in request.POST}, dict(request.FILES.items())
+        return {key: request.POST.get(key) for key in request.POST}, _files(request)
     body = request.body
     if not body.strip():
         return {}, {}

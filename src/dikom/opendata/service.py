@@ -347,21 +347,22 @@ def search_datasets(
 def _facet(name: str, base: QuerySet[Dataset], limit: int, mincount: int) -> dict[str, int]:
     counts: Counter[str] = Counter()
     if name == "organization":
-        for row in base.values("organization__name").annotate(n=Count("pk")):
-            counts[row["organization__name"]] = row["n"]
+        for org_name, n in base.values_list("organization__name").annotate(n=Count("pk")):
+            counts[org_name] = n
     elif name == "groups":
         for themes in base.values_list("themes", flat=True):
             counts.update(code.lower() for code in themes.split())
     elif name == "tags":
-        for row in base.values("tags__name").annotate(n=Count("pk")):
-            if row["tags__name"]:
-                counts[row["tags__name"]] = row["n"]
+        for tag_name, n in base.values_list("tags__name").annotate(n=Count("pk")):
+            if tag_name:
+                counts[tag_name] = n
     elif name == "res_format":
-        for row in (
-            Resource.objects.filter(dataset__in=base).values("format").annotate(n=Count("dataset", distinct=True))
-        ):
-            if row["format"]:
-                counts[row["format"]] = row["n"]
+        formats = (
+            Resource.objects.filter(dataset__in=base).values_list("format").annotate(n=Count("dataset", distinct=True))
+        )
+        for file_format, n in formats:
+            if file_format:
+                counts[file_format] = n
     elif name in ("license_id", "frequency"):
         for row in base.values(name).annotate(n=Count("pk")):
             if row[name]:

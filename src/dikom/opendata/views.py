@@ -8,6 +8,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.db.models import Max
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -161,7 +162,7 @@ def organization_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @require_GET
-def download(request: HttpRequest, name: str, resource_id: str) -> HttpResponse:
+def download(request: HttpRequest, name: str, resource_id: str) -> HttpResponseBase:
     resource = get_object_or_404(
         Resource.objects.select_related("dataset"),
         uuid=resource_id,
@@ -172,7 +173,7 @@ def download(request: HttpRequest, name: str, resource_id: str) -> HttpResponse:
     if not resource.upload:
         return HttpResponseRedirect(resource.url)
     response = FileResponse(
-        resource.upload.open("rb"), as_attachment=True, filename=resource.upload.name.rsplit("/", 1)[-1]
+        resource.upload.open("rb"), as_attachment=True, filename=(resource.upload.name or "datei").rsplit("/", 1)[-1]
     )
     response["Content-Type"] = resource.media_type or "application/octet-stream"
     response["X-Content-Type-Options"] = "nosniff"
