@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from dikom.opendata import ckan_views, views
+from dikom.opendata import ckan_views, manage_views, views
 
 app_name = "opendata"
 
@@ -15,6 +15,11 @@ urlpatterns = [
         views.download,
         name="download",
     ),
+    path("opendata/verwaltung/", manage_views.manage, name="manage"),
+    path("opendata/verwaltung/neu/<slug:org>/", manage_views.create, name="create"),
+    path("opendata/verwaltung/<slug:name>/", manage_views.edit, name="edit"),
+    path("opendata/verwaltung/<slug:name>/status", manage_views.change_state, name="change_state"),
+    path("opendata/verwaltung/<slug:name>/ressourcen", manage_views.add_resource, name="add_resource"),
     path("opendata/organisationen/<slug:name>/", views.organization_detail, name="organization"),
     re_path(r"^catalog\.(?P<extension>ttl|rdf|jsonld)$", views.catalog, name="catalog"),
     path("dataset/<str:id_or_name>", views.dataset_redirect, name="dataset_redirect"),

@@ -126,6 +126,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "last_page": last_page,
             "pages": pages,
             "organizations": Organization.objects.all(),
+            "can_publish": request.user.is_authenticated and bool(access.writable_organizations(request.user)),
         },
     )
 
