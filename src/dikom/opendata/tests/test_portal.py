@@ -28,8 +28,11 @@ def titles(html: str) -> list[str]:
     return sorted(re.findall(r'<h2><a href="/opendata/datensaetze/[^"]+/">([^<]+)</a></h2>', html))
 
 
-def test_landing_page_links_to_the_portal(client: Client) -> None:
-    assert 'href="/opendata/"' in client.get("/").content.decode()
+def test_landing_page_and_navigation_link_to_the_portal(client: Client) -> None:
+    landing = client.get("/").content.decode()
+    assert 'href="/opendata/"' in landing
+    nav = landing.split('class="site-nav"', 1)[1].split("</nav>", 1)[0]
+    assert '<a href="/opendata/">Offene Daten</a>' in nav
     response = client.get("/opendata/")
     assert response.status_code == 200
     assert "Open-Data-Portal" in response.content.decode()
