@@ -133,6 +133,8 @@ def _parse(request: HttpRequest) -> tuple[dict[str, Any], dict[str, UploadedFile
         return {}, {}
     try:
         parsed = json.loads(body)
+    except RecursionError:
+        raise ActionError("JSON Error: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as error:
         raise ActionError(f"JSON Error: {str(error)[:200]}") from None
     if not isinstance(parsed, dict):

@@ -296,6 +296,15 @@ def test_invalid_input_is_a_validation_error(client: Client, datasets, key_a, da
     assert not Dataset.objects.filter(name="ok-name").exists()
 
 
+@pytest.mark.parametrize("body", ["[" * 100_000, '{"a":' * 100_000, b"\xff\xfe", '{"name": "a\\u0000b"}'])
+def test_hostile_bodies_are_bad_requests_not_errors(client: Client, key_a, body) -> None:
+    response = client.post(
+        "/api/3/action/package_create", body, content_type="application/json", HTTP_AUTHORIZATION=key_a
+    )
+    assert response.status_code in (400, 409)
+    assert response.json()["success"] is False
+
+
 def test_writes_refuse_get(client: Client, key_a) -> None:
     response = client.get("/api/3/action/package_create", {"name": "x"}, HTTP_AUTHORIZATION=key_a)
     assert response.status_code == 400 and response.json()["success"] is False
