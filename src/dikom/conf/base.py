@@ -890,3 +890,11 @@ DIKOM_AUTOMATION_ALLOW_PRIVATE_TARGETS = env_bool(
     False,
     "Allow automation webhooks to private and loopback addresses (a system in the city's own network).",
 )
+
+# Open data portal.
+DIKOM_OPENDATA_CONTRIBUTOR_ID = env_str(
+    "DIKOM_OPENDATA_CONTRIBUTOR_ID",
+    "",
+    "Open data: the dcatde:contributorID GovData assigned to this portal (an IRI from the dcat-ap.de contributor "
+    "list); empty: none is sent, unless an organisation has its own.",
+)

@@ -60,7 +60,7 @@ def _publisher(graph: Graph, org: Organization) -> URIRef:
 
 
 def contributor_id(org: Organization) -> str:
-    return org.contributor_id or str(getattr(settings, "DIKOM_OPENDATA_CONTRIBUTOR_ID", ""))
+    return org.contributor_id or str(settings.DIKOM_OPENDATA_CONTRIBUTOR_ID or "")
 
 
 def _date(value: Any) -> Literal:

@@ -170,3 +170,12 @@ def test_withdrawn_and_draft_datasets_are_not_in_the_catalogue(client: Client, o
     graph = Graph().parse(data=client.get("/catalog.ttl").content.decode(), format="turtle")
     assert not list(graph.subjects(RDF.type, DCAT.Dataset))
     assert client.get("/opendata/datensaetze/entwurf.ttl").status_code == 404
+
+
+def test_contributor_id_from_the_setting(client: Client, org_a, settings) -> None:
+    make_dataset(org_a, "mit-id", "Mit ID")
+    graph = Graph().parse(data=client.get("/catalog.ttl").content.decode(), format="turtle")
+    assert not list(graph.objects(None, dcat.DCATDE.contributorID))
+    settings.DIKOM_OPENDATA_CONTRIBUTOR_ID = "http://dcat-ap.de/def/contributors/hessen"
+    graph = Graph().parse(data=client.get("/catalog.ttl").content.decode(), format="turtle")
+    assert list(graph.objects(None, dcat.DCATDE.contributorID)) == [URIRef("http://dcat-ap.de/def/contributors/hessen")]
