@@ -32,6 +32,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("kompetenzen/", include("dikom.competences.urls")),
     path("verwaltung/", include("dikom.municipalities.urls")),
     path("plattform-admin/", admin.site.urls),
+    path("", include("dikom.opendata.urls")),  # /opendata/, /catalog.ttl, CKAN's /api/3/action/
     path("", include("dikom.web.urls")),
 ]
 

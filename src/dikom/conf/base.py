@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "dikom.cases.automation",
     "dikom.competences",
     "dikom.sensors",
+    "dikom.opendata",
     "dikom.demo",
 ]
 
@@ -911,4 +912,12 @@ DIKOM_AUTOMATION_ALLOW_PRIVATE_TARGETS = env_bool(
     "DIKOM_AUTOMATION_ALLOW_PRIVATE_TARGETS",
     False,
     "Allow automation webhooks to private and loopback addresses (a system in the city's own network).",
+)
+
+# Open data portal.
+DIKOM_OPENDATA_CONTRIBUTOR_ID = env_str(
+    "DIKOM_OPENDATA_CONTRIBUTOR_ID",
+    "",
+    "Open data: the dcatde:contributorID GovData assigned to this portal (an IRI from the dcat-ap.de contributor "
+    "list); empty: none is sent, unless an organisation has its own.",
 )

@@ -94,6 +94,7 @@ MODULES: tuple[Module, ...] = (
             _("DCAT-AP.de catalogue for GovData"),
             _("CKAN-compatible programming interface"),
         ),
+        ready=True,
     ),
     Module(
         slug="sensoren",

@@ -16,6 +16,7 @@ from dikom.competences.demo import MANAGER_SUFFIX, load_demo_competences
 from dikom.demo import data
 from dikom.demo.actions import load_demo_cooperation
 from dikom.eservices.service import load_demo_services
+from dikom.opendata.demo import load_demo_opendata
 from dikom.portal.demo import load_demo_applications
 from dikom.sensors.demo import load_demo_sensors
 
@@ -50,6 +51,8 @@ class Command(BaseCommand):
         load_demo_cases()
         # roadMAP: invented staff with role profiles and assessments that show gaps.
         load_demo_competences(password=result.password)
+        # A few open datasets per founding city (semicolon CSV in Windows-1252, GeoJSON, a link).
+        opendata = load_demo_opendata()
         # Generated usage events of the last months for the analytics dashboards.
         usage = load_demo_usage(days=options["usage_days"])
         # Gießen's bulky-waste form, instrumented for Matomo: /matomo.php and the snippet work at once.
@@ -87,6 +90,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Sensoren (generierte Demo-Daten): {sensors.things} Straßenbäume mit {sensors.observations} Messwerten "
                 f"– SensorThings API unter http://127.0.0.1:8000/sta/v1.1/Things\n"
+            )
+        if opendata.created:
+            self.stdout.write(
+                f"Offene Daten (Demo): {opendata.created} Datensätze – http://127.0.0.1:8000/opendata/, "
+                "CKAN-API unter /api/3/action/, DCAT-AP.de unter /catalog.ttl\n"
             )
         if site is not None:
             idsite = f"Matomo-idsite {site.matomo_idsite}, " if site.matomo_idsite else ""

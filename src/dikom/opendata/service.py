@@ -1,0 +1,435 @@
+"""The public surface of the open data portal.
+
+- ``publish_generated_dataset``: the one call any app uses to publish or update
+  a dataset it generates (usage figures, sensor readings, the watering log).
+- ``package_dict`` / ``organization_dict`` / ``group_dict`` / ``resource_dict``:
+  CKAN's shapes, used by the Action API and stored in the change history.
+- ``search_datasets``: CKAN's ``package_search`` over any dataset queryset.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from dikom.municipalities.models import Municipality
+from dikom.opendata import actions, search, vocab
+from dikom.opendata.models import Dataset, Organization, Resource
+
+CKAN_STATE = {
+    Dataset.State.PUBLISHED: "active",
+    Dataset.State.DRAFT: "draft",
+    Dataset.State.WITHDRAWN: "deleted",
+}
+MAX_ROWS = 1000
+DEFAULT_ROWS = 10
+FACET_FIELDS = ("organization", "groups", "tags", "res_format", "license_id", "frequency")
+
+
+def site_url() -> str:
+    return str(settings.SITE_URL).rstrip("/")
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return timezone.localtime(value, UTC).replace(tzinfo=None).isoformat()
+
+
+def dataset_page(dataset: Dataset) -> str:
+    return site_url() + reverse("opendata:dataset", kwargs={"name": dataset.name})
+
+
+def dataset_iri(dataset: Dataset) -> str:
+    return f"{site_url()}/dataset/{dataset.uuid}"
+
+
+def resource_download_url(resource: Resource) -> str:
+    if resource.upload:
+        return site_url() + reverse(
+            "opendata:download", kwargs={"name": resource.dataset.name, "resource_id": resource.uuid}
+        )
+    return resource.url
+
+
+def organization_dict(org: Organization, *, package_count: int | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "id": str(org.uuid),
+        "name": org.name,
+        "title": org.title,
+        "display_name": org.title,
+        "description": org.description,
+        "type": "organization",
+        "is_organization": True,
+        "state": "active",
+        "approval_status": "approved",
+        "image_url": "",
+        "image_display_url": "",
+        "created": iso(org.created_at),
+    }
+    if package_count is not None:
+        result["package_count"] = package_count
+    return result
+
+
+def group_dict(code: str, *, package_count: int | None = None) -> dict[str, Any]:
+    title = str(vocab.THEMES[code])
+    result: dict[str, Any] = {
+        "id": code.lower(),
+        "name": code.lower(),
+        "title": title,
+        "display_name": title,
+        "description": "",
+        "type": "group",
+        "is_organization": False,
+        "state": "active",
+        "approval_status": "approved",
+        "image_url": "",
+        "image_display_url": "",
+        "theme_uri": vocab.THEME_BASE + code,
+    }
+    if package_count is not None:
+        result["package_count"] = package_count
+    return result
+
+
+def licence_title(license_id: str) -> str:
+    licence = vocab.licences().get(license_id)
+    return licence.title if licence else license_id
+
+
+def resource_dict(resource: Resource, dataset: Dataset | None = None) -> dict[str, Any]:
+    dataset = dataset or resource.dataset
+    resource.dataset = dataset
+    return {
+        "id": str(resource.uuid),
+        "package_id": str(dataset.uuid),
+        "name": resource.name,
+        "description": resource.description,
+        "url": resource_download_url(resource),
+        "url_type": "upload" if resource.upload else None,
+        "format": resource.format,
+        "mimetype": resource.media_type or None,
+        "size": resource.size,
+        "hash": resource.checksum,
+        "license_id": resource.license_id or dataset.license_id,
+        "download_count": resource.download_count,
+        "position": resource.position,
+        "state": "active",
+        "created": iso(resource.created_at),
+        "last_modified": iso(resource.updated_at),
+        "metadata_modified": iso(resource.updated_at),
+    }
+
+
+def _extras_list(dataset: Dataset) -> list[dict[str, str]]:
+    extras = dict(dataset.extras or {})
+    fields = {
+        "frequency": dataset.frequency,
+        "temporal_start": dataset.temporal_start.isoformat() if dataset.temporal_start else "",
+        "temporal_end": dataset.temporal_end.isoformat() if dataset.temporal_end else "",
+        "issued": iso(dataset.issued) or "",
+        "modified": iso(dataset.modified) or "",
+        "spatial_ags": dataset.spatial_ags,
+        "spatial": dataset.spatial_geometry,
+        "version_notes": dataset.version_notes,
+        "contact_url": dataset.contact_url,
+        "politicalGeocodingURI": vocab.MUNICIPALITY_KEY_BASE + dataset.spatial_ags if dataset.spatial_ags else "",
+    }
+    extras.update({k: v for k, v in fields.items() if v})
+    return [{"key": key, "value": value} for key, value in sorted(extras.items())]
+
+
+def package_dict(dataset: Dataset, *, include_history: bool = True) -> dict[str, Any]:
+    tags = sorted(dataset.tags.values_list("name", flat=True)) if dataset.pk else []
+    resources = [resource_dict(r, dataset) for r in dataset.resources.all()] if dataset.pk else []
+    licence = vocab.licences().get(dataset.license_id)
+    return {
+        "id": str(dataset.uuid),
+        "name": dataset.name,
+        "title": dataset.title,
+        "notes": dataset.notes,
+        "type": "dataset",
+        "state": CKAN_STATE[Dataset.State(dataset.state)],
+        "private": False,
+        "author": dataset.contact_name,
+        "author_email": dataset.contact_email,
+        "maintainer": dataset.contact_name,
+        "maintainer_email": dataset.contact_email,
+        "license_id": dataset.license_id,
+        "license_title": licence.title if licence else dataset.license_id,
+        "license_url": licence.url if licence else "",
+        "url": dataset.landing_page,
+        "version": dataset.version,
+        "owner_org": str(dataset.organization.uuid),
+        "organization": organization_dict(dataset.organization),
+        "groups": [group_dict(code) for code in dataset.theme_codes if code in vocab.THEMES],
+        "tags": [{"name": t, "display_name": t, "state": "active", "vocabulary_id": None} for t in tags],
+        "num_tags": len(tags),
+        "resources": resources,
+        "num_resources": len(resources),
+        "extras": _extras_list(dataset),
+        "metadata_created": iso(dataset.created_at),
+        "metadata_modified": iso(dataset.updated_at),
+        "relationships_as_object": [],
+        "relationships_as_subject": [],
+        "is_demo": dataset.is_demo,
+    }
+
+
+def find_dataset(queryset: QuerySet[Dataset], id_or_name: str) -> Dataset | None:
+    import uuid as uuid_module
+
+    value = (id_or_name or "").strip()
+    if not value or len(value) > 200:
+        return None
+    try:
+        return queryset.filter(uuid=uuid_module.UUID(value)).first()
+    except ValueError:
+        return queryset.filter(name=value).first()
+
+
+def find_organization(id_or_name: str) -> Organization | None:
+    import uuid as uuid_module
+
+    value = (id_or_name or "").strip()
+    if not value or len(value) > 200:
+        return None
+    try:
+        return Organization.objects.filter(uuid=uuid_module.UUID(value)).first()
+    except ValueError:
+        return Organization.objects.filter(name=value).first()
+
+
+# --- search ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchResult:
+    count: int
+    datasets: list[Dataset]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+SORT_FIELDS = {
+    "metadata_modified": "updated_at",
+    "metadata_created": "created_at",
+    "name": "name",
+    "title_string": "title",
+    "title": "title",
+    "score": None,
+    "relevance": None,
+}
+
+
+def _order(sort: str) -> list[str]:
+    order: list[str] = []
+    for part in (sort or "").split(","):
+        bits = part.split()
+        if not bits:
+            continue
+        if len(bits) > 2 or bits[0] not in SORT_FIELDS or (len(bits) == 2 and bits[1] not in ("asc", "desc")):
+            raise search.SearchQueryError(f"Can't sort by '{part.strip()[:60]}'")
+        column = SORT_FIELDS[bits[0]]
+        if column is None:
+            continue
+        order.append(("-" if len(bits) == 2 and bits[1] == "desc" else "") + column)
+    return [*order, "-updated_at", "id"]
+
+
+def _range_value(value: str, *, is_date: bool) -> Any:
+    if value == "*":
+        return None
+    if is_date:
+        text = value.replace("NOW", "")
+        parsed = parse_datetime(text) if "T" in text else None
+        if parsed is None:
+            day = parse_date(text[:10]) if len(text) >= 10 else None
+            if day is None:
+                raise search.SearchQueryError(f"Invalid date '{value[:40]}'")
+            parsed = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, UTC)
+        return parsed
+    return value
+
+
+def _clause_filter(clause: search.Clause) -> Q:
+    name = clause.field
+    value = clause.value or ""
+    if clause.low is not None:
+        column = {"metadata_modified": "updated_at", "metadata_created": "created_at"}.get(name)
+        if column is None:
+            raise search.SearchQueryError(f"Can't filter a range on '{name[:40]}'")
+        low = _range_value(clause.low, is_date=True)
+        high = _range_value(clause.high or "*", is_date=True)
+        q = Q()
+        if low is not None:
+            q &= Q(**{f"{column}__gte": low})
+        if high is not None:
+            q &= Q(**{f"{column}__lte": high})
+        return q
+    if name in ("organization", "owner_org"):
+        org = find_organization(value)
+        return Q(organization=org) if org else Q(pk__in=[])
+    if name in ("groups", "theme"):
+        return Q(themes__contains=f" {value.upper()} ")
+    if name in ("tags", "keywords"):
+        return Q(tags__name=value)
+    if name == "res_format":
+        return Q(resources__format__iexact=value)
+    if name in ("license_id", "license"):
+        return Q(license_id=value)
+    if name == "frequency":
+        return Q(frequency=value.upper())
+    if name == "name":
+        return Q(name=value)
+    if name == "id":
+        return Q(uuid=value) if len(value) == 36 else Q(pk__in=[])
+    if name in ("title", "text", "notes"):
+        return _text_filter([value])
+    if name in ("state", "dataset_type", "type", "capacity", "+state"):
+        return Q()
+    raise search.SearchQueryError(f"Unknown field '{name[:40]}'")
+
+
+def _text_filter(texts: list[str]) -> Q:
+    q = Q()
+    for stem in search.query_stems(" ".join(texts)):
+        q &= Q(search_text__contains=f" {stem}")
+    return q
+
+
+def search_datasets(
+    queryset: QuerySet[Dataset],
+    *,
+    q: str = "",
+    fq: str = "",
+    sort: str = "",
+    rows: int = DEFAULT_ROWS,
+    start: int = 0,
+    facet_fields: list[str] | tuple[str, ...] = (),
+    facet_limit: int = 50,
+    facet_mincount: int = 1,
+    clauses: list[search.Clause] | tuple[search.Clause, ...] = (),
+) -> SearchResult:
+    """CKAN's package_search: raises ``search.SearchQueryError`` for queries Solr would refuse."""
+    parsed_q = search.parse(q)
+    parsed_fq = search.parse(fq, allow_text=False)
+    order = _order(sort)
+    filtered = queryset
+    if parsed_q.text:
+        filtered = filtered.filter(_text_filter(parsed_q.text))
+    for clause in [*parsed_q.clauses, *parsed_fq.clauses, *clauses]:
+        condition = _clause_filter(clause)
+        if clause.negate:
+            filtered = filtered.exclude(pk__in=Dataset.objects.filter(condition).values("pk"))
+        else:
+            filtered = filtered.filter(pk__in=Dataset.objects.filter(condition).values("pk"))
+    ids = filtered.values("pk")
+    base = Dataset.objects.filter(pk__in=ids)
+    count = base.count()
+    page = list(
+        base.select_related("organization").prefetch_related("tags", "resources").order_by(*order)[start : start + rows]
+    )
+    facets = {name: _facet(name, base, facet_limit, facet_mincount) for name in facet_fields}
+    return SearchResult(count=count, datasets=page, facets=facets)
+
+
+def _facet(name: str, base: QuerySet[Dataset], limit: int, mincount: int) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    if name == "organization":
+        for org_name, n in base.values_list("organization__name").annotate(n=Count("pk")):
+            counts[org_name] = n
+    elif name == "groups":
+        for themes in base.values_list("themes", flat=True):
+            counts.update(code.lower() for code in themes.split())
+    elif name == "tags":
+        for tag_name, n in base.values_list("tags__name").annotate(n=Count("pk")):
+            if tag_name:
+                counts[tag_name] = n
+    elif name == "res_format":
+        formats = (
+            Resource.objects.filter(dataset__in=base).values_list("format").annotate(n=Count("dataset", distinct=True))
+        )
+        for file_format, n in formats:
+            if file_format:
+                counts[file_format] = n
+    elif name in ("license_id", "frequency"):
+        for row in base.values(name).annotate(n=Count("pk")):
+            if row[name]:
+                counts[row[name]] = row["n"]
+    else:
+        raise search.SearchQueryError(f"Unknown facet field '{name[:40]}'")
+    items = [(key, n) for key, n in counts.most_common() if n >= mincount]
+    items.sort(key=lambda item: (-item[1], item[0]))
+    if limit >= 0:
+        items = items[:limit]
+    return dict(items)
+
+
+def facet_display_name(name: str, key: str) -> str:
+    if name == "organization":
+        org = Organization.objects.filter(name=key).only("title").first()
+        return org.title if org else key
+    if name == "groups":
+        return str(vocab.THEMES.get(key.upper(), key))
+    if name == "license_id":
+        return licence_title(key)
+    if name == "frequency":
+        return str(vocab.FREQUENCIES.get(key, key))
+    return key
+
+
+def search_facets(facets: dict[str, dict[str, int]]) -> dict[str, Any]:
+    return {
+        name: {
+            "title": name,
+            "items": [
+                {"name": key, "display_name": facet_display_name(name, key), "count": n} for key, n in values.items()
+            ],
+        }
+        for name, values in facets.items()
+    }
+
+
+# --- the hook for generated datasets -------------------------------------------------------------------
+
+
+def publish_generated_dataset(
+    municipality: Municipality | None,
+    key: str,
+    metadata: dict[str, Any],
+    *,
+    actor: str = "dikom",
+) -> Dataset:
+    """Publish, or update, the dataset an app generates; ``key`` identifies it across calls.
+
+    ``metadata`` is a CKAN package dictionary (``name``, ``title``, ``notes``,
+    ``license_id``, ``tags``, ``groups``, ``resources`` with ``url`` and
+    ``format``, ``extras``). ``municipality`` None publishes for the cooperation.
+    The first call creates the dataset (published); later calls replace its
+    metadata and resources, and each is kept in the dataset's change history.
+    """
+    organization = (
+        actions.organization_for_municipality(municipality)
+        if municipality is not None
+        else actions.cooperation_organization()
+    )
+    existing = Dataset.objects.filter(organization=organization, generated_key=key).first()
+    data = {"state": "active", **metadata}
+    if existing is None:
+        dataset = actions.create_dataset(organization, data, actor=actor)
+        Dataset.objects.filter(pk=dataset.pk).update(generated_key=key)
+        dataset.generated_key = key
+        return dataset
+    data.setdefault("name", existing.name)
+    return actions.update_dataset(existing, data, actor=actor)
