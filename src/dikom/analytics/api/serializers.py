@@ -157,6 +157,8 @@ class UnassignedKeySerializer(serializers.Serializer):
 
 
 class AssignSerializer(StrictJSONSerializer):
+    rejects_unknown_fields = True
+
     service_key = serializers.CharField(max_length=100, help_text="The unassigned key.")
     service = serializers.UUIDField(help_text="UUID of the registered service the key belongs to.")
 
