@@ -24,6 +24,13 @@ LOGIN_THROTTLED_MESSAGE = _(
     "you can also reset your password."
 )
 
+PASSWORD_RESET_THROTTLED_MESSAGE = _(
+    "Too many requests to reset a password. Please wait a while and try again; "
+    "a mail sent before may be in your spam folder."
+)
+
+SECOND_FACTOR_THROTTLED_MESSAGE = _("Too many wrong codes from your network. Please wait a few minutes and try again.")
+
 
 def find_login_user(identifier: str) -> User | None:
     """The account for a user name or e-mail address (case-insensitive); a user name wins
@@ -203,9 +210,26 @@ class RegistrationForm(forms.Form):
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Asks for a reset link; throttled per client and per address (see ``throttling``), with
+    the same answer whether an account has the address or not."""
+
     email = forms.EmailField(
         label=_("E-mail address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
+
+    def __init__(self, *args: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+        self.request = request
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"]
+        client = throttling.login_client(self.request) if self.request is not None else throttling.LoginClient("-")
+        refusal = throttling.count_password_reset(client, email)
+        if refusal is not None:
+            if throttling.first_refusal_in_window(client, refusal):
+                actions.record_login_throttled(reason=refusal.value, started=True)
+            raise forms.ValidationError(PASSWORD_RESET_THROTTLED_MESSAGE, code="throttled")
+        return email
 
     def send_mail(
         self,

@@ -14,6 +14,10 @@ The policy (docs/accounts-and-security.md, "Sign-in throttling") has four parts:
 - **per password, across all clients**: a wrong password that failed for many different
   accounts within an hour is being sprayed; it is refused for every account without a check.
 
+The steps around the password have limits of their own: wrong second-factor codes per client
+(``DIKOM_TWO_FACTOR_CLIENT_MAX_FAILURES``), and password-reset requests per client and per
+e-mail address (``DIKOM_PASSWORD_RESET_*``), counted whether an account has the address or not.
+
 Keys never hold a raw address, account name or password: each is a keyed hash (HMAC with the
 secret key), and every counter expires. Counters use ``cache.add`` + ``cache.incr``, which
 are atomic in Redis and good enough in the memory cache of a single process.
@@ -47,6 +51,9 @@ class Refusal(enum.Enum):
     CLIENT_FAILURES = "client_failures"
     CLIENT_ACCOUNTS = "client_accounts"
     PASSWORD_SPRAY = "password_spray"  # noqa: S105 - a reason, not a password
+    SECOND_FACTOR_CLIENT = "second_factor_client"
+    PASSWORD_RESET_CLIENT = "password_reset_client"  # noqa: S105 - a reason, not a password
+    PASSWORD_RESET_ACCOUNT = "password_reset_account"  # noqa: S105 - a reason, not a password
 
 
 def _hashed(value: str) -> str:
@@ -188,3 +195,32 @@ def remember_device(response: HttpResponseBase, request: HttpRequest, user: Any)
         samesite="Lax",
         path="/konto/",
     )
+
+
+def second_factor_refused(client: LoginClient) -> bool:
+    """Whether ``client`` entered too many wrong second-factor codes (for any accounts) lately."""
+    failures = int(cache.get(f"{_PREFIX}2fa:{client.key}:failures") or 0)
+    return failures >= settings.DIKOM_TWO_FACTOR_CLIENT_MAX_FAILURES
+
+
+def note_second_factor_failure(client: LoginClient) -> bool:
+    """Count a wrong second-factor code of ``client``; True when this one switched its throttle on."""
+    failures = _count(f"{_PREFIX}2fa:{client.key}:failures", _client_window())
+    return failures == settings.DIKOM_TWO_FACTOR_CLIENT_MAX_FAILURES
+
+
+def count_password_reset(client: LoginClient, email: str) -> Refusal | None:
+    """Count a password-reset request of ``client`` for ``email``, or say why it is refused.
+
+    The address is counted whether an account has it or not, so a refusal tells nothing about
+    accounts. Refused requests are not counted (a flood does not extend the throttle).
+    """
+    client_key = f"{_PREFIX}reset:client:{client.key}"
+    account_key = f"{_PREFIX}reset:account:{_hashed(email.strip().lower())}"
+    if int(cache.get(client_key) or 0) >= settings.DIKOM_PASSWORD_RESET_CLIENT_MAX_REQUESTS:
+        return Refusal.PASSWORD_RESET_CLIENT
+    if int(cache.get(account_key) or 0) >= settings.DIKOM_PASSWORD_RESET_ACCOUNT_MAX_REQUESTS:
+        return Refusal.PASSWORD_RESET_ACCOUNT
+    _count(client_key, _client_window())
+    _count(account_key, int(SPRAY_WINDOW.total_seconds()))
+    return None

@@ -174,6 +174,9 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
 
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     template_name = "accounts/password_reset_done.html"
@@ -305,11 +308,19 @@ def two_factor_verify(request: HttpRequest) -> HttpResponseBase:
     if not user_has_device(user):
         return HttpResponseRedirect(_with_next("accounts:two_factor_setup", next_url))
     form = forms.TokenForm(request.POST or None)
+    trusted_device = _trusted_device_sign_in(request)
+    client = throttling.login_client(request)
+    if request.method == "POST" and form.is_valid() and not trusted_device and throttling.second_factor_refused(client):
+        # No code is checked: one client may not try codes for account after account.
+        if throttling.first_refusal_in_window(client, throttling.Refusal.SECOND_FACTOR_CLIENT):
+            actions.record_login_throttled(reason=throttling.Refusal.SECOND_FACTOR_CLIENT.value, user=user)
+        form.add_error("token", forms.SECOND_FACTOR_THROTTLED_MESSAGE)
     if request.method == "POST" and form.is_valid():
-        check = actions.verify_second_factor(
-            user=user, token=form.cleaned_data["token"], trusted_device=_trusted_device_sign_in(request)
-        )
+        check = actions.verify_second_factor(user=user, token=form.cleaned_data["token"], trusted_device=trusted_device)
         result = check.result
+        wrong = result in (actions.SecondFactorResult.WRONG, actions.SecondFactorResult.LOCKED)
+        if wrong and not trusted_device and throttling.note_second_factor_failure(client):
+            actions.record_login_throttled(reason=throttling.Refusal.SECOND_FACTOR_CLIENT.value, started=True)
         if result is actions.SecondFactorResult.VERIFIED:
             request.session.cycle_key()
             otp_login(request, check.device)

@@ -59,11 +59,18 @@ class StrictJSONSerializer(serializers.Serializer):
     DRF reads ``0`` as the string ``"0"``, ``"5"`` as the integer 5 and ``1``
     as true, as suits HTML forms. In a JSON body that hides a client's type
     error, and the OpenAPI document promises the JSON type; so a value of
-    another JSON type is a 400 naming the field.
+    another JSON type is a 400 naming the field. With ``rejects_unknown_fields = True``
+    (documented as ``additionalProperties: false``) a field it does not know is a 400 too.
     """
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
+            if getattr(self, "rejects_unknown_fields", False) and (
+                unknown := [name for name in data if name not in self.fields]
+            ):
+                raise serializers.ValidationError(
+                    {str(name)[:100]: [_("Unknown field.")] for name in unknown}, code="unknown_field"
+                )
             errors = {
                 name: [message]
                 for name, field in self.fields.items()

@@ -23,6 +23,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from dikom.lib.spreadsheet_safety import csv_writer
+
 FORMAT = "dikom-competence-framework/1"
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 8
@@ -75,6 +77,8 @@ def _text(value: Any, where: str, *, required: bool = True) -> str:
         value = ""
     if not isinstance(value, str):
         raise FrameworkFormatError(_("%(where)s must be text.") % {"where": where})
+    if "\x00" in value:  # PostgreSQL cannot store NUL, not even in JSON
+        raise FrameworkFormatError(_("%(where)s contains a NUL character.") % {"where": where})
     value = value.strip()
     if required and not value:
         raise FrameworkFormatError(_("%(where)s is missing.") % {"where": where})
@@ -238,19 +242,14 @@ def to_json(content: dict[str, Any]) -> str:
     return json.dumps(content, ensure_ascii=False, indent=1)
 
 
-def _safe_cell(value: str) -> str:
-    # Spreadsheet programs run cells starting with these as formulas.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def to_csv(content: dict[str, Any]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)  # every cell, area codes too, is kept from running as a formula
     writer.writerow(CSV_FIELDS)
 
     def row(kind: str, code: str = "", parent: str = "", value: str = "", **texts: str) -> None:
         cells = [texts.get(k, "") for k in ("title_de", "title_en", "descriptor_de", "descriptor_en")]
-        writer.writerow([kind, code, parent, value, *(_safe_cell(c) for c in cells)])
+        writer.writerow([kind, code, parent, value, *cells])
 
     row("meta", "key", title_de=content["key"])
     row("meta", "name_de", title_de=content["name"]["de"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from dikom.competences import exchange
@@ -80,7 +81,20 @@ class FrameworkImportForm(forms.Form):
             raise forms.ValidationError(str(exc)) from exc
 
 
+# Longest retention and review interval a city may set: ten years. Without a bound a huge number
+# overflows the date arithmetic of the reminders and of the retention task (for every city).
+MAX_SETTING_DAYS = 3660
+
+
 class CitySettingsForm(forms.ModelForm):
     class Meta:
         model = CitySettings
         fields = ["compare_across_cities", "retention_days", "review_interval_days"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, minimum in (("retention_days", 0), ("review_interval_days", 1)):
+            field = self.fields[name]
+            field.min_value, field.max_value = minimum, MAX_SETTING_DAYS  # type: ignore[attr-defined]
+            field.validators += [MinValueValidator(minimum), MaxValueValidator(MAX_SETTING_DAYS)]
+            field.widget.attrs.update({"min": minimum, "max": MAX_SETTING_DAYS})

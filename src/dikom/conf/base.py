@@ -251,6 +251,27 @@ DIKOM_LOGIN_SPRAY_MAX_ACCOUNTS = env_int(
     "is refused unchecked for every account (password spraying).",
     minimum=2,
 )
+DIKOM_TWO_FACTOR_CLIENT_MAX_FAILURES = env_int(
+    "DIKOM_TWO_FACTOR_CLIENT_MAX_FAILURES",
+    20,
+    "Wrong second-factor codes from one client (any account) within DIKOM_LOGIN_CLIENT_WINDOW_MINUTES before "
+    "its codes are refused unchecked.",
+    minimum=1,
+)
+DIKOM_PASSWORD_RESET_CLIENT_MAX_REQUESTS = env_int(
+    "DIKOM_PASSWORD_RESET_CLIENT_MAX_REQUESTS",
+    10,
+    "Password-reset requests from one client within DIKOM_LOGIN_CLIENT_WINDOW_MINUTES before further ones are "
+    "refused (no mail is sent).",
+    minimum=1,
+)
+DIKOM_PASSWORD_RESET_ACCOUNT_MAX_REQUESTS = env_int(
+    "DIKOM_PASSWORD_RESET_ACCOUNT_MAX_REQUESTS",
+    3,
+    "Password-reset requests for one e-mail address (whether an account has it or not), from any client, within "
+    "an hour before further ones are refused (no mail is sent).",
+    minimum=1,
+)
 DIKOM_LOGIN_DEVICE_DAYS = env_int(
     "DIKOM_LOGIN_DEVICE_DAYS",
     90,

@@ -60,11 +60,23 @@ class TranslatedFieldsMixin:
         return formfield
 
 
+class TranslatedColumnsMixin:
+    """The device lists' "confirmed" column, whose header django-otp leaves in English."""
+
+    def get_list_display(self, request: Any) -> Any:
+        columns = super().get_list_display(request)  # type: ignore[misc]
+        return ["confirmed_column" if column == "confirmed" else column for column in columns]
+
+    @admin.display(description=_("confirmed"), boolean=True, ordering="confirmed")
+    def confirmed_column(self, obj: Any) -> bool:
+        return bool(obj.confirmed)
+
+
 def translated(fieldsets: Any) -> list[Any]:
     return [(FIELDSET_TITLES.get(title, title) if title else title, options) for title, options in fieldsets]
 
 
-class GermanTOTPDeviceAdmin(TranslatedFieldsMixin, TOTPDeviceAdmin):
+class GermanTOTPDeviceAdmin(TranslatedColumnsMixin, TranslatedFieldsMixin, TOTPDeviceAdmin):
     def get_fieldsets(self, request: Any, obj: Any = None) -> list[Any]:
         return translated(super().get_fieldsets(request, obj))
 
@@ -73,7 +85,7 @@ class GermanStaticTokenInline(TranslatedFieldsMixin, StaticTokenInline):
     pass
 
 
-class GermanStaticDeviceAdmin(TranslatedFieldsMixin, StaticDeviceAdmin):
+class GermanStaticDeviceAdmin(TranslatedColumnsMixin, TranslatedFieldsMixin, StaticDeviceAdmin):
     inlines = [GermanStaticTokenInline]
 
     def get_fieldsets(self, request: Any, obj: Any = None) -> list[Any]:

@@ -157,6 +157,10 @@ class UnassignedKeySerializer(serializers.Serializer):
 
 
 class AssignSerializer(StrictJSONSerializer):
+    """An unassigned service key and the service it belongs to; other fields are refused."""
+
+    rejects_unknown_fields = True
+
     service_key = serializers.CharField(max_length=100, help_text="The unassigned key.")
     service = serializers.UUIDField(help_text="UUID of the registered service the key belongs to.")
 

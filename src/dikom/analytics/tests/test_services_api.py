@@ -135,3 +135,19 @@ def test_in_process_callers_use_the_same_validation_and_storage(parking, city_a)
     assert (result.accepted, result.duplicates) == (1, 1)
     assert [r["index"] for r in result.rejected] == [1]
     assert UsageEvent.objects.get().source == "portal"
+
+
+def test_assigning_refuses_unknown_fields_as_its_schema_says(client, send, parking, manage_token):
+    # The schema documents the body as closed (additionalProperties: false): a field it does not
+    # know is a 400 naming it, and nothing is assigned.
+    send(event(service="parken-alt"))
+    body = {"service_key": "parken-alt", "service": str(parking.uuid), "servcie_key": "tippfehler"}
+
+    response = post_json(client, ASSIGN_URL, manage_token, body)
+
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert [error["field"] for error in response.json()["errors"]] == ["servcie_key"]
+    assert not ServiceKeyAlias.objects.exists()
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert schema["components"]["schemas"]["AssignRequest"]["additionalProperties"] is False
