@@ -1070,7 +1070,7 @@ class AdoptionForm(forms.Form):
         # Any org unit may be posted; check_local_settings refuses another city's with a clear message.
         self.fields["org_unit"].queryset = OrgUnit.objects.all()  # type: ignore[attr-defined]
         self.fields["org_unit"].choices = [  # type: ignore[attr-defined]
-            ("", "---------"),
+            ("", _("Please choose")),
             *[(u.pk, str(u)) for u in units],
         ]
         self._add_lane_fields(units, lanes or {})
