@@ -289,14 +289,14 @@ ALLOWED: list[Allowed] = [
     ),
     Allowed(
         "axe",
-        r"^/plattform-admin/accounts/user/[0-9]+/change/$",
+        r"^/plattform-admin/accounts/user/<n>/change/$",
         r"^aria-prohibited-attr \(serious\): label\[for=\"id_(groups|user_permissions)_",
         "Django admin's filter_horizontal widget on the user page, as on the group page below; third-party "
         "markup (issue 14, item 7: admin screens).",
     ),
     Allowed(
         "overflow at 1280 px",
-        r"^/plattform-admin/accounts/user/[0-9]+/change/$",
+        r"^/plattform-admin/accounts/user/<n>/change/$",
         r"^table ",
         "Django admin's permission table on the user page is wider than the content column; third-party "
         "layout (issue 14, item 7: admin screens).",
