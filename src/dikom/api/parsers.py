@@ -37,4 +37,5 @@ class LimitedJSONParser(JSONParser):
         except (UnicodeDecodeError, LookupError) as error:
             raise ParseError(gettext("The body is not valid JSON: %(error)s") % {"error": error}) from None
         except json.JSONDecodeError as error:
-            raise ParseError(gettext("The body is not valid JSON: %(error)s") % {"error": error}) from None
+            # DRF's own wording: the problem handler explains it in the caller's language with line and column.
+            raise ParseError(f"JSON parse error - {error}") from None

@@ -97,6 +97,7 @@ SHARED_WORDS = frozenset(
         "System",
         "Dashboards",
         "Code",
+        "Organisation",
     }
 )
 EMPTY_CHOICE_DASHES = "---------"
