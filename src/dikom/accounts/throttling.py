@@ -26,7 +26,6 @@ are atomic in Redis and good enough in the memory cache of a single process.
 from __future__ import annotations
 
 import enum
-import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,6 +36,8 @@ from django.core import signing
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.crypto import salted_hmac
+
+from dikom.lib.clients import client_network
 
 DEVICE_COOKIE = "dikom_device"
 _DEVICE_SALT = "dikom.accounts.trusted-device"
@@ -79,19 +80,6 @@ def _count_distinct(set_key: str, member: str, timeout: int) -> int:
     if cache.add(f"{set_key}:{_hashed(member)}", 1, timeout):
         return _count(f"{set_key}:n", timeout)
     return int(cache.get(f"{set_key}:n") or 0)
-
-
-def client_network(request: HttpRequest) -> str:
-    """The client's address as the server sees it (behind a proxy: see DIKOM_TRUSTED_PROXY);
-    IPv6 clients by their /64 network, which one household or server usually holds whole."""
-    raw = request.META.get("REMOTE_ADDR") or ""
-    try:
-        address = ipaddress.ip_address(raw)
-    except ValueError:
-        return "unknown"
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
 
 
 @dataclass(frozen=True)

@@ -18,29 +18,16 @@ its window; it is never stored elsewhere.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from dikom.lib.clients import client_network
+
 PREFIX = "dikom.authproviders.rate:"
 WINDOW_SECONDS = 60
-
-
-def client_key(request: HttpRequest) -> str:
-    """The client's address as a rate-limit key (IPv6 reduced to its /64)."""
-    raw = str(request.META.get("REMOTE_ADDR") or "")
-    try:
-        address = ipaddress.ip_address(raw)
-    except ValueError:
-        return "unknown"
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
-    return str(address)
 
 
 def take(request: HttpRequest, scope: str) -> int | None:
@@ -49,7 +36,7 @@ def take(request: HttpRequest, scope: str) -> int | None:
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     # Hashed so that the cache holds no readable addresses.
-    client = hashlib.sha256(client_key(request).encode()).hexdigest()[:32]
+    client = hashlib.sha256(client_network(request).encode()).hexdigest()[:32]
     key = f"{PREFIX}{scope}:{client}:{window}"
     wait = max(1, int((window + 1) * WINDOW_SECONDS - now))
     used = cache.get(key, 0)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +38,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+
+from dikom.lib.clients import client_network
 
 PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 DEFAULT_SITE_RATE = "3000/min"
@@ -83,13 +84,7 @@ def client_id(request: HttpRequest) -> str:
     ``trusted_proxy``). Headers the client writes itself (``X-Forwarded-For``)
     are not read: a sender could otherwise pick a new identity per request.
     """
-    address = request.META.get("REMOTE_ADDR") or ""
-    try:
-        parsed = ipaddress.ip_address(address)
-        if parsed.version == 6:
-            address = str(ipaddress.ip_network(f"{parsed}/64", strict=False).network_address)
-    except ValueError:
-        pass
+    address = client_network(request)
     key = hashlib.sha256(f"dikom-collect-client:{settings.SECRET_KEY}".encode()).digest()
     return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]
 
