@@ -290,6 +290,7 @@ class _Inspector:
             el.get("id"): el for el in self.engine_root.iter() if isinstance(el.tag, str) and el.get("id")
         }
         self.ids = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+        self.implicit_splits: list[etree._Element] = []
         self.lane_of: dict[str, str] = {}
 
     # -- findings ---------------------------------------------------------
@@ -378,28 +379,37 @@ class _Inspector:
             return None
         if len(candidates) > 1:
             executable = [p for p in candidates if p.get("isExecutable", "true") == "true"]
-            if len(executable) != 1:
-                for process in candidates[1:]:
-                    self.error(
-                        "several-processes",
-                        _format(
-                            _(
-                                "The file contains more than one process (%(process)s). "
-                                "A service carries exactly one process; "
-                                "model other parties as pools without a process."
-                            ),
-                            {"process": self.label(process)},
+            if len(executable) == 1:
+                chosen = executable[0]
+            else:
+                # A collaboration of several pools, none (or several) marked executable, as modelling tools
+                # export them: the city's pool is the one with the most steps; the first pool of the
+                # collaboration wins a tie. Marking one process executable chooses it instead.
+                order = {p.get("processRef"): i for i, p in enumerate(participants)}
+                chosen = max(
+                    candidates,
+                    key=lambda p: (
+                        sum(1 for child in p.iter() if is_bpmn(child) and local_name(child) in FLOW_NODES),
+                        -order.get(p.get("id"), len(order)),
+                    ),
+                )
+                self.note(
+                    "pool-chosen",
+                    _format(
+                        _(
+                            "The file contains several pools with processes; dikom runs %(process)s (the one with "
+                            "the most steps). Mark exactly one process as executable to choose another."
                         ),
-                        process,
-                    )
-                return None
-            chosen = executable[0]
+                        {"process": self.label(chosen)},
+                    ),
+                    chosen,
+                )
             for process in candidates:
                 if process is not chosen:
                     self.note(
                         "process-ignored",
                         _format(
-                            _("Process %(process)s is not executable and is ignored."),
+                            _("Process %(process)s (another pool) is not run and is shown in the diagram only."),
                             {"process": self.label(process)},
                         ),
                         process,
@@ -653,15 +663,17 @@ class _Inspector:
                     )
                     self.drop_conditions(flow)
         if name not in GATEWAYS and name not in UNSUPPORTED_GATEWAYS and len(outgoing) > 1:
-            self.error(
+            # BPMN: an activity or event with several unconditioned outgoing flows takes all of them (an
+            # implicit parallel split); the engine copy gets an explicit parallel gateway (SpiffWorkflow needs it).
+            self.implicit_splits.append(node)
+            self.note(
                 "implicit-split",
                 _format(
-                    _("%(element)s has several outgoing flows; split with a parallel or exclusive gateway instead."),
+                    _("%(element)s has several outgoing flows: all of them are taken, as after a parallel gateway."),
                     {"element": self.label(node)},
                 ),
                 node,
             )
-            ok = False
         if any(is_bpmn(c, "standardLoopCharacteristics") for c in node):
             self.unsupported(node, _("loops are not supported; model the loop with an exclusive gateway."))
             ok = False
@@ -1045,7 +1057,28 @@ class _Inspector:
     def mark_executable(self, process: etree._Element) -> None:
         self.set_engine_attr(process, "isExecutable", "true")
 
+    def make_split_explicit(self, node: etree._Element) -> None:
+        """In the engine copy: ``node`` → new parallel gateway → the node's former targets."""
+        twin = self.engine_twin(node)
+        container = twin.getparent() if twin is not None else None
+        if twin is None or container is None:
+            return
+        ident = twin.get("id") or ""
+        gateway_id, flow_id = f"{ident}__dikom_split", f"{ident}__dikom_to_split"
+        outgoing = [f for f in container if is_bpmn(f, "sequenceFlow") and f.get("sourceRef") == ident]
+        for child in [c for c in twin if is_bpmn(c, "outgoing")]:
+            twin.remove(child)
+        etree.SubElement(twin, f"{{{BPMN_NS}}}outgoing").text = flow_id
+        gateway = etree.SubElement(container, f"{{{BPMN_NS}}}parallelGateway", id=gateway_id)
+        etree.SubElement(gateway, f"{{{BPMN_NS}}}incoming").text = flow_id
+        for flow in outgoing:
+            flow.set("sourceRef", gateway_id)
+            etree.SubElement(gateway, f"{{{BPMN_NS}}}outgoing").text = flow.get("id")
+        etree.SubElement(container, f"{{{BPMN_NS}}}sequenceFlow", id=flow_id, sourceRef=ident, targetRef=gateway_id)
+
     def prepare_engine_copy(self, chosen: etree._Element) -> bytes:
+        for node in self.implicit_splits:
+            self.make_split_explicit(node)
         for process in (p for p in self.engine_root if is_bpmn(p, "process")):
             if process.get("id") == chosen.get("id"):
                 process.set("isExecutable", "true")

@@ -57,6 +57,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask as NoneTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -412,6 +413,9 @@ class ProcessDefinition:
 
 def _adapt_spec(process_spec, settings: dict[str, dict[str, Any]]) -> None:
     for task_spec in process_spec.task_specs.values():
+        if isinstance(task_spec, NoneTaskMixin):
+            # A plain bpmn:task has no behaviour in BPMN: it passes through (SpiffWorkflow would wait for a person).
+            task_spec.manual = False
         bpmn_id = getattr(task_spec, "bpmn_id", None)
         if bpmn_id in settings:
             extensions = dict(getattr(task_spec, "extensions", None) or {})
@@ -459,6 +463,11 @@ class ProcessInstance:
         except (KeyError, TypeError, ValueError) as exc:
             raise EngineError(f"The stored process state is damaged: {exc}") from None
         workflow.script_engine = engine
+        # The serializer does not keep ``manual``: plain tasks pass through after a load too.
+        for process_spec in [workflow.spec, *workflow.subprocess_specs.values()]:
+            for task_spec in process_spec.task_specs.values():
+                if isinstance(task_spec, NoneTaskMixin):
+                    task_spec.manual = False
         return cls(workflow, engine)
 
     def set_service_handler(self, handler: ServiceHandler | None) -> None:

@@ -187,9 +187,37 @@ def _definitions(*parts: str) -> bytes:
     ).encode()
 
 
-def test_two_executable_processes_are_refused():
-    report = inspect(_definitions(_process("", process_id="P1"), _process("", process_id="P2")))
-    assert any(f.code == "several-processes" for f in report.errors)
+def test_of_several_pools_the_one_with_the_most_steps_is_run():
+    bigger = '<bpmn:task id="T_P2" />'
+    report = inspect(_definitions(_process("", process_id="P1"), _process(bigger, process_id="P2")))
+
+    assert report.ok
+    assert report.process_id == "P2"
+    assert any(f.code == "pool-chosen" and f.element_id == "P2" for f in report.notes)
+    assert any(f.code == "process-ignored" and f.element_id == "P1" for f in report.notes)
+
+
+def test_an_implicit_split_becomes_a_parallel_gateway_for_the_engine():
+    from dikom.cases.bpmn.engine import ProcessDefinition
+
+    xml = _definitions(
+        '<bpmn:process id="P" isExecutable="true"><bpmn:startEvent id="S" />'
+        '<bpmn:task id="T" /><bpmn:userTask id="U1" /><bpmn:userTask id="U2" />'
+        '<bpmn:endEvent id="E1" /><bpmn:endEvent id="E2" />'
+        '<bpmn:sequenceFlow id="F0" sourceRef="S" targetRef="T" />'
+        '<bpmn:sequenceFlow id="F1" sourceRef="T" targetRef="U1" />'
+        '<bpmn:sequenceFlow id="F2" sourceRef="T" targetRef="U2" />'
+        '<bpmn:sequenceFlow id="F3" sourceRef="U1" targetRef="E1" />'
+        '<bpmn:sequenceFlow id="F4" sourceRef="U2" targetRef="E2" /></bpmn:process>'
+    )
+    report = inspect(xml)
+    assert report.ok and any(f.code == "implicit-split" for f in report.notes)
+
+    instance = ProcessDefinition.from_xml(xml).start()
+    assert sorted(t.bpmn_id for t in instance.ready_user_tasks()) == ["U1", "U2"]  # both branches run
+    for task in instance.ready_user_tasks():
+        instance.complete_user_task(task.id)
+    assert instance.is_completed
 
 
 def test_a_non_executable_export_is_accepted_with_a_note():
@@ -379,3 +407,21 @@ def test_results_that_would_exhaust_memory_are_refused():
         evaluate("'%0999999999d' % 1", {})
     with pytest.raises(ExpressionError):
         execute("n = n * n\nn = n * n\nn = n * n\nn = n * n", {"n": 10**20})
+
+
+def test_a_plain_task_passes_through_also_after_the_state_is_stored():
+    from dikom.cases.bpmn.engine import ProcessDefinition, ProcessInstance
+
+    xml = _definitions(
+        '<bpmn:process id="P" isExecutable="true"><bpmn:startEvent id="S" /><bpmn:userTask id="U" />'
+        '<bpmn:task id="T" /><bpmn:endEvent id="E" />'
+        '<bpmn:sequenceFlow id="F0" sourceRef="S" targetRef="U" />'
+        '<bpmn:sequenceFlow id="F1" sourceRef="U" targetRef="T" />'
+        '<bpmn:sequenceFlow id="F2" sourceRef="T" targetRef="E" /></bpmn:process>'
+    )
+    instance = ProcessInstance.load(ProcessDefinition.from_xml(xml).start().dump())
+    (task,) = instance.ready_user_tasks()
+    instance.complete_user_task(task.id)
+
+    assert instance.is_completed
+    assert "T" in instance.completed_element_ids()
