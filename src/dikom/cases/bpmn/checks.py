@@ -252,7 +252,27 @@ def _cosmetic(ns: str) -> bool:
 _STRING_LITERAL = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')")
 
 
-def _convert_foreign_expression(text: str) -> tuple[str, str | None]:
+FEEL_KEYWORDS = {"and", "or", "not", "true", "false", "null", "between", "in", "instance", "of", "if", "then", "else"}
+XPATH_LITERALS = {"true": "True", "true()": "True", "false": "False", "false()": "False"}
+
+
+def _join_feel_names(part: str) -> str:
+    """FEEL names may contain spaces (``Vacation Approval``): join their words with ``_`` for the safe language."""
+
+    def join(match: re.Match[str]) -> str:
+        words = match.group(0).split(" ")
+        out: list[str] = []
+        for word in words:
+            if out and word.lower() not in FEEL_KEYWORDS and out[-1].lower() not in FEEL_KEYWORDS:
+                out[-1] = f"{out[-1]}_{word}"
+            else:
+                out.append(word)
+        return " ".join(out)
+
+    return re.sub(r"[A-Za-z_]\w*(?: [A-Za-z_]\w*)+", join, part)
+
+
+def _convert_foreign_expression(text: str, feel: bool = False) -> tuple[str, str | None]:
     """Convert Camunda 7 JUEL (``${a && b}``) and Zeebe FEEL (``= a = 1``) conditions.
 
     Returns (expression, dialect) where dialect is None when nothing was converted.
@@ -265,6 +285,14 @@ def _convert_foreign_expression(text: str) -> tuple[str, str | None]:
         stripped, dialect = stripped[2:-1], "JUEL"
     elif stripped.startswith("="):
         stripped, dialect = stripped[1:], "FEEL"
+    elif "bpmn:getDataObject(" in stripped:
+        # BPMN's XPath functions (the spec's default expression language)
+        stripped = re.sub(r"bpmn:getDataObject\(\s*'([A-Za-z_]\w*)'\s*\)", r"\1", stripped)
+        stripped = re.sub(r"\b(true|false)\(\)", r"\1", stripped)
+        stripped = re.sub(r"(?<![\w.])not\(", "not (", stripped)
+        dialect = "XPath"
+    elif feel:
+        dialect = "FEEL"
     if dialect is None:
         return text, None
     parts = _STRING_LITERAL.split(stripped)
@@ -272,8 +300,9 @@ def _convert_foreign_expression(text: str) -> tuple[str, str | None]:
         part = parts[index]
         part = part.replace("&&", " and ").replace("||", " or ")
         part = re.sub(r"!(?!=)", " not ", part)
-        if dialect == "FEEL":
+        if dialect in {"FEEL", "XPath"}:
             part = re.sub(r"(?<![<>!=])=(?!=)", "==", part)
+            part = _join_feel_names(part)
         part = re.sub(r"\btrue\b", "True", part)
         part = re.sub(r"\bfalse\b", "False", part)
         part = re.sub(r"\bnull\b", "None", part)
@@ -697,7 +726,7 @@ class _Inspector:
             return False
         kind = kinds[0] if kinds else None
         allowed: dict[str, set[str | None]] = {
-            "startEvent": {None, "timer"} if parent_id is None else {None},
+            "startEvent": {None, "timer", "message"} if parent_id is None else {None},
             "endEvent": {None, "terminate"},
             "intermediateCatchEvent": {"timer"},
             "intermediateThrowEvent": {None},
@@ -722,6 +751,20 @@ class _Inspector:
                     node,
                 )
                 return False
+        if kind == "message":
+            # The message that starts the city's process is the application (or request) that opens the case.
+            self.note(
+                "message-start",
+                _format(
+                    _("Message start event %(event)s: the case starts when the application is received."),
+                    {"event": self.label(node)},
+                ),
+                node,
+            )
+            twin = self.engine_twin(node)
+            if twin is not None:
+                for child in [c for c in twin if is_bpmn(c, "messageEventDefinition")]:
+                    twin.remove(child)
         if kind == "timer":
             return self.check_timer(node, definitions[0])
         return True
@@ -933,11 +976,15 @@ class _Inspector:
     def check_condition(self, flow: etree._Element, condition: etree._Element) -> None:
         language = (condition.get("language") or "").strip().lower()
         text = (condition.text or "").strip()
-        if (
-            language
-            and language not in PYTHON_LANGUAGES
-            and language not in {"juel", "feel", "http://www.omg.org/spec/feel/20140401"}
-        ):
+        feel = "feel" in language
+        if "xpath" in language and "bpmn:getdataobject(" in text.lower():
+            language = ""
+        if "xpath" in language and text.lower() in XPATH_LITERALS:
+            # XPath conditions that are a literal (common in exports) translate; any other XPath is refused.
+            self.engine_index_text(condition, XPATH_LITERALS[text.lower()])
+            self.drop_language(condition)
+            return
+        if language and language not in PYTHON_LANGUAGES and not feel and language != "juel":
             self.error(
                 "unsupported-language",
                 _format(
@@ -956,7 +1003,14 @@ class _Inspector:
                 at=condition,
             )
             return
-        converted, dialect = _convert_foreign_expression(text)
+        converted, dialect = _convert_foreign_expression(text, feel=feel)
+        if dialect is None and not language:
+            # No language given: exports of Trisotech, Signavio and others write FEEL here (BPMN's default,
+            # XPath, is what nobody writes); read it as FEEL when it is not already a safe expression.
+            try:
+                validate_expression(converted)
+            except ExpressionError:
+                converted, dialect = _convert_foreign_expression(text, feel=True)
         try:
             validate_expression(converted)
         except ExpressionError as exc:
@@ -972,6 +1026,7 @@ class _Inspector:
             return
         if dialect:
             self.engine_index_text(condition, converted)
+            self.drop_language(condition)
             self.note(
                 "converted-condition",
                 _format(
@@ -1053,6 +1108,12 @@ class _Inspector:
         if twin is not None:
             for condition in [c for c in twin if is_bpmn(c, "conditionExpression")]:
                 twin.remove(condition)
+
+    def drop_language(self, condition: etree._Element) -> None:
+        """The engine copy's condition is in the safe language now: its foreign language attribute goes."""
+        twin = self.engine_twin(condition)
+        if twin is not None and "language" in twin.attrib:
+            del twin.attrib["language"]
 
     def mark_executable(self, process: etree._Element) -> None:
         self.set_engine_attr(process, "isExecutable", "true")

@@ -103,7 +103,6 @@ def test_zeebe_feel_conditions_and_task_types_are_converted():
 @pytest.mark.parametrize(
     ("element_id", "tag", "line"),
     [
-        ("Start_Message", "bpmn:startEvent", 9),
         ("Task_Send", "bpmn:sendTask", 13),
         ("Task_Rules", "bpmn:businessRuleTask", 17),
         ("Gateway_Inclusive", "bpmn:inclusiveGateway", 21),
@@ -127,7 +126,8 @@ def test_unsupported_elements_are_named_with_tag_and_line(element_id, tag, line)
 
 def test_unsupported_messages_say_why():
     report = inspect(load("unsupported_elements.bpmn"))
-    assert "Message events" in str(finding(report, "unsupported-element", "Start_Message").message)
+    # a message start event is the application that opens the case: a note, not an error
+    assert finding(report, "message-start", "Start_Message").level == NOTE
     assert "DMN" in str(finding(report, "unsupported-element", "Task_Rules").message)
     assert "Process_Payment" in str(finding(report, "unsupported-element", "Call_Missing").message)
     assert "Escalation" in str(finding(report, "unsupported-element", "End_Escalate").message)
@@ -425,3 +425,65 @@ def test_a_plain_task_passes_through_also_after_the_state_is_stored():
 
     assert instance.is_completed
     assert "T" in instance.completed_element_ids()
+
+
+def _gateway_model(condition_yes: str, condition_no: str, language: str = "", start: str = "") -> bytes:
+    lang = f' language="{language}"' if language else ""
+    return _definitions(
+        f'<bpmn:message id="M" name="Antrag" /><bpmn:process id="P" isExecutable="true">'
+        f'<bpmn:startEvent id="S">{start}</bpmn:startEvent><bpmn:exclusiveGateway id="G" />'
+        '<bpmn:endEvent id="E1" /><bpmn:endEvent id="E2" />'
+        '<bpmn:sequenceFlow id="F0" sourceRef="S" targetRef="G" />'
+        f'<bpmn:sequenceFlow id="F1" sourceRef="G" targetRef="E1"><bpmn:conditionExpression{lang}>'
+        f"{condition_yes}</bpmn:conditionExpression></bpmn:sequenceFlow>"
+        f'<bpmn:sequenceFlow id="F2" sourceRef="G" targetRef="E2"><bpmn:conditionExpression{lang}>'
+        f"{condition_no}</bpmn:conditionExpression></bpmn:sequenceFlow></bpmn:process>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("yes", "no", "language", "data"),
+    [
+        # FEEL with a name containing a space (Trisotech), with and without the language given
+        ('Vacation Approval = "Approved"', 'Vacation Approval != "Approved"', "", {"Vacation_Approval": "Approved"}),
+        (
+            'Vacation Approval = "Approved"',
+            'not(Vacation Approval = "Approved")',
+            "https://www.omg.org/spec/DMN/20191111/FEEL/",
+            {"Vacation_Approval": "Approved"},
+        ),
+        # BPMN's XPath functions
+        ("bpmn:getDataObject('approved')", "not(bpmn:getDataObject('approved'))", "", {"approved": True}),
+        ("bpmn:getDataObject('clarified') = 'yes'", "bpmn:getDataObject('clarified') = 'no'", "", {"clarified": "yes"}),
+        # JUEL of Camunda 7
+        ("${approved}", "${!approved}", "", {"approved": True}),
+    ],
+)
+def test_foreign_conditions_are_translated_and_run(yes, no, language, data):
+    from dikom.cases.bpmn.engine import ProcessDefinition
+
+    xml = _gateway_model(yes, no, language)
+    report = inspect(xml)
+    assert report.ok, [str(f) for f in report.errors]
+    assert any(f.code == "converted-condition" for f in report.notes)
+
+    instance = ProcessDefinition.from_xml(xml).start(data)
+    assert instance.is_completed
+    assert "E1" in instance.completed_element_ids() and "E2" not in instance.completed_element_ids()
+
+
+def test_an_untranslatable_xpath_condition_is_refused_with_expression_and_line():
+    xml = _gateway_model("count(//item) &gt; 2", "true()", "http://www.w3.org/1999/XPath")
+    report = inspect(xml)
+
+    (error,) = report.errors
+    assert error.code == "unsupported-language" and error.line == 1
+
+
+def test_a_message_start_event_starts_the_case():
+    from dikom.cases.bpmn.engine import ProcessDefinition
+
+    xml = _gateway_model("True", "False", start='<bpmn:messageEventDefinition messageRef="M" />')
+    report = inspect(xml)
+    assert report.ok and any(f.code == "message-start" for f in report.notes)
+    assert ProcessDefinition.from_xml(xml).start().is_completed
