@@ -487,3 +487,37 @@ def test_a_message_start_event_starts_the_case():
     report = inspect(xml)
     assert report.ok and any(f.code == "message-start" for f in report.notes)
     assert ProcessDefinition.from_xml(xml).start().is_completed
+
+
+def _multi_instance(task: str) -> bytes:
+    return _definitions(
+        '<bpmn:process id="P" isExecutable="true"><bpmn:startEvent id="S" />'
+        f'<bpmn:{task} id="M"><bpmn:multiInstanceLoopCharacteristics isSequential="false">'
+        "<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef><bpmn:loopDataOutputRef>results</bpmn:loopDataOutputRef>"
+        '<bpmn:inputDataItem id="item" /><bpmn:outputDataItem id="result" />'
+        f'</bpmn:multiInstanceLoopCharacteristics></bpmn:{task}><bpmn:endEvent id="E" />'
+        '<bpmn:sequenceFlow id="F0" sourceRef="S" targetRef="M" />'
+        '<bpmn:sequenceFlow id="F1" sourceRef="M" targetRef="E" /></bpmn:process>'
+    )
+
+
+def test_a_multi_instance_user_task_with_an_output_collection_completes():
+    from dikom.cases.bpmn.engine import ProcessDefinition, ProcessInstance
+
+    instance = ProcessDefinition.from_xml(_multi_instance("userTask")).start({"items": ["Hund", "Katze"]})
+    for answer in ("geprüft", "abgelehnt"):
+        instance = ProcessInstance.load(instance.dump())
+        task = instance.ready_user_tasks()[0]
+        instance.complete_user_task(task.id, {"result_text": answer})
+
+    assert instance.is_completed
+    assert sorted(r["result_text"] for r in instance.data["results"]) == ["abgelehnt", "geprüft"]
+
+
+def test_an_automatic_multi_instance_task_with_an_output_collection_completes():
+    from dikom.cases.bpmn.engine import ProcessDefinition
+
+    instance = ProcessDefinition.from_xml(_multi_instance("task")).start({"items": [1, 2, 3]})
+
+    assert instance.is_completed
+    assert sorted(instance.data["results"]) == [1, 2, 3]  # each instance's input item
