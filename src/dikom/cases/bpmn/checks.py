@@ -607,10 +607,10 @@ class _Inspector:
             self.unsupported(node, _("references to shared event definitions are not supported"))
             ok = False
 
-        if name in UNSUPPORTED_TASKS:
+        if name in {"sendTask", "receiveTask"}:
+            self.map_message_task(node, name)
+        elif name in UNSUPPORTED_TASKS:
             reasons = {
-                "sendTask": _("dikom does not send BPMN messages; use a service task."),
-                "receiveTask": _("dikom does not receive BPMN messages; use a user task."),
                 "businessRuleTask": _("DMN decision tables are not supported; use a script task or a gateway."),
             }
             self.unsupported(node, reasons[name])
@@ -1108,6 +1108,44 @@ class _Inspector:
         if twin is not None:
             for condition in [c for c in twin if is_bpmn(c, "conditionExpression")]:
                 twin.remove(condition)
+
+    def map_message_task(self, node: etree._Element, name: str) -> None:
+        """Messages to and from other participants are platform events: a send task hands the message to the
+        city's automation (a service task whose topic is ``message:<message name>``, e.g. an e-mail or a
+        webhook handler; without a handler it passes through), a receive task waits until a person records the
+        answer (a user task: the citizen's reply to an information request, a payment, a letter)."""
+        twin = self.engine_twin(node)
+        message = self.ids.get(node.get("messageRef") or "")
+        label = (message.get("name") if message is not None else None) or node.get("name") or node.get("id") or ""
+        topic = "message:" + " ".join(label.split())
+        if name == "sendTask":
+            self.note(
+                "send-task",
+                _format(
+                    _("Send task %(task)s hands its message to the automation (topic “%(topic)s”)."),
+                    {"task": self.label(node), "topic": topic},
+                ),
+                node,
+            )
+        else:
+            self.note(
+                "receive-task",
+                _format(
+                    _("Receive task %(task)s waits until a person records that the message has arrived."),
+                    {"task": self.label(node)},
+                ),
+                node,
+            )
+        if twin is None:
+            return
+        for attr in ("messageRef", "implementation", "instantiate", "operationRef"):
+            twin.attrib.pop(attr, None)
+        if name == "sendTask":
+            twin.tag = f"{{{BPMN_NS}}}serviceTask"
+            if not twin.get(f"{{{DIKOM_NS}}}topic"):
+                twin.set(f"{{{DIKOM_NS}}}topic", topic)
+        else:
+            twin.tag = f"{{{BPMN_NS}}}userTask"
 
     def drop_language(self, condition: etree._Element) -> None:
         """The engine copy's condition is in the safe language now: its foreign language attribute goes."""

@@ -103,11 +103,9 @@ def test_zeebe_feel_conditions_and_task_types_are_converted():
 @pytest.mark.parametrize(
     ("element_id", "tag", "line"),
     [
-        ("Task_Send", "bpmn:sendTask", 13),
         ("Task_Rules", "bpmn:businessRuleTask", 17),
         ("Gateway_Inclusive", "bpmn:inclusiveGateway", 21),
         ("Gateway_Events", "bpmn:eventBasedGateway", 25),
-        ("Task_Receive", "bpmn:receiveTask", 29),
         ("Gateway_Complex", "bpmn:complexGateway", 33),
         ("Throw_Signal", "bpmn:intermediateThrowEvent", 37),
         ("Call_Missing", "bpmn:callActivity", 42),
@@ -521,3 +519,27 @@ def test_an_automatic_multi_instance_task_with_an_output_collection_completes():
 
     assert instance.is_completed
     assert sorted(instance.data["results"]) == [1, 2, 3]  # each instance's input item
+
+
+def test_send_and_receive_tasks_map_onto_automation_and_a_person():
+    from dikom.cases.bpmn.engine import ProcessDefinition
+
+    xml = _definitions(
+        '<bpmn:message id="M1" name="Eingangsbestätigung" /><bpmn:process id="P" isExecutable="true">'
+        '<bpmn:startEvent id="S" /><bpmn:sendTask id="Send" messageRef="M1" />'
+        '<bpmn:receiveTask id="Receive" name="Unterlagen abwarten" /><bpmn:endEvent id="E" />'
+        '<bpmn:sequenceFlow id="F0" sourceRef="S" targetRef="Send" />'
+        '<bpmn:sequenceFlow id="F1" sourceRef="Send" targetRef="Receive" />'
+        '<bpmn:sequenceFlow id="F2" sourceRef="Receive" targetRef="E" /></bpmn:process>'
+    )
+    report = inspect(xml)
+    assert report.ok
+    assert {"send-task", "receive-task"} <= {f.code for f in report.notes}
+    calls = []
+
+    instance = ProcessDefinition.from_xml(xml).start(service_handler=lambda call: calls.append(call.topic))
+    assert calls == ["message:Eingangsbestätigung"]  # the message goes to the automation
+    (waiting,) = instance.ready_user_tasks()  # the reply is recorded by a person
+    assert waiting.bpmn_id == "Receive"
+    instance.complete_user_task(waiting.id, {"unterlagen": "eingegangen"})
+    assert instance.is_completed
