@@ -725,12 +725,14 @@ class _Inspector:
             self.unsupported(node, _("events with several triggers are not supported."))
             return False
         kind = kinds[0] if kinds else None
+        # Events within the process run on SpiffWorkflow's own handling (error, escalation, signal,
+        # terminate; link events do not reach their catch event there and stay refused); messages to and from other participants become platform steps (see map_message_event).
         allowed: dict[str, set[str | None]] = {
             "startEvent": {None, "timer", "message"} if parent_id is None else {None},
-            "endEvent": {None, "terminate"},
-            "intermediateCatchEvent": {"timer"},
-            "intermediateThrowEvent": {None},
-            "boundaryEvent": {"timer"},
+            "endEvent": {None, "terminate", "error", "escalation", "signal", "message"},
+            "intermediateCatchEvent": {"timer", "message", "signal"},
+            "intermediateThrowEvent": {None, "signal", "escalation", "message"},
+            "boundaryEvent": {"timer", "error", "escalation", "signal"},
         }
         if kind not in allowed[name]:
             reason = (
@@ -751,7 +753,13 @@ class _Inspector:
                     node,
                 )
                 return False
-        if kind == "message":
+        if kind == "signal" and name == "intermediateCatchEvent" and not self.signal_thrown(definitions[0]):
+            # Nothing outside the process sends signals to a case: a wait for one nobody throws never ends.
+            self.unsupported(node, _("no event of this process throws its signal, so the case would wait forever."))
+            return False
+        if kind == "message" and name != "startEvent":
+            self.map_message_event(node, name)
+        elif kind == "message":
             # The message that starts the city's process is the application (or request) that opens the case.
             self.note(
                 "message-start",
@@ -1108,6 +1116,60 @@ class _Inspector:
         if twin is not None:
             for condition in [c for c in twin if is_bpmn(c, "conditionExpression")]:
                 twin.remove(condition)
+
+    def signal_thrown(self, definition: etree._Element) -> bool:
+        ref = definition.get("signalRef")
+        for throw in self.root.iter(f"{{{BPMN_NS}}}intermediateThrowEvent", f"{{{BPMN_NS}}}endEvent"):
+            for other in throw:
+                if is_bpmn(other, "signalEventDefinition") and other.get("signalRef") == ref:
+                    return True
+        return False
+
+    def map_message_event(self, node: etree._Element, name: str) -> None:
+        """A message event to or from another participant: a throw (intermediate or end) hands the message to the
+        automation like a send task; a catch waits for a person to record it like a receive task."""
+        twin = self.engine_twin(node)
+        definition = next((c for c in node if is_bpmn(c, "messageEventDefinition")), None)
+        message = self.ids.get(definition.get("messageRef") or "") if definition is not None else None
+        label = (message.get("name") if message is not None else None) or node.get("name") or node.get("id") or ""
+        catch = name == "intermediateCatchEvent"
+        if catch:
+            self.note(
+                "receive-task",
+                _format(
+                    _("Receive task %(task)s waits until a person records that the message has arrived."),
+                    {"task": self.label(node)},
+                ),
+                node,
+            )
+        else:
+            topic = "message:" + " ".join(label.split())
+            self.note(
+                "send-task",
+                _format(
+                    _("Send task %(task)s hands its message to the automation (topic “%(topic)s”)."),
+                    {"task": self.label(node), "topic": topic},
+                ),
+                node,
+            )
+        if twin is None:
+            return
+        for child in [c for c in twin if is_bpmn(c, "messageEventDefinition")]:
+            twin.remove(child)
+        if catch:
+            twin.tag = f"{{{BPMN_NS}}}userTask"
+            return
+        twin.tag = f"{{{BPMN_NS}}}serviceTask"
+        twin.set(f"{{{DIKOM_NS}}}topic", "message:" + " ".join(label.split()))
+        container = twin.getparent()
+        if name == "endEvent" and container is not None:
+            # The process still has to end: the service task hands over, then a plain end event follows.
+            ident = twin.get("id") or ""
+            end_id, flow_id = f"{ident}__dikom_end", f"{ident}__dikom_to_end"
+            etree.SubElement(twin, f"{{{BPMN_NS}}}outgoing").text = flow_id
+            end = etree.SubElement(container, f"{{{BPMN_NS}}}endEvent", id=end_id)
+            etree.SubElement(end, f"{{{BPMN_NS}}}incoming").text = flow_id
+            etree.SubElement(container, f"{{{BPMN_NS}}}sequenceFlow", id=flow_id, sourceRef=ident, targetRef=end_id)
 
     def map_message_task(self, node: etree._Element, name: str) -> None:
         """Messages to and from other participants are platform events: a send task hands the message to the

@@ -107,10 +107,8 @@ def test_zeebe_feel_conditions_and_task_types_are_converted():
         ("Gateway_Inclusive", "bpmn:inclusiveGateway", 21),
         ("Gateway_Events", "bpmn:eventBasedGateway", 25),
         ("Gateway_Complex", "bpmn:complexGateway", 33),
-        ("Throw_Signal", "bpmn:intermediateThrowEvent", 37),
         ("Call_Missing", "bpmn:callActivity", 42),
         ("Boundary_Compensate", "bpmn:boundaryEvent", 53),
-        ("End_Escalate", "bpmn:endEvent", 56),
     ],
 )
 def test_unsupported_elements_are_named_with_tag_and_line(element_id, tag, line):
@@ -128,7 +126,7 @@ def test_unsupported_messages_say_why():
     assert finding(report, "message-start", "Start_Message").level == NOTE
     assert "DMN" in str(finding(report, "unsupported-element", "Task_Rules").message)
     assert "Process_Payment" in str(finding(report, "unsupported-element", "Call_Missing").message)
-    assert "Escalation" in str(finding(report, "unsupported-element", "End_Escalate").message)
+    assert not [f for f in report.errors if f.element_id in {"End_Escalate", "Throw_Signal"}]  # run by the engine
     assert "Compensation" in str(finding(report, "unsupported-element", "Boundary_Compensate").message)
 
 
@@ -543,3 +541,137 @@ def test_send_and_receive_tasks_map_onto_automation_and_a_person():
     assert waiting.bpmn_id == "Receive"
     instance.complete_user_task(waiting.id, {"unterlagen": "eingegangen"})
     assert instance.is_completed
+
+
+def _run_to_end(xml: bytes, data: dict | None = None) -> tuple[object, list[str]]:
+    """Import and run ``xml``, completing user tasks empty; return the instance and the automation's topics."""
+    from dikom.cases.bpmn.engine import ProcessDefinition
+
+    report = inspect(xml)
+    assert report.ok, [str(f) for f in report.errors]
+    topics: list[str] = []
+    instance = ProcessDefinition.from_xml(xml).start(data or {}, service_handler=lambda c: topics.append(c.topic))
+    for _round in range(10):
+        tasks = instance.ready_user_tasks()
+        if not tasks:
+            break
+        instance.complete_user_task(tasks[0].id)
+    return instance, topics
+
+
+def _one_process(body: str) -> bytes:
+    return _definitions(f'<bpmn:process id="P" isExecutable="true">{body}</bpmn:process>')
+
+
+def _flow(ident: str, source: str, target: str) -> str:
+    return f'<bpmn:sequenceFlow id="{ident}" sourceRef="{source}" targetRef="{target}" />'
+
+
+def test_an_error_end_event_in_a_subprocess_is_caught_by_its_boundary_event():
+    instance, _topics = _run_to_end(
+        _definitions(
+            '<bpmn:error id="Err" errorCode="ABGELEHNT" /><bpmn:process id="P" isExecutable="true">'
+            '<bpmn:startEvent id="S" /><bpmn:subProcess id="Sub"><bpmn:startEvent id="SS" />'
+            '<bpmn:endEvent id="SE"><bpmn:errorEventDefinition errorRef="Err" /></bpmn:endEvent>'
+            + _flow("SF", "SS", "SE")
+            + '</bpmn:subProcess><bpmn:boundaryEvent id="B" attachedToRef="Sub">'
+            '<bpmn:errorEventDefinition errorRef="Err" /></bpmn:boundaryEvent>'
+            '<bpmn:endEvent id="Normal" /><bpmn:endEvent id="Caught" />'
+            + _flow("F0", "S", "Sub")
+            + _flow("F1", "Sub", "Normal")
+            + _flow("F2", "B", "Caught")
+            + "</bpmn:process>"
+        )
+    )
+    assert instance.is_completed
+    assert "Caught" in instance.completed_element_ids() and "Normal" not in instance.completed_element_ids()
+
+
+def test_link_events_are_refused_at_import():
+    report = inspect(
+        _one_process(
+            '<bpmn:startEvent id="S" /><bpmn:intermediateThrowEvent id="LT">'
+            '<bpmn:linkEventDefinition name="weiter" /></bpmn:intermediateThrowEvent>'
+            '<bpmn:intermediateCatchEvent id="LC"><bpmn:linkEventDefinition name="weiter" />'
+            '</bpmn:intermediateCatchEvent><bpmn:endEvent id="E" />' + _flow("F0", "S", "LT") + _flow("F1", "LC", "E")
+        )
+    )
+    assert {f.element_id for f in report.errors if f.code == "unsupported-element"} == {"LT", "LC"}
+
+
+def test_message_events_become_automation_and_a_person():
+    instance, topics = _run_to_end(
+        _definitions(
+            '<bpmn:message id="M1" name="Nachforderung" /><bpmn:message id="M2" name="Antwort" />'
+            '<bpmn:message id="M3" name="Bescheid" /><bpmn:process id="P" isExecutable="true">'
+            '<bpmn:startEvent id="S" /><bpmn:intermediateThrowEvent id="T">'
+            '<bpmn:messageEventDefinition messageRef="M1" /></bpmn:intermediateThrowEvent>'
+            '<bpmn:intermediateCatchEvent id="C"><bpmn:messageEventDefinition messageRef="M2" />'
+            '</bpmn:intermediateCatchEvent><bpmn:endEvent id="E">'
+            '<bpmn:messageEventDefinition messageRef="M3" /></bpmn:endEvent>'
+            + _flow("F0", "S", "T")
+            + _flow("F1", "T", "C")
+            + _flow("F2", "C", "E")
+            + "</bpmn:process>"
+        )
+    )
+    assert instance.is_completed
+    assert topics == ["message:Nachforderung", "message:Bescheid"]
+    assert "C" in instance.completed_element_ids()  # recorded by a person
+
+
+def test_a_signal_thrown_in_one_branch_releases_the_other():
+    instance, _topics = _run_to_end(
+        _definitions(
+            '<bpmn:signal id="Sig" name="bezahlt" /><bpmn:process id="P" isExecutable="true">'
+            '<bpmn:startEvent id="S" /><bpmn:parallelGateway id="Split" /><bpmn:parallelGateway id="Join" />'
+            '<bpmn:intermediateCatchEvent id="Wait"><bpmn:signalEventDefinition signalRef="Sig" />'
+            '</bpmn:intermediateCatchEvent><bpmn:userTask id="Pay" />'
+            '<bpmn:intermediateThrowEvent id="Throw"><bpmn:signalEventDefinition signalRef="Sig" />'
+            '</bpmn:intermediateThrowEvent><bpmn:endEvent id="E" />'
+            + _flow("F0", "S", "Split")
+            + _flow("F1", "Split", "Wait")
+            + _flow("F2", "Split", "Pay")
+            + _flow("F3", "Pay", "Throw")
+            + _flow("F4", "Wait", "Join")
+            + _flow("F5", "Throw", "Join")
+            + _flow("F6", "Join", "E")
+            + "</bpmn:process>"
+        )
+    )
+    assert instance.is_completed
+
+
+def test_an_escalation_in_a_subprocess_is_caught_by_its_boundary_event():
+    instance, _topics = _run_to_end(
+        _definitions(
+            '<bpmn:escalation id="Esc" escalationCode="FRIST" /><bpmn:process id="P" isExecutable="true">'
+            '<bpmn:startEvent id="S" /><bpmn:subProcess id="Sub"><bpmn:startEvent id="SS" />'
+            '<bpmn:endEvent id="SE"><bpmn:escalationEventDefinition escalationRef="Esc" /></bpmn:endEvent>'
+            + _flow("SF", "SS", "SE")
+            + '</bpmn:subProcess><bpmn:boundaryEvent id="B" attachedToRef="Sub">'
+            '<bpmn:escalationEventDefinition escalationRef="Esc" /></bpmn:boundaryEvent>'
+            '<bpmn:endEvent id="Normal" /><bpmn:endEvent id="Caught" />'
+            + _flow("F0", "S", "Sub")
+            + _flow("F1", "Sub", "Normal")
+            + _flow("F2", "B", "Caught")
+            + "</bpmn:process>"
+        )
+    )
+    assert instance.is_completed
+    assert "Caught" in instance.completed_element_ids()
+
+
+def test_a_wait_for_a_signal_nobody_throws_is_refused():
+    report = inspect(
+        _definitions(
+            '<bpmn:signal id="Sig" name="bezahlt" /><bpmn:process id="P" isExecutable="true">'
+            '<bpmn:startEvent id="S" /><bpmn:intermediateCatchEvent id="Wait">'
+            '<bpmn:signalEventDefinition signalRef="Sig" /></bpmn:intermediateCatchEvent><bpmn:endEvent id="E" />'
+            + _flow("F0", "S", "Wait")
+            + _flow("F1", "Wait", "E")
+            + "</bpmn:process>"
+        )
+    )
+    (error,) = report.errors
+    assert error.element_id == "Wait" and "forever" in str(error.message)
