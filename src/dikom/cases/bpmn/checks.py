@@ -489,6 +489,22 @@ class _Inspector:
         for flow in flows:
             outgoing.setdefault(flow.get("sourceRef") or "", []).append(flow)
 
+        if parent_id is not None and not nodes and is_bpmn(container, "subProcess"):
+            # A collapsed subprocess whose content the tool did not export: it passes through like a plain task.
+            self.note(
+                "collapsed-subprocess",
+                _format(
+                    _("Subprocess %(subprocess)s has no content in the file; it passes through like a plain task."),
+                    {"subprocess": self.label(container)},
+                ),
+                container,
+            )
+            twin = self.engine_twin(container)
+            if twin is not None:
+                twin.tag = f"{{{BPMN_NS}}}task"
+                for child in [c for c in twin if not is_bpmn(c, "incoming", "outgoing")]:
+                    twin.remove(child)
+            return
         starts = [n for n in nodes.values() if local_name(n) == "startEvent"]
         if not starts:
             if parent_id is None:

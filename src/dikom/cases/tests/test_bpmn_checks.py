@@ -675,3 +675,13 @@ def test_a_wait_for_a_signal_nobody_throws_is_refused():
     )
     (error,) = report.errors
     assert error.element_id == "Wait" and "forever" in str(error.message)
+
+
+def test_a_collapsed_subprocess_without_content_passes_through():
+    instance, _topics = _run_to_end(
+        _one_process(
+            '<bpmn:startEvent id="S" /><bpmn:subProcess id="Sub" name="Prüfung (eingeklappt)" />'
+            '<bpmn:endEvent id="E" />' + _flow("F0", "S", "Sub") + _flow("F1", "Sub", "E")
+        )
+    )
+    assert instance.is_completed and "Sub" in instance.completed_element_ids()
