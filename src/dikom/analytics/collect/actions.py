@@ -160,8 +160,11 @@ def events_for(
             return None
         occurred_at = request.custom_time
     events = []
-    for _rule, event in map_request(compiled, request):
+    for position, (_rule, event) in enumerate(map_request(compiled, request)):
         event["occurred_at"] = occurred_at.isoformat()
+        if request.fingerprint:
+            # The same hit sent again (a tracker's resend) maps to the same event ids: the core stores it once.
+            event["event_id"] = f"matomo-{site.pk}-{request.fingerprint}-{position}"
         if request.visit_id:
             event["visit_id"] = request.visit_id
         if request.device_class:
@@ -171,7 +174,7 @@ def events_for(
 
 
 def track_matomo(
-    items: Sequence[tuple[CollectionSite | None, MatomoRequest | None]], *, trusted: bool
+    items: Sequence[tuple[CollectionSite | None, MatomoRequest | None]], *, trusted: bool, api_key_prefix: str = ""
 ) -> TrackingOutcome:
     """Map Matomo requests (with their resolved, enabled sites) to events and store them through the core.
 
@@ -207,7 +210,12 @@ def track_matomo(
         per_city[site.municipality_id].extend((index, event) for event in events)
 
     for municipality_id, pairs in per_city.items():
-        result = record_usage_events(cities[municipality_id], [event for _i, event in pairs], source=EventSource.MATOMO)
+        result = record_usage_events(
+            cities[municipality_id],
+            [event for _i, event in pairs],
+            source=EventSource.MATOMO,
+            api_key_prefix=api_key_prefix,
+        )
         rejected_events = {item["index"]: item["errors"] for item in result.rejected}
         good: dict[int, bool] = defaultdict(bool)
         for position, (index, _event) in enumerate(pairs):
@@ -219,11 +227,12 @@ def track_matomo(
             outcome.statuses[index] = TRACKED if good[index] else INVALID
 
     if unmatched:
-        count_unmatched(unmatched, _local_today())
+        count_unmatched(unmatched, local_today())
     return outcome
 
 
-def _local_today() -> date:
+def local_today() -> date:
+    """Today in the platform's local time zone (the day of salts and rollups)."""
     return timezone.now().astimezone(rollups.local_zone()).date()
 
 

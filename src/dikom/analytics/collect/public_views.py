@@ -28,6 +28,7 @@ from dikom.analytics.collect.access import key_may_ingest_for
 from dikom.analytics.collect.matomo import MatomoRequest, parse_query
 from dikom.analytics.collect.models import CollectionSite
 from dikom.api.problems import problem_response
+from dikom.lib.clients import client_network
 from dikom.lib.jsonparse import loads_limited
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -36,11 +37,18 @@ SCRIPT_PATH = Path(__file__).resolve().parent / "static" / "dikom" / "analytics"
 
 
 def _cors(response: HttpResponse, request: HttpRequest, allowed: bool) -> HttpResponse:
-    """Tracking answers may be read by other origins only when the request's origin is allowed."""
+    """Tracking answers may be read by other origins only when the request's origin is allowed.
+
+    ``matomo.js`` sends its XHRs with credentials; a browser hands such an answer
+    to the page only with ``Access-Control-Allow-Credentials: true`` and the
+    echoed origin (never ``*``). Without them the tracker sees a failed request
+    and sends the hit again as an image request.
+    """
     response["Vary"] = "Origin"
     origin = request.headers.get("Origin")
     if allowed and origin:
         response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Credentials"] = "true"
     # The GIF is loaded as an image by pages of other origins.
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     response["Cache-Control"] = "no-store"
@@ -128,15 +136,49 @@ def _sites(ids: Iterable[int]) -> dict[int, CollectionSite]:
     return {site.matomo_idsite: site for site in sites.prefetch_related("rules") if site.matomo_idsite}
 
 
+def _preflight_allowed(request: HttpRequest) -> bool:
+    """Whether a preflight's origin may send: to the site named by ``idsite`` in the address if there is one,
+    else to any enabled site (the body, which names the site, is not part of a preflight)."""
+    sites = CollectionSite.objects.filter(enabled=True, matomo_idsite__isnull=False)
+    idsite = request.GET.get("idsite", "")
+    if idsite.isdigit() and len(idsite) <= 9:
+        sites = sites.filter(matomo_idsite=int(idsite))
+    own = origins.origin_allowed([], request)
+    if own:
+        return sites.exists()
+    present, origin = origins.request_origin(request)
+    if not present or origin is None:
+        return False
+    return any(origin in site.allowed_origins for site in sites.only("allowed_origins"))
+
+
+def _reason(site: CollectionSite | None, single: MatomoRequest | None, status: str) -> str:
+    """Why a request was not tracked, in the user's language."""
+    if status == REFUSED:
+        return gettext("Rate limit: not tracked, send it again later.")
+    if single is None:
+        return gettext("The item is not a query string or an object of parameters.")
+    if single.idsite is None:
+        return gettext("The request names no site (idsite).")
+    if site is None or not site.enabled:
+        return gettext("Unknown or disabled site %(idsite)s.") % {"idsite": single.idsite}
+    if not single.rec:
+        return gettext("The request is not meant for tracking (rec=1 is missing).")
+    if status == actions.UNMATCHED:
+        return gettext("No rule of the site matches this request.")
+    return gettext("The mapped events are invalid.")
+
+
 @csrf_exempt
 def matomo_tracking(request: HttpRequest) -> HttpResponse:
     """Matomo HTTP Tracking API: GET or POST single requests, POST ``{"requests": [...]}`` bulk."""
     if request.method == "OPTIONS":
+        # A preflight (application/json bulk bodies, XHRs with credentials): only for allowed origins.
         response = HttpResponse(status=204)
         response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response["Access-Control-Allow-Headers"] = "Content-Type"
         response["Access-Control-Max-Age"] = "86400"
-        return _cors(response, request, allowed=True)  # the real request is checked
+        return _cors(response, request, allowed=_preflight_allowed(request))
     if request.method not in {"GET", "POST", "HEAD"}:
         response = _problem(request, 405, gettext("Use GET or POST."), "method-not-allowed")
         response["Allow"] = "GET, HEAD, POST, OPTIONS"
@@ -146,7 +188,15 @@ def matomo_tracking(request: HttpRequest) -> HttpResponse:
         return decoded
     items, bulk, token = decoded
     header_ua = request.headers.get("User-Agent", "")
-    parsed = [MatomoRequest.from_params(p, header_user_agent=header_ua) if p is not None else None for p in items]
+    # Cookieless browser trackers get a per-day visitor key from network and user agent; senders with an API key
+    # are servers (their network says nothing about a visitor), so their requests without visitor id stay unlinked.
+    anonymous = not token and not any(p and p.get("token_auth") for p in items)
+    network = client_network(request) if anonymous else ""
+    day = actions.local_today().isoformat()
+    parsed = [
+        MatomoRequest.from_params(p, header_user_agent=header_ua, network=network, day=day) if p is not None else None
+        for p in items
+    ]
     tokens = {r.token_auth for r in parsed if r is not None and r.token_auth} | ({token} if token else set())
     if len(tokens) > 1:
         return _problem(
@@ -189,7 +239,11 @@ def matomo_tracking(request: HttpRequest) -> HttpResponse:
 
     refused_set = set(refused)
     kept = [index for index in range(len(resolved)) if index not in refused_set]
-    partial = actions.track_matomo([resolved[index] for index in kept], trusted=api_key is not None)
+    partial = actions.track_matomo(
+        [resolved[index] for index in kept],
+        trusted=api_key is not None,
+        api_key_prefix=api_key.prefix if api_key is not None else "",
+    )
     statuses = [REFUSED] * len(resolved)
     for position, index in enumerate(kept):
         statuses[index] = partial.statuses[position]
@@ -207,6 +261,16 @@ def matomo_tracking(request: HttpRequest) -> HttpResponse:
             "invalid_indices": invalid,
             "unmatched": len(unmatched),
             "unmatched_indices": unmatched,
+            # Per item not tracked: why (Matomo's own answer has only the indices).
+            "errors": [
+                {
+                    "index": index,
+                    "reason": _reason(resolved[index][0], resolved[index][1], statuses[index]),
+                    "errors": errors[index],
+                }
+                for index, status in enumerate(statuses)
+                if status != actions.TRACKED
+            ],
         }
         response = JsonResponse(body)
         if refused:
@@ -226,14 +290,7 @@ def matomo_tracking(request: HttpRequest) -> HttpResponse:
     status = statuses[0]
     if status == actions.INVALID:
         first_site, single = resolved[0]
-        if single is None or single.idsite is None:
-            detail = gettext("The request names no site (idsite).")
-        elif first_site is None or not first_site.enabled:
-            detail = gettext("Unknown or disabled site %(idsite)s.") % {"idsite": single.idsite}
-        elif not single.rec:
-            detail = gettext("The request is not meant for tracking (rec=1 is missing).")
-        else:
-            detail = gettext("The mapped events are invalid.")
+        detail = _reason(first_site, single, status)
         return _problem(request, 400, detail, "invalid-tracking-request", errors=errors[0])
     if parsed[0] is not None and not parsed[0].send_image:
         return _cors(HttpResponse(status=204), request, cors_ok)

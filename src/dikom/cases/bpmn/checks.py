@@ -252,7 +252,27 @@ def _cosmetic(ns: str) -> bool:
 _STRING_LITERAL = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')")
 
 
-def _convert_foreign_expression(text: str) -> tuple[str, str | None]:
+FEEL_KEYWORDS = {"and", "or", "not", "true", "false", "null", "between", "in", "instance", "of", "if", "then", "else"}
+XPATH_LITERALS = {"true": "True", "true()": "True", "false": "False", "false()": "False"}
+
+
+def _join_feel_names(part: str) -> str:
+    """FEEL names may contain spaces (``Vacation Approval``): join their words with ``_`` for the safe language."""
+
+    def join(match: re.Match[str]) -> str:
+        words = match.group(0).split(" ")
+        out: list[str] = []
+        for word in words:
+            if out and word.lower() not in FEEL_KEYWORDS and out[-1].lower() not in FEEL_KEYWORDS:
+                out[-1] = f"{out[-1]}_{word}"
+            else:
+                out.append(word)
+        return " ".join(out)
+
+    return re.sub(r"[A-Za-z_]\w*(?: [A-Za-z_]\w*)+", join, part)
+
+
+def _convert_foreign_expression(text: str, feel: bool = False) -> tuple[str, str | None]:
     """Convert Camunda 7 JUEL (``${a && b}``) and Zeebe FEEL (``= a = 1``) conditions.
 
     Returns (expression, dialect) where dialect is None when nothing was converted.
@@ -265,6 +285,14 @@ def _convert_foreign_expression(text: str) -> tuple[str, str | None]:
         stripped, dialect = stripped[2:-1], "JUEL"
     elif stripped.startswith("="):
         stripped, dialect = stripped[1:], "FEEL"
+    elif "bpmn:getDataObject(" in stripped:
+        # BPMN's XPath functions (the spec's default expression language)
+        stripped = re.sub(r"bpmn:getDataObject\(\s*'([A-Za-z_]\w*)'\s*\)", r"\1", stripped)
+        stripped = re.sub(r"\b(true|false)\(\)", r"\1", stripped)
+        stripped = re.sub(r"(?<![\w.])not\(", "not (", stripped)
+        dialect = "XPath"
+    elif feel:
+        dialect = "FEEL"
     if dialect is None:
         return text, None
     parts = _STRING_LITERAL.split(stripped)
@@ -272,8 +300,9 @@ def _convert_foreign_expression(text: str) -> tuple[str, str | None]:
         part = parts[index]
         part = part.replace("&&", " and ").replace("||", " or ")
         part = re.sub(r"!(?!=)", " not ", part)
-        if dialect == "FEEL":
+        if dialect in {"FEEL", "XPath"}:
             part = re.sub(r"(?<![<>!=])=(?!=)", "==", part)
+            part = _join_feel_names(part)
         part = re.sub(r"\btrue\b", "True", part)
         part = re.sub(r"\bfalse\b", "False", part)
         part = re.sub(r"\bnull\b", "None", part)
@@ -290,6 +319,7 @@ class _Inspector:
             el.get("id"): el for el in self.engine_root.iter() if isinstance(el.tag, str) and el.get("id")
         }
         self.ids = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+        self.implicit_splits: list[etree._Element] = []
         self.lane_of: dict[str, str] = {}
 
     # -- findings ---------------------------------------------------------
@@ -378,28 +408,37 @@ class _Inspector:
             return None
         if len(candidates) > 1:
             executable = [p for p in candidates if p.get("isExecutable", "true") == "true"]
-            if len(executable) != 1:
-                for process in candidates[1:]:
-                    self.error(
-                        "several-processes",
-                        _format(
-                            _(
-                                "The file contains more than one process (%(process)s). "
-                                "A service carries exactly one process; "
-                                "model other parties as pools without a process."
-                            ),
-                            {"process": self.label(process)},
+            if len(executable) == 1:
+                chosen = executable[0]
+            else:
+                # A collaboration of several pools, none (or several) marked executable, as modelling tools
+                # export them: the city's pool is the one with the most steps; the first pool of the
+                # collaboration wins a tie. Marking one process executable chooses it instead.
+                order = {p.get("processRef"): i for i, p in enumerate(participants)}
+                chosen = max(
+                    candidates,
+                    key=lambda p: (
+                        sum(1 for child in p.iter() if is_bpmn(child) and local_name(child) in FLOW_NODES),
+                        -order.get(p.get("id"), len(order)),
+                    ),
+                )
+                self.note(
+                    "pool-chosen",
+                    _format(
+                        _(
+                            "The file contains several pools with processes; dikom runs %(process)s (the one with "
+                            "the most steps). Mark exactly one process as executable to choose another."
                         ),
-                        process,
-                    )
-                return None
-            chosen = executable[0]
+                        {"process": self.label(chosen)},
+                    ),
+                    chosen,
+                )
             for process in candidates:
                 if process is not chosen:
                     self.note(
                         "process-ignored",
                         _format(
-                            _("Process %(process)s is not executable and is ignored."),
+                            _("Process %(process)s (another pool) is not run and is shown in the diagram only."),
                             {"process": self.label(process)},
                         ),
                         process,
@@ -450,6 +489,22 @@ class _Inspector:
         for flow in flows:
             outgoing.setdefault(flow.get("sourceRef") or "", []).append(flow)
 
+        if parent_id is not None and not nodes and is_bpmn(container, "subProcess"):
+            # A collapsed subprocess whose content the tool did not export: it passes through like a plain task.
+            self.note(
+                "collapsed-subprocess",
+                _format(
+                    _("Subprocess %(subprocess)s has no content in the file; it passes through like a plain task."),
+                    {"subprocess": self.label(container)},
+                ),
+                container,
+            )
+            twin = self.engine_twin(container)
+            if twin is not None:
+                twin.tag = f"{{{BPMN_NS}}}task"
+                for child in [c for c in twin if not is_bpmn(c, "incoming", "outgoing")]:
+                    twin.remove(child)
+            return
         starts = [n for n in nodes.values() if local_name(n) == "startEvent"]
         if not starts:
             if parent_id is None:
@@ -568,10 +623,10 @@ class _Inspector:
             self.unsupported(node, _("references to shared event definitions are not supported"))
             ok = False
 
-        if name in UNSUPPORTED_TASKS:
+        if name in {"sendTask", "receiveTask"}:
+            self.map_message_task(node, name)
+        elif name in UNSUPPORTED_TASKS:
             reasons = {
-                "sendTask": _("dikom does not send BPMN messages; use a service task."),
-                "receiveTask": _("dikom does not receive BPMN messages; use a user task."),
                 "businessRuleTask": _("DMN decision tables are not supported; use a script task or a gateway."),
             }
             self.unsupported(node, reasons[name])
@@ -653,15 +708,17 @@ class _Inspector:
                     )
                     self.drop_conditions(flow)
         if name not in GATEWAYS and name not in UNSUPPORTED_GATEWAYS and len(outgoing) > 1:
-            self.error(
+            # BPMN: an activity or event with several unconditioned outgoing flows takes all of them (an
+            # implicit parallel split); the engine copy gets an explicit parallel gateway (SpiffWorkflow needs it).
+            self.implicit_splits.append(node)
+            self.note(
                 "implicit-split",
                 _format(
-                    _("%(element)s has several outgoing flows; split with a parallel or exclusive gateway instead."),
+                    _("%(element)s has several outgoing flows: all of them are taken, as after a parallel gateway."),
                     {"element": self.label(node)},
                 ),
                 node,
             )
-            ok = False
         if any(is_bpmn(c, "standardLoopCharacteristics") for c in node):
             self.unsupported(node, _("loops are not supported; model the loop with an exclusive gateway."))
             ok = False
@@ -684,12 +741,14 @@ class _Inspector:
             self.unsupported(node, _("events with several triggers are not supported."))
             return False
         kind = kinds[0] if kinds else None
+        # Events within the process run on SpiffWorkflow's own handling (error, escalation, signal,
+        # terminate; link events do not reach their catch event there and stay refused); messages to and from other participants become platform steps (see map_message_event).
         allowed: dict[str, set[str | None]] = {
-            "startEvent": {None, "timer"} if parent_id is None else {None},
-            "endEvent": {None, "terminate"},
-            "intermediateCatchEvent": {"timer"},
-            "intermediateThrowEvent": {None},
-            "boundaryEvent": {"timer"},
+            "startEvent": {None, "timer", "message"} if parent_id is None else {None},
+            "endEvent": {None, "terminate", "error", "escalation", "signal", "message"},
+            "intermediateCatchEvent": {"timer", "message", "signal"},
+            "intermediateThrowEvent": {None, "signal", "escalation", "message"},
+            "boundaryEvent": {"timer", "error", "escalation", "signal"},
         }
         if kind not in allowed[name]:
             reason = (
@@ -710,6 +769,26 @@ class _Inspector:
                     node,
                 )
                 return False
+        if kind == "signal" and name == "intermediateCatchEvent" and not self.signal_thrown(definitions[0]):
+            # Nothing outside the process sends signals to a case: a wait for one nobody throws never ends.
+            self.unsupported(node, _("no event of this process throws its signal, so the case would wait forever."))
+            return False
+        if kind == "message" and name != "startEvent":
+            self.map_message_event(node, name)
+        elif kind == "message":
+            # The message that starts the city's process is the application (or request) that opens the case.
+            self.note(
+                "message-start",
+                _format(
+                    _("Message start event %(event)s: the case starts when the application is received."),
+                    {"event": self.label(node)},
+                ),
+                node,
+            )
+            twin = self.engine_twin(node)
+            if twin is not None:
+                for child in [c for c in twin if is_bpmn(c, "messageEventDefinition")]:
+                    twin.remove(child)
         if kind == "timer":
             return self.check_timer(node, definitions[0])
         return True
@@ -921,11 +1000,15 @@ class _Inspector:
     def check_condition(self, flow: etree._Element, condition: etree._Element) -> None:
         language = (condition.get("language") or "").strip().lower()
         text = (condition.text or "").strip()
-        if (
-            language
-            and language not in PYTHON_LANGUAGES
-            and language not in {"juel", "feel", "http://www.omg.org/spec/feel/20140401"}
-        ):
+        feel = "feel" in language
+        if "xpath" in language and "bpmn:getdataobject(" in text.lower():
+            language = ""
+        if "xpath" in language and text.lower() in XPATH_LITERALS:
+            # XPath conditions that are a literal (common in exports) translate; any other XPath is refused.
+            self.engine_index_text(condition, XPATH_LITERALS[text.lower()])
+            self.drop_language(condition)
+            return
+        if language and language not in PYTHON_LANGUAGES and not feel and language != "juel":
             self.error(
                 "unsupported-language",
                 _format(
@@ -944,7 +1027,14 @@ class _Inspector:
                 at=condition,
             )
             return
-        converted, dialect = _convert_foreign_expression(text)
+        converted, dialect = _convert_foreign_expression(text, feel=feel)
+        if dialect is None and not language:
+            # No language given: exports of Trisotech, Signavio and others write FEEL here (BPMN's default,
+            # XPath, is what nobody writes); read it as FEEL when it is not already a safe expression.
+            try:
+                validate_expression(converted)
+            except ExpressionError:
+                converted, dialect = _convert_foreign_expression(text, feel=True)
         try:
             validate_expression(converted)
         except ExpressionError as exc:
@@ -960,6 +1050,7 @@ class _Inspector:
             return
         if dialect:
             self.engine_index_text(condition, converted)
+            self.drop_language(condition)
             self.note(
                 "converted-condition",
                 _format(
@@ -1042,10 +1133,129 @@ class _Inspector:
             for condition in [c for c in twin if is_bpmn(c, "conditionExpression")]:
                 twin.remove(condition)
 
+    def signal_thrown(self, definition: etree._Element) -> bool:
+        ref = definition.get("signalRef")
+        for throw in self.root.iter(f"{{{BPMN_NS}}}intermediateThrowEvent", f"{{{BPMN_NS}}}endEvent"):
+            for other in throw:
+                if is_bpmn(other, "signalEventDefinition") and other.get("signalRef") == ref:
+                    return True
+        return False
+
+    def map_message_event(self, node: etree._Element, name: str) -> None:
+        """A message event to or from another participant: a throw (intermediate or end) hands the message to the
+        automation like a send task; a catch waits for a person to record it like a receive task."""
+        twin = self.engine_twin(node)
+        definition = next((c for c in node if is_bpmn(c, "messageEventDefinition")), None)
+        message = self.ids.get(definition.get("messageRef") or "") if definition is not None else None
+        label = (message.get("name") if message is not None else None) or node.get("name") or node.get("id") or ""
+        catch = name == "intermediateCatchEvent"
+        if catch:
+            self.note(
+                "receive-task",
+                _format(
+                    _("Receive task %(task)s waits until a person records that the message has arrived."),
+                    {"task": self.label(node)},
+                ),
+                node,
+            )
+        else:
+            topic = "message:" + " ".join(label.split())
+            self.note(
+                "send-task",
+                _format(
+                    _("Send task %(task)s hands its message to the automation (topic “%(topic)s”)."),
+                    {"task": self.label(node), "topic": topic},
+                ),
+                node,
+            )
+        if twin is None:
+            return
+        for child in [c for c in twin if is_bpmn(c, "messageEventDefinition")]:
+            twin.remove(child)
+        if catch:
+            twin.tag = f"{{{BPMN_NS}}}userTask"
+            return
+        twin.tag = f"{{{BPMN_NS}}}serviceTask"
+        twin.set(f"{{{DIKOM_NS}}}topic", "message:" + " ".join(label.split()))
+        container = twin.getparent()
+        if name == "endEvent" and container is not None:
+            # The process still has to end: the service task hands over, then a plain end event follows.
+            ident = twin.get("id") or ""
+            end_id, flow_id = f"{ident}__dikom_end", f"{ident}__dikom_to_end"
+            etree.SubElement(twin, f"{{{BPMN_NS}}}outgoing").text = flow_id
+            end = etree.SubElement(container, f"{{{BPMN_NS}}}endEvent", id=end_id)
+            etree.SubElement(end, f"{{{BPMN_NS}}}incoming").text = flow_id
+            etree.SubElement(container, f"{{{BPMN_NS}}}sequenceFlow", id=flow_id, sourceRef=ident, targetRef=end_id)
+
+    def map_message_task(self, node: etree._Element, name: str) -> None:
+        """Messages to and from other participants are platform events: a send task hands the message to the
+        city's automation (a service task whose topic is ``message:<message name>``, e.g. an e-mail or a
+        webhook handler; without a handler it passes through), a receive task waits until a person records the
+        answer (a user task: the citizen's reply to an information request, a payment, a letter)."""
+        twin = self.engine_twin(node)
+        message = self.ids.get(node.get("messageRef") or "")
+        label = (message.get("name") if message is not None else None) or node.get("name") or node.get("id") or ""
+        topic = "message:" + " ".join(label.split())
+        if name == "sendTask":
+            self.note(
+                "send-task",
+                _format(
+                    _("Send task %(task)s hands its message to the automation (topic “%(topic)s”)."),
+                    {"task": self.label(node), "topic": topic},
+                ),
+                node,
+            )
+        else:
+            self.note(
+                "receive-task",
+                _format(
+                    _("Receive task %(task)s waits until a person records that the message has arrived."),
+                    {"task": self.label(node)},
+                ),
+                node,
+            )
+        if twin is None:
+            return
+        for attr in ("messageRef", "implementation", "instantiate", "operationRef"):
+            twin.attrib.pop(attr, None)
+        if name == "sendTask":
+            twin.tag = f"{{{BPMN_NS}}}serviceTask"
+            if not twin.get(f"{{{DIKOM_NS}}}topic"):
+                twin.set(f"{{{DIKOM_NS}}}topic", topic)
+        else:
+            twin.tag = f"{{{BPMN_NS}}}userTask"
+
+    def drop_language(self, condition: etree._Element) -> None:
+        """The engine copy's condition is in the safe language now: its foreign language attribute goes."""
+        twin = self.engine_twin(condition)
+        if twin is not None and "language" in twin.attrib:
+            del twin.attrib["language"]
+
     def mark_executable(self, process: etree._Element) -> None:
         self.set_engine_attr(process, "isExecutable", "true")
 
+    def make_split_explicit(self, node: etree._Element) -> None:
+        """In the engine copy: ``node`` → new parallel gateway → the node's former targets."""
+        twin = self.engine_twin(node)
+        container = twin.getparent() if twin is not None else None
+        if twin is None or container is None:
+            return
+        ident = twin.get("id") or ""
+        gateway_id, flow_id = f"{ident}__dikom_split", f"{ident}__dikom_to_split"
+        outgoing = [f for f in container if is_bpmn(f, "sequenceFlow") and f.get("sourceRef") == ident]
+        for child in [c for c in twin if is_bpmn(c, "outgoing")]:
+            twin.remove(child)
+        etree.SubElement(twin, f"{{{BPMN_NS}}}outgoing").text = flow_id
+        gateway = etree.SubElement(container, f"{{{BPMN_NS}}}parallelGateway", id=gateway_id)
+        etree.SubElement(gateway, f"{{{BPMN_NS}}}incoming").text = flow_id
+        for flow in outgoing:
+            flow.set("sourceRef", gateway_id)
+            etree.SubElement(gateway, f"{{{BPMN_NS}}}outgoing").text = flow.get("id")
+        etree.SubElement(container, f"{{{BPMN_NS}}}sequenceFlow", id=flow_id, sourceRef=ident, targetRef=gateway_id)
+
     def prepare_engine_copy(self, chosen: etree._Element) -> bytes:
+        for node in self.implicit_splits:
+            self.make_split_explicit(node)
         for process in (p for p in self.engine_root if is_bpmn(p, "process")):
             if process.get("id") == chosen.get("id"):
                 process.set("isExecutable", "true")

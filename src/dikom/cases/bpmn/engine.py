@@ -57,6 +57,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask as NoneTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -412,6 +413,9 @@ class ProcessDefinition:
 
 def _adapt_spec(process_spec, settings: dict[str, dict[str, Any]]) -> None:
     for task_spec in process_spec.task_specs.values():
+        if isinstance(task_spec, NoneTaskMixin):
+            # A plain bpmn:task has no behaviour in BPMN: it passes through (SpiffWorkflow would wait for a person).
+            task_spec.manual = False
         bpmn_id = getattr(task_spec, "bpmn_id", None)
         if bpmn_id in settings:
             extensions = dict(getattr(task_spec, "extensions", None) or {})
@@ -459,6 +463,11 @@ class ProcessInstance:
         except (KeyError, TypeError, ValueError) as exc:
             raise EngineError(f"The stored process state is damaged: {exc}") from None
         workflow.script_engine = engine
+        # The serializer does not keep ``manual``: plain tasks pass through after a load too.
+        for process_spec in [workflow.spec, *workflow.subprocess_specs.values()]:
+            for task_spec in process_spec.task_specs.values():
+                if isinstance(task_spec, NoneTaskMixin):
+                    task_spec.manual = False
         return cls(workflow, engine)
 
     def set_service_handler(self, handler: ServiceHandler | None) -> None:
@@ -570,6 +579,7 @@ class ProcessInstance:
             if task.state != TaskState.READY:
                 raise EngineError("This task is not waiting for input.", task.task_spec.bpmn_id)
             task.data.update(copy.deepcopy(checked))
+            _fill_output_item(task, checked)
             task.run()
             self._advance()
 
@@ -613,6 +623,7 @@ class ProcessInstance:
 
     def _note_running(self, task) -> None:
         self._running = getattr(task.task_spec, "bpmn_id", None)
+        _fill_output_item(task, {})
 
     def _guarded(self, operation: Callable[[], None]) -> None:
         snapshot = _SERIALIZER.serialize_json(self._workflow)
@@ -652,6 +663,26 @@ class ProcessInstance:
         else:
             due_at = min(interrupting) if interrupting else None
         return due_at, tuple(sorted(reminders))
+
+
+def _fill_output_item(task, entered: Mapping[str, Any]) -> None:
+    """An instance of a multi-instance activity with an output collection contributes its output item.
+
+    Models name the item (``outputDataItem``) but nobody sets it: a person enters data, an automation
+    answers. Unless the instance set it itself, the item is what was entered for it, else its input item
+    (so the collection has one entry per instance, as BPMN defines, and the activity completes).
+    """
+    parent = task.parent
+    spec = getattr(parent, "task_spec", None)
+    output = getattr(spec, "output_item", None)
+    if output is None or getattr(spec, "data_output", None) is None or output.bpmn_id in task.data:
+        return
+    if entered:
+        value: Any = copy.deepcopy(dict(entered))
+    else:
+        input_item = getattr(spec, "input_item", None)
+        value = copy.deepcopy(task.data.get(input_item.bpmn_id)) if input_item is not None else None
+    task.data[output.bpmn_id] = value
 
 
 def _timer_due(task) -> datetime | None:

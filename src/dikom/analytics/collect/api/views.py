@@ -95,6 +95,7 @@ class CollectView(BaseApiView):
         origin = request.headers.get("Origin")
         if origin and self.origin_ok:
             response["Access-Control-Allow-Origin"] = origin
+            response["Access-Control-Allow-Credentials"] = "true"  # fetch/XHR with credentials may read it too
         response["Cross-Origin-Resource-Policy"] = "cross-origin"
         return response
 

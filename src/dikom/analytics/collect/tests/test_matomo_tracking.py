@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from django.test import override_settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dikom.analytics.collect.models import UnmatchedRequests
 from dikom.analytics.collect.tests.conftest import FORM_ORIGIN, key_for
@@ -102,13 +103,24 @@ def test_bulk_with_valid_invalid_and_unmapped_requests(client, site, site_b):
     response = client.post(URL, data=json.dumps({"requests": requests}), content_type="application/json")
 
     assert response.status_code == 200
-    assert response.json() == {
+    body = response.json()
+    reasons = {item["index"]: item["reason"] for item in body.pop("errors")}
+    assert body == {
         "status": "success",
         "tracked": 2,
         "invalid": 6,
         "invalid_indices": [1, 2, 3, 4, 5, 7],
         "unmatched": 2,
         "unmatched_indices": [2, 7],
+    }
+    # Each item that was not tracked says why.
+    assert reasons == {
+        1: _("Unknown or disabled site %(idsite)s.") % {"idsite": 999},
+        2: _("No rule of the site matches this request."),
+        3: _("Unknown or disabled site %(idsite)s.") % {"idsite": 8},
+        4: _("The request is not meant for tracking (rec=1 is missing)."),
+        5: _("The item is not a query string or an object of parameters."),
+        7: _("No rule of the site matches this request."),
     }
     assert [e[0] for e in events()] == ["step_viewed", "submitted"]
     assert UnmatchedRequests.objects.get(site=site).count == 2

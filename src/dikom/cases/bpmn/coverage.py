@@ -1,0 +1,161 @@
+"""Import coverage of BPMN files from other tools: does dikom import each file, and does it run to its end?
+
+``assess(xml)`` imports a file through the same checks as the service designer
+(``checks.inspect``) and, when it is accepted, runs it as a case would: every
+user task is completed with generated data (every variable a condition reads,
+set to each value the conditions compare it with and to others), service tasks
+are answered by an automation that changes nothing, timers are fired by moving the
+clock forward, until the process ends. ``scripts/bpmn_coverage.py`` writes the
+table for the BPMN MIWG reference models into ``docs/bpmn.md``; the test
+``cases/tests/test_bpmn_miwg.py`` checks that the table is current and that no
+accepted model fails while it runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from .checks import inspect
+from .engine import EngineError, ProcessDefinition
+from .xmlsafe import BPMN_NS
+
+START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
+MAX_STEPS = 200
+MAX_DATA_SETS = 32
+
+IMPORTED_AND_RUNS = "imported, runs to its end"
+IMPORTED_BUT_FAILS = "imported, FAILS while running"
+IMPORTED_BUT_STUCK = "imported, stops without end"
+REFUSED = "refused at import"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    name: str
+    outcome: str
+    detail: str = ""
+    steps: int = 0
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome != REFUSED
+
+
+def _refusal(report) -> str:
+    reasons: list[str] = []
+    for finding in report.errors:
+        text = f"{finding.code} `{finding.tag}`" if finding.tag else finding.code
+        if text not in reasons:
+            reasons.append(text)
+    if report.process_id is None and not reasons:
+        reasons.append("no executable process")
+    return ", ".join(reasons)
+
+
+def data_sets(engine_xml: bytes) -> list[dict[str, Any]]:
+    """Case data that drives every condition: for each variable a condition reads, the values it is compared
+    with (numbers also one above and below) or True and False; all combinations (at most ``MAX_DATA_SETS``)."""
+    root = etree.fromstring(engine_xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    compared: dict[str, list[Any]] = {}
+    bare: set[str] = set()
+    for condition in root.iter(f"{{{BPMN_NS}}}conditionExpression"):
+        try:
+            tree = ast.parse((condition.text or "").strip(), mode="eval")
+        except SyntaxError:
+            continue
+        called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and id(node) not in called:
+                bare.add(node.id)
+            if isinstance(node, ast.Compare):
+                operands = [node.left, *node.comparators]
+                values = [n.value for n in operands if isinstance(n, ast.Constant)]
+                for variable in (n.id for n in operands if isinstance(n, ast.Name)):
+                    known = compared.setdefault(variable, [])
+                    for value in values:
+                        variants = [value, value + 1, value - 1] if isinstance(value, int | float) else [value]
+                        known.extend(v for v in variants if v not in known)
+    # A variable compared with values takes those values (the options of the form field that fills it);
+    # one used as a truth value takes True and False.
+    candidates = {name: compared.get(name) or [True, False] for name in bare}
+    if not candidates:
+        return [{}]
+    names = sorted(candidates)
+    combos = itertools.islice(itertools.product(*(candidates[n] for n in names)), MAX_DATA_SETS)
+    return [dict(zip(names, combo, strict=True)) for combo in combos]
+
+
+def _run(definition: ProcessDefinition, data: dict[str, Any]) -> tuple[str, str, int]:
+    now = START
+    # Service tasks go to the city's automation; here it answers with nothing (no change to the case data).
+    instance = definition.start(data, now=now, service_handler=lambda call: None)
+    steps = 0
+    while not instance.is_completed and steps < MAX_STEPS:
+        steps += 1
+        tasks = instance.ready_user_tasks()
+        if tasks:
+            instance.complete_user_task(tasks[0].id, data, now=now)
+            continue
+        due = instance.next_timer_due()
+        if due is None:
+            return IMPORTED_BUT_STUCK, "waits at " + ", ".join(instance.active_element_ids()), steps
+        now = max(now, due) + timedelta(seconds=1)
+        instance.fire_due_timers(now=now)
+    if not instance.is_completed:
+        return "loops", "", steps
+    return IMPORTED_AND_RUNS, "", steps
+
+
+def assess(name: str, xml: bytes) -> Assessment:
+    """Import ``xml`` and, if accepted, run it with every generated data set (see module docstring).
+
+    It runs when every data set ends it, or loops only because the data stays the same (a loop that
+    a person's answers would leave), and at least one ends it; it fails on any engine error or wait
+    for nothing.
+    """
+    report = inspect(xml)
+    if not report.ok or report.engine_xml is None:
+        return Assessment(name, REFUSED, _refusal(report))
+    total = 0
+    ended = False
+    try:
+        definition = ProcessDefinition.from_xml(xml)
+        for data in data_sets(report.engine_xml):
+            outcome, detail, steps = _run(definition, data)
+            total += steps
+            if outcome == IMPORTED_BUT_STUCK:
+                return Assessment(name, outcome, f"{detail} (data {data})", total)
+            ended = ended or outcome == IMPORTED_AND_RUNS
+    except EngineError as exc:
+        return Assessment(name, IMPORTED_BUT_FAILS, str(exc))
+    if not ended:
+        return Assessment(name, IMPORTED_BUT_STUCK, f"no data set ends it within {MAX_STEPS} steps", total)
+    return Assessment(name, IMPORTED_AND_RUNS, "", total)
+
+
+def assess_folder(folder: Path) -> list[Assessment]:
+    return [assess(path.stem, path.read_bytes()) for path in sorted(folder.glob("*.bpmn"))]
+
+
+def table(results: list[Assessment]) -> str:
+    """The coverage table as Markdown (what ``docs/bpmn.md`` shows)."""
+    runs = sum(1 for r in results if r.outcome == IMPORTED_AND_RUNS)
+    lines = [
+        f"{runs} of {len(results)} models import and run to their end; "
+        f"{sum(1 for r in results if r.outcome == REFUSED)} are refused at import; "
+        f"{sum(1 for r in results if r.accepted and r.outcome != IMPORTED_AND_RUNS)} are imported but do not end.",
+        "",
+        "| Model | Result | Reason |",
+        "|---|---|---|",
+    ]
+    for r in results:
+        detail = r.detail.replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {r.name} | {r.outcome} | {detail} |")
+    return "\n".join(lines) + "\n"
