@@ -95,6 +95,8 @@ MIDDLEWARE = [
     "dikom.web.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Without DIKOM_DATABASE_REPLICA_URLS it only passes the request on.
+    "dikom.lib.replicas.ReplicaReadsMiddleware",
     "dikom.web.middleware.GermanByDefaultLocaleMiddleware",
     "dikom.web.middleware.RefuseNulMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -157,6 +159,67 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Read replicas (PostgreSQL streaming replicas): see dikom.lib.replicas and docs/scaling.md.
+DIKOM_DATABASE_REPLICA_URLS = env_list(
+    "DIKOM_DATABASE_REPLICA_URLS",
+    [],
+    "Comma-separated URLs of PostgreSQL streaming replicas of DATABASE_URL, e.g. "
+    "postgres://dikom@replica1:5432/dikom. Reads that may lag (dashboards, comparison, open data, catalogue, "
+    "SensorThings, search) of GET requests go to a healthy replica; everything else to the primary.",
+)
+DIKOM_REPLICA_MAX_LAG_SECONDS = env_int(
+    "DIKOM_REPLICA_MAX_LAG_SECONDS",
+    30,
+    "A replica further behind the primary than this (pg_last_xact_replay_timestamp) is skipped until it catches up.",
+    minimum=0,
+)
+DIKOM_REPLICA_STICKY_SECONDS = env_int(
+    "DIKOM_REPLICA_STICKY_SECONDS",
+    15,
+    "After a client's write (POST, PUT, PATCH, DELETE) its reads go to the primary for this long, so that it "
+    "reads its own writes (a cookie; for API clients a mark in the cache under a hash of the Authorization header).",
+    minimum=0,
+)
+DIKOM_REPLICA_CHECK_SECONDS = env_int(
+    "DIKOM_REPLICA_CHECK_SECONDS",
+    5,
+    "How often each process checks a replica's reachability and lag (one small query).",
+    minimum=1,
+)
+DIKOM_REPLICA_CONNECT_TIMEOUT_SECONDS = env_int(
+    "DIKOM_REPLICA_CONNECT_TIMEOUT_SECONDS",
+    2,
+    "Connection timeout for replicas: a replica that does not answer within it is skipped.",
+    minimum=1,
+)
+DIKOM_REPLICA_APPS = env_list(
+    "DIKOM_REPLICA_APPS",
+    [
+        "analytics",
+        "analytics_dashboards",
+        "analytics_figures",
+        "analytics_sharing",
+        "opendata",
+        "sensors",
+        "eservices",
+    ],
+    "App labels whose reads may come from a replica (in GET requests of clients that did not just write).",
+)
+DIKOM_REPLICA_ALIASES: list[str] = []
+if DIKOM_DATABASE_REPLICA_URLS:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DIKOM_DATABASE_REPLICA_URLS needs DATABASE_URL to name a PostgreSQL primary.")
+    for _number, _url in enumerate(DIKOM_DATABASE_REPLICA_URLS, start=1):
+        _replica = dj_database_url.parse(_url, conn_max_age=60, conn_health_checks=True)
+        if _replica["ENGINE"] != "django.db.backends.postgresql":
+            raise ImproperlyConfigured(f"DIKOM_DATABASE_REPLICA_URLS: {_url!r} is not a PostgreSQL URL.")
+        _replica["OPTIONS"] = {**_replica.get("OPTIONS", {}), "connect_timeout": DIKOM_REPLICA_CONNECT_TIMEOUT_SECONDS}
+        # Tests read the test database through "default"; the router's own tests open the real replica.
+        _replica["TEST"] = {"MIRROR": "default"}
+        DATABASES[f"replica{_number}"] = _replica
+        DIKOM_REPLICA_ALIASES.append(f"replica{_number}")
+    DATABASE_ROUTERS = ["dikom.lib.replicas.ReplicaRouter"]
 
 # --- Cache (sessions stay in the database; the cache carries rate limits) ----------
 
