@@ -65,6 +65,8 @@ class _RequestReads:
 
     allowed: bool
     used: set[str] = field(default_factory=set)
+    # A POST the view declared a read (``reads_only_when``): no sticky mark afterwards.
+    read_only_post: bool = False
 
 
 _request_reads: contextvars.ContextVar[_RequestReads | None] = contextvars.ContextVar(
@@ -165,6 +167,18 @@ class ReplicaRouter:
         return False if db in replica_aliases() else None
 
 
+def reads_only_when(predicate: Callable[[HttpRequest, dict[str, Any]], bool]) -> Callable[[Any], Any]:
+    """Mark a view whose unsafe requests may still be pure reads (e.g. CKAN's Action API, which
+    ``ckanapi`` calls with POST for everything): when ``predicate(request, view_kwargs)`` is true, such
+    a request reads like a GET (replica allowed, no sticky mark). Apply it outermost."""
+
+    def mark(view: Any) -> Any:
+        view.replica_reads_only_when = predicate
+        return view
+
+    return mark
+
+
 def _auth_mark_key(request: HttpRequest) -> str | None:
     header = request.headers.get("Authorization")
     if not header:
@@ -228,6 +242,18 @@ class ReplicaReadsMiddleware:
                 response = self.get_response(request)
         finally:
             _request_reads.reset(token)
-        if not safe:
+        if not safe and not reads.read_only_post:
             _remember_write(request, response, now)
         return response
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: dict[str, Any]
+    ) -> HttpResponse | None:
+        reads = _request_reads.get()
+        predicate = getattr(view_func, "replica_reads_only_when", None)
+        if reads is None or predicate is None or request.method in SAFE_METHODS:
+            return None
+        if predicate(request, view_kwargs):
+            reads.read_only_post = True
+            reads.allowed = not _wrote_recently(request, time.time())
+        return None

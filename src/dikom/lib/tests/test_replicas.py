@@ -203,8 +203,20 @@ def test_a_client_that_wrote_reads_its_own_writes(replica: str, org_a: Any, key_
     # And after the window the writer reads the replica again
     with override_settings(DIKOM_REPLICA_STICKY_SECONDS=0):
         late = Client()
-        late.post("/api/3/action/package_list", HTTP_AUTHORIZATION="other")
+        late.post("/api/3/action/package_create", "{}", content_type="application/json", HTTP_AUTHORIZATION="x")
         assert names(late.get("/api/3/action/package_list")) == []
+
+
+def test_read_actions_posted_to_the_ckan_api_read_the_replica(replica: str, org_a: Any, key_a: str) -> None:
+    # ckanapi posts every action, reads included
+    pause_replay()
+    make_dataset(org_a, "baeume", "Bäume")
+    client = Client()
+    posted = client.post("/api/3/action/package_list", "{}", content_type="application/json", HTTP_AUTHORIZATION=key_a)
+    # Answered by the (paused) replica, and no sticky mark: it wrote nothing
+    assert names(posted) == []
+    assert replicas.STICKY_COOKIE not in client.cookies
+    assert names(Client().get("/api/3/action/package_list", HTTP_AUTHORIZATION=key_a)) == []
 
 
 def test_a_lagging_replica_is_skipped(replica: str, org_a: Any) -> None:
