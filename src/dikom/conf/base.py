@@ -207,6 +207,7 @@ DIKOM_REPLICA_APPS = env_list(
     "App labels whose reads may come from a replica (in GET requests of clients that did not just write).",
 )
 DIKOM_REPLICA_ALIASES: list[str] = []
+DATABASE_ROUTERS: list[str] = []
 if DIKOM_DATABASE_REPLICA_URLS:
     if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DIKOM_DATABASE_REPLICA_URLS needs DATABASE_URL to name a PostgreSQL primary.")
