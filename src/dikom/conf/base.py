@@ -230,8 +230,25 @@ CACHE_URL = env_str(
     "Cache for rate-limit counters, e.g. redis://127.0.0.1:6379/0; required when several server processes run. "
     "Unset: the memory of the one server process (the embedded default).",
 )
+DIKOM_CACHE_TIMEOUT_SECONDS = env_int(
+    "DIKOM_CACHE_TIMEOUT_SECONDS",
+    1,
+    "Connect and read timeout for the Redis cache; while it does not answer, requests are served without "
+    "shared rate limits (logged), never refused for it.",
+    minimum=1,
+)
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {
+        "default": {
+            # Redis down costs the shared limits, not the requests (dikom.lib.resilient_cache).
+            "BACKEND": "dikom.lib.resilient_cache.ResilientRedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": DIKOM_CACHE_TIMEOUT_SECONDS,
+                "socket_timeout": DIKOM_CACHE_TIMEOUT_SECONDS,
+            },
+        }
+    }
 else:
     # One process (make run): counters in memory cost no database write per request.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dikom"}}

@@ -94,7 +94,7 @@ def redis() -> None:
 def test_a_budget_holds_across_two_processes_with_redis(redis: None, tmp_path: Path, kind: str) -> None:
     results = _run_two(kind, limit=150, attempts=300, tmp_path=tmp_path, shared=True)
 
-    assert {backend for _, backend in results} == {"RedisCache"}
+    assert {backend for _, backend in results} == {"ResilientRedisCache"}
     # Both processes count in one place: together they get the budget once. The ingestion budget
     # reads before it counts, so each process may overshoot by the one request it had in flight.
     total = sum(allowed for allowed, _ in results)
