@@ -209,10 +209,10 @@ def housekeeping(now: datetime | None = None) -> HousekeepingResult:
     from dikom.analytics import partitions  # here, not at the top: keeps this change apart from the rollup code
 
     if partitions.is_partitioned():
-        # PostgreSQL: whole months are dropped (see dikom.analytics.partitions), no row-by-row DELETE.
+        # PostgreSQL: months wholly past the retention are dropped (see dikom.analytics.partitions).
         with transaction.atomic():
             events = partitions.drop_expired_partitions(now)
-    else:
+    if not (settings.DIKOM_ANALYTICS_RETENTION_BY_MONTH and partitions.is_partitioned()):
         # Per municipality, so that the (municipality, occurred_at) index serves the delete.
         for municipality_id in Municipality.objects.order_by("pk").values_list("pk", flat=True):
             with transaction.atomic():

@@ -7,9 +7,11 @@ month (it stays empty in normal operation). The migration
 ``0006_usageevent_monthly_partitions`` converts an existing table; from then on
 the periodic job ``analytics.partitions`` creates the months ahead and
 ``housekeeping`` drops a month as a whole once its last moment is older than
-``DIKOM_ANALYTICS_RAW_RETENTION_DAYS`` — no row-by-row DELETE, no VACUUM
-afterwards. Raw events are therefore kept between the retention and the
-retention plus one month (``docs/privacy.md``).
+``DIKOM_ANALYTICS_RAW_RETENTION_DAYS`` (no VACUUM afterwards). By default it
+also deletes the events of the oldest month as they pass the retention, so the
+retention holds to the hour; with ``DIKOM_ANALYTICS_RETENTION_BY_MONTH`` it
+does not (no row-by-row DELETE at all), and raw events are kept between the
+retention and the retention plus one month (``docs/privacy.md``).
 
 Keys on the partitioned table carry the partition key and the municipality
 (Citus-ready, ``docs/scaling.md``): primary key ``(id, occurred_at,

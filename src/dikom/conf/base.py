@@ -795,6 +795,13 @@ DIKOM_ANALYTICS_RAW_RETENTION_DAYS = env_int(
     "Days raw usage events are kept before `manage.py analytics_housekeeping` deletes them; daily rollups stay.",
     minimum=1,
 )
+DIKOM_ANALYTICS_RETENTION_BY_MONTH = env_bool(
+    "DIKOM_ANALYTICS_RETENTION_BY_MONTH",
+    False,
+    "PostgreSQL: remove raw usage events only a whole month at a time (DROP of the month's partition once its last "
+    "day is past DIKOM_ANALYTICS_RAW_RETENTION_DAYS; no row DELETE, no VACUUM), so events are kept up to one month "
+    "longer. Off: events are deleted as they pass the retention, and months past it are dropped.",
+)
 DIKOM_ANALYTICS_MAX_EVENT_AGE_DAYS = env_int(
     "DIKOM_ANALYTICS_MAX_EVENT_AGE_DAYS",
     400,

@@ -122,6 +122,7 @@ def test_retention_drops_whole_months_and_keeps_rollups(send: Any, parking: Any,
     expired_partition = partitions.partition_name(partitions.month_of(expired))
     assert stored_in(UsageEvent.objects.get(occurred_at__lt=now - timedelta(days=90)).pk) == expired_partition
     settings.DIKOM_ANALYTICS_RAW_RETENTION_DAYS = 60
+    settings.DIKOM_ANALYTICS_RETENTION_BY_MONTH = True
     # The test's one transaction still holds the inserts' deferred foreign-key checks, which a
     # DROP refuses to pass over; housekeeping in production runs in a transaction of its own.
     with connection.cursor() as cursor:
@@ -135,6 +136,27 @@ def test_retention_drops_whole_months_and_keeps_rollups(send: Any, parking: Any,
     assert UsageEvent.objects.count() == 1
     assert UsageEvent.objects.get().occurred_at > now - timedelta(days=60)
     assert ServiceDailyStats.objects.filter(service=parking).count() == 2
+
+
+def test_by_default_retention_also_deletes_the_expired_events_of_the_oldest_month(send: Any, settings: Any) -> None:
+    require_postgres()
+    now = timezone.now()
+    partitions.ensure_partitions(now)
+    month = partitions.month_of(now - timedelta(days=45))
+    # Two events of one month, one past a retention that ends inside that month
+    cutoff_day = partitions.month_start(month) + timedelta(days=10)
+    past, kept = cutoff_day - timedelta(days=2), cutoff_day + timedelta(days=2)
+    send({"events": [event(occurred_at=past.isoformat()), event(occurred_at=kept.isoformat())]})
+    settings.DIKOM_ANALYTICS_RAW_RETENTION_DAYS = (now - cutoff_day).days
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+    result = housekeeping(now)
+
+    # The month stays (its later days are within the retention); its expired event is gone
+    assert result.events_deleted == 1
+    assert partitions.partition_name(month) in {p.name for p in partitions.partitions()}
+    assert UsageEvent.objects.get().occurred_at > cutoff_day
 
 
 def test_events_that_went_to_the_default_partition_move_into_a_new_month(send: Any, parking: Any) -> None:
