@@ -9,7 +9,8 @@ DEV_SETTINGS := DJANGO_SETTINGS_MODULE=dikom.conf.dev
 # Extra pytest options for the test targets, e.g. make test PYTEST_ARGS="-x -k login"
 PYTEST_ARGS ?=
 
-.PHONY: run install install-dev setup test test-postgres test-browser lint format typecheck migrations-check \
+.PHONY: run install install-dev setup test test-postgres test-browser replica replica-stop replica-status lint format \
+        typecheck migrations-check \
         openapi openapi-check api-fuzz messages lock clean
 
 $(VENV)/.python-ok:
@@ -54,6 +55,18 @@ test-postgres: install-dev
 	$(PY) manage.py compile_catalogs && \
 	echo "pytest --create-db $(PYTEST_ARGS)  # on PostgreSQL" && \
 	DATABASE_URL="$$url" $(BIN)/pytest --create-db $(PYTEST_ARGS)
+
+## replica: a real streaming replica of the local PostgreSQL (port 5432) at 127.0.0.1:5433 (pg_basebackup -R),
+## started as the postgres user; idempotent. make test-postgres runs the database router's tests against it.
+## Needs root (or the postgres user); see scripts/pg_replica.sh and docs/scaling.md.
+replica:
+	scripts/pg_replica.sh start
+
+replica-stop:
+	scripts/pg_replica.sh stop
+
+replica-status:
+	scripts/pg_replica.sh status
 
 ## test-browser: only the browser tests (Playwright driving Debian's chromium, axe-core checks)
 test-browser: install-dev

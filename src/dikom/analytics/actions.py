@@ -206,11 +206,18 @@ def housekeeping(now: datetime | None = None) -> HousekeepingResult:
         ).delete()
     cutoff = now - timedelta(days=settings.DIKOM_ANALYTICS_RAW_RETENTION_DAYS)
     events = 0
-    # Per municipality, so that the (municipality, occurred_at) index serves the delete.
-    for municipality_id in Municipality.objects.order_by("pk").values_list("pk", flat=True):
+    from dikom.analytics import partitions  # here, not at the top: keeps this change apart from the rollup code
+
+    if partitions.is_partitioned():
+        # PostgreSQL: months wholly past the retention are dropped (see dikom.analytics.partitions).
         with transaction.atomic():
-            deleted, _ = UsageEvent.objects.filter(municipality_id=municipality_id, occurred_at__lt=cutoff).delete()
-        events += deleted
+            events = partitions.drop_expired_partitions(now)
+    if not (settings.DIKOM_ANALYTICS_RETENTION_BY_MONTH and partitions.is_partitioned()):
+        # Per municipality, so that the (municipality, occurred_at) index serves the delete.
+        for municipality_id in Municipality.objects.order_by("pk").values_list("pk", flat=True):
+            with transaction.atomic():
+                deleted, _ = UsageEvent.objects.filter(municipality_id=municipality_id, occurred_at__lt=cutoff).delete()
+            events += deleted
     coarsened = 0
     for municipality_id in Municipality.objects.order_by("pk").values_list("pk", flat=True):
         with transaction.atomic():

@@ -12,3 +12,7 @@ class AnalyticsConfig(AppConfig):
 
         # Expired salts and raw events are deleted hourly (the clock started by `manage.py serve`).
         periodic.register("analytics.housekeeping", "dikom.analytics.tasks.analytics_housekeeping", every_seconds=3600)
+        # PostgreSQL: the monthly partitions of the usage events, three months ahead (dropped by housekeeping).
+        periodic.register(
+            "analytics.partitions", "dikom.analytics.tasks.maintain_event_partitions", every_seconds=86400
+        )

@@ -22,3 +22,11 @@ def analytics_housekeeping() -> None:
     from dikom.analytics.actions import housekeeping
 
     housekeeping()
+
+
+@retrying_task()
+def maintain_event_partitions() -> None:
+    """PostgreSQL: create the monthly partitions of the usage-event table ahead (nothing on SQLite)."""
+    from dikom.analytics.partitions import ensure_partitions
+
+    ensure_partitions()

@@ -95,6 +95,8 @@ MIDDLEWARE = [
     "dikom.web.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Without DIKOM_DATABASE_REPLICA_URLS it only passes the request on.
+    "dikom.lib.replicas.ReplicaReadsMiddleware",
     "dikom.web.middleware.GermanByDefaultLocaleMiddleware",
     "dikom.web.middleware.RefuseNulMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -158,6 +160,68 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Read replicas (PostgreSQL streaming replicas): see dikom.lib.replicas and docs/scaling.md.
+DIKOM_DATABASE_REPLICA_URLS = env_list(
+    "DIKOM_DATABASE_REPLICA_URLS",
+    [],
+    "Comma-separated URLs of PostgreSQL streaming replicas of DATABASE_URL, e.g. "
+    "postgres://dikom@replica1:5432/dikom. Reads that may lag (dashboards, comparison, open data, catalogue, "
+    "SensorThings, search) of GET requests go to a healthy replica; everything else to the primary.",
+)
+DIKOM_REPLICA_MAX_LAG_SECONDS = env_int(
+    "DIKOM_REPLICA_MAX_LAG_SECONDS",
+    30,
+    "A replica further behind the primary than this (pg_last_xact_replay_timestamp) is skipped until it catches up.",
+    minimum=0,
+)
+DIKOM_REPLICA_STICKY_SECONDS = env_int(
+    "DIKOM_REPLICA_STICKY_SECONDS",
+    15,
+    "After a client's write (POST, PUT, PATCH, DELETE) its reads go to the primary for this long, so that it "
+    "reads its own writes (a cookie; for API clients a mark in the cache under a hash of the Authorization header).",
+    minimum=0,
+)
+DIKOM_REPLICA_CHECK_SECONDS = env_int(
+    "DIKOM_REPLICA_CHECK_SECONDS",
+    5,
+    "How often each process checks a replica's reachability and lag (one small query).",
+    minimum=1,
+)
+DIKOM_REPLICA_CONNECT_TIMEOUT_SECONDS = env_int(
+    "DIKOM_REPLICA_CONNECT_TIMEOUT_SECONDS",
+    2,
+    "Connection timeout for replicas: a replica that does not answer within it is skipped.",
+    minimum=1,
+)
+DIKOM_REPLICA_APPS = env_list(
+    "DIKOM_REPLICA_APPS",
+    [
+        "analytics",
+        "analytics_dashboards",
+        "analytics_figures",
+        "analytics_sharing",
+        "opendata",
+        "sensors",
+        "eservices",
+    ],
+    "App labels whose reads may come from a replica (in GET requests of clients that did not just write).",
+)
+DIKOM_REPLICA_ALIASES: list[str] = []
+DATABASE_ROUTERS: list[str] = []
+if DIKOM_DATABASE_REPLICA_URLS:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DIKOM_DATABASE_REPLICA_URLS needs DATABASE_URL to name a PostgreSQL primary.")
+    for _number, _url in enumerate(DIKOM_DATABASE_REPLICA_URLS, start=1):
+        _replica = dj_database_url.parse(_url, conn_max_age=60, conn_health_checks=True)
+        if _replica["ENGINE"] != "django.db.backends.postgresql":
+            raise ImproperlyConfigured(f"DIKOM_DATABASE_REPLICA_URLS: {_url!r} is not a PostgreSQL URL.")
+        _replica["OPTIONS"] = {**_replica.get("OPTIONS", {}), "connect_timeout": DIKOM_REPLICA_CONNECT_TIMEOUT_SECONDS}
+        # Tests read the test database through "default"; the router's own tests open the real replica.
+        _replica["TEST"] = {"MIRROR": "default"}
+        DATABASES[f"replica{_number}"] = _replica
+        DIKOM_REPLICA_ALIASES.append(f"replica{_number}")
+    DATABASE_ROUTERS = ["dikom.lib.replicas.ReplicaRouter"]
+
 # --- Cache (sessions stay in the database; the cache carries rate limits) ----------
 
 CACHE_URL = env_str(
@@ -166,8 +230,25 @@ CACHE_URL = env_str(
     "Cache for rate-limit counters, e.g. redis://127.0.0.1:6379/0; required when several server processes run. "
     "Unset: the memory of the one server process (the embedded default).",
 )
+DIKOM_CACHE_TIMEOUT_SECONDS = env_int(
+    "DIKOM_CACHE_TIMEOUT_SECONDS",
+    1,
+    "Connect and read timeout for the Redis cache; while it does not answer, requests are served without "
+    "shared rate limits (logged), never refused for it.",
+    minimum=1,
+)
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {
+        "default": {
+            # Redis down costs the shared limits, not the requests (dikom.lib.resilient_cache).
+            "BACKEND": "dikom.lib.resilient_cache.ResilientRedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": DIKOM_CACHE_TIMEOUT_SECONDS,
+                "socket_timeout": DIKOM_CACHE_TIMEOUT_SECONDS,
+            },
+        }
+    }
 else:
     # One process (make run): counters in memory cost no database write per request.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dikom"}}
@@ -713,6 +794,13 @@ DIKOM_ANALYTICS_RAW_RETENTION_DAYS = env_int(
     400,
     "Days raw usage events are kept before `manage.py analytics_housekeeping` deletes them; daily rollups stay.",
     minimum=1,
+)
+DIKOM_ANALYTICS_RETENTION_BY_MONTH = env_bool(
+    "DIKOM_ANALYTICS_RETENTION_BY_MONTH",
+    False,
+    "PostgreSQL: remove raw usage events only a whole month at a time (DROP of the month's partition once its last "
+    "day is past DIKOM_ANALYTICS_RAW_RETENTION_DAYS; no row DELETE, no VACUUM), so events are kept up to one month "
+    "longer. Off: events are deleted as they pass the retention, and months past it are dropped.",
 )
 DIKOM_ANALYTICS_MAX_EVENT_AGE_DAYS = env_int(
     "DIKOM_ANALYTICS_MAX_EVENT_AGE_DAYS",

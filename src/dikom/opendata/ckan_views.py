@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from dikom.accounts.service import ApiKeyUser, authenticate_api_key
+from dikom.lib.replicas import reads_only_when
 from dikom.opendata import access, actions, search, service, vocab
 from dikom.opendata.models import Dataset, Organization, Resource, Tag
 
@@ -533,6 +534,8 @@ def _envelope(request: HttpRequest, name: str, status: int, payload: dict[str, A
     return response
 
 
+# ckanapi posts read actions too: those may read a replica like a GET (dikom.lib.replicas).
+@reads_only_when(lambda request, kwargs: kwargs.get("name") not in WRITE_ACTIONS)
 @csrf_exempt
 def action(request: HttpRequest, name: str) -> HttpResponse:
     handler = ACTIONS.get(name)
