@@ -213,3 +213,40 @@ def comparison(municipality_ids: list[int], language: str = "de") -> dict[int, d
             per_code[code] = round(weighted / people, 1) if people >= MIN_CELL else None
         result[municipality_id] = per_code
     return result
+
+
+@dataclass
+class GapMatch:
+    row: PersonRow
+    trainings: list[Any]
+
+
+def matching_trainings(staff: StaffProfile, rows: list[PersonRow], *, per_gap: int = 3) -> list[GapMatch]:
+    """For each gap of the person: upcoming trainings of any city that build the competence above their level.
+
+    A training matches when it targets the competence in the same framework (any version) with a
+    target level above the confirmed level; the ones reaching closest to the required level come first.
+    """
+    from dikom.competences.models import Training
+
+    profile = staff.role_profile
+    gap_rows = [r for r in rows if r.gap]
+    if profile is None or not gap_rows:
+        return []
+    candidates = list(
+        Training.objects.filter(
+            cancelled=False,
+            starts_at__gt=timezone.now(),
+            framework_version__framework_id=profile.framework_version.framework_id,
+        )
+        .select_related("offered_by")
+        .order_by("starts_at")[:500]
+    )
+    result = []
+    for row in gap_rows:
+        confirmed = row.confirmed_level or 0
+        required = row.required or 0
+        found = [t for t in candidates if t.targets.get(row.code, 0) > confirmed]
+        found.sort(key=lambda t: (abs(required - t.targets[row.code]), t.starts_at))
+        result.append(GapMatch(row=row, trainings=found[:per_gap]))
+    return result

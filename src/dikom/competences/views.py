@@ -115,6 +115,7 @@ def _person_context(request: HttpRequest, staff: StaffProfile) -> dict[str, Any]
         "history": history,
         "evidence": evidence,
         "review_levels": range(1, (version.max_level if version else 0) + 1),
+        "matches": gaps.matching_trainings(staff, rows),
     }
 
 
@@ -310,11 +311,24 @@ def framework_import(request: HttpRequest, slug: str) -> HttpResponse:
     form = FrameworkImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            version = actions.import_framework(form.cleaned_data["file"], municipality=municipality, actor=request.user)
+            result = actions.import_framework_version(
+                form.cleaned_data["file"], municipality=municipality, actor=request.user
+            )
         except actions.CompetenceError as exc:
             form.add_error("file", str(exc))
         else:
-            messages.success(request, _("Framework imported as version %(n)d.") % {"n": version.number})
+            version = result.version
+            if result.created:
+                messages.success(request, _("Framework imported as version %(n)d.") % {"n": version.number})
+            else:
+                messages.info(
+                    request,
+                    _(
+                        "This framework is already stored with exactly this content as version %(n)d; "
+                        "nothing was imported twice."
+                    )
+                    % {"n": version.number},
+                )
             return redirect("competences:framework", version_uuid=version.uuid)
     return render(
         request,
