@@ -247,3 +247,10 @@ def participants_visible_to(user: Any, training: Any) -> Any:
         return enrolments
     cities = [m.pk for m in framework_import_municipalities(user)]
     return enrolments.filter(staff__municipality_id__in=cities)
+
+
+def roadmap_municipalities(user: Any) -> list[Municipality]:
+    """Cities whose whole roadMAP (all departments, PDF) the user may read: HR and administrators."""
+    if not _authenticated(user):
+        return []
+    return [m for m in staff_municipalities(user) if roles_in(user, m) & CITY_OVERVIEW_ROLES]

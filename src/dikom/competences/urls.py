@@ -17,6 +17,8 @@ urlpatterns = [
     path("personen/<uuid:staff_uuid>/nachweis/<uuid:assessment_uuid>/", views.add_evidence, name="add_evidence"),
     path("personen/<uuid:staff_uuid>/datei/<uuid:evidence_uuid>/", views.evidence_file, name="evidence_file"),
     path("<slug:slug>/heatmap/", views.heat_map, name="heat_map"),
+    path("<slug:slug>/roadmap/", views.roadmap, name="roadmap"),
+    path("<slug:slug>/roadmap.pdf", views.roadmap_pdf, name="roadmap_pdf"),
     path("<slug:slug>/einstellungen/", views.city_settings, name="settings"),
     path("<slug:slug>/rahmen/import/", views.framework_import, name="framework_import"),
 ]
