@@ -214,13 +214,13 @@ def _demo_programme(digcomp: Any, now: datetime.datetime) -> None:
             framework_version=digcomp,
             targets=targets,
         )
-        for staff in StaffProfile.objects.filter(user__username__contains="-roadmap-0").order_by("pk")[: days % 7]:
-            programme.enrol(training, staff, actor=None)
+        for booked in StaffProfile.objects.filter(user__username__contains="-roadmap-0").order_by("pk")[: days % 7]:
+            programme.enrol(training, booked, actor=None)
     for username, codes, clusters, availability in EXPERTS:
-        staff = StaffProfile.objects.filter(user__username=username).first()
-        if staff is not None:
+        expert = StaffProfile.objects.filter(user__username=username).first()
+        if expert is not None:
             programme.opt_in_as_expert(
-                staff,
+                expert,
                 competence_codes=codes,
                 clusters=list(Cluster.objects.filter(key__in=clusters)),
                 availability=availability,

@@ -298,7 +298,7 @@ def _department_of(municipality_id: int) -> dict[int, tuple[int, str]]:
         current, seen = unit_id, set()
         while units[current][0] is not None and units[current][0] in units and current not in seen:
             seen.add(current)
-            current = units[current][0]  # type: ignore[assignment]
+            current = units[current][0]
         result[unit_id] = (current, units[current][1])
     return result
 

@@ -85,7 +85,7 @@ def trainings(request: HttpRequest) -> HttpResponse:
         found = found.filter(format=fmt)
     items = list(_annotated(found).order_by("starts_at")[:200])
     mine = list(
-        Enrolment.objects.filter(staff__user=request.user)
+        Enrolment.objects.filter(staff__in=access.own_staff_profiles(request.user))
         .exclude(status=Enrolment.Status.CANCELLED)
         .select_related("training__offered_by")
         .order_by("training__starts_at")
@@ -188,7 +188,7 @@ def training_enrol(request: HttpRequest, training_uuid: Any) -> HttpResponse:
 @require_POST
 def training_cancel(request: HttpRequest, training_uuid: Any) -> HttpResponse:
     item = access.get_training(request.user, training_uuid)
-    enrolment = Enrolment.objects.filter(training=item, staff__user=request.user).first()
+    enrolment = Enrolment.objects.filter(training=item, staff__in=access.own_staff_profiles(request.user)).first()
     if enrolment is None:
         raise Http404
     try:
@@ -251,7 +251,7 @@ def experts(request: HttpRequest) -> HttpResponse:
     cluster_key = request.GET.get("cluster", "")[:60]
     cluster = Cluster.objects.filter(key=cluster_key).first() if cluster_key else None
     found = [e for e in _experts(code, cluster) if e.staff.user_id != request.user.pk]
-    own = Expert.objects.filter(staff__user=request.user).first()
+    own = Expert.objects.filter(staff__in=access.own_staff_profiles(request.user)).first()
     return render(
         request,
         "competences/experts.html",

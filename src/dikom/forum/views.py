@@ -211,7 +211,7 @@ def event(request: HttpRequest, event_uuid: Any) -> HttpResponse:
         "forum/event.html",
         {
             "event": found,
-            "own": found.registrations.filter(user=request.user).first(),
+            "own": found.registrations.filter(user_id=int(request.user.pk or 0)).first(),
             "seats_left": max(found.seats - taken, 0),
             "open": found.starts_at > timezone.now(),
         },
