@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from dikom.competences import access, programme
 from dikom.competences.actions import CompetenceError
 from dikom.competences.forms import ExpertForm, TrainingForm
 from dikom.competences.models import Cluster, Enrolment, Expert, Framework, FrameworkVersion, Training
+from dikom.lib import icalendar
 from dikom.municipalities.models import Municipality
 
 COOPERATION = "kooperation"
@@ -162,6 +164,28 @@ def training(request: HttpRequest, training_uuid: Any) -> HttpResponse:
             "started": item.starts_at <= timezone.now(),
         },
     )
+
+
+@login_required
+def training_ics(request: HttpRequest, training_uuid: Any) -> HttpResponse:
+    """The training as an iCalendar file for one's own calendar."""
+    item = access.get_training(request.user, training_uuid)
+    place = item.place or (_("Online") if item.format == Training.Format.ONLINE else "")
+    body = icalendar.calendar(
+        icalendar.Appointment(
+            uid=f"training-{item.uuid}@dikom",
+            title=item.title,
+            starts_at=item.starts_at,
+            ends_at=item.ends_at,
+            location=place,
+            description=item.description,
+            url=request.build_absolute_uri(reverse("competences:training", args=[item.uuid])),
+        ),
+        now=timezone.now(),
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="schulung-{item.uuid}.ics"'
+    return response
 
 
 @login_required

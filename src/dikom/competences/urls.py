@@ -26,6 +26,7 @@ urlpatterns = [
 urlpatterns += [
     path("schulungen/", programme_views.trainings, name="trainings"),
     path("schulungen/<uuid:training_uuid>/", programme_views.training, name="training"),
+    path("schulungen/<uuid:training_uuid>/termin.ics", programme_views.training_ics, name="training_ics"),
     path("schulungen/<uuid:training_uuid>/anmelden/", programme_views.training_enrol, name="training_enrol"),
     path("schulungen/<uuid:training_uuid>/abmelden/", programme_views.training_cancel, name="training_cancel"),
     path(

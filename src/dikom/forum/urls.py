@@ -14,6 +14,7 @@ urlpatterns = [
     path("veranstaltungen/", views.events, name="events"),
     path("veranstaltungen/neu/", views.event_new, name="event_new"),
     path("veranstaltungen/<uuid:event_uuid>/", views.event, name="event"),
+    path("veranstaltungen/<uuid:event_uuid>/termin.ics", views.event_ics, name="event_ics"),
     path("veranstaltungen/<uuid:event_uuid>/anmelden/", views.event_register, name="event_register"),
     path("veranstaltungen/<uuid:event_uuid>/abmelden/", views.event_unregister, name="event_unregister"),
 ]

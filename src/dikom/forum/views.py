@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from dikom.competences.service import competence_titles
 from dikom.forum import access, actions
 from dikom.forum.forms import AnswerForm, EventForm, QuestionForm
 from dikom.forum.models import Answer, Category, Event, Registration, Tag, Topic
+from dikom.lib import icalendar
 
 
 def _language() -> str:
@@ -216,6 +218,27 @@ def event(request: HttpRequest, event_uuid: Any) -> HttpResponse:
             "open": found.starts_at > timezone.now(),
         },
     )
+
+
+@login_required
+def event_ics(request: HttpRequest, event_uuid: Any) -> HttpResponse:
+    """The event as an iCalendar file for one's own calendar."""
+    found = access.get_event(request.user, event_uuid)
+    body = icalendar.calendar(
+        icalendar.Appointment(
+            uid=f"event-{found.uuid}@dikom",
+            title=found.title,
+            starts_at=found.starts_at,
+            ends_at=found.ends_at,
+            location=found.place or (_("Online") if found.online else ""),
+            description=found.description,
+            url=request.build_absolute_uri(reverse("forum:event", args=[found.uuid])),
+        ),
+        now=timezone.now(),
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="veranstaltung-{found.uuid}.ics"'
+    return response
 
 
 @login_required

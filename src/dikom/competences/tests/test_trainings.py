@@ -203,3 +203,24 @@ def test_catalogue_filters_by_competence_and_provider(
     assert "Kooperation Suchen" in html and "Gießen Zusammenarbeit" not in html
     # nonsense filters answer 200 with nothing found, never a 500
     assert client.get("/kompetenzen/schulungen/?kompetenz=%C3%BCx&anbieter=%27&format=zz").status_code == 200
+
+
+def test_calendar_file_of_a_training_and_of_a_forum_event(
+    team: Team, city_b: Any, digcomp: FrameworkVersion, login: Any
+) -> None:
+    from dikom.forum import actions as forum_actions
+
+    training = _training(city_b, digcomp, title="Datenschutz, kompakt")
+    client = login(Client(), team.clerk.user)
+    response = client.get(f"/kompetenzen/schulungen/{training.uuid}/termin.ics")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/calendar")
+    assert b"SUMMARY:Datenschutz\\, kompakt" in response.content and b"BEGIN:VEVENT" in response.content
+    assert "/termin.ics" in client.get(f"/kompetenzen/schulungen/{training.uuid}/").content.decode()
+    hr = staff_user(city_b, "hr-giessen", Role.HUMAN_RESOURCES)
+    start = timezone.now() + datetime.timedelta(days=3)
+    event = forum_actions.create_event(
+        actor=hr, title="Forumstag", starts_at=start, ends_at=start + datetime.timedelta(hours=2), seats=5, online=True
+    )
+    response = client.get(f"/transferforum/veranstaltungen/{event.uuid}/termin.ics")
+    assert response.status_code == 200 and b"SUMMARY:Forumstag" in response.content
+    assert Client().get(f"/transferforum/veranstaltungen/{event.uuid}/termin.ics").status_code == 302
