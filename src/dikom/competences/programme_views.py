@@ -158,6 +158,7 @@ def training(request: HttpRequest, training_uuid: Any) -> HttpResponse:
             "training": item,
             "targets": [(c, titles.get(c, c), lvl) for c, lvl in item.targets.items()],
             "own": own.first(),
+            "in_roadmap": bool(own_staff),
             "can_enrol": bool(own_staff) and not item.cancelled and item.starts_at > timezone.now(),
             "seats_left": max(item.seats - taken, 0),
             "participants": list(access.participants_visible_to(request.user, item).order_by("status", "created_at")),

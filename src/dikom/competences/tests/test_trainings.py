@@ -224,3 +224,15 @@ def test_calendar_file_of_a_training_and_of_a_forum_event(
     response = client.get(f"/transferforum/veranstaltungen/{event.uuid}/termin.ics")
     assert response.status_code == 200 and b"SUMMARY:Forumstag" in response.content
     assert Client().get(f"/transferforum/veranstaltungen/{event.uuid}/termin.ics").status_code == 302
+
+
+def test_staff_outside_roadmap_see_the_training_and_why_they_cannot_enrol(
+    team: Team, digcomp: FrameworkVersion, colleague: Any, login: Any
+) -> None:
+    training = _training(team.unit.municipality, digcomp)
+    client = login(Client(), colleague)  # a caseworker of Fulda without a roadMAP record
+    html = client.get(f"/kompetenzen/schulungen/{training.uuid}/").content.decode()
+    assert "noch nicht in roadMAP" in html
+    response = client.post(f"/kompetenzen/schulungen/{training.uuid}/anmelden/", follow=True)
+    assert "noch nicht in roadMAP" in response.content.decode()
+    assert not Enrolment.objects.exists()
