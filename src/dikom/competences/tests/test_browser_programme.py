@@ -43,6 +43,7 @@ def _context(browser: Any, live_server: Any, client: Client, width: int = 390) -
 
 
 def _no_sideways_scroll(page: Any) -> None:
+    page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
     widest = page.evaluate(
         "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 392 || e.scrollWidth > 392)"
