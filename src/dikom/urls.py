@@ -30,6 +30,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("vorgaenge/", include("dikom.cases.urls")),
     path("automatisierung/", include("dikom.cases.automation.urls")),
     path("kompetenzen/", include("dikom.competences.urls")),
+    path("transferforum/", include("dikom.forum.urls")),
     path("verwaltung/", include("dikom.municipalities.urls")),
     path("plattform-admin/", admin.site.urls),
     path("", include("dikom.opendata.urls")),  # /opendata/, /catalog.ttl, CKAN's /api/3/action/

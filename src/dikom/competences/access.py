@@ -199,3 +199,58 @@ def visible_profiles(user: Any) -> QuerySet[RoleProfile]:
 
 def is_staff(user: Any) -> bool:
     return _authenticated(user) and staff_municipalities(user).exists()
+
+
+# --- qualification programme and expert directory -------------------------------------------------
+#
+# - The training catalogue and the expert directory: every staff member of every member city.
+# - Offering a training for a city: its HR and administrators.
+# - The participant list of a training: the offering city's HR and administrators see everyone
+#   (they run it); for trainings of the whole cooperation each city's HR sees its own staff.
+#   Nobody sees a participant's assessments through a training.
+
+
+def training_municipalities(user: Any) -> list[Municipality]:
+    """Cities for which ``user`` may offer trainings."""
+    return framework_import_municipalities(user)
+
+
+def get_municipality_for_training(user: Any, slug: str) -> Municipality:
+    return get_municipality_for_framework_import(user, slug)
+
+
+def get_training(user: Any, training_uuid: Any) -> Any:
+    from dikom.competences.models import Training
+
+    if not is_staff(user):
+        raise Http404
+    training = (
+        Training.objects.select_related("offered_by", "framework_version__framework").filter(uuid=training_uuid).first()
+    )
+    if training is None:
+        raise Http404
+    return training
+
+
+def participants_visible_to(user: Any, training: Any) -> Any:
+    """The enrolments of ``training`` that ``user`` organises (none for ordinary staff)."""
+    from dikom.competences.models import Enrolment
+
+    enrolments = Enrolment.objects.filter(training=training).select_related("staff__user", "staff__municipality")
+    if not _authenticated(user):
+        return enrolments.none()
+    if training.offered_by_id is not None:
+        if roles_in(user, training.offered_by_id) & FRAMEWORK_EDITOR_ROLES or user.is_superuser:
+            return enrolments
+        return enrolments.none()
+    if user.is_superuser:
+        return enrolments
+    cities = [m.pk for m in framework_import_municipalities(user)]
+    return enrolments.filter(staff__municipality_id__in=cities)
+
+
+def roadmap_municipalities(user: Any) -> list[Municipality]:
+    """Cities whose whole roadMAP (all departments, PDF) the user may read: HR and administrators."""
+    if not _authenticated(user):
+        return []
+    return [m for m in staff_municipalities(user) if roles_in(user, m) & CITY_OVERVIEW_ROLES]

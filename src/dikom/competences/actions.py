@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.base import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,20 +54,58 @@ class CompetenceError(ValueError):
 # --- frameworks ---------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: ``created`` False means the same content was already stored as ``version``."""
+
+    version: FrameworkVersion
+    created: bool
+
+
 def import_framework(
     content: dict[str, Any], *, municipality: Municipality | None, actor: Any = None
 ) -> FrameworkVersion:
-    """Store a validated framework document as a new version (or return the latest if unchanged)."""
+    """Store a validated framework document as a new version (or return the stored one if unchanged)."""
+    return import_framework_version(content, municipality=municipality, actor=actor).version
+
+
+def import_framework_version(
+    content: dict[str, Any], *, municipality: Municipality | None, actor: Any = None
+) -> ImportResult:
+    """Import idempotently: content already stored (in any version) is not stored again.
+
+    Two imports of the same file at the same moment (a double click, two tabs) both
+    want the next version number or a new framework row; the loser of that race gets
+    the database's unique constraint, and this function then simply answers with what
+    the winner stored. Nothing here raises IntegrityError to the caller.
+    """
     content = exchange.validate_document(content)
-    framework, _created = Framework.objects.get_or_create(key=content["key"], municipality=municipality)
-    latest = framework.versions.order_by("-number").first()
-    if latest is not None and latest.content == content:
-        return latest
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _import_locked(content, municipality=municipality, actor=actor)
+        except IntegrityError:
+            if attempt == 2:
+                raise CompetenceError(
+                    _("The framework is being imported by someone else right now. Please try again in a moment.")
+                ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _import_locked(content: dict[str, Any], *, municipality: Municipality | None, actor: Any) -> ImportResult:
+    framework = Framework.objects.filter(key=content["key"], municipality=municipality).first()
+    if framework is None:
+        framework = Framework.objects.create(key=content["key"], municipality=municipality)
+    else:
+        framework = Framework.objects.select_for_update().get(pk=framework.pk)
+    versions = list(framework.versions.order_by("-number"))
+    same = next((v for v in versions if v.content == content), None)
+    if same is not None:
+        return ImportResult(version=same, created=False)
     if framework.is_builtin and municipality is None and actor is not None:
         raise CompetenceError(_("Frameworks shipped with dikom cannot be changed; import it under another key."))
     version = FrameworkVersion.objects.create(
-        framework=framework, number=(latest.number + 1) if latest else 1, content=content
+        framework=framework, number=(versions[0].number + 1) if versions else 1, content=content
     )
     audit.record(
         "competences.framework.import",
@@ -76,7 +114,7 @@ def import_framework(
         obj=version,
         changes={"key": content["key"], "version": version.number},
     )
-    return version
+    return ImportResult(version=version, created=True)
 
 
 def install_builtin_frameworks() -> list[FrameworkVersion]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -173,4 +174,55 @@ def load_demo_competences(password: str | None = None) -> DemoCompetencesResult:
                 )
                 _assess(staff, manager, rng, now)
                 people += 1
+    _demo_programme(digcomp, now)
     return DemoCompetencesResult(created=True, people=people)
+
+
+# (offering city or None for the cooperation, title, {competence: target level}, days ahead, format, place)
+TRAININGS = [
+    ("giessen", "Datenschutz im Bürgerbüro", {"4.2": 5}, 12, "online", ""),
+    ("marburg", "Informationen recherchieren und bewerten", {"1.1": 5, "1.2": 4}, 20, "in_person", "Rathaus Marburg"),
+    ("fulda", "Zusammenarbeit in digitalen Räumen", {"2.4": 4, "2.1": 4}, 27, "hybrid", "Stadtschloss Fulda"),
+    ("offenbach", "Daten managen mit der E-Akte", {"1.3": 5}, 34, "online", ""),
+    (None, "Technische Probleme am Arbeitsplatz lösen", {"5.1": 4}, 16, "online", ""),
+]
+# (user name, competences, cluster keys, availability)
+EXPERTS = [
+    ("marburg-designer", ["4.2", "1.3"], ["e-akte", "it-sicherheit"], "dienstags und donnerstags, per E-Mail"),
+    ("offenbach-analyst", ["1.1", "1.2"], ["open-data"], "nach Absprache per E-Mail"),
+    ("wetzlar-reviewer", ["2.4", "2.1"], ["ozg"], "mittwochs vormittags"),
+]
+
+
+def _demo_programme(digcomp: Any, now: datetime.datetime) -> None:
+    """Trainings offered by different cities (and one by the cooperation), a few bookings, three experts."""
+    from dikom.competences import programme
+    from dikom.competences.models import Cluster
+
+    for slug, title, targets, days, fmt, place in TRAININGS:
+        start = (now + datetime.timedelta(days=days)).replace(hour=9, minute=0, second=0, microsecond=0)
+        training = programme.create_training(
+            offered_by=Municipality.objects.get(slug=slug) if slug else None,
+            title=title,
+            description="Demo-Schulung (erfunden).",
+            provider="Demo-Akademie (erfunden)",
+            format=fmt,
+            place=place,
+            starts_at=start,
+            ends_at=start + datetime.timedelta(hours=3),
+            seats=15,
+            framework_version=digcomp,
+            targets=targets,
+        )
+        for booked in StaffProfile.objects.filter(user__username__contains="-roadmap-0").order_by("pk")[: days % 7]:
+            programme.enrol(training, booked, actor=None)
+    for username, codes, clusters, availability in EXPERTS:
+        expert = StaffProfile.objects.filter(user__username=username).first()
+        if expert is not None:
+            programme.opt_in_as_expert(
+                expert,
+                competence_codes=codes,
+                clusters=list(Cluster.objects.filter(key__in=clusters)),
+                availability=availability,
+                actor=None,
+            )

@@ -9,7 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from dikom.competences import exchange
-from dikom.competences.models import CitySettings, FrameworkVersion
+from dikom.competences.models import CitySettings, Cluster, FrameworkVersion, Training
 
 
 def level_choices(version: FrameworkVersion, language: str) -> list[tuple[int, str]]:
@@ -98,3 +98,74 @@ class CitySettingsForm(forms.ModelForm):
             field.min_value, field.max_value = minimum, MAX_SETTING_DAYS  # type: ignore[attr-defined]
             field.validators += [MinValueValidator(minimum), MaxValueValidator(MAX_SETTING_DAYS)]
             field.widget.attrs.update({"min": minimum, "max": MAX_SETTING_DAYS})
+
+
+class TrainingForm(forms.Form):
+    """A training for the catalogue; up to three competences with the level each builds."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    provider = forms.CharField(label=_("Provider"), max_length=200, required=False)
+    format = forms.ChoiceField(label=_("Format"), choices=Training.Format.choices)
+    place = forms.CharField(label=_("Place (for in-person trainings)"), max_length=300, required=False)
+    starts_at = forms.DateTimeField(
+        label=_("Starts at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Ends at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    seats = forms.IntegerField(label=_("Seats"), min_value=1, max_value=1000)
+
+    TARGET_ROWS = 3
+
+    def __init__(self, *args: Any, version: FrameworkVersion, language: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        competences = [("", _("– none –"))] + [
+            (c["code"], f"{c['code']} {c['title'].get(language) or c['title']['de']}") for c in version.competences()
+        ]
+        levels = [("", "–")] + [(v, str(v)) for v, _label in level_choices(version, language)]
+        for i in range(1, self.TARGET_ROWS + 1):
+            self.fields[f"competence_{i}"] = forms.ChoiceField(
+                label=_("Competence %(n)d") % {"n": i}, choices=competences, required=i == 1
+            )
+            self.fields[f"level_{i}"] = forms.TypedChoiceField(
+                label=_("Target level %(n)d") % {"n": i}, choices=levels, coerce=int, required=i == 1, empty_value=None
+            )
+
+    def targets(self) -> dict[str, int]:
+        result = {}
+        for i in range(1, self.TARGET_ROWS + 1):
+            code, level = self.cleaned_data.get(f"competence_{i}"), self.cleaned_data.get(f"level_{i}")
+            if code and level:
+                result[code] = level
+        return result
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for i in range(1, self.TARGET_ROWS + 1):
+            if bool(cleaned.get(f"competence_{i}")) != bool(cleaned.get(f"level_{i}")):
+                self.add_error(f"level_{i}", _("Please choose a competence and its target level together."))
+        return cleaned
+
+
+class ExpertForm(forms.Form):
+    competences = forms.MultipleChoiceField(
+        label=_("Competences I can help with"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    clusters = forms.ModelMultipleChoiceField(
+        label=_("Clusters"), queryset=Cluster.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    availability = forms.CharField(
+        label=_("When and how colleagues can reach me"),
+        max_length=300,
+        required=False,
+        help_text=_("For example: Tuesdays and Thursdays, by e-mail."),
+    )
+
+    def __init__(self, *args: Any, version: FrameworkVersion, language: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["competences"].choices = [  # type: ignore[attr-defined]
+            (c["code"], f"{c['code']} {c['title'].get(language) or c['title']['de']}") for c in version.competences()
+        ]

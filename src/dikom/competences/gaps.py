@@ -213,3 +213,165 @@ def comparison(municipality_ids: list[int], language: str = "de") -> dict[int, d
             per_code[code] = round(weighted / people, 1) if people >= MIN_CELL else None
         result[municipality_id] = per_code
     return result
+
+
+@dataclass
+class GapMatch:
+    row: PersonRow
+    trainings: list[Any]
+
+
+def matching_trainings(staff: StaffProfile, rows: list[PersonRow], *, per_gap: int = 3) -> list[GapMatch]:
+    """For each gap of the person: upcoming trainings of any city that build the competence above their level.
+
+    A training matches when it targets the competence in the same framework (any version) with a
+    target level above the confirmed level; the ones reaching closest to the required level come first.
+    """
+    from dikom.competences.models import Training
+
+    profile = staff.role_profile
+    gap_rows = [r for r in rows if r.gap]
+    if profile is None or not gap_rows:
+        return []
+    candidates = list(
+        Training.objects.filter(
+            cancelled=False,
+            starts_at__gt=timezone.now(),
+            framework_version__framework_id=profile.framework_version.framework_id,
+        )
+        .select_related("offered_by")
+        .order_by("starts_at")[:500]
+    )
+    result = []
+    for row in gap_rows:
+        confirmed = row.confirmed_level or 0
+        required = row.required or 0
+        found = [t for t in candidates if t.targets.get(row.code, 0) > confirmed]
+        found.sort(key=lambda t: (abs(required - t.targets[row.code]), t.starts_at))
+        result.append(GapMatch(row=row, trainings=found[:per_gap]))
+    return result
+
+
+# --- the digitalisation officer's roadMAP per city ----------------------------------------------
+
+
+@dataclass
+class RoadmapRow:
+    code: str
+    title: str
+    total: Cell
+    departments: list[Cell]
+    booked: int
+    completed: int
+
+    @staticmethod
+    def shown(count: int) -> int | None:
+        """Counts of people follow the same rule as cells: 1 to 4 are not shown (None)."""
+        return None if 0 < count < MIN_CELL else count
+
+    @property
+    def booked_shown(self) -> int | None:
+        return self.shown(self.booked)
+
+    @property
+    def completed_shown(self) -> int | None:
+        return self.shown(self.completed)
+
+
+@dataclass
+class Roadmap:
+    departments: list[tuple[int, str]]
+    rows: list[RoadmapRow]
+    people: int
+
+
+def _department_of(municipality_id: int) -> dict[int, tuple[int, str]]:
+    """Each unit of the city mapped to its top-level unit (the department it belongs to)."""
+    from dikom.municipalities.models import OrgUnit
+
+    units = {
+        u: (p, n)
+        for u, p, n in OrgUnit.objects.filter(municipality_id=municipality_id).values_list("id", "parent_id", "name")
+    }
+    result: dict[int, tuple[int, str]] = {}
+    for unit_id in units:
+        current, seen = unit_id, set()
+        while units[current][0] is not None and units[current][0] in units and current not in seen:
+            seen.add(current)
+            current = units[current][0]
+        result[unit_id] = (current, units[current][1])
+    return result
+
+
+def city_roadmap(municipality_id: int, *, language: str = "de") -> Roadmap:
+    """Needs against present competences per department, with trainings booked and completed.
+
+    Same data and the same rule as the heat map: a department cell or a count of fewer than
+    ``MIN_CELL`` people is never shown.
+    """
+    from dikom.competences.models import Enrolment
+
+    staff = list(
+        StaffProfile.objects.filter(
+            municipality_id=municipality_id, left_on__isnull=True, role_profile__isnull=False, org_unit__isnull=False
+        ).values_list("id", "org_unit_id", "role_profile_id")
+    )
+    profiles = {
+        p.pk: p for p in RoleProfile.objects.filter(pk__in={p for *_r, p in staff}).select_related("framework_version")
+    }
+    department = _department_of(municipality_id)
+    departments = sorted({department[u] for _s, u, _p in staff if u in department}, key=lambda d: d[1])
+    titles: dict[str, str] = {}
+    for profile in profiles.values():
+        for competence in profile.framework_version.competences():
+            if competence["code"] in profile.requirements:
+                titles.setdefault(competence["code"], competence["title"].get(language) or competence["title"]["de"])
+    version_of = {s: profiles[p].framework_version_id for s, _u, p in staff}
+    latest: dict[tuple[int, str], int] = {}
+    for staff_id, code, level, version_id in (
+        Assessment.objects.filter(staff_id__in=list(version_of), confirmed_level__isnull=False)
+        .order_by("reviewed_at", "id")
+        .values_list("staff_id", "competence_code", "confirmed_level", "framework_version_id")
+    ):
+        if version_of.get(staff_id) == version_id and level is not None:
+            latest[(staff_id, code)] = level
+    sums: dict[tuple[str, int | None], list[float]] = {}
+    for staff_id, unit_id, profile_id in staff:
+        dept = department.get(unit_id, (unit_id, ""))[0]
+        for code, required in profiles[profile_id].requirements.items():
+            level = latest.get((staff_id, code), 0)
+            for key in ((code, dept), (code, None)):
+                bucket = sums.setdefault(key, [0, 0.0, 0.0])
+                bucket[0] += 1
+                bucket[1] += level
+                bucket[2] += required
+
+    def cell(key: tuple[str, int | None]) -> Cell:
+        people, level_sum, required_sum = sums.get(key, [0, 0.0, 0.0])
+        n = int(people)
+        if n < MIN_CELL:
+            return Cell(n)
+        return Cell(n, round(level_sum / n, 1), round(required_sum / n, 1))
+
+    booked: dict[str, set[int]] = {}
+    completed: dict[str, set[int]] = {}
+    for staff_id, status, targets in Enrolment.objects.filter(
+        staff__municipality_id=municipality_id,
+        status__in=[Enrolment.Status.ENROLLED, Enrolment.Status.WAITING, Enrolment.Status.COMPLETED],
+    ).values_list("staff_id", "status", "training__targets"):
+        for code in targets or {}:
+            target = completed if status == Enrolment.Status.COMPLETED else booked
+            target.setdefault(code, set()).add(staff_id)
+    order = sorted(titles, key=lambda c: [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in c.split(".")])
+    rows = [
+        RoadmapRow(
+            code=code,
+            title=titles[code],
+            total=cell((code, None)),
+            departments=[cell((code, d)) for d, _name in departments],
+            booked=len(booked.get(code, ())),
+            completed=len(completed.get(code, ())),
+        )
+        for code in order
+    ]
+    return Roadmap(departments=departments, rows=rows, people=len(staff))

@@ -217,6 +217,7 @@ class Evidence(models.Model):
     class Kind(models.TextChoices):
         CERTIFICATE = "certificate", _("Certificate")
         NOTE = "note", _("Note")
+        TRAINING = "training", _("Completed training")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="evidence")
@@ -225,6 +226,9 @@ class Evidence(models.Model):
     file = models.FileField(_("file"), upload_to="competences/evidence/%Y/", blank=True)
     file_name = models.CharField(max_length=200, blank=True)
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    enrolment = models.ForeignKey(
+        "Enrolment", null=True, blank=True, on_delete=models.SET_NULL, related_name="evidence", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -251,3 +255,125 @@ class CitySettings(models.Model):
 
     def __str__(self) -> str:
         return str(self.municipality)
+
+
+class Training(models.Model):
+    """A training of the cooperation's qualification programme, offered by a member city or the cooperation.
+
+    ``targets`` names the competences (codes of ``framework_version``) and the level the training
+    builds: {competence code: target level}. Any staff member of any member city may enrol.
+    """
+
+    class Format(models.TextChoices):
+        ONLINE = "online", _("Online")
+        IN_PERSON = "in_person", _("In person")
+        HYBRID = "hybrid", _("Hybrid")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    offered_by = models.ForeignKey(
+        Municipality,
+        verbose_name=_("offered by"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="trainings",
+        help_text=_("Empty for trainings of the whole cooperation."),
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True, max_length=5000)
+    provider = models.CharField(_("provider"), max_length=200, blank=True)
+    format = models.CharField(_("format"), max_length=12, choices=Format.choices, default=Format.ONLINE)
+    place = models.CharField(_("place"), max_length=300, blank=True)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    seats = models.PositiveIntegerField(_("seats"))
+    framework_version = models.ForeignKey(
+        FrameworkVersion, verbose_name=_("framework version"), on_delete=models.PROTECT, related_name="trainings"
+    )
+    targets = models.JSONField(_("competences and target levels"), default=dict)
+    cancelled = models.BooleanField(_("cancelled"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at", "title"]
+        verbose_name = _("training")
+        verbose_name_plural = _("trainings")
+        indexes = [models.Index(fields=["starts_at"], name="training_starts")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Enrolment(models.Model):
+    """A staff member's place on a training (or on its waiting list) and whether they completed it."""
+
+    class Status(models.TextChoices):
+        ENROLLED = "enrolled", _("Enrolled")
+        WAITING = "waiting", _("On the waiting list")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    training = models.ForeignKey(Training, on_delete=models.CASCADE, related_name="enrolments")
+    staff = models.ForeignKey(StaffProfile, on_delete=models.CASCADE, related_name="enrolments")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ENROLLED)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["training", "created_at"]
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        constraints = [models.UniqueConstraint(fields=["training", "staff"], name="enrolment_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.training} · {self.get_status_display()}"
+
+
+class Cluster(models.Model):
+    """A competence cluster of the Virtual Competence Center (e.g. E-Akte, OZG implementation)."""
+
+    key = models.SlugField(_("key"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    framework_key = models.CharField(_("framework"), max_length=60, default="digcomp-2.2")
+    competence_codes = models.JSONField(_("competences"), default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("competence cluster")
+        verbose_name_plural = _("competence clusters")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Expert(models.Model):
+    """A staff member who opted in to be found as an expert, across cities.
+
+    Only what the person entered here is shown to others (never their assessments);
+    opting out deletes the row.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    staff = models.OneToOneField(StaffProfile, on_delete=models.CASCADE, related_name="expert")
+    competence_codes = models.JSONField(_("competences"), default=list)
+    clusters = models.ManyToManyField(Cluster, verbose_name=_("clusters"), blank=True, related_name="experts")
+    availability = models.CharField(_("availability"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["staff__user__last_name"]
+        verbose_name = _("expert")
+        verbose_name_plural = _("experts")
+
+    def __str__(self) -> str:
+        return str(self.staff)

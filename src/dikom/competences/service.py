@@ -9,7 +9,14 @@ from dikom.competences import access, gaps
 from dikom.competences.actions import install_builtin_frameworks
 from dikom.competences.models import Evidence, FrameworkVersion
 
-__all__ = ["EVIDENCE_KINDS", "FrameworkVersion", "OwnGap", "install_builtin_frameworks", "own_gaps"]
+__all__ = [
+    "EVIDENCE_KINDS",
+    "FrameworkVersion",
+    "OwnGap",
+    "competence_titles",
+    "install_builtin_frameworks",
+    "own_gaps",
+]
 
 EVIDENCE_KINDS = Evidence.Kind
 
@@ -44,3 +51,15 @@ def own_gaps(user: Any) -> list[OwnGap]:
                     )
                 )
     return result
+
+
+def competence_titles(language: str = "de") -> list[tuple[str, str]]:
+    """(code, title) of the competences of DigComp 2.2 (latest version), in framework order."""
+    version = (
+        FrameworkVersion.objects.filter(framework__key="digcomp-2.2", framework__municipality__isnull=True)
+        .order_by("-number")
+        .first()
+    )
+    if version is None:
+        return []
+    return [(c["code"], c["title"].get(language) or c["title"]["de"]) for c in version.competences()]

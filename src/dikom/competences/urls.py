@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dikom.competences import views
+from dikom.competences import programme_views, views
 
 app_name = "competences"
 
@@ -17,6 +17,27 @@ urlpatterns = [
     path("personen/<uuid:staff_uuid>/nachweis/<uuid:assessment_uuid>/", views.add_evidence, name="add_evidence"),
     path("personen/<uuid:staff_uuid>/datei/<uuid:evidence_uuid>/", views.evidence_file, name="evidence_file"),
     path("<slug:slug>/heatmap/", views.heat_map, name="heat_map"),
+    path("<slug:slug>/roadmap/", views.roadmap, name="roadmap"),
+    path("<slug:slug>/roadmap.pdf", views.roadmap_pdf, name="roadmap_pdf"),
     path("<slug:slug>/einstellungen/", views.city_settings, name="settings"),
     path("<slug:slug>/rahmen/import/", views.framework_import, name="framework_import"),
+]
+
+urlpatterns += [
+    path("schulungen/", programme_views.trainings, name="trainings"),
+    path("schulungen/<uuid:training_uuid>/", programme_views.training, name="training"),
+    path("schulungen/<uuid:training_uuid>/termin.ics", programme_views.training_ics, name="training_ics"),
+    path("schulungen/<uuid:training_uuid>/anmelden/", programme_views.training_enrol, name="training_enrol"),
+    path("schulungen/<uuid:training_uuid>/abmelden/", programme_views.training_cancel, name="training_cancel"),
+    path(
+        "schulungen/<uuid:training_uuid>/abschluss/<uuid:enrolment_uuid>/",
+        programme_views.training_complete,
+        name="training_complete",
+    ),
+    path("experten/", programme_views.experts, name="experts"),
+    path("experten/mein-eintrag/", programme_views.expert_entry, name="expert_entry"),
+    path("experten/austragen/", programme_views.expert_opt_out, name="expert_opt_out"),
+    path("cluster/", programme_views.clusters, name="clusters"),
+    path("cluster/<slug:key>/", programme_views.cluster, name="cluster"),
+    path("<slug:slug>/schulungen/neu/", programme_views.training_new, name="training_new"),
 ]

@@ -8,6 +8,7 @@ audit log, ``gaps.py`` computes. Every form works without JavaScript.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib import messages
@@ -16,6 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,7 +26,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dikom.competences import access, actions, exchange, gaps
 from dikom.competences.forms import CitySettingsForm, EvidenceForm, FrameworkImportForm, ReviewForm, SelfAssessmentForm
 from dikom.competences.models import Assessment, CitySettings, Evidence, StaffProfile
+from dikom.lib import pdf
 from dikom.municipalities.models import Municipality
+
+logger = logging.getLogger(__name__)
 
 
 def _language() -> str:
@@ -55,6 +61,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "own": own,
             "managed": [(s, pending.get(s.pk, 0)) for s in managed],
             "overview_cities": access.overview_municipalities(request.user),
+            "roadmap_city_ids": {m.pk for m in access.roadmap_municipalities(request.user)},
         },
     )
 
@@ -115,6 +122,7 @@ def _person_context(request: HttpRequest, staff: StaffProfile) -> dict[str, Any]
         "history": history,
         "evidence": evidence,
         "review_levels": range(1, (version.max_level if version else 0) + 1),
+        "matches": gaps.matching_trainings(staff, rows),
     }
 
 
@@ -310,11 +318,24 @@ def framework_import(request: HttpRequest, slug: str) -> HttpResponse:
     form = FrameworkImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            version = actions.import_framework(form.cleaned_data["file"], municipality=municipality, actor=request.user)
+            result = actions.import_framework_version(
+                form.cleaned_data["file"], municipality=municipality, actor=request.user
+            )
         except actions.CompetenceError as exc:
             form.add_error("file", str(exc))
         else:
-            messages.success(request, _("Framework imported as version %(n)d.") % {"n": version.number})
+            version = result.version
+            if result.created:
+                messages.success(request, _("Framework imported as version %(n)d.") % {"n": version.number})
+            else:
+                messages.info(
+                    request,
+                    _(
+                        "This framework is already stored with exactly this content as version %(n)d; "
+                        "nothing was imported twice."
+                    )
+                    % {"n": version.number},
+                )
             return redirect("competences:framework", version_uuid=version.uuid)
     return render(
         request,
@@ -338,3 +359,41 @@ def profiles(request: HttpRequest) -> HttpResponse:
             }
         )
     return render(request, "competences/profiles.html", {"items": items})
+
+
+def _roadmap_context(request: HttpRequest, slug: str) -> dict[str, Any]:
+    municipality, unit_ids = access.get_municipality_for_overview(request.user, slug)
+    if unit_ids is not None:
+        raise PermissionDenied  # the whole city's roadMAP: HR and administrators, not line managers
+    return {
+        "municipality": municipality,
+        "roadmap": gaps.city_roadmap(municipality.pk, language=_language()),
+        "min_cell": gaps.MIN_CELL,
+    }
+
+
+@login_required
+def roadmap(request: HttpRequest, slug: str) -> HttpResponse:
+    """The digitalisation officer's view: needs against present competences per department."""
+    return render(request, "competences/roadmap.html", _roadmap_context(request, slug))
+
+
+@login_required
+def roadmap_pdf(request: HttpRequest, slug: str) -> HttpResponse:
+    context = _roadmap_context(request, slug)
+    html = render_to_string(
+        "competences/pdf/roadmap.html", {**context, "generated_at": timezone.localtime()}, request=request
+    )
+    try:
+        document = pdf.render_pdf(html)  # fetches nothing but the platform's static files
+    except pdf.PdfError as error:
+        logger.exception("competences: the roadMAP PDF could not be made")
+        return render(
+            request,
+            "competences/pdf_unavailable.html",
+            {**context, "pdf_failed": not isinstance(error, pdf.PdfUnavailable)},
+            status=503,
+        )
+    response = HttpResponse(document, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="roadmap-{context["municipality"].slug}.pdf"'
+    return response

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "dikom.cases",
     "dikom.cases.automation",
     "dikom.competences",
+    "dikom.forum",
     "dikom.sensors",
     "dikom.opendata",
     "dikom.demo",

@@ -137,6 +137,8 @@ MODULES: tuple[Module, ...] = (
             _("Questions and answers between staff of all member cities"),
             _("Experts findable by competence cluster"),
         ),
+        ready=True,
+        workspace_url="/transferforum/",
     ),
 )
 

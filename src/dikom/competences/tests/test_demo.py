@@ -37,3 +37,27 @@ def test_demo_shows_gaps_in_visible_cells_and_loads_once(login: Any) -> None:
     counts = (StaffProfile.objects.count(), Assessment.objects.count())
     assert not load_demo_competences(password=PASSWORD).created
     assert counts == (StaffProfile.objects.count(), Assessment.objects.count())
+
+
+def test_demo_trainings_experts_and_forum_make_the_journey_clickable(login: Any) -> None:
+    from dikom.competences.models import Expert, Training
+    from dikom.forum.demo import load_demo_forum
+    from dikom.forum.models import Event, Topic
+
+    load_demo_cooperation(password=PASSWORD)
+    load_demo_competences(password=PASSWORD)
+    assert load_demo_forum()
+    assert Training.objects.values("offered_by").distinct().count() >= 4  # offered by different cities
+    assert Expert.objects.values("staff__municipality").distinct().count() == 3
+    assert Topic.objects.filter(accepted_answer__isnull=False).count() == 2 and Event.objects.count() == 2
+    assert not load_demo_forum()  # once
+    # A Bürgerbüro clerk of Fulda with a confirmed gap sees trainings of other cities and an expert link
+    staff = StaffProfile.objects.filter(municipality__slug="fulda", org_unit__short_name="32.1").exclude(
+        user__username="fulda-caseworker"
+    )[0]
+    staff.user.set_password(PASSWORD)
+    staff.user.save()
+    html = login(Client(), staff.user).get(f"/kompetenzen/personen/{staff.uuid}/").content.decode()
+    assert "Lücken schließen" in html and "/kompetenzen/schulungen/" in html
+    forum = login(Client(), User.objects.get(username="fulda-caseworker")).get("/transferforum/").content.decode()
+    assert "Wie schwärzt ihr" in forum and "Forumstag E-Akte" in forum

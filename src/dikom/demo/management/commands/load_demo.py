@@ -16,6 +16,7 @@ from dikom.competences.demo import MANAGER_SUFFIX, load_demo_competences
 from dikom.demo import data
 from dikom.demo.actions import load_demo_cooperation
 from dikom.eservices.service import load_demo_services
+from dikom.forum.demo import load_demo_forum
 from dikom.opendata.demo import load_demo_opendata
 from dikom.portal.demo import load_demo_applications
 from dikom.sensors.demo import load_demo_sensors
@@ -51,6 +52,8 @@ class Command(BaseCommand):
         load_demo_cases()
         # roadMAP: invented staff with role profiles and assessments that show gaps.
         load_demo_competences(password=result.password)
+        # Transfer forum: two threads across cities with accepted answers, upcoming events.
+        load_demo_forum()
         # A few open datasets per founding city (semicolon CSV in Windows-1252, GeoJSON, a link).
         opendata = load_demo_opendata()
         # Generated usage events of the last months for the analytics dashboards.

@@ -1,0 +1,30 @@
+"""The forum's first categories (data only)."""
+
+from typing import Any
+
+from django.db import migrations
+
+CATEGORIES = [
+    ("onlinedienste", "Onlinedienste und OZG", "Fragen zu gemeinsam entwickelten Onlinediensten", 1),
+    ("e-akte", "E-Akte und Prozesse", "Digitale Akte, Prozessmanagement, Automatisierung", 2),
+    ("daten", "Daten und Open Data", "Auswertungen, offene Daten, Sensorik", 3),
+    ("kompetenzen", "Kompetenzen und Qualifizierung", "Lernen, Schulungen, Erfahrungen", 4),
+    ("allgemein", "Allgemeines", "Alles andere rund um die digitale Verwaltung", 5),
+]
+
+
+def create(apps: Any, schema_editor: Any) -> None:
+    Category = apps.get_model("forum", "Category")
+    for slug, name, description, position in CATEGORIES:
+        Category.objects.get_or_create(
+            slug=slug, defaults={"name": name, "description": description, "position": position}
+        )
+
+
+def remove(apps: Any, schema_editor: Any) -> None:
+    apps.get_model("forum", "Category").objects.filter(slug__in=[c[0] for c in CATEGORIES]).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("forum", "0001_topics_answers_events")]
+    operations = [migrations.RunPython(create, remove)]
