@@ -12,7 +12,10 @@ from dikom.accounts.models import ApiKey, Membership, User
 from dikom.accounts.permission_names import with_translated_permission_labels
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.StackedInline):
+    """Stacked, not tabular: a table's inputs have no labels of their own (only column headers) and the
+    table of city, unit and role is wider than the content column at 1280 px."""
+
     model = Membership
     extra = 0
     autocomplete_fields = ("municipality",)
