@@ -7,7 +7,8 @@ at ``/`` and follows every same-site ``<a href>`` it finds on the rendered pages
 breadth first, as a person clicking would. Only GET navigation: no form is ever
 submitted, log-out and links whose address names a destructive step are skipped.
 Downloads (PDF, CSV, ZIP, JSON, …) are not opened in the page; they must answer
-below 400 to a GET in the same session.
+below 400 to a GET in the same session. An address the crawler did open that answers with a
+file rather than HTML (a document shown inline) is counted as a download, not checked as a page.
 
 Bounds: at most ``MAX_PAGES_PER_ROLE`` pages per role (60; ``DIKOM_CRAWLER_MAX_PAGES``
 changes it for a quick local run), at most ``MAX_PER_PATTERN`` (2) addresses per *pattern*
@@ -260,7 +261,7 @@ class Allowed:
 ALLOWED: list[Allowed] = [
     Allowed(
         "english text",
-        r"^/verwaltung/[a-z-]+/protokoll/$",
+        r"^/verwaltung/[a-z-]+/protokoll/(\?page)?$",
         r"The city of [A-Za-z ]+ is happy to answer questions",
         "not UI text: the audit log shows recorded values verbatim, here the English variant of a bilingual "
         "hint of the demo services (eservices.demo); a lang attribute per value would need the audit log to "
@@ -334,6 +335,11 @@ def crawl(page: Any, role: str, base: str, axe_done: set[str]) -> Crawl:
                 add("broken download", url, f"answers {response.status} (linked from {source})")
             continue
         status = response.status if response is not None else 0
+        content_type = (response.headers.get("content-type", "") if response is not None else "").split(";")[0]
+        if status < 400 and content_type and "html" not in content_type:
+            # A file shown inline (a case document's PDF at /dokumente/<uuid>/): not a page to check.
+            result.downloads.append(f"{relative(url)} {status} {content_type}")
+            continue
         final = page.url
         result.visited.append(f"{relative(url)} {status}" + (f" -> {relative(final)}" if final != url else ""))
         result.reached.update({urlsplit(url).path, urlsplit(final).path})
