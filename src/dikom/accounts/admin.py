@@ -24,7 +24,7 @@ class MembershipInline(admin.StackedInline):
 class PasswordChangeForm(AdminPasswordChangeForm):
     """Django's form, with the warning Django appends to the help text in English only, translated."""
 
-    usable_password_help_text = format_lazy(
+    usable_password_help_text = format_lazy(  # type: ignore[assignment]  # lazy: translated per request
         '{}<ul id="id_unusable_warning" class="messagelist"><li class="warning">{}</li></ul>',
         SetUnusablePasswordMixin.usable_password_help_text,
         _("If disabled, the current password for this user will be lost."),

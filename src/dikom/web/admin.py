@@ -72,7 +72,7 @@ TIMESTAMPS = {"created_at": "created_at_shown", "last_used_at": "last_used_at_sh
 def _titled_filter(base: type, field_name: str) -> type:
     label = FIELD_LABELS[field_name][0]
 
-    class TitledFilter(base):  # type: ignore[misc, valid-type]
+    class TitledFilter(base):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.title = label
