@@ -10,7 +10,7 @@ Downloads (PDF, CSV, ZIP, JSON, …) are not opened in the page; they must answe
 below 400 to a GET in the same session. An address the crawler did open that answers with a
 file rather than HTML (a document shown inline) is counted as a download, not checked as a page.
 
-Bounds: at most ``MAX_PAGES_PER_ROLE`` pages per role (60; ``DIKOM_CRAWLER_MAX_PAGES``
+Bounds: at most ``MAX_PAGES_PER_ROLE`` pages per role (90; ``DIKOM_CRAWLER_MAX_PAGES``
 changes it for a quick local run), at most ``MAX_PER_PATTERN`` (2) addresses per *pattern*
 (an address with UUIDs and numbers replaced and only the names of query parameters kept,
 see ``url_pattern``), and only pages of the one demo city (addresses naming another demo
