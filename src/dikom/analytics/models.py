@@ -175,6 +175,8 @@ class ServiceKeyAlias(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("service key alias")
+        verbose_name_plural = _("service key aliases")
         ordering = ["key"]
         constraints = [
             models.UniqueConstraint(fields=["municipality", "key"], name="analytics_alias_key_unique"),
@@ -215,6 +217,8 @@ class UsageEvent(models.Model):
     api_key_prefix = models.CharField(max_length=20, blank=True)
 
     class Meta:
+        verbose_name = _("usage event")
+        verbose_name_plural = _("usage events")
         ordering = ["occurred_at", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -240,6 +244,8 @@ class DailySalt(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("daily salt")
+        verbose_name_plural = _("daily salts")
         ordering = ["day"]
 
     def __str__(self) -> str:
@@ -254,6 +260,8 @@ class PendingRollup(models.Model):
     version = models.PositiveBigIntegerField(default=1)
 
     class Meta:
+        verbose_name = _("pending rollup")
+        verbose_name_plural = _("pending rollups")
         ordering = ["day"]
         constraints = [
             models.UniqueConstraint(fields=["municipality", "day"], name="analytics_pending_rollup_unique"),
@@ -297,6 +305,8 @@ class ServiceDailyStats(models.Model):
     built_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("daily service figures")
+        verbose_name_plural = _("daily service figures")
         ordering = ["day", "pk"]
         indexes = [
             models.Index(fields=["municipality", "service", "day"], name="analytics_stats_service_idx"),

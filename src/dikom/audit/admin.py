@@ -20,6 +20,13 @@ class AuditEventAdmin(admin.ModelAdmin):
         # Events without a person are stored as "system"; the list shows that word translated.
         return gettext("system") if obj.actor_label == "system" else obj.actor_label
 
+    def get_fields(self, request, obj=None):
+        # The detail page, too, shows the translated actor in place of the stored label.
+        return ["actor" if name == "actor_label" else name for name in super().get_fields(request, obj)]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "actor"]
+
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -177,6 +177,8 @@ class CaseEvent(models.Model):
     automatic = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -200,6 +202,8 @@ class CaseNote(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("case note")
+        verbose_name_plural = _("case notes")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -237,6 +241,8 @@ class CaseMessage(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("case message")
+        verbose_name_plural = _("case messages")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -274,6 +280,8 @@ class CaseDocument(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("case document")
+        verbose_name_plural = _("case documents")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:

@@ -147,9 +147,7 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
     """My tasks, my units' unassigned tasks, or every case I may see; filters, search, bulk actions."""
     municipality = access.get_municipality_for_cases(request.user, slug)
     user = request.user
-    tab = request.GET.get("tab", "mine")
-    if tab not in TABS:
-        tab = "mine"
+    tab = request.GET.get("tab", "")
     now = timezone.now()
     visible = access.visible_cases(user, municipality)
     services: dict[str, str] = {}
@@ -173,6 +171,10 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
     mine = open_tasks.filter(assignee=cast(User, user))
     of_units = open_tasks.filter(assignee__isnull=True, org_unit_id__in=my_units)
     counts = {"mine": mine.count(), "unit": of_units.count(), "all": visible.count()}
+    if tab not in TABS:
+        # Opened without a choice: the first view that has something in it, so that a caseworker with no
+        # task of their own yet (a new colleague, the demo) meets their unit's tasks, not an empty list.
+        tab = next((key for key in ("mine", "unit") if counts[key]), "mine" if counts["all"] == 0 else "all")
     rows: QuerySet[Any]
     if tab == "all":
         rows = _filter_cases(visible.select_related("org_unit").defer("process_xml", "workflow_state"), filters, now)

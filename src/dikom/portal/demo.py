@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 class DemoApplicationsResult:
     submitted: list[str] = field(default_factory=list)
     drafts: int = 0
+    # Services whose application stayed a draft because no payment platform is enabled (their fee
+    # cannot be paid): their cases are missing from the caseworkers' inboxes.
+    unpaid: list[str] = field(default_factory=list)
     skipped_reason: str = ""
 
 
@@ -169,8 +172,9 @@ def load_demo_applications() -> DemoApplicationsResult:
         try:
             _pay(application)
         except ImproperlyConfigured:
-            logger.info("demo applications: no payment platform enabled, %s stays a draft", slug)
+            logger.warning("demo applications: no payment platform enabled, %s stays a draft", slug)
             result.drafts += 1
+            result.unpaid.append(f"{city_slug}/{slug}")
             continue
         application.refresh_from_db()
         application, _won = actions.submit_application(application, submission_key=application.submission_key)

@@ -92,6 +92,8 @@ class ReferenceCounter(models.Model):
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("reference counter")
+        verbose_name_plural = _("reference counters")
         constraints = [
             models.UniqueConstraint(fields=["municipality", "year"], name="portal_reference_counter_unique"),
         ]
@@ -129,6 +131,8 @@ class ApplicationFile(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("application file")
+        verbose_name_plural = _("application files")
         ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:

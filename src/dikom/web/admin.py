@@ -1,7 +1,8 @@
-"""German section titles for the admin pages of the two-factor devices.
+"""German admin pages of the two-factor devices.
 
-django-otp names its fieldsets in plain English ("Identity", "State", ...),
-not marked for translation; the platform administration shows them translated.
+django-otp names its fieldsets, fields, help texts, list columns and filters in
+plain English ("Identity", "State", "created at", ...), not marked for
+translation; the platform administration shows them translated.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import display_for_value
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_otp.plugins.otp_static.admin import StaticDeviceAdmin, StaticTokenInline
@@ -60,25 +64,83 @@ class TranslatedFieldsMixin:
         return formfield
 
 
+# Read-only fields, list columns and list filters take their titles from the model field, not from the
+# form; for these the admin shows methods and filters with the translated titles instead.
+TIMESTAMPS = {"created_at": "created_at_shown", "last_used_at": "last_used_at_shown"}
+
+
+def _titled_filter(base: type, field_name: str) -> type:
+    label = FIELD_LABELS[field_name][0]
+
+    class TitledFilter(base):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.title = label
+
+    return TitledFilter
+
+
 class TranslatedColumnsMixin:
-    """The device lists' "confirmed" column, whose header django-otp leaves in English."""
+    """The device lists' columns, filters and search hint and the read-only timestamps, titled in German.
+
+    django-otp leaves them English (its fields' names and help texts are not marked for translation).
+    """
+
+    search_help_text = _("Search by user name or e-mail address")
 
     def get_list_display(self, request: Any) -> Any:
         columns = super().get_list_display(request)  # type: ignore[misc]
-        return ["confirmed_column" if column == "confirmed" else column for column in columns]
+        renamed = {"confirmed": "confirmed_column", **TIMESTAMPS}
+        return [renamed.get(column, column) if isinstance(column, str) else column for column in columns]
+
+    def get_list_filter(self, request: Any) -> Any:
+        filters = super().get_list_filter(request)  # type: ignore[misc]
+        return [
+            (
+                name,
+                _titled_filter(
+                    admin.BooleanFieldListFilter if name == "confirmed" else admin.DateFieldListFilter, name
+                ),
+            )
+            if isinstance(name, str) and name in FIELD_LABELS
+            else name
+            for name in filters
+        ]
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
+        fields = super().get_readonly_fields(request, obj)  # type: ignore[misc]
+        return [TIMESTAMPS.get(name, name) if isinstance(name, str) else name for name in fields]
+
+    def get_fieldsets(self, request: Any, obj: Any = None) -> list[Any]:
+        fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
+        return [
+            (
+                FIELDSET_TITLES.get(title, title) if title else title,
+                {**options, "fields": [TIMESTAMPS.get(name, name) for name in options.get("fields", [])]},
+            )
+            for title, options in fieldsets
+        ]
 
     @admin.display(description=_("confirmed"), boolean=True, ordering="confirmed")
     def confirmed_column(self, obj: Any) -> bool:
         return bool(obj.confirmed)
 
+    @admin.display(description=_("created at"), ordering="created_at", empty_value="–")
+    def created_at_shown(self, obj: Any) -> str:
+        return display_for_value(obj.created_at, "–")
 
-def translated(fieldsets: Any) -> list[Any]:
-    return [(FIELDSET_TITLES.get(title, title) if title else title, options) for title, options in fieldsets]
+    @admin.display(description=_("last used at"), ordering="last_used_at", empty_value="–")
+    def last_used_at_shown(self, obj: Any) -> str:
+        return display_for_value(obj.last_used_at, "–")
 
 
 class GermanTOTPDeviceAdmin(TranslatedColumnsMixin, TranslatedFieldsMixin, TOTPDeviceAdmin):
-    def get_fieldsets(self, request: Any, obj: Any = None) -> list[Any]:
-        return translated(super().get_fieldsets(request, obj))
+    @admin.display(description=_("QR code"))
+    def qrcode_link(self, device: Any) -> str:
+        if device.pk is None:
+            return ""
+        href = reverse("admin:otp_totp_totpdevice_config", kwargs={"pk": device.pk})
+        return format_html('<a href="{}">{}</a>', href, _("Show QR code"))
 
 
 class GermanStaticTokenInline(TranslatedFieldsMixin, StaticTokenInline):
@@ -87,9 +149,6 @@ class GermanStaticTokenInline(TranslatedFieldsMixin, StaticTokenInline):
 
 class GermanStaticDeviceAdmin(TranslatedColumnsMixin, TranslatedFieldsMixin, StaticDeviceAdmin):
     inlines = [GermanStaticTokenInline]
-
-    def get_fieldsets(self, request: Any, obj: Any = None) -> list[Any]:
-        return translated(super().get_fieldsets(request, obj))
 
 
 for model, model_admin in ((TOTPDevice, GermanTOTPDeviceAdmin), (StaticDevice, GermanStaticDeviceAdmin)):

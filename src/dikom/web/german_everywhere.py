@@ -9,7 +9,9 @@
 - the task database app gets a translatable name.
 
 ``THIRD_PARTY_STRINGS`` names strings that third-party apps mark for
-translation without shipping a German catalogue (django-tasks). Listing them
+translation without shipping a German catalogue (django-tasks) or whose
+German catalogue leaves them empty (Django's admin and auth); our catalogue
+comes first (``LOCALE_PATHS``), so its translations fill the gaps. Listing them
 here lets ``make messages`` keep them in our catalogue, where their German
 translation lives.
 """
@@ -43,6 +45,29 @@ THIRD_PARTY_STRINGS = [
     _("return value"),
     _("exception class path"),
     _("traceback"),
+    # Django 5.2 admin and auth: strings its German catalogue leaves untranslated (the user and
+    # password pages of the platform administration), and the sessions app's name.
+    _("After you’ve created a user, you’ll be able to edit more user options."),
+    _("This action will <strong>enable</strong> password-based authentication for this user."),
+    _("Disable password-based authentication"),
+    _("Enable password-based authentication"),
+    _("In case you’ve forgotten, you are:"),
+    _("Conflicting form data submitted. Please try again."),
+    _("Password-based authentication was disabled."),
+    _("Set password: %s"),
+    _("Reset password"),
+    _("Set password"),
+    _(
+        "Whether the user will be able to authenticate using a password or not. If disabled, they may still be "
+        "able to authenticate using other backends, such as Single Sign-On or LDAP."
+    ),
+    _("Password-based authentication"),
+    _("Enabled"),
+    _("Disabled"),
+    _("Raw passwords are not stored, so there is no way to see the user’s password."),
+    _("Enable password-based authentication for this user by setting a password."),
+    _("%(model)s instance with %(field)s %(value)r is not a valid choice."),
+    _("Sessions"),
 ]
 
 

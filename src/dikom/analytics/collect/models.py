@@ -179,6 +179,8 @@ class UnmatchedRequests(models.Model):
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("unmatched requests")
+        verbose_name_plural = _("unmatched requests")
         ordering = ["site", "-day"]
         constraints = [models.UniqueConstraint(fields=["site", "day"], name="analytics_collect_unmatched_unique")]
 

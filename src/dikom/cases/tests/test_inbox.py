@@ -36,8 +36,11 @@ def test_tabs_show_the_tasks_of_my_unit_and_nothing_of_another_city(
     assert case_a.reference in unit_page and case_b.reference not in unit_page
     assert case_giessen.reference not in unit_page
     assert "Anton Antrag" not in unit_page  # the inbox shows no personal data
-    mine = client.get(INBOX).content.decode()  # "my tasks" is the default tab
+    mine = client.get(INBOX, {"tab": "mine"}).content.decode()
     assert "0 tasks assigned to you" in mine and case_a.reference not in mine
+    # opened without a choice, the inbox shows the first view that has something: here the unit's tasks
+    first_view = client.get(INBOX).content.decode()
+    assert case_a.reference in first_view and 'aria-current="page">Tasks of my unit' in first_view
     everything = client.get(INBOX, {"tab": "all"}).content.decode()
     assert case_a.reference in everything and case_b.reference not in everything
 
@@ -55,6 +58,19 @@ def test_tabs_show_the_tasks_of_my_unit_and_nothing_of_another_city(
     assert client_for(login, outsider).get(INBOX).status_code == 404
     assert client.get("/vorgaenge/giessen/").status_code == 404
     assert client.get("/vorgaenge/unbekannt/").status_code == 404
+
+
+def test_the_inbox_opens_on_my_tasks_once_i_have_one(adoption: Any, worker_a: Any, login: Any) -> None:
+    client = client_for(login, worker_a)
+    # Nothing at all: "my tasks" (empty), not a list of every case
+    assert 'aria-current="page">My tasks' in client.get(INBOX).content.decode()
+    case = submit_case(adoption)
+    task = case.tasks.get()
+    actions.claim_task(task, worker_a, expected_version=task.lock_version)
+
+    page = client.get(INBOX).content.decode()
+
+    assert 'aria-current="page">My tasks' in page and case.reference in page
 
 
 def test_claimed_task_moves_from_the_unit_to_me(adoption: Any, worker_a: Any, login: Any) -> None:

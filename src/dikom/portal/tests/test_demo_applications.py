@@ -50,3 +50,19 @@ def test_demo_applications_are_submitted_paid_and_visible_to_the_demo_citizen(se
     # Loading again adds nothing.
     assert load_demo_applications().skipped_reason == "already loaded"
     assert Application.objects.count() == 6
+
+
+def test_without_a_payment_platform_the_fee_services_stay_unpaid_drafts_and_say_so(
+    settings: Any, tmp_path: Any
+) -> None:
+    # The test settings' default: demo off, no payment platform (the crawler's set-up once had this,
+    # and Marburg's caseworker found no case, both of Marburg's demo applications carry a fee).
+    settings.DIKOM_PAYMENT_PROVIDERS = []
+    settings.MEDIA_ROOT = str(tmp_path)
+    load_demo_cooperation(password="Demo-Passwort-123")
+    load_demo_services()
+
+    result = load_demo_applications()
+
+    assert result.unpaid == ["marburg/bewohnerparkausweis", "marburg/bewohnerparkausweis"]
+    assert not Application.objects.filter(municipality__slug="marburg", status="submitted").exists()

@@ -47,7 +47,7 @@ class Command(BaseCommand):
         # The three co-developed online services (drafted, reviewed, released, adopted by all six).
         load_demo_services()
         # A few applications of the demo citizen (submitted, one paid, one draft).
-        load_demo_applications()
+        applications = load_demo_applications()
         # Their cases worked through: information request, parallel departments, sign-off, e-file.
         load_demo_cases()
         # roadMAP: invented staff with role profiles and assessments that show gaps.
@@ -67,6 +67,13 @@ class Command(BaseCommand):
         os.chmod(credentials, 0o600)
 
         action = "geladen" if result.created else "war schon geladen"
+        if applications.unpaid:
+            self.stdout.write(
+                self.style.ERROR(
+                    "Ohne Bezahlplattform (DIKOM_PAYMENT_PROVIDERS) bleiben diese Demo-Anträge unbezahlte Entwürfe "
+                    f"und fehlen in den Posteingängen: {', '.join(applications.unpaid)}"
+                )
+            )
         self.stdout.write(self.style.WARNING(f"\nDEMO-Kooperation {action} (alle Personen und Daten sind erfunden)."))
         self.stdout.write("Anmeldung unter http://127.0.0.1:8000/konto/anmelden/ mit dem Passwort:")
         self.stdout.write(self.style.SUCCESS(f"    {result.password}"))
