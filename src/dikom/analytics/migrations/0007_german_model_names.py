@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analytics', '0005_service_step_labels'),
+        ('analytics', '0006_usageevent_monthly_partitions'),
     ]
 
     operations = [
