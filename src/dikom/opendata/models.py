@@ -97,6 +97,8 @@ class Dataset(models.Model):
         db_index=True,
         help_text=_("Set for datasets the platform generates (usage figures, sensor readings)."),
     )
+    # Hash of the metadata last given to the hook: an unchanged refresh writes nothing.
+    generated_fingerprint = models.CharField(max_length=64, blank=True, default="", editable=False)
     # Normalised words of title, description and keywords for the German search (see search.py).
     search_text = models.TextField(editable=False, default="")
     is_demo = models.BooleanField(_("demo data"), default=False, editable=False)

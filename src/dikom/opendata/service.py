@@ -404,6 +404,25 @@ def search_facets(facets: dict[str, dict[str, int]]) -> dict[str, Any]:
 # --- the hook for generated datasets -------------------------------------------------------------------
 
 
+def _fingerprint(metadata: dict[str, Any]) -> str:
+    import hashlib
+    import json
+
+    text = json.dumps(metadata, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _free_name(name: str) -> str:
+    """``name``, or ``name-2``, ``name-3`` … when another dataset already has it."""
+    if not name or not Dataset.objects.filter(name=name).exists():
+        return name
+    for number in range(2, 100):
+        candidate = f"{name[:95]}-{number}"
+        if not Dataset.objects.filter(name=candidate).exists():
+            return candidate
+    return name
+
+
 def publish_generated_dataset(
     municipality: Municipality | None,
     key: str,
@@ -418,18 +437,52 @@ def publish_generated_dataset(
     ``format``, ``extras``). ``municipality`` None publishes for the cooperation.
     The first call creates the dataset (published); later calls replace its
     metadata and resources, and each is kept in the dataset's change history.
+    A call with the same metadata as the last one changes nothing (no revision),
+    so an app may call this as often as it likes; a withdrawn dataset is published
+    again. Raises ``actions.InvalidData`` for metadata the portal refuses.
     """
     organization = (
         actions.organization_for_municipality(municipality)
         if municipality is not None
         else actions.cooperation_organization()
     )
+    fingerprint = _fingerprint(metadata)
     existing = Dataset.objects.filter(organization=organization, generated_key=key).first()
     data = {"state": "active", **metadata}
     if existing is None:
+        data["name"] = _free_name(str(data.get("name") or ""))
         dataset = actions.create_dataset(organization, data, actor=actor)
-        Dataset.objects.filter(pk=dataset.pk).update(generated_key=key)
+        Dataset.objects.filter(pk=dataset.pk).update(generated_key=key, generated_fingerprint=fingerprint)
         dataset.generated_key = key
+        dataset.generated_fingerprint = fingerprint
         return dataset
-    data.setdefault("name", existing.name)
-    return actions.update_dataset(existing, data, actor=actor)
+    if existing.generated_fingerprint == fingerprint and existing.state == Dataset.State.PUBLISHED:
+        return existing
+    # The address stays what it was: links and harvesters keep working.
+    data["name"] = existing.name
+    dataset = actions.update_dataset(existing, data, actor=actor)
+    Dataset.objects.filter(pk=dataset.pk).update(generated_fingerprint=fingerprint)
+    dataset.generated_fingerprint = fingerprint
+    return dataset
+
+
+def withdraw_generated_dataset(municipality: Municipality | None, key: str, *, actor: str = "dikom") -> bool:
+    """Withdraw the generated dataset ``key`` (e.g. a city stopped publishing it); False if there is none."""
+    queryset = Dataset.objects.filter(generated_key=key, state=Dataset.State.PUBLISHED)
+    if municipality is None:
+        queryset = queryset.filter(organization__municipality__isnull=True)
+    else:
+        queryset = queryset.filter(organization__municipality=municipality)
+    dataset = queryset.first()
+    if dataset is None:
+        return False
+    actions.set_state(dataset, Dataset.State.WITHDRAWN, actor=actor)
+    return True
+
+
+def generated_dataset(municipality: Municipality | None, key: str) -> Dataset | None:
+    """The dataset published under ``key`` for ``municipality`` (any state), if any."""
+    queryset = Dataset.objects.filter(generated_key=key)
+    if municipality is None:
+        return queryset.filter(organization__municipality__isnull=True).first()
+    return queryset.filter(organization__municipality=municipality).first()
