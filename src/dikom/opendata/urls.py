@@ -1,11 +1,15 @@
 from django.urls import path, re_path
 
-from dikom.opendata import ckan_views, manage_views, views
+from dikom.opendata import ckan_views, feeds, manage_views, views
 
 app_name = "opendata"
 
 urlpatterns = [
     path("opendata/", views.index, name="index"),
+    path("opendata/feed.atom", feeds.DatasetFeed(), name="feed_atom"),
+    path("opendata/feed.rss", feeds.DatasetRssFeed(), name="feed_rss"),
+    path("opendata/organisationen/<slug:name>/feed.atom", feeds.DatasetFeed(), name="organization_feed_atom"),
+    path("opendata/organisationen/<slug:name>/feed.rss", feeds.DatasetRssFeed(), name="organization_feed_rss"),
     path("opendata/datensaetze/<slug:name>/", views.dataset_detail, name="dataset"),
     re_path(
         r"^opendata/datensaetze/(?P<name>[-\w]+)\.(?P<extension>ttl|rdf|jsonld)$", views.dataset_rdf, name="dataset_rdf"

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET
 
-from dikom.opendata import access, actions, dcat, search, service, vocab
+from dikom.opendata import access, actions, dcat, preview, search, service, vocab
 from dikom.opendata.models import Dataset, Organization, Resource
 
 PAGE_SIZE = 20
@@ -146,7 +146,7 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
             "licence": licence,
             "themes": [(code, vocab.THEMES[code]) for code in dataset.theme_codes if code in vocab.THEMES],
             "frequency": vocab.FREQUENCIES.get(dataset.frequency, ""),
-            "resources": [(r, service.resource_download_url(r)) for r in dataset.resources.all()],
+            "resources": [(r, service.resource_download_url(r), preview.build(r)) for r in dataset.resources.all()],
             "revisions": dataset.revisions.all()[:20],
             "can_edit": access.can_write(request.user, dataset.organization),
             "api_url": reverse("opendata:ckan_action_v3", kwargs={"name": "package_show"}) + f"?id={dataset.name}",
