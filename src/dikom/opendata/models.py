@@ -162,3 +162,49 @@ class DatasetRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset} · {self.action}"
+
+
+class DatastoreTable(models.Model):
+    """The queryable table of a distribution (CKAN's DataStore): parsed from its CSV/XLSX or created via the API."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Reading")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("No table")
+
+    resource = models.OneToOneField(Resource, on_delete=models.CASCADE, related_name="datastore")
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    # [{"id": column, "type": "text" | "int" | "numeric" | "date" | "timestamp"}, …] in file order.
+    fields = models.JSONField(default=list)
+    primary_key = models.JSONField(default=list, blank=True)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    source = models.CharField(max_length=10, default="file")  # "file" (parsed upload) or "api" (datastore_create)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["resource"]
+        verbose_name = _("DataStore table")
+        verbose_name_plural = _("DataStore tables")
+
+    def __str__(self) -> str:
+        return f"{self.resource} ({self.state})"
+
+
+class DatastoreRow(models.Model):
+    """One record of a DataStore table; ``number`` is CKAN's ``_id``."""
+
+    table = models.ForeignKey(DatastoreTable, on_delete=models.CASCADE, related_name="rows")
+    number = models.PositiveIntegerField()
+    data = models.JSONField(default=dict)
+    # Folded words of the row's text for ``q`` (see search.py).
+    search_text = models.TextField(default="")
+
+    class Meta:
+        ordering = ["table", "number"]
+        constraints = [models.UniqueConstraint(fields=["table", "number"], name="opendata_datastore_row_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.table_id}/{self.number}"

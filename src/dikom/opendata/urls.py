@@ -19,6 +19,10 @@ urlpatterns = [
         views.download,
         name="download",
     ),
+    path(
+        "opendata/datastore/<uuid:resource_id>/download.<str:fmt>", views.datastore_dump, name="datastore_dump_format"
+    ),
+    path("opendata/datastore/<uuid:resource_id>/download", views.datastore_dump, name="datastore_dump"),
     path("opendata/verwaltung/", manage_views.manage, name="manage"),
     path("opendata/verwaltung/neu/<slug:org>/", manage_views.create, name="create"),
     path("opendata/verwaltung/<slug:name>/", manage_views.edit, name="edit"),
