@@ -14,3 +14,23 @@ def load_datastore(table_id: int) -> None:
     table = DatastoreTable.objects.select_related("resource").filter(pk=table_id).first()
     if table is not None and table.source == "file":
         datastore.load_from_upload(table)
+
+
+@retrying_task(max_attempts=1)
+def harvest_source(source_id: int) -> None:
+    """Harvest one source now (``harvesting.runner.run_source``); a failed harvest is logged, not retried."""
+    from dikom.opendata.harvesting.runner import run_source
+    from dikom.opendata.models import HarvestSource
+
+    source = HarvestSource.objects.select_related("organization").filter(pk=source_id).first()
+    if source is not None:
+        run_source(source)
+
+
+@retrying_task(max_attempts=1)
+def harvest_due_sources() -> None:
+    """Periodic (every five minutes, see ``apps.py``): enqueue the sources whose schedule is due."""
+    from dikom.opendata.harvesting.runner import due_sources
+
+    for source in due_sources():
+        harvest_source.enqueue(source.pk)

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from dikom.opendata import ckan_views, feeds, manage_views, views
+from dikom.opendata import ckan_views, feeds, harvest_views, manage_views, views
 
 app_name = "opendata"
 
@@ -24,6 +24,13 @@ urlpatterns = [
     ),
     path("opendata/datastore/<uuid:resource_id>/download", views.datastore_dump, name="datastore_dump"),
     path("opendata/verwaltung/", manage_views.manage, name="manage"),
+    path("opendata/verwaltung/harvesting/", harvest_views.sources, name="harvest_sources"),
+    path("opendata/verwaltung/harvesting/<uuid:source_id>/", harvest_views.source_detail, name="harvest_source"),
+    path(
+        "opendata/verwaltung/harvesting/<uuid:source_id>/aktion",
+        harvest_views.source_action,
+        name="harvest_source_action",
+    ),
     path("opendata/verwaltung/neu/<slug:org>/", manage_views.create, name="create"),
     path("opendata/verwaltung/<slug:name>/", manage_views.edit, name="edit"),
     path("opendata/verwaltung/<slug:name>/status", manage_views.change_state, name="change_state"),
