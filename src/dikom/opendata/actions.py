@@ -65,6 +65,13 @@ def organization_for_municipality(municipality: Municipality) -> Organization:
     )
 
 
+def ensure_organizations(municipalities: list[Municipality]) -> None:
+    """Every city a publisher works for has its organisation (created on first use, before its first dataset)."""
+    missing = [m for m in municipalities if not Organization.objects.filter(municipality=m).exists()]
+    for municipality in missing:
+        organization_for_municipality(municipality)
+
+
 def cooperation_organization() -> Organization:
     org, _created = Organization.objects.get_or_create(
         name="kooperation",

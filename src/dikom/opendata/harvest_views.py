@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dikom.opendata import access
+from dikom.opendata import access, actions
 from dikom.opendata.harvesting import runner
 from dikom.opendata.models import HarvestSource, Organization
 
@@ -44,6 +44,7 @@ class SourceForm(forms.Form):
 
 
 def _organizations(request: HttpRequest) -> list[Organization]:
+    actions.ensure_organizations(access.publishing_municipalities(request.user))
     organizations = access.writable_organizations(request.user)
     if not organizations:
         raise PermissionDenied

@@ -47,6 +47,7 @@ def _with_page(request: HttpRequest, page: int) -> str:
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
+    actions.ensure_organizations(access.publishing_municipalities(request.user))
     q = request.GET.get("q", "")[:200]
     sort = request.GET.get("sort", "")
     if sort not in {value for value, _label in _sort_choices()}:
