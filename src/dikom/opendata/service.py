@@ -340,8 +340,41 @@ def search_datasets(
     page = list(
         base.select_related("organization").prefetch_related("tags", "resources").order_by(*order)[start : start + rows]
     )
-    facets = {name: _facet(name, base, facet_limit, facet_mincount) for name in facet_fields}
+    unfiltered = not parsed_q.text and not parsed_q.clauses and not parsed_fq.clauses and not clauses
+    if unfiltered and facet_fields:
+        facets = _cached_facets(queryset, tuple(facet_fields), facet_limit, facet_mincount)
+    else:
+        facets = {name: _facet(name, base, facet_limit, facet_mincount) for name in facet_fields}
     return SearchResult(count=count, datasets=page, facets=facets)
+
+
+def _cached_facets(
+    queryset: QuerySet[Dataset], fields: tuple[str, ...], limit: int, mincount: int
+) -> dict[str, dict[str, int]]:
+    """The facets of a query without search terms or filters (the portal's first page, harvesters' full listing).
+
+    They change only when a dataset changes, so they are cached under the newest
+    change time and the number of datasets: every change of a dataset, its
+    keywords or its resources moves ``updated_at`` (see ``actions``), so a
+    stale entry is never read. About 240 ms of a 300 ms search at 10 000
+    datasets are facets (``docs/benchmarks.md``).
+    """
+    import hashlib
+
+    from django.core.cache import cache
+    from django.db.models import Max
+
+    version = Dataset.objects.aggregate(latest=Max("updated_at"), n=Count("pk"))
+    sql, params = queryset.values("pk").query.sql_with_params()
+    identity = repr((sql, params, fields, limit, mincount, version["latest"], version["n"]))
+    key = "opendata:facets:v1:" + hashlib.sha256(identity.encode("utf-8")).hexdigest()
+    cached = cache.get(key)
+    if isinstance(cached, dict):
+        return cached
+    base = Dataset.objects.filter(pk__in=queryset.values("pk"))
+    facets = {name: _facet(name, base, limit, mincount) for name in fields}
+    cache.set(key, facets, 3600)
+    return facets
 
 
 def _facet(name: str, base: QuerySet[Dataset], limit: int, mincount: int) -> dict[str, int]:
