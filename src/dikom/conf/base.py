@@ -1031,3 +1031,21 @@ DIKOM_OPENDATA_CONTRIBUTOR_ID = env_str(
     "Open data: the dcatde:contributorID GovData assigned to this portal (an IRI from the dcat-ap.de contributor "
     "list); empty: none is sent, unless an organisation has its own.",
 )
+DIKOM_OPENDATA_HARVEST_ALLOW_PRIVATE = env_bool(
+    "DIKOM_OPENDATA_HARVEST_ALLOW_PRIVATE",
+    False,
+    "Open data: allow harvest sources at private and loopback addresses (a portal in the city's own network). "
+    "Link-local and metadata addresses are refused regardless.",
+)
+DIKOM_OPENDATA_HARVEST_TIMEOUT_SECONDS = env_int(
+    "DIKOM_OPENDATA_HARVEST_TIMEOUT_SECONDS",
+    30,
+    "Open data: seconds a harvest source may take to answer one request.",
+    minimum=1,
+)
+DIKOM_OPENDATA_HARVEST_MAX_PAGES = env_int(
+    "DIKOM_OPENDATA_HARVEST_MAX_PAGES",
+    200,
+    "Open data: most pages read from one harvest source in one run (a source that pages forever is stopped).",
+    minimum=1,
+)

@@ -1,5 +1,8 @@
 """Sending one webhook request without letting a target address reach into our own network.
 
+The guard itself lives in ``dikom.lib.safe_http`` (shared with the open data
+harvester); this module applies the hand-over's settings to it.
+
 A webhook address is typed in by a municipality administrator; without care it
 could point dikom at its database, the cloud metadata service or an intranet
 (server-side request forgery). So:
@@ -19,42 +22,20 @@ could point dikom at its database, the cloud metadata service or an intranet
 from __future__ import annotations
 
 import http.client
-import ipaddress
-import socket
 import ssl
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
+
+from dikom.lib import safe_http
+from dikom.lib.safe_http import DeliveryError, IPAddress, Policy, Target
+
+__all__ = ["DeliveryError", "IPAddress", "Policy", "Target", "address_allowed", "parse_url", "post", "resolve"]
 
 MAX_RESPONSE_BYTES = 64 * 1024
 USER_AGENT = "dikom-handover/1"
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class DeliveryError(Exception):
-    """An attempt that did not deliver. ``retry`` says whether trying again may help."""
-
-    def __init__(self, message: str, *, retry: bool, http_status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry = retry
-        self.http_status = http_status
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Which targets a caller may reach and how long it waits (hand-over and automation differ only here)."""
-
-    allow_http: bool
-    allow_private: bool
-    timeout_seconds: float
-    user_agent: str
 
 
 def handover_policy() -> Policy:
@@ -66,97 +47,18 @@ def handover_policy() -> Policy:
     )
 
 
-@dataclass(frozen=True)
-class Target:
-    scheme: str
-    host: str
-    port: int
-    path: str
-
-
 def parse_url(url: str, policy: Policy | None = None) -> Target:
     """Check a webhook address as far as possible without the network; raises ValidationError."""
-    policy = policy or handover_policy()
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise ValidationError(gettext_lazy("Please enter a valid address."), code="invalid") from exc
-    allowed = {"https", "http"} if policy.allow_http else {"https"}
-    if parts.scheme not in allowed:
-        raise ValidationError(gettext_lazy("The address must start with https://."), code="scheme")
-    if not parts.hostname:
-        raise ValidationError(gettext_lazy("The address has no host name."), code="host")
-    if parts.username or parts.password:
-        raise ValidationError(gettext_lazy("The address must not contain a user name or password."), code="credentials")
-    if parts.fragment:
-        raise ValidationError(gettext_lazy("The address must not contain a fragment (#…)."), code="fragment")
-    try:
-        literal = ipaddress.ip_address(parts.hostname)
-    except ValueError:
-        literal = None
-    if literal is not None and not address_allowed(literal, policy):
-        raise ValidationError(
-            gettext_lazy("The address points to a private or reserved network, which is not allowed here."),
-            code="private",
-        )
-    path = parts.path or "/"
-    if parts.query:
-        path = f"{path}?{parts.query}"
-    return Target(
-        scheme=parts.scheme, host=parts.hostname, port=port or (443 if parts.scheme == "https" else 80), path=path
-    )
+    return safe_http.parse_url(url, policy or handover_policy())
 
 
 def address_allowed(address: IPAddress, policy: Policy | None = None) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address.is_link_local or address.is_multicast or address.is_unspecified:
-        return False  # never: cloud metadata (169.254.169.254) and friends
-    if address.is_global:
-        return True
-    if not (policy or handover_policy()).allow_private:
-        return False
-    return address.is_loopback or (address.is_private and not address.is_reserved)
+    return safe_http.address_allowed(address, policy or handover_policy())
 
 
 def resolve(target: Target, policy: Policy | None = None) -> str:
     """The one checked address to connect to; every address of the name must be allowed."""
-    try:
-        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise DeliveryError(_("The host name could not be resolved."), retry=True) from exc
-    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    if not addresses:
-        raise DeliveryError(_("The host name could not be resolved."), retry=True)
-    if not all(address_allowed(address, policy) for address in addresses):
-        raise DeliveryError(
-            _("The target resolves to a private or reserved network address; nothing was sent."), retry=False
-        )
-    return str(addresses[0])
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to a checked address, whatever DNS answers meanwhile."""
-
-    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """TLS to a checked address, with the certificate checked against the host name."""
-
-    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+    return safe_http.resolve(target, policy or handover_policy())
 
 
 def post(url: str, body: bytes, headers: dict[str, str], policy: Policy | None = None) -> int:
@@ -168,8 +70,7 @@ def post(url: str, body: bytes, headers: dict[str, str], policy: Policy | None =
         raise DeliveryError(" ".join(str(m) for m in exc.messages), retry=False) from exc
     address = resolve(target, policy)
     timeout = policy.timeout_seconds
-    connection_class: Any = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    connection = connection_class(target.host, target.port, address=address, timeout=timeout)
+    connection = safe_http.connection_for(target, address, timeout)
     try:
         connection.request(
             "POST",

@@ -36,6 +36,15 @@ def can_write(principal: Any, organization: Organization) -> bool:
     return has_role(principal, organization.municipality, PUBLISHER_ROLES)
 
 
+def publishing_municipalities(principal: Any) -> list[Any]:
+    """The cities whose data ``principal`` (a person) publishes, whether or not their organisation exists yet."""
+    from dikom.accounts.access import staff_municipalities
+
+    if principal is None or not getattr(principal, "is_authenticated", False) or isinstance(principal, ApiKeyUser):
+        return []
+    return [m for m in staff_municipalities(principal) if has_role(principal, m, PUBLISHER_ROLES)]
+
+
 def writable_organizations(principal: Any) -> list[Organization]:
     return [org for org in Organization.objects.select_related("municipality") if can_write(principal, org)]
 

@@ -65,6 +65,13 @@ def organization_for_municipality(municipality: Municipality) -> Organization:
     )
 
 
+def ensure_organizations(municipalities: list[Municipality]) -> None:
+    """Every city a publisher works for has its organisation (created on first use, before its first dataset)."""
+    missing = [m for m in municipalities if not Organization.objects.filter(municipality=m).exists()]
+    for municipality in missing:
+        organization_for_municipality(municipality)
+
+
 def cooperation_organization() -> Organization:
     org, _created = Organization.objects.get_or_create(
         name="kooperation",
@@ -451,6 +458,8 @@ def create_resource(
     if errors:
         raise InvalidData(errors)
     resource.save()
+    if upload is not None:
+        _queue_datastore(resource)
     Dataset.objects.filter(pk=dataset.pk).update(updated_at=timezone.now())
     record(dataset, "resource_create", actor)
     return resource
@@ -476,6 +485,8 @@ def update_resource(
     if errors:
         raise InvalidData(errors)
     resource.save()
+    if upload is not None or "format" in data:
+        _queue_datastore(resource)
     Dataset.objects.filter(pk=resource.dataset_id).update(updated_at=timezone.now())
     record(resource.dataset, "resource_update", actor)
     return resource
@@ -487,6 +498,23 @@ def delete_resource(resource: Resource, *, actor: Any = None) -> None:
     resource.delete()
     Dataset.objects.filter(pk=dataset.pk).update(updated_at=timezone.now())
     record(dataset, "resource_delete", actor)
+
+
+def _queue_datastore(resource: Resource) -> None:
+    """An uploaded CSV/XLSX gets (again) a DataStore table, read by the task worker after commit."""
+    from dikom.opendata import datastore
+    from dikom.opendata.models import DatastoreTable
+    from dikom.opendata.tasks import load_datastore
+
+    if not datastore.supports(resource):
+        DatastoreTable.objects.filter(resource=resource, source="file").delete()
+        return
+    table, _created = DatastoreTable.objects.update_or_create(
+        resource=resource,
+        defaults={"state": DatastoreTable.State.PENDING, "source": "file", "message": "", "row_count": 0},
+    )
+    table_id = table.pk
+    transaction.on_commit(lambda: load_datastore.enqueue(table_id))
 
 
 def count_download(resource: Resource) -> None:

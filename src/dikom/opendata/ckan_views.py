@@ -534,11 +534,20 @@ def _envelope(request: HttpRequest, name: str, status: int, payload: dict[str, A
     return response
 
 
+def _handler(name: str) -> tuple[Callable[[Context], Any] | None, bool]:
+    """The action called ``name`` and whether it writes (the DataStore's live in ``ckan_datastore``)."""
+    from dikom.opendata import ckan_datastore
+
+    if name in ACTIONS:
+        return ACTIONS[name], name in WRITE_ACTIONS
+    return ckan_datastore.ACTIONS.get(name), name in ckan_datastore.WRITE_ACTIONS
+
+
 # ckanapi posts read actions too: those may read a replica like a GET (dikom.lib.replicas).
-@reads_only_when(lambda request, kwargs: kwargs.get("name") not in WRITE_ACTIONS)
+@reads_only_when(lambda request, kwargs: not _handler(str(kwargs.get("name") or ""))[1])
 @csrf_exempt
 def action(request: HttpRequest, name: str) -> HttpResponse:
-    handler = ACTIONS.get(name)
+    handler, writes = _handler(name)
     if handler is None:
         return _envelope(
             request,
@@ -551,7 +560,7 @@ def action(request: HttpRequest, name: str) -> HttpResponse:
             request, name, 405, {"success": False, "error": {"__type": "Bad request", "message": "GET or POST"}}
         )
     try:
-        if name in WRITE_ACTIONS and request.method != "POST":
+        if writes and request.method != "POST":
             raise ActionError("Bad request - JSON Error: Invalid request. Please use POST method for your request")
         principal = _principal(request)
         data, files = _parse(request)

@@ -132,3 +132,8 @@ class ResourceForm(forms.Form):
         required=False,
         help_text=_("From the EU file-type list, e.g. CSV, XLSX, GEOJSON."),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Shown on the same page as the dataset form, which has a "name" too: distinct ids keep labels right.
+        kwargs.setdefault("auto_id", "id_resource_%s")
+        super().__init__(*args, **kwargs)

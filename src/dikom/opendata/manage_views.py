@@ -16,6 +16,7 @@ from dikom.opendata.models import Dataset, Organization
 
 
 def _writable(request: HttpRequest) -> list[Organization]:
+    actions.ensure_organizations(access.publishing_municipalities(request.user))
     organizations = access.writable_organizations(request.user)
     if not organizations:
         raise PermissionDenied

@@ -97,6 +97,13 @@ class Dataset(models.Model):
         db_index=True,
         help_text=_("Set for datasets the platform generates (usage figures, sensor readings)."),
     )
+    # Set for datasets a harvest source brought in: the source and the dataset's identifier there.
+    harvest_source = models.ForeignKey(
+        "HarvestSource", null=True, blank=True, on_delete=models.SET_NULL, related_name="datasets", editable=False
+    )
+    harvest_identifier = models.CharField(max_length=500, blank=True, default="", editable=False)
+    # Hash of the metadata last given to the hook or harvested: an unchanged refresh writes nothing.
+    generated_fingerprint = models.CharField(max_length=64, blank=True, default="", editable=False)
     # Normalised words of title, description and keywords for the German search (see search.py).
     search_text = models.TextField(editable=False, default="")
     is_demo = models.BooleanField(_("demo data"), default=False, editable=False)
@@ -160,3 +167,108 @@ class DatasetRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset} · {self.action}"
+
+
+class DatastoreTable(models.Model):
+    """The queryable table of a distribution (CKAN's DataStore): parsed from its CSV/XLSX or created via the API."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Reading")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("No table")
+
+    resource = models.OneToOneField(Resource, on_delete=models.CASCADE, related_name="datastore")
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    # [{"id": column, "type": "text" | "int" | "numeric" | "date" | "timestamp"}, …] in file order.
+    fields = models.JSONField(default=list)
+    primary_key = models.JSONField(default=list, blank=True)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    source = models.CharField(max_length=10, default="file")  # "file" (parsed upload) or "api" (datastore_create)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["resource"]
+        verbose_name = _("DataStore table")
+        verbose_name_plural = _("DataStore tables")
+
+    def __str__(self) -> str:
+        return f"{self.resource} ({self.state})"
+
+
+class DatastoreRow(models.Model):
+    """One record of a DataStore table; ``number`` is CKAN's ``_id``."""
+
+    table = models.ForeignKey(DatastoreTable, on_delete=models.CASCADE, related_name="rows")
+    number = models.PositiveIntegerField()
+    data = models.JSONField(default=dict)
+    # Folded words of the row's text for ``q`` (see search.py).
+    search_text = models.TextField(default="")
+
+    class Meta:
+        ordering = ["table", "number"]
+        constraints = [models.UniqueConstraint(fields=["table", "number"], name="opendata_datastore_row_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.table_id}/{self.number}"
+
+
+class HarvestSource(models.Model):
+    """Another portal whose datasets an organisation imports on a schedule (CKAN API or DCAT-AP catalogue)."""
+
+    class Kind(models.TextChoices):
+        CKAN = "ckan", _("CKAN portal (Action API)")
+        DCAT = "dcat", _("DCAT-AP catalogue (RDF: Turtle, RDF/XML, JSON-LD)")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="harvest_sources"
+    )
+    title = models.CharField(_("name"), max_length=200)
+    url = models.URLField(_("address"), max_length=1000)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    every_hours = models.PositiveIntegerField(_("harvest every (hours)"), default=24)
+    active = models.BooleanField(_("active"), default=True)
+    next_run_at = models.DateTimeField(_("next harvest"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization", "title"]
+        verbose_name = _("harvest source")
+        verbose_name_plural = _("harvest sources")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class HarvestRun(models.Model):
+    """One harvest of a source: what it created, updated, withdrew, and what went wrong."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        OK = "ok", _("Done")
+        PARTIAL = "partial", _("Done with errors")
+        FAILED = "failed", _("Failed")
+
+    source = models.ForeignKey(HarvestSource, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    found = models.PositiveIntegerField(_("found"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    withdrawn = models.PositiveIntegerField(_("withdrawn"), default=0)
+    errors = models.JSONField(_("errors"), default=list)
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("harvest run")
+        verbose_name_plural = _("harvest runs")
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.started_at:%Y-%m-%d %H:%M}"

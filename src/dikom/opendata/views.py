@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET
 
-from dikom.opendata import access, actions, dcat, search, service, vocab
-from dikom.opendata.models import Dataset, Organization, Resource
+from dikom.opendata import access, actions, dcat, preview, search, service, vocab
+from dikom.opendata.models import Dataset, DatastoreTable, Organization, Resource
 
 PAGE_SIZE = 20
 FILTER_PARAMS = ("organization", "groups", "tags", "res_format", "license_id", "frequency")
@@ -47,6 +47,7 @@ def _with_page(request: HttpRequest, page: int) -> str:
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
+    actions.ensure_organizations(access.publishing_municipalities(request.user))
     q = request.GET.get("q", "")[:200]
     sort = request.GET.get("sort", "")
     if sort not in {value for value, _label in _sort_choices()}:
@@ -138,6 +139,7 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
         name=name,
     )
     licence = vocab.licences().get(dataset.license_id)
+    tables = {t.resource_id: t for t in DatastoreTable.objects.filter(resource__dataset=dataset)}
     return render(
         request,
         "opendata/dataset.html",
@@ -146,7 +148,10 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
             "licence": licence,
             "themes": [(code, vocab.THEMES[code]) for code in dataset.theme_codes if code in vocab.THEMES],
             "frequency": vocab.FREQUENCIES.get(dataset.frequency, ""),
-            "resources": [(r, service.resource_download_url(r)) for r in dataset.resources.all()],
+            "resources": [
+                (r, service.resource_download_url(r), preview.build(r), tables.get(r.pk))
+                for r in dataset.resources.all()
+            ],
             "revisions": dataset.revisions.all()[:20],
             "can_edit": access.can_write(request.user, dataset.organization),
             "api_url": reverse("opendata:ckan_action_v3", kwargs={"name": "package_show"}) + f"?id={dataset.name}",
@@ -226,3 +231,67 @@ def dataset_rdf(request: HttpRequest, name: str, extension: str) -> HttpResponse
         state=Dataset.State.PUBLISHED,
     )
     return _rdf_response(dcat.serialise(dcat.dataset_graph(dataset), extension), extension)
+
+
+class _Echo:
+    """A file-like object whose ``write`` returns what it got (for streaming CSV)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_GET
+def datastore_dump(request: HttpRequest, resource_id: str, fmt: str = "csv") -> HttpResponseBase:
+    """A DataStore table, or any query of it (``filters`` as JSON, ``q``, ``sort``), as CSV or JSON."""
+    import json
+
+    from django.http import StreamingHttpResponse
+
+    from dikom.lib.spreadsheet_safety import SafeCsvWriter
+    from dikom.opendata import datastore
+
+    fmt = request.GET.get("format", fmt).lower()
+    if fmt not in ("csv", "json"):
+        raise Http404
+    table = get_object_or_404(
+        DatastoreTable.objects.select_related("resource"),
+        resource__uuid=resource_id,
+        resource__dataset__in=access.visible_datasets(request.user),
+        state=DatastoreTable.State.DONE,
+    )
+    try:
+        filters = json.loads(request.GET["filters"]) if request.GET.get("filters") else None
+        query: dict[str, Any] = {
+            "filters": filters,
+            "q": request.GET.get("q") or None,
+            "sort": request.GET.get("sort") or None,
+        }
+        # Validate before the first byte is sent: errors become a 400, not a broken download.
+        datastore.search_table(table, limit=1, include_total=False, **query)
+    except (ValueError, datastore.DatastoreError) as error:
+        message = error.message if isinstance(error, datastore.DatastoreError) else _("filters is not valid JSON.")
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+    columns = [f["id"] for f in table.fields]
+    name = f"{table.resource.uuid}.{fmt}"
+    if fmt == "json":
+
+        def json_chunks() -> Any:
+            yield "["
+            for index, record in enumerate(datastore.iterate_rows(table, **query)):
+                yield ("," if index else "") + json.dumps(record, ensure_ascii=False)
+            yield "]"
+
+        response = StreamingHttpResponse(json_chunks(), content_type="application/json; charset=utf-8")
+    else:
+        writer = SafeCsvWriter(_Echo())
+
+        def csv_chunks() -> Any:
+            yield "\ufeff" + writer.writerow(["_id", *columns])
+            for record in datastore.iterate_rows(table, **query):
+                yield writer.writerow([record.get("_id"), *(record.get(c) for c in columns)])
+
+        response = StreamingHttpResponse(csv_chunks(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -66,6 +66,7 @@ def set_open_data_publication(*, municipality: Municipality, enabled: bool, acto
             obj=publication,
             changes={"enabled": [not enabled, enabled]},
         )
+        _refresh_dataset_on_commit(municipality)
     return publication
 
 
@@ -85,9 +86,11 @@ def publish_month(*, municipality: Municipality, year: int, month: int) -> Publi
         return PublishedMonth(municipality=municipality, month=first, published_at=end, updated_at=end, cells={})
     try:
         with transaction.atomic():
-            return PublishedMonth.objects.create(
+            created = PublishedMonth.objects.create(
                 municipality=municipality, month=first, published_at=now, updated_at=now, cells=cells
             )
+            _refresh_dataset_on_commit(municipality)
+            return created
     except IntegrityError:  # published concurrently: the first one stands
         return PublishedMonth.objects.get(municipality=municipality, month=first)
 
@@ -113,6 +116,14 @@ def publish_months(*, municipality: Municipality, months: list[tuple[int, int]])
     for first in sorted(missing):
         frozen[first] = publish_month(municipality=municipality, year=first.year, month=first.month)
     return [frozen[first] for first in sorted(frozen)]
+
+
+def _refresh_dataset_on_commit(municipality: Municipality) -> None:
+    """The city's usage dataset in the open data portal follows every publication change (after commit)."""
+    from dikom.analytics.sharing.tasks import refresh_usage_dataset
+
+    municipality_id = municipality.pk
+    transaction.on_commit(lambda: refresh_usage_dataset.enqueue(municipality_id))
 
 
 def _corrected(identity: str, published: int, difference: int) -> int:
@@ -173,4 +184,5 @@ def correct_published_month(
         obj=publication,
         changes={"month": period, "version": version, "reason": reason, "changed": len(changed)},
     )
+    _refresh_dataset_on_commit(municipality)
     return publication
