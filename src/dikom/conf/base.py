@@ -158,19 +158,30 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (sessions stay in the database; the cache carries rate limits) ----------
+# --- Web server processes and the cache they share ----------------------------------
 
+DIKOM_WEB_PROCESSES = env_int(
+    "DIKOM_WEB_PROCESSES",
+    0,
+    "`manage.py serve`: web server processes (each with --threads threads). 0: one per CPU core. More than one "
+    "needs a shared cache: DIKOM_CACHE_URL, or else the database cache is used.",
+    minimum=0,
+)
 CACHE_URL = env_str(
     "DIKOM_CACHE_URL",
     None,
-    "Cache for rate-limit counters, e.g. redis://127.0.0.1:6379/0; required when several server processes run. "
-    "Unset: the memory of the one server process (the embedded default).",
+    "Cache for rate-limit counters and throttles, e.g. redis://127.0.0.1:6379/0 (atomic counters, no database "
+    "writes). Unset: the database cache (table dikom_cache), shared by all server processes; with "
+    "DIKOM_WEB_PROCESSES=1 the memory of the one server process.",
 )
 if CACHE_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
-else:
-    # One process (make run): counters in memory cost no database write per request.
+elif DIKOM_WEB_PROCESSES == 1:
+    # One process: counters in memory cost no database write per request.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dikom"}}
+else:
+    # Several processes (the default: one per core) must count rate limits together.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "dikom_cache"}}
 
 # --- Accounts and security ---------------------------------------------------------
 
