@@ -138,8 +138,15 @@ DATABASE_URL = env_str(
     None,
     "Database to use, e.g. postgres://user:pass@host:5432/dikom. Unset: the embedded SQLite database in DIKOM_DATA_DIR.",
 )
+DB_CONN_MAX_AGE = env_int(
+    "DIKOM_DB_CONN_MAX_AGE",
+    600,
+    "Seconds a server thread keeps its database connection between requests (0: a new one per request). "
+    "Checked before reuse; a broken connection is replaced.",
+    minimum=0,
+)
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {
@@ -154,6 +161,10 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Kept open per server thread, like PostgreSQL's: connecting, the four PRAGMAs and reading
+            # the schema again cost about 1.8 ms per request (issue 21); now once per connection.
+            "CONN_MAX_AGE": DB_CONN_MAX_AGE,
+            "CONN_HEALTH_CHECKS": True,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
