@@ -124,3 +124,17 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state_for_usage_events() -> Iterator[None]:
+    """Per-process state of the usage events, reset around every test: the portal's record of
+    registered analytics services (ids repeat after a flush) and the group committer's thread,
+    which stores on a connection of its own (closed, so the test database can be dropped)."""
+    from dikom.analytics import groupcommit
+    from dikom.portal import events
+
+    events._registered.clear()
+    yield
+    events._registered.clear()
+    groupcommit.committer().stop()

@@ -1,6 +1,8 @@
 """The small surface other apps may import (the portal emits its events through it).
 
-``record_usage_events`` is the same validation and storage path the HTTP API uses.
+``record_usage_events`` is the same validation and storage path the HTTP API uses;
+``record_usage_events_grouped`` also stores the way the API's fast path does, through
+the group commit of the server process (one transaction for the events of many requests).
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from dikom.analytics.metrics import service_summary
 from dikom.analytics.models import EventSource, Service
 from dikom.municipalities.models import Municipality
 
-__all__ = ["IngestResult", "record_usage_events", "summary_for_service"]
+__all__ = ["IngestResult", "record_usage_events", "record_usage_events_grouped", "summary_for_service"]
+
+#: How long a page waits for its usage events' group before giving up (the events are then lost
+#: and logged; the page is answered anyway). The API's requests wait longer: their sender retries.
+GROUPED_WAIT_SECONDS = 5.0
 
 
 def record_usage_events(
@@ -30,6 +36,28 @@ def record_usage_events(
     valid ones are committed before this returns.
     """
     return ingest_events(municipality, events, source=source, api_key_prefix=api_key_prefix)
+
+
+def record_usage_events_grouped(
+    municipality_id: int,
+    events: Sequence[dict[str, Any]],
+    *,
+    source: str = EventSource.PORTAL,
+    timeout: float = GROUPED_WAIT_SECONDS,
+) -> IngestResult:
+    """Like ``record_usage_events``, stored through the process's group commit
+    (``dikom.analytics.groupcommit``): committed before this returns, in one transaction with the
+    events of other requests that arrived meanwhile, never in a write transaction of its own.
+
+    Raises ``groupcommit.StoreFailed`` when the events could not be stored.
+    """
+    from dikom.analytics import groupcommit
+    from dikom.analytics.ingest import check_events
+
+    batch = check_events(municipality_id, events, source=source)
+    if batch.events:
+        groupcommit.committer().store(batch, timeout=timeout)
+    return batch.result
 
 
 def summary_for_service(service: Service, since: date, until: date, channel: str | None = None) -> dict[str, Any]:

@@ -18,6 +18,8 @@ for _name, _value in {
     "DIKOM_DEMO": "false",
     # Every test signs in from 127.0.0.1 into one in-memory cache; the tests of the limit set their own.
     "DIKOM_AUTH_CLIENT_REQUESTS_PER_MINUTE": "100000",
+    # One server process: `manage.py serve` in tests serves as before (the tests of several processes set 2).
+    "DIKOM_WEB_PROCESSES": "1",
 }.items():
     os.environ.setdefault(_name, _value)
 
@@ -28,5 +30,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # No collectstatic before tests: serve static files unhashed from the apps.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
-# Rate-limit counters in memory: tests need no cache table.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if DIKOM_WEB_PROCESSES == 1:  # noqa: F405
+    # Rate-limit counters in memory: tests need no cache table (and no Redis even where DIKOM_CACHE_URL is set).
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

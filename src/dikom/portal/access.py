@@ -48,6 +48,23 @@ def get_application_for_request(request: HttpRequest, municipality: Municipality
     return application
 
 
+def get_application_in_city(request: HttpRequest, city: str, uuid: str) -> Application:
+    """``get_application_for_request`` for the city with slug ``city``, in one query (the step
+    pages, which a citizen loads most often): 404 for an unknown city as for a foreign application."""
+    try:
+        key = uuid_module.UUID(str(uuid))
+    except ValueError as exc:
+        raise Http404 from exc
+    application = (
+        Application.objects.filter(municipality__slug=city, uuid=key)
+        .select_related("adoption__definition", "version", "municipality")
+        .first()
+    )
+    if application is None or not may_access(request, application):
+        raise Http404
+    return application
+
+
 def application_for_token(token: str) -> Application | None:
     """The anonymous draft a resume token belongs to (compared in constant time)."""
     from dikom.portal.actions import hash_token

@@ -1,12 +1,22 @@
 """Anonymous usage events of the portal, through the same ingestion path outside systems use.
 
 Nothing here may break a citizen's flow: failures are logged and swallowed.
+
+Every step view and step POST sends an event. They are stored through the group commit of
+the server process, as the API's fast path stores single events (issue 21): the request
+hands its event to the committer thread and waits until the transaction holding it has
+committed, together with the events of the other requests of that moment. Written one by
+one, each event was a write transaction of its own; on SQLite every one of them queued for
+the single write lock and gave step pages tails of over a second. Registering the
+analytics service (``ensure_service``) is done once per adopted version and process.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from typing import Any
 
 from django.db import transaction
@@ -46,6 +56,31 @@ def step_labels(content: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(title, str) and title:
             labels[str(step["key"])[:100]] = title[:200]
     return labels
+
+
+#: (municipality id, service key, version id) -> when ``ensure_service`` last found it registered.
+_registered: dict[tuple[int, str, int], float] = {}
+_registered_lock = threading.Lock()
+#: Checked again after this many seconds (a service deleted meanwhile is registered anew).
+REGISTERED_SECONDS = 300.0
+
+
+def ensure_service_once(application: Application) -> None:
+    """``ensure_service``, skipped while this process registered the same adopted version recently.
+
+    The version's step labels are fixed (versions are immutable), so checking it once per
+    version and process is enough; the key also holds the city, so no city's check serves another.
+    """
+    key = (application.municipality_id, service_key(application), application.version_id)
+    now = time.monotonic()
+    checked = _registered.get(key)
+    if checked is not None and now - checked < REGISTERED_SECONDS:
+        return
+    ensure_service(application)
+    with _registered_lock:
+        if len(_registered) > 10_000:  # bounded: adopted versions are few, but never grow without end
+            _registered.clear()
+        _registered[key] = now
 
 
 def ensure_service(application: Application) -> None:
@@ -121,10 +156,10 @@ def emit(application: Application, event_type: str, request: HttpRequest | None 
 
     def send() -> None:
         try:
-            from dikom.analytics.service import record_usage_events
+            from dikom.analytics.service import record_usage_events_grouped
 
-            ensure_service(application)
-            result = record_usage_events(application.municipality, [event], source="portal")
+            ensure_service_once(application)
+            result = record_usage_events_grouped(application.municipality_id, [event], source="portal")
             if result.rejected:
                 logger.warning("portal: usage event %s rejected: %s", event_type, result.rejected)
         except Exception:

@@ -370,8 +370,7 @@ def _saved_response(request: HttpRequest, application: Application) -> HttpRespo
 
 
 def step(request: HttpRequest, city: str, uuid: str, number: int) -> HttpResponse:
-    municipality = access.get_municipality(city)
-    application = access.get_application_for_request(request, municipality, uuid)
+    application = access.get_application_in_city(request, city, uuid)
     if not application.is_draft:
         return redirect(_done_url(application))
     if not actions.is_signed_in(application):

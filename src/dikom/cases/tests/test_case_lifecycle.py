@@ -251,3 +251,23 @@ def test_a_reminder_timer_of_the_process_reminds_the_unit_once(
     assert case.tasks.filter(status="open", org_unit=building).exists()
     assert not actions.process_due_timers(case, later)  # nothing due again
     assert case.events.filter(kind="reminder").count() == 1
+
+
+def test_the_clock_evaluates_only_cases_whose_process_has_timers(
+    city_a: Any, city_b: Any, unit: Any, monkeypatch: Any
+) -> None:
+    from dikom.cases import tasks
+
+    # Given an open case of a process with a timer and one of the default process (none)
+    with_timer = Case.objects.get(application=submit(adopt(city_a, unit, "subsidy.bpmn")))
+    without = Case.objects.get(application=submit(adopt(city_b, None)))
+    assert "timerEventDefinition" not in without.process_xml and without.is_open
+
+    evaluated: list[int] = []
+    real = actions.process_due_timers
+    monkeypatch.setattr(actions, "process_due_timers", lambda case, now: evaluated.append(case.pk) or real(case, now))
+
+    tasks.process_case_clock.call()
+
+    # Then only the first was looked at (and locked); nothing was due yet.
+    assert evaluated == [with_timer.pk]

@@ -58,7 +58,7 @@ def test_event_failures_never_break_the_flow(adoption: Any, monkeypatch: Any) ->
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("analytics down")
 
-    monkeypatch.setattr("dikom.analytics.service.record_usage_events", broken)
+    monkeypatch.setattr("dikom.analytics.service.record_usage_events_grouped", broken)
     client = english_client()
     application = start(client, adoption)
     assert client.get(step_url(application, 1)).status_code == 200

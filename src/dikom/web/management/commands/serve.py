@@ -1,6 +1,12 @@
 """Start the whole platform: the web server (waitress) and the task worker.
 
-The worker runs as a child process; both stop together on Ctrl+C or SIGTERM.
+The web server runs as many processes as the machine has cores (``--processes``,
+``DIKOM_WEB_PROCESSES``), forked from this one onto one listening socket
+(``dikom.lib.prefork``); one process serves in this process itself. The task worker
+and the clock run as child processes once, however many web processes there are;
+everything stops together on Ctrl+C or SIGTERM. Several web processes need a cache
+they share (rate limits, throttles): Redis (``DIKOM_CACHE_URL``) or the database
+cache, never the memory of one process.
 
 Behind a TLS-terminating proxy set ``DIKOM_TRUSTED_PROXY``: waitress then takes the scheme
 (and the client address) from that proxy's X-Forwarded-* headers and removes those headers
@@ -10,13 +16,15 @@ redirect every request again.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 def waitress_options() -> dict[str, Any]:
@@ -32,19 +40,65 @@ def waitress_options() -> dict[str, Any]:
     }
 
 
+def default_processes() -> int:
+    """``DIKOM_WEB_PROCESSES``, or one per core this process may run on."""
+    configured = int(getattr(settings, "DIKOM_WEB_PROCESSES", 0) or 0)
+    if configured > 0:
+        return configured
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def process_local_caches() -> list[str]:
+    """The configured caches that live in one process's memory (not shared between processes)."""
+    return [
+        alias for alias, cache in settings.CACHES.items() if cache["BACKEND"].endswith(("LocMemCache", "DummyCache"))
+    ]
+
+
+def _load_application() -> Any:
+    from dikom.wsgi import application
+
+    return application
+
+
 class Command(BaseCommand):
     help = "Run the web server and the background task worker together."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--threads", type=int, default=8)
+        parser.add_argument("--threads", type=int, default=8, help="Threads per web server process.")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=None,
+            help="Web server processes (default: DIKOM_WEB_PROCESSES, or one per CPU core).",
+        )
         parser.add_argument("--no-worker", action="store_true", help="Do not start the task worker.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         from waitress import serve
 
-        from dikom.wsgi import application
+        from dikom.lib import prefork
+
+        processes = options["processes"] or default_processes()
+        if processes < 1:
+            raise CommandError("--processes must be at least 1")
+        local = process_local_caches()
+        if processes > 1 and local:
+            raise CommandError(
+                f"{processes} web server processes need a shared cache, but the cache {', '.join(local)} lives in "
+                "one process's memory: set DIKOM_CACHE_URL (Redis), leave CACHES to the database cache, "
+                "or serve with --processes 1."
+            )
+        if any(cache["BACKEND"].endswith("DatabaseCache") for cache in settings.CACHES.values()):
+            call_command("createcachetable", verbosity=0)  # idempotent; a fresh database has none yet
+
+        # Bound before the worker starts: a port in use ends the command at once.
+        sock = prefork.listening_socket(options["host"], options["port"]) if processes > 1 else None
 
         worker: subprocess.Popen[bytes] | None = None
         clock: subprocess.Popen[bytes] | None = None
@@ -66,15 +120,14 @@ class Command(BaseCommand):
             self.stdout.write(f"X-Forwarded-* headers trusted from {settings.DIKOM_TRUSTED_PROXY} only")
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"dikom läuft unter {url} (Beenden mit Strg+C)"))
+        serve_options: dict[str, Any] = {"threads": options["threads"], "ident": "dikom", **waitress_options()}
+        status = 0
         try:
-            serve(
-                application,
-                host=options["host"],
-                port=options["port"],
-                threads=options["threads"],
-                ident="dikom",
-                **waitress_options(),
-            )
+            if sock is not None:
+                self.stdout.flush()
+                status = prefork.run(sock, processes, _load_application, serve_options, log=self.stdout.write)
+            else:
+                serve(_load_application(), host=options["host"], port=options["port"], **serve_options)
         except KeyboardInterrupt:
             pass
         finally:
@@ -86,3 +139,5 @@ class Command(BaseCommand):
                     child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.kill()
+        if status:
+            raise CommandError("the web server processes could not be kept running")
