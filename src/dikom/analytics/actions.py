@@ -225,9 +225,10 @@ def _commit_lag() -> timedelta:
 
 
 def rollup_due_at(municipality_id: int, day: date, now: datetime | None = None) -> datetime | None:
-    """When the next update of the key may run, if it ran less than the interval ago (else None)."""
+    """When the next update of the key may run, if it ran less than the interval ago (else None:
+    run now). A key without a marker has nothing to wait for (the task then finds nothing to do)."""
     interval = settings.DIKOM_ANALYTICS_ROLLUP_INTERVAL_SECONDS
-    if not interval:
+    if not interval or not PendingRollup.objects.filter(municipality_id=municipality_id, day=day).exists():
         return None
     ran_at = (
         RollupState.objects.filter(municipality_id=municipality_id, day=day).values_list("ran_at", flat=True).first()
