@@ -307,3 +307,18 @@ def test_housekeeping_drops_states_of_older_days_and_all_after_coarsening(city_a
     assert RollupState.objects.count() == 2
     actions.housekeeping(now=now + timedelta(days=2))  # coarsens both days' events, yesterday is old now
     assert not RollupState.objects.exists()
+
+
+@override_settings(DIKOM_ANALYTICS_ROLLUP_INTERVAL_SECONDS=60)
+def test_a_task_whose_marker_is_gone_ends_without_waiting(send, parking, city_a):
+    from dikom.analytics.tasks import rebuild_pending_rollup
+
+    day = local_day(days_ago=0)
+    send({"events": [{"type": "service_started", "service": "anwohnerparken", "occurred_at": at(day, 1)}]})
+    run_worker()  # updated just now, marker cleared
+
+    rebuild_pending_rollup.enqueue(city_a.pk, day.date().isoformat())  # e.g. a second task for the same key
+    run_worker()
+
+    assert not DBTaskResult.objects.filter(status="READY").exists()
+    assert ServiceDailyStats.objects.get(day=day.date()).starts == 1
