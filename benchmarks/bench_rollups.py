@@ -15,8 +15,10 @@ stamped with the moment it is sent. CPU time (user + system, from
 ``/proc/<pid>/stat``) of the worker, the server and the PostgreSQL backends is
 read before and after that window. On SQLite the database work of the worker
 runs inside the worker process, so its CPU is all of the rollup cost; on
-PostgreSQL the backends of server and worker are counted together (read the
-difference between two runs at the same rate).
+PostgreSQL the backends of server and worker are counted together (sampled by
+process every 0.2 s, since the worker opens a connection per task; and the
+database's ``active_time`` from ``pg_stat_database``): read the difference
+between two runs at the same rate.
 
 Afterwards the sending stops, the worker is given time to catch up
 (``--settle`` seconds at most), and the rollups of the day are compared with
@@ -122,6 +124,67 @@ def roll_up_today() -> None:
 
 def cpu_seconds(pids: Sequence[int]) -> float:
     return sum(http_bench._cpu_seconds(pid) for pid in pids)
+
+
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends of one database over a window, sampled every 0.2 s.
+
+    The worker closes its connection after each task, so its backends come and go: each
+    backend is counted from its first sample (0 if it started within the window) to its
+    last one; at most 0.2 s of CPU per backend that ends within the window is missed.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.marker = f" {database} ".encode()
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _pids(self) -> list[int]:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if self.marker in (entry / "cmdline").read_bytes().replace(b"\0", b" ") + b" ":
+                        pids.append(int(entry.name))
+                except OSError:
+                    continue
+        return pids
+
+    def _sample(self, initial: bool) -> None:
+        for pid in self._pids():
+            used = http_bench._cpu_seconds(pid)
+            if pid not in self.first:
+                self.first[pid] = used if initial else 0.0
+            self.last[pid] = max(used, self.last.get(pid, 0.0))
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample(initial=False)
+
+    def start(self) -> None:
+        self._sample(initial=True)
+        self._thread.start()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self._sample(initial=False)
+        return sum(self.last[pid] - self.first[pid] for pid in self.first)
+
+
+def active_seconds() -> float | None:
+    """PostgreSQL: time spent running statements in this database so far (``pg_stat_database``)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT active_time FROM pg_stat_database WHERE datname = current_database()")
+        (value,) = cursor.fetchone()
+    return float(value) / 1000 if value is not None else None
 
 
 def send_steadily(
@@ -272,25 +335,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         with common.servers(env, 1, args.threads) as ports:
             time.sleep(3)  # the worker has started and found the preload's tasks
             server = http_bench.server_pids(ports)
-            database = http_bench.database_pids()
+            backends = BackendCpu(args.db_name) if args.database == "postgresql" else None
+            if backends:
+                backends.start()
+            active_before = active_seconds()
             window_start = timezone.now()
-            before = {
-                "worker": cpu_seconds([worker.pid]),
-                "server": cpu_seconds(server),
-                "database": cpu_seconds(database),
-            }
+            before = {"worker": cpu_seconds([worker.pid]), "server": cpu_seconds(server)}
             uptime_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()  # noqa: S607
             sent = send_steadily(ports[0], env["BENCH_TOKEN"], visits, args.rate, args.seconds, args.clients)
-            database = sorted(set(database) | set(http_bench.database_pids()))
-            after = {
-                "worker": cpu_seconds([worker.pid]),
-                "server": cpu_seconds(server),
-                "database": cpu_seconds(database),
-            }
+            after = {"worker": cpu_seconds([worker.pid]), "server": cpu_seconds(server)}
             uptime_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()  # noqa: S607
             window = sent["seconds"]
             tasks = rollup_tasks_since(window_start)
             share = {name: round((after[name] - before[name]) / window, 3) for name in before}
+            if backends:
+                # Server and worker backends together (on SQLite the database work is in the processes).
+                share["database_backends"] = round(backends.stop() / window, 3)
+                active_after = active_seconds()
+                if active_before is not None and active_after is not None:
+                    share["database_active_time"] = round((active_after - active_before) / window, 3)
             print(
                 json.dumps(
                     {
