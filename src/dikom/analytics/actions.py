@@ -188,25 +188,40 @@ def update_daily_stats(
             stored = orjson.loads(bytes(state.data)) if state.data else {}
             fold = incremental.DayFold.from_state(stored.get("groups", []))
             recent = set(stored.get("recent", []))
-        matured = state.horizon_at is not None and state.horizon_at <= now - _commit_lag()
-        rows = list(
-            UsageEvent.objects.filter(
-                municipality_id=municipality_id, occurred_at__gte=start, occurred_at__lt=end, id__gt=state.settled_id
-            )
-            .order_by()
-            .values_list(*incremental.EVENT_FIELDS)
-        )
-        new = [row for row in rows if row[0] not in recent] if recent else rows
+        lag_limit = now - _commit_lag()
+        matured_bound = None
+        if not ids_in_commit_order:
+            # Every sample is one of the whole events table: the newest matured sample of any
+            # city-day settles this one too (a new state need not wait a lag of its own).
+            matured_bound = RollupState.objects.filter(horizon_at__lte=lag_limit).aggregate(top=Max("horizon_id"))[
+                "top"
+            ]
+        events = UsageEvent.objects.filter(
+            municipality_id=municipality_id, occurred_at__gte=start, occurred_at__lt=end, id__gt=state.settled_id
+        ).order_by()
+        if recent:
+            # Ids first: most of them were applied before; only the others are read in full.
+            ids = [pk for pk in events.values_list("id", flat=True) if pk not in recent]
+            new = [
+                row
+                for chunk in range(0, len(ids), 5000)
+                for row in UsageEvent.objects.filter(pk__in=ids[chunk : chunk + 5000])
+                .order_by()
+                .values_list(*incremental.EVENT_FIELDS)
+            ]
+        else:
+            new = list(events.values_list(*incremental.EVENT_FIELDS))
         fold.apply(new)
         if ids_in_commit_order:
-            if rows:
-                state.settled_id = max(state.settled_id, max(row[0] for row in rows))
+            if new:
+                state.settled_id = max(state.settled_id, max(row[0] for row in new))
             recent = set()
         else:
             recent.update(row[0] for row in new)
-            if matured:
-                state.settled_id = max(state.settled_id, state.horizon_id or 0)
+            if state.horizon_at is not None and state.horizon_at <= lag_limit:
+                matured_bound = max(matured_bound or 0, state.horizon_id or 0)
                 state.horizon_at = None
+            state.settled_id = max(state.settled_id, matured_bound or 0)
             recent = {pk for pk in recent if pk > state.settled_id}
             if state.horizon_at is None:
                 state.horizon_id = UsageEvent.objects.aggregate(top=Max("id"))["top"] or 0
