@@ -307,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8, help="threads of the server process")
     parser.add_argument("--settle", type=float, default=90.0, help="longest wait for the worker to catch up")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-worker", action="store_true", help="baseline: ingestion alone (the rollups are not checked)"
+    )
     args = parser.parse_args(argv)
 
     env = http_bench.prepare(args)
@@ -325,8 +328,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from django.utils import timezone
 
     connection.close()
+    command = (
+        ["db_worker", "--interval", "1"] if not args.no_worker else ["shell", "-c", "import time; time.sleep(3600)"]
+    )
     worker = subprocess.Popen(  # noqa: S603 - our interpreter and manage.py
-        [common.PYTHON, str(common.ROOT / "manage.py"), "db_worker", "--interval", "1"],
+        [common.PYTHON, str(common.ROOT / "manage.py"), *command],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -367,6 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     }
                 )
             )
+            if args.no_worker:
+                return 0 if not sent["errors"] else 1
             deadline = time.monotonic() + args.settle
             while pending_markers() and time.monotonic() < deadline:
                 time.sleep(1)
