@@ -271,6 +271,36 @@ class PendingRollup(models.Model):
         return f"{self.municipality_id} {self.day}"
 
 
+class RollupState(models.Model):
+    """How far the rollups of a (municipality, day) are brought up to date incrementally.
+
+    Kept only for today and yesterday (``analytics.incremental``); deleted by a full
+    rebuild of the day and by housekeeping, and then built anew from the day's events.
+    Every event with an id up to ``settled_id`` is applied; above it, the ids in
+    ``data["recent"]`` are (PostgreSQL: events may become visible out of id order).
+    """
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    settled_id = models.BigIntegerField(default=0)
+    # A sample of the largest event id and when it was read: once older than the commit lag,
+    # every id up to it is committed or gone, and it becomes ``settled_id``.
+    horizon_id = models.BigIntegerField(null=True, blank=True)
+    horizon_at = models.DateTimeField(null=True, blank=True)
+    data = models.BinaryField(default=b"", help_text="orjson: {'groups': fold state, 'recent': applied ids}")
+    ran_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "day"], name="analytics_rollup_state_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.municipality_id} {self.day}"
+
+
 class ServiceDailyStats(models.Model):
     """Daily rollup per (municipality, service, day in Europe/Berlin, channel).
 

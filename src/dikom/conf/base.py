@@ -843,6 +843,20 @@ DIKOM_ANALYTICS_MAX_BATCH = env_int(
     "Most usage events accepted in one batch request; larger batches get 413.",
     minimum=1,
 )
+DIKOM_ANALYTICS_ROLLUP_INTERVAL_SECONDS = env_int(
+    "DIKOM_ANALYTICS_ROLLUP_INTERVAL_SECONDS",
+    30,
+    "At most one rollup update per city and day in this many seconds, however many events arrive "
+    "(the dashboards lag the events by up to this much). 0: update after every batch.",
+    minimum=0,
+)
+DIKOM_ANALYTICS_ROLLUP_COMMIT_LAG_SECONDS = env_int(
+    "DIKOM_ANALYTICS_ROLLUP_COMMIT_LAG_SECONDS",
+    120,
+    "PostgreSQL: the longest an ingestion transaction may take from inserting events to its commit; "
+    "incremental rollups look back this far for events committed out of id order (SQLite commits in order).",
+    minimum=1,
+)
 DIKOM_ANALYTICS_FAST_PATH = env_bool(
     "DIKOM_ANALYTICS_FAST_PATH",
     True,

@@ -185,17 +185,17 @@ def test_events_arriving_during_a_rebuild_trigger_another_one(send, parking, day
     from dikom.analytics import actions
 
     send({"events": journey_events(day)[:1]})
-    real_rebuild = actions.rebuild_daily_stats
+    real_update = actions.update_daily_stats
 
-    def rebuild_while_a_batch_arrives(municipality_id, rebuilt_day):
-        real_rebuild(municipality_id, rebuilt_day)
-        actions.request_rollups(municipality_id, [rebuilt_day])  # what a concurrent batch does
+    def update_while_a_batch_arrives(municipality_id, updated_day):
+        real_update(municipality_id, updated_day)
+        actions.request_rollups(municipality_id, [updated_day])  # what a concurrent batch does
 
-    monkeypatch.setattr(actions, "rebuild_daily_stats", rebuild_while_a_batch_arrives)
+    monkeypatch.setattr(actions, "update_daily_stats", update_while_a_batch_arrives)
     assert actions.rebuild_pending(city_a.pk, day.date()) is True  # marker kept: run again
     assert PendingRollup.objects.get().version == 2
 
-    monkeypatch.setattr(actions, "rebuild_daily_stats", real_rebuild)
+    monkeypatch.setattr(actions, "update_daily_stats", real_update)
     assert actions.rebuild_pending(city_a.pk, day.date()) is False
     assert not PendingRollup.objects.exists()
 
