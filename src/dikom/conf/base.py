@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "dikom.cases.automation",
     "dikom.competences",
     "dikom.sensors",
+    "dikom.smartcity",
     "dikom.opendata",
     "dikom.demo",
 ]
