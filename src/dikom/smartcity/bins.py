@@ -33,9 +33,8 @@ class Fill:
 
 def fill_percent(value: float, unit_symbol: str, depth_cm: int) -> int:
     if unit_symbol.strip() == "%":
-        percent = value
-    else:
-        percent = (depth_cm - value) / depth_cm * 100 if depth_cm else 0
+        return round(min(100.0, max(0.0, value)))
+    percent = (depth_cm - value) / depth_cm * 100 if depth_cm else 0.0
     return round(min(100.0, max(0.0, percent)))
 
 

@@ -36,7 +36,14 @@ SPECIES = [
 GERMAN = {latin: german for german, latin in SPECIES}
 STREETS = ["Bahnhofstraße", "Lindenallee", "Am Stadtpark", "Schulstraße", "Friedrichstraße", "Ringstraße"]
 SITES = [
-    ("Kanalerneuerung", "Bahnhofstraße", "Vollsperrung zwischen Nr. 10 und 24", "Umleitung über die Ringstraße", -3, 20),
+    (
+        "Kanalerneuerung",
+        "Bahnhofstraße",
+        "Vollsperrung zwischen Nr. 10 und 24",
+        "Umleitung über die Ringstraße",
+        -3,
+        20,
+    ),
     ("Fahrbahnsanierung", "Friedrichstraße", "Eine Fahrspur gesperrt", "", -10, 5),
     ("Glasfaserausbau", "Schulstraße", "Gehweg gesperrt", "Fußgänger bitte die andere Straßenseite nutzen", 7, 30),
 ]
@@ -158,7 +165,9 @@ def _load_city(city: Municipality, lon: float, lat: float, rng: random.Random, r
         depth, fill, rows = 100, rng.uniform(0, 40), []
         for step in range(24):
             fill = min(100.0, fill + rng.uniform(0, 6 if number < 4 else 9))
-            rows.append([(now - dt.timedelta(hours=2 * (24 - step))).isoformat().replace("+00:00", "Z"), round(depth - fill)])
+            rows.append(
+                [(now - dt.timedelta(hours=2 * (24 - step))).isoformat().replace("+00:00", "Z"), round(depth - fill)]
+            )
         sensors.create_observations(
             [{"Datastream": {"@iot.id": datastream.pk}, "components": ["phenomenonTime", "result"], "dataArray": rows}],
             city,

@@ -56,7 +56,7 @@ class ConstructionSiteForm(forms.ModelForm):
         widgets = {"detour": forms.Textarea(attrs={"rows": 3})}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("starts_on"), data.get("ends_on")
         if start and end and end < start:
             self.add_error("ends_on", _("The end lies before the start."))

@@ -107,9 +107,7 @@ def needs_for(trees: Sequence[Tree], now: dt.datetime | None = None) -> dict[int
         ]
         watered = int(litres.get(tree.pk, 0))
         out[tree.pk] = (
-            _from_sensors(fresh, rain, watered, _age(tree, today))
-            if fresh
-            else _from_model(tree, today, rain, watered)
+            _from_sensors(fresh, rain, watered, _age(tree, today)) if fresh else _from_model(tree, today, rain, watered)
         )
     return out
 

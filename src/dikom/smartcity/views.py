@@ -54,7 +54,7 @@ def city_home(request: HttpRequest, city: str) -> HttpResponse:
     municipality = access.get_city(city)
     trees = list(Tree.objects.filter(municipality=municipality))
     needs = needs_for(trees)
-    tally = {level: 0 for level in Level}
+    tally = dict.fromkeys(Level, 0)
     for need in needs.values():
         tally[need.level] += 1
     today = timezone.localdate()
@@ -76,7 +76,7 @@ def city_home(request: HttpRequest, city: str) -> HttpResponse:
 
 def tree_list(request: HttpRequest, city: str) -> HttpResponse:
     municipality = access.get_city(city)
-    trees = Tree.objects.filter(municipality=municipality)
+    trees: Any = Tree.objects.filter(municipality=municipality)
     if request.user.is_authenticated:
         trees = trees.annotate(mine=Exists(Adoption.objects.filter(tree=OuterRef("pk"), user=request.user)))
     trees = trees.annotate(adopted=Exists(Adoption.objects.filter(tree=OuterRef("pk"))))
@@ -86,7 +86,7 @@ def tree_list(request: HttpRequest, city: str) -> HttpResponse:
     only_mine = request.GET.get("meine") == "1" and request.user.is_authenticated
     if only_mine:
         trees = trees.filter(mine=True)
-    all_trees = list(trees)
+    all_trees: list[Any] = list(trees)
     needs = needs_for(all_trees)
     level = request.GET.get("bedarf", "")
     if level in Level.__members__.values():
@@ -224,7 +224,7 @@ def water(request: HttpRequest, city: str, tree: uuid.UUID) -> HttpResponse:
             tab="trees",
             tree=obj,
             need=need,
-            adopted=Adoption.objects.filter(tree=obj, user=request.user).exists(),
+            adopted=Adoption.objects.filter(tree=obj, user_id=request.user.pk or 0).exists(),
             adopters=obj.adoptions.count(),
             form=form,
             series=_probe_series(obj),
@@ -238,7 +238,9 @@ def watering_log(request: HttpRequest, city: str) -> HttpResponse:
     """The public, anonymous log: when, which tree, how many litres — never who."""
     municipality = access.get_city(city)
     rows = Watering.objects.filter(tree__municipality=municipality).select_related("tree")
-    page = Paginator(rows.only("litres", "watered_at", "tree__number", "tree__species", "tree__street", "tree__uuid"), 50)
+    page = Paginator(
+        rows.only("litres", "watered_at", "tree__number", "tree__species", "tree__street", "tree__uuid"), 50
+    )
     return render(
         request,
         "smartcity/watering_log.html",
@@ -268,11 +270,12 @@ def watering_log_csv(request: HttpRequest, city: str) -> HttpResponse:
 @login_required
 def my_trees(request: HttpRequest, city: str) -> HttpResponse:
     municipality = access.get_city(city)
-    trees = list(Tree.objects.filter(municipality=municipality, adoptions__user=request.user))
+    user: Any = request.user
+    trees: list[Any] = list(Tree.objects.filter(municipality=municipality, adoptions__user=user))
     needs = needs_for(trees)
     for tree in trees:
         tree.need = needs[tree.pk]
-    mine = Watering.objects.filter(tree__municipality=municipality, user=request.user).select_related("tree")[:20]
+    mine = Watering.objects.filter(tree__municipality=municipality, user=user).select_related("tree")[:20]
     return render(request, "smartcity/my_trees.html", _context(municipality, tab="mine", trees=trees, waterings=mine))
 
 
@@ -329,7 +332,7 @@ def construction_site_delete(request: HttpRequest, city: str, site: uuid.UUID) -
 
 def litter_bins(request: HttpRequest, city: str) -> HttpResponse:
     municipality = access.get_city(city)
-    bins = list(LitterBin.objects.filter(municipality=municipality))
+    bins: list[Any] = list(LitterBin.objects.filter(municipality=municipality))
     fills = fills_for(bins)
     for bin_ in bins:
         bin_.fill = fills.get(bin_.pk)

@@ -43,8 +43,17 @@ def probe_thing(city: Municipality, readings: list[tuple[dt.datetime, float]], d
                     "description": "Bodenwasserspannung",
                     "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
                     "unitOfMeasurement": {"name": "Centibar", "symbol": "cbar", "definition": "ucum:cbar"},
-                    "Sensor": {"name": "Watermark", "description": "Tensiometer", "encodingType": "text/plain", "metadata": "x"},
-                    "ObservedProperty": {"name": "Bodenwasserspannung", "definition": "soil-water-tension", "description": "kPa"},
+                    "Sensor": {
+                        "name": "Watermark",
+                        "description": "Tensiometer",
+                        "encodingType": "text/plain",
+                        "metadata": "x",
+                    },
+                    "ObservedProperty": {
+                        "name": "Bodenwasserspannung",
+                        "definition": "soil-water-tension",
+                        "description": "kPa",
+                    },
                 }
             ],
         },
@@ -78,7 +87,12 @@ def bin_with_reading(city: Municipality, value: float, unit: str = "cm", depth: 
                     "description": "Ultraschall",
                     "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
                     "unitOfMeasurement": {"name": unit, "symbol": unit, "definition": "ucum"},
-                    "Sensor": {"name": "US", "description": "Ultraschall", "encodingType": "text/plain", "metadata": "x"},
+                    "Sensor": {
+                        "name": "US",
+                        "description": "Ultraschall",
+                        "encodingType": "text/plain",
+                        "metadata": "x",
+                    },
                     "ObservedProperty": {"name": "Abstand", "definition": "fill-distance", "description": "cm"},
                     "Observations": [{"phenomenonTime": timezone.now().isoformat(), "result": value}],
                 }

@@ -51,9 +51,13 @@ def test_tree_list_orders_by_need_and_filters_without_javascript(client: Any, ci
 
 
 @pytest.mark.django_db
-def test_tree_list_query_count_does_not_grow_with_trees(client: Any, city_a: Any, django_assert_max_num_queries: Any) -> None:
+def test_tree_list_query_count_does_not_grow_with_trees(
+    client: Any, city_a: Any, django_assert_max_num_queries: Any
+) -> None:
     for i in range(40):
-        make_tree(city_a, f"B-{i:03d}", sensor_thing_id=probe_thing(city_a, [(timezone.now(), 50.0)]) if i % 4 == 0 else None)
+        make_tree(
+            city_a, f"B-{i:03d}", sensor_thing_id=probe_thing(city_a, [(timezone.now(), 50.0)]) if i % 4 == 0 else None
+        )
     with django_assert_max_num_queries(12):
         assert client.get("/stadt/fulda/baeume/").status_code == 200
 
@@ -84,7 +88,7 @@ def test_adopting_needs_a_sign_in_and_shows_under_my_trees(client: Any, city_a: 
     assert client.post(url).status_code == 302  # adopting twice keeps one sponsorship
     assert Adoption.objects.filter(tree=tree, user=citizen).count() == 1
     assert f"/stadt/fulda/baeume/{tree.uuid}/" in client.get("/stadt/fulda/meine-baeume/").content.decode()
-    assert "adopted by you" in client.get("/stadt/fulda/baeume/", {"meine": "1"}, HTTP_ACCEPT_LANGUAGE="en").content.decode() or True
+    assert "von Ihnen adoptiert" in client.get("/stadt/fulda/baeume/", {"meine": "1"}).content.decode()
     client.post(url, {"aufgeben": "1"})
     assert not Adoption.objects.exists()
 
@@ -133,7 +137,8 @@ def test_bad_waterings_get_a_german_error(
     client.force_login(citizen)
     when = _local(timezone.now() + dt.timedelta(hours=hours))
     response = client.post(
-        f"/stadt/fulda/baeume/{tree.uuid}/giessen/", {"litres": litres, "watered_at": when, "request_key": str(uuid.uuid4())}
+        f"/stadt/fulda/baeume/{tree.uuid}/giessen/",
+        {"litres": litres, "watered_at": when, "request_key": str(uuid.uuid4())},
     )
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -146,7 +151,10 @@ def test_daily_limit_per_person(client: Any, city_a: Any, citizen: Any) -> None:
     client.force_login(citizen)
     when = _local(timezone.now() - dt.timedelta(minutes=30))
     codes = [
-        client.post(f"/stadt/fulda/baeume/{t.uuid}/giessen/", {"litres": "10", "watered_at": when, "request_key": str(uuid.uuid4())}).status_code
+        client.post(
+            f"/stadt/fulda/baeume/{t.uuid}/giessen/",
+            {"litres": "10", "watered_at": when, "request_key": str(uuid.uuid4())},
+        ).status_code
         for t in trees
     ]
     assert codes == [302] * 20 + [400]
@@ -158,13 +166,15 @@ def test_public_watering_log_names_no_person(client: Any, city_a: Any, city_b: A
     citizen.save()
     tree = make_tree(city_a, street="Lindenallee")
     Watering.objects.create(tree=tree, user=citizen, litres=30, watered_at=timezone.now(), request_key=uuid.uuid4())
-    Watering.objects.create(tree=make_tree(city_b, "G-1"), user=citizen, litres=77, watered_at=timezone.now(), request_key=uuid.uuid4())
+    Watering.objects.create(
+        tree=make_tree(city_b, "G-1"), user=citizen, litres=77, watered_at=timezone.now(), request_key=uuid.uuid4()
+    )
     html = client.get("/stadt/fulda/giessprotokoll/").content.decode()
     csv = client.get("/stadt/fulda/giessprotokoll.csv").content.decode()
     for text in (html, csv):
         assert "30" in text
         for personal in ("Erika", "Mustermann", "erika@", citizen.username):
             assert personal not in text
-        assert "77" not in text.replace("2077", "")  # another city's watering
+        assert "G-1" not in text  # another city's watering
     header = csv.splitlines()[0]
     assert header == "watered_at,tree_number,species,street,longitude,latitude,litres"

@@ -19,7 +19,8 @@ JANUARY = dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC)
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("tension", "level"), [(12.0, Level.GOOD), (33.0, Level.GOOD), (55.0, Level.MODERATE), (80.0, Level.MODERATE), (91.0, Level.CRITICAL)]
+    ("tension", "level"),
+    [(12.0, Level.GOOD), (33.0, Level.GOOD), (55.0, Level.MODERATE), (80.0, Level.MODERATE), (91.0, Level.CRITICAL)],
 )
 def test_probe_readings_decide_the_need(city_a: Any, tension: float, level: Level) -> None:
     thing = probe_thing(city_a, [(JULY - dt.timedelta(hours=30), 5.0), (JULY - dt.timedelta(hours=2), tension)])
@@ -58,10 +59,14 @@ def test_young_tree_model_counts_rain_and_waterings(city_a: Any, citizen: Any) -
         RainDay.objects.create(municipality=city_a, day=JULY.date() - dt.timedelta(days=back), millimetres=20)
     RainDay.objects.create(municipality=city_a, day=JULY.date() - dt.timedelta(days=40), millimetres=500)  # too old
     assert need_for(tree, now=JULY).level is Level.CRITICAL  # 60 l < 100
-    Watering.objects.create(tree=tree, user=citizen, litres=80, watered_at=JULY - dt.timedelta(days=2), request_key=uuid.uuid4())
+    Watering.objects.create(
+        tree=tree, user=citizen, litres=80, watered_at=JULY - dt.timedelta(days=2), request_key=uuid.uuid4()
+    )
     need = need_for(tree, now=JULY)
     assert (need.level, need.rain_mm, need.watered_litres) == (Level.MODERATE, 60.0, 80)
-    Watering.objects.create(tree=tree, user=citizen, litres=100, watered_at=JULY - dt.timedelta(days=1), request_key=uuid.uuid4())
+    Watering.objects.create(
+        tree=tree, user=citizen, litres=100, watered_at=JULY - dt.timedelta(days=1), request_key=uuid.uuid4()
+    )
     assert need_for(tree, now=JULY).level is Level.GOOD  # 240 l
 
 
@@ -79,7 +84,9 @@ def test_old_trees_only_after_a_dry_month_and_no_tree_in_winter(city_a: Any) -> 
 
 @pytest.mark.django_db
 def test_needs_for_many_trees_takes_a_fixed_number_of_queries(city_a: Any, django_assert_max_num_queries: Any) -> None:
-    trees = [make_tree(city_a, f"N-{i}", sensor_thing_id=probe_thing(city_a, [(timezone.now(), 40.0)])) for i in range(12)]
+    trees = [
+        make_tree(city_a, f"N-{i}", sensor_thing_id=probe_thing(city_a, [(timezone.now(), 40.0)])) for i in range(12)
+    ]
     with django_assert_max_num_queries(4):
         needs = needs_for(trees)
     assert {n.level for n in needs.values()} == {Level.MODERATE}
