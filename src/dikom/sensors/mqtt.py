@@ -45,7 +45,9 @@ def broker() -> tuple[str, int] | None:
 def observation_messages(ids: list[int]) -> list[tuple[str, bytes]]:
     base = f"{(settings.SITE_URL or '').rstrip('/')}/sta/{VERSION}/"
     messages = []
-    for obs in Observation.objects.filter(pk__in=ids).order_by("pk"):
+    # The broker's topics are public: unpublished datastreams are not announced (``visibility.py``).
+    public = Observation.objects.filter(pk__in=ids, datastream__published=True, datastream__thing__published=True)
+    for obs in public.order_by("pk"):
         payload = orjson.dumps(entity_json(TYPES["Observation"], obs, base, None))
         for topic in (
             f"{VERSION}/Datastreams({obs.datastream_id})/Observations",

@@ -105,3 +105,22 @@ def demo_tree_things(municipality: Municipality) -> list[tuple[Thing, float, flo
         if isinstance(point, list) and len(point) >= 2 and "species" in (thing.properties or {}):
             out.append((thing, float(point[0]), float(point[1])))
     return out
+
+
+def things_for_publication(municipality: Municipality) -> list[Thing]:
+    """The city's Things with their Datastreams (prefetched), for the staff's publication page."""
+    return list(Thing.objects.filter(municipality=municipality).prefetch_related("datastreams").order_by("name", "pk"))
+
+
+def set_publication(municipality: Municipality, things: set[int], datastreams: set[int]) -> int:
+    """Publish exactly these Things and Datastreams of the city (ids of other cities are ignored)."""
+    from dikom.sensors import actions
+
+    return actions.set_publication(municipality, things, datastreams)
+
+
+def published_datastreams(ids: Iterable[int]) -> set[int]:
+    """Those of ``ids`` that anonymous readers may see (the Datastream and its Thing are published)."""
+    return set(
+        Datastream.objects.filter(pk__in=list(ids), published=True, thing__published=True).values_list("pk", flat=True)
+    )

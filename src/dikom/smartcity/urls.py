@@ -18,4 +18,5 @@ urlpatterns = [
     path("<slug:city>/baustellen/neu/", views.construction_site_new, name="site_new"),
     path("<slug:city>/baustellen/<uuid:site>/entfernen/", views.construction_site_delete, name="site_delete"),
     path("<slug:city>/abfallbehaelter/", views.litter_bins, name="bins"),
+    path("<slug:city>/sensordaten/", views.publication, name="publication"),
 ]

@@ -125,7 +125,8 @@ def tree_list(request: HttpRequest, city: str) -> HttpResponse:
 def _probe_series(tree: Tree) -> list[dict[str, Any]]:
     if not tree.sensor_thing_id:
         return []
-    ids = sensors.soil_tension_datastreams([tree.sensor_thing_id]).get(tree.sensor_thing_id, [])
+    probes = sensors.soil_tension_datastreams([tree.sensor_thing_id]).get(tree.sensor_thing_id, [])
+    ids = sensors.published_datastreams(probes)  # what the city withholds is not shown to the public
     now = timezone.now()
     series = []
     for datastream in sensors.datastreams_of(tree.municipality).filter(pk__in=ids).order_by("name"):
@@ -342,4 +343,25 @@ def litter_bins(request: HttpRequest, city: str) -> HttpResponse:
         request,
         "smartcity/litter_bins.html",
         _context(municipality, bins=bins, points=project(bins), map_width=WIDTH, map_height=HEIGHT),
+    )
+
+
+@login_required
+def publication(request: HttpRequest, city: str) -> HttpResponse:
+    """City staff choose which Things and Datastreams the SensorThings API shows to the public."""
+    municipality = access.get_city(city)
+    if not access.can_manage(request.user, municipality):
+        return render(request, "web/error.html", {"status": 403}, status=403)
+    if request.method == "POST":
+
+        def ids(name: str) -> set[int]:
+            return {int(v) for v in request.POST.getlist(name) if v.isdigit() and len(v) < 19}
+
+        changed = sensors.set_publication(municipality, ids("thing"), ids("datastream"))
+        messages.success(request, _("Publication saved (%(count)s changes).") % {"count": changed})
+        return redirect("smartcity:publication", municipality.slug)
+    return render(
+        request,
+        "smartcity/publication.html",
+        _context(municipality, things=sensors.things_for_publication(municipality)),
     )

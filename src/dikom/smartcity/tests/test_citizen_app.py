@@ -178,3 +178,15 @@ def test_public_watering_log_names_no_person(client: Any, city_a: Any, city_b: A
         assert "G-1" not in text  # another city's watering
     header = csv.splitlines()[0]
     assert header == "watered_at,tree_number,species,street,longitude,latitude,litres"
+
+
+@pytest.mark.django_db
+def test_tree_page_hides_readings_the_city_withholds(client: Any, city_a: Any) -> None:
+    from dikom.sensors import service as sensors
+
+    thing = probe_thing(city_a, [(timezone.now() - dt.timedelta(hours=1), 47.0)])
+    tree = make_tree(city_a, sensor_thing_id=thing)
+    assert "Saugspannung 30 cm" in client.get(f"/stadt/fulda/baeume/{tree.uuid}/").content.decode()
+    sensors.set_publication(city_a, set(), set())
+    html = client.get(f"/stadt/fulda/baeume/{tree.uuid}/").content.decode()
+    assert "Saugspannung 30 cm" not in html and "47,0" not in html

@@ -66,6 +66,7 @@ MAIN_PAGES = [
     "/stadt/{city}/baustellen/",
     "/stadt/{city}/baustellen/neu/",
     "/stadt/{city}/abfallbehaelter/",
+    "/stadt/{city}/sensordaten/",
     "/uebergabe/{city}/",
     "/uebergabe/{city}/ziele/",
     "/uebergabe/{city}/ziele/neu/",
