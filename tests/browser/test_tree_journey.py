@@ -126,3 +126,51 @@ def test_citizen_adopts_and_waters_a_tree(
     assert "Winterlinde S-001" in page.locator("main").inner_text()
     check(page, browser, live_server.url, viewport, "9-my-trees")
     assert_no_csp_violations(page)
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_sites_bins_and_staff_pages_fit_and_pass_axe(
+    device: str,
+    new_page: Any,
+    browser: Any,
+    live_server: Any,
+    browser_settings: Any,
+    trees: list[Any],
+    city_a: Municipality,
+    password: str,
+) -> None:
+    from dikom.accounts.roles import Role
+    from dikom.accounts.tests.factories import MembershipFactory
+    from dikom.smartcity.models import ConstructionSite
+    from dikom.smartcity.tests.factories import bin_with_reading
+    from tests.browser.support import log_in
+
+    today = timezone.localdate()
+    ConstructionSite.objects.create(
+        municipality=city_a,
+        title="Kanalerneuerung mit einem sehr langen Titel für schmale Bildschirme",
+        street="Bahnhofstraße",
+        restriction="Vollsperrung zwischen Nr. 10 und 24",
+        detour="Umleitung über die Ringstraße und den Heinrich-von-Bibra-Platz",
+        starts_on=today,
+        ends_on=today + dt.timedelta(days=20),
+        longitude=9.68,
+        latitude=50.55,
+    )
+    bin_with_reading(city_a, 15, "cm")
+    bin_with_reading(city_a, 40, "%")
+    viewport = VIEWPORTS[device]
+    page = new_page(viewport=viewport, java_script_enabled=device == "desktop")
+    for name, path in (("sites", "/stadt/fulda/baustellen/"), ("bins", "/stadt/fulda/abfallbehaelter/")):
+        page.goto(path)
+        check(page, browser, live_server.url, viewport, f"10-{name}")
+    assert "88 %" in page.locator("main").inner_text()  # (120 − 15) / 120
+    publisher = MembershipFactory(municipality=city_a, role=Role.DATA_PUBLISHER).user
+    publisher.set_password(password)
+    publisher.save()
+    browser_settings.DIKOM_REQUIRE_2FA_FOR_STAFF = False  # the 2FA journey is tested elsewhere
+    log_in(page, publisher.username, password)
+    for name, path in (("site-form", "/stadt/fulda/baustellen/neu/"), ("publication", "/stadt/fulda/sensordaten/")):
+        page.goto(path)
+        assert page.url.endswith(path), page.url
+        check(page, browser, live_server.url, viewport, f"11-{name}")
