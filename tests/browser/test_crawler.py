@@ -87,13 +87,24 @@ ROLES: dict[str, str | None] = {
 # (in full) the path of a page the crawler reached (the address it followed or where it landed).
 ANY_UUID = "[0-9a-f-]{36}"
 MUST_REACH: dict[str, list[str]] = {
-    "anonymous": ["/kommunen/", f"/kommunen/{CITY}/", "/portal/", f"/portal/{CITY}/", "/konto/anmelden/"],
+    "anonymous": [
+        "/kommunen/",
+        f"/kommunen/{CITY}/",
+        "/portal/",
+        f"/portal/{CITY}/",
+        "/konto/anmelden/",
+        f"/stadt/{CITY}/baeume/",
+        f"/stadt/{CITY}/baustellen/",
+        f"/stadt/{CITY}/abfallbehaelter/",
+    ],
     "citizen": [
         f"/portal/{CITY}/",
         f"/portal/{CITY}/dienst/[a-z0-9-]+/",
         "/portal/antraege/",
         f"/portal/antraege/{ANY_UUID}/",
         "/konto/",
+        f"/stadt/{CITY}/baeume/{ANY_UUID}/",
+        f"/stadt/{CITY}/meine-baeume/",
     ],
     "caseworker": [f"/vorgaenge/{CITY}/", f"/vorgaenge/{CITY}/{ANY_UUID}/"],
     "designer": ["/dienste/", "/dienste/meine/", "/dienste/[a-z0-9-]+/v[0-9]+/"],
@@ -104,7 +115,7 @@ MUST_REACH: dict[str, list[str]] = {
         f"/analytics/vergleich/{CITY}/",
         f"/analytics/daten/{CITY}/",
     ],
-    "publisher": ["/opendata/"],
+    "publisher": ["/opendata/", f"/stadt/{CITY}/sensordaten/", f"/stadt/{CITY}/baustellen/neu/"],
     "admin": [
         f"/verwaltung/{CITY}/",
         f"/verwaltung/{CITY}/personal/",
