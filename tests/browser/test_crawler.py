@@ -463,12 +463,14 @@ def check_english_words(texts: dict[str, Any], url: str, add: Any) -> None:
 
 @pytest.fixture
 def demo_city(browser_settings: LazySettings) -> Iterator[None]:
-    """The demo cooperation with its services, applications, cases and a few days of usage."""
+    """The demo cooperation with its services, applications, cases, a few days of usage and the smart city."""
     from dikom.analytics.demo import load_demo_usage
     from dikom.cases.demo import load_demo_cases
     from dikom.demo.actions import load_demo_cooperation
     from dikom.eservices.service import load_demo_services
     from dikom.portal.demo import load_demo_applications
+    from dikom.sensors.demo import load_demo_sensors
+    from dikom.smartcity.demo import load_demo_smartcity
 
     browser_settings.DIKOM_REQUIRE_2FA_FOR_STAFF = False  # as in the demo; the 2FA journey is tested elsewhere
     load_demo_cooperation(password=PASSWORD)
@@ -476,6 +478,8 @@ def demo_city(browser_settings: LazySettings) -> Iterator[None]:
     load_demo_applications()
     load_demo_cases()
     load_demo_usage(days=USAGE_DAYS)
+    load_demo_sensors(days=2)  # the smart-city app's trees with probes, bins with fill levels
+    load_demo_smartcity()
     yield
 
 
