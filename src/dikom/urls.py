@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/eservices/", include("dikom.eservices.api.urls")),
     path("api/v1/", include("dikom.api.urls")),
     path("sta/", include("dikom.sensors.urls")),  # OGC SensorThings API
+    path("stadt/", include("dikom.smartcity.urls")),  # citizen smart-city app
     path("", include("dikom.analytics.collect.urls")),  # /matomo.php and the JavaScript collector
     path("analytics/daten/", include("dikom.analytics.figures.urls")),
     path("analytics/vergleich/", include("dikom.analytics.sharing.urls")),

@@ -88,13 +88,24 @@ ROLES: dict[str, str | None] = {
 # (in full) the path of a page the crawler reached (the address it followed or where it landed).
 ANY_UUID = "[0-9a-f-]{36}"
 MUST_REACH: dict[str, list[str]] = {
-    "anonymous": ["/kommunen/", f"/kommunen/{CITY}/", "/portal/", f"/portal/{CITY}/", "/konto/anmelden/"],
+    "anonymous": [
+        "/kommunen/",
+        f"/kommunen/{CITY}/",
+        "/portal/",
+        f"/portal/{CITY}/",
+        "/konto/anmelden/",
+        f"/stadt/{CITY}/baeume/",
+        f"/stadt/{CITY}/baustellen/",
+        f"/stadt/{CITY}/abfallbehaelter/",
+    ],
     "citizen": [
         f"/portal/{CITY}/",
         f"/portal/{CITY}/dienst/[a-z0-9-]+/",
         "/portal/antraege/",
         f"/portal/antraege/{ANY_UUID}/",
         "/konto/",
+        f"/stadt/{CITY}/baeume/{ANY_UUID}/",
+        f"/stadt/{CITY}/meine-baeume/",
     ],
     "caseworker": [f"/vorgaenge/{CITY}/", f"/vorgaenge/{CITY}/{ANY_UUID}/"],
     "designer": ["/dienste/", "/dienste/meine/", "/dienste/[a-z0-9-]+/v[0-9]+/"],
@@ -105,7 +116,7 @@ MUST_REACH: dict[str, list[str]] = {
         f"/analytics/vergleich/{CITY}/",
         f"/analytics/daten/{CITY}/",
     ],
-    "publisher": ["/opendata/"],
+    "publisher": ["/opendata/", f"/stadt/{CITY}/sensordaten/", f"/stadt/{CITY}/baustellen/neu/"],
     "admin": [
         f"/verwaltung/{CITY}/",
         f"/verwaltung/{CITY}/personal/",
@@ -409,13 +420,15 @@ def check_english_words(texts: dict[str, Any], url: str, add: Any) -> None:
 
 @pytest.fixture
 def demo_city(browser_settings: LazySettings) -> Iterator[None]:
-    """The demo cooperation with its services, applications, cases and a few days of usage."""
+    """The demo cooperation with its services, applications, cases, a few days of usage and the smart city."""
     from dikom.analytics.demo import load_demo_usage
     from dikom.cases.demo import load_demo_cases
     from dikom.cases.models import Case
     from dikom.demo.actions import load_demo_cooperation
     from dikom.eservices.service import load_demo_services
     from dikom.portal.demo import load_demo_applications
+    from dikom.sensors.demo import load_demo_sensors
+    from dikom.smartcity.demo import load_demo_smartcity
 
     # As `make run` (dikom.conf.dev) has it: the demo on, and with it the demo payment platform. The test
     # settings turn the demo off, and without a payment platform the demo citizen's parking permits (the
@@ -429,6 +442,8 @@ def demo_city(browser_settings: LazySettings) -> Iterator[None]:
     applications = load_demo_applications()
     load_demo_cases()
     load_demo_usage(days=USAGE_DAYS)
+    load_demo_sensors(days=2)  # the smart-city app's trees with probes, bins with fill levels
+    load_demo_smartcity()
     assert not applications.unpaid, f"demo applications left unpaid: {applications.unpaid}"
     assert Case.objects.filter(municipality__slug=CITY, status=Case.Status.OPEN).exists(), "no open demo case"
     yield

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "dikom.competences",
     "dikom.forum",
     "dikom.sensors",
+    "dikom.smartcity",
     "dikom.opendata",
     "dikom.demo",
 ]
@@ -522,7 +523,9 @@ DIKOM_STA_MQTT_URL = env_str(
     "DIKOM_STA_MQTT_URL",
     None,
     "MQTT broker to which new SensorThings observations are published, e.g. mqtt://127.0.0.1:1883 "
-    "(topics v1.1/Datastreams(<id>)/Observations and v1.1/Observations). Unset: no MQTT.",
+    "(topics v1.1/Datastreams(<id>)/Observations and v1.1/Observations), with dikom's broker account as "
+    "mqtt://dikom:<password>@host:1883 where the broker requires it; also where manage.py sta_mqtt_ingest "
+    "listens for published Observations. Unset: no MQTT.",
 )
 
 # --- API ---------------------------------------------------------------------------

@@ -47,3 +47,15 @@ def writer_for_request(request: HttpRequest) -> ApiKeyUser:
     if not writer.has_scope(SENSORS_WRITE):
         raise NotAllowed
     return writer
+
+
+def reader_city_id(request: HttpRequest) -> int | None:
+    """The city whose unpublished data the request may read: that of a valid API key, else None (anonymous).
+
+    An unknown or malformed key reads as anonymous: reads never fail on a key, they only see less.
+    """
+    token = _token(request)
+    if not token:
+        return None
+    api_key = authenticate_api_key(token)
+    return None if api_key is None else int(ApiKeyUser(api_key).municipality.pk)

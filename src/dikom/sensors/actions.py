@@ -376,3 +376,14 @@ def create_observations(body: Any, municipality: Municipality) -> list[int]:
         created.extend(o.pk for o in saved)
     _announce(created)
     return created
+
+
+@transaction.atomic
+def set_publication(municipality: Municipality, things: set[int], datastreams: set[int]) -> int:
+    """Publish exactly the given Things and Datastreams of ``municipality`` and withdraw the rest; returns changes."""
+    changed = 0
+    for model, chosen in ((m.Thing, things), (m.Datastream, datastreams)):
+        rows = model.objects.filter(municipality=municipality)
+        changed += rows.filter(pk__in=chosen, published=False).update(published=True)
+        changed += rows.exclude(pk__in=chosen).filter(published=True).update(published=False)
+    return changed

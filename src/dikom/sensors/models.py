@@ -43,6 +43,8 @@ class Thing(StaEntity):
     name = models.CharField(_("name"), max_length=255)
     description = models.TextField(_("description"), blank=True)
     properties = models.JSONField(null=True, blank=True)
+    #: The city publishes the Thing (and what hangs on it) to anonymous readers; see ``visibility.py``.
+    published = models.BooleanField(_("published"), default=True)
 
     class Meta(StaEntity.Meta):
         verbose_name = _("thing")
@@ -101,6 +103,8 @@ class Datastream(StaEntity):
     result_time_start = models.DateTimeField(null=True, blank=True)
     result_time_end = models.DateTimeField(null=True, blank=True)
     properties = models.JSONField(null=True, blank=True)
+    #: Published only when its Thing is published too.
+    published = models.BooleanField(_("published"), default=True)
     thing = models.ForeignKey(Thing, on_delete=models.CASCADE, related_name="datastreams")
     sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="datastreams")
     observed_property = models.ForeignKey(ObservedProperty, on_delete=models.CASCADE, related_name="datastreams")

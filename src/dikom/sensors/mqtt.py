@@ -8,12 +8,8 @@ background task, to the topics a subscriber of FROST-Server would use:
 a GET of the Observation). The database is the record: a broker that is down
 makes the task fail and retry (``dikom.lib.tasks``), nothing is lost.
 
-Not yet: creating Observations from messages clients publish to those topics
-(the publish half). The design for it: a ``manage.py sta_mqtt`` listener on
-``v1.1/#`` that takes messages without ``@iot.id`` (notifications carry one)
-and stores them with the Datastream's city, once the broker authenticates
-publishers per city (Mosquitto's dynamic security plugin or an auth plugin
-against the API keys) — without that anyone reaching the broker could write.
+The publish half (clients publishing Observations to create them) is in
+``mqtt_ingest.py``.
 """
 
 from __future__ import annotations
@@ -42,10 +38,21 @@ def broker() -> tuple[str, int] | None:
     return parts.hostname or "127.0.0.1", parts.port or 1883
 
 
+def credentials() -> tuple[str, str | None] | None:
+    """dikom's own broker account, from the URL (``mqtt://dikom:secret@host:1883``), if it names one."""
+    parts = urllib.parse.urlsplit(settings.DIKOM_STA_MQTT_URL or "")
+    if not parts.username:
+        return None
+    password = urllib.parse.unquote(parts.password) if parts.password is not None else None
+    return urllib.parse.unquote(parts.username), password
+
+
 def observation_messages(ids: list[int]) -> list[tuple[str, bytes]]:
     base = f"{(settings.SITE_URL or '').rstrip('/')}/sta/{VERSION}/"
     messages = []
-    for obs in Observation.objects.filter(pk__in=ids).order_by("pk"):
+    # The broker's topics are public: unpublished datastreams are not announced (``visibility.py``).
+    public = Observation.objects.filter(pk__in=ids, datastream__published=True, datastream__thing__published=True)
+    for obs in public.order_by("pk"):
         payload = orjson.dumps(entity_json(TYPES["Observation"], obs, base, None))
         for topic in (
             f"{VERSION}/Datastreams({obs.datastream_id})/Observations",
@@ -68,6 +75,8 @@ def publish_observations(ids: list[int]) -> int:
         return 0
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv311)
     client.connect_timeout = 5
+    if (account := credentials()) is not None:
+        client.username_pw_set(*account)
     client.connect(*address, keepalive=30)
     client.loop_start()
     try:

@@ -5,12 +5,15 @@ Keep it small: everything else in ``dikom.sensors`` is private to the app.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from dikom.municipalities.models import Municipality
-from dikom.sensors.models import Datastream, Observation
+from dikom.sensors.models import Datastream, Observation, Thing
 
 
 def datastreams_of(municipality: Municipality) -> QuerySet[Datastream]:
@@ -27,3 +30,97 @@ def observations_between(datastream: Datastream, start: Any, end: Any) -> QueryS
 
 def latest_observation(datastream: Datastream) -> Observation | None:
     return Observation.objects.filter(datastream=datastream).order_by("-phenomenon_time", "-pk").first()
+
+
+@dataclass(frozen=True)
+class Reading:
+    datastream_id: int
+    time: dt.datetime
+    value: float
+    unit_symbol: str
+
+
+def latest_readings(datastream_ids: Iterable[int]) -> dict[int, Reading]:
+    """The newest numeric reading of each datastream (one query; datastreams without a reading are left out)."""
+    ids = list(datastream_ids)
+    if not ids:
+        return {}
+    newest = Observation.objects.filter(datastream=OuterRef("pk")).order_by("-phenomenon_time", "-pk")
+    rows = (
+        Datastream.objects.filter(pk__in=ids)
+        .annotate(
+            last_time=Subquery(newest.values("phenomenon_time")[:1]),
+            last_value=Subquery(newest.values("result_number")[:1]),
+        )
+        .values_list("pk", "last_time", "last_value", "unit_of_measurement")
+    )
+    out = {}
+    for pk, time, value, unit in rows:
+        if time is None or value is None:
+            continue
+        symbol = str((unit or {}).get("symbol", "")) if isinstance(unit, dict) else ""
+        out[pk] = Reading(pk, time, float(value), symbol)
+    return out
+
+
+def soil_tension_datastreams(thing_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Per Thing, its datastreams of soil water tension (centibar or kilopascal), for the trees' watering need."""
+    out: dict[int, list[int]] = {}
+    rows = Datastream.objects.filter(thing_id__in=list(thing_ids)).values_list(
+        "pk", "thing_id", "observed_property__definition", "observed_property__name", "unit_of_measurement"
+    )
+    for pk, thing_id, definition, name, unit in rows:
+        symbol = str((unit or {}).get("symbol", "")).lower() if isinstance(unit, dict) else ""
+        text = f"{definition} {name}".lower()
+        if symbol in TENSION_UNITS and ("tension" in text or "spannung" in text):
+            out.setdefault(thing_id, []).append(pk)
+    return out
+
+
+TENSION_UNITS = {"cbar", "kpa"}
+
+
+def create_thing(data: dict[str, Any], municipality: Municipality) -> Thing:
+    """Deep insert of a Thing (STA JSON) for ``municipality``, as ``POST /Things`` does."""
+    from dikom.sensors import actions
+    from dikom.sensors.entities import TYPES
+
+    thing: Thing = actions.create_entity(TYPES["Thing"], data, municipality)
+    return thing
+
+
+def create_observations(blocks: list[dict[str, Any]], municipality: Municipality) -> list[int]:
+    """``CreateObservations`` for ``municipality`` (the dataArray form); returns the new ids."""
+    from dikom.sensors import actions
+
+    return actions.create_observations(blocks, municipality)
+
+
+def demo_tree_things(municipality: Municipality) -> list[tuple[Thing, float, float]]:
+    """The city's generated demo trees in the SensorThings store, with the point of their first Location."""
+    out = []
+    for thing in Thing.objects.filter(municipality=municipality, properties__demo=True).prefetch_related("locations"):
+        locations = list(thing.locations.all())
+        point = (locations[0].location or {}).get("coordinates") if locations else None
+        if isinstance(point, list) and len(point) >= 2 and "species" in (thing.properties or {}):
+            out.append((thing, float(point[0]), float(point[1])))
+    return out
+
+
+def things_for_publication(municipality: Municipality) -> list[Thing]:
+    """The city's Things with their Datastreams (prefetched), for the staff's publication page."""
+    return list(Thing.objects.filter(municipality=municipality).prefetch_related("datastreams").order_by("name", "pk"))
+
+
+def set_publication(municipality: Municipality, things: set[int], datastreams: set[int]) -> int:
+    """Publish exactly these Things and Datastreams of the city (ids of other cities are ignored)."""
+    from dikom.sensors import actions
+
+    return actions.set_publication(municipality, things, datastreams)
+
+
+def published_datastreams(ids: Iterable[int]) -> set[int]:
+    """Those of ``ids`` that anonymous readers may see (the Datastream and its Thing are published)."""
+    return set(
+        Datastream.objects.filter(pk__in=list(ids), published=True, thing__published=True).values_list("pk", flat=True)
+    )

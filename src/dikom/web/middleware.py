@@ -74,6 +74,9 @@ class RefuseNulMiddleware:
             from dikom.api.problems import problem_response
 
             detail = gettext("The request contains a NUL character, which is not allowed.")
+            if request.path.startswith("/sta/"):
+                # SensorThings clients read ``code`` and ``message`` beside the problem fields.
+                return problem_response(400, detail, "malformed-request", code=400, message=detail)
             if request.path.startswith("/api/") or request.path == "/matomo.php":
                 return problem_response(400, detail, "malformed-request")
             return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")

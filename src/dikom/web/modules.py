@@ -24,6 +24,8 @@ class Module:
     ready: bool = False
     #: Where staff work with a ready module whose own pages need a sign-in (the module page stays public).
     workspace_url: str = ""
+    #: Where citizens use a ready module without signing in.
+    public_url: str = ""
 
 
 TOTAL_DIGITAL = _("Total Digital")
@@ -109,6 +111,8 @@ MODULES: tuple[Module, ...] = (
             _("Tree map with watering need, tree adoption and logged waterings"),
             _("Construction sites on the map"),
         ),
+        ready=True,
+        public_url="/stadt/",
     ),
     Module(
         slug="kompetenzen",

@@ -51,7 +51,7 @@ def municipality_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "brand": brand_for(municipality.brand_colour),
             "initials": initials(municipality.name),
             # Online services lead to the city's citizen portal; the library in /dienste/ is for staff.
-            "service_modules": [MODULES_BY_SLUG["opendata"], MODULES_BY_SLUG["sensoren"]],
+            "service_modules": [MODULES_BY_SLUG["opendata"]],
         },
     )
 

@@ -1,6 +1,6 @@
 """The SensorThings API 1.1 endpoint: one view that reads the resource path and dispatches.
 
-Reads are public; writes need an API key of the owning city with ``sensors:write``
+Reads see published data (and the own city's with its key); writes need an API key of the owning city with ``sensors:write``
 (``Authorization: Api-Key <key>``, ``Bearer <key>`` or HTTP Basic with the key as password).
 Errors are problem+json with the STA fields ``code`` and ``message`` (and ``position`` for ``$filter``).
 """
@@ -17,10 +17,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from dikom.sensors import actions
-from dikom.sensors.access import NotAllowed, NotAuthenticated, writer_for_request
+from dikom.sensors.access import NotAllowed, NotAuthenticated, reader_city_id, writer_for_request
 from dikom.sensors.entities import BY_PLURAL, TYPES, EntityType
 from dikom.sensors.query import Options, QueryError, compile_filter, compile_orderby, parse_options
 from dikom.sensors.serialize import entity_json, self_link
+from dikom.sensors.visibility import filter_visible, reader_city
 
 DEFAULT_TOP = 100
 
@@ -83,7 +84,7 @@ def resolve(path: str) -> Target:
             etype = BY_PLURAL.get(name)
             if etype is None:
                 raise StaHttpError(404, f"Unknown entity set {name!r}")
-            target.etype, target.queryset = etype, etype.model.objects.all()
+            target.etype, target.queryset = etype, filter_visible(etype.name, etype.model.objects.all())
         elif target.single and name in target.etype.navs:
             parent_type = target.etype
             parent = target.queryset.first() if target.queryset is not None else None
@@ -93,11 +94,11 @@ def resolve(path: str) -> Target:
             target.etype = TYPES[nav.target]
             target.parent = (parent_type, parent, name)
             if nav.many:
-                target.queryset = getattr(parent, nav.orm).all()
+                target.queryset = filter_visible(target.etype.name, getattr(parent, nav.orm).all())
                 target.single = False
             else:
                 related_id = getattr(parent, f"{nav.orm}_id")
-                target.queryset = target.etype.model.objects.filter(pk=related_id)
+                target.queryset = filter_visible(target.etype.name, target.etype.model.objects.filter(pk=related_id))
                 target.single = True
                 if not target.queryset.exists():
                     raise StaHttpError(404, "Not found")
@@ -164,7 +165,7 @@ def _serialize(etype: EntityType, obj: Any, base: str, options: Options) -> dict
             raise QueryError(f"{etype.name} has no navigation property {name!r}")
         target = TYPES[nav.target]
         if nav.many:
-            qs = _apply(target, getattr(obj, nav.orm).all(), sub)
+            qs = _apply(target, filter_visible(target.name, getattr(obj, nav.orm).all()), sub)
             top = sub.top if sub.top is not None else DEFAULT_TOP
             rows = list(qs[sub.skip : sub.skip + top + 1])
             out[name] = [_serialize(target, child, base, sub) for child in rows[:top]]
@@ -242,6 +243,8 @@ def _root(request: HttpRequest, version: str) -> dict[str, Any]:
 
 @csrf_exempt
 def sta(request: HttpRequest, version: str, path: str = "") -> HttpResponse:
+    # Unpublished data is visible to its own city's keys only (``dikom.sensors.visibility``).
+    token = reader_city.set(reader_city_id(request))
     try:
         return _dispatch(request, version, path)
     except StaHttpError as exc:
@@ -254,6 +257,8 @@ def sta(request: HttpRequest, version: str, path: str = "") -> HttpResponse:
         return _error(401, "Writing needs an API key of the city with the scope sensors:write.")
     except NotAllowed:
         return _error(403, "This API key lacks the scope sensors:write.")
+    finally:
+        reader_city.reset(token)
 
 
 def _body(request: HttpRequest) -> Any:

@@ -20,6 +20,7 @@ from dikom.forum.demo import load_demo_forum
 from dikom.opendata.demo import load_demo_opendata
 from dikom.portal.demo import load_demo_applications
 from dikom.sensors.demo import load_demo_sensors
+from dikom.smartcity.demo import load_demo_smartcity
 
 CREDENTIALS_FILE = "demo-credentials.txt"
 
@@ -62,6 +63,8 @@ class Command(BaseCommand):
         site = load_demo_collection_site()
         # Street trees with simulated soil probes in the SensorThings API (generated readings).
         sensors = load_demo_sensors()
+        # The citizen app on top: inventory trees, rain, construction sites, litter bins with fill sensors.
+        smartcity = load_demo_smartcity()
         credentials.parent.mkdir(parents=True, exist_ok=True)
         credentials.write_text(result.password + "\n", encoding="utf-8")
         os.chmod(credentials, 0o600)
@@ -100,6 +103,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Sensoren (generierte Demo-Daten): {sensors.things} Straßenbäume mit {sensors.observations} Messwerten "
                 f"– SensorThings API unter http://127.0.0.1:8000/sta/v1.1/Things\n"
+            )
+        if smartcity.trees:
+            self.stdout.write(
+                f"Smart City (generierte Demo-Daten): {smartcity.trees} Bäume, {smartcity.sites} Baustellen, "
+                f"{smartcity.bins} Abfallbehälter – http://127.0.0.1:8000/stadt/ (Baum adoptieren als buergerin)\n"
             )
         if opendata.created:
             self.stdout.write(

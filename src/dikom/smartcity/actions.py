@@ -1,0 +1,95 @@
+"""The only code that changes the smart-city app's data: adoptions, waterings, construction sites.
+
+Each action is one transaction. Waterings are idempotent on retry: the form
+carries a request key generated when it was rendered, and a second submission
+with the same key returns the watering already stored. They are rate limited
+per person (``WATERING_GAP`` per tree, ``WATERINGS_PER_DAY`` in all), so a
+double click, a reloading browser or a script cannot flood the public log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dikom.municipalities.models import Municipality
+from dikom.smartcity.models import Adoption, ConstructionSite, Tree, Watering
+
+WATERING_GAP = dt.timedelta(minutes=10)
+WATERINGS_PER_DAY = 20
+MAX_LITRES = 500
+BACKDATE_LIMIT = dt.timedelta(days=7)
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+class Refused(Exception):
+    """A state change the rules do not allow; the message is for the citizen (German UI)."""
+
+
+@transaction.atomic
+def adopt_tree(tree: Tree, user: Any) -> Adoption:
+    adoption, _created = Adoption.objects.get_or_create(tree=tree, user=user)
+    return adoption
+
+
+@transaction.atomic
+def give_up_tree(tree: Tree, user: Any) -> None:
+    Adoption.objects.filter(tree=tree, user=user).delete()
+
+
+@dataclass(frozen=True)
+class Recorded:
+    watering: Watering
+    created: bool
+
+
+def record_watering(tree: Tree, user: Any, litres: int, watered_at: dt.datetime, request_key: uuid.UUID) -> Recorded:
+    """Store a watering; the same ``request_key`` again returns the first one (``created`` False)."""
+    existing = Watering.objects.filter(request_key=request_key).first()
+    if existing is not None:
+        if existing.user_id != user.pk or existing.tree_id != tree.pk:
+            raise Refused(_("This form was already used. Please reload the page and try again."))
+        return Recorded(existing, False)
+    now = timezone.now()
+    if not 1 <= litres <= MAX_LITRES:
+        raise Refused(_("Please enter between 1 and 500 litres."))
+    if watered_at > now + CLOCK_SKEW:
+        raise Refused(_("The time of the watering lies in the future."))
+    if watered_at < now - BACKDATE_LIMIT:
+        raise Refused(_("Waterings can be logged for the last seven days only."))
+    try:
+        with transaction.atomic():
+            # Lock the person's recent waterings so two parallel requests cannot both pass the limits.
+            recent = list(
+                Watering.objects.select_for_update().filter(user=user, created_at__gt=now - dt.timedelta(days=1))
+            )
+            if len(recent) >= WATERINGS_PER_DAY:
+                raise Refused(_("You have logged many waterings today. Please try again tomorrow."))
+            if any(w.tree_id == tree.pk and w.created_at > now - WATERING_GAP for w in recent):
+                raise Refused(_("You logged a watering of this tree a few minutes ago."))
+            watering = Watering.objects.create(
+                tree=tree, user=user, litres=litres, watered_at=watered_at, request_key=request_key
+            )
+    except IntegrityError:
+        # A parallel retry with the same key won the race: answer with its watering.
+        existing = Watering.objects.filter(request_key=request_key, user=user, tree=tree).first()
+        if existing is None:
+            raise Refused(_("This form was already used. Please reload the page and try again.")) from None
+        return Recorded(existing, False)
+    return Recorded(watering, True)
+
+
+@transaction.atomic
+def create_construction_site(city: Municipality, **fields: Any) -> ConstructionSite:
+    return ConstructionSite.objects.create(municipality=city, **fields)
+
+
+@transaction.atomic
+def delete_construction_site(site: ConstructionSite) -> None:
+    site.delete()

@@ -1,0 +1,147 @@
+"""The citizen smart-city app's data: street trees, adoptions, waterings, construction sites, litter bins, rain.
+
+Every row belongs to one municipality (trees, sites, bins and rain directly;
+adoptions and waterings through their tree). Sensor readings stay in the
+SensorThings store (``dikom.sensors``): a tree or a bin names its Thing or
+Datastream there by id and reads it through ``dikom.sensors.service``.
+
+Waterings keep the person who logged them only for the adopter's own view and
+for rate limits; everything published (the public log, open data) leaves the
+person out.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from dikom.municipalities.models import Municipality
+
+
+class Tree(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    number = models.CharField(_("tree number"), max_length=40)  # the inventory's id (Baumkataster)
+    species = models.CharField(_("species"), max_length=120)  # German name
+    species_latin = models.CharField(_("botanical name"), max_length=120, blank=True)
+    planting_year = models.PositiveSmallIntegerField(_("planting year"), null=True, blank=True)
+    street = models.CharField(_("street"), max_length=200, blank=True)
+    longitude = models.FloatField()
+    latitude = models.FloatField()
+    #: The SensorThings Thing carrying the tree's soil probes (id in ``dikom.sensors``), if any.
+    sensor_thing_id = models.BigIntegerField(null=True, blank=True)
+    is_demo = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["municipality", "street", "number"]
+        verbose_name = _("street tree")
+        constraints = [models.UniqueConstraint(fields=["municipality", "number"], name="smartcity_tree_number")]
+
+    def __str__(self) -> str:
+        return f"{self.species} {self.number}"
+
+
+class Adoption(models.Model):
+    """A citizen's tree sponsorship (Baumpatenschaft)."""
+
+    tree = models.ForeignKey(Tree, on_delete=models.CASCADE, related_name="adoptions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("tree adoption")
+        constraints = [models.UniqueConstraint(fields=["tree", "user"], name="smartcity_adoption_once")]
+
+    def __str__(self) -> str:
+        return f"{self.tree} – {self.user_id}"
+
+
+class Watering(models.Model):
+    tree = models.ForeignKey(Tree, on_delete=models.CASCADE, related_name="waterings")
+    #: Kept for "my waterings" and rate limits only; never published.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    litres = models.PositiveIntegerField(_("litres"), validators=[MinValueValidator(1), MaxValueValidator(500)])
+    watered_at = models.DateTimeField(_("watered at"))
+    #: Sent with the form; a retried submission with the same key stores nothing new.
+    request_key = models.UUIDField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-watered_at", "-pk"]
+        verbose_name = _("watering")
+        indexes = [models.Index(fields=["tree", "watered_at"], name="smartcity_watering_tree_time")]
+
+    def __str__(self) -> str:
+        return f"{self.litres} l – {self.tree}"
+
+
+class ConstructionSite(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(_("title"), max_length=200)
+    street = models.CharField(_("street"), max_length=200)
+    restriction = models.CharField(_("restriction"), max_length=300, blank=True)
+    detour = models.TextField(_("detour"), blank=True)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    longitude = models.FloatField(_("longitude"))
+    latitude = models.FloatField(_("latitude"))
+    is_demo = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_on", "street"]
+        verbose_name = _("construction site")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")), name="smartcity_site_period")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LitterBin(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=200)
+    street = models.CharField(_("street"), max_length=200, blank=True)
+    longitude = models.FloatField()
+    latitude = models.FloatField()
+    #: Inner depth from the ultrasonic sensor under the lid to the bottom (cm).
+    depth_cm = models.PositiveSmallIntegerField(_("depth (cm)"), default=100)
+    #: The fill-level Datastream in ``dikom.sensors`` (distance in cm, or percent when its unit is %).
+    datastream_id = models.BigIntegerField(null=True, blank=True)
+    is_demo = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["municipality", "street", "name"]
+        verbose_name = _("litter bin")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RainDay(models.Model):
+    """Daily precipitation of the city's weather station (DWD ``RSK``, mm)."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    millimetres = models.FloatField()
+
+    class Meta:
+        ordering = ["municipality", "day"]
+        verbose_name = _("rain day")
+        constraints = [models.UniqueConstraint(fields=["municipality", "day"], name="smartcity_rain_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.millimetres} mm"

@@ -1,0 +1,158 @@
+"""The watering need of street trees: from soil probes where a tree has them, otherwise from a model.
+
+With probes (``DOMAIN.md``, Sensors and trees): the mean of the newest soil
+water tension readings of the tree's probes (30/60/90 cm; 1 cbar = 1 kPa),
+each no older than ``SENSOR_MAX_AGE``: up to 33 cbar good, up to 80 moderate,
+above 80 critical.
+
+Without probes (or when they fell silent), the Berlin model: outside the
+vegetation period (March–October) no tree needs water. In it, a young tree
+(planted at most ten years ago) needs about 100–200 litres a month; the
+supply is the rain of the last 30 days (1 mm on the tree pit ≈ 1 litre, as
+the model counts it) plus the litres citizens logged in those 30 days: below
+100 critical, below 200 moderate, else good. An older tree has deep roots; the
+model only marks it moderate after a dry month (supply below 30). A tree of
+unknown age counts as older.
+
+The computation is batched: ``needs_for`` takes a list of trees and runs a
+fixed number of queries (readings, rain, waterings) whatever its length.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from dikom.sensors import service as sensors
+from dikom.smartcity.models import RainDay, Tree, Watering
+
+GOOD_UP_TO_CBAR = 33.0
+MODERATE_UP_TO_CBAR = 80.0
+SENSOR_MAX_AGE = dt.timedelta(hours=72)
+YOUNG_YEARS = 10
+YOUNG_CRITICAL_BELOW_LITRES = 100
+YOUNG_MODERATE_BELOW_LITRES = 200
+OLD_MODERATE_BELOW_LITRES = 30
+VEGETATION_MONTHS = range(3, 11)
+WINDOW = dt.timedelta(days=30)
+
+
+class Level(StrEnum):
+    GOOD = "good"
+    MODERATE = "moderate"
+    CRITICAL = "critical"
+
+    @property
+    def label(self) -> str:
+        return str(LEVEL_LABELS[self])
+
+
+LEVEL_LABELS = {
+    Level.GOOD: _("well supplied"),
+    Level.MODERATE: _("water soon"),
+    Level.CRITICAL: _("needs water now"),
+}
+
+
+@dataclass(frozen=True)
+class Need:
+    level: Level
+    method: str  # "sensor" or "model"
+    #: sensor: mean tension (cbar); model: supply in litres over 30 days
+    value: float | None
+    rain_mm: float
+    watered_litres: int
+    age: int | None
+    explanation: str
+
+
+def _age(tree: Tree, today: dt.date) -> int | None:
+    return today.year - tree.planting_year if tree.planting_year else None
+
+
+def needs_for(trees: Sequence[Tree], now: dt.datetime | None = None) -> dict[int, Need]:
+    """The need of every tree in ``trees`` (all of one city), keyed by tree id."""
+    if not trees:
+        return {}
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    city_id = trees[0].municipality_id
+    since = now - WINDOW
+    rain = float(
+        RainDay.objects.filter(municipality_id=city_id, day__gt=today - WINDOW, day__lte=today).aggregate(
+            total=Sum("millimetres")
+        )["total"]
+        or 0.0
+    )
+    litres = dict(
+        Watering.objects.filter(tree__in=[t.pk for t in trees], watered_at__gt=since, watered_at__lte=now)
+        .values("tree")
+        .annotate(total=Sum("litres"))
+        .values_list("tree", "total")
+    )
+    probes = sensors.soil_tension_datastreams(t.sensor_thing_id for t in trees if t.sensor_thing_id)
+    readings = sensors.latest_readings(pk for ids in probes.values() for pk in ids)
+    out = {}
+    for tree in trees:
+        fresh = [
+            readings[pk].value
+            for pk in probes.get(tree.sensor_thing_id or 0, [])
+            if pk in readings and now - readings[pk].time <= SENSOR_MAX_AGE
+        ]
+        watered = int(litres.get(tree.pk, 0))
+        out[tree.pk] = (
+            _from_sensors(fresh, rain, watered, _age(tree, today)) if fresh else _from_model(tree, today, rain, watered)
+        )
+    return out
+
+
+def need_for(tree: Tree, now: dt.datetime | None = None) -> Need:
+    return needs_for([tree], now)[tree.pk]
+
+
+def _from_sensors(values: list[float], rain: float, watered: int, age: int | None) -> Need:
+    mean = sum(values) / len(values)
+    if mean <= GOOD_UP_TO_CBAR:
+        level = Level.GOOD
+    elif mean <= MODERATE_UP_TO_CBAR:
+        level = Level.MODERATE
+    else:
+        level = Level.CRITICAL
+    explanation = _(
+        "Measured: the soil probes show a mean water tension of %(mean).0f cbar (up to 33 good, up to 80 "
+        "water soon, above 80 needs water now)."
+    ) % {"mean": mean}
+    return Need(level, "sensor", round(mean, 1), rain, watered, age, str(explanation))
+
+
+def _from_model(tree: Tree, today: dt.date, rain: float, watered: int) -> Need:
+    age = _age(tree, today)
+    supply = rain + watered
+    facts = {"rain": rain, "litres": watered}
+    if today.month not in VEGETATION_MONTHS:
+        text = _("Estimated: outside the vegetation period (March to October) street trees need no watering.")
+        return Need(Level.GOOD, "model", supply, rain, watered, age, str(text))
+    if age is not None and age <= YOUNG_YEARS:
+        if supply < YOUNG_CRITICAL_BELOW_LITRES:
+            level = Level.CRITICAL
+        elif supply < YOUNG_MODERATE_BELOW_LITRES:
+            level = Level.MODERATE
+        else:
+            level = Level.GOOD
+        text = _(
+            "Estimated: a young tree needs about 100 to 200 litres a month. In the last 30 days it got "
+            "%(rain).0f mm of rain and %(litres)s litres from citizens."
+        )
+    else:
+        level = Level.MODERATE if supply < OLD_MODERATE_BELOW_LITRES else Level.GOOD
+        text = _(
+            "Estimated: an established tree reaches ground water with its roots and only needs help after a dry "
+            "month. In the last 30 days it got %(rain).0f mm of rain and %(litres)s litres from citizens."
+        )
+    return Need(level, "model", supply, rain, watered, age, str(text % facts))

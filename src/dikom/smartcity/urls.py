@@ -1,0 +1,22 @@
+from django.urls import path
+
+from dikom.smartcity import views
+
+app_name = "smartcity"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<slug:city>/", views.city_home, name="city"),
+    path("<slug:city>/baeume/", views.tree_list, name="trees"),
+    path("<slug:city>/baeume/<uuid:tree>/", views.tree_detail, name="tree"),
+    path("<slug:city>/baeume/<uuid:tree>/patenschaft/", views.adopt, name="adopt"),
+    path("<slug:city>/baeume/<uuid:tree>/giessen/", views.water, name="water"),
+    path("<slug:city>/meine-baeume/", views.my_trees, name="my_trees"),
+    path("<slug:city>/giessprotokoll/", views.watering_log, name="watering_log"),
+    path("<slug:city>/giessprotokoll.csv", views.watering_log_csv, name="watering_log_csv"),
+    path("<slug:city>/baustellen/", views.construction_sites, name="sites"),
+    path("<slug:city>/baustellen/neu/", views.construction_site_new, name="site_new"),
+    path("<slug:city>/baustellen/<uuid:site>/entfernen/", views.construction_site_delete, name="site_delete"),
+    path("<slug:city>/abfallbehaelter/", views.litter_bins, name="bins"),
+    path("<slug:city>/sensordaten/", views.publication, name="publication"),
+]

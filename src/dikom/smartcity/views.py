@@ -1,0 +1,367 @@
+"""The citizen smart-city app at ``/stadt/<city>/``: thin views, server-rendered, no JavaScript needed.
+
+Permission checks live in ``access.py``, state changes in ``actions.py``,
+forms in ``forms.py``; the watering need in ``need.py`` and the bins' fill
+levels in ``bins.py``. Every map has a list beside it with the same content.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, OuterRef
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from dikom.municipalities.models import Municipality
+from dikom.sensors import service as sensors
+from dikom.smartcity import access, actions
+from dikom.smartcity.bins import fills_for
+from dikom.smartcity.forms import ConstructionSiteForm, WateringForm
+from dikom.smartcity.mapping import HEIGHT, WIDTH, project
+from dikom.smartcity.models import Adoption, ConstructionSite, LitterBin, Tree, Watering
+from dikom.smartcity.need import LEVEL_LABELS, Level, needs_for
+from dikom.web.branding import brand_for
+
+TREES_PER_PAGE = 50
+READING_DAYS = 14
+
+
+def _context(city: Municipality, **extra: Any) -> dict[str, Any]:
+    return {"city": city, "brand": brand_for(city.brand_colour), **extra}
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    counts = dict(Tree.objects.values("municipality").annotate(n=Count("pk")).values_list("municipality", "n"))
+    cities = [
+        {"city": m, "trees": counts.get(m.pk, 0), "brand": brand_for(m.brand_colour)}
+        for m in Municipality.objects.order_by("name")
+    ]
+    return render(request, "smartcity/index.html", {"cities": cities})
+
+
+def city_home(request: HttpRequest, city: str) -> HttpResponse:
+    municipality = access.get_city(city)
+    trees = list(Tree.objects.filter(municipality=municipality))
+    needs = needs_for(trees)
+    tally = dict.fromkeys(Level, 0)
+    for need in needs.values():
+        tally[need.level] += 1
+    today = timezone.localdate()
+    return render(
+        request,
+        "smartcity/city.html",
+        _context(
+            municipality,
+            tree_count=len(trees),
+            tally=[(level, LEVEL_LABELS[level], tally[level]) for level in Level],
+            sites_today=ConstructionSite.objects.filter(
+                municipality=municipality, starts_on__lte=today, ends_on__gte=today
+            ).count(),
+            bin_count=LitterBin.objects.filter(municipality=municipality).count(),
+            can_manage=access.can_manage(request.user, municipality),
+        ),
+    )
+
+
+def tree_list(request: HttpRequest, city: str) -> HttpResponse:
+    municipality = access.get_city(city)
+    trees: Any = Tree.objects.filter(municipality=municipality)
+    if request.user.is_authenticated:
+        trees = trees.annotate(mine=Exists(Adoption.objects.filter(tree=OuterRef("pk"), user=request.user)))
+    trees = trees.annotate(adopted=Exists(Adoption.objects.filter(tree=OuterRef("pk"))))
+    species = request.GET.get("art", "")
+    if species:
+        trees = trees.filter(species=species)
+    only_mine = request.GET.get("meine") == "1" and request.user.is_authenticated
+    if only_mine:
+        trees = trees.filter(mine=True)
+    all_trees: list[Any] = list(trees)
+    needs = needs_for(all_trees)
+    level = request.GET.get("bedarf", "")
+    if level in Level.__members__.values():
+        all_trees = [t for t in all_trees if needs[t.pk].level == level]
+    # Most urgent first, so the list answers "which trees need water?".
+    order = {Level.CRITICAL: 0, Level.MODERATE: 1, Level.GOOD: 2}
+    all_trees.sort(key=lambda t: (order[needs[t.pk].level], t.street, t.number))
+    for tree in all_trees:
+        tree.need = needs[tree.pk]
+    page = Paginator(all_trees, TREES_PER_PAGE).get_page(request.GET.get("seite"))
+    query = request.GET.copy()
+    query.pop("seite", None)
+    return render(
+        request,
+        "smartcity/tree_list.html",
+        _context(
+            municipality,
+            tab="trees",
+            page=page,
+            points=project(all_trees),
+            map_width=WIDTH,
+            map_height=HEIGHT,
+            levels=[(lv.value, LEVEL_LABELS[lv]) for lv in Level],
+            level=level,
+            species_choices=sorted(
+                Tree.objects.filter(municipality=municipality).values_list("species", flat=True).distinct()
+            ),
+            species=species,
+            only_mine=only_mine,
+            query=query.urlencode(),
+            total=len(all_trees),
+        ),
+    )
+
+
+def _probe_series(tree: Tree) -> list[dict[str, Any]]:
+    if not tree.sensor_thing_id:
+        return []
+    probes = sensors.soil_tension_datastreams([tree.sensor_thing_id]).get(tree.sensor_thing_id, [])
+    ids = sensors.published_datastreams(probes)  # what the city withholds is not shown to the public
+    now = timezone.now()
+    series = []
+    for datastream in sensors.datastreams_of(tree.municipality).filter(pk__in=ids).order_by("name"):
+        rows = list(sensors.observations_between(datastream, now - dt.timedelta(days=READING_DAYS), now))
+        values = [(o.phenomenon_time, o.result_number) for o in rows if o.result_number is not None]
+        series.append({"name": datastream.name, "readings": values[::-1][:12], "chart": _chart(values)})
+    return series
+
+
+def _chart(values: list[tuple[dt.datetime, float]]) -> dict[str, Any] | None:
+    """Polyline points for an SVG chart of water tension (0–150 cbar over the shown days)."""
+    if len(values) < 2:
+        return None
+    width, height, top = 600, 200, 150.0
+    start, end = values[0][0], values[-1][0]
+    span = max((end - start).total_seconds(), 1.0)
+
+    def y(v: float) -> float:
+        return round(height - min(v, top) / top * height, 1)
+
+    points = " ".join(f"{round((t - start).total_seconds() / span * width, 1)},{y(v)}" for t, v in values)
+    return {"points": points, "width": width, "height": height, "good": y(33), "moderate": y(80)}
+
+
+def tree_detail(request: HttpRequest, city: str, tree: uuid.UUID) -> HttpResponse:
+    municipality = access.get_city(city)
+    obj = access.get_tree(municipality, tree)
+    need = needs_for([obj])[obj.pk]
+    adopted = request.user.is_authenticated and Adoption.objects.filter(tree=obj, user=request.user).exists()
+    form = WateringForm(initial={"request_key": uuid.uuid4()})
+    return render(
+        request,
+        "smartcity/tree_detail.html",
+        _context(
+            municipality,
+            tab="trees",
+            tree=obj,
+            need=need,
+            adopted=adopted,
+            adopters=obj.adoptions.count(),
+            form=form,
+            series=_probe_series(obj),
+            waterings=list(obj.waterings.only("litres", "watered_at")[:20]),
+        ),
+    )
+
+
+def _tree_url(tree: Tree) -> str:
+    return reverse("smartcity:tree", args=[tree.municipality.slug, tree.uuid])
+
+
+@login_required
+@require_POST
+def adopt(request: HttpRequest, city: str, tree: uuid.UUID) -> HttpResponse:
+    municipality = access.get_city(city)
+    obj = access.get_tree(municipality, tree)
+    if request.POST.get("aufgeben"):
+        actions.give_up_tree(obj, request.user)
+        messages.success(request, _("You no longer sponsor this tree."))
+    else:
+        actions.adopt_tree(obj, request.user)
+        messages.success(request, _("Thank you! You now sponsor this tree."))
+    return redirect(_tree_url(obj))
+
+
+@login_required
+def water(request: HttpRequest, city: str, tree: uuid.UUID) -> HttpResponse:
+    municipality = access.get_city(city)
+    obj = access.get_tree(municipality, tree)
+    if request.method != "POST":
+        return redirect(_tree_url(obj) + "#giessen")
+    form = WateringForm(request.POST)
+    if form.is_valid():
+        try:
+            recorded = actions.record_watering(
+                obj,
+                request.user,
+                form.cleaned_data["litres"],
+                form.cleaned_data["watered_at"],
+                form.cleaned_data["request_key"],
+            )
+        except actions.Refused as exc:
+            form.add_error(None, str(exc))
+        else:
+            if recorded.created:
+                messages.success(request, _("Thank you! Your watering has been logged."))
+            else:
+                messages.info(request, _("This watering had already been logged."))
+            return redirect(_tree_url(obj))
+    need = needs_for([obj])[obj.pk]
+    return render(
+        request,
+        "smartcity/tree_detail.html",
+        _context(
+            municipality,
+            tab="trees",
+            tree=obj,
+            need=need,
+            adopted=Adoption.objects.filter(tree=obj, user_id=request.user.pk or 0).exists(),
+            adopters=obj.adoptions.count(),
+            form=form,
+            series=_probe_series(obj),
+            waterings=list(obj.waterings.only("litres", "watered_at")[:20]),
+        ),
+        status=400,
+    )
+
+
+def watering_log(request: HttpRequest, city: str) -> HttpResponse:
+    """The public, anonymous log: when, which tree, how many litres — never who."""
+    municipality = access.get_city(city)
+    rows = Watering.objects.filter(tree__municipality=municipality).select_related("tree")
+    page = Paginator(
+        rows.only("litres", "watered_at", "tree__number", "tree__species", "tree__street", "tree__uuid"), 50
+    )
+    return render(
+        request,
+        "smartcity/watering_log.html",
+        _context(municipality, tab="log", page=page.get_page(request.GET.get("seite"))),
+    )
+
+
+def watering_log_csv(request: HttpRequest, city: str) -> HttpResponse:
+    """Open data: the anonymous watering log as CSV (columns documented in docs/smartcity.md)."""
+    municipality = access.get_city(city)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="giessprotokoll-{municipality.slug}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["watered_at", "tree_number", "species", "street", "longitude", "latitude", "litres"])
+    rows = (
+        Watering.objects.filter(tree__municipality=municipality)
+        .order_by("watered_at", "pk")
+        .values_list(
+            "watered_at", "tree__number", "tree__species", "tree__street", "tree__longitude", "tree__latitude", "litres"
+        )
+    )
+    for when, *rest in rows.iterator():
+        writer.writerow([when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), *rest])
+    return response
+
+
+@login_required
+def my_trees(request: HttpRequest, city: str) -> HttpResponse:
+    municipality = access.get_city(city)
+    user: Any = request.user
+    trees: list[Any] = list(Tree.objects.filter(municipality=municipality, adoptions__user=user))
+    needs = needs_for(trees)
+    for tree in trees:
+        tree.need = needs[tree.pk]
+    mine = Watering.objects.filter(tree__municipality=municipality, user=user).select_related("tree")[:20]
+    return render(request, "smartcity/my_trees.html", _context(municipality, tab="mine", trees=trees, waterings=mine))
+
+
+def construction_sites(request: HttpRequest, city: str) -> HttpResponse:
+    municipality = access.get_city(city)
+    today = timezone.localdate()
+    sites = list(ConstructionSite.objects.filter(municipality=municipality, ends_on__gte=today))
+    current = [s for s in sites if s.starts_on <= today]
+    upcoming = [s for s in sites if s.starts_on > today]
+    return render(
+        request,
+        "smartcity/construction_sites.html",
+        _context(
+            municipality,
+            tab="sites",
+            current=current,
+            upcoming=upcoming,
+            points=project(sites),
+            map_width=WIDTH,
+            map_height=HEIGHT,
+            today=today,
+            can_manage=access.can_manage(request.user, municipality),
+        ),
+    )
+
+
+@login_required
+def construction_site_new(request: HttpRequest, city: str) -> HttpResponse:
+    municipality = access.get_city(city)
+    if not access.can_manage(request.user, municipality):
+        return render(request, "web/error.html", {"status": 403}, status=403)
+    form = ConstructionSiteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        actions.create_construction_site(municipality, **form.cleaned_data)
+        messages.success(request, _("The construction site has been published."))
+        return redirect("smartcity:sites", municipality.slug)
+    return render(
+        request,
+        "smartcity/construction_site_form.html",
+        _context(municipality, tab="sites", form=form),
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_POST
+def construction_site_delete(request: HttpRequest, city: str, site: uuid.UUID) -> HttpResponse:
+    municipality = access.get_city(city)
+    obj = access.get_site_for_staff(request.user, municipality, site)
+    actions.delete_construction_site(obj)
+    messages.success(request, _("The construction site has been removed."))
+    return redirect("smartcity:sites", municipality.slug)
+
+
+def litter_bins(request: HttpRequest, city: str) -> HttpResponse:
+    municipality = access.get_city(city)
+    bins: list[Any] = list(LitterBin.objects.filter(municipality=municipality))
+    fills = fills_for(bins)
+    for bin_ in bins:
+        bin_.fill = fills.get(bin_.pk)
+    # Fullest first; bins without a fresh reading last.
+    bins.sort(key=lambda b: (b.fill is None, -(b.fill.percent if b.fill else 0), b.street, b.name))
+    return render(
+        request,
+        "smartcity/litter_bins.html",
+        _context(municipality, bins=bins, points=project(bins), map_width=WIDTH, map_height=HEIGHT),
+    )
+
+
+@login_required
+def publication(request: HttpRequest, city: str) -> HttpResponse:
+    """City staff choose which Things and Datastreams the SensorThings API shows to the public."""
+    municipality = access.get_city(city)
+    if not access.can_manage(request.user, municipality):
+        return render(request, "web/error.html", {"status": 403}, status=403)
+    if request.method == "POST":
+
+        def ids(name: str) -> set[int]:
+            return {int(v) for v in request.POST.getlist(name) if v.isdigit() and len(v) < 19}
+
+        changed = sensors.set_publication(municipality, ids("thing"), ids("datastream"))
+        messages.success(request, _("Publication saved (%(count)s changes).") % {"count": changed})
+        return redirect("smartcity:publication", municipality.slug)
+    return render(
+        request,
+        "smartcity/publication.html",
+        _context(municipality, things=sensors.things_for_publication(municipality)),
+    )
