@@ -13,7 +13,7 @@ def create_cache_tables(sender: AppConfig, using: str = "default", **kwargs: Any
     from django.conf import settings
     from django.core.management import call_command
 
-    if any(cache["BACKEND"].endswith("DatabaseCache") for cache in settings.CACHES.values()):
+    if any(str(cache["BACKEND"]).endswith("DatabaseCache") for cache in settings.CACHES.values()):
         call_command("createcachetable", database=using, verbosity=0)
 
 

@@ -7,6 +7,7 @@ then import this module; see ``docs/configuration.md`` for every setting.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
@@ -258,6 +259,7 @@ DIKOM_CACHE_TIMEOUT_SECONDS = env_int(
     "shared rate limits (logged), never refused for it.",
     minimum=1,
 )
+CACHES: dict[str, dict[str, Any]]
 if CACHE_URL:
     CACHES = {
         "default": {

@@ -54,7 +54,9 @@ def default_processes() -> int:
 def process_local_caches() -> list[str]:
     """The configured caches that live in one process's memory (not shared between processes)."""
     return [
-        alias for alias, cache in settings.CACHES.items() if cache["BACKEND"].endswith(("LocMemCache", "DummyCache"))
+        alias
+        for alias, cache in settings.CACHES.items()
+        if str(cache["BACKEND"]).endswith(("LocMemCache", "DummyCache"))
     ]
 
 
@@ -94,7 +96,7 @@ class Command(BaseCommand):
                 "one process's memory: set DIKOM_CACHE_URL (Redis), leave CACHES to the database cache, "
                 "or serve with --processes 1."
             )
-        if any(cache["BACKEND"].endswith("DatabaseCache") for cache in settings.CACHES.values()):
+        if any(str(cache["BACKEND"]).endswith("DatabaseCache") for cache in settings.CACHES.values()):
             call_command("createcachetable", verbosity=0)  # idempotent; a fresh database has none yet
 
         # Bound before the worker starts: a port in use ends the command at once.
