@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from dikom.lib import periodic
-
 from dikom.web.models import PeriodicClaim
 
 
