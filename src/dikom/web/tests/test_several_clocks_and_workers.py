@@ -16,11 +16,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 ROOT = Path(settings.BASE_DIR)
 PERIOD = 2  # seconds, the test job's period
@@ -41,7 +44,7 @@ for number in range(40):
 """
 
 
-def _env(data_dir: Path) -> dict[str, str]:
+def _env(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("DIKOM_", "DJANGO_", "PYTEST")) and k != "DATABASE_URL"
     }
@@ -51,6 +54,8 @@ def _env(data_dir: Path) -> dict[str, str]:
         "DIKOM_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT / "src"),
     }
+    if database_url:
+        env["DATABASE_URL"] = database_url
     return env
 
 
@@ -61,19 +66,72 @@ def _manage(env: dict[str, str], *args: str) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
+class Scratch:
+    """A freshly migrated database of the suite's kind: a SQLite file, or a PostgreSQL database."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if "DATABASE_URL" in self.env:
+            import psycopg
+
+            with psycopg.connect(self.env["DATABASE_URL"]) as conn:
+                cursor = conn.execute(sql.encode(), params)
+                return cursor.fetchall() if cursor.description else []
+        with sqlite3.connect(Path(self.env["DIKOM_DATA_DIR"]) / "dikom.sqlite3") as conn:
+            return conn.execute(sql.replace("%s", "?"), params).fetchall()
+
+
+def _postgres_admin() -> tuple[dict[str, Any], str]:
+    params = connection.get_connection_params()
+    admin = {k: params[k] for k in ("host", "port", "user", "password") if params.get(k)}
+    auth = params["user"] + (f":{params['password']}" if params.get("password") else "")
+    return admin, f"postgres://{auth}@{params.get('host') or '127.0.0.1'}:{params.get('port') or 5432}/"
+
+
 @pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | str]:
+    """Migrated once per module: the SQLite file, or the name of a PostgreSQL template database."""
     data_dir = tmp_path_factory.mktemp("migrated")
-    _manage(_env(data_dir), "migrate", "-v0")
-    return data_dir / "dikom.sqlite3"
+    if connection.vendor != "postgresql":
+        _manage(_env(data_dir), "migrate", "-v0")
+        yield data_dir / "dikom.sqlite3"
+        return
+    import psycopg
+
+    admin, url = _postgres_admin()
+    template = f"dikom_clocks_template_{os.getpid()}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{template}"'.encode())
+        conn.execute(f'CREATE DATABASE "{template}"'.encode())
+    _manage(_env(data_dir, url + template), "migrate", "-v0")
+    yield template
+    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'.encode())
 
 
 @pytest.fixture
-def data_dir(migrated: Path, tmp_path: Path) -> Path:
-    """A folder with a copy of the migrated database."""
-    with sqlite3.connect(migrated) as source, sqlite3.connect(tmp_path / "dikom.sqlite3") as copy:
-        source.backup(copy)
-    return tmp_path
+def scratch(migrated: Path | str, tmp_path: Path) -> Iterator[Scratch]:
+    """A copy of the migrated database for one test."""
+    if isinstance(migrated, Path):
+        with sqlite3.connect(migrated) as source, sqlite3.connect(tmp_path / "dikom.sqlite3") as copy:
+            source.backup(copy)
+        yield Scratch(_env(tmp_path))
+        return
+    import psycopg
+
+    admin, url = _postgres_admin()
+    name = f"dikom_clocks_{os.getpid()}_{tmp_path.name}"[:60].replace("-", "_")
+    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated}"'.encode())
+    yield Scratch(_env(tmp_path, url + name))
+    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def _datetime(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 def _stop(processes: list[subprocess.Popen[str]]) -> list[str]:
@@ -84,9 +142,9 @@ def _stop(processes: list[subprocess.Popen[str]]) -> list[str]:
     return outputs
 
 
-def test_two_clocks_enqueue_each_period_once(data_dir: Path) -> None:
+def test_two_clocks_enqueue_each_period_once(scratch: Scratch) -> None:
     # Given two clocks started together on one database, with a job due every two seconds
-    env = _env(data_dir)
+    env = scratch.env
     clocks = [
         subprocess.Popen(  # noqa: S603 - our own interpreter
             [sys.executable, "-c", CLOCK], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -102,15 +160,14 @@ def test_two_clocks_enqueue_each_period_once(data_dir: Path) -> None:
     assert alive == [True, True], outputs
 
     # Then the job was enqueued in several periods, never twice within one period
-    with sqlite3.connect(data_dir / "dikom.sqlite3") as db:
-        enqueued = [
-            datetime.fromisoformat(row[0])
-            for row in db.execute(
-                "SELECT enqueued_at FROM django_tasks_database_dbtaskresult WHERE task_path = ? ORDER BY enqueued_at",
-                ["dikom.web.tests.clock_jobs.tick"],
-            )
-        ]
-        claims = db.execute("SELECT name FROM web_periodicclaim").fetchall()
+    enqueued = [
+        _datetime(row[0])
+        for row in scratch.query(
+            "SELECT enqueued_at FROM django_tasks_database_dbtaskresult WHERE task_path = %s ORDER BY enqueued_at",
+            ["dikom.web.tests.clock_jobs.tick"],
+        )
+    ]
+    claims = scratch.query("SELECT name FROM web_periodicclaim")
     assert len(enqueued) >= 2, enqueued
     gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(enqueued)]
     print(f"two clocks: {len(enqueued)} enqueues, gaps {gaps} s")  # shown with pytest -s
@@ -121,11 +178,10 @@ def test_two_clocks_enqueue_each_period_once(data_dir: Path) -> None:
     assert claims == [("test.tick",)]
 
 
-def test_two_workers_run_each_job_once(data_dir: Path) -> None:
+def test_two_workers_run_each_job_once(scratch: Scratch) -> None:
     # Given 40 jobs waiting, each noting its own execution in a table of the test
-    env = _env(data_dir)
-    with sqlite3.connect(data_dir / "dikom.sqlite3") as db:
-        db.execute("CREATE TABLE test_executions (job TEXT NOT NULL, pid INTEGER NOT NULL)")
+    env = scratch.env
+    scratch.query("CREATE TABLE test_executions (job TEXT NOT NULL, pid INTEGER NOT NULL)")
     _manage(env, "shell", "-c", ENQUEUE)
 
     # When two workers work until the queue is empty
@@ -153,15 +209,16 @@ def test_two_workers_run_each_job_once(data_dir: Path) -> None:
     assert [worker.returncode for worker in workers] == [0, 0], outputs
 
     # Then every job ran exactly once, and both workers took jobs
-    with sqlite3.connect(data_dir / "dikom.sqlite3") as db:
-        executions = db.execute("SELECT job, COUNT(*) FROM test_executions GROUP BY job ORDER BY job").fetchall()
-        pids = {row[0] for row in db.execute("SELECT DISTINCT pid FROM test_executions")}
-        results = db.execute(
-            "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult WHERE task_path = ?",
-            ["dikom.web.tests.clock_jobs.record"],
-        ).fetchall()
+    executions = scratch.query("SELECT job, COUNT(*) FROM test_executions GROUP BY job ORDER BY job")
+    pids = {row[0] for row in scratch.query("SELECT DISTINCT pid FROM test_executions")}
+    results = scratch.query(
+        "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult WHERE task_path = %s",
+        ["dikom.web.tests.clock_jobs.record"],
+    )
     assert sorted(executions) == sorted((f"job-{number}", 1) for number in range(40))
     assert len(results) == 40
     assert {status for status, _ in results} == {"SUCCESSFUL"}
-    assert all(len(json.loads(ids)) == 1 for _, ids in results)  # each task claimed by one worker
+    assert all(
+        len(ids if isinstance(ids, list) else json.loads(ids)) == 1 for _, ids in results
+    )  # each task claimed by one worker
     assert pids == {worker.pid for worker in workers}, "both workers should have taken jobs"
