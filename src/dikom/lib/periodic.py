@@ -2,8 +2,9 @@
 
 Apps register jobs in ``AppConfig.ready`` (``register(name, "dotted.task", every_seconds=60)``).
 ``manage.py clock`` (started by ``manage.py serve`` next to the task worker)
-enqueues each job when it is due and every job once right after it starts, so
-after a restart whatever fell due while the server was down is done at once.
+enqueues each job when it is due (once per period however many clocks run: the period is
+claimed in the database, see dikom.web.actions.claim_period); after a restart whatever fell
+due while no clock ran is done at once.
 The jobs must therefore be idempotent and find their work in the database
 (e.g. "timers due before now"), never in the clock's memory.
 """

@@ -1,4 +1,10 @@
-"""Enqueue the registered periodic jobs when they are due (see dikom.lib.periodic)."""
+"""Enqueue the registered periodic jobs when they are due (see dikom.lib.periodic).
+
+Several clocks may run (one per machine): before enqueuing a job a clock claims the
+job's period in the database (``dikom.web.actions.claim_period``, in the same transaction as the task row), so each job is
+enqueued once per period however many clocks run. A clock asks the database about a
+job only when the job's period, as last read from the database, has run out.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +12,33 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+from django.utils import timezone
 
 from dikom.lib import periodic
+from dikom.web.actions import enqueue_periodic_job_if_due
 
 
 class Command(BaseCommand):
     help = "Enqueue periodic background jobs (timers, reminders, housekeeping) when they are due."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--once", action="store_true", help="Enqueue every job once and stop.")
+        parser.add_argument(
+            "--once", action="store_true", help="Enqueue every job whose period has run out once and stop."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        last: dict[str, float] = {}
+        # Monotonic time at which each job is next worth asking the database about. The first
+        # round asks about every job: what fell due while no clock ran is enqueued at once.
+        check_at: dict[str, float] = {}
         while True:
-            now = time.monotonic()
+            close_old_connections()
             for job in periodic.JOBS.values():
-                # First round after a (re)start: every job runs at once, catching up on what fell due meanwhile.
-                if job.name not in last or now - last[job.name] >= job.every_seconds:
-                    periodic.enqueue(job)
-                    last[job.name] = now
+                if time.monotonic() < check_at.get(job.name, 0.0):
+                    continue
+                claim = enqueue_periodic_job_if_due(job)
+                wait = (claim.next_due - timezone.now()).total_seconds()
+                check_at[job.name] = time.monotonic() + max(wait, 0.0)
             if options["once"]:
                 return
             time.sleep(1)
