@@ -63,7 +63,7 @@ class UplinkError(Exception):
         self.status = status
 
 
-class Ignored(Exception):  # noqa: N818 - a message type, not an error
+class Ignored(Exception):
     """A message of another type than an uplink (join, status, ack): acknowledged, nothing stored."""
 
 
