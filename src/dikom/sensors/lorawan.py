@@ -272,3 +272,22 @@ def store_uplink(municipality: Municipality, uplink: Uplink) -> Stored:
                 f"it has {', '.join(sorted(uplink.decoded)) or 'no fields'}"
             )
     return stored
+
+
+def set_mapping(thing: m.Thing, dev_eui: str, fields: dict[str, int]) -> None:
+    """Map a device onto ``thing`` (checked: a DevEUI, Datastreams of this Thing, the DevEUI unused in the city)."""
+    eui = _eui(dev_eui, "DevEUI")
+    if not fields:
+        raise UplinkError("Name at least one payload field and its Datastream")
+    other = device_thing(thing.municipality, eui)
+    if other is not None and other.pk != thing.pk:
+        raise UplinkError(f"Thing {other.pk} of this city already has the DevEUI {eui}", 409)
+    own = set(thing.datastreams.values_list("pk", flat=True))
+    foreign = sorted(name for name, pk in fields.items() if pk not in own)
+    if foreign:
+        raise UplinkError(f"{', '.join(foreign)}: no Datastream of Thing {thing.pk}")
+    with transaction.atomic():
+        row = m.Thing.objects.select_for_update().get(pk=thing.pk)
+        row.properties = {**(row.properties or {}), "lorawan": {"devEui": eui, "fields": dict(fields)}}
+        row.save(update_fields=["properties", "updated_at"])
+        thing.properties = row.properties

@@ -264,3 +264,34 @@ def test_keys_and_cities(client: Any, city_a: Any) -> None:
     assert send(client, "nirgendwo", "tts", tts_uplink(), key).status_code == 404
     assert client.get("/sta/lorawan/fulda/tts").status_code == 405
     assert Observation.objects.count() == 0
+
+
+def test_mapping_command_checks_and_keeps_other_properties(client: Any, city_a: Any, marburg: Any) -> None:
+    from django.core.management import CommandError, call_command
+
+    from dikom.sensors.models import Thing
+
+    key = key_for(city_a)
+    mapping = make_device(client, key, EUI, {"soil_moisture": "Bodenfeuchte"})
+    response = post(
+        client, "Things", {"name": "Korb", "description": "x", "properties": {"street": "Bahnhofstr."}}, key
+    )
+    thing = Thing.objects.get(pk=response.json()["@iot.id"])
+    foreign = make_device(client, key_for(marburg), "0004A30B001C0530", {"level": "Füllstand"})
+    with pytest.raises(CommandError, match="no Datastream of Thing"):
+        call_command("sta_lorawan_map", "fulda", str(thing.pk), "0004a30b001c0531", f"level={foreign['level']}")
+    with pytest.raises(CommandError, match="already has the DevEUI"):
+        call_command("sta_lorawan_map", "fulda", str(thing.pk), EUI.lower(), f"x={mapping['soil_moisture']}")
+    with pytest.raises(CommandError, match="No Thing"):
+        call_command("sta_lorawan_map", "marburg", str(thing.pk), "0004a30b001c0531", "x=1")
+    with pytest.raises(CommandError, match="DevEUI"):
+        call_command("sta_lorawan_map", "fulda", str(thing.pk), "nope", "x=1")
+    # the existing device's Thing re-mapped with the lower-case DevEUI it already has
+    owner = Thing.objects.get(properties__lorawan__devEui=EUI)
+    call_command("sta_lorawan_map", "fulda", str(owner.pk), EUI.lower(), f"moisture={mapping['soil_moisture']}")
+    owner.refresh_from_db()
+    assert owner.properties["lorawan"] == {"devEui": EUI, "fields": {"moisture": mapping["soil_moisture"]}}
+    body = tts_uplink()
+    body["uplink_message"]["decoded_payload"] = {"moisture": 31}
+    assert send(client, "fulda", "tts", body, key).status_code == 201
+    assert thing.properties == {"street": "Bahnhofstr."}
