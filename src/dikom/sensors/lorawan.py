@@ -209,7 +209,7 @@ def _mapping(thing: m.Thing) -> dict[str, int]:
     mapping: dict[str, int] = {}
     for name, target in fields.items():
         pk = target.get("@iot.id") if isinstance(target, dict) else target
-        if not isinstance(pk, int) or isinstance(pk, bool):
+        if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk < 2**63:
             raise UplinkError(f"properties.lorawan.fields.{name} of Thing {thing.pk} is no Datastream @iot.id", 409)
         mapping[name] = pk
     own = set(thing.datastreams.filter(pk__in=mapping.values()).values_list("pk", flat=True))
@@ -277,8 +277,8 @@ def store_uplink(municipality: Municipality, uplink: Uplink) -> Stored:
 def set_mapping(thing: m.Thing, dev_eui: str, fields: dict[str, int]) -> None:
     """Map a device onto ``thing`` (checked: a DevEUI, Datastreams of this Thing, the DevEUI unused in the city)."""
     eui = _eui(dev_eui, "DevEUI")
-    if not fields:
-        raise UplinkError("Name at least one payload field and its Datastream")
+    if not fields or not all(0 < pk < 2**63 for pk in fields.values()):
+        raise UplinkError("Name at least one payload field and its Datastream (a positive @iot.id)")
     other = device_thing(thing.municipality, eui)
     if other is not None and other.pk != thing.pk:
         raise UplinkError(f"Thing {other.pk} of this city already has the DevEUI {eui}", 409)

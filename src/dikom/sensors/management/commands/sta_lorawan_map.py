@@ -33,5 +33,5 @@ class Command(BaseCommand):
             lorawan.set_mapping(thing, options["dev_eui"], fields)
         except lorawan.UplinkError as exc:
             raise CommandError(exc.message) from None
-        eui = thing.properties["lorawan"]["devEui"]
+        eui = (thing.properties or {})["lorawan"]["devEui"]
         self.stdout.write(f"Thing {thing.pk} receives the uplinks of {eui}: {', '.join(sorted(fields))}")
