@@ -295,3 +295,17 @@ def test_mapping_command_checks_and_keeps_other_properties(client: Any, city_a: 
     body["uplink_message"]["decoded_payload"] = {"moisture": 31}
     assert send(client, "fulda", "tts", body, key).status_code == 201
     assert thing.properties == {"street": "Bahnhofstr."}
+
+
+@pytest.mark.parametrize("target", [2**70, -1, "41", True, {"@iot.id": None}])
+def test_broken_mapping_is_a_conflict_not_a_crash(client: Any, city_a: Any, target: Any) -> None:
+    from dikom.sensors.models import Thing
+
+    key = key_for(city_a)
+    make_device(client, key, EUI, {"soil_moisture": "Bodenfeuchte"})
+    thing = Thing.objects.get(properties__lorawan__devEui=EUI)
+    thing.properties["lorawan"]["fields"]["soil_moisture"] = target
+    thing.save()
+    response = send(client, "fulda", "tts", tts_uplink(), key)
+    assert response.status_code == 409, response.content
+    assert "soil_moisture" in response.json()["detail"]
