@@ -309,3 +309,30 @@ def test_broken_mapping_is_a_conflict_not_a_crash(client: Any, city_a: Any, targ
     response = send(client, "fulda", "tts", tts_uplink(), key)
     assert response.status_code == 409, response.content
     assert "soil_moisture" in response.json()["detail"]
+
+
+def test_uplink_observations_reach_mqtt_subscribers(
+    client: Any, city_a: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Stored through the create path of the API, so announced on the real broker (127.0.0.1:1883) like any other."""
+    from conftest import skip_or_fail
+    from dikom.lib.testing import run_task_worker
+    from dikom.sensors.tests.test_mqtt import Subscriber, broker_up
+
+    if not broker_up():
+        skip_or_fail("no MQTT broker (Mosquitto) at 127.0.0.1:1883")
+    settings.DIKOM_STA_MQTT_URL = "mqtt://127.0.0.1:1883"
+    key = key_for(city_a)
+    mapping = make_device(client, key, EUI, {"soil_moisture": "Bodenfeuchte"})
+    subscriber = Subscriber(f"v1.1/Datastreams({mapping['soil_moisture']})/Observations")
+    try:
+        assert subscriber.ready.wait(10)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert send(client, "fulda", "tts", tts_uplink(), key).status_code == 201
+        run_task_worker()
+        assert subscriber.arrived.wait(10)
+    finally:
+        subscriber.stop()
+    ours = [body for _topic, body in subscriber.messages if (body.get("parameters") or {}).get("lorawan")]
+    assert len(ours) == 1
+    assert ours[0]["result"] == 23.4 and ours[0]["parameters"]["lorawan"]["fCnt"] == 118
