@@ -4,7 +4,10 @@ The web server runs as many processes as the machine has cores (``--processes``,
 ``DIKOM_WEB_PROCESSES``), forked from this one onto one listening socket
 (``dikom.lib.prefork``); one process serves in this process itself. The task worker
 and the clock run as child processes once, however many web processes there are;
-everything stops together on Ctrl+C or SIGTERM. Several web processes need a cache
+everything stops together on Ctrl+C or SIGTERM. When ``DIKOM_STA_MQTT_URL`` is set, the
+MQTT listener that stores published Observations (``manage.py sta_mqtt_ingest``) runs as a
+child process too, restarted whenever it ends (``dikom.lib.supervise``; ``--no-mqtt-ingest``
+leaves it out). Several web processes need a cache
 they share (rate limits, throttles): Redis (``DIKOM_CACHE_URL``) or the database
 cache, never the memory of one process.
 
@@ -20,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -80,6 +84,11 @@ class Command(BaseCommand):
             help="Web server processes (default: DIKOM_WEB_PROCESSES, or one per CPU core).",
         )
         parser.add_argument("--no-worker", action="store_true", help="Do not start the task worker.")
+        parser.add_argument(
+            "--no-mqtt-ingest",
+            action="store_true",
+            help="Do not start the MQTT listener for published Observations (started when DIKOM_STA_MQTT_URL is set).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from waitress import serve
@@ -114,6 +123,16 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"clock for periodic jobs started (pid {clock.pid})")
 
+        listener: subprocess.Popen[bytes] | None = None
+        if settings.DIKOM_STA_MQTT_URL and not options["no_mqtt_ingest"]:
+            from dikom.lib import supervise
+
+            manage = [sys.executable, str(settings.BASE_DIR / "manage.py"), "sta_mqtt_ingest"]
+            listener = subprocess.Popen(  # noqa: S603 - our own interpreter, supervise.py and manage.py
+                [sys.executable, str(Path(supervise.__file__)), "MQTT listener", "--", *manage],
+            )
+            self.stdout.write(f"MQTT listener for published observations started (pid {listener.pid})")
+
         def stop(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
 
@@ -133,7 +152,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            for child in (clock, worker):
+            for child in (listener, clock, worker):
                 if child is None:
                     continue
                 child.terminate()
