@@ -138,3 +138,18 @@ def _fresh_process_state_for_usage_events() -> Iterator[None]:
     yield
     events._registered.clear()
     groupcommit.committer().stop()
+
+
+@pytest.fixture
+def migration_data(db: Any) -> None:
+    """What `migrate` installs as data (built-in competence frameworks and clusters, the forum's categories).
+
+    A test with a live server or ``transaction=True`` empties every table when it ends, so a later test of the
+    same run would find none of it, unlike a fresh installation; browser tests that need it ask for this.
+    """
+    from dikom.competences.service import install_builtin_clusters, install_builtin_frameworks
+    from dikom.forum.service import install_default_categories
+
+    install_builtin_frameworks()
+    install_builtin_clusters()
+    install_default_categories()

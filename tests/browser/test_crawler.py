@@ -419,7 +419,7 @@ def check_english_words(texts: dict[str, Any], url: str, add: Any) -> None:
 
 
 @pytest.fixture
-def demo_city(browser_settings: LazySettings) -> Iterator[None]:
+def demo_city(browser_settings: LazySettings, migration_data: None) -> Iterator[None]:
     """The demo cooperation with its services, applications, cases, a few days of usage and the smart city."""
     from dikom.analytics.demo import load_demo_usage
     from dikom.cases.demo import load_demo_cases

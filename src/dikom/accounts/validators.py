@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 
 class CharacterClassValidator:
@@ -34,37 +34,47 @@ class CharacterClassValidator:
 # catalogue translates them. A text zxcvbn adds in a later version falls back to the
 # generic message alone.
 _ZXCVBN_FEEDBACK = {
-    "Use a few words, avoid common phrases.": _lazy("Use a few words, avoid common phrases."),
-    "No need for symbols, digits, or uppercase letters.": _lazy("No need for symbols, digits, or uppercase letters."),
-    "Add another word or two. Uncommon words are better.": _lazy("Add another word or two. Uncommon words are better."),
-    "Straight rows of keys are easy to guess.": _lazy("Straight rows of keys are easy to guess."),
-    "Short keyboard patterns are easy to guess.": _lazy("Short keyboard patterns are easy to guess."),
-    "Use a longer keyboard pattern with more turns.": _lazy("Use a longer keyboard pattern with more turns."),
-    'Repeats like "aaa" are easy to guess.': _lazy('Repeats like "aaa" are easy to guess.'),
-    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".': _lazy(
+    "Use a few words, avoid common phrases.": gettext_lazy("Use a few words, avoid common phrases."),
+    "No need for symbols, digits, or uppercase letters.": gettext_lazy(
+        "No need for symbols, digits, or uppercase letters."
+    ),
+    "Add another word or two. Uncommon words are better.": gettext_lazy(
+        "Add another word or two. Uncommon words are better."
+    ),
+    "Straight rows of keys are easy to guess.": gettext_lazy("Straight rows of keys are easy to guess."),
+    "Short keyboard patterns are easy to guess.": gettext_lazy("Short keyboard patterns are easy to guess."),
+    "Use a longer keyboard pattern with more turns.": gettext_lazy("Use a longer keyboard pattern with more turns."),
+    'Repeats like "aaa" are easy to guess.': gettext_lazy('Repeats like "aaa" are easy to guess.'),
+    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".': gettext_lazy(
         'Repeats like "abcabcabc" are only slightly harder to guess than "abc".'
     ),
-    "Avoid repeated words and characters.": _lazy("Avoid repeated words and characters."),
-    'Sequences like "abc" or "6543" are easy to guess.': _lazy('Sequences like "abc" or "6543" are easy to guess.'),
-    "Avoid sequences.": _lazy("Avoid sequences."),
-    "Recent years are easy to guess.": _lazy("Recent years are easy to guess."),
-    "Avoid recent years.": _lazy("Avoid recent years."),
-    "Avoid years that are associated with you.": _lazy("Avoid years that are associated with you."),
-    "Dates are often easy to guess.": _lazy("Dates are often easy to guess."),
-    "Avoid dates and years that are associated with you.": _lazy("Avoid dates and years that are associated with you."),
-    "This is a top-10 common password.": _lazy("This is a top-10 common password."),
-    "This is a top-100 common password.": _lazy("This is a top-100 common password."),
-    "This is a very common password.": _lazy("This is a very common password."),
-    "This is similar to a commonly used password.": _lazy("This is similar to a commonly used password."),
-    "A word by itself is easy to guess.": _lazy("A word by itself is easy to guess."),
-    "Names and surnames by themselves are easy to guess.": _lazy("Names and surnames by themselves are easy to guess."),
-    "Common names and surnames are easy to guess.": _lazy("Common names and surnames are easy to guess."),
-    "Capitalization doesn't help very much.": _lazy("Capitalization doesn't help very much."),
-    "All-uppercase is almost as easy to guess as all-lowercase.": _lazy(
+    "Avoid repeated words and characters.": gettext_lazy("Avoid repeated words and characters."),
+    'Sequences like "abc" or "6543" are easy to guess.': gettext_lazy(
+        'Sequences like "abc" or "6543" are easy to guess.'
+    ),
+    "Avoid sequences.": gettext_lazy("Avoid sequences."),
+    "Recent years are easy to guess.": gettext_lazy("Recent years are easy to guess."),
+    "Avoid recent years.": gettext_lazy("Avoid recent years."),
+    "Avoid years that are associated with you.": gettext_lazy("Avoid years that are associated with you."),
+    "Dates are often easy to guess.": gettext_lazy("Dates are often easy to guess."),
+    "Avoid dates and years that are associated with you.": gettext_lazy(
+        "Avoid dates and years that are associated with you."
+    ),
+    "This is a top-10 common password.": gettext_lazy("This is a top-10 common password."),
+    "This is a top-100 common password.": gettext_lazy("This is a top-100 common password."),
+    "This is a very common password.": gettext_lazy("This is a very common password."),
+    "This is similar to a commonly used password.": gettext_lazy("This is similar to a commonly used password."),
+    "A word by itself is easy to guess.": gettext_lazy("A word by itself is easy to guess."),
+    "Names and surnames by themselves are easy to guess.": gettext_lazy(
+        "Names and surnames by themselves are easy to guess."
+    ),
+    "Common names and surnames are easy to guess.": gettext_lazy("Common names and surnames are easy to guess."),
+    "Capitalization doesn't help very much.": gettext_lazy("Capitalization doesn't help very much."),
+    "All-uppercase is almost as easy to guess as all-lowercase.": gettext_lazy(
         "All-uppercase is almost as easy to guess as all-lowercase."
     ),
-    "Reversed words aren't much harder to guess.": _lazy("Reversed words aren't much harder to guess."),
-    "Predictable substitutions like '@' instead of 'a' don't help very much.": _lazy(
+    "Reversed words aren't much harder to guess.": gettext_lazy("Reversed words aren't much harder to guess."),
+    "Predictable substitutions like '@' instead of 'a' don't help very much.": gettext_lazy(
         "Predictable substitutions like '@' instead of 'a' don't help very much."
     ),
 }

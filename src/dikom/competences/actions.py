@@ -117,6 +117,20 @@ def _import_locked(content: dict[str, Any], *, municipality: Municipality | None
     return ImportResult(version=version, created=True)
 
 
+def install_builtin_clusters() -> int:
+    """The clusters of the Virtual Competence Center shipped as data (idempotent); returns how many were new."""
+    from dikom.competences.builtin import CLUSTERS
+    from dikom.competences.models import Cluster
+
+    created = 0
+    for key, name, description, codes in CLUSTERS:
+        _cluster, new = Cluster.objects.get_or_create(
+            key=key, defaults={"name": name, "description": description, "competence_codes": codes}
+        )
+        created += int(new)
+    return created
+
+
 def install_builtin_frameworks() -> list[FrameworkVersion]:
     """DigComp 2.2 and the KGSt key competences (idempotent)."""
     versions = []

@@ -80,6 +80,7 @@ def load_demo_competences(password: str | None = None) -> DemoCompetencesResult:
     if not founding or StaffProfile.objects.filter(municipality__in=founding).exists():
         return DemoCompetencesResult(created=False)
     actions.install_builtin_frameworks()
+    actions.install_builtin_clusters()
     digcomp = Framework.objects.get(key="digcomp-2.2", municipality=None).versions.order_by("-number")[0]
     now = timezone.now()
     people = 0

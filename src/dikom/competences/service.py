@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dikom.competences import access, gaps
-from dikom.competences.actions import install_builtin_frameworks
+from dikom.competences.actions import install_builtin_clusters, install_builtin_frameworks
 from dikom.competences.models import Evidence, FrameworkVersion
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "FrameworkVersion",
     "OwnGap",
     "competence_titles",
+    "install_builtin_clusters",
     "install_builtin_frameworks",
     "own_gaps",
 ]

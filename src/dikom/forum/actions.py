@@ -27,6 +27,19 @@ class ForumError(ValueError):
     """A refused change; the message is translated for the person who tried."""
 
 
+def install_default_categories() -> int:
+    """The forum's first categories (idempotent, as migration 0002 installs them); returns how many were new."""
+    from dikom.forum.builtin import CATEGORIES
+
+    created = 0
+    for slug, name, description, position in CATEGORIES:
+        _category, new = Category.objects.get_or_create(
+            slug=slug, defaults={"name": name, "description": description, "position": position}
+        )
+        created += int(new)
+    return created
+
+
 def _tags(competences: list[tuple[str, str]], free: list[str]) -> list[Tag]:
     tags = []
     for code, title in competences:

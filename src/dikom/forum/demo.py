@@ -42,6 +42,7 @@ def load_demo_forum() -> bool:
     """Create the forum demo once; returns whether anything was created."""
     if Topic.objects.exists() or not User.objects.filter(username="fulda-caseworker").exists():
         return False
+    actions.install_default_categories()
     moderator = User.objects.filter(username="marburg-hr").first()
     if moderator is not None:
         Moderator.objects.get_or_create(user=moderator)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-__all__ = ["competence_topics_url"]
+from dikom.forum.actions import install_default_categories
+
+__all__ = ["competence_topics_url", "install_default_categories"]
 
 
 def competence_topics_url(code: str) -> str:

@@ -53,7 +53,7 @@ def _no_sideways_scroll(page: Any) -> None:
 
 
 def test_gap_to_training_expert_and_forum_at_390_px(
-    browser: Any, live_server: Any, team: Any, city_b: Any, login: Any
+    browser: Any, live_server: Any, team: Any, city_b: Any, login: Any, migration_data: None
 ) -> None:
     sys.path.insert(0, str(ROOT))
     from tests.browser.support import assert_accessible

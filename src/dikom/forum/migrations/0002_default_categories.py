@@ -4,13 +4,7 @@ from typing import Any
 
 from django.db import migrations
 
-CATEGORIES = [
-    ("onlinedienste", "Onlinedienste und OZG", "Fragen zu gemeinsam entwickelten Onlinediensten", 1),
-    ("e-akte", "E-Akte und Prozesse", "Digitale Akte, Prozessmanagement, Automatisierung", 2),
-    ("daten", "Daten und Open Data", "Auswertungen, offene Daten, Sensorik", 3),
-    ("kompetenzen", "Kompetenzen und Qualifizierung", "Lernen, Schulungen, Erfahrungen", 4),
-    ("allgemein", "Allgemeines", "Alles andere rund um die digitale Verwaltung", 5),
-]
+from dikom.forum.builtin import CATEGORIES
 
 
 def create(apps: Any, schema_editor: Any) -> None:
