@@ -205,6 +205,10 @@ def generate(count: int, seed: int) -> list[str]:
                 dataset.updated_at = stamp
                 dataset.created_at = stamp
             Dataset.objects.bulk_update(created, ["updated_at", "created_at"])
+    # bulk_create bypasses actions.reindex: fill the search index as `manage.py opendata_reindex` does.
+    from dikom.opendata import actions
+
+    actions.rebuild_search_terms()
     return names
 
 

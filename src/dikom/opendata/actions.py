@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from dikom.municipalities.models import Municipality
 from dikom.opendata import search, vocab
-from dikom.opendata.models import Dataset, DatasetRevision, Organization, Resource, Tag
+from dikom.opendata.models import Dataset, DatasetRevision, Organization, Resource, SearchTerm, Tag
 
 NAME_RE = re.compile(r"^[a-z0-9_-]{2,100}$")
 TAG_RE = re.compile(r"^[\w .\-äöüÄÖÜß]{1,100}$", re.UNICODE)
@@ -190,6 +190,38 @@ def reindex(dataset: Dataset) -> None:
     tags = " ".join(dataset.tags.values_list("name", flat=True))
     text = search.index_text(dataset.title, dataset.name, tags, dataset.notes, dataset.organization.title)
     Dataset.objects.filter(pk=dataset.pk).update(search_text=text)
+    store_terms(dataset.pk, text)
+
+
+def store_terms(dataset_id: int, text: str) -> None:
+    """Replace the dataset's rows in the search index with the words of ``text`` (its ``search_text``)."""
+    terms = set(search.terms_of(text))
+    existing = set(SearchTerm.objects.filter(dataset_id=dataset_id).values_list("term", flat=True))
+    if existing - terms:
+        SearchTerm.objects.filter(dataset_id=dataset_id, term__in=existing - terms).delete()
+    SearchTerm.objects.bulk_create([SearchTerm(dataset_id=dataset_id, term=term) for term in sorted(terms - existing)])
+
+
+def rebuild_search_terms(batch: int = 2000) -> int:
+    """Fill the search index from every dataset's ``search_text``; returns the number of datasets."""
+    done = 0
+    last = 0
+    while True:
+        rows = list(Dataset.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "search_text")[:batch])
+        if not rows:
+            return done
+        with transaction.atomic():
+            SearchTerm.objects.filter(dataset_id__in=[pk for pk, _text in rows]).delete()
+            SearchTerm.objects.bulk_create(
+                [
+                    SearchTerm(dataset_id=pk, term=term)
+                    for pk, text in rows
+                    for term in sorted(set(search.terms_of(text)))
+                ],
+                batch_size=5000,
+            )
+        done += len(rows)
+        last = rows[-1][0]
 
 
 def _apply(dataset: Dataset, data: dict[str, Any], *, partial: bool, errors: dict[str, list[str]]) -> dict[str, Any]:

@@ -123,6 +123,30 @@ class Dataset(models.Model):
         return self.themes.split()
 
 
+class SearchTerm(models.Model):
+    """One folded word of a dataset's ``search_text``: the index the German search looks prefixes up in.
+
+    Kept by ``actions.reindex`` (and ``manage.py opendata_reindex`` for rows written
+    another way); see ``search.py`` for the folding and ``service._text_filter``.
+    """
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="search_terms")
+    term = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "term"], name="opendata_searchterm_unique")]
+        indexes = [
+            # varchar_pattern_ops lets PostgreSQL use the index for LIKE 'stem%' under any collation;
+            # other databases ignore the operator class (SQLite is queried with a range, see service).
+            models.Index(
+                fields=["term", "dataset"], name="opendata_term_prefix", opclasses=["varchar_pattern_ops", "int8_ops"]
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.term
+
+
 class Resource(models.Model):
     """A distribution: a file uploaded here or a link to one elsewhere."""
 

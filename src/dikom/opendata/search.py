@@ -23,6 +23,8 @@ FOLDS = (("ß", "ss"), ("ä", "a"), ("ö", "o"), ("ü", "u"), ("ae", "a"), ("oe"
 SUFFIXES = ("ungen", "ern", "em", "en", "er", "es", "e", "n", "s")
 MIN_STEM = 3
 MAX_TERMS = 12
+# Longer words are indexed by their first TERM_LENGTH characters; a longer query stem is checked on search_text.
+TERM_LENGTH = 200
 
 
 class SearchQueryError(ValueError):
@@ -47,6 +49,11 @@ def index_text(*parts: str) -> str:
         for word in words(part):
             seen.setdefault(word.replace("_", ""), None)
     return "".join(f" {w}" for w in seen if w)
+
+
+def terms_of(text: str) -> list[str]:
+    """The indexed words of a ``search_text`` (each stored as one ``SearchTerm`` row)."""
+    return [term[:TERM_LENGTH] for term in text.split() if term]
 
 
 def stem(word: str) -> str:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +23,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from dikom.municipalities.models import Municipality
 from dikom.opendata import actions, search, vocab
-from dikom.opendata.models import Dataset, Organization, Resource
+from dikom.opendata.models import Dataset, Organization, Resource, SearchTerm, Tag
 
 CKAN_STATE = {
     Dataset.State.PUBLISHED: "active",
@@ -301,7 +302,34 @@ def _clause_filter(clause: search.Clause) -> Q:
     raise search.SearchQueryError(f"Unknown field '{name[:40]}'")
 
 
+def _term_prefix(stem: str) -> Q:
+    """SearchTerm rows whose term starts with ``stem``, as a lookup the term index serves.
+
+    PostgreSQL: ``LIKE 'stem%'`` on the ``varchar_pattern_ops`` index (a range would follow
+    the database's collation, which need not keep prefixes together). SQLite and others
+    compare terms byte-wise, so the prefix is the range [stem, stem + U+10FFFF).
+    """
+    if connection.vendor == "postgresql":
+        return Q(term__startswith=stem)
+    return Q(term__gte=stem, term__lt=stem + "\U0010ffff")
+
+
 def _text_filter(texts: list[str]) -> Q:
+    """Datasets with, for every query stem, an indexed word starting with it (see ``search.py``).
+
+    The same result as ``search_text`` containing `` <stem>`` for each stem, but looked up
+    in the ``SearchTerm`` index instead of scanning every dataset's text.
+    """
+    q = Q()
+    for stem in search.query_stems(" ".join(texts)):
+        q &= Q(pk__in=SearchTerm.objects.filter(_term_prefix(stem[: search.TERM_LENGTH])).values("dataset_id"))
+        if len(stem) > search.TERM_LENGTH:  # only the start of very long words is indexed
+            q &= Q(search_text__contains=f" {stem}")
+    return q
+
+
+def legacy_text_filter(texts: list[str]) -> Q:
+    """The search as it was before the term index (a scan of ``search_text``); kept as the reference in tests."""
     q = Q()
     for stem in search.query_stems(" ".join(texts)):
         q &= Q(search_text__contains=f" {stem}")
@@ -378,26 +406,37 @@ def _cached_facets(
 
 
 def _facet(name: str, base: QuerySet[Dataset], limit: int, mincount: int) -> dict[str, int]:
+    """One grouped query over the matching ids (no join to the datasets for keywords and formats)."""
     counts: Counter[str] = Counter()
+    ids = base.values("pk")
     if name == "organization":
-        for org_name, n in base.values_list("organization__name").annotate(n=Count("pk")):
-            counts[org_name] = n
+        by_id = dict(base.order_by().values_list("organization_id").annotate(n=Count("pk")))
+        names = dict(Organization.objects.filter(pk__in=list(by_id)).values_list("pk", "name"))
+        for org_id, n in by_id.items():
+            counts[names[org_id]] = n
     elif name == "groups":
-        for themes in base.values_list("themes", flat=True):
+        for themes in base.order_by().values_list("themes", flat=True):
             counts.update(code.lower() for code in themes.split())
     elif name == "tags":
-        for tag_name, n in base.values_list("tags__name").annotate(n=Count("pk")):
+        through = Dataset.tags.through
+        by_tag = dict(
+            through.objects.filter(dataset_id__in=ids).order_by().values_list("tag_id").annotate(n=Count("dataset_id"))
+        )
+        for tag_name, tag_id in Tag.objects.filter(pk__in=list(by_tag)).values_list("name", "pk"):
             if tag_name:
-                counts[tag_name] = n
+                counts[tag_name] = by_tag[tag_id]
     elif name == "res_format":
         formats = (
-            Resource.objects.filter(dataset__in=base).values_list("format").annotate(n=Count("dataset", distinct=True))
+            Resource.objects.filter(dataset_id__in=ids)
+            .order_by()
+            .values_list("format")
+            .annotate(n=Count("dataset_id", distinct=True))
         )
         for file_format, n in formats:
             if file_format:
                 counts[file_format] = n
     elif name in ("license_id", "frequency"):
-        for row in base.values(name).annotate(n=Count("pk")):
+        for row in base.order_by().values(name).annotate(n=Count("pk")):
             if row[name]:
                 counts[row[name]] = row["n"]
     else:
