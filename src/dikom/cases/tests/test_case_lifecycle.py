@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from django.utils import translation
+from lxml import etree
 
 from dikom.accounts.roles import Role
 from dikom.accounts.tests.factories import MembershipFactory
 from dikom.cases import actions
+from dikom.cases.efile import xdomea
 from dikom.cases.models import Case, CaseDocument, CaseMessage, Task
 from dikom.lib.testing import run_task_worker
 from dikom.municipalities.tests.factories import OrgUnitFactory
@@ -151,7 +153,20 @@ def test_from_task_to_decision_letter_and_efile(
     [package] = list((tmp_path / "efile").glob("*.zip"))
     with zipfile.ZipFile(package) as archive:
         names = archive.namelist()
-    assert any(name.endswith(".xml") for name in names) and any(name.endswith(".pdf") for name in names)
+        [xml_name] = [name for name in names if name.endswith(".xml")]
+        xml = archive.read(xml_name)
+    assert any(name.endswith(".pdf") for name in names)
+    assert xdomea.validate(xml) == []  # the official xdomea 3.0.0 XSDs
+    message = etree.fromstring(xml)
+    ns = {"x": xdomea.NS}
+    history = message.xpath("//x:HistorienProtokollInformation", namespaces=ns)
+    actions_de = [entry.findtext("x:Aktion", namespaces=ns) for entry in history]
+    actors_de = {entry.findtext("x:Akteur", namespaces=ns) for entry in history}
+    assert actions_de[0] == "Antrag eingegangen, Fall eröffnet"
+    for german in ["Aufgabe übernommen", "Aufgabe erledigt", "Entscheidung getroffen", "Bescheid zugestellt"]:
+        assert german in actions_de
+    assert not set(actions_de) & {e.kind for e in case.events.all()}  # no internal event kind in the e-file
+    assert actors_de <= {"Sachbearbeitung", "Automatisierung", "System"}
     kinds = [e.kind for e in case.events.all()]
     for expected in ["opened", "task_claimed", "task_completed", "decided", "letter_delivered", "closed"]:
         assert expected in kinds
