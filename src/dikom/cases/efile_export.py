@@ -60,6 +60,23 @@ def history_action(kind: str) -> str:
     return HISTORY_ACTIONS.get(kind) or f"Bearbeitungsschritt ({kind})"
 
 
+def application_document(case: Case) -> model.Document:
+    """The citizen's application: the very receipt PDF/A the citizen downloads from the portal."""
+    from dikom.portal.receipt import receipt_pdf
+
+    application = case.application
+    return model.Document(
+        uuid=uuid.uuid5(case.uuid, "application-pdf"),
+        title=f"Antrag {application.reference}",
+        file_name=f"Antrag-{application.reference}.pdf",
+        media_type="application/pdf",
+        created_at=application.submitted_at or case.opened_at,
+        kind=model.DocumentKind.APPLICATION,
+        content=receipt_pdf(application),
+        archival=True,
+    )
+
+
 def case_file_for(case: Case) -> model.CaseFile:
     """The case as the e-file sees it: roles instead of staff names, documents with their bytes."""
     documents = []
@@ -78,6 +95,8 @@ def case_file_for(case: Case) -> model.CaseFile:
                 archival=document.kind == CaseDocument.Kind.LETTER,
             )
         )
+    if not any(d.kind == model.DocumentKind.APPLICATION for d in documents):
+        documents.insert(0, application_document(case))
     decision = None
     if case.outcome and case.decided_at is not None:
         decision = model.Decision(
