@@ -45,7 +45,7 @@ def receipt_html(application: Application) -> str:
         for f in application.files.order_by("created_at", "pk")
     ]
     my_applications_url = (
-        settings.SITE_URL.rstrip("/") + reverse("portal:my_applications") if application.citizen_id else ""
+        str(settings.SITE_URL or "").rstrip("/") + reverse("portal:my_applications") if application.citizen_id else ""
     )
     with translation.override("de"):
         return render_to_string(
