@@ -21,6 +21,16 @@ from dikom.portal.models import Application
 #: The receipt is archived in the e-file, so it is a PDF/A like the decision letters.
 PDF_VARIANT = "pdf/a-3b"
 
+# The receipt is German whatever the citizen's language (see portal/receipt.html).
+AUTH_METHODS = {
+    "bundid": "BundID",
+    "elster": "ELSTER-Zertifikat",
+    "eid": "Online-Ausweisfunktion (eID)",
+    "eu_wallet": "EUDI-Wallet",
+    "organisation_account": "Organisationskonto",
+}
+TRUST_LEVELS = {"low": "niedrig", "substantial": "substanziell", "high": "hoch"}
+
 
 def receipt_html(application: Application) -> str:
     """The receipt's HTML; the same for the citizen's download and the e-file."""
@@ -62,6 +72,10 @@ def receipt_html(application: Application) -> str:
                 "data": data,
                 "sections": sections,
                 "files": files,
+                "auth_method": AUTH_METHODS.get(application.auth_method, application.auth_method)
+                if application.auth_method != "none"
+                else "",
+                "trust_level": TRUST_LEVELS.get(application.trust_level, ""),
                 "fee_total": data.get("fee_total_cents", 0),
                 "payment": data.get("payment"),
                 "payment_reference": data.get("payment_reference") or "",

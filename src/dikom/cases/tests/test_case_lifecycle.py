@@ -186,7 +186,7 @@ def test_from_task_to_decision_letter_and_efile(
     from dikom.portal.receipt import receipt_html, receipt_pdf
 
     html = receipt_html(case.application)
-    for shown in ["Erika Muster", "erika@example.org", "36037", "Anlagen", "Anmeldung", case.reference]:
+    for shown in ["Erika Muster", "erika@example.org", "36037", "Keine Anlagen", "Ohne Anmeldung", case.reference]:
         assert shown in html
     efile_text = pdf_text(application_pdf)
     assert efile_text == pdf_text(receipt_pdf(case.application))  # the portal's receipt view returns receipt_pdf
