@@ -20,6 +20,62 @@ KINDS = {
     CaseDocument.Kind.OTHER: model.DocumentKind.NOTE,
 }
 
+# The e-file is an official German record (like the letters), whatever the staff's UI language:
+# the history's actions and actors are written in German, never as the internal event kinds.
+HISTORY_ACTIONS = {
+    "opened": "Antrag eingegangen, Fall eröffnet",
+    "task_created": "Aufgabe angelegt",
+    "task_assigned": "Aufgabe zugewiesen",
+    "task_claimed": "Aufgabe übernommen",
+    "task_completed": "Aufgabe erledigt",
+    "task_cancelled": "Aufgabe abgebrochen",
+    "consulted": "Andere Stelle beteiligt",
+    "information_requested": "Unterlagen oder Angaben nachgefordert",
+    "information_received": "Nachgeforderte Angaben eingegangen",
+    "message_sent": "Nachricht an Antragsteller/in gesendet",
+    "messages_read": "Nachrichten gelesen",
+    "reminder": "Erinnerung versandt",
+    "resumed": "Bearbeitung fortgesetzt",
+    "timer_fired": "Frist abgelaufen",
+    "note": "Vermerk",
+    "rule_applied": "Regel angewendet",
+    "decision_drafted": "Bescheid entworfen",
+    "signed_off": "Zweite Zeichnung erteilt",
+    "decided": "Entscheidung getroffen",
+    "document_generated": "Dokument erzeugt",
+    "letter_delivered": "Bescheid zugestellt",
+    "notified": "Benachrichtigung versandt",
+    "media_break": "Medienbruch vermerkt",
+    "webhook_called": "Externes System benachrichtigt",
+    "workflow_error": "Fehler im Prozessablauf",
+    "closed": "Fall abgeschlossen",
+    "efile_retry": "Übergabe an die E-Akte wiederholt",
+    "efile_transferred": "An die E-Akte übergeben",
+}
+ACTOR_ROLES = {"automation": "Automatisierung", "caseworker": "Sachbearbeitung", "system": "System"}
+
+
+def history_action(kind: str) -> str:
+    """The German action of a case event kind; an unknown kind still reads as German."""
+    return HISTORY_ACTIONS.get(kind) or f"Bearbeitungsschritt ({kind})"
+
+
+def application_document(case: Case) -> model.Document:
+    """The citizen's application: the very receipt PDF/A the citizen downloads from the portal."""
+    from dikom.portal.receipt import receipt_pdf
+
+    application = case.application
+    return model.Document(
+        uuid=uuid.uuid5(case.uuid, "application-pdf"),
+        title=f"Antrag {application.reference}",
+        file_name=f"Antrag-{application.reference}.pdf",
+        media_type="application/pdf",
+        created_at=application.submitted_at or case.opened_at,
+        kind=model.DocumentKind.APPLICATION,
+        content=receipt_pdf(application),
+        archival=True,
+    )
+
 
 def case_file_for(case: Case) -> model.CaseFile:
     """The case as the e-file sees it: roles instead of staff names, documents with their bytes."""
@@ -39,6 +95,8 @@ def case_file_for(case: Case) -> model.CaseFile:
                 archival=document.kind == CaseDocument.Kind.LETTER,
             )
         )
+    if not any(d.kind == model.DocumentKind.APPLICATION for d in documents):
+        documents.insert(0, application_document(case))
     decision = None
     if case.outcome and case.decided_at is not None:
         decision = model.Decision(
@@ -51,8 +109,8 @@ def case_file_for(case: Case) -> model.CaseFile:
     history = tuple(
         model.HistoryEntry(
             timestamp=event.created_at,
-            action=event.kind,
-            actor_role="automation" if event.automatic else ("caseworker" if event.actor_id else "system"),
+            action=history_action(event.kind),
+            actor_role=ACTOR_ROLES["automation" if event.automatic else ("caseworker" if event.actor_id else "system")],
             note=event.text,
         )
         for event in case.events.all()

@@ -13,9 +13,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -27,11 +25,11 @@ from dikom.eservices.definition import fees as fee_rules
 from dikom.eservices.definition.fields import clean_answers
 from dikom.eservices.definition.schema import text
 from dikom.eservices.service import adopted_services, adoption_for, local_fees
-from dikom.lib import letterhead
-from dikom.lib.pdf import PdfError, PdfUnavailable, render_pdf
+from dikom.lib.pdf import PdfError, PdfUnavailable
 from dikom.payments import service as payments_service
 from dikom.portal import access, actions, events, progress, steps
 from dikom.portal.models import Application
+from dikom.portal.receipt import receipt_pdf
 from dikom.web.branding import brand_for, initials
 
 logger = logging.getLogger(__name__)
@@ -590,42 +588,8 @@ def receipt(request: HttpRequest, city: str, uuid: str) -> HttpResponse:
     application = access.get_application_for_request(request, municipality, uuid)
     if application.status in (Application.Status.DRAFT, Application.Status.CANCELLED):
         raise Http404
-    data = application.submission_data
-    answers = data.get("answers") or {}
-    sections = []
-    for step_def in steps.steps_of(application.content):
-        key = str(step_def.get("key"))
-        if key in answers:
-            sections.append(
-                {
-                    "title": text(step_def.get("title"), "de"),
-                    "rows": steps.summary_rows(step_def.get("fields") or [], answers[key], "de"),
-                }
-            )
-    submitted = application.submitted_at or application.updated_at
-    with translation.override("de"):
-        html = render_to_string(
-            "portal/receipt.html",
-            {
-                "application": application,
-                "title": data.get("title") or _title(application.content),
-                "office": letterhead.authority(municipality),
-                "recipient": letterhead.recipient(answers, application.citizen),
-                "info": {"our_reference": application.reference, "date": letterhead.short_date(submitted)},
-                "submitted_on": letterhead.long_date(submitted),
-                "submitted_time": letterhead.clock_time(submitted),
-                "my_applications_url": request.build_absolute_uri(reverse("portal:my_applications"))
-                if application.citizen_id
-                else "",
-                "data": data,
-                "sections": sections,
-                "fee_total": data.get("fee_total_cents", 0),
-                "payment": data.get("payment"),
-                "payment_reference": data.get("payment_reference") or "",
-            },
-        )
     try:
-        pdf = render_pdf(html)  # fetches only the platform's static files; never the request's host
+        pdf = receipt_pdf(application)  # the same PDF/A the e-file gets; fetches only static files
     except PdfError as error:
         logger.exception("portal: the receipt PDF could not be made")
         context = {**_base(municipality), "pdf_failed": not isinstance(error, PdfUnavailable)}

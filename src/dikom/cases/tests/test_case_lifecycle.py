@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from django.utils import translation
+from lxml import etree
 
 from dikom.accounts.roles import Role
 from dikom.accounts.tests.factories import MembershipFactory
 from dikom.cases import actions
+from dikom.cases.efile import xdomea
 from dikom.cases.models import Case, CaseDocument, CaseMessage, Task
 from dikom.lib.testing import run_task_worker
 from dikom.municipalities.tests.factories import OrgUnitFactory
@@ -41,6 +43,14 @@ def pdf_streams(pdf: bytes) -> bytes:
         except zlib.error:
             out.append(match.group(1))
     return b"\n".join(out)
+
+
+def pdf_text(pdf: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 def submit(adoption: Any) -> Application:
@@ -151,7 +161,36 @@ def test_from_task_to_decision_letter_and_efile(
     [package] = list((tmp_path / "efile").glob("*.zip"))
     with zipfile.ZipFile(package) as archive:
         names = archive.namelist()
-    assert any(name.endswith(".xml") for name in names) and any(name.endswith(".pdf") for name in names)
+        [xml_name] = [name for name in names if name.endswith(".xml")]
+        xml = archive.read(xml_name)
+        [application_pdf] = [archive.read(name) for name in names if name.endswith("Antrag-" + case.reference + ".pdf")]
+    assert any(name.endswith(".pdf") for name in names)
+    assert xdomea.validate(xml) == []  # the official xdomea 3.0.0 XSDs
+    message = etree.fromstring(xml)
+    ns = {"x": xdomea.NS}
+    history = message.xpath("//x:HistorienProtokollInformation", namespaces=ns)
+    actions_de = [entry.findtext("x:Aktion", namespaces=ns) for entry in history]
+    actors_de = {entry.findtext("x:Akteur", namespaces=ns) for entry in history}
+    assert actions_de[0] == "Antrag eingegangen, Fall eröffnet"
+    for german in ["Aufgabe übernommen", "Aufgabe erledigt", "Entscheidung getroffen", "Bescheid zugestellt"]:
+        assert german in actions_de
+    assert not set(actions_de) & {e.kind for e in case.events.all()}  # no internal event kind in the e-file
+    assert actors_de <= {"Sachbearbeitung", "Automatisierung", "System"}
+
+    # The citizen's application is in the e-file as a PDF/A, and it is the receipt the citizen downloads.
+    documents = message.xpath("//x:Vorgang/x:Dokument", namespaces=ns)
+    first = documents[0]
+    assert first.findtext("x:Typ", namespaces=ns) == "Antrag"
+    assert first.xpath("x:Version/x:Format/x:Name/code/text()", namespaces=ns) == [xdomea.FORMAT_PDF_ARCHIVAL]
+    assert b'pdfaid:part="3" pdfaid:conformance="B"' in pdf_streams(application_pdf)
+    from dikom.portal.receipt import receipt_html, receipt_pdf
+
+    html = receipt_html(case.application)
+    for shown in ["Erika Muster", "erika@example.org", "36037", "Keine Anlagen", "Ohne Anmeldung", case.reference]:
+        assert shown in html
+    efile_text = pdf_text(application_pdf)
+    assert efile_text == pdf_text(receipt_pdf(case.application))  # the portal's receipt view returns receipt_pdf
+    assert "Eingangsbestätigung" in efile_text and "Erika Muster" in efile_text and case.reference in efile_text
     kinds = [e.kind for e in case.events.all()]
     for expected in ["opened", "task_claimed", "task_completed", "decided", "letter_delivered", "closed"]:
         assert expected in kinds

@@ -54,3 +54,39 @@ def test_a_receipt_that_takes_too_long_gives_a_clear_page(
     response = client.get(f"/portal/{application.municipality.slug}/antrag/{application.uuid}/quittung.pdf")
     assert response.status_code == 503
     assert "Die PDF-Eingangsbestätigung konnte gerade nicht erstellt werden" in response.content.decode()
+
+
+def test_the_receipt_lists_attachments_sign_in_and_payment(
+    adoption: Any, citizen: Any, settings: Any, tmp_path: Any
+) -> None:
+    from django.core.files.base import ContentFile
+
+    from dikom.portal.models import ApplicationFile
+    from dikom.portal.receipt import receipt_html, receipt_pdf
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    application = _submitted(adoption, citizen, "Erika Muster")
+    application.auth_method, application.trust_level = "bundid", "substantial"
+    application.submission_data = {
+        **application.submission_data,
+        "payment": {"method": "paypal", "amount_cents": 1250},
+        "payment_reference": "KZ-2026-0042",
+    }
+    application.save()
+    ApplicationFile.objects.create(
+        application=application,
+        field_path="person.nachweis",
+        file=ContentFile(b"%PDF-1.7 Nachweis", name="nachweis.pdf"),
+        original_name="Schwerbehindertenausweis.pdf",
+        content_type="application/pdf",
+        size=4096,
+        sha256="0" * 64,
+    )
+
+    html = receipt_html(application)
+    text = hostile.pdf_text(receipt_pdf(application))
+
+    assert "Schwerbehindertenausweis.pdf (4 KB)" in html
+    assert "Angemeldet mit BundID, Vertrauensniveau substanziell." in html
+    assert "Bezahlt mit paypal, Kassenzeichen der Zahlung: KZ-2026-0042" in html
+    assert "Schwerbehindertenausweis.pdf" in text and "BundID" in text and "KZ-2026-0042" in text
