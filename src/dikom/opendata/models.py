@@ -134,6 +134,8 @@ class SearchTerm(models.Model):
     term = models.CharField(max_length=200)
 
     class Meta:
+        verbose_name = _("search term")
+        verbose_name_plural = _("search terms")
         constraints = [models.UniqueConstraint(fields=["dataset", "term"], name="opendata_searchterm_unique")]
         indexes = [
             # varchar_pattern_ops lets PostgreSQL use the index for LIKE 'stem%' under any collation;

@@ -36,6 +36,8 @@ class Migration(migrations.Migration):
                 ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='search_terms', to='opendata.dataset')),
             ],
             options={
+                'verbose_name': 'search term',
+                'verbose_name_plural': 'search terms',
                 'indexes': [models.Index(fields=['term', 'dataset'], name='opendata_term_prefix', opclasses=['varchar_pattern_ops', 'int8_ops'])],
                 'constraints': [models.UniqueConstraint(fields=('dataset', 'term'), name='opendata_searchterm_unique')],
             },
