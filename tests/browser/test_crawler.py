@@ -278,6 +278,13 @@ ALLOWED: list[Allowed] = [
         "hint of the demo services (eservices.demo); a lang attribute per value would need the audit log to "
         "know which field is which language.",
     ),
+    Allowed(
+        "english text",
+        r"^/opendata/verwaltung/",
+        r"^and in 'Open Data Commons Public Domain Dedication and Licence \(ODC PDDL\)'$",
+        "not UI text: the official title of a licence in the dcat-ap.de licence list, a proper name that the "
+        "list (and GovData) gives in English; the publisher must recognise it as written there.",
+    ),
 ]
 
 

@@ -7,7 +7,6 @@ levels in ``bins.py``. Every map has a list beside it with the same content.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import uuid
 from typing import Any
@@ -23,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from dikom.lib.spreadsheet_safety import csv_writer
 from dikom.municipalities.models import Municipality
 from dikom.sensors import service as sensors
 from dikom.smartcity import access, actions
@@ -254,7 +254,7 @@ def watering_log_csv(request: HttpRequest, city: str) -> HttpResponse:
     municipality = access.get_city(city)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="giessprotokoll-{municipality.slug}.csv"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)  # street names come from staff: no formulas in spreadsheets
     writer.writerow(["watered_at", "tree_number", "species", "street", "longitude", "latitude", "litres"])
     rows = (
         Watering.objects.filter(tree__municipality=municipality)
