@@ -49,10 +49,15 @@ def retrying_task(
                     run_after = timezone.now() + retry_delay(attempt, backoff_seconds)
                     wrapped.using(run_after=run_after).enqueue(*args, **{**kwargs, ATTEMPT_KWARG: attempt + 1})
                     logger.warning(
-                        "task %s failed (attempt %d of %d), retrying after %s", name, attempt, limit, run_after
+                        "task %s failed (attempt %d of %d), retrying after %s",
+                        name,
+                        attempt,
+                        limit,
+                        run_after,
+                        exc_info=True,
                     )
                 else:
-                    logger.error("task %s failed for good after %d attempts", name, attempt)
+                    logger.error("task %s failed for good after %d attempts", name, attempt, exc_info=True)
                 raise
 
         wrapped = task(priority=priority, queue_name=queue_name)(run)
