@@ -101,8 +101,10 @@ host    all     all     127.0.0.1/32    trust
 EOF
 }
 
+# A replica that was stopped (or paused) while the primary kept writing replays that WAL before it accepts
+# connections: on a loaded machine that took over a minute, so pg_ctl waits up to five.
 start_server() {
-    as_postgres "$BIN/pg_ctl" -D "$REPLICA_DIR" -l "$LOG" -w -t 60 start >/dev/null
+    as_postgres "$BIN/pg_ctl" -D "$REPLICA_DIR" -l "$LOG" -w -t 300 start >/dev/null
 }
 
 wait_streaming() { # wait_streaming SECONDS
@@ -119,7 +121,7 @@ start() {
         create
     fi
     running || start_server
-    if ! wait_streaming 20; then
+    if ! wait_streaming 60; then
         echo "pg_replica: the replica does not stream (see ${LOG}); making it anew from a fresh base backup"
         as_postgres "$BIN/pg_ctl" -D "$REPLICA_DIR" -m fast -w stop >/dev/null 2>&1 || true
         create

@@ -270,7 +270,7 @@ def test_a_replica_stopped_mid_run_costs_no_request(replica: str, org_a: Any) ->
             assert not replicas.check_replica(replica).healthy
             assert names(client.get("/api/3/action/package_list")) == ["baeume"]
         finally:
-            subprocess.run([str(SCRIPT), "start"], check=True, capture_output=True, timeout=120)  # noqa: S603 - our script
+            subprocess.run([str(SCRIPT), "start"], check=True, capture_output=True, timeout=420)  # noqa: S603 - our script
     # Once it runs again it is used again
     replicas.forget_health()
     connections[replica].close()
