@@ -31,6 +31,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from dikom.lib.testing import free_port as _free_port
+
 ROOT = Path(settings.BASE_DIR)
 SETUP = """
 from dikom.accounts.actions import create_api_key
@@ -39,12 +41,6 @@ district = District.objects.create(key="06631", name="Landkreis Fulda")
 city = Municipality.objects.create(name="Fulda", slug="fulda", ags="06631009", population=69000, district=district)
 print(create_api_key(municipality=city, name="Formular", scopes=["analytics:ingest"]).token)
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _manage(env: dict[str, str], *args: str) -> str:

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from django.test import Client, override_settings
 
 from conftest import skip_or_fail
 from dikom.lib import replicas
+from dikom.lib.testing import free_port as _free_port
 from dikom.opendata.tests.conftest import make_dataset
 
 # Committed rows (a replica sees nothing else); only these apps' tables are emptied after each test.
@@ -231,12 +231,6 @@ def test_a_lagging_replica_is_skipped(replica: str, org_a: Any) -> None:
         assert names(Client().get("/api/3/action/package_list")) == ["baeume", "strassen"]
         health = replicas._health[replica]
         assert not health.healthy and "behind" in health.reason and health.lag_seconds > 1
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_an_unreachable_replica_is_skipped(replica: str, org_a: Any) -> None:

@@ -21,14 +21,9 @@ from conftest import skip_or_fail
 from dikom.accounts import throttling
 from dikom.analytics.api.ingest_support import take_from_budget
 from dikom.analytics.tests.conftest import auth, key_for
+from dikom.lib.testing import free_port as _free_port
 
 pytestmark = pytest.mark.django_db
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _start(port: int) -> subprocess.Popen[bytes]:

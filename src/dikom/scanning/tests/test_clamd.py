@@ -16,7 +16,6 @@ import copy
 import hashlib
 import io
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,18 +26,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from conftest import skip_or_fail
+from dikom.lib.testing import free_port as _free_port
 from dikom.scanning import eicar
 from dikom.scanning.base import CLEAN, FAILED, INFECTED
 from dikom.scanning.contrib.clamd import ClamdScanner
 
 MARKER = b"DIKOM-CLAMD-SELFTEST-7f3a9c"
 STARTUP_SECONDS = 90  # loading even a tiny database takes clamd a few seconds
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -17,14 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dikom.lib.testing import free_port as _free_port
+
 ROOT = Path(__file__).resolve().parents[4]
 STATIC_FILE = "/static/dikom/css/dikom.css"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

@@ -11,7 +11,6 @@ import http.client
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +22,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from conftest import skip_or_fail
+from dikom.lib.testing import child_pids as _children
+from dikom.lib.testing import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[4]
 SETUP = """
@@ -44,25 +45,6 @@ print(thing.datastreams.get().pk)
 """
 
 pytestmark = pytest.mark.skipif(not Path("/proc").exists(), reason="needs Linux's /proc")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def _cmdline(pid: int) -> str:

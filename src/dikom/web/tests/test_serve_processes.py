@@ -12,7 +12,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from dikom.lib.testing import child_pids as _children
+from dikom.lib.testing import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[4]
 LIMIT = 6  # sign-in returns per client and minute (DIKOM_AUTH_CLIENT_REQUESTS_PER_MINUTE)
@@ -35,25 +37,6 @@ print(create_api_key(municipality=city, name="Formular", scopes=["analytics:inge
 """
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux's /proc")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 @contextmanager
