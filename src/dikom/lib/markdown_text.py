@@ -14,6 +14,9 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False})
 MAX_CHARS = 50_000
 
 
-def render_markdown(text: str) -> SafeString:
-    """``text`` as HTML, with every HTML tag the author wrote escaped."""
-    return mark_safe(_MARKDOWN.render((text or "")[:MAX_CHARS]))  # noqa: S308 (raw HTML disabled, output escaped)
+def render_markdown(text: str, limit: int | None = MAX_CHARS) -> SafeString:
+    """``text`` (its first ``limit`` characters) as HTML, with every HTML tag the author wrote escaped."""
+    source = text or ""
+    if limit is not None:
+        source = source[:limit]
+    return mark_safe(_MARKDOWN.render(source))  # noqa: S308 (raw HTML disabled, output escaped)

@@ -1,17 +1,15 @@
 from django import template
-from django.utils.safestring import SafeString, mark_safe
-from markdown_it import MarkdownIt
+from django.utils.safestring import SafeString
+
+from dikom.lib.markdown_text import render_markdown
 
 register = template.Library()
-
-# CommonMark without raw HTML: anything a publisher types as HTML is shown as text, and
-# markdown-it refuses javascript:/data: link targets.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 
 @register.filter
 def markdown(text: str) -> SafeString:
-    return mark_safe(_MARKDOWN.render(text or ""))  # noqa: S308 (raw HTML disabled, output escaped by markdown-it)
+    """Dataset descriptions: CommonMark without raw HTML (``dikom.lib.markdown_text``), shown whole."""
+    return render_markdown(text, limit=None)
 
 
 @register.filter
