@@ -529,6 +529,13 @@ DIKOM_STA_MQTT_URL = env_str(
     "mqtt://dikom:<password>@host:1883 where the broker requires it; also where manage.py sta_mqtt_ingest "
     "listens for published Observations. Unset: no MQTT.",
 )
+DIKOM_LORAWAN_MQTT_SOURCES = env_list(
+    "DIKOM_LORAWAN_MQTT_SOURCES",
+    [],
+    "LoRaWAN uplinks read from The Things Stack's MQTT server, one entry per city: "
+    "<city>=mqtts://<application>%40<tenant>:<API key>@<host>:8883 (the @ of the user name written %40). "
+    "manage.py serve then starts manage.py lorawan_mqtt_ingest. Empty: uplinks only through the webhooks.",
+)
 
 # --- API ---------------------------------------------------------------------------
 

@@ -149,3 +149,63 @@ class Observation(models.Model):
 
     def __str__(self) -> str:
         return f"Observation {self.pk}"
+
+
+class LorawanDevice(models.Model):
+    """What the network servers last told about one LoRaWAN device of a city (mapped or not): its health."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    dev_eui = models.CharField(_("DevEUI"), max_length=16)
+    device_id = models.CharField(_("device ID"), max_length=100, blank=True)
+    last_seen = models.DateTimeField(_("last seen"))
+    f_cnt = models.PositiveBigIntegerField(_("frame counter"), default=0)
+    rssi = models.FloatField(_("RSSI (dBm)"), null=True, blank=True)
+    snr = models.FloatField(_("SNR (dB)"), null=True, blank=True)
+    battery_volts = models.FloatField(_("battery (V)"), null=True, blank=True)
+    battery_percent = models.FloatField(_("battery (%)"), null=True, blank=True)
+    uplinks = models.PositiveIntegerField(_("uplinks"), default=0)
+
+    class Meta:
+        verbose_name = _("LoRaWAN device")
+        verbose_name_plural = _("LoRaWAN devices")
+        ordering = ["municipality", "dev_eui"]
+        constraints = [models.UniqueConstraint(fields=["municipality", "dev_eui"], name="sensors_lorawan_device_eui")]
+
+    def __str__(self) -> str:
+        return self.device_id or self.dev_eui
+
+
+class HeldUplink(models.Model):
+    """An uplink that could not be stored yet (unknown device, no mapping, unreadable payload): kept, never dropped.
+
+    A city admin maps the device; then the held uplinks are stored in the order they arrived.
+    """
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(_("source"), max_length=20)  # tts, chirpstack, tts-mqtt
+    dev_eui = models.CharField(_("DevEUI"), max_length=16)
+    device_id = models.CharField(_("device ID"), max_length=100, blank=True)
+    received_at = models.DateTimeField(_("received at"))
+    f_cnt = models.PositiveBigIntegerField(_("frame counter"), default=0)
+    f_port = models.PositiveIntegerField(_("port"), null=True, blank=True)
+    payload = models.BinaryField(_("payload bytes"), max_length=256, blank=True, default=b"")
+    decoded = models.JSONField(_("decoded payload"), null=True, blank=True)
+    rssi = models.FloatField(null=True, blank=True)
+    snr = models.FloatField(null=True, blank=True)
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    stored_at = models.DateTimeField(_("stored at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("held uplink")
+        verbose_name_plural = _("held uplinks")
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "dev_eui", "f_cnt", "received_at"], name="sensors_held_uplink_once"
+            )
+        ]
+        indexes = [models.Index(fields=["municipality", "stored_at", "dev_eui"], name="sensors_held_open")]
+
+    def __str__(self) -> str:
+        return f"{self.dev_eui} {self.received_at:%Y-%m-%d %H:%M}"

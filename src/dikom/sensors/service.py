@@ -124,3 +124,87 @@ def published_datastreams(ids: Iterable[int]) -> set[int]:
     return set(
         Datastream.objects.filter(pk__in=list(ids), published=True, thing__published=True).values_list("pk", flat=True)
     )
+
+
+# --- LoRaWAN devices (staff views) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    device: Any  # LorawanDevice
+    thing: Thing | None
+    decoder: str
+    decoder_label: Any
+    silent_hours: float
+
+
+def lorawan_devices(municipality: Municipality, now: dt.datetime) -> list[DeviceRow]:
+    """The city's LoRaWAN devices with their health and the Thing they are mapped onto (if any)."""
+    from dikom.sensors import decoders, lorawan
+    from dikom.sensors.models import LorawanDevice
+
+    labels = dict(decoders.choices())
+    things = {
+        str((t.properties or {}).get("lorawan", {}).get("devEui", "")).upper(): t
+        for t in Thing.objects.filter(municipality=municipality, properties__has_key="lorawan")
+    }
+    rows = []
+    for device in LorawanDevice.objects.filter(municipality=municipality).order_by("-last_seen"):
+        thing = things.get(device.dev_eui)
+        decoder = lorawan._decoder_of(thing) if thing is not None else ""
+        silent = (now - device.last_seen).total_seconds() / 3600
+        rows.append(DeviceRow(device, thing, decoder, labels.get(decoder, ""), silent))
+    return rows
+
+
+def held_uplinks(municipality: Municipality) -> list[dict[str, Any]]:
+    """Per device: the uplinks kept because they could not be stored yet (count, dates, reason, fields seen)."""
+    from dikom.sensors import lorawan
+
+    return lorawan.open_held(municipality)
+
+
+def decoder_choices() -> list[tuple[str, Any]]:
+    from dikom.sensors import decoders
+
+    return decoders.choices()
+
+
+def payload_fields(municipality: Municipality, dev_eui: str, decoder: str) -> list[str]:
+    """The value names of the device's newest held uplink: decoded by the network server or by ``decoder``."""
+    from dikom.sensors import decoders
+    from dikom.sensors.models import HeldUplink
+
+    held = HeldUplink.objects.filter(municipality=municipality, dev_eui=dev_eui, stored_at__isnull=True).last()
+    if held is None:
+        return []
+    values: Any = held.decoded
+    if values is None and decoder and held.payload:
+        try:
+            values = decoders.decode(decoder, bytes(held.payload), held.f_port)
+        except decoders.DecodeError:
+            values = None
+    names: list[str] = []
+    for key, value in (values or {}).items():
+        if isinstance(value, dict):
+            names += [f"{key}.{inner}" for inner, v in value.items() if not isinstance(v, dict | list)]
+        elif not isinstance(value, list):
+            names.append(key)
+    return sorted(names)
+
+
+def map_lorawan_device(
+    municipality: Municipality, thing_id: int, dev_eui: str, fields: dict[str, int], decoder: str
+) -> Any:
+    """Map the device onto the city's Thing and store its held uplinks (raises lorawan.UplinkError)."""
+    from dikom.sensors import lorawan
+
+    thing = Thing.objects.filter(municipality=municipality, pk=thing_id).first()
+    if thing is None:
+        raise lorawan.UplinkError(f"No Thing {thing_id} in this city", 404)
+    lorawan.set_mapping(thing, dev_eui, fields, decoder)
+    return lorawan.replay_held(municipality, dev_eui)
+
+
+def things_with_datastreams(municipality: Municipality) -> QuerySet[Thing]:
+    return Thing.objects.filter(municipality=municipality).prefetch_related("datastreams").order_by("name", "pk")

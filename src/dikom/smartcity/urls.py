@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dikom.smartcity import views
+from dikom.smartcity import device_views, views
 
 app_name = "smartcity"
 
@@ -19,4 +19,6 @@ urlpatterns = [
     path("<slug:city>/baustellen/<uuid:site>/entfernen/", views.construction_site_delete, name="site_delete"),
     path("<slug:city>/abfallbehaelter/", views.litter_bins, name="bins"),
     path("<slug:city>/sensordaten/", views.publication, name="publication"),
+    path("<slug:city>/geraete/", device_views.devices, name="devices"),
+    path("<slug:city>/geraete/<str:dev_eui>/zuordnen/", device_views.device_map, name="device_map"),
 ]

@@ -54,11 +54,14 @@ def uplink(request: HttpRequest, city: str, stack: str) -> HttpResponse:
             message = lorawan.parse_tts(body)
         else:
             message = lorawan.parse_chirpstack(body, request.GET.get("event"))
-        stored = lorawan.store_uplink(municipality, message)
     except lorawan.Ignored:
         return HttpResponse(status=204)
     except lorawan.UplinkError as exc:
         return _problem(exc.status, exc.message)
+    stored = lorawan.receive(municipality, message, stack)
+    if stored.held is not None:
+        held = {"devEui": message.dev_eui, "held": True, "reason": stored.reason, "created": []}
+        return JsonResponse(held, status=202)
     answer = {
         "devEui": message.dev_eui,
         "created": stored.created,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from dikom.municipalities.tests.factories import DistrictFactory, MunicipalityFactory
-from dikom.sensors.models import Datastream, Observation
+from dikom.sensors.models import Datastream, HeldUplink, Observation
 from dikom.sensors.tests.test_sta_api import BASE, key_for, post
 
 pytestmark = pytest.mark.django_db
@@ -147,6 +147,7 @@ def test_tts_uplink_creates_mapped_observations_once(client: Any, city_a: Any) -
         "devEui": EUI,
         "fCnt": 118,
         "fPort": 2,
+        "payload": "0199010c00",
         "deviceId": "baum-17-sonde",
         "rssi": -97,
         "snr": 6.5,
@@ -208,9 +209,12 @@ def test_city_boundary_fulda_key_cannot_post_for_marburg_device(client: Any, cit
     assert refused.status_code == 403 and refused["Content-Type"] == "application/problem+json"
     # Fulda's key on its own address: Marburg's device is no device of Fulda
     unknown = send(client, "fulda", "tts", tts_uplink(), fulda_key)
-    assert unknown.status_code == 404 and "70B3D57ED005A1B2" in unknown.json()["detail"]
+    assert unknown.status_code == 202 and "70B3D57ED005A1B2" in unknown.json()["reason"]
     assert Observation.objects.count() == 0
+    held = HeldUplink.objects.get()
+    assert held.municipality == city_a and held.stored_at is None
     assert send(client, "marburg", "tts", tts_uplink(), marburg_key).status_code == 201
+    assert HeldUplink.objects.filter(municipality=marburg).count() == 0
 
 
 def test_mapping_to_another_citys_datastream_is_refused(client: Any, city_a: Any, marburg: Any) -> None:
@@ -223,8 +227,9 @@ def test_mapping_to_another_citys_datastream_is_refused(client: Any, city_a: Any
     thing.properties["lorawan"]["fields"]["soil_moisture"] = foreign["soil_moisture"]
     thing.save()
     response = send(client, "fulda", "tts", tts_uplink(), fulda_key)
-    assert response.status_code == 409 and "soil_moisture" in response.json()["detail"]
+    assert response.status_code == 202 and "soil_moisture" in response.json()["reason"]
     assert Observation.objects.count() == 0
+    assert "name no Datastream of this Thing" in HeldUplink.objects.get().reason
 
 
 @pytest.mark.parametrize(
@@ -237,11 +242,15 @@ def test_mapping_to_another_citys_datastream_is_refused(client: Any, city_a: Any
         (lambda b: {**b, "end_device_ids": {"dev_eui": "zz"}}, 400, "DevEUI"),
         (lambda b: {**b, "uplink_message": {**b["uplink_message"], "received_at": "gestern"}}, 400, "ISO 8601"),
         (lambda b: {**b, "uplink_message": {**b["uplink_message"], "f_cnt": -4}}, 400, "f_cnt"),
-        (lambda b: {**b, "uplink_message": {**b["uplink_message"], "decoded_payload": None}}, 400, "formatter"),
+        (
+            lambda b: {**b, "uplink_message": {**b["uplink_message"], "decoded_payload": None, "frm_payload": None}},
+            400,
+            "formatter",
+        ),
         (lambda b: {**b, "uplink_message": {**b["uplink_message"], "decoded_payload": "AZk="}}, 400, "JSON object"),
-        (lambda b: {**b, "uplink_message": {**b["uplink_message"], "decoded_payload": {"x": 1}}}, 400, "soil_moisture"),
+        (lambda b: {**b, "uplink_message": {**b["uplink_message"], "frm_payload": "%%%"}}, 400, "base64"),
+        (lambda b: {**b, "uplink_message": {**b["uplink_message"], "frm_payload": "A" * 400}}, 400, "at most 242"),
         (lambda b: {**b, "uplink_message": "x" * 70000}, 413, "larger"),
-        (lambda b: {**b, "end_device_ids": {"dev_eui": "0000000000000001"}}, 404, "0000000000000001"),
     ],
 )
 def test_malformed_uplinks_get_clear_errors(client: Any, city_a: Any, mutate: Any, status: int, needle: str) -> None:
@@ -307,8 +316,9 @@ def test_broken_mapping_is_a_conflict_not_a_crash(client: Any, city_a: Any, targ
     thing.properties["lorawan"]["fields"]["soil_moisture"] = target
     thing.save()
     response = send(client, "fulda", "tts", tts_uplink(), key)
-    assert response.status_code == 409, response.content
-    assert "soil_moisture" in response.json()["detail"]
+    assert response.status_code == 202, response.content
+    assert "soil_moisture" in response.json()["reason"]
+    assert HeldUplink.objects.count() == 1
 
 
 def test_uplink_observations_reach_mqtt_subscribers(

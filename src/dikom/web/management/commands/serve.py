@@ -87,7 +87,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-mqtt-ingest",
             action="store_true",
-            help="Do not start the MQTT listener for published Observations (started when DIKOM_STA_MQTT_URL is set).",
+            help="Do not start the MQTT listeners (published Observations, LoRaWAN uplinks).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -132,6 +132,15 @@ class Command(BaseCommand):
                 [sys.executable, str(Path(supervise.__file__)), "MQTT listener", "--", *manage],
             )
             self.stdout.write(f"MQTT listener for published observations started (pid {listener.pid})")
+        uplinks: subprocess.Popen[bytes] | None = None
+        if settings.DIKOM_LORAWAN_MQTT_SOURCES and not options["no_mqtt_ingest"]:
+            from dikom.lib import supervise
+
+            manage = [sys.executable, str(settings.BASE_DIR / "manage.py"), "lorawan_mqtt_ingest"]
+            uplinks = subprocess.Popen(  # noqa: S603 - our own interpreter, supervise.py and manage.py
+                [sys.executable, str(Path(supervise.__file__)), "LoRaWAN MQTT listener", "--", *manage],
+            )
+            self.stdout.write(f"LoRaWAN MQTT listener started (pid {uplinks.pid})")
 
         def stop(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
@@ -152,7 +161,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            for child in (listener, clock, worker):
+            for child in (uplinks, listener, clock, worker):
                 if child is None:
                     continue
                 child.terminate()
