@@ -529,6 +529,13 @@ DIKOM_STA_MQTT_URL = env_str(
     "mqtt://dikom:<password>@host:1883 where the broker requires it; also where manage.py sta_mqtt_ingest "
     "listens for published Observations. Unset: no MQTT.",
 )
+DIKOM_MQTT_AUTOSTART = env_bool(
+    "DIKOM_MQTT_AUTOSTART",
+    False,
+    "manage.py serve without DIKOM_STA_MQTT_URL: use a broker on 127.0.0.1:1883, or start the installed "
+    "mosquitto there (loopback only, anonymous, persistence in DIKOM_DATA_DIR), and publish/receive "
+    "SensorThings observations through it. On in the development settings (make run).",
+)
 DIKOM_LORAWAN_MQTT_SOURCES = env_list(
     "DIKOM_LORAWAN_MQTT_SOURCES",
     [],

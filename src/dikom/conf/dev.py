@@ -15,6 +15,8 @@ for _name, _value in {
     "DIKOM_EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
     "DIKOM_REQUIRE_2FA_FOR_STAFF": "false",
     "DIKOM_DEMO": "true",
+    # make run uses or starts a local MQTT broker for live sensor readings.
+    "DIKOM_MQTT_AUTOSTART": "true",
     # Closed cases go as xdomea packages into a folder under the data directory (see below).
     "DIKOM_EFILE_CONNECTOR": "filedrop",
 }.items():

@@ -105,13 +105,20 @@ def _duplicate(datastream: m.Datastream, data: dict[str, Any]) -> bool:
 class Ingestor:
     """Subscribes on the broker and hands messages to ``drain`` (run by the caller's thread)."""
 
-    def __init__(self, host: str, port: int, username: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        client_id: str = CLIENT_ID,
+    ) -> None:
         import paho.mqtt.client as mqtt
 
         self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.subscribed = False
         self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=CLIENT_ID, clean_session=False, protocol=mqtt.MQTTv311
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, protocol=mqtt.MQTTv311
         )
         if username:
             self.client.username_pw_set(username, password)

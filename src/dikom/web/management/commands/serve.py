@@ -7,7 +7,10 @@ and the clock run as child processes once, however many web processes there are;
 everything stops together on Ctrl+C or SIGTERM. When ``DIKOM_STA_MQTT_URL`` is set, the
 MQTT listener that stores published Observations (``manage.py sta_mqtt_ingest``) runs as a
 child process too, restarted whenever it ends (``dikom.lib.supervise``; ``--no-mqtt-ingest``
-leaves it out). Several web processes need a cache
+leaves it out). With ``DIKOM_MQTT_AUTOSTART`` (development settings) and no broker
+configured, a broker on 127.0.0.1:1883 is used or Debian's Mosquitto started for the
+platform (``dikom.lib.broker``), and in the demo the simulated sensors publish a reading a
+minute (``manage.py sta_demo_feed``). Several web processes need a cache
 they share (rate limits, throttles): Redis (``DIKOM_CACHE_URL``) or the database
 cache, never the memory of one process.
 
@@ -90,6 +93,29 @@ class Command(BaseCommand):
             help="Do not start the MQTT listeners (published Observations, LoRaWAN uplinks).",
         )
 
+    def _local_broker(self) -> subprocess.Popen[bytes] | None:
+        """With DIKOM_MQTT_AUTOSTART and no broker configured: use or start a local one (dikom.lib.broker)."""
+        if settings.DIKOM_STA_MQTT_URL or not settings.DIKOM_MQTT_AUTOSTART:
+            return None
+        from dikom.lib import broker, supervise
+
+        plan = broker.plan(Path(settings.DATA_DIR))
+        process: subprocess.Popen[bytes] | None = None
+        url = plan.url
+        if plan.command is not None and url is not None:
+            process = subprocess.Popen(  # noqa: S603 - supervise.py and the installed mosquitto
+                [sys.executable, str(Path(supervise.__file__)), "MQTT broker", "--", *plan.command],
+            )
+            if not broker.wait_until_up(url):
+                self.stdout.write(f"the MQTT broker did not come up ({' '.join(plan.command)}); MQTT stays off")
+                process.terminate()
+                return None
+        self.stdout.write(plan.message)
+        if url is not None:
+            settings.DIKOM_STA_MQTT_URL = url
+            os.environ["DIKOM_STA_MQTT_URL"] = url  # for the worker, the listeners and the web processes
+        return process
+
     def handle(self, *args: Any, **options: Any) -> None:
         from waitress import serve
 
@@ -111,6 +137,8 @@ class Command(BaseCommand):
         # Bound before the worker starts: a port in use ends the command at once.
         sock = prefork.listening_socket(options["host"], options["port"]) if processes > 1 else None
 
+        # Before the worker and clock start, so that they inherit the broker's address.
+        mqtt_broker = self._local_broker() if not options["no_mqtt_ingest"] else None
         worker: subprocess.Popen[bytes] | None = None
         clock: subprocess.Popen[bytes] | None = None
         if not options["no_worker"]:
@@ -132,6 +160,15 @@ class Command(BaseCommand):
                 [sys.executable, str(Path(supervise.__file__)), "MQTT listener", "--", *manage],
             )
             self.stdout.write(f"MQTT listener for published observations started (pid {listener.pid})")
+        feed: subprocess.Popen[bytes] | None = None
+        if settings.DIKOM_DEMO and settings.DIKOM_STA_MQTT_URL and not options["no_mqtt_ingest"]:
+            from dikom.lib import supervise
+
+            manage = [sys.executable, str(settings.BASE_DIR / "manage.py"), "sta_demo_feed"]
+            feed = subprocess.Popen(  # noqa: S603 - our own interpreter, supervise.py and manage.py
+                [sys.executable, str(Path(supervise.__file__)), "demo sensor feed", "--", *manage],
+            )
+            self.stdout.write(f"demo sensors publish a reading every minute over MQTT (pid {feed.pid})")
         uplinks: subprocess.Popen[bytes] | None = None
         if settings.DIKOM_LORAWAN_MQTT_SOURCES and not options["no_mqtt_ingest"]:
             from dikom.lib import supervise
@@ -161,7 +198,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            for child in (uplinks, listener, clock, worker):
+            for child in (feed, uplinks, listener, mqtt_broker, clock, worker):
                 if child is None:
                     continue
                 child.terminate()
