@@ -22,6 +22,7 @@ from django.db.models import lookups as lk
 from django.utils.dateparse import parse_datetime
 
 from dikom.sensors import geometry as geo
+from dikom.sensors import visibility
 from dikom.sensors.entities import TYPES, EntityType
 
 
@@ -311,6 +312,33 @@ class Compiler:
     def __init__(self, etype: EntityType) -> None:
         self.etype = etype
         self.needs_distinct = False
+        #: (ORM prefix, entity type, to-many) of every navigation hop the current condition walks through.
+        self.hops: set[tuple[str, str, bool]] = set()
+
+    def _guarded(self, node: tuple, build: Any) -> Q:
+        """A condition that may only look through entities the reader may see.
+
+        ``Things?$filter=Datastreams/Observations/result gt 40`` must not find a public Thing by the
+        readings of a Datastream its city withholds: every navigation hop of the condition is
+        restricted to visible rows, in the same ``filter`` so that it constrains the same join.
+        """
+        outer, self.hops = self.hops, set()
+        try:
+            condition = build(node)
+            hops = self.hops
+        finally:
+            self.hops = outer | self.hops
+        if not hops:
+            return condition
+        for prefix, type_name, _many in sorted(hops):
+            model = TYPES[type_name].model
+            allowed = model.objects.filter(visibility.visible(type_name)).values("pk")
+            condition &= Q(**{f"{prefix}__in": allowed}) | Q(**{f"{prefix}__isnull": True})
+        if any(many for _prefix, _type, many in hops):
+            # Across a to-many relation only one filter() keeps both parts on the same related row
+            # (a negated Q would test them separately): the rows that match, as a subquery.
+            return Q(pk__in=self.etype.model.objects.filter(condition).values("pk"))
+        return condition
 
     # conditions -> Q
     def condition(self, node: tuple) -> Q:
@@ -321,18 +349,23 @@ class Compiler:
         if kind == "not":
             return ~self.condition(node[1])
         if kind == "bin" and node[1] in COMPARISON:
-            return self.comparison(node)
+            return self._guarded(node, self.comparison)
         if kind == "call" and node[1] in BOOLEAN_FUNCS:
-            return self.boolean_call(node)
+            return self._guarded(node, self.boolean_call)
         if kind == "lit" and isinstance(node[1], bool):
             return Q(pk__isnull=not node[1])
         if kind == "path":
-            resolved = self._resolve(node)
-            return Q(**{resolved.orm: True})
+            return self._guarded(node, lambda n: Q(**{self._resolve(n).orm: True}))
         raise QueryError("Expected a condition", node[-1])
 
     def _resolve(self, node: tuple) -> Resolved:
         resolved = resolve_path(self.etype, node[1], node[2])
+        prefix: list[str] = []
+        many = False
+        for nav in _navs_along(self.etype, node[1]):
+            prefix.append(nav.orm)
+            many = many or nav.many
+            self.hops.add(("__".join(prefix), nav.target, many))
         if resolved.prefix and any(
             nav.many for nav in _navs_along(self.etype, node[1])
         ):  # joins over a to-many relation repeat rows

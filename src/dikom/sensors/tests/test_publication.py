@@ -139,3 +139,33 @@ def test_city_staff_choose_what_is_published(
     assert client.get("/stadt/marburg/sensordaten/").status_code == 403
     assert client.post("/stadt/marburg/sensordaten/", {"thing": []}).status_code == 403
     assert Thing.objects.get(pk=d["hidden"]).published
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Things?$filter=Datastreams/name eq 'Saugspannung 60 cm'",
+        "Things?$filter=Datastreams/Observations/result eq 66",
+        "Things?$filter=Datastreams/Observations/result eq 66 or Datastreams/name eq 'keiner'",
+        "Things?$filter=Datastreams/Sensor/name eq 'Geheimsonde'",
+        "Things?$filter=substringof('60 cm', Datastreams/name)",
+        "Things?$filter=Datastreams/ObservedProperty/definition eq 'soil-water-tension-60'",
+        "Locations?$filter=Things/name eq 'Versuchsbaum'",
+        "Sensors?$filter=Datastreams/name eq 'Saugspannung 60 cm'",
+    ],
+)
+def test_filters_do_not_look_through_withheld_entities(client: Any, marburg_data: dict[str, Any], query: str) -> None:
+    """A public Thing is not found by the name, sensor or readings of a Datastream its city withholds."""
+    anonymous = client.get(f"{BASE}{query}")
+    assert anonymous.status_code == 200, anonymous.content
+    assert anonymous.json()["value"] == []
+    # the city itself, with its key, finds it
+    own = client.get(f"{BASE}{query}", HTTP_AUTHORIZATION=f"Api-Key {marburg_data['key']}")
+    assert own.status_code == 200 and len(own.json()["value"]) == 1
+
+
+def test_filters_through_public_entities_still_find(client: Any, marburg_data: dict[str, Any]) -> None:
+    found = client.get(f"{BASE}Things?$filter=Datastreams/name eq 'Saugspannung 30 cm'").json()["value"]
+    assert [t["@iot.id"] for t in found] == [marburg_data["public"]]
+    negated = client.get(f"{BASE}Things?$filter=not (Datastreams/name eq 'Saugspannung 60 cm')").json()["value"]
+    assert [t["@iot.id"] for t in negated] == [marburg_data["public"]]
