@@ -1,0 +1,222 @@
+"""DataStore: a large CSV into a typed, queryable table, against PostgreSQL ``COPY``; ``datastore_search`` latency.
+
+Method: a CSV of ``--rows`` generated rows in the shape German open-data portals
+publish (semicolon-separated, Windows-1252, decimal commas, German dates; columns
+Datum, Messstelle, Stadtteil, Wert, Anzahl, Kennziffer with leading zeros) is
+written to a temporary file. A fresh SQLite database in a temporary data dir (or,
+with ``--database-url``, an empty PostgreSQL database, migrated) gets one
+organisation, one dataset and a distribution whose upload is that file. Then:
+
+1. **Load**: ``datastore.load_from_upload`` — exactly what the background task
+   runs (both passes: type guessing over the whole file, then typed rows with
+   their search words written in batches) — timed end to end; rows/s.
+2. **Physical limit** (PostgreSQL only): the same file (``COPY … FROM STDIN`` with
+   ``FORMAT csv, DELIMITER ';', ENCODING 'WIN1252', HEADER``) into a plain table of
+   six text columns, and into a typed table (date, text, text, numeric, int, text;
+   the German values converted by SQL in an ``INSERT … SELECT`` from the text
+   table); rows/s of each, and the ratio of the DataStore load to them.
+3. **Search**: ``datastore_search`` through Django's test client (CKAN Action API,
+   the whole request path, no network), each query ``--repeat`` times after a
+   warm-up, p50/p95: the first page (limit 100), a filter on a column, a sort by a
+   column (descending), a word (``q``), a deep page (offset 900 000 or the last
+   hundred rows), and ``include_total`` as CKAN does by default.
+
+Example (the figures of docs/benchmarks.md)::
+
+    .venv/bin/python benchmarks/bench_datastore.py --rows 1000000
+    .venv/bin/python benchmarks/bench_datastore.py --rows 1000000 \
+        --database-url postgres://postgres@127.0.0.1:5432/dikom_bench_datastore
+
+The machine is shared: the load average is printed with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+import common
+
+STATIONS = ["Am Dom", "Bahnhofstraße", "Schlossgarten", "Frauenberg", "Aschenberg", "Ziehers-Nord", "Löhertor"]
+DISTRICTS = ["Innenstadt", "Neuenberg", "Horas", "Edelzell", "Lehnerz", "Bronnzell", "Johannesberg", "Gläserzell"]
+HEADER = "Datum;Messstelle;Stadtteil;Wert;Anzahl;Kennziffer"
+
+
+def write_csv(path: Path, rows: int, seed: int) -> None:
+    rng = random.Random(seed)  # noqa: S311 - benchmark data
+    with path.open("w", encoding="cp1252", newline="") as out:
+        out.write(HEADER + "\r\n")
+        for number in range(rows):
+            day = 1 + number % 28
+            month = 1 + (number // 28) % 12
+            value = f"{rng.uniform(0, 5000):.2f}".replace(".", ",")
+            out.write(
+                f"{day:02d}.{month:02d}.{2020 + number % 5};{rng.choice(STATIONS)};{rng.choice(DISTRICTS)};"
+                f"{value};{rng.randint(0, 900)};{rng.randint(0, 99999):06d}\r\n"
+            )
+
+
+def setup_django(database_url: str | None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dikom.conf.dev")
+    os.environ["DIKOM_DEBUG"] = "false"
+    os.environ["DIKOM_LOG_LEVEL"] = "WARNING"
+    os.environ["DIKOM_ALLOWED_HOSTS"] = "testserver,127.0.0.1"
+    data_dir = tempfile.mkdtemp(prefix="dikom-bench-datastore-")
+    os.environ["DIKOM_DATA_DIR"] = data_dir
+    atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    call_command("migrate", verbosity=0)
+
+
+def timed(label: str, call: Callable[[], object], repeat: int) -> dict[str, object]:
+    call()  # warm-up
+    samples = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - began) * 1000)
+    result = {
+        "query": label,
+        "p50_ms": round(common.percentile(samples, 50), 1),
+        "p95_ms": round(common.percentile(samples, 95), 1),
+        "repeat": repeat,
+        "load": Path("/proc/loadavg").read_text().split()[:3],
+    }
+    print(json.dumps(result, ensure_ascii=False), flush=True)
+    return result
+
+
+def copy_limits(csv_path: Path, rows: int) -> dict[str, float]:
+    """rows/s of PostgreSQL COPY of the same file into a text table, and into a typed table."""
+    from django.db import connection
+
+    figures = {}
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_copy_text, bench_copy_typed")
+        cursor.execute(
+            "CREATE UNLOGGED TABLE bench_copy_text (datum text, messstelle text, stadtteil text, wert text, "
+            "anzahl text, kennziffer text)"
+        )
+        cursor.execute(
+            "CREATE TABLE bench_copy_typed (datum date, messstelle text, stadtteil text, wert numeric, "
+            "anzahl integer, kennziffer text)"
+        )
+        raw = cursor.connection  # psycopg 3
+        began = time.perf_counter()
+        with raw.cursor() as inner, inner.copy(
+            "COPY bench_copy_text FROM STDIN WITH (FORMAT csv, DELIMITER ';', ENCODING 'WIN1252', HEADER true)"
+        ) as copy, csv_path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                copy.write(chunk)
+        figures["copy_text_rows_per_s"] = rows / (time.perf_counter() - began)
+        began = time.perf_counter()
+        cursor.execute(
+            "INSERT INTO bench_copy_typed SELECT to_date(datum, 'DD.MM.YYYY'), messstelle, stadtteil, "
+            "replace(replace(wert, '.', ''), ',', '.')::numeric, anzahl::integer, kennziffer FROM bench_copy_text"
+        )
+        typed_s = time.perf_counter() - began
+        figures["copy_typed_rows_per_s"] = rows / (rows / figures["copy_text_rows_per_s"] + typed_s)
+        cursor.execute("DROP TABLE bench_copy_text, bench_copy_typed")
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database-url", default=None, help="an empty PostgreSQL database (default: SQLite in /tmp)")
+    args = parser.parse_args(argv)
+
+    setup_django(args.database_url)
+    from django.core.files import File
+    from django.db import connection
+    from django.test import Client
+
+    from dikom.opendata import actions, datastore
+    from dikom.opendata.models import DatastoreTable, Organization, Resource
+
+    print(f"# machine: {common.machine()}", flush=True)
+    print(f"# database: {connection.vendor}", flush=True)
+    csv_path = Path(tempfile.mkdtemp(prefix="dikom-bench-csv-")) / "messwerte.csv"
+    atexit.register(shutil.rmtree, csv_path.parent, ignore_errors=True)
+    write_csv(csv_path, args.rows, args.seed)
+    print(f"# csv: {args.rows} rows, {csv_path.stat().st_size / 1e6:.1f} MB", flush=True)
+
+    org = Organization.objects.create(name="bench", title="Benchmark")
+    dataset = actions.create_dataset(
+        org,
+        {"name": "messwerte", "title": "Messwerte", "notes": "Benchmark", "license_id": "dl-by-de/2.0", "resources": []},
+        actor="bench",
+    )
+    resource = Resource(dataset=dataset, name="Messwerte", format="CSV", media_type="text/csv")
+    with csv_path.open("rb") as handle:
+        resource.upload.save("messwerte.csv", File(handle), save=True)
+    table = DatastoreTable.objects.create(resource=resource, source="file")
+
+    began = time.perf_counter()
+    table = datastore.load_from_upload(table)
+    seconds = time.perf_counter() - began
+    assert table.state == DatastoreTable.State.DONE, table.message
+    assert table.row_count == args.rows, table.row_count
+    load = {"load_seconds": round(seconds, 1), "rows_per_s": round(args.rows / seconds), "fields": table.fields}
+    print(json.dumps(load, ensure_ascii=False), flush=True)
+    if connection.vendor == "postgresql":
+        limits = copy_limits(csv_path, args.rows)
+        limits |= {f"ratio_to_{k.removesuffix('_rows_per_s')}": round(args.rows / seconds / v, 3) for k, v in limits.items()}
+        print(json.dumps({k: round(v, 3) for k, v in limits.items()}), flush=True)
+
+    client = Client()
+    resource_id = str(resource.uuid)
+
+    def search(**params: object) -> Callable[[], object]:
+        def call() -> object:
+            response = client.post(
+                "/api/3/action/datastore_search",
+                json.dumps({"resource_id": resource_id, **params}),
+                content_type="application/json",
+            )
+            assert response.status_code == 200, response.content[:300]
+            return response
+
+        return call
+
+    deep = max(0, min(900_000, args.rows - 100))
+    queries = {
+        "first page (limit 100)": {"limit": 100},
+        "filter Stadtteil=Horas (limit 100)": {"filters": {"Stadtteil": "Horas"}, "limit": 100},
+        "sort Wert desc (limit 100)": {"sort": "Wert desc", "limit": 100},
+        "q=Schlossgarten (limit 100)": {"q": "Schlossgarten", "limit": 100},
+        f"deep page offset {deep} (limit 100)": {"offset": deep, "limit": 100},
+        "filter + sort, no total": {"filters": {"Messstelle": "Am Dom"}, "sort": "Datum desc", "include_total": False},
+    }
+    for label, params in queries.items():
+        timed(f"datastore_search {label}", search(**params), args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
