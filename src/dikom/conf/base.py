@@ -529,6 +529,14 @@ DIKOM_STA_MQTT_URL = env_str(
     "mqtt://dikom:<password>@host:1883 where the broker requires it; also where manage.py sta_mqtt_ingest "
     "listens for published Observations. Unset: no MQTT.",
 )
+DIKOM_STA_RAW_RETENTION_DAYS = env_int(
+    "DIKOM_STA_RAW_RETENTION_DAYS",
+    0,
+    "Days SensorThings observations are kept (by their phenomenonTime); 0 keeps them all. On PostgreSQL the "
+    "daily job sensors.partitions drops a month's partition whole once its last day is past the retention "
+    "(observations are kept up to a month longer); on SQLite it deletes the rows.",
+    minimum=0,
+)
 
 # --- API ---------------------------------------------------------------------------
 

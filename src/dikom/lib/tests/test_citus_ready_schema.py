@@ -1,0 +1,105 @@
+"""The large tables are ready to be distributed by municipality (docs/scaling.md, "Path to Citus"), read
+from PostgreSQL's catalogue: every primary key and unique constraint or index contains the municipality,
+and the partitioned tables are partitioned by range of the documented column, with monthly partitions
+and a default partition. Citus itself is not installed here; this checks what it requires of a schema."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+pytestmark = pytest.mark.django_db
+
+#: The tables distributed by municipality_id, with their partition column (None: not partitioned).
+LARGE_TABLES = {
+    "analytics_usageevent": "occurred_at",
+    "analytics_servicedailystats": None,
+    "analytics_pendingrollup": None,
+    "analytics_rollupstate": None,
+    "sensors_observation": "phenomenon_time",
+}
+
+
+def require_postgres() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("reads PostgreSQL's catalogue (make test-postgres)")
+
+
+def unique_keys(table: str) -> list[tuple[str, bool, list[str]]]:
+    """(index name, is primary, columns) of every unique index, which includes those behind constraints."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexrelid::regclass::text, i.indisprimary, "
+            "ARRAY(SELECT a.attname FROM unnest(i.indkey) AS k JOIN pg_attribute a "
+            "      ON a.attrelid = i.indrelid AND a.attnum = k ORDER BY a.attname) "
+            "FROM pg_index i WHERE i.indrelid = to_regclass(%s) AND i.indisunique",
+            [table],
+        )
+        return [(name, primary, list(columns)) for name, primary, columns in cursor.fetchall()]
+
+
+def constraints(table: str) -> list[tuple[str, str, list[str]]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.conname, c.contype, ARRAY(SELECT a.attname FROM unnest(c.conkey) AS k JOIN pg_attribute a "
+            "      ON a.attrelid = c.conrelid AND a.attnum = k) "
+            "FROM pg_constraint c WHERE c.conrelid = to_regclass(%s) AND c.contype IN ('p', 'u')",
+            [table],
+        )
+        return [(name, kind, list(columns)) for name, kind, columns in cursor.fetchall()]
+
+
+@pytest.mark.parametrize("table", sorted(LARGE_TABLES))
+def test_every_primary_and_unique_key_contains_the_municipality(table: str) -> None:
+    require_postgres()
+    keys = unique_keys(table)
+    assert [columns for _name, primary, columns in keys if primary], f"{table} has no primary key"
+    for name, _primary, columns in keys:
+        assert "municipality_id" in columns, f"{name} on {table}: {columns}"
+        if LARGE_TABLES[table]:
+            assert LARGE_TABLES[table] in columns, f"{name} on {table} lacks the partition key"
+    for name, kind, columns in constraints(table):
+        assert "municipality_id" in columns, f"constraint {name} ({kind}) on {table}: {columns}"
+
+
+@pytest.mark.parametrize("table", sorted(LARGE_TABLES))
+def test_the_partitioned_tables_are_partitioned_by_month_as_documented(table: str) -> None:
+    require_postgres()
+    column = LARGE_TABLES[table]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        (kind,) = cursor.fetchone()
+        if column is None:
+            assert kind == "r"
+            return
+        assert kind == "p"
+        cursor.execute(
+            "SELECT p.partstrat, ARRAY(SELECT a.attname FROM unnest(p.partattrs) AS k JOIN pg_attribute a "
+            "      ON a.attrelid = p.partrelid AND a.attnum = k) "
+            "FROM pg_partitioned_table p WHERE p.partrelid = to_regclass(%s)",
+            [table],
+        )
+        strategy, columns = cursor.fetchone()
+        assert (strategy, list(columns)) == ("r", [column])
+        # Bounds are shown in the session's time zone: the months are TIME_ZONE's.
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [settings.TIME_ZONE])
+        cursor.execute(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
+            [table],
+        )
+        bounds = dict(cursor.fetchall())
+    assert bounds.pop(f"{table}_default") == "DEFAULT"
+    assert bounds, f"{table} has no monthly partition"
+    pattern = re.compile(rf"^{table}_p(\d{{4}})_(\d{{2}})$")
+    bound = re.compile(r"^FOR VALUES FROM \('(\d{4})-(\d{2})-01 [^']*'\) TO \('(\d{4})-(\d{2})-01 [^']*'\)$")
+    for name, definition in bounds.items():
+        named, spans = pattern.match(name), bound.match(definition)
+        assert named and spans, (name, definition)
+        start, end = date(int(spans[1]), int(spans[2]), 1), date(int(spans[3]), int(spans[4]), 1)
+        assert start == date(int(named[1]), int(named[2]), 1), (name, definition)
+        assert (end.year * 12 + end.month) - (start.year * 12 + start.month) == 1, (name, definition)

@@ -1,0 +1,54 @@
+"""Every Observation carries its municipality (its Datastream's), so that scoping needs no join and the
+table can be partitioned and distributed by it (docs/scaling.md).
+
+The column is added nullable, filled from the Datastreams in one UPDATE, and then made NOT NULL.
+Reversible: backwards drops the column.
+"""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+def fill(apps, schema_editor):
+    observation = apps.get_model("sensors", "Observation")
+    datastream = apps.get_model("sensors", "Datastream")
+    observation.objects.filter(municipality__isnull=True).update(
+        municipality_id=models.Subquery(
+            datastream.objects.filter(pk=models.OuterRef("datastream_id")).values("municipality_id")[:1]
+        )
+    )
+    if schema_editor.connection.vendor == "postgresql":
+        # The new foreign key is deferred: check it now, or the NOT NULL below would meet pending trigger events.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("municipalities", "0002_authority_letterhead_details"),
+        ("sensors", "0002_publication_flag"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="observation",
+            name="municipality",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="municipalities.municipality",
+                verbose_name="municipality",
+            ),
+        ),
+        migrations.RunPython(fill, migrations.RunPython.noop, elidable=False),
+        migrations.AlterField(
+            model_name="observation",
+            name="municipality",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="municipalities.municipality",
+                verbose_name="municipality",
+            ),
+        ),
+    ]
