@@ -1,7 +1,8 @@
 """Every Observation carries its municipality (its Datastream's), so that scoping needs no join and the
 table can be partitioned and distributed by it (docs/scaling.md).
 
-The column is added nullable, filled from the Datastreams in one UPDATE, and then made NOT NULL.
+The column is added nullable, filled from the Datastreams in one UPDATE (about a minute per million
+observations on this busy machine, docs/scaling.md), and then made NOT NULL.
 Reversible: backwards drops the column.
 """
 
@@ -10,6 +11,15 @@ from django.db import migrations, models
 
 
 def fill(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        # One joined UPDATE (a hash join instead of a subquery per row).
+        schema_editor.execute(
+            "UPDATE sensors_observation o SET municipality_id = d.municipality_id "
+            "FROM sensors_datastream d WHERE d.id = o.datastream_id AND o.municipality_id IS NULL"
+        )
+        # The new foreign key is deferred: check it now, or the NOT NULL below would meet pending trigger events.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        return
     observation = apps.get_model("sensors", "Observation")
     datastream = apps.get_model("sensors", "Datastream")
     observation.objects.filter(municipality__isnull=True).update(
@@ -17,9 +27,6 @@ def fill(apps, schema_editor):
             datastream.objects.filter(pk=models.OuterRef("datastream_id")).values("municipality_id")[:1]
         )
     )
-    if schema_editor.connection.vendor == "postgresql":
-        # The new foreign key is deferred: check it now, or the NOT NULL below would meet pending trigger events.
-        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
