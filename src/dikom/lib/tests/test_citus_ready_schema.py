@@ -103,3 +103,31 @@ def test_the_partitioned_tables_are_partitioned_by_month_as_documented(table: st
         start, end = date(int(spans[1]), int(spans[2]), 1), date(int(spans[3]), int(spans[4]), 1)
         assert start == date(int(named[1]), int(named[2]), 1), (name, definition)
         assert (end.year * 12 + end.month) - (start.year * 12 + start.month) == 1, (name, definition)
+
+
+def test_the_partitioned_observations_kept_their_foreign_keys_and_indexes() -> None:
+    """Migration sensors.0004 re-creates what the plain table had (read from the catalogue)."""
+    require_postgres()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT confrelid::regclass::text, condeferred FROM pg_constraint "
+            "WHERE conrelid = 'sensors_observation'::regclass AND contype = 'f'"
+        )
+        keys = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY AS k(num, pos) "
+            "      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num ORDER BY k.pos) "
+            "FROM pg_index i WHERE i.indrelid = 'sensors_observation'::regclass AND NOT i.indisprimary"
+        )
+        indexes = sorted(list(columns) for (columns,) in cursor.fetchall())
+    assert keys == {
+        "municipalities_municipality": True,
+        "sensors_datastream": True,
+        "sensors_featureofinterest": True,
+    }
+    assert indexes == [
+        ["datastream_id"],
+        ["datastream_id", "phenomenon_time"],
+        ["feature_of_interest_id"],
+        ["municipality_id"],
+    ]
