@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils.timezone import now
+
+from dikom.analytics.models import PendingRollup, ServiceDailyStats
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +136,50 @@ def test_the_partitioned_observations_kept_their_foreign_keys_and_indexes() -> N
         ["feature_of_interest_id"],
         ["municipality_id"],
     ]
+
+
+def _primary_key(table: str) -> list[str]:
+    return next(columns for _name, primary, columns in unique_keys(table) if primary)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rollup_key_migration_keeps_the_rows_and_goes_back(city_a: Any) -> None:
+    require_postgres()
+    before, after = (
+        ("analytics", "0008_rollup_state_for_incremental_updates"),
+        (
+            "analytics",
+            "0009_rollup_keys_with_municipality",
+        ),
+    )
+    stats = ServiceDailyStats.objects.create(
+        municipality=city_a, service_key="dienst", day=date(2026, 11, 2), channel="web", visits=3, built_at=now()
+    )
+    marker = PendingRollup.objects.create(municipality=city_a, day=date(2026, 11, 2))
+    try:
+        _migrate(before)
+        assert [_primary_key(table) for table in ROLLUP_TABLES] == [["id"]] * 3
+        _migrate(after)
+        assert [_primary_key(table) for table in ROLLUP_TABLES] == [["id", "municipality_id"]] * 3
+        assert ServiceDailyStats.objects.get(pk=stats.pk).visits == 3
+        assert PendingRollup.objects.get(pk=marker.pk).municipality_id == city_a.pk
+        # Django still addresses the rows by id
+        ServiceDailyStats.objects.filter(pk=stats.pk).update(visits=4)
+        assert ServiceDailyStats.objects.get(pk=stats.pk).visits == 4
+    finally:
+        _migrate_to_latest()
+
+
+ROLLUP_TABLES = ("analytics_servicedailystats", "analytics_pendingrollup", "analytics_rollupstate")
+
+
+def _migrate(target: tuple[str, str]) -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([target])
+
+
+def _migrate_to_latest() -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
