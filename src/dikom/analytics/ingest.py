@@ -902,10 +902,12 @@ def _mark_postgresql(municipality_id: int, days: list[date]) -> list[date]:
             )
             found = dict(cursor.fetchall())
             if found:
+                # The municipality in both: on Citus the statement then goes to one shard.
                 cursor.execute(
-                    f"UPDATE {table} SET version = version + 1 WHERE id IN "  # noqa: S608
-                    f"(SELECT id FROM {table} WHERE id = ANY(%s) FOR NO KEY UPDATE SKIP LOCKED)",
-                    [list(found)],
+                    f"UPDATE {table} SET version = version + 1 WHERE municipality_id = %s AND id IN "  # noqa: S608
+                    f"(SELECT id FROM {table} WHERE municipality_id = %s AND id = ANY(%s) "
+                    "FOR NO KEY UPDATE SKIP LOCKED)",
+                    [municipality_id, municipality_id, list(found)],
                 )
             marked = set(found.values())
             missing = [day for day in pending if day not in marked]

@@ -543,6 +543,14 @@ DIKOM_LORAWAN_MQTT_SOURCES = env_list(
     "<city>=mqtts://<application>%40<tenant>:<API key>@<host>:8883 (the @ of the user name written %40). "
     "manage.py serve then starts manage.py lorawan_mqtt_ingest. Empty: uplinks only through the webhooks.",
 )
+DIKOM_STA_RAW_RETENTION_DAYS = env_int(
+    "DIKOM_STA_RAW_RETENTION_DAYS",
+    0,
+    "Days SensorThings observations are kept (by their phenomenonTime); 0 keeps them all. On PostgreSQL the "
+    "daily job sensors.partitions drops a month's partition whole once its last day is past the retention "
+    "(observations are kept up to a month longer); on SQLite it deletes the rows.",
+    minimum=0,
+)
 
 # --- API ---------------------------------------------------------------------------
 

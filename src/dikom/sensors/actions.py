@@ -129,7 +129,7 @@ def _create(etype: EntityType, data: Any, municipality: Municipality, budget: _B
         return _existing(etype, data, municipality)
     budget.spend()
     obj: Any = etype.model()
-    if etype.name != "Observation":
+    if etype.name != "Observation":  # an Observation's is its Datastream's, set below
         obj.municipality = municipality
     _set_props(etype, obj, data, creating=True)
     # to-one links first (the row needs them)
@@ -145,6 +145,7 @@ def _create(etype: EntityType, data: Any, municipality: Municipality, budget: _B
             obj.phenomenon_time = timezone.now()
         if obj.feature_of_interest_id is None:
             obj.feature_of_interest = feature_for_datastream(obj.datastream)
+        obj.municipality_id = obj.datastream.municipality_id
     obj.save()
     if etype.name == "Observation":
         budget.observations.append(obj.pk)
@@ -355,7 +356,7 @@ def create_observations(body: Any, municipality: Municipality) -> list[int]:
             if not isinstance(row, list) or len(row) != len(components):
                 raise StaError("Each dataArray row has one value per component")
             values = dict(zip(components, row, strict=True))
-            obs = m.Observation(datastream=datastream)
+            obs = m.Observation(datastream=datastream, municipality_id=datastream.municipality_id)
             data = {k: v for k, v in values.items() if k not in ("id", "FeatureOfInterest/id")}
             _set_props(TYPES["Observation"], obs, data, creating=True)
             if obs.phenomenon_time is None:

@@ -8,4 +8,10 @@ class SensorsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from dikom.lib import periodic
         from dikom.sensors import scopes  # noqa: F401  (registers the API key scope)
+
+        # PostgreSQL: the monthly observation partitions, three months ahead; the retention (if any) drops old ones.
+        periodic.register(
+            "sensors.partitions", "dikom.sensors.tasks.maintain_observation_partitions", every_seconds=86400
+        )

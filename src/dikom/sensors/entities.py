@@ -181,5 +181,6 @@ _add(
 
 BY_PLURAL: dict[str, EntityType] = {t.plural: t for t in TYPES.values()}
 
-# The municipality of an entity, as an ORM path (Observations have it through their Datastream).
-MUNICIPALITY_PATH = dict.fromkeys(TYPES, "municipality") | {"Observation": "datastream__municipality"}
+# The municipality of an entity, as an ORM path (every entity has the column; an Observation's copies its
+# Datastream's, so that scoping needs no join).
+MUNICIPALITY_PATH = dict.fromkeys(TYPES, "municipality")

@@ -10,6 +10,8 @@ that ``$filter=result gt 30`` runs in SQL on an indexed column.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -127,8 +129,14 @@ class FeatureOfInterest(StaEntity, BBoxMixin):
 
 
 class Observation(models.Model):
-    """One reading. The municipality is the datastream's (no column of its own)."""
+    """One reading. ``municipality`` is its Datastream's, copied into the row (``save`` keeps it; bulk writers
+    set it): the STA API scopes by it without a join, and it is the column Citus distributes by
+    (``docs/scaling.md``). On PostgreSQL the table is partitioned by month of ``phenomenon_time``
+    (``dikom.sensors.partitions``)."""
 
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.CASCADE, related_name="+", verbose_name=_("municipality")
+    )
     datastream = models.ForeignKey(Datastream, on_delete=models.CASCADE, related_name="observations")
     feature_of_interest = models.ForeignKey(FeatureOfInterest, on_delete=models.CASCADE, related_name="observations")
     phenomenon_time = models.DateTimeField()
@@ -149,6 +157,11 @@ class Observation(models.Model):
 
     def __str__(self) -> str:
         return f"Observation {self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.datastream_id is not None:
+            self.municipality_id = self.datastream.municipality_id
+        super().save(*args, **kwargs)
 
 
 class LorawanDevice(models.Model):

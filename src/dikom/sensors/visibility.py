@@ -65,8 +65,7 @@ def visible(type_name: str, city_id: int | None = None) -> Q:
     city_id = reader_city.get() if city_id is None else city_id
     condition = _public(type_name)
     if city_id is not None:
-        own = "datastream__municipality_id" if type_name == "Observation" else "municipality_id"
-        condition |= Q(**{own: city_id})
+        condition |= Q(municipality_id=city_id)
     return condition
 
 

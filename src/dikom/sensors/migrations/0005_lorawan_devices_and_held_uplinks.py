@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('municipalities', '0002_authority_letterhead_details'),
-        ('sensors', '0002_publication_flag'),
+        ('sensors', '0004_observation_monthly_partitions'),
     ]
 
     operations = [
