@@ -89,7 +89,7 @@ VENDOR_NAMESPACES = (
 #: Namespaces that only carry colours or layout: ignored without a note.
 COSMETIC_NAMESPACES = ("bpmn.io/schema/bpmn/biocolor", "spec/BPMN/non-normative/color", "bpmn.io/schema/bpmn")
 #: Vendor settings dikom uses instead of dropping (as the automation topic).
-TOPIC_ATTRIBUTES = {("camunda", "topic")}
+TOPIC_ATTRIBUTES = {("camunda", "topic"), ("camunda", "decisionRef"), ("camunda", "resultVariable")}
 
 
 def _lazy_format(template: Promise | str, params: dict[str, Any]) -> str:
@@ -214,6 +214,8 @@ class ProcessReport:
     findings: list[Finding] = field(default_factory=list)
     has_diagram: bool = False
     engine_xml: bytes | None = None
+    #: (business rule task id, decision id) for every business rule task that calls a DMN decision.
+    decision_refs: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
@@ -625,12 +627,8 @@ class _Inspector:
 
         if name in {"sendTask", "receiveTask"}:
             self.map_message_task(node, name)
-        elif name in UNSUPPORTED_TASKS:
-            reasons = {
-                "businessRuleTask": _("DMN decision tables are not supported; use a script task or a gateway."),
-            }
-            self.unsupported(node, reasons[name])
-            ok = False
+        elif name == "businessRuleTask":
+            self.map_business_rule_task(node)
         elif name in UNSUPPORTED_GATEWAYS:
             reasons = {
                 "inclusiveGateway": _("use exclusive and parallel gateways instead."),
@@ -1075,7 +1073,7 @@ class _Inspector:
                     continue
                 ns = namespace(child)
                 vendor = _vendor(ns)
-                if vendor and not (vendor == "zeebe" and local_name(child) == "taskDefinition"):
+                if vendor and not (vendor == "zeebe" and local_name(child) in {"taskDefinition", "calledDecision"}):
                     dropped.append(f"{vendor}:{local_name(child)}")
                 elif not vendor and not _cosmetic(ns) and ns != DIKOM_NS:
                     dropped.append(_tag(child))
@@ -1224,6 +1222,66 @@ class _Inspector:
                 twin.set(f"{{{DIKOM_NS}}}topic", topic)
         else:
             twin.tag = f"{{{BPMN_NS}}}userTask"
+
+    def map_business_rule_task(self, node: etree._Element) -> None:
+        """A business rule task calls a DMN decision of the service (``camunda:decisionRef``, Zeebe's
+        ``calledDecision``, ``dikom:decisionRef``): in the engine copy it becomes a service task with topic
+        ``dmn:<decision id>`` whose result goes into the result variable. Without a decision it hands over to the
+        automation like a service task (topic: its id); without a handler it passes through."""
+        ref, result = node.get(f"{{{DIKOM_NS}}}decisionRef") or "", node.get(f"{{{DIKOM_NS}}}resultVariable") or ""
+        for attr, value in node.attrib.items():
+            if _vendor(namespace(attr)) == "camunda" and attr.endswith("}decisionRef"):
+                ref = ref or value.strip()
+            if _vendor(namespace(attr)) == "camunda" and attr.endswith("}resultVariable"):
+                result = result or value.strip()
+        for ext in (c for c in node if is_bpmn(c, "extensionElements")):
+            for called in ext:
+                if isinstance(called.tag, str) and local_name(called) == "calledDecision":
+                    ref = ref or (called.get("decisionId") or "").strip()
+                    result = result or (called.get("resultVariable") or "").strip()
+        twin = self.engine_twin(node)
+        if twin is not None:
+            twin.tag = f"{{{BPMN_NS}}}serviceTask"
+            for attr in ("implementation",):
+                twin.attrib.pop(attr, None)
+        if not ref:
+            self.note(
+                "business-rule-task",
+                _format(
+                    _(
+                        "Business rule task %(task)s names no decision: it hands over to the automation like a "
+                        "service task (topic “%(topic)s”)."
+                    ),
+                    {"task": self.label(node), "topic": node.get(f"{{{DIKOM_NS}}}topic") or node.get("id") or ""},
+                ),
+                node,
+            )
+            return
+        if result and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", result):
+            self.error(
+                "bad-result-variable",
+                _format(
+                    _("The result variable “%(name)s” of %(task)s is not a usable name (letters, digits, _)."),
+                    {"name": result, "task": self.label(node)},
+                ),
+                node,
+            )
+            return
+        result = result or "decision_result"
+        self.report.decision_refs.append((node.get("id") or "", ref))
+        self.set_engine_attr(node, f"{{{DIKOM_NS}}}topic", f"dmn:{ref}")
+        self.set_engine_attr(node, f"{{{DIKOM_NS}}}resultVariable", result)
+        self.note(
+            "business-rule-task",
+            _format(
+                _(
+                    "Business rule task %(task)s evaluates decision “%(decision)s” of the service's decision tables; "
+                    "the result is stored as “%(variable)s”."
+                ),
+                {"task": self.label(node), "decision": ref, "variable": result},
+            ),
+            node,
+        )
 
     def drop_language(self, condition: etree._Element) -> None:
         """The engine copy's condition is in the safe language now: its foreign language attribute goes."""

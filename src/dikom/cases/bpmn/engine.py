@@ -111,6 +111,8 @@ class ServiceCall:
     name: str
     topic: str
     data: dict[str, Any]
+    #: For business rule tasks (topic ``dmn:<decision>``): the case data name the decision's result goes to.
+    result_variable: str = ""
 
 
 ServiceHandler = Callable[[ServiceCall], Mapping[str, Any] | None]
@@ -185,6 +187,7 @@ class DikomScriptEngine(PythonScriptEngine):
             name=spec.bpmn_name or spec.bpmn_id,
             topic=info.get("topic") or spec.bpmn_id,
             data=copy.deepcopy(task.data),
+            result_variable=info.get("result_variable", ""),
         )
         result = self.service_handler(call)
         if result is not None:
@@ -347,6 +350,9 @@ def _element_settings(engine_root: etree._Element, report: ProcessReport) -> dic
         topic = node.get(f"{{{DIKOM_NS}}}topic")
         if topic:
             info["topic"] = topic
+        result_variable = node.get(f"{{{DIKOM_NS}}}resultVariable")
+        if result_variable:
+            info["result_variable"] = result_variable
         due = node.get(f"{{{DIKOM_NS}}}dueIn")
         if not due:
             docs = " ".join(c.text or "" for c in node if is_bpmn(c, "documentation"))
