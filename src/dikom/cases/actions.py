@@ -837,3 +837,28 @@ def remind_open_tasks(call: Any, context: Any) -> None:
                 to,
             )
     return None
+
+
+def evaluate_business_rule(call: Any, context: Any) -> dict[str, Any]:
+    """BPMN business rule task (topic ``dmn:<decision>``): evaluate the decision from the decision tables of
+    the case's service version and store its result in the task's result variable; the history records which
+    rules matched. A broken table rule (two matches under UNIQUE) fails the step like any failing automation."""
+    from dikom.cases.dmn import library
+    from dikom.cases.dmn.tables import DecisionError
+
+    case = Case.objects.select_related("application__version").get(pk=context["case_pk"])
+    ref = str(call.topic).removeprefix("dmn:")
+    try:
+        evaluation = library.evaluate(library.files_of(case.application.version.content), ref, call.data)
+    except DecisionError as error:
+        raise workflow.EngineError(error.message, call.bpmn_id) from None
+    variable = call.result_variable or "decision_result"
+    record_event(
+        case,
+        "decision_table",
+        _("Decision table “%(decision)s” evaluated for “%(task)s”: matching rules %(rules)s.")
+        % {"decision": ref, "task": call.name, "rules": ", ".join(map(str, evaluation.matched)) or "–"},
+        automatic_label=_("decision table"),
+        data={"call": call.key, "decision": ref, "rules": evaluation.matched, "variable": variable},
+    )
+    return {variable: evaluation.value}

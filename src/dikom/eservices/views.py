@@ -1315,6 +1315,11 @@ def _process_page(request: HttpRequest, version: ServiceVersion, status: int = 2
     else:
         source = settings_form.initial.get("letter_template_de", "")
     preview, preview_error = _letter_preview(source, content)
+    from dikom.eservices import decision_forms
+
+    decision_form = extra.pop("decision_form", None) or decision_forms.DecisionUploadForm(
+        initial={"content_hash": version.content_hash}
+    )
     context = _designer_context(
         version,
         "process",
@@ -1325,6 +1330,8 @@ def _process_page(request: HttpRequest, version: ServiceVersion, status: int = 2
         letter_preview=preview,
         letter_preview_error=preview_error,
         max_upload_mb=process.MAX_UPLOAD_BYTES // 2**20,
+        decision_form=decision_form,
+        decision_files=decision_forms.stored_files(content),
         **extra,
     )
     context["process_problems"] = [p for p in context["problems"] if p.path.startswith("processing")]

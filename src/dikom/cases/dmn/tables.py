@@ -169,15 +169,18 @@ class Decisions:
                 return decision
         return None
 
-    def evaluate(self, key: str, data: Mapping[str, Any]) -> Evaluation:
-        """Evaluate decision ``key`` (id or name) with ``data``; raise ``DecisionError``."""
+    def evaluate(self, key: str, data: Mapping[str, Any], column_values: Mapping[str, Any] | None = None) -> Evaluation:
+        """Evaluate decision ``key`` (id or name) with ``data``; raise ``DecisionError``.
+
+        ``column_values`` (input column id → value) sets input columns directly instead of computing them
+        from their input expressions (the test form: a person enters what each column holds)."""
         decision = self.get(key)
         if decision is None:
             raise DecisionError(_("There is no decision “%(key)s” in this file.") % {"key": key})
         scope = dict(data)
         required: dict[str, Any] = {}
         self._requirements(decision, scope, required, set())
-        value, matched = _evaluate_one(decision, scope)
+        value, matched = _evaluate_one(decision, scope, column_values)
         return Evaluation(decision.id, value, matched, required)
 
     def _requirements(self, decision: Decision, scope: dict[str, Any], done: dict[str, Any], path: set[str]) -> None:
@@ -222,12 +225,15 @@ def _matches(entry: Entry, value: Any, data: Mapping[str, Any]) -> bool:
         return False  # FEEL: comparing values of different types gives null, which does not match
 
 
-def _evaluate_one(decision: Decision, data: Mapping[str, Any]) -> tuple[Any, list[int]]:
+def _evaluate_one(
+    decision: Decision, data: Mapping[str, Any], column_values: Mapping[str, Any] | None = None
+) -> tuple[Any, list[int]]:
     if decision.kind == "literal":
         assert decision.literal is not None  # noqa: S101 - read() guarantees it
         value = _run(decision.literal.safe, data, decision, _("The expression")) if decision.literal.safe else None
         return value, []
-    values = [_input_value(column, data) for column in decision.inputs]
+    given = column_values or {}
+    values = [given[c.id] if c.id in given else _input_value(c, data) for c in decision.inputs]
     matched = [
         rule
         for rule in decision.rules
