@@ -14,6 +14,7 @@ conditions converted to dikom's safe expressions, the process marked executable.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -322,6 +323,8 @@ class _Inspector:
         }
         self.ids = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
         self.implicit_splits: list[etree._Element] = []
+        #: exclusive gateways where a person chooses: (gateway, outgoing flows, lane id, parent id)
+        self.choice_gateways: list[tuple[etree._Element, list[etree._Element], str | None, str | None]] = []
         self.lane_of: dict[str, str] = {}
 
     # -- findings ---------------------------------------------------------
@@ -665,20 +668,24 @@ class _Inspector:
             self.check_service(node)
         if name == "exclusiveGateway" and len(outgoing) > 1:
             default = node.get("default")
-            for flow in outgoing:
-                if flow.get("id") != default and not any(is_bpmn(c, "conditionExpression") for c in flow):
-                    self.error(
-                        "missing-condition",
-                        _format(
-                            _(
-                                "Sequence flow %(flow)s leaves exclusive gateway %(gateway)s without a condition "
-                                "and is not the default flow."
-                            ),
-                            {"flow": self.label(flow), "gateway": self.label(node)},
+            if any(
+                flow.get("id") != default and not any(is_bpmn(c, "conditionExpression") for c in flow)
+                for flow in outgoing
+            ):
+                # A descriptive model: a person decides here (Signavio, ADONIS and the MIWG models label the
+                # flows instead of giving conditions). The engine copy gets a user task that asks for the path.
+                self.choice_gateways.append((node, list(outgoing), lane, parent_id))
+                self.note(
+                    "caseworker-choice",
+                    _format(
+                        _(
+                            "Exclusive gateway %(gateway)s has flows without a condition: a caseworker chooses "
+                            "the path (%(paths)s)."
                         ),
-                        flow,
-                    )
-                    ok = False
+                        {"gateway": self.label(node), "paths": ", ".join(self.flow_label(f) for f in outgoing)},
+                    ),
+                    node,
+                )
         if (
             name == "exclusiveGateway"
             and node.get("default")
@@ -1283,6 +1290,55 @@ class _Inspector:
             node,
         )
 
+    def flow_label(self, flow: etree._Element) -> str:
+        """How a path is offered to a person: the flow's name, else its target's name, else the ids."""
+        target = self.ids.get(flow.get("targetRef") or "")
+        name = (flow.get("name") or "").strip()
+        if not name and target is not None:
+            name = (target.get("name") or "").strip()
+        return " ".join(name.split()) or flow.get("id") or ""
+
+    def make_choice(
+        self, node: etree._Element, outgoing: list[etree._Element], lane: str | None, parent_id: str | None
+    ) -> None:
+        """In the engine copy: incoming flows → a user task asking for the path → the gateway, whose flows get
+        the conditions ``choice_<gateway> == "<flow id>"``."""
+        twin = self.engine_twin(node)
+        container = twin.getparent() if twin is not None else None
+        if twin is None or container is None:
+            return
+        ident = twin.get("id") or ""
+        variable = "choice_" + re.sub(r"\W", "_", ident)
+        task_id, flow_id = f"{ident}__dikom_choice", f"{ident}__dikom_to_gateway"
+        for flow in container:
+            if is_bpmn(flow, "sequenceFlow") and flow.get("targetRef") == ident:
+                flow.set("targetRef", task_id)
+        task = etree.SubElement(container, f"{{{BPMN_NS}}}userTask", id=task_id)
+        gateway_name = " ".join((node.get("name") or "").split()) or ident
+        task.set("name", str(_format(_("Choose the path: %(gateway)s"), {"gateway": gateway_name})))
+        for ref in [c for c in twin if is_bpmn(c, "incoming")]:
+            twin.remove(ref)
+            etree.SubElement(task, f"{{{BPMN_NS}}}incoming").text = ref.text
+        etree.SubElement(task, f"{{{BPMN_NS}}}outgoing").text = flow_id
+        etree.SubElement(twin, f"{{{BPMN_NS}}}incoming").text = flow_id
+        etree.SubElement(container, f"{{{BPMN_NS}}}sequenceFlow", id=flow_id, sourceRef=task_id, targetRef=ident)
+        twin.attrib.pop("default", None)
+        options = []
+        for flow in outgoing:
+            flow_twin = self.engine_twin(flow)
+            if flow_twin is None:
+                continue
+            for condition in [c for c in flow_twin if is_bpmn(c, "conditionExpression")]:
+                flow_twin.remove(condition)
+            value = flow.get("id") or ""
+            etree.SubElement(flow_twin, f"{{{BPMN_NS}}}conditionExpression").text = f"{variable} == {value!r}"
+            options.append([value, self.flow_label(flow)])
+        task.set(f"{{{DIKOM_NS}}}choice", variable)
+        task.set(f"{{{DIKOM_NS}}}choices", json.dumps(options, ensure_ascii=False))
+        self.report.elements.append(
+            ElementInfo(task_id, task.get("name") or "", "bpmn:userTask", node.sourceline, True, lane, parent_id)
+        )
+
     def drop_language(self, condition: etree._Element) -> None:
         """The engine copy's condition is in the safe language now: its foreign language attribute goes."""
         twin = self.engine_twin(condition)
@@ -1314,6 +1370,8 @@ class _Inspector:
     def prepare_engine_copy(self, chosen: etree._Element) -> bytes:
         for node in self.implicit_splits:
             self.make_split_explicit(node)
+        for gateway, outgoing, lane, parent_id in self.choice_gateways:
+            self.make_choice(gateway, outgoing, lane, parent_id)
         for process in (p for p in self.engine_root if is_bpmn(p, "process")):
             if process.get("id") == chosen.get("id"):
                 process.set("isExecutable", "true")

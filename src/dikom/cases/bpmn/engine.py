@@ -132,6 +132,10 @@ class UserTaskInfo:
     due_at: datetime | None
     reminders: tuple[datetime, ...]
     data: dict[str, Any] = field(repr=False)
+    #: A caseworker's choice at an exclusive gateway without conditions: the case data name to set, and the
+    #: (value, label) pairs of the paths; ``complete_user_task`` refuses anything else.
+    choice_variable: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -350,6 +354,12 @@ def _element_settings(engine_root: etree._Element, report: ProcessReport) -> dic
         topic = node.get(f"{{{DIKOM_NS}}}topic")
         if topic:
             info["topic"] = topic
+        choice = node.get(f"{{{DIKOM_NS}}}choice")
+        if choice:
+            info["choice_variable"] = choice
+            info["choices"] = [
+                [str(v), str(label)] for v, label in json.loads(node.get(f"{{{DIKOM_NS}}}choices") or "[]")
+            ]
         result_variable = node.get(f"{{{DIKOM_NS}}}resultVariable")
         if result_variable:
             info["result_variable"] = result_variable
@@ -516,6 +526,8 @@ class ProcessInstance:
                     due_at=due_at,
                     reminders=reminders,
                     data=copy.deepcopy(task.data),
+                    choice_variable=info.get("choice_variable", ""),
+                    choices=tuple((v, label) for v, label in info.get("choices", [])),
                 )
             )
         return sorted(result, key=lambda t: (t.ready_at, t.bpmn_id))
@@ -584,6 +596,13 @@ class ProcessInstance:
                 raise EngineError("Unknown task.")
             if task.state != TaskState.READY:
                 raise EngineError("This task is not waiting for input.", task.task_spec.bpmn_id)
+            info = _info(task.task_spec)
+            variable = info.get("choice_variable")
+            if variable and checked.get(variable) not in {v for v, _label in info.get("choices", [])}:
+                raise EngineError(
+                    f"Choose one of the paths: {', '.join(label for _v, label in info.get('choices', []))}.",
+                    task.task_spec.bpmn_id,
+                )
             task.data.update(copy.deepcopy(checked))
             _fill_output_item(task, checked)
             task.run()

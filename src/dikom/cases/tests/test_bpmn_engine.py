@@ -345,3 +345,43 @@ def test_business_rule_tasks_call_dmn_decisions_and_store_their_results(dogs, fe
     assert instance.data["gebuehr"] == fee
     assert instance.data["pruefen"] is review
     assert [t.bpmn_id for t in instance.ready_user_tasks()] == (["review"] if review else [])
+
+
+CHOICE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+  <bpmn:process id="p" isExecutable="false">
+    <bpmn:laneSet><bpmn:lane id="L" name="Ordnungsamt"><bpmn:flowNodeRef>s</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>check</bpmn:flowNodeRef><bpmn:flowNodeRef>gw</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="check" name="Prüfen"><bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>back</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:exclusiveGateway id="gw" name="Vollständig?"><bpmn:incoming>f2</bpmn:incoming>
+      <bpmn:outgoing>yes</bpmn:outgoing><bpmn:outgoing>back</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="e" name="Bewilligt"><bpmn:incoming>yes</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="check"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="gw"/>
+    <bpmn:sequenceFlow id="yes" name="ja" sourceRef="gw" targetRef="e"/>
+    <bpmn:sequenceFlow id="back" sourceRef="gw" targetRef="check"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_gateway_without_conditions_asks_a_caseworker_for_the_path():
+    instance = ProcessDefinition.from_xml(CHOICE).start({})
+    instance.complete_user_task(instance.ready_user_tasks()[0].id, {})
+    [choice] = instance.ready_user_tasks()
+    assert choice.bpmn_id == "gw__dikom_choice"
+    assert "Vollständig?" in choice.name
+    assert choice.lane_name == "Ordnungsamt"  # the gateway's lane decides who chooses
+    assert choice.choice_variable == "choice_gw"
+    assert choice.choices == (("yes", "ja"), ("back", "Prüfen"))  # the flow's name, else its target's
+    with pytest.raises(EngineError, match="Choose one of the paths: ja, Prüfen"):
+        instance.complete_user_task(choice.id, {"choice_gw": "elsewhere"})
+    assert [t.bpmn_id for t in instance.ready_user_tasks()] == ["gw__dikom_choice"]  # unchanged after refusal
+    instance.complete_user_task(choice.id, {"choice_gw": "back"})
+    assert [t.bpmn_id for t in instance.ready_user_tasks()] == ["check"]
+    instance.complete_user_task(instance.ready_user_tasks()[0].id, {})
+    instance.complete_user_task(instance.ready_user_tasks()[0].id, {"choice_gw": "yes"})
+    assert instance.is_completed
+    restored = ProcessInstance.load(instance.dump())
+    assert restored.is_completed
