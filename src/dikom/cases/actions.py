@@ -235,6 +235,8 @@ def _apply(case: Case, result: workflow.StepResult, *, actor: Any) -> None:
             org_unit=_unit_for_lane(case, ready.lane, mapping),
             instructions=ready.documentation,
             due_at=ready.due_at,
+            choices=[list(pair) for pair in ready.choices],
+            choice_variable=ready.choice_variable[:200],
         )
         record_event(
             case,
@@ -297,10 +299,18 @@ def complete_task(
     result: str = "",
     data: dict[str, Any] | None = None,
     automatic_label: str = "",
+    choice: str = "",
 ) -> Task:
-    """Finish a task; workflow tasks move the process on."""
+    """Finish a task; workflow tasks move the process on. A task that asks for a path (``Task.choices``) needs
+    ``choice``: one of its values, passed to the process."""
     with transaction.atomic():
         locked = _task_for_update(task, expected_version)
+        if locked.choices:
+            labels = {str(value): str(label) for value, label in locked.choices}
+            if choice not in labels:
+                raise CaseActionError(_("Please choose how the case continues."))
+            data = {**(data or {}), locked.choice_variable: choice}
+            result = (_("Chosen: %(path)s.") % {"path": labels[choice]} + (" " + result if result else "")).strip()
         case = _locked(locked.case)
         if not case.is_open:
             raise CaseActionError(_("The case is no longer open."))

@@ -67,6 +67,9 @@ class ReadyTask:
     lane: str
     documentation: str
     due_at: dt.datetime | None
+    #: a caseworker's choice at a gateway: the case data name and the (value, label) pairs of the paths
+    choice_variable: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -115,6 +118,8 @@ def _result(instance: ProcessInstance, dispatcher: _Dispatcher, fired: list[str]
             lane=info.lane_name or "",
             documentation=info.documentation,
             due_at=info.due_at,
+            choice_variable=info.choice_variable,
+            choices=info.choices,
         )
         for info in instance.ready_user_tasks()
     ]
