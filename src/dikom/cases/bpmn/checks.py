@@ -971,7 +971,22 @@ class _Inspector:
                     if dialect:
                         self.engine_index_text(child, text)
         has_input = any(is_bpmn(c, "loopCardinality", "loopDataInputRef") for c in loop)
-        if not has_input:
+        if not has_input and local_name(node) in TASKS | UNSUPPORTED_TASKS:
+            # A descriptive model ("publish on every platform") that does not say how many: one person, or one
+            # call of the automation, does the work for all of them.
+            self.note(
+                "multi-instance-once",
+                _format(
+                    _(
+                        "%(element)s is marked as repeated but says neither how often nor for which items: it runs "
+                        "once, for all of them."
+                    ),
+                    {"element": self.label(node)},
+                ),
+                node,
+            )
+            self.drop_from_engine(loop)
+        elif not has_input:
             self.unsupported(node, _("multi-instance tasks need a cardinality or an input collection."))
             ok = False
         return ok

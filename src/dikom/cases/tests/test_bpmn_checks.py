@@ -687,3 +687,23 @@ def test_a_collapsed_subprocess_without_content_passes_through():
         )
     )
     assert instance.is_completed and "Sub" in instance.completed_element_ids()
+
+
+def test_a_repeated_task_without_count_or_items_runs_once_with_a_note():
+    from dikom.cases.bpmn.engine import ProcessDefinition
+
+    xml = """<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+      <bpmn:process id="p" isExecutable="true">
+        <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+        <bpmn:serviceTask id="publish" name="Auf allen Kanälen veröffentlichen"><bpmn:incoming>f1</bpmn:incoming>
+          <bpmn:outgoing>f2</bpmn:outgoing><bpmn:multiInstanceLoopCharacteristics/></bpmn:serviceTask>
+        <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+        <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="publish"/>
+        <bpmn:sequenceFlow id="f2" sourceRef="publish" targetRef="e"/>
+      </bpmn:process></bpmn:definitions>""".encode()
+    report = inspect(xml)
+    assert report.ok
+    assert finding(report, "multi-instance-once", "publish").level == NOTE
+    calls = []
+    instance = ProcessDefinition.from_xml(xml).start({}, service_handler=lambda call: calls.append(call.bpmn_id))
+    assert instance.is_completed and calls == ["publish"]
