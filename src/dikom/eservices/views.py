@@ -327,10 +327,11 @@ def settings_summary(content: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def process_context(content: Any) -> dict[str, Any]:
+def process_context(content: Any, version: ServiceVersion | None = None) -> dict[str, Any]:
     """The process of a definition for the read-only pages (review, library): diagram, text
-    alternative, lanes with their shared mapping, decision settings, letter template."""
-    from dikom.eservices import process
+    alternative, lanes with their shared mapping, decision settings, letter template, and links to the
+    decision tables (DMN) of ``version``."""
+    from dikom.eservices import decision_forms, process
 
     processing = content.get("processing") if isinstance(content, dict) else None
     processing = processing if isinstance(processing, dict) else {}
@@ -346,6 +347,18 @@ def process_context(content: Any) -> dict[str, Any]:
             "automatic_decision_allowed": processing.get("automatic_decision_allowed") is True,
             "letter_template": template.get("de", "") if isinstance(template, dict) else "",
         },
+        "decision_links": [
+            (
+                f["name"],
+                reverse(
+                    "eservices:decision_table",
+                    kwargs={"slug": version.definition.slug, "number": version.number, "key": f["key"]},
+                ),
+            )
+            for f in decision_forms.stored_files(content)
+        ]
+        if version is not None
+        else [],
     }
 
 
@@ -668,7 +681,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             "fee_rows": fee_rows(shown.content),
             "field_types": forms.FIELD_TYPE_LABELS,
             "identity": shown.content.get("identity") or {},
-            **process_context(shown.content),
+            **process_context(shown.content, shown),
             "open_version": open_version,
             "can_design": can_design,
             "can_start_version": can_design and definition.latest_released_id and open_version is None,
@@ -731,7 +744,7 @@ def _version_page(request: HttpRequest, version: ServiceVersion, **extra: Any) -
         "fee_rows": fee_rows(version.content),
         "field_types": forms.FIELD_TYPE_LABELS,
         "settings_summary": settings_summary(version.content),
-        **process_context(version.content),
+        **process_context(version.content, version),
         "process_comments": process_comments,
         "content_hash": version.content_hash,
         "can_review": can_review,

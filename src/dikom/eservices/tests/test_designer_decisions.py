@@ -105,6 +105,21 @@ def test_a_dmn_file_is_stored_listed_and_shown_as_a_table_with_a_test_form(draft
     assert bad.status_code == 200 and "Enter a number." in bad.content.decode()
 
 
+def test_the_decision_pages_are_german(draft, designer_a, login):
+    from django.test import Client
+
+    from dikom.lib.langcheck import foreign_text
+
+    german = login(Client(), designer_a)
+    assert _upload(german, draft, BEZIRK.encode()).status_code == 302
+    for url in (_base(draft) + "bearbeiten/prozess/", _base(draft) + "entscheidungen/zustaendigkeit/"):
+        html = german.get(url, {"entscheidung": "bezirk", "input_0": "36037"} if "prozess" not in url else {})
+        assert html.status_code == 200
+        assert foreign_text(html.content.decode(), "de") == [], url
+    page = german.get(_base(draft) + "entscheidungen/zustaendigkeit/").content.decode()
+    assert "Trefferrichtlinie" in page and "Entscheidung ausprobieren" in page
+
+
 def test_untranslatable_feel_is_refused_with_element_line_and_expression(draft, designer):
     broken = BEZIRK.replace('"36037","36039"', "matches(plz, &quot;^36&quot;)")
     response = _upload(designer, draft, broken.encode())
@@ -196,4 +211,6 @@ def test_decision_tables_travel_with_the_service_package(draft, designer, city_b
     assert response.status_code == 302
     imported = ServiceVersion.objects.filter(municipality=city_b).latest("pk")
     assert imported.content["processing"]["decisions"] == {"zustaendigkeit": BEZIRK}
+    # the version page links to the table
+    assert _base(imported) + "entscheidungen/zustaendigkeit/" in other.get(_base(imported)).content.decode()
     assert other.get(_base(imported) + "entscheidungen/zustaendigkeit/").status_code == 200
