@@ -22,6 +22,8 @@ list of those, a COLLECT aggregation a number; no match gives ``None``
 
 from __future__ import annotations
 
+import ast
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +31,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from lxml import etree
 
-from dikom.cases.bpmn.expressions import ExpressionError, evaluate
+from dikom.cases.bpmn.expressions import ExpressionError, compile_expression, evaluate, evaluate_compiled
 from dikom.cases.bpmn.xmlsafe import UnsafeXMLError, local_name, parse_xml
 
 from . import feel
@@ -196,9 +198,18 @@ class Decisions:
             scope[other.variable] = value
 
 
+#: Parsed and checked cell expressions: a table's cells are evaluated for every case, their text never changes.
+_compiled = functools.lru_cache(maxsize=50_000)(compile_expression)
+
+
+@functools.lru_cache(maxsize=50_000)
+def _only_input(safe: str) -> bool:
+    return all(node.id == feel.INPUT for node in ast.walk(_compiled(safe)) if isinstance(node, ast.Name))
+
+
 def _run(safe: str, scope: Mapping[str, Any], decision: Decision, what: str) -> Any:
     try:
-        return evaluate(safe, scope)
+        return evaluate_compiled(_compiled(safe), scope)
     except ExpressionError as exc:
         raise DecisionError(
             _("%(what)s of decision “%(decision)s” failed: %(error)s")
@@ -211,7 +222,7 @@ def _input_value(column: InputColumn, data: Mapping[str, Any]) -> Any:
     if column.safe is None:
         return None
     try:
-        return evaluate(column.safe, data)
+        return evaluate_compiled(_compiled(column.safe), data)
     except ExpressionError:
         return None  # FEEL: a missing input is null
 
@@ -220,7 +231,10 @@ def _matches(entry: Entry, value: Any, data: Mapping[str, Any]) -> bool:
     if entry.safe is None:
         return True
     try:
-        return evaluate(entry.safe, {**data, feel.INPUT: value}) is True
+        tree = _compiled(entry.safe)
+        # Most cells only test their column's value: they need no copy of the case data.
+        scope = {feel.INPUT: value} if _only_input(entry.safe) else {**data, feel.INPUT: value}
+        return evaluate_compiled(tree, scope) is True
     except ExpressionError:
         return False  # FEEL: comparing values of different types gives null, which does not match
 
