@@ -375,6 +375,11 @@ def _element_settings(engine_root: etree._Element, report: ProcessReport) -> dic
     return settings
 
 
+def _diagram_id(bpmn_id: str | None) -> str | None:
+    """The element of the drawn file: a caseworker's choice (added before its gateway) is shown as the gateway."""
+    return bpmn_id.removesuffix("__dikom_choice") if bpmn_id else bpmn_id
+
+
 class ProcessDefinition:
     """A checked, parsed process, ready to start instances."""
 
@@ -565,7 +570,7 @@ class ProcessInstance:
         """BPMN ids of elements where the process currently is (for the diagram)."""
         ids: list[str] = []
         for task in self._workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
-            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            bpmn_id = _diagram_id(getattr(task.task_spec, "bpmn_id", None))
             if bpmn_id and bpmn_id not in ids:
                 ids.append(bpmn_id)
         return ids
@@ -574,7 +579,7 @@ class ProcessInstance:
         """BPMN ids of elements that have been completed at least once."""
         ids: list[str] = []
         for task in self._workflow.get_tasks(state=TaskState.COMPLETED):
-            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            bpmn_id = _diagram_id(getattr(task.task_spec, "bpmn_id", None))
             if bpmn_id and bpmn_id not in ids:
                 ids.append(bpmn_id)
         return ids

@@ -374,6 +374,7 @@ def test_a_gateway_without_conditions_asks_a_caseworker_for_the_path():
     assert "Vollständig?" in choice.name
     assert choice.lane_name == "Ordnungsamt"  # the gateway's lane decides who chooses
     assert choice.choice_variable == "choice_gw"
+    assert instance.active_element_ids() == ["gw"]  # the diagram shows the gateway as the current step
     assert choice.choices == (("yes", "ja"), ("back", "Prüfen"))  # the flow's name, else its target's
     with pytest.raises(EngineError, match="Choose one of the paths: ja, Prüfen"):
         instance.complete_user_task(choice.id, {"choice_gw": "elsewhere"})
