@@ -235,6 +235,8 @@ def _apply(case: Case, result: workflow.StepResult, *, actor: Any) -> None:
             org_unit=_unit_for_lane(case, ready.lane, mapping),
             instructions=ready.documentation,
             due_at=ready.due_at,
+            choices=[list(pair) for pair in ready.choices],
+            choice_variable=ready.choice_variable[:200],
         )
         record_event(
             case,
@@ -297,10 +299,18 @@ def complete_task(
     result: str = "",
     data: dict[str, Any] | None = None,
     automatic_label: str = "",
+    choice: str = "",
 ) -> Task:
-    """Finish a task; workflow tasks move the process on."""
+    """Finish a task; workflow tasks move the process on. A task that asks for a path (``Task.choices``) needs
+    ``choice``: one of its values, passed to the process."""
     with transaction.atomic():
         locked = _task_for_update(task, expected_version)
+        if locked.choices:
+            labels = {str(value): str(label) for value, label in locked.choices}
+            if choice not in labels:
+                raise CaseActionError(_("Please choose how the case continues."))
+            data = {**(data or {}), locked.choice_variable: choice}
+            result = (_("Chosen: %(path)s.") % {"path": labels[choice]} + (" " + result if result else "")).strip()
         case = _locked(locked.case)
         if not case.is_open:
             raise CaseActionError(_("The case is no longer open."))
@@ -837,3 +847,28 @@ def remind_open_tasks(call: Any, context: Any) -> None:
                 to,
             )
     return None
+
+
+def evaluate_business_rule(call: Any, context: Any) -> dict[str, Any]:
+    """BPMN business rule task (topic ``dmn:<decision>``): evaluate the decision from the decision tables of
+    the case's service version and store its result in the task's result variable; the history records which
+    rules matched. A broken table rule (two matches under UNIQUE) fails the step like any failing automation."""
+    from dikom.cases.dmn import library
+    from dikom.cases.dmn.tables import DecisionError
+
+    case = Case.objects.select_related("application__version").get(pk=context["case_pk"])
+    ref = str(call.topic).removeprefix("dmn:")
+    try:
+        evaluation = library.evaluate(library.files_of(case.application.version.content), ref, call.data)
+    except DecisionError as error:
+        raise workflow.EngineError(error.message, call.bpmn_id) from None
+    variable = call.result_variable or "decision_result"
+    record_event(
+        case,
+        "decision_table",
+        _("Decision table “%(decision)s” evaluated for “%(task)s”: matching rules %(rules)s.")
+        % {"decision": ref, "task": call.name, "rules": ", ".join(map(str, evaluation.matched)) or "–"},
+        automatic_label=_("decision table"),
+        data={"call": call.key, "decision": ref, "rules": evaluation.matched, "variable": variable},
+    )
+    return {variable: evaluation.value}

@@ -9,10 +9,11 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from dikom.cases import receivers, workflow
-        from dikom.cases.actions import remind_open_tasks
+        from dikom.cases.actions import evaluate_business_rule, remind_open_tasks
         from dikom.lib import periodic
         from dikom.portal.signals import application_submitted
 
         application_submitted.connect(receivers.open_case_for_submission, dispatch_uid="cases-open-case")
         workflow.SERVICE_TASKS.setdefault("notify.reminder", remind_open_tasks)
+        workflow.SERVICE_TASKS.setdefault("dmn:", evaluate_business_rule)
         periodic.register("cases.clock", "dikom.cases.tasks.process_case_clock", every_seconds=60)

@@ -92,6 +92,17 @@ class CompleteForm(forms.Form):
         help_text=_("What was checked or done; it appears in the history."),
     )
 
+    def __init__(self, *args: Any, choices: list[Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if choices:
+            # A gateway of the process where a person decides: the paths, as the process names them.
+            self.fields["choice"] = forms.ChoiceField(
+                label=_("How does the case continue?"),
+                choices=[(str(value), str(label)) for value, label in choices],
+                widget=forms.RadioSelect,
+            )
+            self.order_fields(["lock_version", "choice", "result"])
+
 
 class NoteForm(forms.Form):
     body = forms.CharField(label=_("Internal note"), max_length=10000, widget=forms.Textarea(attrs={"rows": 3}))

@@ -138,6 +138,10 @@ class Task(models.Model):
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
     instructions = models.TextField(_("instructions"), blank=True)
+    # A caseworker's choice at a BPMN gateway without conditions: the paths ([value, label] pairs) and the
+    # process data name the chosen value goes to.
+    choices = models.JSONField(_("paths to choose from"), default=list, blank=True)
+    choice_variable = models.CharField(_("choice variable"), max_length=200, blank=True)
     result = models.TextField(_("result"), blank=True)
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)

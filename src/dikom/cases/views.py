@@ -389,7 +389,7 @@ def _case_page(
             "release": bound.get(("release", task.pk))
             or ClaimForm(prefix=_task_prefix(task, "release"), initial=initial),
             "complete": bound.get(("complete", task.pk))
-            or CompleteForm(prefix=_task_prefix(task, "complete"), initial=initial),
+            or CompleteForm(prefix=_task_prefix(task, "complete"), initial=initial, choices=task.choices),
         }
     may_manage = access.may_manage_case(user, municipality, case, open_tasks)
     sign_off_task = next((t for t in open_tasks if t.kind == Task.Kind.SIGN_OFF), None)
@@ -473,7 +473,7 @@ def task_action(request: HttpRequest, slug: str, case_uuid: Any, task_uuid: Any,
     if kind == "assign":
         form = AssignForm(request.POST, prefix=prefix, colleagues=_colleague_choices(municipality))
     elif kind == "complete":
-        form = CompleteForm(request.POST, prefix=prefix)
+        form = CompleteForm(request.POST, prefix=prefix, choices=task.choices)
     else:
         form = ClaimForm(request.POST, prefix=prefix)
     if not form.is_valid():
@@ -502,7 +502,9 @@ def task_action(request: HttpRequest, slug: str, case_uuid: Any, task_uuid: Any,
             actions.sign_off(case, user, task, expected_version=version)
             done = _("Decision signed off; the decision letter has been delivered.")
         else:
-            actions.complete_task(task, user, expected_version=version, result=result)
+            actions.complete_task(
+                task, user, expected_version=version, result=result, choice=form.cleaned_data.get("choice", "")
+            )
             done = _("“%(task)s” is done.") % {"task": task.name}
     except actions.StaleTask as exc:
         # Show the current state; the user's text is kept (in the form if the task is still open).
@@ -512,7 +514,7 @@ def task_action(request: HttpRequest, slug: str, case_uuid: Any, task_uuid: Any,
         keep: dict[Any, Any] = {}
         if kind == "complete" and task.status == Task.Status.OPEN:
             keep[("complete", task.pk)] = CompleteForm(
-                prefix=prefix, initial={"lock_version": task.lock_version, "result": result}
+                prefix=prefix, initial={"lock_version": task.lock_version, "result": result}, choices=task.choices
             )
         return _case_page(request, municipality, case, bound=keep, error=str(exc), unsaved=result, status=409)
     except actions.CaseActionError as exc:

@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["DEFAULT_PROCESS", "SERVICE_TASKS", "EngineError", "ReadyTask", "StepResult", "complete", "fire_timers",
            "position", "start"]  # fmt: skip
 
-#: topic → handler(call, context) returning data to merge into the process data.
+#: topic → handler(call, context) returning data to merge into the process data; ``"dmn:"`` handles every
+#: business rule task (topics ``dmn:<decision>``).
 SERVICE_TASKS: dict[str, Callable[[ServiceCall, Mapping[str, Any]], Mapping[str, Any] | None]] = {}
 
 #: The process of services that bring none: one task for the responsible unit.
@@ -66,6 +67,9 @@ class ReadyTask:
     lane: str
     documentation: str
     due_at: dt.datetime | None
+    #: a caseworker's choice at a gateway: the case data name and the (value, label) pairs of the paths
+    choice_variable: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -96,6 +100,8 @@ class _Dispatcher:
 
     def __call__(self, call: ServiceCall) -> Mapping[str, Any] | None:
         handler = SERVICE_TASKS.get(call.topic)
+        if handler is None and call.topic.startswith("dmn:"):
+            handler = SERVICE_TASKS.get("dmn:")  # business rule tasks: one handler for every decision
         self.calls.append(call.topic or call.bpmn_id)
         if handler is None:
             logger.info("cases: service task %s has no handler for topic %r; passed through", call.bpmn_id, call.topic)
@@ -112,6 +118,8 @@ def _result(instance: ProcessInstance, dispatcher: _Dispatcher, fired: list[str]
             lane=info.lane_name or "",
             documentation=info.documentation,
             due_at=info.due_at,
+            choice_variable=info.choice_variable,
+            choices=info.choices,
         )
         for info in instance.ready_user_tasks()
     ]

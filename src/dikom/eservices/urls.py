@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from dikom.eservices import views
+from dikom.eservices import decision_views, views
 
 app_name = "eservices"
 
@@ -59,6 +59,9 @@ urlpatterns = [
     path(designer + "prozess/", views.edit_process, name="edit_process"),
     path(designer + "prozess/hochladen/", views.process_upload, name="process_upload"),
     path(designer + "prozess/entfernen/", views.process_delete, name="process_delete"),
+    path(designer + "entscheidungen/hochladen/", decision_views.decision_upload, name="decision_upload"),
+    path(designer + "entscheidungen/<slug:key>/entfernen/", decision_views.decision_delete, name="decision_delete"),
+    path(version + "entscheidungen/<slug:key>/", decision_views.decision_table, name="decision_table"),
     path(designer + "einstellungen/", views.edit_settings, name="edit_settings"),
     path(designer + "einstellungen/dokumente/", views.document_add, name="document_add"),
     path(designer + "einstellungen/dokumente/<int:index>/loeschen/", views.document_delete, name="document_delete"),

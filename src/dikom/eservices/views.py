@@ -327,10 +327,11 @@ def settings_summary(content: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def process_context(content: Any) -> dict[str, Any]:
+def process_context(content: Any, version: ServiceVersion | None = None) -> dict[str, Any]:
     """The process of a definition for the read-only pages (review, library): diagram, text
-    alternative, lanes with their shared mapping, decision settings, letter template."""
-    from dikom.eservices import process
+    alternative, lanes with their shared mapping, decision settings, letter template, and links to the
+    decision tables (DMN) of ``version``."""
+    from dikom.eservices import decision_forms, process
 
     processing = content.get("processing") if isinstance(content, dict) else None
     processing = processing if isinstance(processing, dict) else {}
@@ -346,6 +347,18 @@ def process_context(content: Any) -> dict[str, Any]:
             "automatic_decision_allowed": processing.get("automatic_decision_allowed") is True,
             "letter_template": template.get("de", "") if isinstance(template, dict) else "",
         },
+        "decision_links": [
+            (
+                f["name"],
+                reverse(
+                    "eservices:decision_table",
+                    kwargs={"slug": version.definition.slug, "number": version.number, "key": f["key"]},
+                ),
+            )
+            for f in decision_forms.stored_files(content)
+        ]
+        if version is not None
+        else [],
     }
 
 
@@ -668,7 +681,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             "fee_rows": fee_rows(shown.content),
             "field_types": forms.FIELD_TYPE_LABELS,
             "identity": shown.content.get("identity") or {},
-            **process_context(shown.content),
+            **process_context(shown.content, shown),
             "open_version": open_version,
             "can_design": can_design,
             "can_start_version": can_design and definition.latest_released_id and open_version is None,
@@ -731,7 +744,7 @@ def _version_page(request: HttpRequest, version: ServiceVersion, **extra: Any) -
         "fee_rows": fee_rows(version.content),
         "field_types": forms.FIELD_TYPE_LABELS,
         "settings_summary": settings_summary(version.content),
-        **process_context(version.content),
+        **process_context(version.content, version),
         "process_comments": process_comments,
         "content_hash": version.content_hash,
         "can_review": can_review,
@@ -1315,6 +1328,11 @@ def _process_page(request: HttpRequest, version: ServiceVersion, status: int = 2
     else:
         source = settings_form.initial.get("letter_template_de", "")
     preview, preview_error = _letter_preview(source, content)
+    from dikom.eservices import decision_forms
+
+    decision_form = extra.pop("decision_form", None) or decision_forms.DecisionUploadForm(
+        initial={"content_hash": version.content_hash}
+    )
     context = _designer_context(
         version,
         "process",
@@ -1325,6 +1343,8 @@ def _process_page(request: HttpRequest, version: ServiceVersion, status: int = 2
         letter_preview=preview,
         letter_preview_error=preview_error,
         max_upload_mb=process.MAX_UPLOAD_BYTES // 2**20,
+        decision_form=decision_form,
+        decision_files=decision_forms.stored_files(content),
         **extra,
     )
     context["process_problems"] = [p for p in context["problems"] if p.path.startswith("processing")]

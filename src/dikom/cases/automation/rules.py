@@ -33,6 +33,7 @@ DATA_ROOTS = (
     "outcome",
     "trigger",
     "task",
+    "decisions",
 )
 TASK_KEYS = ("bpmn_id", "name", "result", "status")
 
@@ -64,7 +65,7 @@ OUTCOMES = (Case.Outcome.APPROVED, Case.Outcome.PARTLY_APPROVED, Case.Outcome.RE
 def data_object(case: Case, trigger: str, task: Task | None = None) -> dict[str, Any]:
     """The data a condition sees (documented in docs/automation.md)."""
     submitted = case.application.submission_data or {}
-    return {
+    data = {
         "answers": submitted.get("answers") or {},
         "service": case.service_slug,
         "fee_total_cents": int(submitted.get("fee_total_cents") or 0),
@@ -79,6 +80,25 @@ def data_object(case: Case, trigger: str, task: Task | None = None) -> dict[str,
             else {}
         ),
     }
+    data["decisions"] = decision_results(service_content(case), data)
+    return data
+
+
+def decision_results(content: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """``decisions.<decision id>``: every decision of the service's DMN tables, evaluated with the rule's data
+    (a decision that breaks its hit policy, e.g. two UNIQUE matches, gives null)."""
+    from dikom.cases.dmn import library
+    from dikom.cases.dmn.tables import DecisionError
+
+    results: dict[str, Any] = {}
+    for xml in library.files_of(content).values():
+        decisions = library.parse(xml)
+        for decision in decisions.decisions:
+            try:
+                results[decision.id] = decisions.evaluate(decision.id, data).value
+            except DecisionError:
+                results[decision.id] = None
+    return results
 
 
 def service_content(case: Case) -> dict[str, Any]:
@@ -140,6 +160,19 @@ def _answer_keys(content: Mapping[str, Any]) -> dict[str, set[str]]:
     return keys
 
 
+def _decision_ids(content: Mapping[str, Any]) -> set[str]:
+    from dikom.cases.dmn import library
+    from dikom.cases.dmn.tables import DmnRefused
+
+    ids: set[str] = set()
+    for xml in library.files_of(content).values():
+        try:
+            ids.update(d.id for d in library.parse(xml).decisions)
+        except DmnRefused:
+            continue
+    return ids
+
+
 def check_condition(condition: Any, content: Mapping[str, Any] | None = None) -> list[str]:
     """Problems of a condition; with the service's definition also unknown steps and fields."""
     if condition is None:
@@ -150,12 +183,18 @@ def check_condition(condition: Any, content: Mapping[str, Any] | None = None) ->
         return [_("The condition is not valid JSON-Logic: %(problem)s.") % {"problem": error}]
     problems = []
     answer_keys = _answer_keys(content) if content else {}
+    decision_ids = _decision_ids(content) if content is not None else set()
     for name in sorted(names):
         parts = name.split(".")
         if parts[0] not in DATA_ROOTS:
             problems.append(
                 _("Unknown variable “%(name)s”: variables start with %(roots)s.")
                 % {"name": name, "roots": ", ".join(DATA_ROOTS)}
+            )
+        elif parts[0] == "decisions" and content is not None and len(parts) > 1 and parts[1] not in decision_ids:
+            problems.append(
+                _("The service has no decision “%(decision)s” in its decision tables (variable “%(name)s”).")
+                % {"decision": parts[1], "name": name}
             )
         elif parts[0] == "task" and len(parts) > 1 and parts[1] not in TASK_KEYS:
             problems.append(

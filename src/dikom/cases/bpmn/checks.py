@@ -14,6 +14,7 @@ conditions converted to dikom's safe expressions, the process marked executable.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -89,7 +90,7 @@ VENDOR_NAMESPACES = (
 #: Namespaces that only carry colours or layout: ignored without a note.
 COSMETIC_NAMESPACES = ("bpmn.io/schema/bpmn/biocolor", "spec/BPMN/non-normative/color", "bpmn.io/schema/bpmn")
 #: Vendor settings dikom uses instead of dropping (as the automation topic).
-TOPIC_ATTRIBUTES = {("camunda", "topic")}
+TOPIC_ATTRIBUTES = {("camunda", "topic"), ("camunda", "decisionRef"), ("camunda", "resultVariable")}
 
 
 def _lazy_format(template: Promise | str, params: dict[str, Any]) -> str:
@@ -214,6 +215,8 @@ class ProcessReport:
     findings: list[Finding] = field(default_factory=list)
     has_diagram: bool = False
     engine_xml: bytes | None = None
+    #: (business rule task id, decision id) for every business rule task that calls a DMN decision.
+    decision_refs: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
@@ -320,6 +323,8 @@ class _Inspector:
         }
         self.ids = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
         self.implicit_splits: list[etree._Element] = []
+        #: exclusive gateways where a person chooses: (gateway, outgoing flows, lane id, parent id)
+        self.choice_gateways: list[tuple[etree._Element, list[etree._Element], str | None, str | None]] = []
         self.lane_of: dict[str, str] = {}
 
     # -- findings ---------------------------------------------------------
@@ -625,12 +630,8 @@ class _Inspector:
 
         if name in {"sendTask", "receiveTask"}:
             self.map_message_task(node, name)
-        elif name in UNSUPPORTED_TASKS:
-            reasons = {
-                "businessRuleTask": _("DMN decision tables are not supported; use a script task or a gateway."),
-            }
-            self.unsupported(node, reasons[name])
-            ok = False
+        elif name == "businessRuleTask":
+            self.map_business_rule_task(node)
         elif name in UNSUPPORTED_GATEWAYS:
             reasons = {
                 "inclusiveGateway": _("use exclusive and parallel gateways instead."),
@@ -667,20 +668,24 @@ class _Inspector:
             self.check_service(node)
         if name == "exclusiveGateway" and len(outgoing) > 1:
             default = node.get("default")
-            for flow in outgoing:
-                if flow.get("id") != default and not any(is_bpmn(c, "conditionExpression") for c in flow):
-                    self.error(
-                        "missing-condition",
-                        _format(
-                            _(
-                                "Sequence flow %(flow)s leaves exclusive gateway %(gateway)s without a condition "
-                                "and is not the default flow."
-                            ),
-                            {"flow": self.label(flow), "gateway": self.label(node)},
+            if any(
+                flow.get("id") != default and not any(is_bpmn(c, "conditionExpression") for c in flow)
+                for flow in outgoing
+            ):
+                # A descriptive model: a person decides here (Signavio, ADONIS and the MIWG models label the
+                # flows instead of giving conditions). The engine copy gets a user task that asks for the path.
+                self.choice_gateways.append((node, list(outgoing), lane, parent_id))
+                self.note(
+                    "caseworker-choice",
+                    _format(
+                        _(
+                            "Exclusive gateway %(gateway)s has flows without a condition: a caseworker chooses "
+                            "the path (%(paths)s)."
                         ),
-                        flow,
-                    )
-                    ok = False
+                        {"gateway": self.label(node), "paths": ", ".join(self.flow_label(f) for f in outgoing)},
+                    ),
+                    node,
+                )
         if (
             name == "exclusiveGateway"
             and node.get("default")
@@ -966,7 +971,22 @@ class _Inspector:
                     if dialect:
                         self.engine_index_text(child, text)
         has_input = any(is_bpmn(c, "loopCardinality", "loopDataInputRef") for c in loop)
-        if not has_input:
+        if not has_input and local_name(node) in TASKS | UNSUPPORTED_TASKS:
+            # A descriptive model ("publish on every platform") that does not say how many: one person, or one
+            # call of the automation, does the work for all of them.
+            self.note(
+                "multi-instance-once",
+                _format(
+                    _(
+                        "%(element)s is marked as repeated but says neither how often nor for which items: it runs "
+                        "once, for all of them."
+                    ),
+                    {"element": self.label(node)},
+                ),
+                node,
+            )
+            self.drop_from_engine(loop)
+        elif not has_input:
             self.unsupported(node, _("multi-instance tasks need a cardinality or an input collection."))
             ok = False
         return ok
@@ -1075,7 +1095,7 @@ class _Inspector:
                     continue
                 ns = namespace(child)
                 vendor = _vendor(ns)
-                if vendor and not (vendor == "zeebe" and local_name(child) == "taskDefinition"):
+                if vendor and not (vendor == "zeebe" and local_name(child) in {"taskDefinition", "calledDecision"}):
                     dropped.append(f"{vendor}:{local_name(child)}")
                 elif not vendor and not _cosmetic(ns) and ns != DIKOM_NS:
                     dropped.append(_tag(child))
@@ -1225,6 +1245,115 @@ class _Inspector:
         else:
             twin.tag = f"{{{BPMN_NS}}}userTask"
 
+    def map_business_rule_task(self, node: etree._Element) -> None:
+        """A business rule task calls a DMN decision of the service (``camunda:decisionRef``, Zeebe's
+        ``calledDecision``, ``dikom:decisionRef``): in the engine copy it becomes a service task with topic
+        ``dmn:<decision id>`` whose result goes into the result variable. Without a decision it hands over to the
+        automation like a service task (topic: its id); without a handler it passes through."""
+        ref, result = node.get(f"{{{DIKOM_NS}}}decisionRef") or "", node.get(f"{{{DIKOM_NS}}}resultVariable") or ""
+        for attr, value in node.attrib.items():
+            if _vendor(namespace(attr)) == "camunda" and attr.endswith("}decisionRef"):
+                ref = ref or value.strip()
+            if _vendor(namespace(attr)) == "camunda" and attr.endswith("}resultVariable"):
+                result = result or value.strip()
+        for ext in (c for c in node if is_bpmn(c, "extensionElements")):
+            for called in ext:
+                if isinstance(called.tag, str) and local_name(called) == "calledDecision":
+                    ref = ref or (called.get("decisionId") or "").strip()
+                    result = result or (called.get("resultVariable") or "").strip()
+        twin = self.engine_twin(node)
+        if twin is not None:
+            twin.tag = f"{{{BPMN_NS}}}serviceTask"
+            for attr in ("implementation",):
+                twin.attrib.pop(attr, None)
+        if not ref:
+            self.note(
+                "business-rule-task",
+                _format(
+                    _(
+                        "Business rule task %(task)s names no decision: it hands over to the automation like a "
+                        "service task (topic “%(topic)s”)."
+                    ),
+                    {"task": self.label(node), "topic": node.get(f"{{{DIKOM_NS}}}topic") or node.get("id") or ""},
+                ),
+                node,
+            )
+            return
+        if result and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", result):
+            self.error(
+                "bad-result-variable",
+                _format(
+                    _("The result variable “%(name)s” of %(task)s is not a usable name (letters, digits, _)."),
+                    {"name": result, "task": self.label(node)},
+                ),
+                node,
+            )
+            return
+        result = result or "decision_result"
+        self.report.decision_refs.append((node.get("id") or "", ref))
+        self.set_engine_attr(node, f"{{{DIKOM_NS}}}topic", f"dmn:{ref}")
+        self.set_engine_attr(node, f"{{{DIKOM_NS}}}resultVariable", result)
+        self.note(
+            "business-rule-task",
+            _format(
+                _(
+                    "Business rule task %(task)s evaluates decision “%(decision)s” of the service's decision tables; "
+                    "the result is stored as “%(variable)s”."
+                ),
+                {"task": self.label(node), "decision": ref, "variable": result},
+            ),
+            node,
+        )
+
+    def flow_label(self, flow: etree._Element) -> str:
+        """How a path is offered to a person: the flow's name, else its target's name, else the ids."""
+        target = self.ids.get(flow.get("targetRef") or "")
+        name = (flow.get("name") or "").strip()
+        if not name and target is not None:
+            name = (target.get("name") or "").strip()
+        return " ".join(name.split()) or flow.get("id") or ""
+
+    def make_choice(
+        self, node: etree._Element, outgoing: list[etree._Element], lane: str | None, parent_id: str | None
+    ) -> None:
+        """In the engine copy: incoming flows → a user task asking for the path → the gateway, whose flows get
+        the conditions ``choice_<gateway> == "<flow id>"``."""
+        twin = self.engine_twin(node)
+        container = twin.getparent() if twin is not None else None
+        if twin is None or container is None:
+            return
+        ident = twin.get("id") or ""
+        variable = "choice_" + re.sub(r"\W", "_", ident)
+        task_id, flow_id = f"{ident}__dikom_choice", f"{ident}__dikom_to_gateway"
+        for flow in container:
+            if is_bpmn(flow, "sequenceFlow") and flow.get("targetRef") == ident:
+                flow.set("targetRef", task_id)
+        task = etree.SubElement(container, f"{{{BPMN_NS}}}userTask", id=task_id)
+        gateway_name = " ".join((node.get("name") or "").split()) or ident
+        task.set("name", str(_format(_("Choose the path: %(gateway)s"), {"gateway": gateway_name})))
+        for ref in [c for c in twin if is_bpmn(c, "incoming")]:
+            twin.remove(ref)
+            etree.SubElement(task, f"{{{BPMN_NS}}}incoming").text = ref.text
+        etree.SubElement(task, f"{{{BPMN_NS}}}outgoing").text = flow_id
+        etree.SubElement(twin, f"{{{BPMN_NS}}}incoming").text = flow_id
+        etree.SubElement(container, f"{{{BPMN_NS}}}sequenceFlow", id=flow_id, sourceRef=task_id, targetRef=ident)
+        twin.attrib.pop("default", None)
+        options = []
+        for flow in outgoing:
+            flow_twin = self.engine_twin(flow)
+            if flow_twin is None:
+                continue
+            for condition in [c for c in flow_twin if is_bpmn(c, "conditionExpression")]:
+                flow_twin.remove(condition)
+            value = flow.get("id") or ""
+            etree.SubElement(flow_twin, f"{{{BPMN_NS}}}conditionExpression").text = f"{variable} == {value!r}"
+            options.append([value, self.flow_label(flow)])
+        task.set(f"{{{DIKOM_NS}}}choice", variable)
+        task.set(f"{{{DIKOM_NS}}}choices", json.dumps(options, ensure_ascii=False))
+        self.report.elements.append(
+            ElementInfo(task_id, task.get("name") or "", "bpmn:userTask", node.sourceline, True, lane, parent_id)
+        )
+
     def drop_language(self, condition: etree._Element) -> None:
         """The engine copy's condition is in the safe language now: its foreign language attribute goes."""
         twin = self.engine_twin(condition)
@@ -1256,6 +1385,8 @@ class _Inspector:
     def prepare_engine_copy(self, chosen: etree._Element) -> bytes:
         for node in self.implicit_splits:
             self.make_split_explicit(node)
+        for gateway, outgoing, lane, parent_id in self.choice_gateways:
+            self.make_choice(gateway, outgoing, lane, parent_id)
         for process in (p for p in self.engine_root if is_bpmn(p, "process")):
             if process.get("id") == chosen.get("id"):
                 process.set("isExecutable", "true")

@@ -29,6 +29,7 @@ from .xmlsafe import BPMN_NS
 START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 MAX_STEPS = 200
 MAX_DATA_SETS = 32
+MAX_CHOICE_RUNS = 64
 
 IMPORTED_AND_RUNS = "imported, runs to its end"
 IMPORTED_BUT_FAILS = "imported, FAILS while running"
@@ -42,6 +43,8 @@ class Assessment:
     outcome: str
     detail: str = ""
     steps: int = 0
+    #: BPMN ids of the elements some run completed or stopped at, and of the flows a caseworker's choice took.
+    visited: frozenset[str] = frozenset()
 
     @property
     def accepted(self) -> bool:
@@ -88,26 +91,49 @@ def data_sets(engine_xml: bytes) -> list[dict[str, Any]]:
     if not candidates:
         return [{}]
     names = sorted(candidates)
-    combos = itertools.islice(itertools.product(*(candidates[n] for n in names)), MAX_DATA_SETS)
-    return [dict(zip(names, combo, strict=True)) for combo in combos]
+    # First every value of every variable at least once (so every path a caseworker may choose and every
+    # condition's outcome is taken), then further combinations up to the limit.
+    width = max(len(candidates[n]) for n in names)
+    rows = [tuple(candidates[n][i % len(candidates[n])] for n in names) for i in range(width)]
+    for combo in itertools.product(*(candidates[n] for n in names)):
+        if len(rows) >= MAX_DATA_SETS:
+            break
+        if combo not in rows:
+            rows.append(combo)
+    return [dict(zip(names, combo, strict=True)) for combo in rows[:MAX_DATA_SETS]]
 
 
-def _run(definition: ProcessDefinition, data: dict[str, Any]) -> tuple[str, str, int]:
+def _run(definition: ProcessDefinition, data: dict[str, Any], visited: set[str], seed: int = 0) -> tuple[str, str, int]:
     now = START
     # Service tasks go to the city's automation; here it answers with nothing (no change to the case data).
     instance = definition.start(data, now=now, service_handler=lambda call: None)
+    choices_made: dict[str, int] = {}
+    gateways = sorted(name for name in data if name.startswith("choice_"))
     steps = 0
     while not instance.is_completed and steps < MAX_STEPS:
         steps += 1
+        visited.update(instance.completed_element_ids(), instance.active_element_ids())
         tasks = instance.ready_user_tasks()
         if tasks:
-            instance.complete_user_task(tasks[0].id, data, now=now)
+            task = tasks[0]
+            answer = data
+            if task.choice_variable and task.choices:
+                # A caseworker's choice: the bits of the run's number pick the first path at each gateway (so the
+                # runs combine the gateways' paths), every later visit takes the next path (so a loop is left).
+                turn = choices_made.get(task.choice_variable, 0)
+                choices_made[task.choice_variable] = turn + 1
+                position = gateways.index(task.choice_variable) if task.choice_variable in gateways else 0
+                chosen = task.choices[((seed >> position) + turn) % len(task.choices)][0]
+                visited.add(chosen)  # the id of the sequence flow taken
+                answer = {**data, task.choice_variable: chosen}
+            instance.complete_user_task(task.id, answer, now=now)
             continue
         due = instance.next_timer_due()
         if due is None:
             return IMPORTED_BUT_STUCK, "waits at " + ", ".join(instance.active_element_ids()), steps
         now = max(now, due) + timedelta(seconds=1)
         instance.fire_due_timers(now=now)
+    visited.update(instance.completed_element_ids(), instance.active_element_ids())
     if not instance.is_completed:
         return "loops", "", steps
     return IMPORTED_AND_RUNS, "", steps
@@ -125,10 +151,15 @@ def assess(name: str, xml: bytes) -> Assessment:
         return Assessment(name, REFUSED, _refusal(report))
     total = 0
     ended = False
+    visited: set[str] = set()
     try:
         definition = ProcessDefinition.from_xml(xml)
-        for data in data_sets(report.engine_xml):
-            outcome, detail, steps = _run(definition, data)
+        sets = data_sets(report.engine_xml)
+        # With caseworker's choices: enough runs for every combination of first paths (at most 64).
+        choices = len({name for name in sets[0] if name.startswith("choice_")})
+        for seed in range(max(len(sets), min(2**choices, MAX_CHOICE_RUNS))):
+            data = sets[seed % len(sets)]
+            outcome, detail, steps = _run(definition, data, visited, seed)
             total += steps
             if outcome == IMPORTED_BUT_STUCK:
                 return Assessment(name, outcome, f"{detail} (data {data})", total)
@@ -137,7 +168,7 @@ def assess(name: str, xml: bytes) -> Assessment:
         return Assessment(name, IMPORTED_BUT_FAILS, str(exc))
     if not ended:
         return Assessment(name, IMPORTED_BUT_STUCK, f"no data set ends it within {MAX_STEPS} steps", total)
-    return Assessment(name, IMPORTED_AND_RUNS, "", total)
+    return Assessment(name, IMPORTED_AND_RUNS, "", total, frozenset(visited))
 
 
 def assess_folder(folder: Path) -> list[Assessment]:

@@ -111,6 +111,8 @@ class ServiceCall:
     name: str
     topic: str
     data: dict[str, Any]
+    #: For business rule tasks (topic ``dmn:<decision>``): the case data name the decision's result goes to.
+    result_variable: str = ""
 
 
 ServiceHandler = Callable[[ServiceCall], Mapping[str, Any] | None]
@@ -130,6 +132,10 @@ class UserTaskInfo:
     due_at: datetime | None
     reminders: tuple[datetime, ...]
     data: dict[str, Any] = field(repr=False)
+    #: A caseworker's choice at an exclusive gateway without conditions: the case data name to set, and the
+    #: (value, label) pairs of the paths; ``complete_user_task`` refuses anything else.
+    choice_variable: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,7 @@ class DikomScriptEngine(PythonScriptEngine):
             name=spec.bpmn_name or spec.bpmn_id,
             topic=info.get("topic") or spec.bpmn_id,
             data=copy.deepcopy(task.data),
+            result_variable=info.get("result_variable", ""),
         )
         result = self.service_handler(call)
         if result is not None:
@@ -347,6 +354,15 @@ def _element_settings(engine_root: etree._Element, report: ProcessReport) -> dic
         topic = node.get(f"{{{DIKOM_NS}}}topic")
         if topic:
             info["topic"] = topic
+        choice = node.get(f"{{{DIKOM_NS}}}choice")
+        if choice:
+            info["choice_variable"] = choice
+            info["choices"] = [
+                [str(v), str(label)] for v, label in json.loads(node.get(f"{{{DIKOM_NS}}}choices") or "[]")
+            ]
+        result_variable = node.get(f"{{{DIKOM_NS}}}resultVariable")
+        if result_variable:
+            info["result_variable"] = result_variable
         due = node.get(f"{{{DIKOM_NS}}}dueIn")
         if not due:
             docs = " ".join(c.text or "" for c in node if is_bpmn(c, "documentation"))
@@ -357,6 +373,11 @@ def _element_settings(engine_root: etree._Element, report: ProcessReport) -> dic
         if local_name(node) in {"userTask", "manualTask", "task"}:
             info["kind"] = local_name(node)
     return settings
+
+
+def _diagram_id(bpmn_id: str | None) -> str | None:
+    """The element of the drawn file: a caseworker's choice (added before its gateway) is shown as the gateway."""
+    return bpmn_id.removesuffix("__dikom_choice") if bpmn_id else bpmn_id
 
 
 class ProcessDefinition:
@@ -510,6 +531,8 @@ class ProcessInstance:
                     due_at=due_at,
                     reminders=reminders,
                     data=copy.deepcopy(task.data),
+                    choice_variable=info.get("choice_variable", ""),
+                    choices=tuple((v, label) for v, label in info.get("choices", [])),
                 )
             )
         return sorted(result, key=lambda t: (t.ready_at, t.bpmn_id))
@@ -547,7 +570,7 @@ class ProcessInstance:
         """BPMN ids of elements where the process currently is (for the diagram)."""
         ids: list[str] = []
         for task in self._workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
-            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            bpmn_id = _diagram_id(getattr(task.task_spec, "bpmn_id", None))
             if bpmn_id and bpmn_id not in ids:
                 ids.append(bpmn_id)
         return ids
@@ -556,7 +579,7 @@ class ProcessInstance:
         """BPMN ids of elements that have been completed at least once."""
         ids: list[str] = []
         for task in self._workflow.get_tasks(state=TaskState.COMPLETED):
-            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            bpmn_id = _diagram_id(getattr(task.task_spec, "bpmn_id", None))
             if bpmn_id and bpmn_id not in ids:
                 ids.append(bpmn_id)
         return ids
@@ -578,6 +601,13 @@ class ProcessInstance:
                 raise EngineError("Unknown task.")
             if task.state != TaskState.READY:
                 raise EngineError("This task is not waiting for input.", task.task_spec.bpmn_id)
+            info = _info(task.task_spec)
+            variable = info.get("choice_variable")
+            if variable and checked.get(variable) not in {v for v, _label in info.get("choices", [])}:
+                raise EngineError(
+                    f"Choose one of the paths: {', '.join(label for _v, label in info.get('choices', []))}.",
+                    task.task_spec.bpmn_id,
+                )
             task.data.update(copy.deepcopy(checked))
             _fill_output_item(task, checked)
             task.run()

@@ -431,7 +431,11 @@ def _limit(value: Any, line: int | None) -> Any:
 
 def evaluate(source: str, variables: Mapping[str, Any]) -> Any:
     """Evaluate an allowed expression against ``variables`` (the case data)."""
-    tree = compile_expression(source)
+    return evaluate_compiled(compile_expression(source), variables)
+
+
+def evaluate_compiled(tree: ast.Expression, variables: Mapping[str, Any]) -> Any:
+    """Evaluate a tree from ``compile_expression`` (callers that run the same expression often keep the tree)."""
     try:
         return _Interpreter(variables).eval(tree.body)
     except ExpressionError:

@@ -50,8 +50,11 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def parse_xml(data: bytes | str, max_bytes: int = MAX_BYTES) -> etree._Element:
-    """Parse ``data`` safely and return the root element; raise ``UnsafeXMLError``."""
+def parse_xml(data: bytes | str, max_bytes: int = MAX_BYTES, root_tags: frozenset[str] | None = None) -> etree._Element:
+    """Parse ``data`` safely and return the root element; raise ``UnsafeXMLError``.
+
+    The root must be BPMN's ``definitions``, or one of ``root_tags`` (Clark notation) when given (DMN files).
+    """
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > max_bytes:
@@ -74,8 +77,8 @@ def parse_xml(data: bytes | str, max_bytes: int = MAX_BYTES) -> etree._Element:
     for count, _element in enumerate(root.iter(), start=1):
         if count > MAX_ELEMENTS:
             raise UnsafeXMLError("too-many-elements", f"more than {MAX_ELEMENTS}")
-    if root.tag != f"{{{BPMN_NS}}}definitions":
-        raise UnsafeXMLError("not-bpmn", str(root.tag), root.sourceline)
+    if root.tag not in (root_tags or {f"{{{BPMN_NS}}}definitions"}):
+        raise UnsafeXMLError("not-bpmn" if root_tags is None else "wrong-root", str(root.tag), root.sourceline)
     return root
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dikom.cases.bpmn.checks import inspect
 from dikom.cases.bpmn.engine import (
     EngineError,
     ProcessDefinition,
@@ -283,3 +284,105 @@ def test_damaged_state_and_naive_times_are_refused():
         ProcessInstance.load({"format": "dikom-bpmn/1", "workflow": {}})
     with pytest.raises(ValueError, match="timezone-aware"):
         definition("parking_permit.bpmn").start({"zone": "A"}, now=datetime(2025, 1, 1))  # noqa: DTZ001
+
+
+BUSINESS_RULES = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="x">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:businessRuleTask id="fee" name="Gebühr bestimmen" camunda:decisionRef="gebuehr" camunda:resultVariable="gebuehr"
+        camunda:mapDecisionResult="singleEntry"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:businessRuleTask>
+    <bpmn:businessRuleTask id="check" name="Prüfung"><bpmn:extensionElements>
+        <zeebe:calledDecision decisionId="pruefung" resultVariable="pruefen"/></bpmn:extensionElements>
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:businessRuleTask>
+    <bpmn:exclusiveGateway id="g" default="f5"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing><bpmn:outgoing>f5</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="fee"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="fee" targetRef="check"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="g"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="g" targetRef="review"><bpmn:conditionExpression>${pruefen}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f5" sourceRef="g" targetRef="e"/>
+    <bpmn:userTask id="review" name="Prüfen"><bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="f6" sourceRef="review" targetRef="e"/>
+    <bpmn:endEvent id="e"><bpmn:incoming>f5</bpmn:incoming><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+DECISIONS = """<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="regeln" name="Regeln" namespace="x">
+  <decision id="gebuehr" name="Gebühr"><decisionTable hitPolicy="FIRST">
+    <input id="i"><inputExpression typeRef="number"><text>hunde</text></inputExpression></input>
+    <output id="o" name="gebuehr" typeRef="number"/>
+    <rule id="r1"><inputEntry><text>&gt; 1</text></inputEntry><outputEntry><text>120</text></outputEntry></rule>
+    <rule id="r2"><inputEntry><text>-</text></inputEntry><outputEntry><text>60</text></outputEntry></rule>
+  </decisionTable></decision>
+  <decision id="pruefung" name="Prüfung"><decisionTable>
+    <input id="i2"><inputExpression typeRef="number"><text>gebuehr</text></inputExpression></input>
+    <output id="o2" name="pruefen" typeRef="boolean"/>
+    <rule id="p1"><inputEntry><text>&gt;= 100</text></inputEntry><outputEntry><text>true</text></outputEntry></rule>
+    <rule id="p2"><inputEntry><text>&lt; 100</text></inputEntry><outputEntry><text>false</text></outputEntry></rule>
+  </decisionTable></decision>
+</definitions>"""
+
+
+@pytest.mark.parametrize(("dogs", "fee", "review"), [(2, 120, True), (1, 60, False)])
+def test_business_rule_tasks_call_dmn_decisions_and_store_their_results(dogs, fee, review):
+    from dikom.cases.dmn import library
+
+    report = inspect(BUSINESS_RULES)
+    assert report.ok, report.errors
+    assert report.decision_refs == [("fee", "gebuehr"), ("check", "pruefung")]
+    assert library.missing_decisions({"regeln": DECISIONS}, [ref for _task, ref in report.decision_refs]) == []
+    assert library.missing_decisions({}, ["gebuehr"]) == ["gebuehr"]
+    calls = []
+
+    def handler(call):
+        calls.append((call.topic, call.result_variable))
+        ref = call.topic.removeprefix("dmn:")
+        return {call.result_variable: library.evaluate({"regeln": DECISIONS}, ref, call.data).value}
+
+    instance = ProcessDefinition.from_xml(BUSINESS_RULES).start({"hunde": dogs}, service_handler=handler)
+    assert calls == [("dmn:gebuehr", "gebuehr"), ("dmn:pruefung", "pruefen")]
+    assert instance.data["gebuehr"] == fee
+    assert instance.data["pruefen"] is review
+    assert [t.bpmn_id for t in instance.ready_user_tasks()] == (["review"] if review else [])
+
+
+CHOICE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
+  <bpmn:process id="p" isExecutable="false">
+    <bpmn:laneSet><bpmn:lane id="L" name="Ordnungsamt"><bpmn:flowNodeRef>s</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>check</bpmn:flowNodeRef><bpmn:flowNodeRef>gw</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="check" name="Prüfen"><bpmn:incoming>f1</bpmn:incoming><bpmn:incoming>back</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:exclusiveGateway id="gw" name="Vollständig?"><bpmn:incoming>f2</bpmn:incoming>
+      <bpmn:outgoing>yes</bpmn:outgoing><bpmn:outgoing>back</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="e" name="Bewilligt"><bpmn:incoming>yes</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="check"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="gw"/>
+    <bpmn:sequenceFlow id="yes" name="ja" sourceRef="gw" targetRef="e"/>
+    <bpmn:sequenceFlow id="back" sourceRef="gw" targetRef="check"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_gateway_without_conditions_asks_a_caseworker_for_the_path():
+    instance = ProcessDefinition.from_xml(CHOICE).start({})
+    instance.complete_user_task(instance.ready_user_tasks()[0].id, {})
+    [choice] = instance.ready_user_tasks()
+    assert choice.bpmn_id == "gw__dikom_choice"
+    assert "Vollständig?" in choice.name
+    assert choice.lane_name == "Ordnungsamt"  # the gateway's lane decides who chooses
+    assert choice.choice_variable == "choice_gw"
+    assert instance.active_element_ids() == ["gw"]  # the diagram shows the gateway as the current step
+    assert choice.choices == (("yes", "ja"), ("back", "Prüfen"))  # the flow's name, else its target's
+    with pytest.raises(EngineError, match="Choose one of the paths: ja, Prüfen"):
+        instance.complete_user_task(choice.id, {"choice_gw": "elsewhere"})
+    assert [t.bpmn_id for t in instance.ready_user_tasks()] == ["gw__dikom_choice"]  # unchanged after refusal
+    instance.complete_user_task(choice.id, {"choice_gw": "back"})
+    assert [t.bpmn_id for t in instance.ready_user_tasks()] == ["check"]
+    instance.complete_user_task(instance.ready_user_tasks()[0].id, {})
+    instance.complete_user_task(instance.ready_user_tasks()[0].id, {"choice_gw": "yes"})
+    assert instance.is_completed
+    restored = ProcessInstance.load(instance.dump())
+    assert restored.is_completed

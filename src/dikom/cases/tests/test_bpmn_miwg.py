@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 from django.utils import translation
+from lxml import etree
 
+from dikom.cases.bpmn.checks import inspect
 from dikom.cases.bpmn.coverage import IMPORTED_AND_RUNS, assess, assess_folder, table
+from dikom.cases.bpmn.xmlsafe import BPMN_NS
 
 ROOT = Path(__file__).resolve().parents[4]
 MIWG = ROOT.parent / "shared" / "standards" / "bpmn-miwg"
@@ -33,6 +36,22 @@ def test_an_accepted_model_runs_to_its_end(path):
         assert result.outcome == IMPORTED_AND_RUNS, result.detail
     else:
         assert result.detail  # a refusal always says why
+
+
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: p.stem)
+def test_every_path_a_caseworker_may_choose_is_taken_and_runs(path):
+    report = inspect(path.read_bytes())
+    gateways = [f.element_id for f in report.findings if f.code == "caseworker-choice"]
+    if not report.ok or not gateways:
+        pytest.skip("no caseworker's choice in this model")
+    result = assess(path.stem, path.read_bytes())
+    assert result.outcome == IMPORTED_AND_RUNS, result.detail
+    root = etree.fromstring(path.read_bytes(), etree.XMLParser(resolve_entities=False, no_network=True))
+    flows = {f.get("id"): f for f in root.iter(f"{{{BPMN_NS}}}sequenceFlow")}
+    for gateway in gateways:
+        # every path was chosen in some run, and every run went on from there without an engine error
+        paths = {ident for ident, f in flows.items() if f.get("sourceRef") == gateway}
+        assert paths <= result.visited, (gateway, paths - result.visited)
 
 
 def test_the_coverage_table_in_the_docs_is_current():

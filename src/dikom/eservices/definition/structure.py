@@ -146,6 +146,19 @@ class _Shape:
             problem = exceeds_limits(bpmn)
             if problem:
                 self.add("processing.bpmn", problem)
+        decisions = processing.get("decisions")
+        if self.kind("processing.decisions", decisions, dict, _("an object")) and decisions:
+            from dikom.cases.dmn.library import MAX_FILES
+            from dikom.cases.dmn.tables import MAX_BYTES as MAX_DMN_BYTES
+
+            if len(decisions) > MAX_FILES:
+                self.add("processing.decisions", _("at most %(count)s DMN files") % {"count": MAX_FILES})
+            for key, xml in decisions.items():
+                if not isinstance(xml, str):
+                    self.add(f"processing.decisions.{key}", _("must be a DMN file as text"))
+                elif len(xml.encode()) > MAX_DMN_BYTES:
+                    self.add(f"processing.decisions.{key}",
+                             _("is larger than %(size)s MB") % {"size": MAX_DMN_BYTES // 2**20})  # fmt: skip
         lanes = processing.get("lanes")
         if self.kind("processing.lanes", lanes, dict, _("an object")) and not all(
             isinstance(v, str) for v in (lanes or {}).values()

@@ -603,9 +603,10 @@ class _Checker:
         lanes = processing.get("lanes", {})
         if not isinstance(lanes, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in lanes.items()):
             self.add("processing.lanes", "invalid_lanes", _("Lanes must map lane names to unit names."))
+        decisions_ok = self._check_decisions(processing.get("decisions"))
         bpmn = processing.get("bpmn")
         if bpmn not in (None, ""):
-            self._check_bpmn(bpmn)
+            self._check_bpmn(bpmn, processing.get("decisions") if decisions_ok else None)
         template = processing.get("letter_template")
         if template not in (None, {}):
             source = template.get("de") if isinstance(template, dict) else None
@@ -624,8 +625,34 @@ class _Checker:
                         _("The letter template cannot be used: %(reason)s") % {"reason": error},
                     )
 
-    def _check_bpmn(self, bpmn: Any) -> None:
+    def _check_decisions(self, files: Any) -> bool:
+        """``processing.decisions``: DMN files (key → XML) the business rule tasks of the process call."""
+        from dikom.cases.dmn import library
+        from dikom.cases.dmn.tables import DmnRefused
+
+        if files in (None, {}):
+            return True
+        if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+            self.add("processing.decisions", "invalid_decisions", _("Decision tables must map names to DMN files."))
+            return False
+        if len(files) > library.MAX_FILES:
+            self.add("processing.decisions", "invalid_decisions",
+                     _("At most %(count)s DMN files per service.") % {"count": library.MAX_FILES})  # fmt: skip
+            return False
+        ok = True
+        for key, xml in files.items():
+            try:
+                library.parse(xml)
+            except DmnRefused as refused:
+                ok = False
+                for problem in refused.problems:
+                    self.add(f"processing.decisions.{key}", "unsupported_dmn",
+                             _("Decision table %(file)s: %(problem)s") % {"file": key, "problem": str(problem)})  # fmt: skip
+        return ok
+
+    def _check_bpmn(self, bpmn: Any, decisions: Any = None) -> None:
         from dikom.cases.bpmn.checks import inspect
+        from dikom.cases.dmn import library
 
         if not isinstance(bpmn, str):
             self.add("processing.bpmn", "invalid_bpmn", _("The process must be a BPMN 2.0 XML document."))
@@ -636,6 +663,16 @@ class _Checker:
             if finding.line:
                 message += " " + _("(line %(line)s)") % {"line": finding.line}
             self.add("processing.bpmn", "unsupported_bpmn", message)
+        files = decisions if isinstance(decisions, dict) else {}
+        for task, ref in report.decision_refs:
+            if library.find(files, ref) is None:
+                self.add(
+                    "processing.bpmn",
+                    "missing_decision",
+                    _("Process: business rule task %(task)s calls decision “%(decision)s”, which is not among the "
+                      "service's decision tables. Upload the DMN file that contains it.")
+                    % {"task": task, "decision": ref},
+                )  # fmt: skip
 
 
 def pattern_problem(pattern: Any) -> str | None:
