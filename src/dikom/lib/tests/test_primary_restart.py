@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -156,21 +156,22 @@ def test_the_primary_restarted_under_a_live_server(cluster: Cluster, tmp_path: P
         "DIKOM_DATA_DIR": str(tmp_path / "data"),
         "DIKOM_API_INGEST_RATE": "1000000/min",
         "DIKOM_LOG_LEVEL": "ERROR",
+        "DIKOM_TASK_LEASE_SECONDS": "4",  # the clock's own job then runs every 2 seconds
         "PYTHONPATH": str(ROOT / "src"),
     }
     _manage(env, "migrate", "-v0")
     token = _manage(env, "shell", "-c", SETUP).strip().splitlines()[-1]
     port = free_port()
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-        [sys.executable, str(ROOT / "manage.py"), "serve", "--no-worker", "--port", str(port), "--threads", "4"],
+        [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port), "--threads", "4"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    occurred = (timezone.now() - timedelta(minutes=5)).isoformat()
 
-    def batch(prefix: str) -> dict[str, Any]:
+    def batch(prefix: str, days_ago: int = 0) -> dict[str, Any]:
+        occurred = (timezone.now() - timedelta(days=days_ago, minutes=5)).isoformat()
         return {
             "events": [
                 {
@@ -184,6 +185,12 @@ def test_the_primary_restarted_under_a_live_server(cluster: Cluster, tmp_path: P
             ]
         }
 
+    def query(sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        with psycopg.connect(cluster.url) as conn:
+            return conn.execute(sql.encode(), params).fetchall()
+
     try:
         status, _, statuses = _until_ok(port, "GET", "/healthz") if _wait_for_port(port, server) else (0, "", [])
         assert status == 200, statuses
@@ -196,7 +203,7 @@ def test_the_primary_restarted_under_a_live_server(cluster: Cluster, tmp_path: P
         cluster.stop("immediate")
 
         # Then ingestion answers 503 with a German problem+json and stores nothing; pages a German 503 page
-        status, headers, text = _request(port, "POST", "/api/v1/analytics/events", batch("during-"), token)
+        status, headers, text = _request(port, "POST", "/api/v1/analytics/events", batch("during-", days_ago=2), token)
         assert status == 503, text
         assert headers["content-type"].startswith("application/problem+json")
         assert "retry-after" in headers
@@ -212,7 +219,8 @@ def test_the_primary_restarted_under_a_live_server(cluster: Cluster, tmp_path: P
 
         # When it is started again, the sender's retry is accepted and pages are served, without a 500 on the way
         cluster.start()
-        status, text, retries = _until_ok(port, "POST", "/api/v1/analytics/events", batch("during-"), token)
+        restarted = datetime.now(UTC)
+        status, text, retries = _until_ok(port, "POST", "/api/v1/analytics/events", batch("during-", days_ago=2), token)
         assert status == 200 and json.loads(text)["accepted"] == 20, (retries, text)
         assert set(retries) <= {200, 503}, retries
         status, _, pages = _until_ok(port, "GET", "/opendata/")
@@ -220,17 +228,39 @@ def test_the_primary_restarted_under_a_live_server(cluster: Cluster, tmp_path: P
         # (the batch acknowledged before the stop is recognised as stored)
         status, _, text = _request(port, "POST", "/api/v1/analytics/events", batch("before-"), token)
         assert json.loads(text) == {"accepted": 0, "duplicates": 20, "rejected": []}, text
+        # (and the task worker and the clock work again: the rollup the retried batch asked for is
+        # built, and the clock's own job runs)
+        _poll(
+            lambda: query(
+                "SELECT 1 FROM django_tasks_database_dbtaskresult WHERE task_path LIKE %s "
+                "AND status = 'SUCCESSFUL' AND enqueued_at > %s",
+                "%rebuild_pending_rollup",
+                restarted,
+            ),
+            "a rollup asked for after the restart is built",
+        )
+        _poll(
+            lambda: query(
+                "SELECT 1 FROM web_periodicclaim WHERE name = 'tasks.requeue_lost' AND last_enqueued_at > %s",
+                restarted,
+            ),
+            "the clock runs after the restart",
+        )
     finally:
         server.terminate()
         output = server.communicate(timeout=60)[0]
         print(output[-5000:])  # shown when the test fails
     assert "Internal Server Error" not in output, output[-3000:]
 
-    import psycopg
-
-    with psycopg.connect(cluster.url) as conn:
-        stored = sorted(row[0] for row in conn.execute("SELECT event_id FROM analytics_usageevent"))
+    stored = sorted(row[0] for row in query("SELECT event_id FROM analytics_usageevent"))
     assert stored == sorted([f"before-{n}" for n in range(20)] + [f"during-{n}" for n in range(20)])
+
+
+def _poll(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {WAIT} s: {what}"
+        time.sleep(0.5)
 
 
 def _wait_for_port(port: int, server: subprocess.Popen[str]) -> bool:
