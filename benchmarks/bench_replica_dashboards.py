@@ -276,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each run")
     parser.add_argument("--events", type=int, default=400_000, help="events prepared for each run's ingestion")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=11, help="generator seed of the first run (the second: +1)")
     parser.add_argument("--ingest-clients", type=int, default=4)
     parser.add_argument("--dashboard-clients", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="threads per web server process")
@@ -286,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     replica = f"{args.replica_url}/{args.db_name}"
     rows = []
     for seed, (label, extra) in enumerate(
-        [("one database", {}), ("with replica", {"DIKOM_DATABASE_REPLICA_URLS": replica})], start=11
+        [("one database", {}), ("with replica", {"DIKOM_DATABASE_REPLICA_URLS": replica})], start=args.seed
     ):
         payloads = ingest_bench.bodies(args.events, args.batch_size, seed)
         run = measure(args, env | extra, label, payloads)

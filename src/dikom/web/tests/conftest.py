@@ -24,7 +24,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | str]:
     import psycopg
 
     admin, url = postgres_admin()
-    template = f"dikom_clocks_template_{os.getpid()}"
+    template = f"dikom_clocks_template_{os.getpid()}_{data_dir.name}"
     with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{template}"'.encode())
         conn.execute(f'CREATE DATABASE "{template}"'.encode())
