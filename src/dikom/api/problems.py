@@ -18,6 +18,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext
@@ -160,6 +161,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     elif isinstance(exc, RequestDataTooBig):
         exc = ContentTooLarge()
     response = exception_handler(exc, context)
+    if response is None and database_unavailable(exc):
+        return _unavailable(exc)
     if response is None:
         return _server_error(exc, context)
     type_ = next((name for cls, name in TYPES.items() if isinstance(exc, cls)), str(response.status_code))
@@ -183,6 +186,31 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     response.data = problem(response.status_code, detail, type_, **extra)
     response.content_type = CONTENT_TYPE
     return response
+
+
+# Seconds a client is asked to wait before it tries again while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the database cannot be reached or used just now (a restarting primary,
+    a lost connection, a lock timeout): worth a retry (503), not a server error (500)."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def database_unavailable_detail() -> str:
+    return gettext("The database cannot be reached just now; nothing was changed. Please try again shortly.")
+
+
+def _unavailable(exc: Exception) -> Response:
+    logger.warning("database unavailable: %s", exc)
+    set_rollback()
+    return Response(
+        problem(503, database_unavailable_detail(), "unavailable"),
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        content_type=CONTENT_TYPE,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _server_error(exc: Exception, context: dict[str, Any]) -> Response:

@@ -518,6 +518,14 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 DIKOM_TASK_MAX_ATTEMPTS = env_int(
     "DIKOM_TASK_MAX_ATTEMPTS", 5, "How often a failing background task is tried before it stays failed.", minimum=1
 )
+DIKOM_TASK_LEASE_SECONDS = env_int(
+    "DIKOM_TASK_LEASE_SECONDS",
+    60,
+    "A worker running a background task renews the task's lease every quarter of this; a running task whose "
+    "lease is older (its worker was killed or lost its machine) is put back in the queue by the clock "
+    "(checked every half of this) and run by another worker, at most DIKOM_TASK_MAX_ATTEMPTS times in all.",
+    minimum=2,
+)
 
 # --- Sensors (SensorThings API) ---------------------------------------------------------
 

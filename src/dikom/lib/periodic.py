@@ -24,16 +24,24 @@ class Job:
     name: str
     task_path: str
     every_seconds: int
+    # Run by the clock itself instead of being enqueued: for bookkeeping that must happen even
+    # when every worker is busy or gone (putting lost tasks back in the queue). Must be quick.
+    in_clock: bool = False
 
 
 JOBS: dict[str, Job] = {}
 
 
-def register(name: str, task_path: str, *, every_seconds: int) -> None:
-    JOBS[name] = Job(name, task_path, max(every_seconds, 1))
+def register(name: str, task_path: str, *, every_seconds: int, in_clock: bool = False) -> None:
+    JOBS[name] = Job(name, task_path, max(every_seconds, 1), in_clock)
 
 
 def enqueue(job: Job) -> None:
+    """Enqueue the job's task, or run a job ``in_clock`` (a plain function) at once."""
+    if job.in_clock:
+        import_string(job.task_path)()
+        logger.debug("periodic job %s run by the clock", job.name)
+        return
     task = import_string(job.task_path)
     task.enqueue()
     logger.debug("periodic job %s enqueued", job.name)

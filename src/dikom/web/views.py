@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
@@ -12,7 +13,13 @@ from django.views.decorators.cache import never_cache
 
 from dikom.accounts.access import roles_in, staff_municipalities
 from dikom.accounts.roles import Role
-from dikom.api.problems import api_not_found, problem_response
+from dikom.api.problems import (
+    RETRY_AFTER_SECONDS,
+    api_not_found,
+    database_unavailable,
+    database_unavailable_detail,
+    problem_response,
+)
 from dikom.municipalities.models import Municipality
 from dikom.web.branding import brand_for, initials
 from dikom.web.modules import MODULES, MODULES_BY_SLUG
@@ -144,9 +151,21 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while it handles the uncaught exception, so sys.exc_info() names it.
+    status = 503 if database_unavailable(sys.exc_info()[1]) else 500
+    response: HttpResponse
     if _is_api(request):
-        return problem_response(500, gettext("An unexpected error occurred; it has been logged."), "server-error")
-    # Rendered without the request: no context processors, no session, no database,
-    # since any of them may be what just failed.
-    html = loader.get_template("web/error.html").render({"status": 500, "minimal": True})
-    return HttpResponse(html, status=500)
+        if status == 503:
+            response = problem_response(503, database_unavailable_detail(), "unavailable")
+        else:
+            response = problem_response(
+                500, gettext("An unexpected error occurred; it has been logged."), "server-error"
+            )
+    else:
+        # Rendered without the request: no context processors, no session, no database,
+        # since any of them may be what just failed.
+        html = loader.get_template("web/error.html").render({"status": status, "minimal": True})
+        response = HttpResponse(html, status=status)
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

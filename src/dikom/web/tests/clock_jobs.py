@@ -20,3 +20,16 @@ def record(key: str) -> None:
     time.sleep(0.1)  # long enough that both workers take jobs while the other is busy
     with connection.cursor() as cursor:
         cursor.execute("INSERT INTO test_executions (job, pid) VALUES (%s, %s)", [key, os.getpid()])
+
+
+@task()
+def wait_for_file(path: str) -> None:
+    """Note its start, wait until the file ``path`` exists, note its end (the table is the test's own)."""
+    from pathlib import Path
+
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO test_executions (job, pid) VALUES (%s, %s)", ["start", os.getpid()])
+    while not Path(path).exists():
+        time.sleep(0.1)
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO test_executions (job, pid) VALUES (%s, %s)", ["end", os.getpid()])

@@ -11,21 +11,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
 from datetime import datetime
-from pathlib import Path
-from typing import Any
 
-import pytest
-from django.conf import settings
-from django.db import connection
+from dikom.web.tests.processes import ROOT, Scratch, manage
 
-ROOT = Path(settings.BASE_DIR)
 PERIOD = 2  # seconds, the test job's period
 TOLERANCE = 0.5  # seconds between a clock's claim and the enqueued_at of the task row it writes
 CLOCK = f"""
@@ -42,92 +34,6 @@ from dikom.web.tests.clock_jobs import record
 for number in range(40):
     record.enqueue(f"job-{number}")
 """
-
-
-def _env(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DIKOM_", "DJANGO_", "PYTEST")) and k != "DATABASE_URL"
-    }
-    env |= {
-        "DJANGO_SETTINGS_MODULE": "dikom.conf.ci",
-        "DIKOM_DATA_DIR": str(data_dir),
-        "DIKOM_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT / "src"),
-    }
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return env
-
-
-def _manage(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
-        [sys.executable, str(ROOT / "manage.py"), *args], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-
-
-class Scratch:
-    """A freshly migrated database of the suite's kind: a SQLite file, or a PostgreSQL database."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        if "DATABASE_URL" in self.env:
-            import psycopg
-
-            with psycopg.connect(self.env["DATABASE_URL"]) as conn:
-                cursor = conn.execute(sql.encode(), params)
-                return cursor.fetchall() if cursor.description else []
-        with sqlite3.connect(Path(self.env["DIKOM_DATA_DIR"]) / "dikom.sqlite3") as conn:
-            return conn.execute(sql.replace("%s", "?"), params).fetchall()
-
-
-def _postgres_admin() -> tuple[dict[str, Any], str]:
-    params = connection.get_connection_params()
-    admin = {k: params[k] for k in ("host", "port", "user", "password") if params.get(k)}
-    auth = params["user"] + (f":{params['password']}" if params.get("password") else "")
-    return admin, f"postgres://{auth}@{params.get('host') or '127.0.0.1'}:{params.get('port') or 5432}/"
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | str]:
-    """Migrated once per module: the SQLite file, or the name of a PostgreSQL template database."""
-    data_dir = tmp_path_factory.mktemp("migrated")
-    if connection.vendor != "postgresql":
-        _manage(_env(data_dir), "migrate", "-v0")
-        yield data_dir / "dikom.sqlite3"
-        return
-    import psycopg
-
-    admin, url = _postgres_admin()
-    template = f"dikom_clocks_template_{os.getpid()}"
-    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{template}"'.encode())
-        conn.execute(f'CREATE DATABASE "{template}"'.encode())
-    _manage(_env(data_dir, url + template), "migrate", "-v0")
-    yield template
-    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'.encode())
-
-
-@pytest.fixture
-def scratch(migrated: Path | str, tmp_path: Path) -> Iterator[Scratch]:
-    """A copy of the migrated database for one test."""
-    if isinstance(migrated, Path):
-        with sqlite3.connect(migrated) as source, sqlite3.connect(tmp_path / "dikom.sqlite3") as copy:
-            source.backup(copy)
-        yield Scratch(_env(tmp_path))
-        return
-    import psycopg
-
-    admin, url = _postgres_admin()
-    name = f"dikom_clocks_{os.getpid()}_{tmp_path.name}"[:60].replace("-", "_")
-    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated}"'.encode())
-    yield Scratch(_env(tmp_path, url + name))
-    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 def _datetime(value: str | datetime) -> datetime:
@@ -182,7 +88,7 @@ def test_two_workers_run_each_job_once(scratch: Scratch) -> None:
     # Given 40 jobs waiting, each noting its own execution in a table of the test
     env = scratch.env
     scratch.query("CREATE TABLE test_executions (job TEXT NOT NULL, pid INTEGER NOT NULL)")
-    _manage(env, "shell", "-c", ENQUEUE)
+    manage(env, "shell", "-c", ENQUEUE)
 
     # When two workers work until the queue is empty
     workers = [

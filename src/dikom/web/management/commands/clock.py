@@ -3,20 +3,25 @@
 Several clocks may run (one per machine): before enqueuing a job a clock claims the
 job's period in the database (``dikom.web.actions.claim_period``, in the same transaction as the task row), so each job is
 enqueued once per period however many clocks run. A clock asks the database about a
-job only when the job's period, as last read from the database, has run out.
+job only when the job's period, as last read from the database, has run out. While the
+database cannot be reached the clock keeps running and asks again every few seconds.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from dikom.lib import periodic
 from dikom.web.actions import enqueue_periodic_job_if_due
+
+logger = logging.getLogger(__name__)
+RETRY_SECONDS = 5.0  # after a database error
 
 
 class Command(BaseCommand):
@@ -36,7 +41,15 @@ class Command(BaseCommand):
             for job in periodic.JOBS.values():
                 if time.monotonic() < check_at.get(job.name, 0.0):
                     continue
-                claim = enqueue_periodic_job_if_due(job)
+                try:
+                    claim = enqueue_periodic_job_if_due(job)
+                except DatabaseError as error:
+                    # The database is unreachable (e.g. the primary restarts): nothing was claimed
+                    # (one transaction); ask again in a few seconds instead of ending.
+                    logger.warning("periodic job %s: database unavailable (%s); trying again", job.name, error)
+                    connections.close_all()
+                    check_at[job.name] = time.monotonic() + RETRY_SECONDS
+                    continue
                 wait = (claim.next_due - timezone.now()).total_seconds()
                 check_at[job.name] = time.monotonic() + max(wait, 0.0)
             if options["once"]:

@@ -3,7 +3,9 @@
 The web server runs as many processes as the machine has cores (``--processes``,
 ``DIKOM_WEB_PROCESSES``), forked from this one onto one listening socket
 (``dikom.lib.prefork``); one process serves in this process itself. The task worker
-and the clock run as child processes once, however many web processes there are;
+and the clock run as child processes once, however many web processes there are, each
+restarted whenever it ends (``dikom.lib.supervise``: a worker that stopped on a database
+error while the primary restarted comes back by itself);
 everything stops together on Ctrl+C or SIGTERM. When ``DIKOM_STA_MQTT_URL`` is set, the
 MQTT listener that stores published Observations (``manage.py sta_mqtt_ingest``) runs as a
 child process too, restarted whenever it ends (``dikom.lib.supervise``; ``--no-mqtt-ingest``
@@ -137,46 +139,36 @@ class Command(BaseCommand):
         # Bound before the worker starts: a port in use ends the command at once.
         sock = prefork.listening_socket(options["host"], options["port"]) if processes > 1 else None
 
+        from dikom.lib import supervise
+
+        def supervised(name: str, *command: str) -> subprocess.Popen[bytes]:
+            # Restarted whenever it ends (e.g. on a database error while the primary restarts).
+            manage = [sys.executable, str(settings.BASE_DIR / "manage.py"), *command]
+            return subprocess.Popen(  # noqa: S603 - our own interpreter, supervise.py and manage.py
+                [sys.executable, str(Path(supervise.__file__)), name, "--", *manage],
+            )
+
         # Before the worker and clock start, so that they inherit the broker's address.
         mqtt_broker = self._local_broker() if not options["no_mqtt_ingest"] else None
         worker: subprocess.Popen[bytes] | None = None
         clock: subprocess.Popen[bytes] | None = None
         if not options["no_worker"]:
-            worker = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-                [sys.executable, str(settings.BASE_DIR / "manage.py"), "db_worker", "--interval", "1"],
-            )
-            self.stdout.write(f"task worker started (pid {worker.pid})")
-            clock = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-                [sys.executable, str(settings.BASE_DIR / "manage.py"), "clock"],
-            )
-            self.stdout.write(f"clock for periodic jobs started (pid {clock.pid})")
+            worker = supervised("task worker", "db_worker", "--interval", "1")
+            self.stdout.write(f"task worker started (supervisor pid {worker.pid})")
+            clock = supervised("clock", "clock")
+            self.stdout.write(f"clock for periodic jobs started (supervisor pid {clock.pid})")
 
         listener: subprocess.Popen[bytes] | None = None
         if settings.DIKOM_STA_MQTT_URL and not options["no_mqtt_ingest"]:
-            from dikom.lib import supervise
-
-            manage = [sys.executable, str(settings.BASE_DIR / "manage.py"), "sta_mqtt_ingest"]
-            listener = subprocess.Popen(  # noqa: S603 - our own interpreter, supervise.py and manage.py
-                [sys.executable, str(Path(supervise.__file__)), "MQTT listener", "--", *manage],
-            )
+            listener = supervised("MQTT listener", "sta_mqtt_ingest")
             self.stdout.write(f"MQTT listener for published observations started (pid {listener.pid})")
         feed: subprocess.Popen[bytes] | None = None
         if settings.DIKOM_DEMO and settings.DIKOM_STA_MQTT_URL and not options["no_mqtt_ingest"]:
-            from dikom.lib import supervise
-
-            manage = [sys.executable, str(settings.BASE_DIR / "manage.py"), "sta_demo_feed"]
-            feed = subprocess.Popen(  # noqa: S603 - our own interpreter, supervise.py and manage.py
-                [sys.executable, str(Path(supervise.__file__)), "demo sensor feed", "--", *manage],
-            )
+            feed = supervised("demo sensor feed", "sta_demo_feed")
             self.stdout.write(f"demo sensors publish a reading every minute over MQTT (pid {feed.pid})")
         uplinks: subprocess.Popen[bytes] | None = None
         if settings.DIKOM_LORAWAN_MQTT_SOURCES and not options["no_mqtt_ingest"]:
-            from dikom.lib import supervise
-
-            manage = [sys.executable, str(settings.BASE_DIR / "manage.py"), "lorawan_mqtt_ingest"]
-            uplinks = subprocess.Popen(  # noqa: S603 - our own interpreter, supervise.py and manage.py
-                [sys.executable, str(Path(supervise.__file__)), "LoRaWAN MQTT listener", "--", *manage],
-            )
+            uplinks = supervised("LoRaWAN MQTT listener", "lorawan_mqtt_ingest")
             self.stdout.write(f"LoRaWAN MQTT listener started (pid {uplinks.pid})")
 
         def stop(signum: int, frame: Any) -> None:
