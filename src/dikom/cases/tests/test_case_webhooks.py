@@ -1,0 +1,207 @@
+"""Case events reach a real receiver on 127.0.0.1: signed, retried while it is down, nothing lost, one city only."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import translation
+
+from dikom.cases.models import WebhookDelivery, WebhookSubscription
+from dikom.cases.tests.conftest import new_case
+from dikom.cases.webhooks import actions as webhooks
+from dikom.lib.testing import free_port, run_task_worker
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_cache", "api_media")]
+
+ALL_EVENTS = [e.value for e in WebhookSubscription.Event]
+
+
+class Receiver:
+    """A specialist procedure's webhook endpoint: checks each signature as docs/case-api.md tells receivers to."""
+
+    def __init__(self, port: int, statuses: list[int]) -> None:
+        self.port = port
+        self.statuses = statuses
+        self.secret = ""
+        self.received: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                receiver.received.append({"headers": headers, "body": body, "valid": receiver.verify(headers, body)})
+                status = receiver.statuses[min(len(receiver.received), len(receiver.statuses)) - 1]
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def verify(self, headers: dict[str, str], body: bytes) -> bool:
+        key = base64.b64decode(self.secret.removeprefix("whsec_"))
+        signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+        expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        fresh = abs(time.time() - int(headers["webhook-timestamp"])) < 300
+        return fresh and any(
+            part.split(",", 1)[0] == "v1" and hmac.compare_digest(part.split(",", 1)[1], expected)
+            for part in headers.get("webhook-signature", "").split()
+        )
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(r["body"]) for r in self.received]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def local_webhooks(settings: Any) -> Any:
+    settings.DIKOM_CASE_WEBHOOK_ALLOW_HTTP = True
+    settings.DIKOM_CASE_WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    settings.DIKOM_CASE_WEBHOOK_BACKOFF_SECONDS = 0
+    settings.DIKOM_CASE_WEBHOOK_MAX_ATTEMPTS = 5
+    return settings
+
+
+@pytest.fixture
+def receivers() -> Iterator[Any]:
+    started: list[Receiver] = []
+
+    def start(statuses: list[int], port: int | None = None) -> Receiver:
+        receiver = Receiver(port or free_port(), statuses)
+        started.append(receiver)
+        return receiver
+
+    yield start
+    for receiver in started:
+        receiver.stop()
+
+
+def subscribe(city: Any, owner: Any, url: str, events: list[str] = ALL_EVENTS) -> Any:
+    return webhooks.create_subscription(municipality=city, actor=owner, name="Fachverfahren", url=url, events=events)
+
+
+def test_case_events_are_delivered_signed_and_only_to_the_own_city(
+    local_webhooks: Any, receivers: Any, city_a: Any, city_b: Any, owner: Any, outsider: Any,
+    unit_a: Any, unit_b: Any, django_capture_on_commit_callbacks: Any, procedure_a: Any,
+) -> None:  # fmt: skip
+    fulda = receivers([204])
+    fulda.secret = subscribe(city_a, owner, f"http://127.0.0.1:{fulda.port}/hook").secret
+    giessen = receivers([204])
+    giessen.secret = subscribe(city_b, outsider, f"http://127.0.0.1:{giessen.port}/hook", ["case.created"]).secret
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case = new_case(city_a, unit_a)
+    run_task_worker()
+    types = [e["type"] for e in fulda.events()]
+    assert types[0] == "case.created" and "task.created" in types
+    assert giessen.received == []  # Gießen hears nothing of Fulda's cases
+    assert all(r["valid"] for r in fulda.received)
+    created = fulda.events()[0]
+    assert created["format"] == "dikom.case-event/1"
+    assert created["municipality"]["ags"] == city_a.ags
+    assert created["case"]["uuid"] == str(case.uuid) and created["case"]["url"].endswith(f"/api/v1/cases/{case.uuid}/")
+    assert "answers" not in json.dumps(created)  # thin: the receiver fetches the case with its key
+    assert fulda.received[0]["headers"]["x-dikom-event"] == "case.created"
+
+    # The procedure decides through the API: status change, document (the letter) and decision follow.
+    task = case.tasks.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert (
+            procedure_a.post(f"/api/v1/cases/{case.uuid}/tasks/{task.uuid}/complete/", {}, format="json").status_code
+            == 200
+        )
+        assert (
+            procedure_a.post(f"/api/v1/cases/{case.uuid}/decision/", {"outcome": "approved"}, format="json").status_code
+            == 201
+        )
+    run_task_worker()
+    later = [e for e in fulda.events() if e["type"] in {"case.status_changed", "decision.made", "document.added"}]
+    assert {e["type"] for e in later} == {"case.status_changed", "decision.made", "document.added"}
+    status = next(e for e in later if e["type"] == "case.status_changed")
+    assert status["data"]["status"] == {"from": "open", "to": "decided"}
+    decision = next(e for e in later if e["type"] == "decision.made")
+    assert decision["data"]["decision"]["outcome"] == "approved"
+    assert WebhookDelivery.objects.filter(municipality=city_a).exclude(status="delivered").count() == 0
+    assert not WebhookDelivery.objects.filter(municipality=city_b).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        other = new_case(city_b, unit_b)
+    run_task_worker()
+    assert [e["case"]["uuid"] for e in giessen.events()] == [str(other.uuid)]
+
+
+def test_a_receiver_that_is_down_loses_nothing(
+    local_webhooks: Any, receivers: Any, city_a: Any, owner: Any, unit_a: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    # Given a subscription whose receiver is not running
+    port = free_port()
+    secret = subscribe(city_a, owner, f"http://127.0.0.1:{port}/hook", ["case.created"]).secret
+    with django_capture_on_commit_callbacks(execute=True):
+        case = new_case(city_a, unit_a)
+    delivery = WebhookDelivery.objects.get(event="case.created")
+    with translation.override("en"):
+        assert webhooks.attempt_delivery(delivery.pk) == "retrying"
+        delivery.refresh_from_db()
+        assert delivery.attempts == 1 and "Connection failed" in delivery.last_error
+        # a second failure: still waiting, nothing lost
+        assert webhooks.attempt_delivery(delivery.pk) == "retrying"
+
+    # When it comes up, the queued retry delivers the same message
+    receiver = receivers([503, 200], port=port)
+    receiver.secret = secret
+    run_task_worker()
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered" and delivery.attempts == 4 and delivery.last_http_status == 200
+    assert len(receiver.received) == 2 and all(r["valid"] for r in receiver.received)
+    assert {r["headers"]["webhook-id"] for r in receiver.received} == {str(delivery.uuid)}
+    assert receiver.events()[0]["case"]["uuid"] == str(case.uuid)
+
+
+def test_give_up_after_the_last_attempt_and_retry_by_hand(
+    local_webhooks: Any, receivers: Any, city_a: Any, owner: Any, unit_a: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    local_webhooks.DIKOM_CASE_WEBHOOK_MAX_ATTEMPTS = 2
+    receiver = receivers([500, 500, 204])
+    receiver.secret = subscribe(city_a, owner, f"http://127.0.0.1:{receiver.port}/", ["case.created"]).secret
+    with django_capture_on_commit_callbacks(execute=True):
+        new_case(city_a, unit_a)
+    run_task_worker()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed" and delivery.attempts == 2 and delivery.last_http_status == 500
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks.retry_now(delivery, actor=owner)
+    run_task_worker()
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered" and len(receiver.received) == 3
+
+
+def test_unsafe_addresses_are_refused(settings: Any, city_a: Any, owner: Any) -> None:
+    with pytest.raises(ValidationError):
+        subscribe(city_a, owner, "http://example.org/hook")  # plain http
+    settings.DIKOM_CASE_WEBHOOK_ALLOW_HTTP = True
+    for url in ["http://127.0.0.1:9/", "http://169.254.169.254/latest/meta-data", "http://10.0.0.1/"]:
+        with pytest.raises(ValidationError):
+            subscribe(city_a, owner, url)
+    with pytest.raises(ValidationError):
+        subscribe(city_a, owner, "https://example.org/hook", ["case.deleted"])
+    assert not WebhookSubscription.objects.exists()
