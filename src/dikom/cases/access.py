@@ -250,3 +250,17 @@ def may_manage_case_api(principal: Any, case: Case) -> bool:
         return bool(case.municipality_id == principal.municipality.pk)
     open_tasks = list(case.tasks.filter(status=Task.Status.OPEN))
     return may_manage_case(principal, case.municipality, case, open_tasks)
+
+
+def get_municipality_for_webhooks(user: Any, slug: str) -> Municipality:
+    """The city whose case webhooks ``user`` manages: its administrators (and platform admins); others 404."""
+    from dikom.accounts.access import has_role
+
+    municipality = Municipality.objects.filter(slug=slug).first()
+    if municipality is None:
+        raise Http404
+    if getattr(user, "is_superuser", False) and getattr(user, "is_active", False):
+        return municipality
+    if not has_role(user, municipality, [Role.MUNICIPALITY_ADMIN]):
+        raise Http404
+    return municipality

@@ -310,7 +310,7 @@ class DocumentContentView(BaseApiView):
         description=f"{READ_NOTE} Always as a download (`Content-Disposition: attachment`).",
         parameters=[CASE_UUID, DOCUMENT_UUID],
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
+            (200, "*/*"): OpenApiResponse(
                 response=OpenApiTypes.BINARY, description="The file, with its detected content type."
             ),
             **problems(401, 403, 404, 429),

@@ -205,3 +205,30 @@ def test_unsafe_addresses_are_refused(settings: Any, city_a: Any, owner: Any) ->
     with pytest.raises(ValidationError):
         subscribe(city_a, owner, "https://example.org/hook", ["case.deleted"])
     assert not WebhookSubscription.objects.exists()
+
+
+def test_city_admin_page_subscribes_and_shows_the_delivery_log(
+    client: Any, login: Any, owner: Any, colleague: Any, outsider: Any, city_a: Any, unit_a: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    page = f"/vorgaenge/{city_a.slug}/webhooks/"
+    login(client, owner)
+    refused = client.post(page, {"name": "FV", "url": "http://example.org/", "events": ["case.created"]})
+    assert refused.status_code == 400 and not WebhookSubscription.objects.exists()
+    created = client.post(page, {"name": "Fachverfahren Wohngeld", "url": "https://fv.example.org/hook",
+                                 "events": ["case.created", "decision.made"]})  # fmt: skip
+    assert created.status_code == 201
+    subscription = WebhookSubscription.objects.get()
+    assert subscription.secret in created.content.decode()  # shown once
+    assert subscription.secret not in client.get(page).content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        new_case(city_a, unit_a)
+    log = client.get(page).content.decode()
+    assert "case.created" in log and "Fachverfahren Wohngeld" in log
+    assert client.post(f"{page}{subscription.uuid}/aktiv/", {"active": "0"}).status_code == 302
+    subscription.refresh_from_db()
+    assert not subscription.active
+    for other in (colleague, outsider):
+        client.logout()
+        login(client, other)
+        assert client.get(page).status_code == 404
