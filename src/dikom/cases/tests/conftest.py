@@ -40,7 +40,8 @@ def key(municipality: Any, *scopes: str, name: str = "Fachverfahren") -> Created
 
 def client_for(created: CreatedApiKey) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {created.token}")
+    # Problems are answered in the language asked for; the tests read the English texts.
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {created.token}", HTTP_ACCEPT_LANGUAGE="en")
     return client
 
 
