@@ -67,6 +67,25 @@ STATUS_CODES_V2 = {"aktiv", "inaktiv", "inVorbereitung"}
 FREIGABESTATUS_CODES_V3 = {str(n) for n in range(1, 9)}  # 1 "in Planung" … 8 "vorgesehen zum Löschen"
 DEFAULT_ACCEPT = ["application/pdf", "image/jpeg", "image/png"]
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# The largest file the portal takes (``portal.actions.PLATFORM_MAX_UPLOAD``); a FIM limit above it is cut.
+PLATFORM_MAX_BYTES = 25 * 1024 * 1024
+# Types the portal recognises from a file's first bytes (``portal.sniffing``); only these can be accepted.
+RECOGNISED_MEDIA_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/tiff",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/zip",
+        "text/plain",
+    }
+)
 
 
 class FimImportError(ValueError):
@@ -373,11 +392,20 @@ class _Importer:
         converted = self.field(element, field_id, prefix, low >= 1 and not optional, used)
         if converted is None:
             return []
-        if high is None or high > 1:
-            self.warnings.append(
-                _("Field %(id)s “%(name)s” may occur several times in FIM; it was imported as a single field.")
-                % {"id": field_id, "name": self.label(element)}
-            )
+        if (high is None or high > 1) and converted.get("type") != "info":
+            # A field that may occur several times becomes a repeating group holding that one field.
+            inner = {**converted, "key": "wert", "required": True}
+            return [
+                {
+                    "key": converted["key"],
+                    "type": "repeating_group",
+                    "label": converted["label"],
+                    "required": low >= 1 and not optional,
+                    "min_items": low,
+                    "max_items": high,
+                    "fields": [inner],
+                }
+            ]
         return [converted]
 
     def field(
@@ -424,8 +452,8 @@ class _Importer:
             result["type"] = "number"
         elif datentyp in ("file", "obj"):
             result["type"] = "file"
-            result["accept"] = list(DEFAULT_ACCEPT)
-            result["max_bytes"] = DEFAULT_MAX_BYTES
+            result["accept"] = self.media_types(element, field_id, label)
+            result["max_bytes"] = self.max_size(element, field_id, label)
         elif datentyp in ("text", "string", "text_latin"):
             result["type"] = "long_text" if feldart == "textarea" else "text"
         else:
@@ -440,6 +468,54 @@ class _Importer:
         if validation:
             result["validation"] = validation
         return result
+
+    def media_types(self, element: ET.Element, field_id: str, label: str) -> list[str]:
+        """XDatenfelder 3 ``mediaType`` (may repeat) → the accepted types; the default set when none is given.
+
+        Only types whose content the portal recognises can be accepted (an upload's type is read
+        from its bytes); others are named in a warning, and when none is left the default set applies.
+        """
+        declared = [" ".join((node.text or "").split()).lower() for node in element.findall(self.q("mediaType"))]
+        declared = [value for value in dict.fromkeys(declared) if value]
+        if not declared:
+            return list(DEFAULT_ACCEPT)
+        known = [value for value in declared if value in RECOGNISED_MEDIA_TYPES]
+        unknown = [value for value in declared if value not in RECOGNISED_MEDIA_TYPES]
+        if unknown:
+            self.warnings.append(
+                _(
+                    "Upload field %(id)s “%(name)s”: the file types %(types)s cannot be recognised by their content "
+                    "and are not accepted."
+                )
+                % {"id": field_id, "name": label, "types": ", ".join(unknown)[:200]}
+            )
+        return known or list(DEFAULT_ACCEPT)
+
+    def max_size(self, element: ET.Element, field_id: str, label: str) -> int:
+        """XDatenfelder 3 ``maxSize`` (bytes) → ``max_bytes``; above the platform's limit it is cut, with a warning."""
+        raw = self.text_of(element, "maxSize")
+        if not raw:
+            return DEFAULT_MAX_BYTES
+        if not raw.isdigit() or int(raw) < 1:
+            self.warnings.append(
+                _("Upload field %(id)s “%(name)s” has the size limit “%(value)s”, which is not a number of bytes; "
+                  "%(mb)s MB apply.")
+                % {"id": field_id, "name": label, "value": raw[:40], "mb": DEFAULT_MAX_BYTES // (1024 * 1024)}
+            )  # fmt: skip
+            return DEFAULT_MAX_BYTES
+        value = int(raw)
+        if value > PLATFORM_MAX_BYTES:
+            self.warnings.append(
+                _("Upload field %(id)s “%(name)s” allows %(size)s MB; the portal accepts at most %(max)s MB per file.")
+                % {
+                    "id": field_id,
+                    "name": label,
+                    "size": round(value / (1024 * 1024), 1),
+                    "max": round(PLATFORM_MAX_BYTES / (1024 * 1024), 1),
+                }
+            )
+            return PLATFORM_MAX_BYTES
+        return value
 
     def options(self, element: ET.Element) -> list[dict[str, Any]]:
         options: list[dict[str, Any]] = []
