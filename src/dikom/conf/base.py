@@ -1102,6 +1102,20 @@ DIKOM_CASE_WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool(
     "own network).",
 )
 
+# --- FIM code lists (genericode) for select fields of imported schemas ------------------
+
+DIKOM_FIM_CODELIST_URLS = env_list(
+    "DIKOM_FIM_CODELIST_URLS",
+    [],
+    "FIM import: https addresses of genericode code lists (e.g. XRepository downloads), comma-separated, fetched by "
+    "manage.py import_codelists --configured; each version is kept.",
+)
+DIKOM_FIM_CODELIST_ALLOW_PRIVATE = env_bool(
+    "DIKOM_FIM_CODELIST_ALLOW_PRIVATE",
+    False,
+    "FIM code lists: allow addresses on private and loopback networks (a mirror in the own network).",
+)
+
 # Open data portal.
 DIKOM_OPENDATA_CONTRIBUTOR_ID = env_str(
     "DIKOM_OPENDATA_CONTRIBUTOR_ID",

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from dikom.lib.jsonparse import loads_limited
@@ -32,6 +34,9 @@ from .schema import FORMAT, KEY_PATTERN
 from .validation import pattern_problem
 
 MAX_XML_BYTES = 10 * 1024 * 1024
+# Looks up an imported code list: (canonical URI, version, canonical version URI, FIM codeKey, FIM nameKey)
+# → (select options, canonical version URI of the version used), or None when none is imported.
+CodeListLookup = Callable[[str, str, str, str, str], "tuple[list[dict[str, Any]], str] | None"]
 MAX_DEPTH = 12
 NAMESPACES = {
     "urn:xoev-de:fim:standard:xdatenfelder_1": 1,
@@ -108,10 +113,11 @@ def _local(tag: str) -> str:
 
 
 class _Importer:
-    def __init__(self, namespace: str, version: int) -> None:
+    def __init__(self, namespace: str, version: int, code_lists: CodeListLookup | None = None) -> None:
         self.ns = namespace
         self.version = version
         self.warnings: list[str] = []
+        self.code_lists = code_lists
 
     # --- XML helpers ----------------------------------------------------------------------------
 
@@ -433,17 +439,7 @@ class _Importer:
                 result["type"] = "select"
                 result["options"] = options
             else:
-                canonical = element.find(f".//{self.q('canonicalIdentification')}")
-                reference = " ".join((canonical.text or "").split()) if canonical is not None else ""
-                reference = reference or self.text_of(element, "codelisteReferenz") or "?"
-                self.warnings.append(
-                    _(
-                        "Field %(id)s “%(name)s” uses the code list %(list)s, whose values are not in the file; "
-                        "it was imported as a text field. Add the options by hand."
-                    )
-                    % {"id": field_id, "name": label, "list": reference[:120]}
-                )
-                result["type"] = "text"
+                self.code_list_field(element, field_id, label, result)
         elif datentyp == "bool":
             result["type"] = "checkbox" if feldart == "checkbox" else "yes_no"
         elif datentyp == "date":
@@ -468,6 +464,57 @@ class _Importer:
         if validation:
             result["validation"] = validation
         return result
+
+    def code_list_reference(self, element: ET.Element) -> tuple[str, str, str]:
+        """(canonical URI, version, canonical version URI) of the field's code list reference (2 and 3)."""
+        reference = self.child(element, "codelisteReferenz")
+
+        def find(name: str) -> str:
+            found = reference.find(f".//{self.q(name)}") if reference is not None else None
+            return " ".join((found.text or "").split()) if found is not None else ""
+
+        uri = find("canonicalIdentification") or find("canonicalUri")
+        return uri, find("version"), find("canonicalVersionUri")
+
+    def code_list_field(self, element: ET.Element, field_id: str, label: str, result: dict[str, Any]) -> None:
+        """A select whose values are a code list: a real select when the list has been imported, else text."""
+        uri, version, version_uri = self.code_list_reference(element)
+        found = (
+            self.code_lists(
+                uri, version, version_uri, self.text_of(element, "codeKey"), self.text_of(element, "nameKey")
+            )
+            if uri and self.code_lists is not None
+            else None
+        )
+        if found is not None and found[0]:
+            options, used = found
+            result["type"] = "select"
+            result["options"] = options
+            result["code_list"] = used
+            wanted = version_uri or (f"{uri}_{version}" if version else "")
+            if wanted and used != wanted:
+                self.warnings.append(
+                    _("Field %(id)s “%(name)s” refers to %(wanted)s; the imported version %(used)s was used.")
+                    % {"id": field_id, "name": label, "wanted": wanted[:150], "used": used[:150]}
+                )
+            return
+        reference = uri or self.text_of(element, "codelisteReferenz") or "?"
+        self.warnings.append(
+            _(
+                "Field %(id)s “%(name)s” uses the code list %(list)s, whose values are not in the file; "
+                "it was imported as a text field. Add the options by hand."
+            )
+            % {"id": field_id, "name": label, "list": reference[:120]}
+        )
+        result["type"] = "text"
+        # Visible in the designer and the form until someone imports the list or adds options.
+        # The definition's texts are German ({"de": …}) whatever language the designer uses.
+        with translation.override("de"):
+            note = _("Note: the code list %(list)s is not available; please enter the value as text.") % {
+                "list": reference[:150]
+            }
+        help_text = (result.get("help") or {}).get("de", "")
+        result["help"] = {"de": f"{help_text}\n{note}".strip()}
 
     def media_types(self, element: ET.Element, field_id: str, label: str) -> list[str]:
         """XDatenfelder 3 ``mediaType`` (may repeat) → the accepted types; the default set when none is given.
@@ -606,7 +653,7 @@ def _parse(xml_bytes: bytes) -> ET.Element:
         raise FimImportError(_("The file is not well-formed XML: %(error)s") % {"error": error}, "not_xml") from error
 
 
-def import_xdatenfelder(xml_bytes: bytes) -> ImportResult:
+def import_xdatenfelder(xml_bytes: bytes, code_lists: CodeListLookup | None = None) -> ImportResult:
     """Convert an XDatenfelder 1, 2 or 3 schema into a draft definition plus warnings.
 
     Raises :class:`FimImportError` (with ``code``) for anything that is not a
@@ -622,7 +669,7 @@ def import_xdatenfelder(xml_bytes: bytes) -> ImportResult:
             % {"namespace": namespace or "–"},
             "unknown_namespace",
         )
-    importer = _Importer(namespace, version)
+    importer = _Importer(namespace, version, code_lists)
     if name.startswith("xdatenfelder.stammdatenschema."):
         element = importer.child(root, "stammdatenschema")
     elif name.startswith("xdatenfelder.datenfeldgruppe."):
