@@ -150,3 +150,25 @@ def test_management_command_imports_files(tmp_path: Path, capsys: Any) -> None:
     assert "urn:de:xoev:codeliste:erreichbarkeit_3 imported" in capsys.readouterr().out
     call_command("import_codelists", str(path))
     assert "unchanged" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_platform_admin_uploads_a_list_in_german(client: Any, login: Any, platform_admin: Any, owner: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from dikom.lib.langcheck import foreign_text
+
+    login(client, platform_admin)
+    page = client.get("/plattform-admin/eservices/codelist/hochladen/")
+    assert page.status_code == 200 and foreign_text(page.content.decode(), "de") == []
+    bad = client.post("/plattform-admin/eservices/codelist/hochladen/", {"file": SimpleUploadedFile("x.xml", b"<x/>")})
+    assert bad.status_code == 200 and "genericode" in bad.content.decode() and not CodeList.objects.exists()
+    done = client.post(
+        "/plattform-admin/eservices/codelist/hochladen/", {"file": SimpleUploadedFile("e.xml", ERREICHBARKEIT)}
+    )
+    assert done.status_code == 302
+    listing = client.get("/plattform-admin/eservices/codelist/").content.decode()
+    assert "urn:de:xoev:codeliste:erreichbarkeit" in listing and "Codeliste importieren" in listing
+    client.logout()
+    login(client, owner)  # a city administrator is no platform administrator
+    assert client.get("/plattform-admin/eservices/codelist/hochladen/").status_code == 302
