@@ -582,6 +582,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "dikom.cases.models.Case.Status",
         "TaskStatusEnum": "dikom.cases.models.Task.Status",
+        "TaskKindEnum": "dikom.cases.models.Task.Kind",
+        "DocumentKindEnum": "dikom.cases.models.CaseDocument.Kind",
     },
 }
 

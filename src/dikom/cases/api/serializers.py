@@ -139,6 +139,26 @@ class TaskSerializer(serializers.ModelSerializer):
         return task.assignee_id is not None
 
 
+class CaseRefSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField(read_only=True)
+    reference = serializers.CharField(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, case: Case) -> str:
+        return _absolute(self.context, "cases-api:case-detail", case_uuid=case.uuid)
+
+
+class InboxTaskSerializer(TaskSerializer):
+    """A task in the city's inbox, with the case it belongs to."""
+
+    case = CaseRefSerializer(read_only=True)
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "case"]
+        read_only_fields = fields
+
+
 class EventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor_label", read_only=True, help_text="Who acted, as recorded then.")
 
@@ -232,6 +252,19 @@ class CaseFilterSerializer(QuerySerializer):
     )
     created_since = ApiMomentField(
         required=False, help_text="Only cases created at or after this moment (ISO 8601 with time zone)."
+    )
+
+
+class TaskFilterSerializer(QuerySerializer):
+    municipality = ags_query_field(
+        "AGS of the municipality. Required for signed-in staff; API keys read their own municipality."
+    )
+    status = serializers.ChoiceField(
+        choices=Task.Status.choices, required=False, help_text="Only tasks in this status."
+    )
+    kind = serializers.ChoiceField(choices=Task.Kind.choices, required=False, help_text="Only tasks of this kind.")
+    created_since = ApiMomentField(
+        required=False, help_text="Only tasks created at or after this moment (ISO 8601 with time zone)."
     )
 
 

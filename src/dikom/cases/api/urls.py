@@ -8,6 +8,7 @@ CASE = "<uuid:case_uuid>/"
 
 urlpatterns = [
     path("", views.CaseListView.as_view(), name="case-list"),
+    path("tasks/", views.InboxView.as_view(), name="inbox"),
     path(CASE, views.CaseDetailView.as_view(), name="case-detail"),
     path(CASE + "history/", views.CaseHistoryView.as_view(), name="case-history"),
     path(CASE + "tasks/", views.TaskListView.as_view(), name="task-list"),

@@ -159,6 +159,48 @@ class TaskListView(BaseApiView, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+class InboxView(BaseApiView, generics.ListAPIView):
+    serializer_class = s.InboxTaskSerializer
+    pagination_class = CaseCursorPagination
+
+    def get_queryset(self) -> QuerySet[Task]:
+        if getattr(self, "swagger_fake_view", False):
+            return Task.objects.none()
+        filters = s.TaskFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
+        municipality = resolve_municipality(
+            self.request,
+            params.get("municipality"),
+            scope=CASES_READ,
+            roles=access.CASE_ROLES,
+            required_message=gettext("Name the municipality by its AGS (municipality=…)."),
+        )
+        cases = access.api_visible_cases(self.request.user, municipality)
+        tasks = Task.objects.filter(case__in=cases.values("pk")).select_related("org_unit", "case")
+        if params.get("status"):
+            tasks = tasks.filter(status=params["status"])
+        if params.get("kind"):
+            tasks = tasks.filter(kind=params["kind"])
+        if params.get("created_since"):
+            tasks = tasks.filter(created_at__gte=params["created_since"])
+        return tasks.defer("case__process_xml", "case__workflow_state")
+
+    @extend_schema(
+        operation_id="cases_inbox_list",
+        summary="The city's tasks across its cases, oldest first",
+        description=(
+            f"{READ_NOTE} The task inbox of a specialist procedure: e.g. `status=open`; cursor-paged "
+            "(follow `next`). Complete a task with `cases_tasks_complete`."
+        ),
+        parameters=[s.TaskFilterSerializer],
+        responses={200: s.InboxTaskSerializer(many=True), **problems(400, 401, 403, 404, 429)},
+        tags=TAGS,
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
 class TaskCompleteView(BaseApiView):
     @extend_schema(
         operation_id="cases_tasks_complete",

@@ -225,3 +225,20 @@ def test_staff_session_sees_what_the_web_pages_show(
     login(client, outsider)
     assert client.get(f"/api/v1/cases/{case_a.uuid}/").status_code == 404
     assert client.get("/api/v1/cases/", {"municipality": city_a.ags}).status_code == 403
+
+
+def test_the_task_inbox_lists_the_own_citys_tasks(
+    procedure_a: Any, procedure_b: Any, case_a: Case, case_b: Case, city_a: Any, unit_a: Any
+) -> None:
+    other = new_case(city_a, unit_a, case_a.application.adoption)
+    answer = procedure_a.get("/api/v1/cases/tasks/", {"status": "open"})
+    assert answer.status_code == 200, answer.json()
+    tasks = answer.json()["results"]
+    assert [t["case"]["uuid"] for t in tasks] == [str(case_a.uuid), str(other.uuid)]
+    assert tasks[0]["case"]["url"].endswith(f"/api/v1/cases/{case_a.uuid}/")
+    assert [t["case"]["uuid"] for t in procedure_b.get("/api/v1/cases/tasks/").json()["results"]] == [str(case_b.uuid)]
+    first = case_a.tasks.get()
+    procedure_a.post(f"/api/v1/cases/{case_a.uuid}/tasks/{first.uuid}/complete/", {}, format="json")
+    still_open = procedure_a.get("/api/v1/cases/tasks/", {"status": "open"}).json()["results"]
+    assert [t["case"]["uuid"] for t in still_open] == [str(other.uuid)]
+    assert procedure_a.get("/api/v1/cases/tasks/", {"kind": "nonsense"}).status_code == 400

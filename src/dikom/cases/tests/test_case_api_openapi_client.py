@@ -116,7 +116,8 @@ def test_a_procedure_written_against_the_document_works_a_case_to_its_decision(
     )
     assert content == pdf
 
-    [task] = [t for t in detail["tasks"] if t["status"] == "open"]
+    status, inbox = client.call("cases_inbox_list", query={"status": "open"})
+    [task] = [t for t in inbox["results"] if t["case"]["uuid"] == uuid]
     status, done = client.call(
         "cases_tasks_complete",
         path={"case_uuid": uuid, "task_uuid": task["uuid"]},
