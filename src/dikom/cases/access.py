@@ -252,15 +252,19 @@ def may_manage_case_api(principal: Any, case: Case) -> bool:
     return may_manage_case(principal, case.municipality, case, open_tasks)
 
 
-def get_municipality_for_webhooks(user: Any, slug: str) -> Municipality:
-    """The city whose case webhooks ``user`` manages: its administrators (and platform admins); others 404."""
+def can_manage_webhooks(user: Any, municipality: Municipality) -> bool:
     from dikom.accounts.access import has_role
 
+    if getattr(user, "is_superuser", False) and getattr(user, "is_active", False):
+        return True
+    return has_role(user, municipality, [Role.MUNICIPALITY_ADMIN])
+
+
+def get_municipality_for_webhooks(user: Any, slug: str) -> Municipality:
+    """The city whose case webhooks ``user`` manages: its administrators (and platform admins); others 404."""
     municipality = Municipality.objects.filter(slug=slug).first()
     if municipality is None:
         raise Http404
-    if getattr(user, "is_superuser", False) and getattr(user, "is_active", False):
-        return municipality
-    if not has_role(user, municipality, [Role.MUNICIPALITY_ADMIN]):
+    if not can_manage_webhooks(user, municipality):
         raise Http404
     return municipality

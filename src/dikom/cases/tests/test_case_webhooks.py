@@ -211,8 +211,13 @@ def test_city_admin_page_subscribes_and_shows_the_delivery_log(
     client: Any, login: Any, owner: Any, colleague: Any, outsider: Any, city_a: Any, unit_a: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:  # fmt: skip
+    from dikom.lib.langcheck import foreign_text
+
     page = f"/vorgaenge/{city_a.slug}/webhooks/"
     login(client, owner)
+    german = client.get(page).content.decode()
+    assert "Vorgangs-Webhooks von Fulda" in german and foreign_text(german, "de") == []
+    assert page in client.get(f"/vorgaenge/{city_a.slug}/").content.decode()  # linked from the inbox
     refused = client.post(page, {"name": "FV", "url": "http://example.org/", "events": ["case.created"]})
     assert refused.status_code == 400 and not WebhookSubscription.objects.exists()
     created = client.post(page, {"name": "Fachverfahren Wohngeld", "url": "https://fv.example.org/hook",
@@ -228,7 +233,9 @@ def test_city_admin_page_subscribes_and_shows_the_delivery_log(
     assert client.post(f"{page}{subscription.uuid}/aktiv/", {"active": "0"}).status_code == 302
     subscription.refresh_from_db()
     assert not subscription.active
-    for other in (colleague, outsider):
+    for other in (outsider, colleague):
         client.logout()
         login(client, other)
         assert client.get(page).status_code == 404
+    inbox = client.get(f"/vorgaenge/{city_a.slug}/")  # the caseworker's inbox: no link to the webhooks
+    assert inbox.status_code == 200 and page not in inbox.content.decode()
