@@ -10,3 +10,6 @@ CASES_READ = register_scope(
 CASES_WRITE = register_scope(
     "cases:write", _("Work on the city's cases: complete tasks, add documents, record decisions")
 )
+WEBHOOKS_MANAGE = register_scope(
+    "webhooks:manage", _("Manage the city's case webhook subscriptions and read their delivery log")
+)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dikom.cases.api import views
+from dikom.cases.api import views, webhook_views
 
 app_name = "cases-api"
 
@@ -9,6 +9,13 @@ CASE = "<uuid:case_uuid>/"
 urlpatterns = [
     path("", views.CaseListView.as_view(), name="case-list"),
     path("tasks/", views.InboxView.as_view(), name="inbox"),
+    path("webhooks/", webhook_views.SubscriptionListView.as_view(), name="webhook-list"),
+    path("webhooks/<uuid:subscription_uuid>/", webhook_views.SubscriptionDetailView.as_view(), name="webhook-detail"),
+    path(
+        "webhooks/<uuid:subscription_uuid>/deliveries/",
+        webhook_views.DeliveryListView.as_view(),
+        name="webhook-deliveries",
+    ),
     path(CASE, views.CaseDetailView.as_view(), name="case-detail"),
     path(CASE + "history/", views.CaseHistoryView.as_view(), name="case-history"),
     path(CASE + "tasks/", views.TaskListView.as_view(), name="task-list"),

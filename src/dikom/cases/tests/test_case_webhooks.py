@@ -239,3 +239,46 @@ def test_city_admin_page_subscribes_and_shows_the_delivery_log(
         assert client.get(page).status_code == 404
     inbox = client.get(f"/vorgaenge/{city_a.slug}/")  # the caseworker's inbox: no link to the webhooks
     assert inbox.status_code == 200 and page not in inbox.content.decode()
+
+
+def test_a_procedure_subscribes_itself_through_the_api(
+    local_webhooks: Any, receivers: Any, city_a: Any, city_b: Any, unit_a: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    from dikom.cases.scopes import CASES_READ, WEBHOOKS_MANAGE
+    from dikom.cases.tests.conftest import client_for, key
+
+    procedure = client_for(key(city_a, CASES_READ, WEBHOOKS_MANAGE))
+    receiver = receivers([204])
+    bad = procedure.post("/api/v1/cases/webhooks/", {"name": "FV", "url": "ftp://x", "events": ["case.created"]},
+                         format="json")  # fmt: skip
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "url"
+    unknown = procedure.post("/api/v1/cases/webhooks/", {"name": "FV", "url": "https://fv.example.org/",
+                             "events": ["case.deleted"]}, format="json")  # fmt: skip
+    assert unknown.status_code == 400
+    created = procedure.post(
+        "/api/v1/cases/webhooks/",
+        {"name": "Fachverfahren", "url": f"http://127.0.0.1:{receiver.port}/hook", "events": ["case.created"]},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    receiver.secret = created.json()["secret"]
+    uuid = created.json()["uuid"]
+    listed = procedure.get("/api/v1/cases/webhooks/").json()["results"]
+    assert [s["uuid"] for s in listed] == [uuid] and "secret" not in listed[0]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        new_case(city_a, unit_a)
+    run_task_worker()
+    assert [r["valid"] for r in receiver.received] == [True]
+    [delivery] = procedure.get(f"/api/v1/cases/webhooks/{uuid}/deliveries/").json()["results"]
+    assert delivery["status"] == "delivered" and delivery["event"] == "case.created"
+    assert delivery["webhook_id"] == receiver.received[0]["headers"]["webhook-id"]
+
+    # Another city's key, or one without the scope, reaches nothing of it.
+    other = client_for(key(city_b, WEBHOOKS_MANAGE))
+    assert other.get("/api/v1/cases/webhooks/").json()["results"] == []
+    assert other.delete(f"/api/v1/cases/webhooks/{uuid}/").status_code == 404
+    assert client_for(key(city_a, CASES_READ)).get("/api/v1/cases/webhooks/").status_code == 403
+    assert procedure.delete(f"/api/v1/cases/webhooks/{uuid}/").status_code == 204
+    assert not WebhookSubscription.objects.exists()
