@@ -282,3 +282,17 @@ def test_a_procedure_subscribes_itself_through_the_api(
     assert client_for(key(city_a, CASES_READ)).get("/api/v1/cases/webhooks/").status_code == 403
     assert procedure.delete(f"/api/v1/cases/webhooks/{uuid}/").status_code == 204
     assert not WebhookSubscription.objects.exists()
+
+
+def test_the_clock_requeues_deliveries_a_crashed_worker_left(
+    local_webhooks: Any, receivers: Any, city_a: Any, owner: Any, unit_a: Any
+) -> None:
+    from dikom.lib import periodic
+
+    receiver = receivers([204])
+    receiver.secret = subscribe(city_a, owner, f"http://127.0.0.1:{receiver.port}/", ["case.created"]).secret
+    new_case(city_a, unit_a)  # committed, but the worker never got the task (on-commit callbacks not run)
+    assert WebhookDelivery.objects.get().status == "pending"
+    periodic.enqueue(periodic.JOBS["cases.webhooks"])
+    run_task_worker()
+    assert WebhookDelivery.objects.get().status == "delivered" and len(receiver.received) == 1

@@ -172,3 +172,16 @@ def test_platform_admin_uploads_a_list_in_german(client: Any, login: Any, platfo
     client.logout()
     login(client, owner)  # a city administrator is no platform administrator
     assert client.get("/plattform-admin/eservices/codelist/hochladen/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_configured_lists_are_refreshed_daily_by_the_clock(settings: Any) -> None:
+    from dikom.lib import periodic
+    from dikom.lib.testing import run_task_worker
+
+    job = periodic.JOBS["eservices.codelists"]
+    assert job.task_path == "dikom.eservices.tasks.refresh_configured_codelists" and job.every_seconds == 86400
+    settings.DIKOM_FIM_CODELIST_URLS = ["https://169.254.169.254/latest"]
+    periodic.enqueue(job)
+    run_task_worker()  # the metadata address is refused; nothing is imported, nothing crashes
+    assert not CodeList.objects.exists()
