@@ -50,22 +50,38 @@ def _case_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **
 
 
 def _task_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
-    from dikom.cases.webhooks.actions import emit
+    from dikom.cases.webhooks.actions import api_url, emit
 
     if created and not raw:
         emit(
             instance.case,
             "task.created",
-            {"task": {"uuid": str(instance.uuid), "name": instance.name, "kind": instance.kind}},
+            {
+                "task": {
+                    "uuid": str(instance.uuid),
+                    "name": instance.name,
+                    "kind": instance.kind,
+                    "url": api_url("cases-api:task-list", case_uuid=instance.case.uuid),
+                }
+            },
         )
 
 
 def _document_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
-    from dikom.cases.webhooks.actions import emit
+    from dikom.cases.webhooks.actions import api_url, emit
 
     if created and not raw:
         emit(
             instance.case,
             "document.added",
-            {"document": {"uuid": str(instance.uuid), "title": instance.title, "kind": instance.kind}},
+            {
+                "document": {
+                    "uuid": str(instance.uuid),
+                    "title": instance.title,
+                    "kind": instance.kind,
+                    "content_url": api_url(
+                        "cases-api:document-content", case_uuid=instance.case.uuid, document_uuid=instance.uuid
+                    ),
+                }
+            },
         )

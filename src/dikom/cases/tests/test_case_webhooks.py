@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -139,6 +140,11 @@ def test_case_events_are_delivered_signed_and_only_to_the_own_city(
     assert status["data"]["status"] == {"from": "open", "to": "decided"}
     decision = next(e for e in later if e["type"] == "decision.made")
     assert decision["data"]["decision"]["outcome"] == "approved"
+    # The letter's event points at its content: the procedure fetches it with its key, byte for byte.
+    letter = next(e for e in later if e["type"] == "document.added")["data"]["document"]
+    assert letter["kind"] == "letter" and letter["uuid"] == decision["data"]["decision"]["letter"]
+    fetched = procedure_a.get(urlsplit(letter["content_url"]).path)
+    assert fetched.status_code == 200 and b"".join(fetched.streaming_content).startswith(b"%PDF-")
     assert WebhookDelivery.objects.filter(municipality=city_a).exclude(status="delivered").count() == 0
     assert not WebhookDelivery.objects.filter(municipality=city_b).exists()
 

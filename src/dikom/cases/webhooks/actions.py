@@ -59,7 +59,8 @@ def _enqueue_now(delivery_id: int, run_after: Any = None) -> None:
     (deliver.using(run_after=run_after) if run_after is not None else deliver).enqueue(delivery_id)
 
 
-def _api_url(name: str, **kwargs: Any) -> str:
+def api_url(name: str, **kwargs: Any) -> str:
+    """The absolute address of an API resource (``DIKOM_SITE_URL``): webhooks point at what to fetch."""
     return str(settings.SITE_URL or "").rstrip("/") + reverse(name, kwargs=kwargs)
 
 
@@ -92,7 +93,7 @@ def emit(case: Any, event: str, data: dict[str, Any] | None = None) -> list[Webh
             "reference": case.reference,
             "service": case.service_slug,
             "status": case.status,
-            "url": _api_url("cases-api:case-detail", case_uuid=case.uuid),
+            "url": api_url("cases-api:case-detail", case_uuid=case.uuid),
         },
         "data": data or {},
     }
