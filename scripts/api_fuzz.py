@@ -90,6 +90,9 @@ def known_values(env: dict[str, str]) -> dict[str, str]:
         "if site: values['path.site_id'] = site.site_id\n"
         "if service: values['query.service'] = str(service.uuid)\n"
         "if version: values.update({'path.slug': version.definition.slug, 'path.number': version.number})\n"
+        "from dikom.cases.models import Case\n"
+        f"case = Case.objects.filter(municipality__slug={KEY_CITY!r}).order_by('pk').first()\n"
+        "if case: values['path.case_uuid'] = str(case.uuid)\n"
         "print(json.dumps(values))\n"
     )
     done = subprocess.run(  # noqa: S603

@@ -152,3 +152,119 @@ def get_case_for_citizen(user: Any, case_uuid: Any) -> Case:
     if case is None:
         raise Http404
     return case
+
+
+# --- The case API (dikom.cases.api): API keys of specialist procedures and signed-in staff ---------
+#
+# An API key belongs to one city: with ``cases:read`` it sees every case of that city (a
+# specialist procedure works for the whole city, like its administrators), with
+# ``cases:write`` it may complete tasks, add documents and record decisions. Another city's
+# case does not exist for it (404). A signed-in person sees and does exactly what the web
+# pages allow (``visible_cases``, ``may_work_on_task``, ``may_manage_case``).
+
+
+def is_api_key(principal: Any) -> bool:
+    from dikom.accounts.service import ApiKeyUser
+
+    return isinstance(principal, ApiKeyUser)
+
+
+class ProcedureActor:
+    """A specialist procedure acting through an API key, as the actions see it: not a person.
+
+    The case history names the key ("Fachverfahren „…“ (Schlüssel …)"), the audit log
+    records it as an API call with the key's prefix, no user is stored as decider or
+    completer, and a required second sign-off still needs a person.
+    """
+
+    is_authenticated = False
+    pk = None
+
+    def __init__(self, principal: Any) -> None:
+        self.api_key = principal.api_key
+
+    def get_full_name(self) -> str:
+        from django.utils.translation import gettext
+
+        return gettext("Specialist procedure “%(name)s” (key %(prefix)s)") % {
+            "name": self.api_key.name,
+            "prefix": self.api_key.prefix,
+        }
+
+    def get_username(self) -> str:
+        return f"api-key:{self.api_key.prefix}"
+
+
+def actor_for(principal: Any) -> Any:
+    """Who the actions record for ``principal``: the person, or the key as a :class:`ProcedureActor`."""
+    return ProcedureActor(principal) if is_api_key(principal) else principal
+
+
+def require_scope(principal: Any, scope: str) -> None:
+    """403 for an API key without ``scope`` (people are checked by their roles instead)."""
+    from django.core.exceptions import PermissionDenied
+    from django.utils.translation import gettext
+
+    if is_api_key(principal) and not principal.has_scope(scope):
+        raise PermissionDenied(
+            gettext("This API key lacks the scope “%(scope)s” that this endpoint needs.") % {"scope": scope}
+        )
+
+
+def api_visible_cases(principal: Any, municipality: Municipality) -> QuerySet[Case]:
+    if is_api_key(principal):
+        if principal.municipality.pk != municipality.pk:
+            return Case.objects.none()
+        return Case.objects.filter(municipality=municipality)
+    return visible_cases(principal, municipality)
+
+
+def get_case_for_api(principal: Any, case_uuid: Any) -> Case:
+    """The case ``case_uuid`` if ``principal`` may see it; 404 otherwise (also for another city's case)."""
+    try:
+        key = uuid_module.UUID(str(case_uuid))
+    except ValueError as exc:
+        raise Http404 from exc
+    cases = Case.objects.select_related("municipality", "application", "org_unit")
+    if is_api_key(principal):
+        case = cases.filter(uuid=key, municipality_id=principal.municipality.pk).first()
+    else:
+        case = cases.filter(uuid=key).first()
+        if case is not None and not visible_cases(principal, case.municipality).filter(pk=case.pk).exists():
+            case = None
+    if case is None:
+        raise Http404
+    return case
+
+
+def may_work_on_task_api(principal: Any, task: Task) -> bool:
+    """Complete a task: an API key with ``cases:write`` (checked by ``require_scope``), or a person who may on the web pages."""
+    if is_api_key(principal):
+        return task.case.municipality_id == principal.municipality.pk
+    return may_work_on_task(principal, task)
+
+
+def may_manage_case_api(principal: Any, case: Case) -> bool:
+    """Decide or add documents: an API key of the case's city, or a person who may manage the case on the web pages."""
+    if is_api_key(principal):
+        return bool(case.municipality_id == principal.municipality.pk)
+    open_tasks = list(case.tasks.filter(status=Task.Status.OPEN))
+    return may_manage_case(principal, case.municipality, case, open_tasks)
+
+
+def can_manage_webhooks(user: Any, municipality: Municipality) -> bool:
+    from dikom.accounts.access import has_role
+
+    if getattr(user, "is_superuser", False) and getattr(user, "is_active", False):
+        return True
+    return has_role(user, municipality, [Role.MUNICIPALITY_ADMIN])
+
+
+def get_municipality_for_webhooks(user: Any, slug: str) -> Municipality:
+    """The city whose case webhooks ``user`` manages: its administrators (and platform admins); others 404."""
+    municipality = Municipality.objects.filter(slug=slug).first()
+    if municipality is None:
+        raise Http404
+    if not can_manage_webhooks(user, municipality):
+        raise Http404
+    return municipality

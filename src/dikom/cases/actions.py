@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from dikom.audit import actions as audit
 from dikom.cases import workflow
 from dikom.cases.models import Case, CaseDocument, CaseEvent, CaseMessage, CaseNote, Task
+from dikom.cases.webhooks import actions as webhooks
 from dikom.municipalities.models import OrgUnit
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ def record_event(
             **({"rule": automatic_label} if automatic_label else {}),
         },
         source="automation" if automatic_label else None,
+        # A specialist procedure acting through the case API: recorded as an API call with its key.
+        api_key=getattr(actor, "api_key", None),
     )
     return event
 
@@ -82,10 +85,13 @@ def _locked(case: Case) -> Case:
 
 
 def _bump(case: Case, **fields: Any) -> None:
+    before = case.status
     fields["lock_version"] = F("lock_version") + 1
     fields["updated_at"] = timezone.now()
     Case.objects.filter(pk=case.pk).update(**fields)
     case.refresh_from_db()
+    if case.status != before:
+        webhooks.emit(case, "case.status_changed", {"status": {"from": before, "to": case.status}})
 
 
 # --- Opening a case -----------------------------------------------------------------
@@ -634,6 +640,12 @@ def _finalise_decision(case: Case, by: Any, *, automatic_label: str) -> None:
     record_event(case, "letter_delivered", _("Decision letter generated and delivered to the portal mailbox."),
                  actor=by, automatic_label=automatic_label)  # fmt: skip
     _notify_citizen(case, message)
+    webhooks.emit(
+        case,
+        "decision.made",
+        {"decision": {"outcome": case.outcome, "decided_at": case.decided_at.isoformat() if case.decided_at else None,
+                      "automatic": bool(automatic_label), "letter": str(document.uuid)}},
+    )  # fmt: skip
     case.application.__class__.objects.filter(pk=case.application_id).update(status="decided")
     _record_processing(case)
 

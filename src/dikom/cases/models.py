@@ -290,3 +290,18 @@ class CaseDocument(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# The case webhooks' models live in their own module; imported here so that Django finds them.
+from dikom.cases.webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: E402
+
+__all__ = [
+    "Case",
+    "CaseDocument",
+    "CaseEvent",
+    "CaseMessage",
+    "CaseNote",
+    "Task",
+    "WebhookDelivery",
+    "WebhookSubscription",
+]

@@ -29,3 +29,59 @@ def open_missing_cases() -> int:
             continue
         count += 1
     return count
+
+
+def connect_webhook_events() -> None:
+    """New cases, tasks and documents become webhook events (``dikom.cases.webhooks``), whoever created them."""
+    from django.db.models.signals import post_save
+
+    from dikom.cases.models import Case, CaseDocument, Task
+
+    post_save.connect(_case_saved, sender=Case, dispatch_uid="cases-webhook-case")
+    post_save.connect(_task_saved, sender=Task, dispatch_uid="cases-webhook-task")
+    post_save.connect(_document_saved, sender=CaseDocument, dispatch_uid="cases-webhook-document")
+
+
+def _case_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    from dikom.cases.webhooks.actions import emit
+
+    if created and not raw:
+        emit(instance, "case.created")
+
+
+def _task_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    from dikom.cases.webhooks.actions import api_url, emit
+
+    if created and not raw:
+        emit(
+            instance.case,
+            "task.created",
+            {
+                "task": {
+                    "uuid": str(instance.uuid),
+                    "name": instance.name,
+                    "kind": instance.kind,
+                    "url": api_url("cases-api:task-list", case_uuid=instance.case.uuid),
+                }
+            },
+        )
+
+
+def _document_saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    from dikom.cases.webhooks.actions import api_url, emit
+
+    if created and not raw:
+        emit(
+            instance.case,
+            "document.added",
+            {
+                "document": {
+                    "uuid": str(instance.uuid),
+                    "title": instance.title,
+                    "kind": instance.kind,
+                    "content_url": api_url(
+                        "cases-api:document-content", case_uuid=instance.case.uuid, document_uuid=instance.uuid
+                    ),
+                }
+            },
+        )

@@ -201,6 +201,7 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
         "has_units": bool(my_units),
         "colleagues": _colleague_choices(municipality) if tab != "all" else [],
         "back": request.GET.urlencode(),
+        "can_manage_webhooks": access.can_manage_webhooks(user, municipality),
     }
     return render(request, "cases/inbox.html", context, status=status)
 

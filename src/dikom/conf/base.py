@@ -608,6 +608,13 @@ SPECTACULAR_SETTINGS = {
         "dikom.api.schema.add_generic_problem_responses",
     ],
     "LICENSE": {"name": "EUPL-1.2", "url": "https://joinup.ec.europa.eu/collection/eupl/eupl-text-eupl-12"},
+    # Cases and tasks both have a "status"; named here so neither gets a hash-suffixed enum name.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "dikom.cases.models.Case.Status",
+        "TaskStatusEnum": "dikom.cases.models.Task.Status",
+        "TaskKindEnum": "dikom.cases.models.Task.Kind",
+        "DocumentKindEnum": "dikom.cases.models.CaseDocument.Kind",
+    },
 }
 
 # --- Demo --------------------------------------------------------------------------
@@ -1093,6 +1100,52 @@ DIKOM_AUTOMATION_ALLOW_PRIVATE_TARGETS = env_bool(
     "DIKOM_AUTOMATION_ALLOW_PRIVATE_TARGETS",
     False,
     "Allow automation webhooks to private and loopback addresses (a system in the city's own network).",
+)
+
+# --- Case API: webhooks of case events to specialist procedures -----------------------
+
+DIKOM_CASE_WEBHOOK_MAX_ATTEMPTS = env_int(
+    "DIKOM_CASE_WEBHOOK_MAX_ATTEMPTS",
+    12,
+    "Attempts to deliver one case event to one webhook subscription before the delivery stays failed.",
+    minimum=1,
+)
+DIKOM_CASE_WEBHOOK_BACKOFF_SECONDS = env_int(
+    "DIKOM_CASE_WEBHOOK_BACKOFF_SECONDS",
+    60,
+    "Wait before the first retry of a failed case webhook (seconds); doubles with every attempt, capped at six hours.",
+    minimum=0,
+)
+DIKOM_CASE_WEBHOOK_TIMEOUT_SECONDS = env_int(
+    "DIKOM_CASE_WEBHOOK_TIMEOUT_SECONDS",
+    10,
+    "Network timeout of one case webhook attempt (seconds).",
+    minimum=1,
+)
+DIKOM_CASE_WEBHOOK_ALLOW_HTTP = env_bool(
+    "DIKOM_CASE_WEBHOOK_ALLOW_HTTP",
+    False,
+    "Allow case webhook subscriptions to plain http:// addresses (local tests only).",
+)
+DIKOM_CASE_WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool(
+    "DIKOM_CASE_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+    False,
+    "Allow case webhook subscriptions to private and loopback addresses (a specialist procedure in the city's "
+    "own network).",
+)
+
+# --- FIM code lists (genericode) for select fields of imported schemas ------------------
+
+DIKOM_FIM_CODELIST_URLS = env_list(
+    "DIKOM_FIM_CODELIST_URLS",
+    [],
+    "FIM import: https addresses of genericode code lists (e.g. XRepository downloads), comma-separated, fetched by "
+    "manage.py import_codelists --configured; each version is kept.",
+)
+DIKOM_FIM_CODELIST_ALLOW_PRIVATE = env_bool(
+    "DIKOM_FIM_CODELIST_ALLOW_PRIVATE",
+    False,
+    "FIM code lists: allow addresses on private and loopback networks (a mirror in the own network).",
 )
 
 # Open data portal.

@@ -8,3 +8,8 @@ class EservicesConfig(AppConfig):
 
     def ready(self) -> None:
         from dikom.eservices import access  # noqa: F401  (registers the API key scope eservices:read)
+        from dikom.lib import periodic
+
+        periodic.register(
+            "eservices.codelists", "dikom.eservices.tasks.refresh_configured_codelists", every_seconds=86400
+        )

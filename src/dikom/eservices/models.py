@@ -307,3 +307,42 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class CodeList(models.Model):
+    """One version of a code list (genericode, e.g. from XRepository) for FIM select fields.
+
+    Versions are kept side by side and never changed: a FIM field names the
+    version it was modelled with (``canonical_version_uri``); the importer uses
+    that one when present, else the newest of the same list, and says so.
+    """
+
+    canonical_uri = models.CharField(_("code list (URN)"), max_length=300, db_index=True)
+    version = models.CharField(_("version"), max_length=100)
+    canonical_version_uri = models.CharField(_("code list version (URN)"), max_length=400, unique=True)
+    short_name = models.CharField(_("short name"), max_length=200, blank=True)
+    long_name = models.CharField(_("name"), max_length=300, blank=True)
+    agency = models.CharField(_("publisher"), max_length=300, blank=True)
+    code_column = models.CharField(_("code column"), max_length=200)
+    label_column = models.CharField(_("label column"), max_length=200)
+    columns = models.JSONField(_("columns"), default=list)
+    rows = models.JSONField(_("rows"), default=list)
+    source = models.CharField(_("source"), max_length=500, blank=True)
+    sha256 = models.CharField(_("checksum (SHA-256)"), max_length=64)
+    imported_at = models.DateTimeField(_("imported"), auto_now_add=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["canonical_uri", "-imported_at", "-pk"]
+        verbose_name = _("code list")
+        verbose_name_plural = _("code lists")
+
+    def __str__(self) -> str:
+        return self.canonical_version_uri

@@ -579,7 +579,10 @@ def _definition_from_upload(data: bytes) -> tuple[dict[str, Any], list[str]]:
             )
         return definition, warnings
     try:
-        result = fim.import_xdatenfelder(data)
+        from dikom.eservices.codelists import lookup
+
+        # Select fields whose code list was imported (manage.py import_codelists) become real selects.
+        result = fim.import_xdatenfelder(data, code_lists=lookup)
     except fim.FimImportError as exc:
         raise ValueError(_("The FIM schema cannot be imported: %(reason)s") % {"reason": exc.message}) from exc
     return result.definition, [str(w) for w in result.warnings]

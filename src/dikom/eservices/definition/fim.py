@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from dikom.lib.jsonparse import loads_limited
@@ -32,6 +34,9 @@ from .schema import FORMAT, KEY_PATTERN
 from .validation import pattern_problem
 
 MAX_XML_BYTES = 10 * 1024 * 1024
+# Looks up an imported code list: (canonical URI, version, canonical version URI, FIM codeKey, FIM nameKey)
+# → (select options, canonical version URI of the version used), or None when none is imported.
+CodeListLookup = Callable[[str, str, str, str, str], "tuple[list[dict[str, Any]], str] | None"]
 MAX_DEPTH = 12
 NAMESPACES = {
     "urn:xoev-de:fim:standard:xdatenfelder_1": 1,
@@ -67,6 +72,25 @@ STATUS_CODES_V2 = {"aktiv", "inaktiv", "inVorbereitung"}
 FREIGABESTATUS_CODES_V3 = {str(n) for n in range(1, 9)}  # 1 "in Planung" … 8 "vorgesehen zum Löschen"
 DEFAULT_ACCEPT = ["application/pdf", "image/jpeg", "image/png"]
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# The largest file the portal takes (``portal.actions.PLATFORM_MAX_UPLOAD``); a FIM limit above it is cut.
+PLATFORM_MAX_BYTES = 25 * 1024 * 1024
+# Types the portal recognises from a file's first bytes (``portal.sniffing``); only these can be accepted.
+RECOGNISED_MEDIA_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/tiff",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/zip",
+        "text/plain",
+    }
+)
 
 
 class FimImportError(ValueError):
@@ -89,10 +113,11 @@ def _local(tag: str) -> str:
 
 
 class _Importer:
-    def __init__(self, namespace: str, version: int) -> None:
+    def __init__(self, namespace: str, version: int, code_lists: CodeListLookup | None = None) -> None:
         self.ns = namespace
         self.version = version
         self.warnings: list[str] = []
+        self.code_lists = code_lists
 
     # --- XML helpers ----------------------------------------------------------------------------
 
@@ -373,11 +398,20 @@ class _Importer:
         converted = self.field(element, field_id, prefix, low >= 1 and not optional, used)
         if converted is None:
             return []
-        if high is None or high > 1:
-            self.warnings.append(
-                _("Field %(id)s “%(name)s” may occur several times in FIM; it was imported as a single field.")
-                % {"id": field_id, "name": self.label(element)}
-            )
+        if (high is None or high > 1) and converted.get("type") != "info":
+            # A field that may occur several times becomes a repeating group holding that one field.
+            inner = {**converted, "key": "wert", "required": True}
+            return [
+                {
+                    "key": converted["key"],
+                    "type": "repeating_group",
+                    "label": converted["label"],
+                    "required": low >= 1 and not optional,
+                    "min_items": low,
+                    "max_items": high,
+                    "fields": [inner],
+                }
+            ]
         return [converted]
 
     def field(
@@ -405,17 +439,7 @@ class _Importer:
                 result["type"] = "select"
                 result["options"] = options
             else:
-                canonical = element.find(f".//{self.q('canonicalIdentification')}")
-                reference = " ".join((canonical.text or "").split()) if canonical is not None else ""
-                reference = reference or self.text_of(element, "codelisteReferenz") or "?"
-                self.warnings.append(
-                    _(
-                        "Field %(id)s “%(name)s” uses the code list %(list)s, whose values are not in the file; "
-                        "it was imported as a text field. Add the options by hand."
-                    )
-                    % {"id": field_id, "name": label, "list": reference[:120]}
-                )
-                result["type"] = "text"
+                self.code_list_field(element, field_id, label, result)
         elif datentyp == "bool":
             result["type"] = "checkbox" if feldart == "checkbox" else "yes_no"
         elif datentyp == "date":
@@ -424,8 +448,8 @@ class _Importer:
             result["type"] = "number"
         elif datentyp in ("file", "obj"):
             result["type"] = "file"
-            result["accept"] = list(DEFAULT_ACCEPT)
-            result["max_bytes"] = DEFAULT_MAX_BYTES
+            result["accept"] = self.media_types(element, field_id, label)
+            result["max_bytes"] = self.max_size(element, field_id, label)
         elif datentyp in ("text", "string", "text_latin"):
             result["type"] = "long_text" if feldart == "textarea" else "text"
         else:
@@ -440,6 +464,105 @@ class _Importer:
         if validation:
             result["validation"] = validation
         return result
+
+    def code_list_reference(self, element: ET.Element) -> tuple[str, str, str]:
+        """(canonical URI, version, canonical version URI) of the field's code list reference (2 and 3)."""
+        reference = self.child(element, "codelisteReferenz")
+
+        def find(name: str) -> str:
+            found = reference.find(f".//{self.q(name)}") if reference is not None else None
+            return " ".join((found.text or "").split()) if found is not None else ""
+
+        uri = find("canonicalIdentification") or find("canonicalUri")
+        return uri, find("version"), find("canonicalVersionUri")
+
+    def code_list_field(self, element: ET.Element, field_id: str, label: str, result: dict[str, Any]) -> None:
+        """A select whose values are a code list: a real select when the list has been imported, else text."""
+        uri, version, version_uri = self.code_list_reference(element)
+        found = (
+            self.code_lists(
+                uri, version, version_uri, self.text_of(element, "codeKey"), self.text_of(element, "nameKey")
+            )
+            if uri and self.code_lists is not None
+            else None
+        )
+        if found is not None and found[0]:
+            options, used = found
+            result["type"] = "select"
+            result["options"] = options
+            result["code_list"] = used
+            wanted = version_uri or (f"{uri}_{version}" if version else "")
+            if wanted and used != wanted:
+                self.warnings.append(
+                    _("Field %(id)s “%(name)s” refers to %(wanted)s; the imported version %(used)s was used.")
+                    % {"id": field_id, "name": label, "wanted": wanted[:150], "used": used[:150]}
+                )
+            return
+        reference = uri or self.text_of(element, "codelisteReferenz") or "?"
+        self.warnings.append(
+            _(
+                "Field %(id)s “%(name)s” uses the code list %(list)s, whose values are not in the file; "
+                "it was imported as a text field. Add the options by hand."
+            )
+            % {"id": field_id, "name": label, "list": reference[:120]}
+        )
+        result["type"] = "text"
+        # Visible in the designer and the form until someone imports the list or adds options.
+        # The definition's texts are German ({"de": …}) whatever language the designer uses.
+        with translation.override("de"):
+            note = _("Note: the code list %(list)s is not available; please enter the value as text.") % {
+                "list": reference[:150]
+            }
+        help_text = (result.get("help") or {}).get("de", "")
+        result["help"] = {"de": f"{help_text}\n{note}".strip()}
+
+    def media_types(self, element: ET.Element, field_id: str, label: str) -> list[str]:
+        """XDatenfelder 3 ``mediaType`` (may repeat) → the accepted types; the default set when none is given.
+
+        Only types whose content the portal recognises can be accepted (an upload's type is read
+        from its bytes); others are named in a warning, and when none is left the default set applies.
+        """
+        declared = [" ".join((node.text or "").split()).lower() for node in element.findall(self.q("mediaType"))]
+        declared = [value for value in dict.fromkeys(declared) if value]
+        if not declared:
+            return list(DEFAULT_ACCEPT)
+        known = [value for value in declared if value in RECOGNISED_MEDIA_TYPES]
+        unknown = [value for value in declared if value not in RECOGNISED_MEDIA_TYPES]
+        if unknown:
+            self.warnings.append(
+                _(
+                    "Upload field %(id)s “%(name)s”: the file types %(types)s cannot be recognised by their content "
+                    "and are not accepted."
+                )
+                % {"id": field_id, "name": label, "types": ", ".join(unknown)[:200]}
+            )
+        return known or list(DEFAULT_ACCEPT)
+
+    def max_size(self, element: ET.Element, field_id: str, label: str) -> int:
+        """XDatenfelder 3 ``maxSize`` (bytes) → ``max_bytes``; above the platform's limit it is cut, with a warning."""
+        raw = self.text_of(element, "maxSize")
+        if not raw:
+            return DEFAULT_MAX_BYTES
+        if not raw.isdigit() or int(raw) < 1:
+            self.warnings.append(
+                _("Upload field %(id)s “%(name)s” has the size limit “%(value)s”, which is not a number of bytes; "
+                  "%(mb)s MB apply.")
+                % {"id": field_id, "name": label, "value": raw[:40], "mb": DEFAULT_MAX_BYTES // (1024 * 1024)}
+            )  # fmt: skip
+            return DEFAULT_MAX_BYTES
+        value = int(raw)
+        if value > PLATFORM_MAX_BYTES:
+            self.warnings.append(
+                _("Upload field %(id)s “%(name)s” allows %(size)s MB; the portal accepts at most %(max)s MB per file.")
+                % {
+                    "id": field_id,
+                    "name": label,
+                    "size": round(value / (1024 * 1024), 1),
+                    "max": round(PLATFORM_MAX_BYTES / (1024 * 1024), 1),
+                }
+            )
+            return PLATFORM_MAX_BYTES
+        return value
 
     def options(self, element: ET.Element) -> list[dict[str, Any]]:
         options: list[dict[str, Any]] = []
@@ -530,7 +653,7 @@ def _parse(xml_bytes: bytes) -> ET.Element:
         raise FimImportError(_("The file is not well-formed XML: %(error)s") % {"error": error}, "not_xml") from error
 
 
-def import_xdatenfelder(xml_bytes: bytes) -> ImportResult:
+def import_xdatenfelder(xml_bytes: bytes, code_lists: CodeListLookup | None = None) -> ImportResult:
     """Convert an XDatenfelder 1, 2 or 3 schema into a draft definition plus warnings.
 
     Raises :class:`FimImportError` (with ``code``) for anything that is not a
@@ -546,7 +669,7 @@ def import_xdatenfelder(xml_bytes: bytes) -> ImportResult:
             % {"namespace": namespace or "–"},
             "unknown_namespace",
         )
-    importer = _Importer(namespace, version)
+    importer = _Importer(namespace, version, code_lists)
     if name.startswith("xdatenfelder.stammdatenschema."):
         element = importer.child(root, "stammdatenschema")
     elif name.startswith("xdatenfelder.datenfeldgruppe."):

@@ -125,3 +125,47 @@ def test_hostile_or_broken_input(data, code):
     with pytest.raises(FimImportError) as caught:
         import_xdatenfelder(data)
     assert caught.value.code == code
+
+
+def _simple_with_upload(anzahl: str, extra: str) -> bytes:
+    """The real XDatenfelder 3 sample with its field turned into an upload (``extra`` after ``praezisierung``)."""
+    xml = sample("xdatenfelder3/simple.xml").decode("utf-8")
+    xml = xml.replace("<code>text</code>\n                                </xdf:datentyp>", "<code>file</code>\n                                </xdf:datentyp>", 1)  # fmt: skip
+    xml = xml.replace('<xdf:praezisierung minLength="1" maxLength="55"/>', extra, 1)
+    xml = xml.replace("<xdf:anzahl>1:1</xdf:anzahl>", f"<xdf:anzahl>{anzahl}</xdf:anzahl>", 1)
+    return xml.encode("utf-8")
+
+
+def test_file_fields_keep_max_size_and_media_types():
+    extra = (
+        "<xdf:maxSize>20000000</xdf:maxSize><xdf:mediaType>application/pdf</xdf:mediaType>"
+        "<xdf:mediaType>image/tiff</xdf:mediaType><xdf:mediaType>application/json</xdf:mediaType>"
+    )
+    with translation.override("en"):
+        result = import_xdatenfelder(_simple_with_upload("1:1", extra))
+    (field,) = result.definition["steps"][0]["fields"]
+    assert field["type"] == "file"
+    assert field["max_bytes"] == 20_000_000  # not the 10 MiB default
+    assert field["accept"] == ["application/pdf", "image/tiff"]
+    assert any("application/json" in w for w in result.warnings)
+    assert validate_definition(result.definition) == []
+
+
+def test_file_size_above_the_portal_limit_is_cut_with_a_warning():
+    with translation.override("en"):
+        result = import_xdatenfelder(_simple_with_upload("1:1", "<xdf:maxSize>104857600</xdf:maxSize>"))
+    (field,) = result.definition["steps"][0]["fields"]
+    assert field["max_bytes"] == 25 * 1024 * 1024 and field["accept"] == ["application/pdf", "image/jpeg", "image/png"]
+    assert any("100.0 MB" in w for w in result.warnings)
+
+
+def test_a_field_that_may_occur_several_times_becomes_a_repeating_group():
+    with translation.override("en"):
+        result = import_xdatenfelder(_simple_with_upload("1:3", "<xdf:mediaType>application/pdf</xdf:mediaType>"))
+    (group,) = result.definition["steps"][0]["fields"]
+    assert group["type"] == "repeating_group"
+    assert group["max_items"] == 3 and group["min_items"] == 1
+    (inner,) = group["fields"]
+    assert inner["type"] == "file" and inner["accept"] == ["application/pdf"] and inner["required"] is True
+    assert not any("several times" in w for w in result.warnings)
+    assert validate_definition(result.definition) == []
