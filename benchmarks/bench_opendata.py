@@ -1,7 +1,8 @@
 """Open data portal at GovData's order of size: search, dataset page and catalogue paging latency.
 
 Method: a fresh SQLite database in a temporary data dir (or, with
-``--database-url``, a PostgreSQL database that must be empty and is migrated)
+``--database-url``, a PostgreSQL database that is migrated; with ``--data-dir``
+a SQLite database that is kept; a database that already holds datasets is reused)
 gets ``--datasets`` generated datasets (default 60 000) spread over nine
 organisations, each with 3–6 keywords from a German vocabulary, 1–3 EU themes,
 one of four licences, one of five update frequencies and 1–3 distributions;
@@ -99,13 +100,16 @@ CITIES = [
 ]
 
 
-def setup_django(database_url: str | None) -> None:
+def setup_django(database_url: str | None, data_dir: str | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dikom.conf.dev")
     os.environ["DIKOM_DEBUG"] = "false"
     os.environ["DIKOM_LOG_LEVEL"] = "WARNING"
     os.environ["DIKOM_ALLOWED_HOSTS"] = "testserver,127.0.0.1"
     if database_url:
         os.environ["DATABASE_URL"] = database_url
+    elif data_dir:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        os.environ["DIKOM_DATA_DIR"] = data_dir
     else:
         data_dir = tempfile.mkdtemp(prefix="dikom-bench-opendata-")
         os.environ["DIKOM_DATA_DIR"] = data_dir
@@ -236,17 +240,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", default=None, help="an empty PostgreSQL database (default: SQLite in /tmp)")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="keep the SQLite database here (not deleted); a database that already holds datasets is reused",
+    )
+    parser.add_argument("--generate-only", action="store_true", help="fill the database and stop")
     args = parser.parse_args(argv)
 
-    setup_django(args.database_url)
+    setup_django(args.database_url, args.data_dir)
     from django.db import connection
     from django.test import Client
 
     print(f"# machine: {common.machine()}", flush=True)
     print(f"# database: {connection.vendor}", flush=True)
+    from dikom.opendata.models import Dataset
+
     began = time.perf_counter()
-    names = generate(args.datasets, args.seed)
-    print(f"# generated {len(names)} datasets in {time.perf_counter() - began:.0f} s", flush=True)
+    if Dataset.objects.exists():  # a kept database (--data-dir, or a PostgreSQL database of an earlier run)
+        names = list(Dataset.objects.order_by("pk").values_list("name", flat=True))
+        print(f"# reused {len(names)} datasets", flush=True)
+    else:
+        names = generate(args.datasets, args.seed)
+        print(f"# generated {len(names)} datasets in {time.perf_counter() - began:.0f} s", flush=True)
+    if args.generate_only:
+        return 0
 
     client = Client()
     facets = json.dumps(["organization", "groups", "tags", "res_format", "license_id", "frequency"])

@@ -82,13 +82,14 @@ def index(request: HttpRequest) -> HttpResponse:
         "frequency": _("Update frequency"),
     }
     facets = []
+    titles = service.organization_titles()
     for name in FILTER_PARAMS:
         items = []
         for key, count in result.facets.get(name, {}).items():
             items.append(
                 {
                     "name": key,
-                    "label": service.facet_display_name(name, key),
+                    "label": service.facet_display_name(name, key, titles),
                     "count": count,
                     "active": key in chosen[name],
                     "url": _toggle(request, name, key),
@@ -100,7 +101,7 @@ def index(request: HttpRequest) -> HttpResponse:
     active = [
         {
             "field": name,
-            "label": service.facet_display_name(name, value),
+            "label": service.facet_display_name(name, value, titles),
             "title": facet_titles[name],
             "url": _toggle(request, name, value),
         }
