@@ -589,6 +589,12 @@ def withdraw_generated_dataset(municipality: Municipality | None, key: str, *, a
     return True
 
 
+def generated_dataset_municipalities(key: str) -> list[int | None]:
+    """The municipalities (ids; None for the cooperation) that have a dataset published under ``key`` in any state."""
+    rows = Dataset.objects.filter(generated_key=key).values_list("organization__municipality_id", flat=True)
+    return list(rows.distinct())
+
+
 def generated_dataset(municipality: Municipality | None, key: str) -> Dataset | None:
     """The dataset published under ``key`` for ``municipality`` (any state), if any."""
     queryset = Dataset.objects.filter(generated_key=key)
