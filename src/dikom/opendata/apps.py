@@ -12,10 +12,10 @@ class OpendataConfig(AppConfig):
 
         from dikom.lib import periodic
         from dikom.opendata import catalogue_index, scopes  # noqa: F401  (scopes registers the API key scope)
-        from dikom.opendata.models import Dataset, Resource
+        from dikom.opendata.models import Dataset, Organization, Resource
 
         # The search's in-process index notices changes made in this process at once (see catalogue_index).
-        for model in (Dataset, Resource):
+        for model in (Dataset, Resource, Organization):
             post_save.connect(
                 catalogue_index.changed, sender=model, dispatch_uid=f"opendata-index-save-{model.__name__}"
             )

@@ -20,9 +20,12 @@ used as a bitset over those positions:
   ``start=50000`` costs what ``start=0`` costs; other date orders walk a
   permutation; titles and names are sorted by the database (``None`` below).
 
-The version is (newest ``updated_at``, number of datasets, newest search term id):
-every change of a dataset, its keywords or resources moves ``updated_at``
-(``actions``), a deletion changes the number, ``opendata_reindex`` the terms.
+The version is (newest ``updated_at``, newest search term id, a change counter in
+the shared cache, this process's change counter): every change of a dataset, its
+keywords or resources moves ``updated_at`` (``actions``), ``opendata_reindex``
+writes new terms, and every save or delete (signals, ``apps.py``) moves both
+counters — a deletion in another process is seen through the shared cache (Redis
+in production; with the per-process memory cache only after the next change).
 Each process keeps its own index and rebuilds it after a change (about a second
 at 60 000 datasets).
 """
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import logging
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
@@ -38,10 +42,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Max, QuerySet
+from django.core.cache import cache
+from django.db.models import QuerySet
 
-from dikom.opendata.models import Dataset, Resource, SearchTerm, Tag
+from dikom.opendata.models import Dataset, Organization, Resource, SearchTerm, Tag
 
+logger = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CHUNK_BYTES = 2048
 BYTE_BITS = tuple(tuple(bit for bit in range(8) if byte >> bit & 1) for byte in range(256))
@@ -50,7 +56,7 @@ DENSE_SHARE = 128
 STEM_CACHE_SIZE = 256
 BASE_CACHE_SIZE = 32
 
-Version = tuple[Any, int, Any, int]
+Version = tuple[Any, Any, Any, int]
 
 
 def micros(value: datetime) -> int:
@@ -106,6 +112,8 @@ class CatalogueIndex:
     stems: OrderedDict[str, int] = field(default_factory=OrderedDict)
     bases: OrderedDict[str, int] = field(default_factory=OrderedDict)
     facet_order: dict[str, list[tuple[Any, Postings]]] = field(default_factory=dict)
+    # Organisation id → (name, title), read with the rest (organisation saves move the version too).
+    organizations: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -272,19 +280,34 @@ _current: CatalogueIndex | None = None
 # Moved by every save or delete of a dataset, distribution or keyword link in this process (see apps.py):
 # tests roll back rows and may reuse ids and frozen times, which the database version alone would not show.
 _generation = 0
+SHARED_KEY = "opendata:catalogue-index:changes"
 
 
 def changed(**_kwargs: Any) -> None:
+    """Signal receiver: a dataset, distribution or keyword link was saved or deleted.
+
+    Moves this process's generation and a counter in the shared cache, so that other
+    processes notice deletions too (a deletion does not move the newest ``updated_at``).
+    """
     global _generation
     _generation += 1
+    try:
+        cache.incr(SHARED_KEY)
+    except ValueError:
+        cache.set(SHARED_KEY, 1, None)
+    except Exception:
+        logger.warning("could not count an open data change in the shared cache", exc_info=True)
 
 
 def current_version() -> Version:
-    # Three queries the indexes answer at once (MAX and COUNT together would scan the table on SQLite).
-    latest = Dataset.objects.order_by().aggregate(latest=Max("updated_at"))["latest"]
-    number = Dataset.objects.order_by().count()
+    # Indexed look-ups only: a COUNT(*) of the datasets costs 12-50 ms on PostgreSQL at 60 000 rows.
+    latest = Dataset.objects.order_by("-updated_at").values_list("updated_at", flat=True).first()
     newest_term = SearchTerm.objects.order_by("-pk").values_list("pk", flat=True).first()
-    return (latest, number, newest_term, _generation)
+    try:
+        shared = cache.get(SHARED_KEY)
+    except Exception:
+        shared = None
+    return (latest, newest_term, shared, _generation)
 
 
 def build(version: Version) -> CatalogueIndex:
@@ -321,6 +344,9 @@ def build(version: Version) -> CatalogueIndex:
             formats[file_format].append(at)
     return CatalogueIndex(
         version=version,
+        organizations={
+            pk: (name, title) for pk, name, title in Organization.objects.values_list("pk", "name", "title")
+        },
         ids=ids,
         position=position,
         updated=[micros(row[1]) for row in rows],

@@ -218,6 +218,8 @@ class SearchResult:
     count: int
     datasets: list[Dataset]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Organisation name → title, for the facet labels (from the index: no query).
+    organization_titles: dict[str, str] = field(default_factory=dict)
 
 
 SORT_FIELDS = {
@@ -382,7 +384,8 @@ def search_datasets(
     }
     page = [by_id[pk] for pk in ids if pk in by_id]
     facets = {name: _facet(index, name, match, facet_limit, facet_mincount) for name in facet_fields}
-    return SearchResult(count=count, datasets=page, facets=facets)
+    titles = dict(index.organizations.values())
+    return SearchResult(count=count, datasets=page, facets=facets, organization_titles=titles)
 
 
 def _effective_order(order: list[str]) -> tuple[str, ...] | None:
@@ -461,8 +464,7 @@ def _facet(index: catalogue_index.CatalogueIndex, name: str, match: int, limit: 
     items: list[tuple[str, int]]
     counted = index.facet(name, match, limit, mincount)
     if name == "organization":
-        names = dict(Organization.objects.filter(pk__in=[key for key, _n in counted]).values_list("pk", "name"))
-        items = [(names[key], n) for key, n in counted if key in names]
+        items = [(index.organizations[key][0], n) for key, n in counted if key in index.organizations]
     elif name == "groups":
         merged: Counter[str] = Counter()
         for key, n in counted:
@@ -496,8 +498,9 @@ def facet_display_name(name: str, key: str, titles: dict[str, str] | None = None
     return key
 
 
-def search_facets(facets: dict[str, dict[str, int]]) -> dict[str, Any]:
-    titles = organization_titles() if facets.get("organization") else {}
+def search_facets(facets: dict[str, dict[str, int]], titles: dict[str, str] | None = None) -> dict[str, Any]:
+    if titles is None:
+        titles = organization_titles() if facets.get("organization") else {}
     return {
         name: {
             "title": name,

@@ -82,7 +82,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "frequency": _("Update frequency"),
     }
     facets = []
-    titles = service.organization_titles()
+    titles = result.organization_titles or service.organization_titles()
     for name in FILTER_PARAMS:
         items = []
         for key, count in result.facets.get(name, {}).items():
