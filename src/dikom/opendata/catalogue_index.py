@@ -37,12 +37,13 @@ import heapq
 import logging
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import QuerySet
 
 from dikom.opendata.models import Dataset, Organization, Resource, SearchTerm, Tag
@@ -57,6 +58,8 @@ STEM_CACHE_SIZE = 256
 BASE_CACHE_SIZE = 32
 
 Version = tuple[Any, Any, Any, int]
+# Guards the small caches of an index (threads of one process share it).
+_cache_lock = threading.Lock()
 
 
 def micros(value: datetime) -> int:
@@ -104,8 +107,6 @@ def _postings(groups: dict[Any, list[int]], size: int) -> dict[Any, Postings]:
 class CatalogueIndex:
     version: Version
     ids: list[int]
-    updated: list[int]  # µs since 1970 per position, descending
-    created: list[int]
     facets: dict[str, dict[Any, Postings]]
     position: dict[int, int] = field(default_factory=dict)
     orders: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
@@ -114,6 +115,31 @@ class CatalogueIndex:
     facet_order: dict[str, list[tuple[Any, Postings]]] = field(default_factory=dict)
     # Organisation id → (name, title), read with the rest (organisation saves move the version too).
     organizations: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # µs since 1970 per position (``updated`` descending); read on first use by a range or a date order,
+    # not at every rebuild (converting 120 000 datetimes was a third of the rebuild).
+    _times: tuple[list[int], list[int]] | None = None
+
+    def _load_times(self) -> tuple[list[int], list[int]]:
+        if self._times is None:
+            updated = [0] * self.size
+            created = [0] * self.size
+            for pk, changed, made in (
+                Dataset.objects.order_by().values_list("pk", "updated_at", "created_at").iterator(5000)
+            ):
+                p = self.position.get(pk)
+                if p is not None:
+                    updated[p] = micros(changed)
+                    created[p] = micros(made)
+            self._times = (updated, created)
+        return self._times
+
+    @property
+    def updated(self) -> list[int]:
+        return self._load_times()[0]
+
+    @property
+    def created(self) -> list[int]:
+        return self._load_times()[1]
 
     @property
     def size(self) -> int:
@@ -135,23 +161,27 @@ class CatalogueIndex:
         cached = self.bases.get(key)
         if cached is None:
             cached = self.bits_for_ids(queryset.order_by().values_list("pk", flat=True))
-            self.bases[key] = cached
-            if len(self.bases) > BASE_CACHE_SIZE:
-                self.bases.popitem(last=False)
+            with _cache_lock:
+                self.bases[key] = cached
+                if len(self.bases) > BASE_CACHE_SIZE:
+                    self.bases.popitem(last=False)
         return cached
 
     def stem_bits(self, stem: str, lookup: Any) -> int:
         """Datasets with a word starting with ``stem``; ``lookup`` is the ``SearchTerm`` filter for it."""
         cached = self.stems.get(stem)
         if cached is not None:
-            self.stems.move_to_end(stem)
+            with _cache_lock:
+                if stem in self.stems:
+                    self.stems.move_to_end(stem)
             return cached
         ids = SearchTerm.objects.filter(lookup).values_list("dataset_id", flat=True)
         bits = self.bits_for_ids(ids)
         if STEM_CACHE_SIZE:
-            self.stems[stem] = bits
-            if len(self.stems) > STEM_CACHE_SIZE:
-                self.stems.popitem(last=False)
+            with _cache_lock:
+                self.stems[stem] = bits
+                while len(self.stems) > STEM_CACHE_SIZE:
+                    self.stems.popitem(last=False)
         return bits
 
     def value_bits(self, facet: str, keys: Iterable[Any]) -> int:
@@ -310,10 +340,20 @@ def current_version() -> Version:
     return (latest, newest_term, shared, _generation)
 
 
+def _columns(model: Any, *columns: str) -> Iterator[tuple[Any, ...]]:
+    """Plain columns of every row of ``model``'s table, without building model rows (the bulk of a rebuild)."""
+    quote = connection.ops.quote_name
+    sql = f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(model._meta.db_table)}"  # noqa: S608 - names only
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(5000):
+            yield from batch
+
+
 def build(version: Version) -> CatalogueIndex:
     rows = list(
         Dataset.objects.order_by("-updated_at", "id").values_list(
-            "pk", "updated_at", "created_at", "organization_id", "license_id", "frequency", "themes"
+            "pk", "organization_id", "license_id", "frequency", "themes"
         )
     )
     ids = [row[0] for row in rows]
@@ -323,22 +363,22 @@ def build(version: Version) -> CatalogueIndex:
     licences: dict[Any, list[int]] = defaultdict(list)
     frequencies: dict[Any, list[int]] = defaultdict(list)
     themes: dict[Any, list[int]] = defaultdict(list)
-    for p, row in enumerate(rows):
-        organizations[row[3]].append(p)
-        if row[4]:
-            licences[row[4]].append(p)
-        if row[5]:
-            frequencies[row[5]].append(p)
-        for code in row[6].split():
+    for p, (_pk, organization_id, licence, frequency, codes) in enumerate(rows):
+        organizations[organization_id].append(p)
+        if licence:
+            licences[licence].append(p)
+        if frequency:
+            frequencies[frequency].append(p)
+        for code in codes.split():
             themes[code].append(p)
     tag_names = dict(Tag.objects.values_list("pk", "name"))
     tags: dict[Any, list[int]] = defaultdict(list)
-    for dataset_id, tag_id in Dataset.tags.through.objects.values_list("dataset_id", "tag_id").iterator(5000):
+    for dataset_id, tag_id in _columns(Dataset.tags.through, "dataset_id", "tag_id"):
         at = position.get(dataset_id)
         if at is not None and tag_names.get(tag_id):
             tags[tag_names[tag_id]].append(at)
     formats: dict[Any, list[int]] = defaultdict(list)
-    for dataset_id, file_format in Resource.objects.order_by().values_list("dataset_id", "format").iterator(5000):
+    for dataset_id, file_format in _columns(Resource, "dataset_id", "format"):
         at = position.get(dataset_id)
         if at is not None and file_format:
             formats[file_format].append(at)
@@ -349,8 +389,6 @@ def build(version: Version) -> CatalogueIndex:
         },
         ids=ids,
         position=position,
-        updated=[micros(row[1]) for row in rows],
-        created=[micros(row[2]) for row in rows],
         facets={
             "organization": _postings(organizations, size),
             "license_id": _postings(licences, size),
