@@ -319,6 +319,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return api(q="Baum")()
 
     timed("package_search one word right after a change (index rebuilt)", after_change, max(3, args.repeat // 5))
+    from django.utils import timezone as tz
+
+    from dikom.opendata.models import Dataset as DatasetModel
+
+    touched = iter(random.Random(args.seed + 1).sample(names, min(len(names), args.repeat * 2 + 2)))
+
+    def after_one_change() -> object:
+        # One dataset changed (as an edit would: updated_at moves), then the same search: the index is patched.
+        DatasetModel.objects.filter(name=next(touched)).update(updated_at=tz.now())
+        catalogue_index.changed()
+        return api(q="Baum")()
+
+    timed("package_search one word right after one dataset changed (index patched)", after_one_change, args.repeat)
     page_queries = {
         "one word (Baum)": {"q": "Baum"},
         "two words (Baum Fulda)": {"q": "Baum Fulda"},

@@ -140,3 +140,38 @@ def test_unknown_facet_fields_and_sorts_are_search_query_errors(catalogue) -> No
         service.search_datasets(Dataset.objects.all(), fq="colour:red")
     with pytest.raises(search.SearchQueryError):
         service.search_datasets(Dataset.objects.all(), fq="name:[a TO b]")
+
+
+def test_changes_patch_the_index_and_it_still_answers_what_the_database_answers(catalogue, org_a, org_b) -> None:
+    rng = random.Random(11)
+    published = Dataset.objects.filter(state=Dataset.State.PUBLISHED)
+    service.search_datasets(published, q="Baum", facet_fields=FIELDS)
+    builds = catalogue_index.builds
+    patches = catalogue_index.patches
+    for round_number in range(6):
+        for dataset in rng.sample(catalogue, 4):
+            change = rng.choice(["title", "tags", "groups", "resources", "licence", "state"])
+            data: dict = {
+                "title": {"title": " ".join(rng.sample(WORDS, 2))},
+                "tags": {"tags": rng.sample(["Umwelt", "Verkehr", "Neu", "Stadtgrün"], 2)},
+                "groups": {"groups": [{"name": rng.choice(["envi", "tran", "soci"])}]},
+                "resources": {"resources": [{"url": "https://example.org/x", "format": rng.choice(["CSV", "GEOJSON"])}]},
+                "licence": {"license_id": rng.choice(["cc-zero", "dl-by-de/2.0"])},
+                "state": {"state": rng.choice(["active", "draft"])},
+            }[change]
+            actions.update_dataset(Dataset.objects.get(pk=dataset.pk), data, partial=True)
+        catalogue.append(make_dataset(rng.choice([org_a, org_b]), f"neu-{round_number}", "Baum Parkhaus neu"))
+        for queryset in (published, Dataset.objects.all()):
+            for q, fq in QUERIES[:12]:
+                for sort in ("", "metadata_created desc", "metadata_modified asc"):
+                    expected = list(_oracle(queryset, q, fq, sort).values_list("pk", flat=True))
+                    result = service.search_datasets(queryset, q=q, fq=fq, sort=sort, rows=7, start=3)
+                    assert result.count == len(expected), (round_number, q, fq, sort)
+                    assert [d.pk for d in result.datasets] == expected[3:10], (round_number, q, fq, sort)
+            matching = list(_oracle(queryset, "", "", "").prefetch_related("tags", "resources"))
+            assert service.search_datasets(queryset, facet_fields=FIELDS, facet_limit=-1).facets == _facets(matching)
+    assert catalogue_index.patches > patches and catalogue_index.builds == builds  # patched, never rebuilt
+    # A deletion is noticed (the number of datasets) and answered by a full build.
+    Dataset.objects.filter(pk=catalogue[0].pk).delete()
+    assert service.search_datasets(Dataset.objects.all()).count == Dataset.objects.count()
+    assert catalogue_index.builds == builds + 1
