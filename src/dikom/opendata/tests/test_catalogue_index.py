@@ -155,7 +155,9 @@ def test_changes_patch_the_index_and_it_still_answers_what_the_database_answers(
                 "title": {"title": " ".join(rng.sample(WORDS, 2))},
                 "tags": {"tags": rng.sample(["Umwelt", "Verkehr", "Neu", "Stadtgrün"], 2)},
                 "groups": {"groups": [{"name": rng.choice(["envi", "tran", "soci"])}]},
-                "resources": {"resources": [{"url": "https://example.org/x", "format": rng.choice(["CSV", "GEOJSON"])}]},
+                "resources": {
+                    "resources": [{"url": "https://example.org/x", "format": rng.choice(["CSV", "GEOJSON"])}]
+                },
                 "licence": {"license_id": rng.choice(["cc-zero", "dl-by-de/2.0"])},
                 "state": {"state": rng.choice(["active", "draft"])},
             }[change]
