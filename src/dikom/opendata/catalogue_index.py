@@ -52,6 +52,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from dikom.opendata.models import Dataset, Organization, Resource, SearchTerm, Tag
+from dikom.opendata.search import TERM_LENGTH
 
 logger = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -117,7 +118,7 @@ class CatalogueIndex:
     position: dict[int, int] = field(default_factory=dict)
     orders: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
     stems: OrderedDict[str, int] = field(default_factory=OrderedDict)
-    bases: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    bases: OrderedDict[str, tuple[QuerySet[Dataset], int]] = field(default_factory=OrderedDict)
     facet_order: dict[str, list[tuple[Any, Postings]]] = field(default_factory=dict)
     # Organisation id → (name, title), read with the rest (organisation saves move the version too).
     organizations: dict[int, tuple[str, str]] = field(default_factory=dict)
@@ -171,12 +172,13 @@ class CatalogueIndex:
         key = repr((sql, params))
         cached = self.bases.get(key)
         if cached is None:
-            cached = self.bits_for_ids(queryset.order_by().values_list("pk", flat=True))
+            bits = self.bits_for_ids(queryset.order_by().values_list("pk", flat=True))
             with _cache_lock:
-                self.bases[key] = cached
-                if len(self.bases) > BASE_CACHE_SIZE:
+                self.bases[key] = (queryset, bits)
+                while len(self.bases) > BASE_CACHE_SIZE:
                     self.bases.popitem(last=False)
-        return cached
+            return bits
+        return cached[1]
 
     def stem_bits(self, stem: str, lookup: Any) -> int:
         """Datasets with a word starting with ``stem``; ``lookup`` is the ``SearchTerm`` filter for it."""
@@ -487,6 +489,19 @@ def patch(old: CatalogueIndex, version: Version) -> CatalogueIndex | None:
                 kept = tuple(p for p in kept if p not in hole_set)
             updated[key] = Postings(total=len(kept) + len(extra), positions=kept + tuple(extra))
         facets[name] = {key: value for key, value in updated.items() if value.total}
+    # The cached base sets and stems stay valid for the unchanged datasets; the changed ones are looked up
+    # again (base querysets are conditions on a dataset's own row, such as its state).
+    bases: OrderedDict[str, tuple[QuerySet[Dataset], int]] = OrderedDict()
+    for key, (queryset, bits) in list(old.bases.items()):
+        members = queryset.filter(pk__in=changed).order_by().values_list("pk", flat=True)
+        bases[key] = (queryset, (bits & ~holes) | bits_of((position[pk] for pk in members), size))
+    stems: OrderedDict[str, int] = OrderedDict()
+    if old.stems:
+        terms = list(SearchTerm.objects.filter(dataset_id__in=changed).values_list("dataset_id", "term"))
+        for stem, bits in list(old.stems.items()):
+            prefix = stem[:TERM_LENGTH]
+            found = bits_of((position[d] for d, term in terms if term.startswith(prefix)), size)
+            stems[stem] = (bits & ~holes) | found
     times = None
     if old._times is not None:
         times = (
@@ -504,6 +519,8 @@ def patch(old: CatalogueIndex, version: Version) -> CatalogueIndex | None:
             pk: (name, title) for pk, name, title in Organization.objects.values_list("pk", "name", "title")
         },
         _times=times,
+        bases=bases,
+        stems=stems,
     )
 
 
