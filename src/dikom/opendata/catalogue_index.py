@@ -525,7 +525,7 @@ def patch(old: CatalogueIndex, version: Version) -> CatalogueIndex | None:
 
 
 def get() -> CatalogueIndex:
-    """The index of the catalogue as it is now (rebuilt when a dataset changed since the last build)."""
+    """The index of the catalogue as it is now (patched, or built anew, when the catalogue changed)."""
     global _current
     version = current_version()
     index = _current
