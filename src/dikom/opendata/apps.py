@@ -8,8 +8,21 @@ class OpendataConfig(AppConfig):
     verbose_name = _("Open data portal")
 
     def ready(self) -> None:
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
         from dikom.lib import periodic
-        from dikom.opendata import scopes  # noqa: F401  (registers the API key scope)
+        from dikom.opendata import catalogue_index, scopes  # noqa: F401  (scopes registers the API key scope)
+        from dikom.opendata.models import Dataset, Organization, Resource
+
+        # The search's in-process index notices changes made in this process at once (see catalogue_index).
+        for model in (Dataset, Resource, Organization):
+            post_save.connect(
+                catalogue_index.changed, sender=model, dispatch_uid=f"opendata-index-save-{model.__name__}"
+            )
+            post_delete.connect(
+                catalogue_index.changed, sender=model, dispatch_uid=f"opendata-index-delete-{model.__name__}"
+            )
+        m2m_changed.connect(catalogue_index.changed, sender=Dataset.tags.through, dispatch_uid="opendata-index-tags")
 
         # Harvest sources whose schedule is due are queued every five minutes (idempotent, see tasks.py).
         periodic.register("opendata.harvest", "dikom.opendata.tasks.harvest_due_sources", every_seconds=300)

@@ -262,7 +262,7 @@ def package_search(ctx: Context) -> Any:
         "sort": str(ctx.get("sort") or "score desc, metadata_modified desc"),
         "results": [service.package_dict(d) for d in result.datasets],
         "facets": result.facets,
-        "search_facets": service.search_facets(result.facets),
+        "search_facets": service.search_facets(result.facets, result.organization_titles),
     }
 
 

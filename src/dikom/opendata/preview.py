@@ -1,4 +1,5 @@
-"""Previews of uploaded distributions on the dataset page: the first rows of a CSV, XLSX or JSON file as a table.
+"""Previews of uploaded distributions on the dataset page: the first rows of a CSV, XLSX or JSON file as a table,
+a line chart for time series and a map for GeoJSON and point data (``preview_media``).
 
 Safe by construction: only files stored here are read (a linked file is never
 fetched for a preview), at most ``MAX_PREVIEW_BYTES`` of them, through the
@@ -18,7 +19,7 @@ from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from dikom.lib.jsonparse import loads_limited
-from dikom.opendata import tabular
+from dikom.opendata import preview_media, tabular
 from dikom.opendata.models import Resource
 
 PREVIEW_ROWS = 20
@@ -28,6 +29,7 @@ MAX_PREVIEW_BYTES = 2 * 1024 * 1024
 MAX_XLSX_PREVIEW_BYTES = 20 * 1024 * 1024
 TABLE_FORMATS = {"CSV", "TSV", "XLSX"}
 JSON_FORMATS = {"JSON", "GEOJSON"}
+MEDIA_ROWS = max(preview_media.CHART_ROWS, preview_media.MAX_MAP_FEATURES)
 CACHE_SECONDS = 24 * 3600
 
 
@@ -38,6 +40,9 @@ class Preview:
     more_rows: bool = False
     hidden_columns: int = 0
     message: str = ""  # why there is no table (translated)
+    chart: preview_media.Chart | None = None  # time series: an SVG line chart
+    map: preview_media.MapData | None = None  # GeoJSON or lat/lon points: a Leaflet map with a list
+    map_message: str = ""  # why a geodata file has no map (translated)
 
 
 def supports(resource: Resource) -> bool:
@@ -63,13 +68,14 @@ def _limited(columns: list[str], rows: list[list[Any]], more: bool) -> Preview:
     )
 
 
-def _table_preview(data: io.BytesIO, file_format: str, truncated: bool) -> Preview:
+def _table_preview(data: io.BytesIO, file_format: str, truncated: bool, title: str = "") -> Preview:
     table = tabular.read_table(data, file_format)
     rows: list[list[Any]] = []
     more = False
+    # The table shows PREVIEW_ROWS rows; the chart and the map use up to MEDIA_ROWS.
     try:
         for row in table.rows:
-            if len(rows) == PREVIEW_ROWS:
+            if len(rows) == MEDIA_ROWS:
                 more = True
                 break
             rows.append(row)
@@ -77,9 +83,13 @@ def _table_preview(data: io.BytesIO, file_format: str, truncated: bool) -> Previ
         if not rows or not truncated:
             raise
         more = True  # the cut-off end of a large file
-    if truncated and not more and rows:
+    if truncated and len(rows) < MEDIA_ROWS and rows:
         rows.pop()  # read up to the cut: the last row may be cut in the middle
-    return _limited(table.columns, rows, more or truncated)
+    preview = _limited(table.columns, rows[:PREVIEW_ROWS], more or truncated or len(rows) > PREVIEW_ROWS)
+    cells = [[str(c) if c is not None else "" for c in row] for row in rows]
+    preview.chart = preview_media.chart(table.columns, cells[: preview_media.CHART_ROWS], title)
+    preview.map = preview_media.points_map(table.columns, cells)
+    return preview
 
 
 def _json_preview(data: bytes) -> Preview:
@@ -88,7 +98,8 @@ def _json_preview(data: bytes) -> Preview:
     except (ValueError, UnicodeDecodeError):
         return Preview(message=_("The file is not valid JSON."))
     items: Any = None
-    if isinstance(document, dict) and document.get("type") == "FeatureCollection":
+    geodata = isinstance(document, dict) and document.get("type") == "FeatureCollection"
+    if geodata:
         features: Any = document.get("features")
         items = []
         for feature in features[: PREVIEW_ROWS + 1] if isinstance(features, list) else []:
@@ -106,22 +117,27 @@ def _json_preview(data: bytes) -> Preview:
     elif isinstance(document, dict):
         lists = [value for value in document.values() if isinstance(value, list) and value]
         items = lists[0][: PREVIEW_ROWS + 1] if len(lists) == 1 else None
+    place_map = preview_media.geojson_map(document) if geodata else None
+    map_message = _("No map: the file contains no usable geometries.") if geodata and place_map is None else ""
     if not items or not all(isinstance(item, dict) for item in items):
-        return Preview(message=_("The JSON file holds no list of records to show as a table."))
+        message = _("The JSON file holds no list of records to show as a table.")
+        return Preview(message=message, map=place_map, map_message=map_message)
     columns: list[str] = []
     for item in items:
         for key in item:
             if key not in columns and len(columns) < tabular.MAX_COLUMNS:
                 columns.append(str(key))
     rows = [[item.get(column) for column in columns] for item in items[:PREVIEW_ROWS]]
-    return _limited(columns, rows, len(items) > PREVIEW_ROWS)
+    preview = _limited(columns, rows, len(items) > PREVIEW_ROWS)
+    preview.map, preview.map_message = place_map, map_message
+    return preview
 
 
 def build(resource: Resource) -> Preview | None:
     """The preview of ``resource``, or None when its format has none or it is a link."""
     if not supports(resource):
         return None
-    key = f"opendata:preview:v1:{resource.pk}:{resource.checksum or resource.updated_at.isoformat()}"
+    key = f"opendata:preview:v2:{resource.pk}:{resource.checksum or resource.updated_at.isoformat()}"
     cached = cache.get(key)
     if isinstance(cached, Preview):
         return cached
@@ -146,6 +162,6 @@ def _build(resource: Resource) -> Preview:
     if file_format == "XLSX" and truncated:
         return Preview(message=_("The file is too large for a preview; please download it."))
     try:
-        return _table_preview(io.BytesIO(data[:limit]), file_format, truncated)
+        return _table_preview(io.BytesIO(data[:limit]), file_format, truncated, resource.name or resource.format)
     except tabular.Unreadable as error:
         return Preview(message=error.message)

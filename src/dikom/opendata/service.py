@@ -16,14 +16,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from dikom.municipalities.models import Municipality
-from dikom.opendata import actions, search, vocab
-from dikom.opendata.models import Dataset, Organization, Resource, SearchTerm, Tag
+from dikom.opendata import actions, catalogue_index, search, vocab
+from dikom.opendata.models import Dataset, Organization, Resource, SearchTerm
 
 CKAN_STATE = {
     Dataset.State.PUBLISHED: "active",
@@ -150,7 +150,7 @@ def _extras_list(dataset: Dataset) -> list[dict[str, str]]:
 
 
 def package_dict(dataset: Dataset, *, include_history: bool = True) -> dict[str, Any]:
-    tags = sorted(dataset.tags.values_list("name", flat=True)) if dataset.pk else []
+    tags = sorted(tag.name for tag in dataset.tags.all()) if dataset.pk else []
     resources = [resource_dict(r, dataset) for r in dataset.resources.all()] if dataset.pk else []
     licence = vocab.licences().get(dataset.license_id)
     return {
@@ -218,6 +218,8 @@ class SearchResult:
     count: int
     datasets: list[Dataset]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Organisation name → title, for the facet labels (from the index: no query).
+    organization_titles: dict[str, str] = field(default_factory=dict)
 
 
 SORT_FIELDS = {
@@ -349,107 +351,142 @@ def search_datasets(
     facet_mincount: int = 1,
     clauses: list[search.Clause] | tuple[search.Clause, ...] = (),
 ) -> SearchResult:
-    """CKAN's package_search: raises ``search.SearchQueryError`` for queries Solr would refuse."""
+    """CKAN's package_search: raises ``search.SearchQueryError`` for queries Solr would refuse.
+
+    The match set, count, page and facets come from ``catalogue_index`` (bitsets over
+    the catalogue, exact counts); only a sort by title or name asks the database for
+    the page.
+    """
     parsed_q = search.parse(q)
     parsed_fq = search.parse(fq, allow_text=False)
     order = _order(sort)
+    for name in facet_fields:
+        if name not in FACET_FIELDS:
+            raise search.SearchQueryError(f"Unknown facet field '{str(name)[:40]}'")
+    all_clauses = [*parsed_q.clauses, *parsed_fq.clauses, *clauses]
+    index = catalogue_index.get()
+    match = index.base_bits(queryset)
+    if parsed_q.text:
+        match &= _text_bits(index, parsed_q.text)
+    for clause in all_clauses:
+        condition = _clause_bits(index, clause)
+        match = match & ~condition if clause.negate else match & condition
+    count = match.bit_count()
+    effective = _effective_order(order)
+    if effective is None:
+        filtered = _filtered(queryset, parsed_q, all_clauses)
+        ids = list(filtered.order_by(*order).values_list("pk", flat=True)[start : start + rows])
+    else:
+        ids = index.page(match, effective, start, rows)
+    by_id = {
+        d.pk: d
+        for d in Dataset.objects.filter(pk__in=ids).select_related("organization").prefetch_related("tags", "resources")
+    }
+    page = [by_id[pk] for pk in ids if pk in by_id]
+    facets = {name: _facet(index, name, match, facet_limit, facet_mincount) for name in facet_fields}
+    titles = dict(index.organizations.values())
+    return SearchResult(count=count, datasets=page, facets=facets, organization_titles=titles)
+
+
+def _effective_order(order: list[str]) -> tuple[str, ...] | None:
+    """The order without repeated columns; None when the database must sort (titles, names)."""
+    seen: dict[str, str] = {}
+    for column in order:
+        seen.setdefault(column.lstrip("-"), column)
+    if not set(seen) <= {"updated_at", "created_at", "id"}:
+        return None
+    return tuple(seen.values())
+
+
+def _text_bits(index: catalogue_index.CatalogueIndex, texts: list[str]) -> int:
+    """The datasets ``_text_filter`` finds, as a bitset (one term-index lookup per stem, cached per version)."""
+    match = index.all_bits
+    for stem in search.query_stems(" ".join(texts)):
+        match &= index.stem_bits(stem, _term_prefix(stem[: search.TERM_LENGTH]))
+        if len(stem) > search.TERM_LENGTH:
+            long_words = Dataset.objects.filter(search_text__contains=f" {stem}").values_list("pk", flat=True)
+            match &= index.bits_for_ids(long_words)
+    return match
+
+
+def _clause_bits(index: catalogue_index.CatalogueIndex, clause: search.Clause) -> int:
+    """The datasets a clause selects (before negation), as ``_clause_filter`` would select them."""
+    name = clause.field
+    value = clause.value or ""
+    if clause.low is not None:
+        if name not in ("metadata_modified", "metadata_created"):
+            raise search.SearchQueryError(f"Can't filter a range on '{name[:40]}'")
+        low = _range_value(clause.low, is_date=True)
+        high = _range_value(clause.high or "*", is_date=True)
+        if name == "metadata_modified":
+            return index.updated_range(low, high)
+        return index.created_range(low, high)
+    if name in ("organization", "owner_org"):
+        org = find_organization(value)
+        return index.value_bits("organization", [org.pk]) if org else 0
+    if name in ("groups", "theme"):
+        return index.value_bits("groups", [value.upper()])
+    if name in ("tags", "keywords"):
+        return index.value_bits("tags", [value])
+    if name == "res_format":
+        wanted = value.lower()
+        return index.value_bits("res_format", [key for key in index.keys("res_format") if key.lower() == wanted])
+    if name in ("license_id", "license"):
+        return index.value_bits("license_id", [value])
+    if name == "frequency":
+        return index.value_bits("frequency", [value.upper()])
+    if name in ("state", "dataset_type", "type", "capacity", "+state"):
+        return index.all_bits
+    if name in ("title", "text", "notes"):
+        return _text_bits(index, [value])
+    # name, id (and unknown fields, which raise): asked of the database, a handful of rows at most.
+    condition = _clause_filter(clause)
+    return index.bits_for_ids(Dataset.objects.filter(condition).values_list("pk", flat=True))
+
+
+def _filtered(
+    queryset: QuerySet[Dataset], parsed_q: search.ParsedQuery, all_clauses: list[search.Clause]
+) -> QuerySet[Dataset]:
+    """The match as a database query (for sorts the index does not keep: titles, names)."""
     filtered = queryset
     if parsed_q.text:
         filtered = filtered.filter(_text_filter(parsed_q.text))
-    for clause in [*parsed_q.clauses, *parsed_fq.clauses, *clauses]:
+    for clause in all_clauses:
         condition = _clause_filter(clause)
         if clause.negate:
             filtered = filtered.exclude(pk__in=Dataset.objects.filter(condition).values("pk"))
         else:
             filtered = filtered.filter(pk__in=Dataset.objects.filter(condition).values("pk"))
-    ids = filtered.values("pk")
-    base = Dataset.objects.filter(pk__in=ids)
-    count = base.count()
-    page = list(
-        base.select_related("organization").prefetch_related("tags", "resources").order_by(*order)[start : start + rows]
-    )
-    unfiltered = not parsed_q.text and not parsed_q.clauses and not parsed_fq.clauses and not clauses
-    if unfiltered and facet_fields:
-        facets = _cached_facets(queryset, tuple(facet_fields), facet_limit, facet_mincount)
-    else:
-        facets = {name: _facet(name, base, facet_limit, facet_mincount) for name in facet_fields}
-    return SearchResult(count=count, datasets=page, facets=facets)
+    return filtered
 
 
-def _cached_facets(
-    queryset: QuerySet[Dataset], fields: tuple[str, ...], limit: int, mincount: int
-) -> dict[str, dict[str, int]]:
-    """The facets of a query without search terms or filters (the portal's first page, harvesters' full listing).
-
-    They change only when a dataset changes, so they are cached under the newest
-    change time and the number of datasets: every change of a dataset, its
-    keywords or its resources moves ``updated_at`` (see ``actions``), so a
-    stale entry is never read. About 240 ms of a 300 ms search at 10 000
-    datasets are facets (``docs/benchmarks.md``).
-    """
-    import hashlib
-
-    from django.core.cache import cache
-    from django.db.models import Max
-
-    version = Dataset.objects.aggregate(latest=Max("updated_at"), n=Count("pk"))
-    sql, params = queryset.values("pk").query.sql_with_params()
-    identity = repr((sql, params, fields, limit, mincount, version["latest"], version["n"]))
-    key = "opendata:facets:v1:" + hashlib.sha256(identity.encode("utf-8")).hexdigest()
-    cached = cache.get(key)
-    if isinstance(cached, dict):
-        return cached
-    base = Dataset.objects.filter(pk__in=queryset.values("pk"))
-    facets = {name: _facet(name, base, limit, mincount) for name in fields}
-    cache.set(key, facets, 3600)
-    return facets
-
-
-def _facet(name: str, base: QuerySet[Dataset], limit: int, mincount: int) -> dict[str, int]:
-    """One grouped query over the matching ids (no join to the datasets for keywords and formats)."""
-    counts: Counter[str] = Counter()
-    ids = base.values("pk")
+def _facet(index: catalogue_index.CatalogueIndex, name: str, match: int, limit: int, mincount: int) -> dict[str, int]:
+    items: list[tuple[str, int]]
+    counted = index.facet(name, match, limit, mincount)
     if name == "organization":
-        by_id = dict(base.order_by().values_list("organization_id").annotate(n=Count("pk")))
-        names = dict(Organization.objects.filter(pk__in=list(by_id)).values_list("pk", "name"))
-        for org_id, n in by_id.items():
-            counts[names[org_id]] = n
+        items = [(index.organizations[key][0], n) for key, n in counted if key in index.organizations]
     elif name == "groups":
-        for themes in base.order_by().values_list("themes", flat=True):
-            counts.update(code.lower() for code in themes.split())
-    elif name == "tags":
-        through = Dataset.tags.through
-        by_tag = dict(
-            through.objects.filter(dataset_id__in=ids).order_by().values_list("tag_id").annotate(n=Count("dataset_id"))
-        )
-        for tag_name, tag_id in Tag.objects.filter(pk__in=list(by_tag)).values_list("name", "pk"):
-            if tag_name:
-                counts[tag_name] = by_tag[tag_id]
-    elif name == "res_format":
-        formats = (
-            Resource.objects.filter(dataset_id__in=ids)
-            .order_by()
-            .values_list("format")
-            .annotate(n=Count("dataset_id", distinct=True))
-        )
-        for file_format, n in formats:
-            if file_format:
-                counts[file_format] = n
-    elif name in ("license_id", "frequency"):
-        for row in base.order_by().values(name).annotate(n=Count("pk")):
-            if row[name]:
-                counts[row[name]] = row["n"]
+        merged: Counter[str] = Counter()
+        for key, n in counted:
+            merged[str(key).lower()] += n
+        items = list(merged.items())
     else:
-        raise search.SearchQueryError(f"Unknown facet field '{name[:40]}'")
-    items = [(key, n) for key, n in counts.most_common() if n >= mincount]
+        items = [(str(key), n) for key, n in counted]
     items.sort(key=lambda item: (-item[1], item[0]))
     if limit >= 0:
         items = items[:limit]
     return dict(items)
 
 
-def facet_display_name(name: str, key: str) -> str:
+def organization_titles() -> dict[str, str]:
+    return dict(Organization.objects.values_list("name", "title"))
+
+
+def facet_display_name(name: str, key: str, titles: dict[str, str] | None = None) -> str:
+    """The label of a facet value; ``titles`` (``organization_titles()``) saves a query per organisation."""
     if name == "organization":
+        if titles is not None:
+            return titles.get(key, key)
         org = Organization.objects.filter(name=key).only("title").first()
         return org.title if org else key
     if name == "groups":
@@ -461,12 +498,15 @@ def facet_display_name(name: str, key: str) -> str:
     return key
 
 
-def search_facets(facets: dict[str, dict[str, int]]) -> dict[str, Any]:
+def search_facets(facets: dict[str, dict[str, int]], titles: dict[str, str] | None = None) -> dict[str, Any]:
+    if titles is None:
+        titles = organization_titles() if facets.get("organization") else {}
     return {
         name: {
             "title": name,
             "items": [
-                {"name": key, "display_name": facet_display_name(name, key), "count": n} for key, n in values.items()
+                {"name": key, "display_name": facet_display_name(name, key, titles), "count": n}
+                for key, n in values.items()
             ],
         }
         for name, values in facets.items()
@@ -550,6 +590,12 @@ def withdraw_generated_dataset(municipality: Municipality | None, key: str, *, a
         return False
     actions.set_state(dataset, Dataset.State.WITHDRAWN, actor=actor)
     return True
+
+
+def generated_dataset_municipalities(key: str) -> list[int | None]:
+    """The municipalities (ids; None for the cooperation) that have a dataset published under ``key`` in any state."""
+    rows = Dataset.objects.filter(generated_key=key).values_list("organization__municipality_id", flat=True)
+    return list(rows.distinct())
 
 
 def generated_dataset(municipality: Municipality | None, key: str) -> Dataset | None:

@@ -82,13 +82,14 @@ def index(request: HttpRequest) -> HttpResponse:
         "frequency": _("Update frequency"),
     }
     facets = []
+    titles = result.organization_titles or service.organization_titles()
     for name in FILTER_PARAMS:
         items = []
         for key, count in result.facets.get(name, {}).items():
             items.append(
                 {
                     "name": key,
-                    "label": service.facet_display_name(name, key),
+                    "label": service.facet_display_name(name, key, titles),
                     "count": count,
                     "active": key in chosen[name],
                     "url": _toggle(request, name, key),
@@ -100,7 +101,7 @@ def index(request: HttpRequest) -> HttpResponse:
     active = [
         {
             "field": name,
-            "label": service.facet_display_name(name, value),
+            "label": service.facet_display_name(name, value, titles),
             "title": facet_titles[name],
             "url": _toggle(request, name, value),
         }
@@ -140,6 +141,9 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
     )
     licence = vocab.licences().get(dataset.license_id)
     tables = {t.resource_id: t for t in DatastoreTable.objects.filter(resource__dataset=dataset)}
+    resources = [
+        (r, service.resource_download_url(r), preview.build(r), tables.get(r.pk)) for r in dataset.resources.all()
+    ]
     return render(
         request,
         "opendata/dataset.html",
@@ -148,10 +152,8 @@ def dataset_detail(request: HttpRequest, name: str) -> HttpResponse:
             "licence": licence,
             "themes": [(code, vocab.THEMES[code]) for code in dataset.theme_codes if code in vocab.THEMES],
             "frequency": vocab.FREQUENCIES.get(dataset.frequency, ""),
-            "resources": [
-                (r, service.resource_download_url(r), preview.build(r), tables.get(r.pk))
-                for r in dataset.resources.all()
-            ],
+            "resources": resources,
+            "has_map": any(p is not None and p.map is not None for _r, _u, p, _t in resources),
             "revisions": dataset.revisions.all()[:20],
             "can_edit": access.can_write(request.user, dataset.organization),
             "api_url": reverse("opendata:ckan_action_v3", kwargs={"name": "package_show"}) + f"?id={dataset.name}",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dikom.smartcity import device_views, views
+from dikom.smartcity import device_views, publishing_views, views
 
 app_name = "smartcity"
 
@@ -21,4 +21,15 @@ urlpatterns = [
     path("<slug:city>/sensordaten/", views.publication, name="publication"),
     path("<slug:city>/geraete/", device_views.devices, name="devices"),
     path("<slug:city>/geraete/<str:dev_eui>/zuordnen/", device_views.device_map, name="device_map"),
+    # Open data files of the generated datasets (publishing.py).
+    path("<slug:city>/offene-daten/sensordaten-tageswerte.csv", publishing_views.sensors_csv, name="open_data_sensors"),
+    path("<slug:city>/offene-daten/strassenbaeume.csv", publishing_views.trees_csv, name="open_data_trees_csv"),
+    path(
+        "<slug:city>/offene-daten/strassenbaeume.geojson",
+        publishing_views.trees_geojson,
+        name="open_data_trees_geojson",
+    ),
+    path("<slug:city>/offene-daten/giessprotokoll.csv", publishing_views.waterings_csv, name="open_data_waterings"),
+    path("<slug:city>/offene-daten/baustellen.csv", publishing_views.sites_csv, name="open_data_sites_csv"),
+    path("<slug:city>/offene-daten/baustellen.geojson", publishing_views.sites_geojson, name="open_data_sites_geojson"),
 ]
