@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
 from dikom.accounts.roles import Role
 from dikom.accounts.tests.factories import MembershipFactory, UserFactory
@@ -152,7 +153,7 @@ def test_subscriptions_and_the_daily_digest_one_mail_per_person_and_day(
         assert notifications.send_daily_digests() == 1  # only "dritte", who had none today
     assert Notification.objects.filter(user=follower, mailed_at__isnull=True).count() == 1
     # The next day: the new news, once
-    tomorrow = datetime.date.today() + datetime.timedelta(days=1)
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     with django_capture_on_commit_callbacks(execute=True):
         assert notifications.send_daily_digests(today=tomorrow) == 1
         assert notifications.send_daily_digests(today=tomorrow) == 0
