@@ -55,6 +55,7 @@ def answer_document(answer: Answer, tags: list[str] | None = None) -> search.Doc
         tags=tags if tags is not None else [t.slug for t in topic.tags.all()],
         rank=answer.score + (ACCEPTED_BONUS if topic.accepted_answer_id == answer.pk else 0),
         changed_at=answer.published_at,
+        title_searched=False,
     )
 
 

@@ -382,6 +382,11 @@ class Flag(models.Model):
     def __str__(self) -> str:
         return f"{self.get_reason_display()} ({self.get_outcome_display()})"
 
+    @property
+    def reported_topic(self) -> Topic:
+        """The topic of the reported post (the topic itself, or the answer's topic)."""
+        return self.answer.topic if self.answer is not None else self.topic  # type: ignore[return-value]
+
 
 class SearchDocument(models.Model):
     """One searchable document of a registered search source (a question, an answer, later others).

@@ -47,6 +47,7 @@ class Document:
     tags: Sequence[str] = ()
     rank: int = 0
     changed_at: datetime.datetime | None = None
+    title_searched: bool = True  # False: the title is only shown (an answer shows its question's title)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ def tag_word(slug: str) -> str:
 
 
 def _search_text(document: Document) -> str:
-    seen = dict.fromkeys(w.replace("_", "") for w in german_text.words(f"{document.title} {document.text}"))
+    searched = f"{document.title} {document.text}" if document.title_searched else document.text
+    seen = dict.fromkeys(w.replace("_", "") for w in german_text.words(searched))
     seen.update(dict.fromkeys(tag_word(t) for t in document.tags))
     return " ".join(w for w in seen if w)
 
