@@ -166,3 +166,17 @@ def test_reindex_rebuilds_the_forum_sources(city_a: Any) -> None:
     assert search.reindex() == 2
     assert len(search.search(author, "Wahlhelfer").hits) == 1
     assert len(search.search(author, "Intranet").hits) == 1
+
+
+def test_the_reindex_command(city_a: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    _ask(_staff(city_a, "autor"), "Glasfaser im Rathaus")
+    SearchDocument.objects.all().delete()
+    out = StringIO()
+    call_command("forum_reindex", stdout=out)
+    assert "1 documents indexed" in out.getvalue()
+    with pytest.raises(CommandError, match="Unknown search source"):
+        call_command("forum_reindex", "nope")
