@@ -417,15 +417,22 @@ class SearchDocument(models.Model):
 
 
 class SearchTerm(models.Model):
-    """One stem (or ``tagx<slug>``) of a search document: the index SQLite looks words up in."""
+    """One stem (or ``tagx<slug>``) of a search document: the index SQLite looks words up in.
+
+    ``rank`` and ``changed_at`` repeat the document's, so that the rows of one term are read in the
+    order of the hits (index ``forum_term_ranked``) and a search stops after the first page.
+    """
 
     document = models.ForeignKey(SearchDocument, on_delete=models.CASCADE, related_name="terms")
     term = models.CharField(max_length=100)
+    rank = models.IntegerField(default=0)
+    changed_at = models.DateTimeField()
 
     class Meta:
         verbose_name = _("search term")
         verbose_name_plural = _("search terms")
         constraints = [models.UniqueConstraint(fields=["term", "document"], name="forum_searchterm_unique")]
+        indexes = [models.Index(fields=["term", "-rank", "-changed_at"], name="forum_term_ranked")]
 
     def __str__(self) -> str:
         return self.term

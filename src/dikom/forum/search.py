@@ -12,8 +12,10 @@ Words are folded and stemmed with ``dikom.lib.german_text`` on both sides, so "B
 - PostgreSQL: ``search_text`` (the folded words) feeds a generated ``tsvector`` column with the
   ``german`` configuration (Snowball stemmer) and a GIN index; the query is
   ``plainto_tsquery('german', <folded query>)``.
-- SQLite (and any other database): each stem is a ``SearchTerm`` row; a query takes the documents
-  that have every stem (exact look-ups on the (term, document) index).
+- SQLite (and any other database): each stem is a ``SearchTerm`` row that repeats the document's
+  rank and date; a query reads the rarest stem's rows in hit order (index ``forum_term_ranked``)
+  and keeps the documents that have every other stem (look-ups on the (term, document) index), so
+  it stops after the first page of hits instead of sorting every match.
 
 A tag filter is one more word: ``tagx<slug without hyphens>`` is part of each tagged document.
 Hits are ordered by ``rank`` (votes, an accepted answer) and then by date, newest first.
@@ -27,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 
@@ -127,7 +128,12 @@ def index(document: Document) -> None:
     existing = set(SearchTerm.objects.filter(document=row).values_list("term", flat=True))
     if existing - terms:
         SearchTerm.objects.filter(document=row, term__in=existing - terms).delete()
-    SearchTerm.objects.bulk_create([SearchTerm(document=row, term=t) for t in sorted(terms - existing)])
+    SearchTerm.objects.filter(document=row).exclude(rank=row.rank, changed_at=row.changed_at).update(
+        rank=row.rank, changed_at=row.changed_at
+    )
+    SearchTerm.objects.bulk_create(
+        [SearchTerm(document=row, term=t, rank=row.rank, changed_at=row.changed_at) for t in sorted(terms - existing)]
+    )
 
 
 def remove(source: str, key: str) -> None:
@@ -137,9 +143,10 @@ def remove(source: str, key: str) -> None:
 
 
 def set_rank(source: str, key: str, rank: int) -> None:
-    from dikom.forum.models import SearchDocument
+    from dikom.forum.models import SearchDocument, SearchTerm
 
     SearchDocument.objects.filter(source=source, key=key).update(rank=rank)
+    SearchTerm.objects.filter(document__source=source, document__key=key).update(rank=rank)
 
 
 def bulk_index(documents: Iterable[Document], *, batch: int = 2000) -> int:
@@ -166,7 +173,11 @@ def bulk_index(documents: Iterable[Document], *, batch: int = 2000) -> int:
         created = SearchDocument.objects.bulk_create(rows)
         if not _uses_vector():
             SearchTerm.objects.bulk_create(
-                [SearchTerm(document_id=r.pk, term=t[:100]) for r in created for t in sorted(_terms(r.search_text))],
+                [
+                    SearchTerm(document_id=r.pk, term=t[:100], rank=r.rank, changed_at=r.changed_at)
+                    for r in created
+                    for t in sorted(_terms(r.search_text))
+                ],
                 batch_size=5000,
             )
 
@@ -196,24 +207,58 @@ def reindex(source_keys: Iterable[str] | None = None) -> int:
     return total
 
 
-def _filtered(queryset: QuerySet[Any], stems: list[str], folded: list[str]) -> QuerySet[Any]:
+# The rows of a term are read in hit order from this many on; fewer are read whole and sorted.
+COUNT_PROBE = 5000
+
+SQLITE_QUERY = """
+SELECT d.source, d.title, d.excerpt, d.url
+FROM forum_searchterm t0 INDEXED BY forum_term_ranked
+JOIN forum_searchdocument d ON d.id = t0.document_id
+WHERE t0.term = %s {others} AND d.source IN ({sources})
+ORDER BY t0.rank DESC, t0.changed_at DESC
+LIMIT %s
+"""
+SQLITE_OTHER = (
+    "AND EXISTS (SELECT 1 FROM forum_searchterm t{n} WHERE t{n}.term = %s AND t{n}.document_id = t0.document_id)"
+)
+
+
+def _rows_sqlite(allowed: list[str], stems: list[str], limit: int) -> list[dict[str, Any]]:
+    """Read the rarest term's rows in hit order (rank, date) and keep those with every other term.
+
+    The rarest term drives, so a rare word reads a few rows; a frequent one finds its first page
+    of hits after a few dozen rows of its rank-ordered index, with no sort of all matches.
+    """
     from dikom.forum.models import SearchTerm
 
-    if _uses_vector():
-        return queryset.extra(  # a constant clause; the words are a bound parameter
-            where=["search_vector @@ plainto_tsquery('german'::regconfig, %s)"], params=[" ".join(folded)]
-        )
-    for stem in stems:
-        queryset = queryset.filter(pk__in=SearchTerm.objects.filter(term=stem[:100]).values("document_id"))
-    return queryset
+    unique = list(dict.fromkeys(t[:100] for t in stems))
+    counts = {t: SearchTerm.objects.filter(term=t)[:COUNT_PROBE].count() for t in unique}
+    if not all(counts.values()):
+        return []
+    ordered = sorted(unique, key=lambda t: counts[t])
+    sql = SQLITE_QUERY.format(
+        others=" ".join(SQLITE_OTHER.format(n=n) for n in range(1, len(ordered))),
+        sources=", ".join(["%s"] * len(allowed)),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ordered[0], *ordered[1:], *allowed, limit])
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _rows_postgresql(allowed: list[str], folded: list[str], limit: int) -> list[dict[str, Any]]:
+    from dikom.forum.models import SearchDocument
+
+    queryset = SearchDocument.objects.filter(source__in=allowed).extra(  # a constant clause; words are bound
+        where=["search_vector @@ plainto_tsquery('german'::regconfig, %s)"], params=[" ".join(folded)]
+    )
+    return list(queryset.order_by("-rank", "-changed_at").values("source", "title", "excerpt", "url")[:limit])
 
 
 def search(
     user: Any, query: str, *, tag: str | None = None, sources: Iterable[str] | None = None, limit: int = 20
 ) -> Result:
     """The documents of the sources ``user`` may search with every word of ``query`` (and the tag)."""
-    from dikom.forum.models import SearchDocument
-
     allowed = [
         key for key, source in SOURCES.items() if (sources is None or key in sources) and source.can_search(user)
     ]
@@ -224,10 +269,7 @@ def search(
         stems.append(tag_word(tag))
     if not allowed or not stems:
         return Result()
-    queryset = _filtered(SearchDocument.objects.filter(source__in=allowed), stems, folded)
-    rows = list(
-        queryset.order_by("-rank", "-changed_at", "-pk").values("source", "title", "excerpt", "url")[: limit + 1]
-    )
+    rows = _rows_postgresql(allowed, folded, limit + 1) if _uses_vector() else _rows_sqlite(allowed, stems, limit + 1)
     hits = [
         Hit(
             source=row["source"],
