@@ -32,6 +32,7 @@ from dikom.accounts.access import is_staff_member
 from dikom.accounts.roles import Role
 from dikom.eservices import access, actions, forms
 from dikom.eservices.models import Adoption, Review, ReviewComment, ServiceDefinition, ServiceVersion
+from dikom.forum import service as forum_service
 
 Status = ServiceVersion.Status
 INPUT_TYPES = {
@@ -690,6 +691,10 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             "can_start_version": can_design and definition.latest_released_id and open_version is None,
             "admin_cities": [(city, adopted.get(city.pk)) for city in admin_cities],
             "adoption_count": Adoption.objects.filter(definition=definition, active=True).count(),
+            # Forum questions about the service: staff of the cooperation only, never the public.
+            "forum_staff": forum_service.is_forum_user(user) and definition.latest_released_id is not None,
+            "forum_topics": forum_service.service_topics(user, definition.slug),
+            "forum_ask_url": forum_service.ask_about_service_url(definition.slug),
         },
     )
 

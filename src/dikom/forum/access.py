@@ -3,6 +3,8 @@
 - Reading, asking, answering, registering for events: every staff member of any member city
   (a role in at least one city). Citizens: 403; anonymous visitors are sent to the log-in.
 - Hidden posts: moderators only (everyone else gets 404 for a hidden topic).
+- Drafts: their author only (404 for everyone else, moderators included).
+- Editing: the author; moderators edit published posts too. Voting and flagging: every staff member.
 - Accepting an answer: the topic's author, or a moderator.
 - Hiding, unhiding, locking: moderators of the cooperation (``Moderator``) and platform administrators.
 - Creating events: moderators, and HR and administrators of any city.
@@ -12,12 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import Http404
 
 from dikom.accounts.access import roles_in, staff_municipalities
 from dikom.accounts.roles import Role
-from dikom.forum.models import Event, Moderator, Topic
+from dikom.forum.models import Answer, Event, Moderator, Topic
 
 EVENT_ROLES = frozenset({Role.HUMAN_RESOURCES, Role.MUNICIPALITY_ADMIN})
 
@@ -49,6 +52,8 @@ def get_topic(user: Any, topic_uuid: Any) -> Topic:
     topic = Topic.objects.select_related("category", "author", "author_municipality").filter(uuid=topic_uuid).first()
     if topic is None or (topic.hidden and not is_moderator(user)):
         raise Http404
+    if topic.published_at is None and topic.author_id != user.pk:
+        raise Http404
     return topic
 
 
@@ -68,3 +73,35 @@ def get_event(user: Any, event_uuid: Any) -> Event:
     if event is None:
         raise Http404
     return event
+
+
+def can_edit(user: Any, post: Topic | Answer) -> bool:
+    """The author edits their own post (a draft or published); moderators edit published posts."""
+    if not _authenticated(user):
+        return False
+    if post.author_id == user.pk:
+        return True
+    return post.published_at is not None and is_moderator(user)
+
+
+def get_answer(user: Any, topic: Topic, answer_uuid: Any) -> Answer:
+    """An answer of ``topic`` the user may see (drafts: the author only; hidden: moderators only)."""
+    try:
+        answer = topic.answers.select_related("author").filter(uuid=answer_uuid).first()
+    except ValidationError as exc:
+        raise Http404 from exc
+    if answer is None:
+        raise Http404
+    if answer.published_at is None and answer.author_id != user.pk:
+        raise Http404
+    if answer.hidden and not is_moderator(user):
+        raise Http404
+    return answer
+
+
+def visible_topics(user: Any) -> QuerySet[Topic]:
+    """Published topics (hidden ones for moderators only)."""
+    topics = Topic.objects.filter(published_at__isnull=False)
+    if not is_moderator(user):
+        topics = topics.filter(hidden=False)
+    return topics

@@ -1,5 +1,7 @@
-"""Transfer forum demo (idempotent; after the roadMAP demo): a moderator, two threads across cities
-with an accepted answer, and two upcoming events. All invented and labelled as demo."""
+"""Transfer forum demo (idempotent; after the roadMAP demo): a moderator, threads across cities with
+accepted answers, votes, a mention (with its notification), subscriptions to a tag and a topic, a
+question about a shared online service (shown on its library page), and two upcoming events.
+All invented and labelled as demo."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from dikom.accounts.models import User
-from dikom.forum import actions
-from dikom.forum.models import Category, Event, Moderator, Topic
+from dikom.forum import actions, notifications
+from dikom.forum.models import Category, Event, Moderator, Tag, Topic
+
+VOTERS = ["giessen-hr", "limburg-staff", "marburg-hr", "wetzlar-reviewer", "fulda-caseworker"]
 
 THREADS = [
     (
@@ -22,7 +26,7 @@ THREADS = [
         ["E-Akte", "Datenschutz"],
         "marburg-designer",
         "In Marburg schwärzen wir mit der PDF-Funktion des DMS und prüfen danach mit einer zweiten Person. "
-        "Gern zeige ich es euch – schreibt mir (Demo).",
+        "@wetzlar-reviewer, ihr nutzt doch ein eigenes Werkzeug? Gern zeige ich es euch – schreibt mir (Demo).",
     ),
     (
         "limburg-staff",
@@ -61,6 +65,18 @@ def load_demo_forum() -> bool:
         )
         accepted = actions.answer(topic, author=answerer, body=reply)
         actions.accept_answer(topic, accepted, actor=author)
+        for username in VOTERS:
+            voter = User.objects.filter(username=username).first()
+            if voter is None:
+                continue
+            for post in (topic, accepted):
+                if post.author_id != voter.pk:
+                    actions.toggle_vote(post, user=voter)
+    _service_question()
+    follower = User.objects.filter(username="limburg-staff").first()
+    tag = Tag.objects.filter(slug="e-akte").first()
+    if follower is not None and tag is not None:
+        notifications.follow_tag(follower, tag)
     now = timezone.now()
     organiser = User.objects.filter(username="giessen-hr").first()
     if organiser is not None:
@@ -80,3 +96,26 @@ def load_demo_forum() -> bool:
                 place=place,
             )
     return Event.objects.exists() or Topic.objects.exists()
+
+
+def _service_question() -> None:
+    """A question about the first shared online service of the demo library, if there is one."""
+    from dikom.eservices.service import released_services
+
+    service = released_services().first()
+    author = User.objects.filter(username="wetzlar-reviewer").first()
+    helper = User.objects.filter(username="fulda-caseworker").first()
+    if service is None or author is None or helper is None:
+        return
+    topic = actions.ask_question(
+        author=author,
+        category=Category.objects.get(slug="onlinedienste"),
+        title=f"Erfahrungen mit „{service.title}“ nach der Übernahme? (Demo)",
+        body="Wir übernehmen den Dienst im nächsten Quartal. Was sollten wir bei den Gebühren beachten?",
+        services=[(service.slug, service.title)],
+    )
+    actions.answer(
+        topic,
+        author=helper,
+        body="Bei uns lief es gut; prüft die **örtlichen Gebühren** vor dem Start (Demo).",
+    )

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from dikom.forum.models import Category
+from dikom.forum.models import Category, Flag, NotificationSetting
 
 MARKDOWN_HELP = _("You can format with Markdown (e.g. **bold**, lists with -, links). HTML is shown as text.")
 
@@ -21,6 +21,14 @@ class QuestionForm(forms.Form):
     competences = forms.MultipleChoiceField(
         label=_("Competences the question is about"), required=False, widget=forms.SelectMultiple(attrs={"size": 6})
     )
+    clusters = forms.MultipleChoiceField(
+        label=_("Competence clusters"), required=False, widget=forms.SelectMultiple(attrs={"size": 4})
+    )
+    services = forms.MultipleChoiceField(
+        label=_("Shared online services the question is about"),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
     tags = forms.CharField(
         label=_("Further tags (comma-separated)"),
         max_length=300,
@@ -28,9 +36,18 @@ class QuestionForm(forms.Form):
         help_text=_("For example: E-Akte, OZG"),
     )
 
-    def __init__(self, *args: Any, competences: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        competences: list[tuple[str, str]],
+        clusters: list[tuple[str, str]] | None = None,
+        services: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["competences"].choices = [(c, f"{c} {t}") for c, t in competences]  # type: ignore[attr-defined]
+        self.fields["clusters"].choices = clusters or []  # type: ignore[attr-defined]
+        self.fields["services"].choices = services or []  # type: ignore[attr-defined]
 
     def free_tags(self) -> list[str]:
         return [t for t in self.cleaned_data.get("tags", "").split(",") if t.strip()]
@@ -56,3 +73,34 @@ class EventForm(forms.Form):
     online = forms.BooleanField(label=_("Online"), required=False, initial=True)
     place = forms.CharField(label=_("Place (for in-person events)"), max_length=300, required=False)
     seats = forms.IntegerField(label=_("Seats"), min_value=1, max_value=5000)
+
+
+class EditForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    body = forms.CharField(
+        label=_("Text"), max_length=20000, widget=forms.Textarea(attrs={"rows": 10}), help_text=MARKDOWN_HELP
+    )
+
+    def __init__(self, *args: Any, with_title: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if with_title:
+            self.fields["title"].required = True
+        else:
+            del self.fields["title"]
+
+
+class FlagForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=Flag.Reason.choices, widget=forms.RadioSelect)
+    comment = forms.CharField(
+        label=_("Comment for the moderators"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required for “Something else”."),
+    )
+
+
+class NotificationSettingForm(forms.Form):
+    mode = forms.ChoiceField(
+        label=_("E-mail notifications"), choices=NotificationSetting.Mode.choices, widget=forms.RadioSelect
+    )

@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-WORD_RE = re.compile(r"[\w]+", re.UNICODE)
-FOLDS = (("ß", "ss"), ("ä", "a"), ("ö", "o"), ("ü", "u"), ("ae", "a"), ("oe", "o"), ("ue", "u"))
-# Longest first; a stem keeps at least MIN_STEM letters.
-SUFFIXES = ("ungen", "ern", "em", "en", "er", "es", "e", "n", "s")
-MIN_STEM = 3
+# The folding and stemming are shared with the transfer forum's search (dikom.lib.german_text).
+from dikom.lib.german_text import FOLDS, MIN_STEM, SUFFIXES, WORD_RE, fold, stem, words
+
+__all__ = ["FOLDS", "MIN_STEM", "SUFFIXES", "WORD_RE", "fold", "stem", "words"]
+
 MAX_TERMS = 12
 # Longer words are indexed by their first TERM_LENGTH characters; a longer query stem is checked on search_text.
 TERM_LENGTH = 200
@@ -29,17 +29,6 @@ TERM_LENGTH = 200
 
 class SearchQueryError(ValueError):
     """A query CKAN's Solr would refuse; the message says why."""
-
-
-def fold(text: str) -> str:
-    text = text.lower()
-    for old, new in FOLDS:
-        text = text.replace(old, new)
-    return text
-
-
-def words(text: str) -> list[str]:
-    return [w for w in WORD_RE.findall(fold(text)) if w and not w.isspace()]
 
 
 def index_text(*parts: str) -> str:
@@ -54,13 +43,6 @@ def index_text(*parts: str) -> str:
 def terms_of(text: str) -> list[str]:
     """The indexed words of a ``search_text`` (each stored as one ``SearchTerm`` row)."""
     return [term[:TERM_LENGTH] for term in text.split() if term]
-
-
-def stem(word: str) -> str:
-    for suffix in SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
-            return word[: -len(suffix)]
-    return word
 
 
 def query_stems(text: str) -> list[str]:

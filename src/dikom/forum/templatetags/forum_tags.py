@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import template
 from django.utils.safestring import SafeString
 
@@ -9,3 +11,12 @@ register = template.Library()
 @register.filter
 def markdown(text: str) -> SafeString:
     return render_markdown(text)
+
+
+@register.simple_tag(takes_context=True)
+def forum_moderator(context: Any) -> bool:
+    """Whether the person looking at the page moderates the forum (for the moderation link)."""
+    from dikom.forum.access import is_moderator
+
+    request = context.get("request")
+    return bool(request is not None and is_moderator(request.user))
