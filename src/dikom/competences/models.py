@@ -312,15 +312,29 @@ class Enrolment(models.Model):
     """A staff member's place on a training (or on its waiting list) and whether they completed it."""
 
     class Status(models.TextChoices):
+        REQUESTED = "requested", _("Awaiting approval by the line manager")
         ENROLLED = "enrolled", _("Enrolled")
         WAITING = "waiting", _("On the waiting list")
         COMPLETED = "completed", _("Completed")
         CANCELLED = "cancelled", _("Cancelled")
+        DECLINED = "declined", _("Declined by the line manager")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     training = models.ForeignKey(Training, on_delete=models.CASCADE, related_name="enrolments")
     staff = models.ForeignKey(StaffProfile, on_delete=models.CASCADE, related_name="enrolments")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ENROLLED)
+    # Place in the queue for a seat: set when the request is approved (the waiting list is in this order).
+    queued_at = models.DateTimeField(_("queued for a seat at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_comment = models.CharField(_("comment on the decision"), max_length=500, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -198,15 +198,52 @@ def training_enrol(request: HttpRequest, training_uuid: Any) -> HttpResponse:
         messages.error(request, _("You are not in roadMAP yet. HR of your city adds staff members."))
         return redirect("competences:training", training_uuid=item.uuid)
     try:
-        enrolment = programme.enrol(item, staff, actor=request.user)
+        enrolment = programme.request_enrolment(item, staff, actor=request.user)
     except CompetenceError as exc:
         messages.error(request, str(exc))
     else:
-        if enrolment.status == Enrolment.Status.WAITING:
-            messages.info(request, _("All seats are taken; you are on the waiting list."))
+        if enrolment.status == Enrolment.Status.REQUESTED:
+            messages.success(request, _("Your request was sent to your line manager for approval."))
         else:
-            messages.success(request, _("You are enrolled."))
+            messages.info(request, _("Your enrolment: %(status)s") % {"status": enrolment.get_status_display()})
     return redirect("competences:training", training_uuid=item.uuid)
+
+
+@login_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    """Enrolment requests of the people one is line manager of (HR: of people without one)."""
+    _require_staff(request)
+    return render(request, "competences/approvals.html", {"requests": access.pending_approvals(request.user)})
+
+
+@login_required
+@require_POST
+def approval_decide(request: HttpRequest, enrolment_uuid: Any) -> HttpResponse:
+    enrolment = access.get_enrolment_for_approver(request.user, enrolment_uuid)
+    decision = request.POST.get("decision", "")
+    if decision not in ("approve", "decline"):
+        messages.error(request, _("Please choose whether to approve or decline."))
+        return redirect("competences:approvals")
+    try:
+        decided = programme.decide_enrolment(
+            enrolment,
+            approver=request.user,
+            approve=decision == "approve",
+            comment=request.POST.get("comment", "")[:500],
+        )
+    except CompetenceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("%(name)s · %(title)s: %(status)s")
+            % {
+                "name": decided.staff.user.get_full_name() or decided.staff.user.get_username(),
+                "title": enrolment.training.title,
+                "status": decided.get_status_display(),
+            },
+        )
+    return redirect("competences:approvals")
 
 
 @login_required

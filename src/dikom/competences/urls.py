@@ -34,6 +34,8 @@ urlpatterns += [
         programme_views.training_complete,
         name="training_complete",
     ),
+    path("freigaben/", programme_views.approvals, name="approvals"),
+    path("freigaben/<uuid:enrolment_uuid>/", programme_views.approval_decide, name="approval_decide"),
     path("experten/", programme_views.experts, name="experts"),
     path("experten/mein-eintrag/", programme_views.expert_entry, name="expert_entry"),
     path("experten/austragen/", programme_views.expert_opt_out, name="expert_opt_out"),
