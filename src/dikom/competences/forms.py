@@ -169,3 +169,18 @@ class ExpertForm(forms.Form):
         self.fields["competences"].choices = [  # type: ignore[attr-defined]
             (c["code"], f"{c['code']} {c['title'].get(language) or c['title']['de']}") for c in version.competences()
         ]
+
+
+class DocumentForm(forms.Form):
+    """A new document of a cluster's library, with its first version."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    file = forms.FileField(label=_("File (PDF, office document, image or text)"))
+
+
+class DocumentVersionForm(forms.Form):
+    note = forms.CharField(label=_("What changed?"), max_length=500)
+    file = forms.FileField(label=_("New version (file)"))

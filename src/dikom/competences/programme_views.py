@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from dikom.competences import access, programme
 from dikom.competences.actions import CompetenceError
-from dikom.competences.forms import ExpertForm, TrainingForm
+from dikom.competences.forms import DocumentForm, ExpertForm, TrainingForm
 from dikom.competences.models import Cluster, Enrolment, Expert, Framework, FrameworkVersion, Training
 from dikom.lib import icalendar
 from dikom.municipalities.models import Municipality
@@ -412,5 +412,7 @@ def cluster(request: HttpRequest, key: str) -> HttpResponse:
             "competences": [(c, titles.get(c, c)) for c in codes],
             "items": _cards(list(upcoming), titles),
             "experts": [(e, [(c, titles.get(c, c)) for c in e.competence_codes]) for e in experts_found],
+            "documents": found.documents.annotate(n_versions=Count("versions")).order_by("title"),
+            "document_form": DocumentForm(),
         },
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dikom.competences import programme_views, views
+from dikom.competences import document_views, programme_views, views
 
 app_name = "competences"
 
@@ -40,6 +40,14 @@ urlpatterns += [
     path("experten/mein-eintrag/", programme_views.expert_entry, name="expert_entry"),
     path("experten/austragen/", programme_views.expert_opt_out, name="expert_opt_out"),
     path("cluster/", programme_views.clusters, name="clusters"),
+    path("cluster/dokumente/suche/", document_views.document_search, name="document_search"),
     path("cluster/<slug:key>/", programme_views.cluster, name="cluster"),
+    path("cluster/<slug:key>/dokumente/neu/", document_views.document_new, name="document_new"),
+    path("cluster/<slug:key>/dokumente/<uuid:document_uuid>/", document_views.document, name="document"),
+    path(
+        "cluster/<slug:key>/dokumente/<uuid:document_uuid>/v<int:number>/",
+        document_views.document_download,
+        name="document_download",
+    ),
     path("<slug:slug>/schulungen/neu/", programme_views.training_new, name="training_new"),
 ]
