@@ -163,6 +163,17 @@ class ExpertForm(forms.Form):
         required=False,
         help_text=_("For example: Tuesdays and Thursdays, by e-mail."),
     )
+    unavailable_until = forms.DateField(
+        label=_("Not available until (e.g. holidays)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Until this day colleagues see that you are away and cannot send you a request."),
+    )
+    share_email = forms.BooleanField(
+        label=_("Show my e-mail address to staff of other cities"),
+        required=False,
+        help_text=_("Otherwise they reach you through a contact form; your address stays hidden."),
+    )
 
     def __init__(self, *args: Any, version: FrameworkVersion, language: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -184,3 +195,9 @@ class DocumentForm(forms.Form):
 class DocumentVersionForm(forms.Form):
     note = forms.CharField(label=_("What changed?"), max_length=500)
     file = forms.FileField(label=_("New version (file)"))
+
+
+class ExpertContactForm(forms.Form):
+    message = forms.CharField(
+        label=_("Your question or request"), max_length=2000, widget=forms.Textarea(attrs={"rows": 6})
+    )

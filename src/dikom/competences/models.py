@@ -381,6 +381,8 @@ class Expert(models.Model):
     competence_codes = models.JSONField(_("competences"), default=list)
     clusters = models.ManyToManyField(Cluster, verbose_name=_("clusters"), blank=True, related_name="experts")
     availability = models.CharField(_("availability"), max_length=300, blank=True)
+    unavailable_until = models.DateField(_("not available until"), null=True, blank=True)
+    share_email = models.BooleanField(_("show my e-mail address to other cities"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -391,6 +393,30 @@ class Expert(models.Model):
 
     def __str__(self) -> str:
         return str(self.staff)
+
+    def is_available(self, today: Any = None) -> bool:
+        from django.utils import timezone
+
+        return self.unavailable_until is None or self.unavailable_until < (today or timezone.localdate())
+
+
+class ExpertContact(models.Model):
+    """That someone sent an expert a contact request (for the daily limit); the message itself is not kept."""
+
+    expert = models.ForeignKey(Expert, verbose_name=_("expert"), on_delete=models.CASCADE, related_name="contacts")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("sender"), on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("contact request to an expert")
+        verbose_name_plural = _("contact requests to experts")
+        indexes = [models.Index(fields=["sender", "created_at"], name="expertcontact_sender")]
+
+    def __str__(self) -> str:
+        return f"{self.sender} → {self.expert}"
 
 
 class ClusterDocument(models.Model):

@@ -336,14 +336,26 @@ def record_completion(enrolment: Enrolment, *, actor: Any) -> list[Evidence]:
 
 @transaction.atomic
 def opt_in_as_expert(
-    staff: StaffProfile, *, competence_codes: list[str], clusters: list[Cluster], availability: str, actor: Any
+    staff: StaffProfile,
+    *,
+    competence_codes: list[str],
+    clusters: list[Cluster],
+    availability: str,
+    actor: Any,
+    unavailable_until: datetime.date | None = None,
+    share_email: bool = False,
 ) -> Expert:
     """Be findable as an expert with the competences one chooses (or change the entry)."""
     if not competence_codes and not clusters:
         raise CompetenceError(_("Please choose at least one competence or cluster you can help with."))
     expert, _created = Expert.objects.update_or_create(
         staff=staff,
-        defaults={"competence_codes": sorted(set(competence_codes))[:30], "availability": availability.strip()[:300]},
+        defaults={
+            "competence_codes": sorted(set(competence_codes))[:30],
+            "availability": availability.strip()[:300],
+            "unavailable_until": unavailable_until,
+            "share_email": share_email,
+        },
     )
     expert.clusters.set(clusters)
     audit.record("competences.expert.opt_in", actor=actor, municipality=staff.municipality_id, obj=staff)
@@ -357,3 +369,59 @@ def opt_out_as_expert(staff: StaffProfile, *, actor: Any) -> bool:
     if deleted:
         audit.record("competences.expert.opt_out", actor=actor, municipality=staff.municipality_id, obj=staff)
     return bool(deleted)
+
+
+MAX_CONTACTS_PER_DAY = 10
+
+
+@transaction.atomic
+def contact_expert(expert: Expert, *, sender: Any, message: str) -> None:
+    """Send the expert a contact request by mail, unless they are away; the expert's address is not shown.
+
+    The mail carries the sender's name, city and e-mail address (the sender chose to write), so the
+    expert can answer directly. Only that a request was sent is stored (for the daily limit).
+    """
+    from dikom.accounts.access import staff_municipalities
+    from dikom.competences.models import ExpertContact
+
+    message = message.strip()[:2000]
+    if not message:
+        raise CompetenceError(_("Please write your question or request."))
+    if expert.staff.user_id == getattr(sender, "pk", None):
+        raise CompetenceError(_("This is your own entry."))
+    if not expert.is_available():
+        raise CompetenceError(
+            _("%(name)s is not available until %(date)s. Please ask in the transfer forum or try later.")
+            % {"name": _name(expert.staff.user), "date": expert.unavailable_until.strftime("%d.%m.%Y")}  # type: ignore[union-attr]
+        )
+    since = timezone.now() - datetime.timedelta(days=1)
+    if ExpertContact.objects.filter(sender=sender, created_at__gte=since).count() >= MAX_CONTACTS_PER_DAY:
+        raise CompetenceError(_("You have sent many contact requests today. Please try again tomorrow."))
+    recipient = expert.staff.user.email
+    if not recipient:
+        raise CompetenceError(_("This expert cannot be reached by e-mail. Please ask in the transfer forum."))
+    ExpertContact.objects.create(expert=expert, sender=sender)
+    home = staff_municipalities(sender).order_by("name").first()
+    send_mail_on_commit(
+        _("roadMAP: %(name)s asks for your help") % {"name": _name(sender)},
+        _(
+            "Hello %(expert)s,\n\n%(name)s (%(city)s) found you in the expert directory of the cooperation "
+            "and writes:\n\n%(message)s\n\nPlease answer directly to %(email)s.\n"
+            "You change or end your entry in roadMAP: %(url)s\n"
+        )
+        % {
+            "expert": _name(expert.staff.user),
+            "name": _name(sender),
+            "city": home.name if home else "",
+            "message": message,
+            "email": sender.email or _("(no e-mail address; please answer in the transfer forum)"),
+            "url": _site_url(reverse("competences:expert_entry")),
+        },
+        [recipient],
+    )
+    audit.record(
+        "competences.expert.contact",
+        actor=sender,
+        municipality=expert.staff.municipality_id,
+        obj=expert.staff,
+    )

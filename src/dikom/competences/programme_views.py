@@ -21,9 +21,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from dikom.accounts.access import staff_municipalities
 from dikom.competences import access, programme
 from dikom.competences.actions import CompetenceError
-from dikom.competences.forms import DocumentForm, ExpertForm, TrainingForm
+from dikom.competences.forms import DocumentForm, ExpertContactForm, ExpertForm, TrainingForm
 from dikom.competences.models import Cluster, Enrolment, Expert, Framework, FrameworkVersion, Training
 from dikom.lib import icalendar
 from dikom.municipalities.models import Municipality
@@ -284,6 +285,11 @@ def training_complete(request: HttpRequest, training_uuid: Any, enrolment_uuid: 
 # --- Virtual Competence Center ------------------------------------------------------------------
 
 
+def _viewer_city_ids(request: HttpRequest) -> set[int]:
+    """Cities of the viewer: an expert's e-mail address is shown within the own city, elsewhere only if agreed."""
+    return set(staff_municipalities(request.user).values_list("pk", flat=True))
+
+
 def _experts(code: str = "", cluster: Cluster | None = None) -> list[Expert]:
     """Experts who are still with their city; for a cluster, those who named it or any of its competences.
 
@@ -325,6 +331,8 @@ def experts(request: HttpRequest) -> HttpResponse:
             "code_title": titles.get(code, ""),
             "own": own,
             "can_opt_in": access.own_staff_profiles(request.user).exists(),
+            "viewer_city_ids": _viewer_city_ids(request),
+            "today": timezone.localdate(),
         },
     )
 
@@ -342,6 +350,8 @@ def expert_entry(request: HttpRequest) -> HttpResponse:
             "competences": current.competence_codes,
             "clusters": current.clusters.all(),
             "availability": current.availability,
+            "unavailable_until": current.unavailable_until,
+            "share_email": current.share_email,
         }
         if current
         else None
@@ -354,6 +364,8 @@ def expert_entry(request: HttpRequest) -> HttpResponse:
                 competence_codes=form.cleaned_data["competences"],
                 clusters=list(form.cleaned_data["clusters"]),
                 availability=form.cleaned_data["availability"],
+                unavailable_until=form.cleaned_data["unavailable_until"],
+                share_email=form.cleaned_data["share_email"],
                 actor=request.user,
             )
         except CompetenceError as exc:
@@ -412,7 +424,38 @@ def cluster(request: HttpRequest, key: str) -> HttpResponse:
             "competences": [(c, titles.get(c, c)) for c in codes],
             "items": _cards(list(upcoming), titles),
             "experts": [(e, [(c, titles.get(c, c)) for c in e.competence_codes]) for e in experts_found],
+            "viewer_city_ids": _viewer_city_ids(request),
+            "today": timezone.localdate(),
             "documents": found.documents.annotate(n_versions=Count("versions")).order_by("title"),
             "document_form": DocumentForm(),
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def expert_contact(request: HttpRequest, expert_uuid: Any) -> HttpResponse:
+    """A contact request to an expert of any city, by mail; refused while the expert is away."""
+    _require_staff(request)
+    expert = (
+        Expert.objects.select_related("staff__user", "staff__municipality")
+        .filter(uuid=expert_uuid, staff__left_on__isnull=True)
+        .first()
+    )
+    if expert is None:
+        raise Http404
+    form = ExpertContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            programme.contact_expert(expert, sender=request.user, message=form.cleaned_data["message"])
+        except CompetenceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Your request was sent. The expert answers you by e-mail."))
+            return redirect("competences:experts")
+    return render(
+        request,
+        "competences/expert_contact.html",
+        {"expert": expert, "form": form, "available": expert.is_available()},
+        status=400 if request.method == "POST" else 200,
     )

@@ -39,6 +39,7 @@ urlpatterns += [
     path("experten/", programme_views.experts, name="experts"),
     path("experten/mein-eintrag/", programme_views.expert_entry, name="expert_entry"),
     path("experten/austragen/", programme_views.expert_opt_out, name="expert_opt_out"),
+    path("experten/<uuid:expert_uuid>/kontakt/", programme_views.expert_contact, name="expert_contact"),
     path("cluster/", programme_views.clusters, name="clusters"),
     path("cluster/dokumente/suche/", document_views.document_search, name="document_search"),
     path("cluster/<slug:key>/", programme_views.cluster, name="cluster"),
