@@ -199,6 +199,9 @@ class Assessment(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.CharField(_("comment"), max_length=500, blank=True)
+    # When a later review of the same person, competence and framework version replaced this
+    # confirmed level (None: it is the current one). Lets the heat map aggregate in SQL.
+    superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
