@@ -12,7 +12,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from dikom.competences.models import Assessment, RoleProfile, StaffProfile
@@ -148,20 +148,34 @@ def _level_sums(
     levels against the framework version of the person's profile count; a level is valid at T when
     it was reviewed before T and not superseded (``Assessment.superseded_at``) before T.
     """
+    # A plain join from the city's staff (SQLite plans an IN-subquery or a join through the role
+    # profile as a scan per person); the framework version is checked per group below.
     rows = Assessment.objects.filter(
-        staff__in=_city_staff(municipality_id, unit_ids),
-        framework_version_id=F("staff__role_profile__framework_version_id"),
+        staff__municipality_id=municipality_id,
+        staff__left_on__isnull=True,
+        staff__role_profile__isnull=False,
+        staff__org_unit__isnull=False,
         confirmed_level__isnull=False,
         reviewed_at__isnull=False,
     )
+    if unit_ids is not None:
+        rows = rows.filter(staff__org_unit_id__in=unit_ids)
+    version_of = dict(RoleProfile.objects.values_list("pk", "framework_version_id"))
     sums: dict[str, Any] = {"now": Sum("confirmed_level", filter=Q(superseded_at__isnull=True))}
     for i, end in enumerate(quarter_ends):
         valid = Q(reviewed_at__lt=end) & (Q(superseded_at__isnull=True) | Q(superseded_at__gte=end))
         sums[f"q{i}"] = Sum("confirmed_level", filter=valid)
     result: dict[tuple[str, int, int], list[int]] = {}
-    grouped = rows.values("competence_code", "staff__org_unit_id", "staff__role_profile_id").annotate(**sums)
+    # order_by(): no default ordering (it would join the person's city and user into the GROUP BY)
+    grouped = (
+        rows.order_by()
+        .values("competence_code", "staff__org_unit_id", "staff__role_profile_id", "framework_version_id")
+        .annotate(**sums)
+    )
     for row in grouped:
         values: dict[str, Any] = dict(row)
+        if version_of.get(values["staff__role_profile_id"]) != values["framework_version_id"]:
+            continue  # levels against another framework version than the person's profile
         key = (values["competence_code"], values["staff__org_unit_id"], values["staff__role_profile_id"])
         result[key] = [values["now"] or 0, *[values[f"q{i}"] or 0 for i in range(len(quarter_ends))]]
     return result
@@ -175,6 +189,7 @@ def city_heat_map(municipality_id: int, *, unit_ids: set[int] | None = None, lan
     """
     counts = list(
         _city_staff(municipality_id, unit_ids)
+        .order_by()
         .values("org_unit_id", "org_unit__name", "role_profile_id")
         .annotate(n=Count("id"))
         .values_list("org_unit_id", "org_unit__name", "role_profile_id", "n")
@@ -341,6 +356,7 @@ def city_roadmap(municipality_id: int, *, language: str = "de") -> Roadmap:
 
     counts = list(
         _city_staff(municipality_id)
+        .order_by()
         .values("org_unit_id", "role_profile_id")
         .annotate(n=Count("id"))
         .values_list("org_unit_id", "role_profile_id", "n")
