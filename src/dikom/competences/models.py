@@ -208,7 +208,21 @@ class Assessment(models.Model):
         ordering = ["staff", "competence_code", "-created_at"]
         verbose_name = _("assessment")
         verbose_name_plural = _("assessments")
-        indexes = [models.Index(fields=["staff", "competence_code", "created_at"], name="assessment_history")]
+        indexes = [
+            models.Index(fields=["staff", "competence_code", "created_at"], name="assessment_history"),
+            # Covers the heat map's level sums (gaps._level_sums): no table lookups per assessment.
+            models.Index(
+                fields=[
+                    "staff",
+                    "competence_code",
+                    "framework_version",
+                    "confirmed_level",
+                    "reviewed_at",
+                    "superseded_at",
+                ],
+                name="assessment_levels",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.competence_code} · {self.get_status_display()}"
