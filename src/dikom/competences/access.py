@@ -254,3 +254,91 @@ def roadmap_municipalities(user: Any) -> list[Municipality]:
     if not _authenticated(user):
         return []
     return [m for m in staff_municipalities(user) if roles_in(user, m) & CITY_OVERVIEW_ROLES]
+
+
+# --- approval of enrolments -------------------------------------------------------------------------
+#
+# An enrolment request goes to the person's line managers: the heads of the nearest unit at or
+# above the person's unit that has a head (not the person themselves). Only where nobody heads
+# any unit above the person (or they belong to no unit) does the city's HR decide instead.
+# Nobody of another city ever decides (or sees the request).
+
+
+def _unit_chain(org_unit_id: int | None, municipality_id: int) -> list[int]:
+    if org_unit_id is None:
+        return []
+    parents = dict(OrgUnit.objects.filter(municipality_id=municipality_id).values_list("id", "parent_id"))
+    chain: list[int] = []
+    current: int | None = org_unit_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = parents.get(current)
+    return chain
+
+
+def line_managers_of(staff: StaffProfile) -> list[Any]:
+    """The users who head the nearest unit above ``staff`` (including their own unit) that has a head."""
+    heads: dict[int, list[Any]] = {}
+    for manager in UnitManager.objects.filter(org_unit__municipality_id=staff.municipality_id).select_related("user"):
+        if manager.user_id != staff.user_id and manager.user.is_active:
+            heads.setdefault(manager.org_unit_id, []).append(manager.user)
+    for unit_id in _unit_chain(staff.org_unit_id, staff.municipality_id):
+        if heads.get(unit_id):
+            return heads[unit_id]
+    return []
+
+
+def approvers_of(staff: StaffProfile) -> list[Any]:
+    """Who decides on ``staff``'s enrolment requests: line managers, else the city's HR."""
+    managers = line_managers_of(staff)
+    if managers:
+        return managers
+    from dikom.accounts.models import User
+
+    return list(
+        User.objects.filter(
+            is_active=True,
+            memberships__municipality_id=staff.municipality_id,
+            memberships__role__in=list(HR_ROLES),
+        )
+        .exclude(pk=staff.user_id)
+        .distinct()
+    )
+
+
+def can_approve(user: Any, staff: StaffProfile) -> bool:
+    if not _authenticated(user) or staff.user_id == user.pk:
+        return False
+    if is_manager_of(user, staff):
+        return True
+    return is_hr_of(user, staff.municipality_id) and not line_managers_of(staff)
+
+
+def pending_approvals(user: Any) -> list[Any]:
+    """Enrolment requests ``user`` decides on (their own city's staff only), oldest first."""
+    from dikom.competences.models import Enrolment
+
+    if not _authenticated(user):
+        return []
+    cities = set(UnitManager.objects.filter(user=user).values_list("org_unit__municipality_id", flat=True))
+    cities |= {m.pk for m in staff_municipalities(user) if roles_in(user, m) & HR_ROLES}
+    requests = (
+        Enrolment.objects.filter(status=Enrolment.Status.REQUESTED, staff__municipality_id__in=cities)
+        .select_related("staff__user", "staff__municipality", "staff__org_unit", "training__offered_by")
+        .order_by("created_at", "id")
+    )
+    return [e for e in requests if can_approve(user, e.staff)]
+
+
+def get_enrolment_for_approver(user: Any, enrolment_uuid: Any) -> Any:
+    """A request ``user`` decides on, else 404 (also for other cities' requests)."""
+    from dikom.competences.models import Enrolment
+
+    enrolment = (
+        Enrolment.objects.select_related("staff__user", "staff__municipality", "training")
+        .filter(uuid=enrolment_uuid)
+        .first()
+    )
+    if enrolment is None or not can_approve(user, enrolment.staff):
+        raise Http404
+    return enrolment

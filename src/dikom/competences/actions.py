@@ -351,7 +351,16 @@ def review_assessment(assessment: Assessment, *, manager: Any, level: int, comme
     locked.reviewed_by = manager
     locked.reviewed_at = timezone.now()
     locked.review_comment = comment[:500]
+    locked.superseded_at = None
     locked.save()
+    # The earlier confirmed levels of this competence are history from now on.
+    Assessment.objects.filter(
+        staff_id=locked.staff_id,
+        competence_code=locked.competence_code,
+        framework_version_id=locked.framework_version_id,
+        confirmed_level__isnull=False,
+        superseded_at__isnull=True,
+    ).exclude(pk=locked.pk).update(superseded_at=locked.reviewed_at)
     # A review done is the periodic review: the next one is due one interval from today.
     staff = locked.staff
     today = timezone.localdate()

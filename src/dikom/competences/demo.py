@@ -71,6 +71,10 @@ def _assess(staff: StaffProfile, manager: User, rng: random.Random, now: datetim
             )
             actions.review_assessment(assessment, manager=manager, level=step)
             Assessment.objects.filter(pk=assessment.pk).update(created_at=when, reviewed_at=when)
+            # the review just superseded the earlier level "now"; in the invented history it happened at ``when``
+            Assessment.objects.filter(
+                staff=staff, competence_code=code, superseded_at__gt=when + datetime.timedelta(days=1)
+            ).exclude(pk=assessment.pk).update(superseded_at=when)
 
 
 @transaction.atomic
@@ -217,6 +221,7 @@ def _demo_programme(digcomp: Any, now: datetime.datetime) -> None:
         )
         for booked in StaffProfile.objects.filter(user__username__contains="-roadmap-0").order_by("pk")[: days % 7]:
             programme.enrol(training, booked, actor=None)
+    _demo_approval_and_library()
     for username, codes, clusters, availability in EXPERTS:
         expert = StaffProfile.objects.filter(user__username=username).first()
         if expert is not None:
@@ -227,3 +232,43 @@ def _demo_programme(digcomp: Any, now: datetime.datetime) -> None:
                 availability=availability,
                 actor=None,
             )
+
+
+DOCUMENT_V1 = (
+    "Checkliste Einführung der E-Akte (Demo, erfunden)\n\n"
+    "1. Aktenplan abstimmen\n2. Scan-Arbeitsplätze einrichten\n3. Schulungen planen\n"
+)
+DOCUMENT_V2 = DOCUMENT_V1 + "4. Aufbewahrungsfristen im Aktenplan hinterlegen\n5. Personalrat beteiligen\n"
+
+
+def _demo_approval_and_library() -> None:
+    """Fulda's caseworker asks for Gießen's training (awaiting her manager), and a cluster document
+    with two versions uploaded by staff of two cities."""
+    import io
+
+    from dikom.competences import documents, programme
+    from dikom.competences.models import Cluster, Training
+
+    caseworker = StaffProfile.objects.filter(user__username="fulda-caseworker").first()
+    training = Training.objects.filter(title="Datenschutz im Bürgerbüro").first()
+    if caseworker is not None and training is not None:
+        programme.request_enrolment(training, caseworker, actor=caseworker.user)
+    cluster = Cluster.objects.filter(key="e-akte").first()
+    first = User.objects.filter(username="marburg-designer").first()
+    second = User.objects.filter(username="fulda-teamleitung").first()
+    if cluster is None or first is None or second is None:
+        return
+    v1, v2 = DOCUMENT_V1.encode(), DOCUMENT_V2.encode()
+    document = documents.create_document(
+        cluster,
+        title="Checkliste Einführung der E-Akte (Demo)",
+        description="Erfundene Beispiel-Checkliste für die Demo.",
+        upload=documents.Upload(name="checkliste-e-akte.txt", size=len(v1), stream=io.BytesIO(v1)),
+        actor=first,
+    )
+    documents.add_version(
+        document,
+        upload=documents.Upload(name="checkliste-e-akte.txt", size=len(v2), stream=io.BytesIO(v2)),
+        note="Aufbewahrungsfristen und Personalrat ergänzt",
+        actor=second,
+    )

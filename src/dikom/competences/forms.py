@@ -163,9 +163,41 @@ class ExpertForm(forms.Form):
         required=False,
         help_text=_("For example: Tuesdays and Thursdays, by e-mail."),
     )
+    unavailable_until = forms.DateField(
+        label=_("Not available until (e.g. holidays)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Until this day colleagues see that you are away and cannot send you a request."),
+    )
+    share_email = forms.BooleanField(
+        label=_("Show my e-mail address to staff of other cities"),
+        required=False,
+        help_text=_("Otherwise they reach you through a contact form; your address stays hidden."),
+    )
 
     def __init__(self, *args: Any, version: FrameworkVersion, language: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["competences"].choices = [  # type: ignore[attr-defined]
             (c["code"], f"{c['code']} {c['title'].get(language) or c['title']['de']}") for c in version.competences()
         ]
+
+
+class DocumentForm(forms.Form):
+    """A new document of a cluster's library, with its first version."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    file = forms.FileField(label=_("File (PDF, office document, image or text)"))
+
+
+class DocumentVersionForm(forms.Form):
+    note = forms.CharField(label=_("What changed?"), max_length=500)
+    file = forms.FileField(label=_("New version (file)"))
+
+
+class ExpertContactForm(forms.Form):
+    message = forms.CharField(
+        label=_("Your question or request"), max_length=2000, widget=forms.Textarea(attrs={"rows": 6})
+    )

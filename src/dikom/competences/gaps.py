@@ -1,8 +1,9 @@
 """Gaps (required minus confirmed level) per person and the heat map per city (read only).
 
-The heat map reads three flat queries (staff, requirements, latest confirmed
-levels) and aggregates in Python; a cell of fewer than ``MIN_CELL`` people is
-never shown, not even its count.
+The heat map and the city's roadMAP aggregate in SQL: people per (unit, role
+profile) and sums of confirmed levels per (competence, unit, profile), so their
+cost grows with units × competences, not with staff × assessments. A cell of
+fewer than ``MIN_CELL`` people is never shown, not even its count.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from dikom.competences.models import Assessment, RoleProfile, StaffProfile
@@ -128,17 +130,75 @@ def _quarter_ends(count: int, today: datetime.date) -> list[tuple[str, datetime.
     return list(reversed(result))
 
 
-def city_heat_map(municipality_id: int, *, unit_ids: set[int] | None = None, language: str = "de") -> HeatMap:
-    """Competence × org unit for the city's staff with a role profile (optionally only some units)."""
-    staff_qs = StaffProfile.objects.filter(
+def _city_staff(municipality_id: int, unit_ids: set[int] | None = None) -> Any:
+    staff = StaffProfile.objects.filter(
         municipality_id=municipality_id, left_on__isnull=True, role_profile__isnull=False, org_unit__isnull=False
     )
     if unit_ids is not None:
-        staff_qs = staff_qs.filter(org_unit_id__in=unit_ids)
-    staff = list(staff_qs.values_list("id", "org_unit_id", "org_unit__name", "role_profile_id"))
-    profile_ids = {p for *_rest, p in staff}
-    profiles = {p.pk: p for p in RoleProfile.objects.filter(pk__in=profile_ids).select_related("framework_version")}
-    units = sorted({(u, name) for _s, u, name, _p in staff}, key=lambda item: item[1])
+        staff = staff.filter(org_unit_id__in=unit_ids)
+    return staff
+
+
+def _level_sums(
+    municipality_id: int, unit_ids: set[int] | None, quarter_ends: list[datetime.datetime]
+) -> dict[tuple[str, int, int], list[int]]:
+    """Sums of confirmed levels per (competence, unit, role profile), aggregated in SQL.
+
+    Value: [sum of the current levels, sum of the levels valid at each of ``quarter_ends``]. Only
+    levels against the framework version of the person's profile count; a level is valid at T when
+    it was reviewed before T and not superseded (``Assessment.superseded_at``) before T.
+    """
+    # A plain join from the city's staff (SQLite plans an IN-subquery or a join through the role
+    # profile as a scan per person); the framework version is checked per group below.
+    rows = Assessment.objects.filter(
+        staff__municipality_id=municipality_id,
+        staff__left_on__isnull=True,
+        staff__role_profile__isnull=False,
+        staff__org_unit__isnull=False,
+        confirmed_level__isnull=False,
+        reviewed_at__isnull=False,
+    )
+    if unit_ids is not None:
+        rows = rows.filter(staff__org_unit_id__in=unit_ids)
+    version_of = dict(RoleProfile.objects.values_list("pk", "framework_version_id"))
+    sums: dict[str, Any] = {"now": Sum("confirmed_level", filter=Q(superseded_at__isnull=True))}
+    for i, end in enumerate(quarter_ends):
+        valid = Q(reviewed_at__lt=end) & (Q(superseded_at__isnull=True) | Q(superseded_at__gte=end))
+        sums[f"q{i}"] = Sum("confirmed_level", filter=valid)
+    result: dict[tuple[str, int, int], list[int]] = {}
+    # order_by(): no default ordering (it would join the person's city and user into the GROUP BY)
+    grouped = (
+        rows.order_by()
+        .values("competence_code", "staff__org_unit_id", "staff__role_profile_id", "framework_version_id")
+        .annotate(**sums)
+    )
+    for row in grouped:
+        values: dict[str, Any] = dict(row)
+        if version_of.get(values["staff__role_profile_id"]) != values["framework_version_id"]:
+            continue  # levels against another framework version than the person's profile
+        key = (values["competence_code"], values["staff__org_unit_id"], values["staff__role_profile_id"])
+        result[key] = [values["now"] or 0, *[values[f"q{i}"] or 0 for i in range(len(quarter_ends))]]
+    return result
+
+
+def city_heat_map(municipality_id: int, *, unit_ids: set[int] | None = None, language: str = "de") -> HeatMap:
+    """Competence × org unit for the city's staff with a role profile (optionally only some units).
+
+    Three small queries: people per (unit, role profile), the profiles, and the level sums per
+    (competence, unit, profile) for now and the end of the last four quarters (``_level_sums``).
+    """
+    counts = list(
+        _city_staff(municipality_id, unit_ids)
+        .order_by()
+        .values("org_unit_id", "org_unit__name", "role_profile_id")
+        .annotate(n=Count("id"))
+        .values_list("org_unit_id", "org_unit__name", "role_profile_id", "n")
+    )
+    profiles = {
+        p.pk: p
+        for p in RoleProfile.objects.filter(pk__in={p for *_r, p, _n in counts}).select_related("framework_version")
+    }
+    units = sorted({(u, name) for u, name, _p, _n in counts}, key=lambda item: item[1])
     titles: dict[str, str] = {}
     order: list[str] = []
     for profile in profiles.values():
@@ -146,29 +206,21 @@ def city_heat_map(municipality_id: int, *, unit_ids: set[int] | None = None, lan
             if competence["code"] in profile.requirements and competence["code"] not in titles:
                 titles[competence["code"]] = competence["title"].get(language) or competence["title"]["de"]
                 order.append(competence["code"])
-    # Latest confirmed level per (person, competence), with when it was confirmed (for the trend).
-    # Only levels against the framework version of the person's profile count.
-    version_of = {s: profiles[p].framework_version_id for s, _u, _n, p in staff}
-    history: dict[tuple[int, str], list[tuple[datetime.datetime, int]]] = {}
-    for staff_id, code, level, reviewed_at, version_id in (
-        Assessment.objects.filter(
-            staff_id__in=[s for s, *_ in staff], confirmed_level__isnull=False, reviewed_at__isnull=False
-        )
-        .order_by("reviewed_at")
-        .values_list("staff_id", "competence_code", "confirmed_level", "reviewed_at", "framework_version_id")
-    ):
-        if level is not None and reviewed_at is not None and version_of.get(staff_id) == version_id:
-            history.setdefault((staff_id, code), []).append((reviewed_at, level))
+    quarters = _quarter_ends(4, timezone.localdate())
+    levels = _level_sums(municipality_id, unit_ids, [end for _label, end in quarters])
     sums: dict[tuple[str, int], list[float]] = {}
-    for staff_id, unit_id, _name, profile_id in staff:
-        requirements = profiles[profile_id].requirements
-        for code, required in requirements.items():
-            entries = history.get((staff_id, code))
-            level = entries[-1][1] if entries else 0
+    trend_sums: dict[str, list[float]] = {}
+    for unit_id, _name, profile_id, n in counts:
+        for code, required in profiles[profile_id].requirements.items():
+            level = levels.get((code, unit_id, profile_id), [0] * (len(quarters) + 1))
             bucket = sums.setdefault((code, unit_id), [0, 0.0, 0.0])
-            bucket[0] += 1
-            bucket[1] += level
-            bucket[2] += required
+            bucket[0] += n
+            bucket[1] += level[0]
+            bucket[2] += required * n
+            trend = trend_sums.setdefault(code, [0.0] * (len(quarters) + 1))
+            trend[0] += n
+            for i in range(len(quarters)):
+                trend[i + 1] += level[i + 1]
     heat = HeatMap(units=units, competences=[(c, titles[c]) for c in order])
     for key, (people, level_sum, required_sum) in sums.items():
         people_count = int(people)
@@ -177,21 +229,12 @@ def city_heat_map(municipality_id: int, *, unit_ids: set[int] | None = None, lan
             if people_count < MIN_CELL
             else Cell(people_count, round(level_sum / people_count, 1), round(required_sum / people_count, 1))
         )
-    # Trend: average confirmed level of the city per competence at the end of the last four quarters.
-    quarters = _quarter_ends(4, timezone.localdate())
+    # Trend: average confirmed level of the city per competence at the end of the last four quarters
+    # (people without a confirmed level then count as 0).
     heat.trend_quarters = [label for label, _end in quarters]
-    required_by_staff = {s: profiles[p].requirements for s, _u, _n, p in staff}
     for code in order:
-        values: list[float | None] = []
-        for _label, end in quarters:
-            levels: list[int] = []
-            for staff_id, requirements in required_by_staff.items():
-                if code not in requirements:
-                    continue
-                before = [lvl for at, lvl in history.get((staff_id, code), []) if at < end]
-                levels.append(before[-1] if before else 0)
-            values.append(round(sum(levels) / len(levels), 1) if len(levels) >= MIN_CELL else None)
-        heat.trend[code] = values
+        people, *values = trend_sums.get(code, [0.0] * (len(quarters) + 1))
+        heat.trend[code] = [round(v / people, 1) if people >= MIN_CELL else None for v in values]
     return heat
 
 
@@ -311,40 +354,35 @@ def city_roadmap(municipality_id: int, *, language: str = "de") -> Roadmap:
     """
     from dikom.competences.models import Enrolment
 
-    staff = list(
-        StaffProfile.objects.filter(
-            municipality_id=municipality_id, left_on__isnull=True, role_profile__isnull=False, org_unit__isnull=False
-        ).values_list("id", "org_unit_id", "role_profile_id")
+    counts = list(
+        _city_staff(municipality_id)
+        .order_by()
+        .values("org_unit_id", "role_profile_id")
+        .annotate(n=Count("id"))
+        .values_list("org_unit_id", "role_profile_id", "n")
     )
     profiles = {
-        p.pk: p for p in RoleProfile.objects.filter(pk__in={p for *_r, p in staff}).select_related("framework_version")
+        p.pk: p
+        for p in RoleProfile.objects.filter(pk__in={p for _u, p, _n in counts}).select_related("framework_version")
     }
     department = _department_of(municipality_id)
-    departments = sorted({department[u] for _s, u, _p in staff if u in department}, key=lambda d: d[1])
+    departments = sorted({department[u] for u, _p, _n in counts if u in department}, key=lambda d: d[1])
     titles: dict[str, str] = {}
     for profile in profiles.values():
         for competence in profile.framework_version.competences():
             if competence["code"] in profile.requirements:
                 titles.setdefault(competence["code"], competence["title"].get(language) or competence["title"]["de"])
-    version_of = {s: profiles[p].framework_version_id for s, _u, p in staff}
-    latest: dict[tuple[int, str], int] = {}
-    for staff_id, code, level, version_id in (
-        Assessment.objects.filter(staff_id__in=list(version_of), confirmed_level__isnull=False)
-        .order_by("reviewed_at", "id")
-        .values_list("staff_id", "competence_code", "confirmed_level", "framework_version_id")
-    ):
-        if version_of.get(staff_id) == version_id and level is not None:
-            latest[(staff_id, code)] = level
+    levels = _level_sums(municipality_id, None, [])
     sums: dict[tuple[str, int | None], list[float]] = {}
-    for staff_id, unit_id, profile_id in staff:
+    for unit_id, profile_id, n in counts:
         dept = department.get(unit_id, (unit_id, ""))[0]
         for code, required in profiles[profile_id].requirements.items():
-            level = latest.get((staff_id, code), 0)
+            level = levels.get((code, unit_id, profile_id), [0])[0]
             for key in ((code, dept), (code, None)):
                 bucket = sums.setdefault(key, [0, 0.0, 0.0])
-                bucket[0] += 1
+                bucket[0] += n
                 bucket[1] += level
-                bucket[2] += required
+                bucket[2] += required * n
 
     def cell(key: tuple[str, int | None]) -> Cell:
         people, level_sum, required_sum = sums.get(key, [0, 0.0, 0.0])
@@ -374,4 +412,4 @@ def city_roadmap(municipality_id: int, *, language: str = "de") -> Roadmap:
         )
         for code in order
     ]
-    return Roadmap(departments=departments, rows=rows, people=len(staff))
+    return Roadmap(departments=departments, rows=rows, people=sum(n for _u, _p, n in counts))

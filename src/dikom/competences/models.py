@@ -199,13 +199,30 @@ class Assessment(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.CharField(_("comment"), max_length=500, blank=True)
+    # When a later review of the same person, competence and framework version replaced this
+    # confirmed level (None: it is the current one). Lets the heat map aggregate in SQL.
+    superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["staff", "competence_code", "-created_at"]
         verbose_name = _("assessment")
         verbose_name_plural = _("assessments")
-        indexes = [models.Index(fields=["staff", "competence_code", "created_at"], name="assessment_history")]
+        indexes = [
+            models.Index(fields=["staff", "competence_code", "created_at"], name="assessment_history"),
+            # Covers the heat map's level sums (gaps._level_sums): no table lookups per assessment.
+            models.Index(
+                fields=[
+                    "staff",
+                    "competence_code",
+                    "framework_version",
+                    "confirmed_level",
+                    "reviewed_at",
+                    "superseded_at",
+                ],
+                name="assessment_levels",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.competence_code} · {self.get_status_display()}"
@@ -312,15 +329,29 @@ class Enrolment(models.Model):
     """A staff member's place on a training (or on its waiting list) and whether they completed it."""
 
     class Status(models.TextChoices):
+        REQUESTED = "requested", _("Awaiting approval by the line manager")
         ENROLLED = "enrolled", _("Enrolled")
         WAITING = "waiting", _("On the waiting list")
         COMPLETED = "completed", _("Completed")
         CANCELLED = "cancelled", _("Cancelled")
+        DECLINED = "declined", _("Declined by the line manager")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     training = models.ForeignKey(Training, on_delete=models.CASCADE, related_name="enrolments")
     staff = models.ForeignKey(StaffProfile, on_delete=models.CASCADE, related_name="enrolments")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ENROLLED)
+    # Place in the queue for a seat: set when the request is approved (the waiting list is in this order).
+    queued_at = models.DateTimeField(_("queued for a seat at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_comment = models.CharField(_("comment on the decision"), max_length=500, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -367,6 +398,8 @@ class Expert(models.Model):
     competence_codes = models.JSONField(_("competences"), default=list)
     clusters = models.ManyToManyField(Cluster, verbose_name=_("clusters"), blank=True, related_name="experts")
     availability = models.CharField(_("availability"), max_length=300, blank=True)
+    unavailable_until = models.DateField(_("not available until"), null=True, blank=True)
+    share_email = models.BooleanField(_("show my e-mail address to other cities"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -377,3 +410,105 @@ class Expert(models.Model):
 
     def __str__(self) -> str:
         return str(self.staff)
+
+    def is_available(self, today: Any = None) -> bool:
+        from django.utils import timezone
+
+        return self.unavailable_until is None or self.unavailable_until < (today or timezone.localdate())
+
+
+class ExpertContact(models.Model):
+    """That someone sent an expert a contact request (for the daily limit); the message itself is not kept."""
+
+    expert = models.ForeignKey(Expert, verbose_name=_("expert"), on_delete=models.CASCADE, related_name="contacts")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("sender"), on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("contact request to an expert")
+        verbose_name_plural = _("contact requests to experts")
+        indexes = [models.Index(fields=["sender", "created_at"], name="expertcontact_sender")]
+
+    def __str__(self) -> str:
+        return f"{self.sender} → {self.expert}"
+
+
+class ClusterDocument(models.Model):
+    """A document in a cluster's library of the Virtual Competence Center, with all its versions.
+
+    Visible to the cooperation's staff only (never to citizens). ``search_text`` holds the folded
+    words of the title, description and every version's note and file name (see documents.py).
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    cluster = models.ForeignKey(
+        Cluster, verbose_name=_("competence cluster"), on_delete=models.CASCADE, related_name="documents"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True, max_length=2000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    search_text = models.TextField(_("search text"), blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["cluster", "title"]
+        verbose_name = _("cluster document")
+        verbose_name_plural = _("cluster documents")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DocumentVersion(models.Model):
+    """One uploaded version of a cluster document: who uploaded it when, and what changed."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    document = models.ForeignKey(
+        ClusterDocument, verbose_name=_("document"), on_delete=models.CASCADE, related_name="versions"
+    )
+    number = models.PositiveIntegerField(_("version"))
+    file = models.FileField(_("file"), upload_to="competences/documents/%Y/")
+    file_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=120)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    scan_status = models.CharField(_("virus check"), max_length=20)
+    note = models.CharField(_("what changed"), max_length=500, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_by_name = models.CharField(_("uploaded by (name)"), max_length=200, blank=True)
+    municipality = models.ForeignKey(
+        Municipality,
+        verbose_name=_("municipality"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["document", "-number"]
+        verbose_name = _("document version")
+        verbose_name_plural = _("document versions")
+        constraints = [models.UniqueConstraint(fields=["document", "number"], name="document_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.document} v{self.number}"

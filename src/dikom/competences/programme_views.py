@@ -21,9 +21,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from dikom.accounts.access import staff_municipalities
 from dikom.competences import access, programme
 from dikom.competences.actions import CompetenceError
-from dikom.competences.forms import ExpertForm, TrainingForm
+from dikom.competences.forms import DocumentForm, ExpertContactForm, ExpertForm, TrainingForm
 from dikom.competences.models import Cluster, Enrolment, Expert, Framework, FrameworkVersion, Training
 from dikom.lib import icalendar
 from dikom.municipalities.models import Municipality
@@ -198,15 +199,52 @@ def training_enrol(request: HttpRequest, training_uuid: Any) -> HttpResponse:
         messages.error(request, _("You are not in roadMAP yet. HR of your city adds staff members."))
         return redirect("competences:training", training_uuid=item.uuid)
     try:
-        enrolment = programme.enrol(item, staff, actor=request.user)
+        enrolment = programme.request_enrolment(item, staff, actor=request.user)
     except CompetenceError as exc:
         messages.error(request, str(exc))
     else:
-        if enrolment.status == Enrolment.Status.WAITING:
-            messages.info(request, _("All seats are taken; you are on the waiting list."))
+        if enrolment.status == Enrolment.Status.REQUESTED:
+            messages.success(request, _("Your request was sent to your line manager for approval."))
         else:
-            messages.success(request, _("You are enrolled."))
+            messages.info(request, _("Your enrolment: %(status)s") % {"status": enrolment.get_status_display()})
     return redirect("competences:training", training_uuid=item.uuid)
+
+
+@login_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    """Enrolment requests of the people one is line manager of (HR: of people without one)."""
+    _require_staff(request)
+    return render(request, "competences/approvals.html", {"requests": access.pending_approvals(request.user)})
+
+
+@login_required
+@require_POST
+def approval_decide(request: HttpRequest, enrolment_uuid: Any) -> HttpResponse:
+    enrolment = access.get_enrolment_for_approver(request.user, enrolment_uuid)
+    decision = request.POST.get("decision", "")
+    if decision not in ("approve", "decline"):
+        messages.error(request, _("Please choose whether to approve or decline."))
+        return redirect("competences:approvals")
+    try:
+        decided = programme.decide_enrolment(
+            enrolment,
+            approver=request.user,
+            approve=decision == "approve",
+            comment=request.POST.get("comment", "")[:500],
+        )
+    except CompetenceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("%(name)s · %(title)s: %(status)s")
+            % {
+                "name": decided.staff.user.get_full_name() or decided.staff.user.get_username(),
+                "title": enrolment.training.title,
+                "status": decided.get_status_display(),
+            },
+        )
+    return redirect("competences:approvals")
 
 
 @login_required
@@ -245,6 +283,11 @@ def training_complete(request: HttpRequest, training_uuid: Any, enrolment_uuid: 
 
 
 # --- Virtual Competence Center ------------------------------------------------------------------
+
+
+def _viewer_city_ids(request: HttpRequest) -> set[int]:
+    """Cities of the viewer: an expert's e-mail address is shown within the own city, elsewhere only if agreed."""
+    return set(staff_municipalities(request.user).values_list("pk", flat=True))
 
 
 def _experts(code: str = "", cluster: Cluster | None = None) -> list[Expert]:
@@ -288,6 +331,8 @@ def experts(request: HttpRequest) -> HttpResponse:
             "code_title": titles.get(code, ""),
             "own": own,
             "can_opt_in": access.own_staff_profiles(request.user).exists(),
+            "viewer_city_ids": _viewer_city_ids(request),
+            "today": timezone.localdate(),
         },
     )
 
@@ -305,6 +350,8 @@ def expert_entry(request: HttpRequest) -> HttpResponse:
             "competences": current.competence_codes,
             "clusters": current.clusters.all(),
             "availability": current.availability,
+            "unavailable_until": current.unavailable_until,
+            "share_email": current.share_email,
         }
         if current
         else None
@@ -317,6 +364,8 @@ def expert_entry(request: HttpRequest) -> HttpResponse:
                 competence_codes=form.cleaned_data["competences"],
                 clusters=list(form.cleaned_data["clusters"]),
                 availability=form.cleaned_data["availability"],
+                unavailable_until=form.cleaned_data["unavailable_until"],
+                share_email=form.cleaned_data["share_email"],
                 actor=request.user,
             )
         except CompetenceError as exc:
@@ -375,5 +424,38 @@ def cluster(request: HttpRequest, key: str) -> HttpResponse:
             "competences": [(c, titles.get(c, c)) for c in codes],
             "items": _cards(list(upcoming), titles),
             "experts": [(e, [(c, titles.get(c, c)) for c in e.competence_codes]) for e in experts_found],
+            "viewer_city_ids": _viewer_city_ids(request),
+            "today": timezone.localdate(),
+            "documents": found.documents.annotate(n_versions=Count("versions")).order_by("title"),
+            "document_form": DocumentForm(),
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def expert_contact(request: HttpRequest, expert_uuid: Any) -> HttpResponse:
+    """A contact request to an expert of any city, by mail; refused while the expert is away."""
+    _require_staff(request)
+    expert = (
+        Expert.objects.select_related("staff__user", "staff__municipality")
+        .filter(uuid=expert_uuid, staff__left_on__isnull=True)
+        .first()
+    )
+    if expert is None:
+        raise Http404
+    form = ExpertContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            programme.contact_expert(expert, sender=request.user, message=form.cleaned_data["message"])
+        except CompetenceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Your request was sent. The expert answers you by e-mail."))
+            return redirect("competences:experts")
+    return render(
+        request,
+        "competences/expert_contact.html",
+        {"expert": expert, "form": form, "available": expert.is_available()},
+        status=400 if request.method == "POST" else 200,
     )

@@ -7,16 +7,19 @@ from typing import Any
 
 from dikom.competences import access, gaps
 from dikom.competences.actions import install_builtin_clusters, install_builtin_frameworks
+from dikom.competences.documents import DocumentHit, search_documents
 from dikom.competences.models import Evidence, FrameworkVersion
 
 __all__ = [
     "EVIDENCE_KINDS",
+    "DocumentHit",
     "FrameworkVersion",
     "OwnGap",
     "competence_titles",
     "install_builtin_clusters",
     "install_builtin_frameworks",
     "own_gaps",
+    "search_documents",
 ]
 
 EVIDENCE_KINDS = Evidence.Kind

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dikom.competences import programme_views, views
+from dikom.competences import document_views, programme_views, views
 
 app_name = "competences"
 
@@ -34,10 +34,21 @@ urlpatterns += [
         programme_views.training_complete,
         name="training_complete",
     ),
+    path("freigaben/", programme_views.approvals, name="approvals"),
+    path("freigaben/<uuid:enrolment_uuid>/", programme_views.approval_decide, name="approval_decide"),
     path("experten/", programme_views.experts, name="experts"),
     path("experten/mein-eintrag/", programme_views.expert_entry, name="expert_entry"),
     path("experten/austragen/", programme_views.expert_opt_out, name="expert_opt_out"),
+    path("experten/<uuid:expert_uuid>/kontakt/", programme_views.expert_contact, name="expert_contact"),
     path("cluster/", programme_views.clusters, name="clusters"),
+    path("cluster/dokumente/suche/", document_views.document_search, name="document_search"),
     path("cluster/<slug:key>/", programme_views.cluster, name="cluster"),
+    path("cluster/<slug:key>/dokumente/neu/", document_views.document_new, name="document_new"),
+    path("cluster/<slug:key>/dokumente/<uuid:document_uuid>/", document_views.document, name="document"),
+    path(
+        "cluster/<slug:key>/dokumente/<uuid:document_uuid>/v<int:number>/",
+        document_views.document_download,
+        name="document_download",
+    ),
     path("<slug:slug>/schulungen/neu/", programme_views.training_new, name="training_new"),
 ]

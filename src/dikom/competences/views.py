@@ -62,6 +62,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "managed": [(s, pending.get(s.pk, 0)) for s in managed],
             "overview_cities": access.overview_municipalities(request.user),
             "roadmap_city_ids": {m.pk for m in access.roadmap_municipalities(request.user)},
+            "approvals": len(access.pending_approvals(request.user)),
         },
     )
 

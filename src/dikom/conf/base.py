@@ -1045,6 +1045,13 @@ DIKOM_COMPETENCES_RETENTION_DAYS = env_int(
     "each city may set its own period.",
     minimum=0,
 )
+DIKOM_COMPETENCES_MAX_DOCUMENT_BYTES = env_int(
+    "DIKOM_COMPETENCES_MAX_DOCUMENT_BYTES",
+    25 * 1024 * 1024,
+    "Largest file staff may upload to a cluster's document library in the Virtual Competence Center "
+    "(bytes; the request limit DIKOM_MAX_REQUEST_BYTES applies too).",
+    minimum=1024,
+)
 
 # --- Hand-over of submitted applications to back-office systems ----------------------
 

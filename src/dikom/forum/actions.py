@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from dikom.audit import actions as audit
 from dikom.forum import access, documents, notifications
 from dikom.forum.models import Answer, Category, Event, Flag, Registration, Revision, Tag, Topic, Vote
+from dikom.lib import waitlist
 
 MAX_FREE_TAGS = 5
 
@@ -351,21 +352,21 @@ def create_event(
 
 @transaction.atomic
 def register(event: Event, *, user: Any) -> Registration:
-    locked = Event.objects.select_for_update().get(pk=event.pk)
+    locked = waitlist.lock(Event, event.pk)
     if locked.starts_at <= timezone.now():
         raise ForumError(_("This event has already started; registration is closed."))
     existing = Registration.objects.filter(event=locked, user=user).first()
     if existing is not None:
         return existing
-    taken = locked.registrations.filter(status=Registration.Status.REGISTERED).count()
-    status = Registration.Status.REGISTERED if taken < locked.seats else Registration.Status.WAITING
+    seated = waitlist.seat_is_free(locked.seats, locked.registrations.filter(status=Registration.Status.REGISTERED))
+    status = Registration.Status.REGISTERED if seated else Registration.Status.WAITING
     return Registration.objects.create(event=locked, user=user, status=status)
 
 
 @transaction.atomic
 def unregister(event: Event, *, user: Any) -> Registration | None:
     """Free the seat; returns the registration of whoever moved up from the waiting list."""
-    locked = Event.objects.select_for_update().get(pk=event.pk)
+    locked = waitlist.lock(Event, event.pk)
     existing = Registration.objects.filter(event=locked, user=user).first()
     if existing is None:
         return None
@@ -373,8 +374,7 @@ def unregister(event: Event, *, user: Any) -> Registration | None:
     existing.delete()
     if not had_seat:
         return None
-    first = locked.registrations.filter(status=Registration.Status.WAITING).order_by("created_at", "id").first()
-    if first is not None:
-        first.status = Registration.Status.REGISTERED
-        first.save(update_fields=["status"])
-    return first
+    seated = locked.registrations.filter(status=Registration.Status.REGISTERED)
+    waiting = locked.registrations.filter(status=Registration.Status.WAITING)
+    moved = waitlist.fill_free_seats(locked.seats, seated, waiting, seat={"status": Registration.Status.REGISTERED})
+    return moved[0] if moved else None

@@ -97,7 +97,7 @@ def test_gap_to_training_expert_and_forum_at_390_px(
         _no_sideways_scroll(page)
         assert_accessible(page)
         page.get_by_role("button", name="Anmelden").click()
-        assert "Sie sind angemeldet" in page.content()
+        assert "Ihre Anfrage wurde Ihrer Führungskraft zur Freigabe geschickt" in page.content()
         assert Enrolment.objects.get(training=training).staff == team.clerk
         page.go_back()
         page.goto(f"/kompetenzen/personen/{team.clerk.uuid}/")

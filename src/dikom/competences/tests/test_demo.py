@@ -39,13 +39,22 @@ def test_demo_shows_gaps_in_visible_cells_and_loads_once(login: Any) -> None:
     assert counts == (StaffProfile.objects.count(), Assessment.objects.count())
 
 
-def test_demo_trainings_experts_and_forum_make_the_journey_clickable(login: Any) -> None:
-    from dikom.competences.models import Expert, Training
+def test_demo_trainings_experts_and_forum_make_the_journey_clickable(login: Any, settings: Any, tmp_path: Any) -> None:
+    from dikom.competences.models import ClusterDocument, Enrolment, Expert, Training
     from dikom.forum.demo import load_demo_forum
     from dikom.forum.models import Event, Topic
 
+    settings.MEDIA_ROOT = tmp_path
     load_demo_cooperation(password=PASSWORD)
     load_demo_competences(password=PASSWORD)
+    # an enrolment awaiting the line manager's approval, and a cluster document with two versions
+    waiting = Enrolment.objects.get(status=Enrolment.Status.REQUESTED)
+    assert waiting.staff.user.username == "fulda-caseworker"
+    manager = User.objects.get(username="fulda-teamleitung")
+    assert "Schulungsanfrage" in login(Client(), manager).get("/kompetenzen/").content.decode()
+    document = ClusterDocument.objects.get(cluster__key="e-akte")
+    assert list(document.versions.values_list("number", flat=True).order_by("number")) == [1, 2]
+    assert "Demo" in document.title
     assert load_demo_forum()
     assert Training.objects.values("offered_by").distinct().count() >= 4  # offered by different cities
     assert Expert.objects.values("staff__municipality").distinct().count() == 3

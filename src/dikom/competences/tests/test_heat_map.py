@@ -98,3 +98,38 @@ def test_heat_map_query_count_does_not_grow_with_people(
     assert Assessment.objects.count() > 20
     with django_assert_max_num_queries(16):
         assert client.get("/kompetenzen/fulda/heatmap/").status_code == 200
+
+
+def test_the_trend_uses_the_level_valid_at_each_quarter_end(team: Team) -> None:
+    """An earlier confirmed level counts for the quarters before the later review superseded it."""
+    import datetime
+
+    from django.utils import timezone
+
+    from dikom.competences import gaps
+    from dikom.competences.models import Assessment
+
+    city = team.unit.municipality
+    people = [team.clerk, StaffProfile.objects.get(user=team.manager)]
+    for i in range(3):
+        user = staff_user(city, f"trend{i}")
+        people.append(actions.enrol_staff(user=user, municipality=city, org_unit=team.unit, role_profile=team.profile))
+    long_ago = timezone.now() - datetime.timedelta(days=200)
+    for person in people:
+        reviewer = team.hr if person.user_id == team.manager.pk else team.manager
+        first = actions.submit_self_assessment(person, {"4.2": 2}, actor=person.user)[0]
+        actions.review_assessment(first, manager=reviewer, level=2)
+        Assessment.objects.filter(pk=first.pk).update(reviewed_at=long_ago)
+        second = actions.submit_self_assessment(person, {"4.2": 4}, actor=person.user)[0]
+        actions.review_assessment(second, manager=reviewer, level=4)
+    assert Assessment.objects.filter(competence_code="4.2", superseded_at__isnull=True).count() == 5
+    heat = gaps.city_heat_map(city.pk)
+    # the current quarter: level 4; the end of the previous quarter (after the first review): level 2
+    assert heat.trend["4.2"][-1] == 4.0 and heat.trend["4.2"][-2] == 2.0
+    assert heat.cells[("4.2", team.unit.pk)].average_level == 4.0
+    assert (
+        gaps.city_roadmap(city.pk)
+        .rows[[r.code for r in gaps.city_roadmap(city.pk).rows].index("4.2")]
+        .total.average_level
+        == 4.0
+    )

@@ -72,7 +72,13 @@ def test_other_citys_training_is_recommended_booked_completed_and_becomes_eviden
     # ... and she books it from there
     assert clerk.post(f"/kompetenzen/schulungen/{training.uuid}/anmelden/").status_code == 302
     enrolment = Enrolment.objects.get(training=training)
-    assert enrolment.status == Enrolment.Status.ENROLLED and enrolment.staff == team.clerk
+    assert enrolment.status == Enrolment.Status.REQUESTED and enrolment.staff == team.clerk
+    # ... her line manager approves the request, and she has a seat
+    manager = login(Client(), team.manager)
+    assert "Clerk" in manager.get("/kompetenzen/freigaben/").content.decode()
+    assert manager.post(f"/kompetenzen/freigaben/{enrolment.uuid}/", {"decision": "approve"}).status_code == 302
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.ENROLLED and enrolment.decided_by == team.manager
     assert "Datenschutz im Bürgerbüro" in clerk.get("/kompetenzen/schulungen/").content.decode()
 
     # Then Gießen's HR (organiser) sees her as participant and confirms completion after the training
@@ -144,9 +150,14 @@ def test_full_training_puts_people_on_the_waiting_list_and_a_freed_seat_moves_th
     manager_staff = team.clerk.__class__.objects.get(user=team.manager)
     first = programme.enrol(training, manager_staff, actor=team.manager)
     clerk = login(Client(), team.clerk.user)
-    response = clerk.post(f"/kompetenzen/schulungen/{training.uuid}/anmelden/", follow=True)
-    assert "Warteliste" in response.content.decode()
+    clerk.post(f"/kompetenzen/schulungen/{training.uuid}/anmelden/")
     waiting = Enrolment.objects.get(staff=team.clerk)
+    assert waiting.status == Enrolment.Status.REQUESTED
+    response = login(Client(), team.manager).post(
+        f"/kompetenzen/freigaben/{waiting.uuid}/", {"decision": "approve"}, follow=True
+    )
+    assert "Warteliste" in response.content.decode()
+    waiting.refresh_from_db()
     assert first.status == Enrolment.Status.ENROLLED and waiting.status == Enrolment.Status.WAITING
     # enrolling twice changes nothing
     assert programme.enrol(training, team.clerk, actor=team.clerk.user).pk == waiting.pk
