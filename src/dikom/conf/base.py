@@ -159,9 +159,10 @@ else:
             "NAME": str(DATA_DIR / "dikom.sqlite3"),
             "OPTIONS": {
                 # WAL lets readers work while one writer writes; IMMEDIATE takes the
-                # write lock at BEGIN so concurrent writers queue instead of failing.
+                # write lock at BEGIN so concurrent writers queue instead of failing; they wait up to
+                # 20 s (busy_timeout, the same as "timeout") before "database is locked".
                 "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
                 ),
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,

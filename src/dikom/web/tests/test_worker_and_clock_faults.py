@@ -61,8 +61,10 @@ def _until(condition: Callable[[], Any], what: str, processes: list[subprocess.P
         value = condition()
         if value:
             return value
-        dead = [p.args for p in processes if p.poll() is not None and p.returncode != -signal.SIGKILL]
-        assert not dead, f"ended early: {dead}"
+        dead = [p for p in processes if p.poll() is not None and p.returncode != -signal.SIGKILL]
+        if dead:
+            report = [f"{p.args} (exit {p.returncode}): {(p.communicate()[0] or '')[-2000:]}" for p in dead]
+            raise AssertionError(f"ended early while waiting until {what}: {report}")
         time.sleep(0.2)
     raise AssertionError(f"not within {WAIT} s: {what}")
 
