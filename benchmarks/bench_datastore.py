@@ -126,9 +126,13 @@ def copy_limits(csv_path: Path, rows: int) -> dict[str, float]:
         )
         raw = cursor.connection  # psycopg 3
         began = time.perf_counter()
-        with raw.cursor() as inner, inner.copy(
-            "COPY bench_copy_text FROM STDIN WITH (FORMAT csv, DELIMITER ';', ENCODING 'WIN1252', HEADER true)"
-        ) as copy, csv_path.open("rb") as handle:
+        with (
+            raw.cursor() as inner,
+            inner.copy(
+                "COPY bench_copy_text FROM STDIN WITH (FORMAT csv, DELIMITER ';', ENCODING 'WIN1252', HEADER true)"
+            ) as copy,
+            csv_path.open("rb") as handle,
+        ):
             while chunk := handle.read(1 << 20):
                 copy.write(chunk)
         figures["copy_text_rows_per_s"] = rows / (time.perf_counter() - began)
@@ -169,7 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     org = Organization.objects.create(name="bench", title="Benchmark")
     dataset = actions.create_dataset(
         org,
-        {"name": "messwerte", "title": "Messwerte", "notes": "Benchmark", "license_id": "dl-by-de/2.0", "resources": []},
+        {
+            "name": "messwerte",
+            "title": "Messwerte",
+            "notes": "Benchmark",
+            "license_id": "dl-by-de/2.0",
+            "resources": [],
+        },
         actor="bench",
     )
     resource = Resource(dataset=dataset, name="Messwerte", format="CSV", media_type="text/csv")
@@ -186,7 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(json.dumps(load, ensure_ascii=False), flush=True)
     if connection.vendor == "postgresql":
         limits = copy_limits(csv_path, args.rows)
-        limits |= {f"ratio_to_{k.removesuffix('_rows_per_s')}": round(args.rows / seconds / v, 3) for k, v in limits.items()}
+        limits |= {
+            f"ratio_to_{k.removesuffix('_rows_per_s')}": round(args.rows / seconds / v, 3) for k, v in limits.items()
+        }
         print(json.dumps({k: round(v, 3) for k, v in limits.items()}), flush=True)
 
     client = Client()

@@ -102,6 +102,9 @@ def _reindex(document: ClusterDocument) -> None:
         *[name.rsplit(".", 1)[0] for _note, name in notes],
     )
     document.save(update_fields=["search_text", "updated_at"])
+    from dikom.competences import forum_search
+
+    forum_search.sync(document)  # found by the Transfer Forum's search too
 
 
 def _add_version(document: ClusterDocument, upload: Upload, note: str, actor: Any) -> DocumentVersion:

@@ -125,3 +125,31 @@ def test_bad_uploads_are_refused_in_german(
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not ClusterDocument.objects.exists() and not DocumentVersion.objects.exists()
+
+
+def test_the_forums_search_finds_cluster_documents_for_staff_only(
+    cluster: Cluster, city_a: Any, city_b: Any, citizen: Any, login: Any, media: None
+) -> None:
+    from dikom.forum import search as forum_search
+
+    anna = staff_user(city_a, "anna")
+    fulda = login(Client(), anna)
+    fulda.post(
+        f"/kompetenzen/cluster/{cluster.key}/dokumente/neu/",
+        {
+            "title": "Leitfaden Baumkataster",
+            "description": "Erfassung der Bäume",
+            "file": SimpleUploadedFile("l.pdf", V1),
+        },
+    )
+    document = ClusterDocument.objects.get()
+    bert = staff_user(city_b, "bert")
+    hits = forum_search.search(bert, "Bäume").hits
+    assert [(h.source, h.title) for h in hits] == [("documents", "Leitfaden Baumkataster")]
+    assert str(document.uuid) in hits[0].url
+    # a new version's note is searchable at once
+    url = f"/kompetenzen/cluster/{cluster.key}/dokumente/{document.uuid}/"
+    fulda.post(url, {"note": "Straßenbegleitgrün ergänzt", "file": SimpleUploadedFile("l2.pdf", V2)})
+    assert [h.title for h in forum_search.search(bert, "Straßenbegleitgrün").hits] == ["Leitfaden Baumkataster"]
+    # citizens search nothing of it
+    assert forum_search.search(citizen, "Bäume").hits == []
