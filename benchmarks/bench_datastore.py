@@ -55,7 +55,7 @@ HEADER = "Datum;Messstelle;Stadtteil;Wert;Anzahl;Kennziffer"
 
 
 def write_csv(path: Path, rows: int, seed: int) -> None:
-    rng = random.Random(seed)  # noqa: S311 - benchmark data
+    rng = random.Random(seed)
     with path.open("w", encoding="cp1252", newline="") as out:
         out.write(HEADER + "\r\n")
         for number in range(rows):
