@@ -530,6 +530,22 @@ DIKOM_STA_MQTT_URL = env_str(
     "listens for published Observations. Unset: no MQTT.",
 )
 
+# --- Smart city: tree inventory import -----------------------------------------------------
+
+DIKOM_TREE_IMPORT_MAX_ROWS = env_int(
+    "DIKOM_TREE_IMPORT_MAX_ROWS",
+    2_000_000,
+    "Most rows (CSV) or features (GeoJSON) a tree inventory file may hold; a larger file is refused as a whole, "
+    "before any tree is changed.",
+    minimum=1,
+)
+DIKOM_TREE_IMPORT_MAX_BYTES = env_int(
+    "DIKOM_TREE_IMPORT_MAX_BYTES",
+    512 * 1024 * 1024,
+    "Largest tree inventory file (bytes) a city may upload; it is stored and read by the task worker in a stream.",
+    minimum=1024,
+)
+
 # --- API ---------------------------------------------------------------------------
 
 REST_FRAMEWORK = {

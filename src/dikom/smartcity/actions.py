@@ -93,3 +93,51 @@ def create_construction_site(city: Municipality, **fields: Any) -> ConstructionS
 @transaction.atomic
 def delete_construction_site(site: ConstructionSite) -> None:
     site.delete()
+
+
+@dataclass(frozen=True)
+class RainImported:
+    station: str
+    stored: int
+    missing: int
+    problems: list[str]
+    problem_count: int
+    first: dt.date | None
+    last: dt.date | None
+
+
+def import_rain(city: Municipality, data: bytes, actor: Any = None) -> RainImported:
+    """Store a DWD daily product file as the city's rain series (a day already stored is overwritten).
+
+    Raises ``rain.RainUnreadable`` for a file that cannot be read at all.
+    """
+    from dikom.audit.actions import record
+    from dikom.smartcity.models import RainDay
+    from dikom.smartcity.rain import parse_dwd_daily
+
+    series = parse_dwd_daily(data)
+    rows = [RainDay(municipality=city, day=day, millimetres=mm) for day, mm in series.days.items()]
+    with transaction.atomic():
+        RainDay.objects.bulk_create(
+            rows,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["municipality", "day"],
+            update_fields=["millimetres"],
+        )
+        record(
+            "smartcity.rain_imported",
+            actor=actor,
+            municipality=city,
+            changes={"station": series.station, "days": len(rows), "missing": series.missing},
+        )
+    days = sorted(series.days)
+    return RainImported(
+        series.station,
+        len(rows),
+        series.missing,
+        series.problems,
+        series.problem_count,
+        days[0] if days else None,
+        days[-1] if days else None,
+    )

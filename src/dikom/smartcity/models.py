@@ -30,8 +30,13 @@ class Tree(models.Model):
     species_latin = models.CharField(_("botanical name"), max_length=120, blank=True)
     planting_year = models.PositiveSmallIntegerField(_("planting year"), null=True, blank=True)
     street = models.CharField(_("street"), max_length=200, blank=True)
+    district = models.CharField(_("district"), max_length=120, blank=True)
     longitude = models.FloatField()
     latitude = models.FloatField()
+    #: The inventory import that last wrote the tree (a second row with its number in that file is a duplicate).
+    last_import = models.ForeignKey(
+        "TreeImport", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     #: The SensorThings Thing carrying the tree's soil probes (id in ``dikom.sensors``), if any.
     sensor_thing_id = models.BigIntegerField(null=True, blank=True)
     is_demo = models.BooleanField(default=False)
@@ -145,3 +150,55 @@ class RainDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.millimetres} mm"
+
+
+class TreeImport(models.Model):
+    """A tree inventory file (Baumkataster, CSV or GeoJSON) a city admin uploaded, read by the task worker.
+
+    The file waits in the default storage until the worker has read it (then
+    it is deleted); the import keeps the counts and the first
+    ``MAX_REPORTED`` rejected rows for its report page.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("waiting")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=10)
+    size = models.BigIntegerField(_("size (bytes)"), default=0)
+    stored_path = models.CharField(max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.WAITING)
+    total_rows = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    created_count = models.PositiveIntegerField(_("trees added"), default=0)
+    updated_count = models.PositiveIntegerField(_("trees updated"), default=0)
+    rejected_count = models.PositiveIntegerField(_("rows rejected"), default=0)
+    #: The first rejected rows: ``{"row": n, "number": "...", "message": "..."}``.
+    rejected = models.JSONField(_("rejected rows"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("tree inventory import")
+        verbose_name_plural = _("tree inventory imports")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(100, int(self.rows_read * 100 / self.total_rows))

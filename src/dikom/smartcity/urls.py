@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dikom.smartcity import views
+from dikom.smartcity import views, views_import
 
 app_name = "smartcity"
 
@@ -8,6 +8,10 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("<slug:city>/", views.city_home, name="city"),
     path("<slug:city>/baeume/", views.tree_list, name="trees"),
+    path("<slug:city>/baeume/import/", views_import.tree_import, name="tree_import"),
+    path("<slug:city>/baeume/import/<uuid:job>/", views_import.tree_import_status, name="tree_import_status"),
+    path("<slug:city>/regen/", views_import.rain, name="rain"),
+    path("<slug:city>/regen/import/", views_import.rain_import, name="rain_import"),
     path("<slug:city>/baeume/<uuid:tree>/", views.tree_detail, name="tree"),
     path("<slug:city>/baeume/<uuid:tree>/patenschaft/", views.adopt, name="adopt"),
     path("<slug:city>/baeume/<uuid:tree>/giessen/", views.water, name="water"),
