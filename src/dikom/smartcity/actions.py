@@ -43,6 +43,24 @@ def give_up_tree(tree: Tree, user: Any) -> None:
     Adoption.objects.filter(tree=tree, user=user).delete()
 
 
+@transaction.atomic
+def set_tree_alert(tree: Tree, user: Any, on: bool) -> int:
+    """Opt in (or out) of the e-mail when this sponsored tree turns critical; 0 when the user is no sponsor."""
+    return Adoption.objects.filter(tree=tree, user=user).update(notify_critical=on)
+
+
+@transaction.atomic
+def set_global_alert(user: Any, on: bool) -> None:
+    """Opt in (or out) of the e-mail for every tree the user sponsors, in every city."""
+    from dikom.smartcity.models import CriticalAlertOptIn
+
+    if on:
+        CriticalAlertOptIn.objects.get_or_create(user=user)
+    else:
+        CriticalAlertOptIn.objects.filter(user=user).delete()
+        Adoption.objects.filter(user=user).update(notify_critical=False)
+
+
 @dataclass(frozen=True)
 class Recorded:
     watering: Watering
@@ -82,6 +100,9 @@ def record_watering(tree: Tree, user: Any, litres: int, watered_at: dt.datetime,
         if existing is None:
             raise Refused(_("This form was already used. Please reload the page and try again.")) from None
         return Recorded(existing, False)
+    from dikom.smartcity.needs_refresh import refresh_trees
+
+    refresh_trees([tree])  # the map and lists show the new need at once
     return Recorded(watering, True)
 
 
@@ -140,4 +161,31 @@ def import_rain(city: Municipality, data: bytes, actor: Any = None) -> RainImpor
         series.problem_count,
         days[0] if days else None,
         days[-1] if days else None,
+    )
+
+
+@transaction.atomic
+def save_sensor_alert_settings(
+    city: Municipality, *, silent_hours: int, battery_low_percent: int, battery_low_volts: float, actor: Any = None
+) -> None:
+    from dikom.audit.actions import record
+    from dikom.smartcity.models import SensorAlertSettings
+
+    SensorAlertSettings.objects.update_or_create(
+        municipality=city,
+        defaults={
+            "silent_hours": silent_hours,
+            "battery_low_percent": battery_low_percent,
+            "battery_low_volts": battery_low_volts,
+        },
+    )
+    record(
+        "smartcity.sensor_alert_settings",
+        actor=actor,
+        municipality=city,
+        changes={
+            "silent_hours": silent_hours,
+            "battery_percent": battery_low_percent,
+            "battery_volts": battery_low_volts,
+        },
     )

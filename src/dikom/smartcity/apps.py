@@ -6,3 +6,9 @@ class SmartcityConfig(AppConfig):
     name = "dikom.smartcity"
     verbose_name = _("Smart city (trees, construction sites, litter bins)")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dikom.lib import periodic
+        from dikom.smartcity.needs_refresh import REFRESH_SECONDS
+
+        periodic.register("smartcity.needs", "dikom.smartcity.tasks.refresh_needs", every_seconds=REFRESH_SECONDS)

@@ -106,6 +106,9 @@ def run_import(import_id: int) -> None:
         return
     else:
         _finish(job, TreeImport.Status.DONE, "")
+        from dikom.smartcity.needs_refresh import refresh_city
+
+        refresh_city(job.municipality)  # new trees get their stored need (no mails: a first level is no change)
 
 
 def _rows(job: TreeImport) -> Iterator[inventory.TreeRow | inventory.Rejected]:

@@ -39,6 +39,10 @@ class Tree(models.Model):
     )
     #: The SensorThings Thing carrying the tree's soil probes (id in ``dikom.sensors``), if any.
     sensor_thing_id = models.BigIntegerField(null=True, blank=True)
+    #: The watering need as last computed by the periodic job (``needs_refresh``): good/moderate/critical, or
+    #: empty before the first run. Maps, clusters and filters read it; a tree's page computes it afresh.
+    need_level = models.CharField(_("watering need"), max_length=10, blank=True, default="")
+    need_changed_at = models.DateTimeField(_("need changed at"), null=True, blank=True)
     is_demo = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -47,6 +51,10 @@ class Tree(models.Model):
         ordering = ["municipality", "street", "number"]
         verbose_name = _("street tree")
         constraints = [models.UniqueConstraint(fields=["municipality", "number"], name="smartcity_tree_number")]
+        indexes = [
+            models.Index(fields=["municipality", "longitude", "latitude"], name="smartcity_tree_position"),
+            models.Index(fields=["municipality", "need_level"], name="smartcity_tree_need"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.species} {self.number}"
@@ -57,6 +65,8 @@ class Adoption(models.Model):
 
     tree = models.ForeignKey(Tree, on_delete=models.CASCADE, related_name="adoptions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    #: Opt-in: an e-mail when this tree turns critical (once per change to critical).
+    notify_critical = models.BooleanField(_("e-mail when it needs water"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -202,3 +212,40 @@ class TreeImport(models.Model):
         if not self.total_rows:
             return 0
         return min(100, int(self.rows_read * 100 / self.total_rows))
+
+
+class CriticalAlertOptIn(models.Model):
+    """A citizen's global opt-in: an e-mail whenever any tree they sponsor turns critical, in every city."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("watering alert for all my trees")
+        verbose_name_plural = _("watering alerts for all my trees")
+
+    def __str__(self) -> str:
+        return str(self.user_id)
+
+
+class SensorAlertSettings(models.Model):
+    """A city's thresholds for the staff's sensor alerts (defaults apply while a city has none)."""
+
+    municipality = models.OneToOneField(Municipality, on_delete=models.CASCADE, related_name="+")
+    silent_hours = models.PositiveSmallIntegerField(
+        _("sensor silent after (hours)"), default=24, validators=[MinValueValidator(1), MaxValueValidator(24 * 30)]
+    )
+    battery_low_percent = models.PositiveSmallIntegerField(
+        _("battery low below (%)"), default=20, validators=[MinValueValidator(1), MaxValueValidator(99)]
+    )
+    battery_low_volts = models.FloatField(
+        _("battery low below (volts)"), default=3.3, validators=[MinValueValidator(0.5), MaxValueValidator(24)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("sensor alert thresholds")
+        verbose_name_plural = _("sensor alert thresholds")
+
+    def __str__(self) -> str:
+        return str(self.municipality_id)

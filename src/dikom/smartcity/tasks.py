@@ -11,3 +11,11 @@ def run_tree_import(import_id: int) -> None:
     from dikom.smartcity.inventory_import import run_import
 
     run_import(import_id)
+
+
+@retrying_task(backoff_seconds=60)
+def refresh_needs() -> None:
+    """The periodic job ``smartcity.needs``: store every tree's need and mail sponsors of trees that turned critical."""
+    from dikom.smartcity.needs_refresh import refresh_all
+
+    refresh_all()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dikom.smartcity import views, views_import
+from dikom.smartcity import views, views_alerts, views_import
 
 app_name = "smartcity"
 
@@ -15,6 +15,9 @@ urlpatterns = [
     path("<slug:city>/baeume/<uuid:tree>/", views.tree_detail, name="tree"),
     path("<slug:city>/baeume/<uuid:tree>/patenschaft/", views.adopt, name="adopt"),
     path("<slug:city>/baeume/<uuid:tree>/giessen/", views.water, name="water"),
+    path("<slug:city>/baeume/<uuid:tree>/benachrichtigung/", views_alerts.tree_alert, name="tree_alert"),
+    path("<slug:city>/meine-baeume/benachrichtigung/", views_alerts.my_alerts, name="my_alerts"),
+    path("<slug:city>/warnungen/", views_alerts.sensor_alerts, name="sensor_alerts"),
     path("<slug:city>/meine-baeume/", views.my_trees, name="my_trees"),
     path("<slug:city>/giessprotokoll/", views.watering_log, name="watering_log"),
     path("<slug:city>/giessprotokoll.csv", views.watering_log_csv, name="watering_log_csv"),

@@ -29,7 +29,7 @@ from dikom.smartcity import access, actions
 from dikom.smartcity.bins import fills_for
 from dikom.smartcity.forms import ConstructionSiteForm, WateringForm
 from dikom.smartcity.mapping import HEIGHT, WIDTH, project
-from dikom.smartcity.models import Adoption, ConstructionSite, LitterBin, Tree, Watering
+from dikom.smartcity.models import Adoption, ConstructionSite, CriticalAlertOptIn, LitterBin, Tree, Watering
 from dikom.smartcity.need import LEVEL_LABELS, Level, needs_for
 from dikom.web.branding import brand_for
 
@@ -155,7 +155,8 @@ def tree_detail(request: HttpRequest, city: str, tree: uuid.UUID) -> HttpRespons
     municipality = access.get_city(city)
     obj = access.get_tree(municipality, tree)
     need = needs_for([obj])[obj.pk]
-    adopted = request.user.is_authenticated and Adoption.objects.filter(tree=obj, user=request.user).exists()
+    adoption = Adoption.objects.filter(tree=obj, user_id=request.user.pk or 0).first()
+    adopted = adoption is not None
     form = WateringForm(initial={"request_key": uuid.uuid4()})
     return render(
         request,
@@ -166,6 +167,9 @@ def tree_detail(request: HttpRequest, city: str, tree: uuid.UUID) -> HttpRespons
             tree=obj,
             need=need,
             adopted=adopted,
+            alert_on=adoption is not None and adoption.notify_critical,
+            global_alert=request.user.is_authenticated
+            and CriticalAlertOptIn.objects.filter(user_id=request.user.pk).exists(),
             adopters=obj.adoptions.count(),
             form=form,
             series=_probe_series(obj),
@@ -277,7 +281,17 @@ def my_trees(request: HttpRequest, city: str) -> HttpResponse:
     for tree in trees:
         tree.need = needs[tree.pk]
     mine = Watering.objects.filter(tree__municipality=municipality, user=user).select_related("tree")[:20]
-    return render(request, "smartcity/my_trees.html", _context(municipality, tab="mine", trees=trees, waterings=mine))
+    return render(
+        request,
+        "smartcity/my_trees.html",
+        _context(
+            municipality,
+            tab="mine",
+            trees=trees,
+            waterings=mine,
+            global_alert=CriticalAlertOptIn.objects.filter(user_id=user.pk).exists(),
+        ),
+    )
 
 
 def construction_sites(request: HttpRequest, city: str) -> HttpResponse:
