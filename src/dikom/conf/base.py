@@ -539,6 +539,13 @@ DIKOM_TREE_IMPORT_MAX_ROWS = env_int(
     "before any tree is changed.",
     minimum=1,
 )
+DIKOM_MAP_TILE_URL = env_str(
+    "DIKOM_MAP_TILE_URL",
+    "",
+    "Tile URL template of the base map under the citizen app's tree map, e.g. https://tiles.example/{z}/{x}/{y}.png "
+    "(its host must also be allowed in the Content-Security-Policy's img-src). Empty: the trees are drawn without a "
+    "base map.",
+)
 DIKOM_TREE_IMPORT_MAX_BYTES = env_int(
     "DIKOM_TREE_IMPORT_MAX_BYTES",
     512 * 1024 * 1024,

@@ -98,10 +98,13 @@ def refresh_trees(trees: list[Tree]) -> None:
         return
     needs = needs_for(trees)
     now = timezone.now()
+    changed = []
     for tree in trees:
         level = needs[tree.pk].level.value
         if tree.need_level != level:
-            Tree.objects.filter(pk=tree.pk).update(need_level=level, need_changed_at=now)
+            tree.need_level, tree.need_changed_at = level, now
+            changed.append(tree)
+    Tree.objects.bulk_update(changed, ["need_level", "need_changed_at"], batch_size=1000)
 
 
 def _notify(tree_ids: list[int]) -> int:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("<slug:city>/", views.city_home, name="city"),
     path("<slug:city>/baeume/", views.tree_list, name="trees"),
+    path("<slug:city>/baeume/karte.json", views.tree_map_data, name="tree_map_data"),
     path("<slug:city>/baeume/import/", views_import.tree_import, name="tree_import"),
     path("<slug:city>/baeume/import/<uuid:job>/", views_import.tree_import_status, name="tree_import_status"),
     path("<slug:city>/regen/", views_import.rain, name="rain"),

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +27,7 @@ from django.views.decorators.http import require_POST
 from dikom.lib.spreadsheet_safety import csv_writer
 from dikom.municipalities.models import Municipality
 from dikom.sensors import service as sensors
-from dikom.smartcity import access, actions
+from dikom.smartcity import access, actions, treemap
 from dikom.smartcity.bins import fills_for
 from dikom.smartcity.forms import ConstructionSiteForm, WateringForm
 from dikom.smartcity.mapping import HEIGHT, WIDTH, project
@@ -52,19 +54,21 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def city_home(request: HttpRequest, city: str) -> HttpResponse:
     municipality = access.get_city(city)
-    trees = list(Tree.objects.filter(municipality=municipality))
-    needs = needs_for(trees)
-    tally = dict.fromkeys(Level, 0)
-    for need in needs.values():
-        tally[need.level] += 1
+    treemap.ensure_levels(municipality)
+    counts = dict(
+        Tree.objects.filter(municipality=municipality)
+        .values("need_level")
+        .annotate(n=Count("pk"))
+        .values_list("need_level", "n")
+    )
     today = timezone.localdate()
     return render(
         request,
         "smartcity/city.html",
         _context(
             municipality,
-            tree_count=len(trees),
-            tally=[(level, LEVEL_LABELS[level], tally[level]) for level in Level],
+            tree_count=sum(counts.values()),
+            tally=[(level, LEVEL_LABELS[level], counts.get(level.value, 0)) for level in Level],
             sites_today=ConstructionSite.objects.filter(
                 municipality=municipality, starts_on__lte=today, ends_on__gte=today
             ).count(),
@@ -74,8 +78,50 @@ def city_home(request: HttpRequest, city: str) -> HttpResponse:
     )
 
 
+@dataclass(frozen=True)
+class _StoredNeed:
+    level: Level
+
+
 def tree_list(request: HttpRequest, city: str) -> HttpResponse:
+    """Trees most urgent first, paged in the database (the stored need); the map beside it is SVG or clusters."""
     municipality = access.get_city(city)
+    treemap.ensure_levels(municipality)
+    trees, filters = _filtered_trees(request, municipality)
+    paginator = Paginator(trees.order_by(treemap.URGENCY, "street", "number", "pk"), TREES_PER_PAGE)
+    total = paginator.count
+    page: Any = paginator.get_page(request.GET.get("seite"))
+    for tree in page.object_list:
+        tree.need = _StoredNeed(Level(tree.need_level))
+    query = request.GET.copy()
+    query.pop("seite", None)
+    return render(
+        request,
+        "smartcity/tree_list.html",
+        _context(
+            municipality,
+            tab="trees",
+            page=page,
+            points=project(treemap.svg_marks(trees, total)),
+            map_width=WIDTH,
+            map_height=HEIGHT,
+            levels=[(lv.value, LEVEL_LABELS[lv]) for lv in Level],
+            species_choices=sorted(
+                Tree.objects.filter(municipality=municipality).values_list("species", flat=True).distinct()
+            ),
+            query=query.urlencode(),
+            total=total,
+            map_data=reverse("smartcity:tree_map_data", args=[municipality.slug]),
+            map_extent=treemap.extent(trees),
+            map_tiles=settings.DIKOM_MAP_TILE_URL,
+            map_filters=query.urlencode(),
+            **filters,
+        ),
+    )
+
+
+def _filtered_trees(request: HttpRequest, municipality: Municipality) -> tuple[Any, dict[str, Any]]:
+    """The city's trees with the list's filters (need, species, mine) applied, and the filters for the template."""
     trees: Any = Tree.objects.filter(municipality=municipality)
     if request.user.is_authenticated:
         trees = trees.annotate(mine=Exists(Adoption.objects.filter(tree=OuterRef("pk"), user=request.user)))
@@ -86,40 +132,26 @@ def tree_list(request: HttpRequest, city: str) -> HttpResponse:
     only_mine = request.GET.get("meine") == "1" and request.user.is_authenticated
     if only_mine:
         trees = trees.filter(mine=True)
-    all_trees: list[Any] = list(trees)
-    needs = needs_for(all_trees)
     level = request.GET.get("bedarf", "")
     if level in Level.__members__.values():
-        all_trees = [t for t in all_trees if needs[t.pk].level == level]
-    # Most urgent first, so the list answers "which trees need water?".
-    order = {Level.CRITICAL: 0, Level.MODERATE: 1, Level.GOOD: 2}
-    all_trees.sort(key=lambda t: (order[needs[t.pk].level], t.street, t.number))
-    for tree in all_trees:
-        tree.need = needs[tree.pk]
-    page = Paginator(all_trees, TREES_PER_PAGE).get_page(request.GET.get("seite"))
-    query = request.GET.copy()
-    query.pop("seite", None)
-    return render(
-        request,
-        "smartcity/tree_list.html",
-        _context(
-            municipality,
-            tab="trees",
-            page=page,
-            points=project(all_trees),
-            map_width=WIDTH,
-            map_height=HEIGHT,
-            levels=[(lv.value, LEVEL_LABELS[lv]) for lv in Level],
-            level=level,
-            species_choices=sorted(
-                Tree.objects.filter(municipality=municipality).values_list("species", flat=True).distinct()
-            ),
-            species=species,
-            only_mine=only_mine,
-            query=query.urlencode(),
-            total=len(all_trees),
-        ),
-    )
+        trees = trees.filter(need_level=level)
+    else:
+        level = ""
+    return trees, {"level": level, "species": species, "only_mine": only_mine}
+
+
+def tree_map_data(request: HttpRequest, city: str) -> JsonResponse:
+    """The Leaflet map's data for a bounding box and zoom: clusters, or single trees when zoomed in."""
+    municipality = access.get_city(city)
+    try:
+        box, zoom = treemap.parse_box(request.GET.get("bbox", ""), request.GET.get("zoom", ""))
+    except treemap.BadRequest as error:
+        return JsonResponse({"detail": error.message}, status=400)
+    treemap.ensure_levels(municipality)
+    trees, _filters = _filtered_trees(request, municipality)
+    response = JsonResponse(treemap.clusters(municipality, trees, box, zoom))
+    response["Cache-Control"] = "private, max-age=60"
+    return response
 
 
 def _probe_series(tree: Tree) -> list[dict[str, Any]]:
