@@ -1,12 +1,15 @@
 from django.urls import path
 
-from dikom.smartcity import views, views_alerts, views_import
+from dikom.smartcity import views, views_alerts, views_import, views_pwa
 
 app_name = "smartcity"
 
 urlpatterns = [
     path("", views.index, name="index"),
     path("<slug:city>/", views.city_home, name="city"),
+    path("<slug:city>/manifest.webmanifest", views_pwa.manifest, name="manifest"),
+    path("<slug:city>/sw.js", views_pwa.service_worker, name="service_worker"),
+    path("<slug:city>/offline/", views_pwa.offline, name="offline"),
     path("<slug:city>/baeume/", views.tree_list, name="trees"),
     path("<slug:city>/baeume/karte.json", views.tree_map_data, name="tree_map_data"),
     path("<slug:city>/baeume/import/", views_import.tree_import, name="tree_import"),
