@@ -19,6 +19,7 @@ WGS 84 here. Every tree must lie in Germany.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -125,6 +126,11 @@ def normalise(name: str) -> str:
 
 def column_map(names: list[str]) -> dict[str, str]:
     """Field → the file's column (original spelling) for each field the file has."""
+    return dict(_column_map(tuple(names)))
+
+
+@functools.lru_cache(maxsize=256)
+def _column_map(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     by_normal: dict[str, str] = {}
     for name in names:
         by_normal.setdefault(normalise(name), name)
@@ -136,7 +142,7 @@ def column_map(names: list[str]) -> dict[str, str]:
                 found[field] = by_normal[alias]
                 taken.add(by_normal[alias])
                 break
-    return found
+    return tuple(found.items())
 
 
 def _number(text: str) -> float | None:
@@ -274,6 +280,21 @@ def file_format(file_name: str) -> str | None:
     if name.endswith((".csv", ".txt")):
         return "csv"
     return None
+
+
+def count_rows(stream: IO[bytes], fmt: str) -> Iterator[None]:
+    """One item per row or feature, without cleaning (the import's counting pass); same file-level errors."""
+    if fmt == "geojson":
+        for _feature in iter_features(stream):
+            yield None
+        return
+    try:
+        table = read_csv_table(stream)
+        _check_columns(column_map(table.columns))
+        for _cells in table.rows:
+            yield None
+    except TableUnreadable as error:
+        raise Unreadable(error.message) from None
 
 
 def read_rows(stream: IO[bytes], fmt: str) -> Iterator[TreeRow | Rejected]:

@@ -119,13 +119,14 @@ def _rows(job: TreeImport) -> Iterator[inventory.TreeRow | inventory.Rejected]:
 def _count(job: TreeImport) -> None:
     limit = max_rows()
     total = 0
-    for _row in _rows(job):
-        total += 1
-        if total > limit:
-            raise inventory.Unreadable(
-                _("The file has more than %(max)d rows; split it into several files of at most %(max)d rows each.")
-                % {"max": limit}
-            )
+    with default_storage.open(job.stored_path, "rb") as stream:
+        for _row in inventory.count_rows(stream, job.file_format):
+            total += 1
+            if total > limit:
+                raise inventory.Unreadable(
+                    _("The file has more than %(max)d rows; split it into several files of at most %(max)d rows each.")
+                    % {"max": limit}
+                )
     if total == 0:
         raise inventory.Unreadable(_("The file holds no trees."))
     job.total_rows = total
