@@ -24,11 +24,11 @@ import io
 import json
 import math
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dikom.opendata.service import TableUnreadable, read_csv_table
@@ -222,7 +222,7 @@ def _planting_year(text: str) -> int | str | None:
     if not match:
         return _("The planting year “%(value)s” is not a year.") % {"value": text[:20]}
     year = int(next(g for g in match.groups() if g))
-    if not 1500 <= year <= timezone.localdate().year:
+    if not 1500 <= year <= time.localtime().tm_year:
         return _("The planting year %(year)d is not plausible.") % {"year": year}
     return year
 
