@@ -94,6 +94,7 @@ def read_one(path: str, fmt: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--formats", default="csv,geojson", help="comma-separated: csv, geojson")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -227,6 +227,48 @@ def latest_state(args: argparse.Namespace, city: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def server_times(args: argparse.Namespace, port: int) -> list[dict[str, Any]]:
+    """The server's part alone: the list page and a whole-city karte.json over plain HTTP, sequentially."""
+    import http.client
+
+    west, east = CENTRE[0] - 0.08, CENTRE[0] + 0.08
+    south, north = CENTRE[1] - 0.04, CENTRE[1] + 0.04
+    paths = {
+        "list page /baeume/": "/stadt/baumstadt/baeume/",
+        "karte.json, whole city, zoom 13": f"/stadt/baumstadt/baeume/karte.json?bbox={west},{south},{east},{north}&zoom=13",
+        "karte.json, street, zoom 18": "/stadt/baumstadt/baeume/karte.json?bbox=9.676,50.555,9.679,50.557&zoom=18",
+        "static leaflet.js (machine's floor)": "",
+    }
+    rows = []
+    for name, path in paths.items():
+        if not path:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("GET", "/stadt/baumstadt/baeume/")
+            body = conn.getresponse().read().decode()
+            start = body.index("/static/smartcity/vendor/leaflet/leaflet")
+            path = body[start : body.index('"', start)].replace(".css", ".js")
+        times = []
+        size = 0
+        for _ in range(args.repeat):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            t0 = time.perf_counter()
+            conn.request("GET", path)
+            response = conn.getresponse()
+            size = len(response.read())
+            times.append((time.perf_counter() - t0) * 1000)
+            assert response.status == 200, (path, response.status)
+        rows.append(
+            {
+                "step": "server",
+                "what": name,
+                "median_ms": round(statistics.median(times), 1),
+                "p95_ms": round(common.percentile(times, 95), 1),
+                "bytes": size,
+            }
+        )
+    return rows
+
+
 def browser_runs(args: argparse.Namespace, port: int) -> list[dict[str, Any]]:
     from playwright.sync_api import sync_playwright
 
@@ -297,6 +339,9 @@ def main() -> None:
     for row in rows:
         print(json.dumps(row))
     with common.servers(env, 1, 4) as ports:
+        served = server_times(args, ports[0])
+        for row in served:
+            print(json.dumps(row))
         browser = browser_runs(args, ports[0])
     for row in browser:
         print(json.dumps(row))

@@ -84,7 +84,7 @@ def refresh_city(city: Municipality, now: dt.datetime | None = None) -> Refreshe
                 tree.need_changed_at = now
                 changed.append(tree)
         with transaction.atomic():
-            Tree.objects.bulk_update(changed, ["need_level", "need_changed_at"], batch_size=1000)
+            _store(changed, now)
             result.mails += _notify(critical)
         result.turned_critical += critical
         result.trees += len(chunk)
@@ -104,7 +104,16 @@ def refresh_trees(trees: list[Tree]) -> None:
         if tree.need_level != level:
             tree.need_level, tree.need_changed_at = level, now
             changed.append(tree)
-    Tree.objects.bulk_update(changed, ["need_level", "need_changed_at"], batch_size=1000)
+    _store(changed, now)
+
+
+def _store(changed: list[Tree], now: dt.datetime) -> None:
+    """One UPDATE per level (not one CASE per row): the first run over 100 000 trees writes them all."""
+    by_level: dict[str, list[int]] = defaultdict(list)
+    for tree in changed:
+        by_level[tree.need_level].append(tree.pk)
+    for level, ids in by_level.items():
+        Tree.objects.filter(pk__in=ids).update(need_level=level, need_changed_at=now)
 
 
 def _notify(tree_ids: list[int]) -> int:

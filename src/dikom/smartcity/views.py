@@ -88,7 +88,9 @@ def tree_list(request: HttpRequest, city: str) -> HttpResponse:
     municipality = access.get_city(city)
     treemap.ensure_levels(municipality)
     trees, filters = _filtered_trees(request, municipality)
-    paginator = Paginator(trees.order_by(treemap.URGENCY, "street", "number", "pk"), TREES_PER_PAGE)
+    paginator = Paginator(
+        _annotated(request, trees).order_by(treemap.URGENCY, "street", "number", "pk"), TREES_PER_PAGE
+    )
     total = paginator.count
     page: Any = paginator.get_page(request.GET.get("seite"))
     for tree in page.object_list:
@@ -121,23 +123,30 @@ def tree_list(request: HttpRequest, city: str) -> HttpResponse:
 
 
 def _filtered_trees(request: HttpRequest, municipality: Municipality) -> tuple[Any, dict[str, Any]]:
-    """The city's trees with the list's filters (need, species, mine) applied, and the filters for the template."""
+    """The city's trees with the list's filters (need, species, mine), without per-row annotations.
+
+    Counting, clustering and the map's extent run on this plain query; only the
+    list's page gets the "adopted" annotations (``_annotated``).
+    """
     trees: Any = Tree.objects.filter(municipality=municipality)
-    if request.user.is_authenticated:
-        trees = trees.annotate(mine=Exists(Adoption.objects.filter(tree=OuterRef("pk"), user=request.user)))
-    trees = trees.annotate(adopted=Exists(Adoption.objects.filter(tree=OuterRef("pk"))))
     species = request.GET.get("art", "")
     if species:
         trees = trees.filter(species=species)
     only_mine = request.GET.get("meine") == "1" and request.user.is_authenticated
     if only_mine:
-        trees = trees.filter(mine=True)
+        trees = trees.filter(pk__in=Adoption.objects.filter(user_id=request.user.pk or 0).values("tree"))
     level = request.GET.get("bedarf", "")
     if level in Level.__members__.values():
         trees = trees.filter(need_level=level)
     else:
         level = ""
     return trees, {"level": level, "species": species, "only_mine": only_mine}
+
+
+def _annotated(request: HttpRequest, trees: Any) -> Any:
+    if request.user.is_authenticated:
+        trees = trees.annotate(mine=Exists(Adoption.objects.filter(tree=OuterRef("pk"), user_id=request.user.pk or 0)))
+    return trees.annotate(adopted=Exists(Adoption.objects.filter(tree=OuterRef("pk"))))
 
 
 def tree_map_data(request: HttpRequest, city: str) -> JsonResponse:
