@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -245,8 +246,9 @@ def server_times(args: argparse.Namespace, port: int) -> list[dict[str, Any]]:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             conn.request("GET", "/stadt/baumstadt/baeume/")
             body = conn.getresponse().read().decode()
-            start = body.index("/static/smartcity/vendor/leaflet/leaflet")
-            path = body[start : body.index('"', start)].replace(".css", ".js")
+            found = re.search(r'src="(/static/smartcity/vendor/leaflet/leaflet[^"]*\.js)"', body)
+            assert found, "no leaflet script on the page"
+            path = found.group(1)
         times = []
         size = 0
         for _ in range(args.repeat):
