@@ -109,7 +109,10 @@ def tree_list(request: HttpRequest, city: str) -> HttpResponse:
             map_height=HEIGHT,
             levels=[(lv.value, LEVEL_LABELS[lv]) for lv in Level],
             species_choices=sorted(
-                Tree.objects.filter(municipality=municipality).values_list("species", flat=True).distinct()
+                Tree.objects.filter(municipality=municipality)
+                .order_by("species")
+                .values_list("species", flat=True)
+                .distinct()
             ),
             query=query.urlencode(),
             total=total,
