@@ -204,3 +204,43 @@ def svg_marks(trees: QuerySet[Tree], total: int) -> list[SvgMark]:
 def extent(trees: QuerySet[Tree]) -> dict[str, float | None]:
     """West, south, east and north of ``trees`` (None each when there are none), for the map's first view."""
     return trees.aggregate(west=Min("longitude"), east=Max("longitude"), south=Min("latitude"), north=Max("latitude"))
+
+
+OVERVIEW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the list page draws around its list: the SVG marks, the trees' extent, the first clusters for Leaflet."""
+
+    marks: list[SvgMark]
+    extent: dict[str, float | None]
+    #: Clusters of the whole selection (the SVG grid), drawn by Leaflet before its first ``karte.json`` answer;
+    #: empty for small selections, which the map fetches as single trees.
+    initial: list[dict[str, Any]]
+
+
+def overview(trees: QuerySet[Tree], total: int, cache_key: str | None) -> Overview:
+    """The page's map parts, kept ``OVERVIEW_SECONDS`` in the cache under ``cache_key`` (None: not cached).
+
+    The stored need changes at most every refresh (15 minutes) or with a watering,
+    so a minute's cache costs little freshness and spares the grid, the extent and
+    the species list for every visitor of a large city.
+    """
+    from django.core.cache import cache
+
+    if cache_key:
+        found = cache.get(cache_key)
+        if isinstance(found, Overview):
+            return found
+    marks = svg_marks(trees, total)
+    bounds = extent(trees)
+    initial = (
+        [{"lon": m.longitude, "lat": m.latitude, "count": m.count, "level": m.level, "critical": 0} for m in marks]
+        if total > SVG_MAX_TREES
+        else []
+    )
+    result = Overview(marks, bounds, initial)
+    if cache_key:
+        cache.set(cache_key, result, OVERVIEW_SECONDS)
+    return result

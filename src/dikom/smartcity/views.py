@@ -93,6 +93,12 @@ def tree_list(request: HttpRequest, city: str) -> HttpResponse:
     )
     total = paginator.count
     page: Any = paginator.get_page(request.GET.get("seite"))
+    key = (
+        None
+        if filters["only_mine"]
+        else f"smartcity:overview:{municipality.pk}:{filters['level']}:{filters['species']}:{total}"
+    )
+    view = treemap.overview(trees, total, key)
     for tree in page.object_list:
         tree.need = _StoredNeed(Level(tree.need_level))
     query = request.GET.copy()
@@ -104,7 +110,7 @@ def tree_list(request: HttpRequest, city: str) -> HttpResponse:
             municipality,
             tab="trees",
             page=page,
-            points=project(treemap.svg_marks(trees, total)),
+            points=project(view.marks),
             map_width=WIDTH,
             map_height=HEIGHT,
             levels=[(lv.value, LEVEL_LABELS[lv]) for lv in Level],
@@ -117,7 +123,8 @@ def tree_list(request: HttpRequest, city: str) -> HttpResponse:
             query=query.urlencode(),
             total=total,
             map_data=reverse("smartcity:tree_map_data", args=[municipality.slug]),
-            map_extent=treemap.extent(trees),
+            map_extent=view.extent,
+            map_initial=view.initial,
             map_tiles=settings.DIKOM_MAP_TILE_URL,
             map_filters=query.urlencode(),
             **filters,

@@ -74,4 +74,9 @@
   } else {
     map.setView([51.0, 10.0], 6);
   }
+  // The page brings the whole city's clusters along: draw them at once, the answer for the view follows.
+  var initial = document.getElementById("tree-map-initial");
+  if (initial && !box.dataset.loaded) {
+    try { draw({ clusters: JSON.parse(initial.textContent) }); } catch (e) { /* the fetch draws instead */ }
+  }
 }());
