@@ -110,7 +110,8 @@ def test_citizen_map_and_list(open_page: Any, viewport: dict[str, int], city_a: 
     answers: list[Any] = []
     page.on("response", lambda r: answers.append(r) if "/baeume/karte.json" in r.url else None)
     page.goto("/stadt/fulda/baeume/")
-    page.wait_for_selector("#tree-map[data-loaded]")
+    page.wait_for_selector("#tree-map[data-loaded]")  # the clusters the page brought along are drawn
+    page.wait_for_load_state("networkidle")  # and the view's own answer
     assert page.locator("#tree-map").is_visible() and not page.locator(".tree-map-static").is_visible()
     assert answers and answers[-1].status == 200
     data = answers[-1].json()
