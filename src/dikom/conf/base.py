@@ -561,6 +561,29 @@ DIKOM_STA_RAW_RETENTION_DAYS = env_int(
     minimum=0,
 )
 
+# --- Smart city: tree inventory import -----------------------------------------------------
+
+DIKOM_TREE_IMPORT_MAX_ROWS = env_int(
+    "DIKOM_TREE_IMPORT_MAX_ROWS",
+    2_000_000,
+    "Most rows (CSV) or features (GeoJSON) a tree inventory file may hold; a larger file is refused as a whole, "
+    "before any tree is changed.",
+    minimum=1,
+)
+DIKOM_MAP_TILE_URL = env_str(
+    "DIKOM_MAP_TILE_URL",
+    "",
+    "Tile URL template of the base map under the citizen app's tree map, e.g. https://tiles.example/{z}/{x}/{y}.png "
+    "(its host must also be allowed in the Content-Security-Policy's img-src). Empty: the trees are drawn without a "
+    "base map.",
+)
+DIKOM_TREE_IMPORT_MAX_BYTES = env_int(
+    "DIKOM_TREE_IMPORT_MAX_BYTES",
+    512 * 1024 * 1024,
+    "Largest tree inventory file (bytes) a city may upload; it is stored and read by the task worker in a stream.",
+    minimum=1024,
+)
+
 # --- API ---------------------------------------------------------------------------
 
 REST_FRAMEWORK = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import connection
@@ -22,8 +22,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from dikom.municipalities.models import Municipality
-from dikom.opendata import actions, catalogue_index, search, vocab
-from dikom.opendata.models import Dataset, Organization, Resource, SearchTerm
+from dikom.opendata import actions, catalogue_index, search, tabular, vocab
+from dikom.opendata.models import Dataset, Organization, Resource, SearchTerm, Tag
 
 CKAN_STATE = {
     Dataset.State.PUBLISHED: "active",
@@ -604,3 +604,13 @@ def generated_dataset(municipality: Municipality | None, key: str) -> Dataset | 
     if municipality is None:
         return queryset.filter(organization__municipality__isnull=True).first()
     return queryset.filter(organization__municipality=municipality).first()
+
+
+# --- reading tables for other apps (e.g. the smart-city tree inventory import) ------------------
+
+TableUnreadable = tabular.Unreadable
+
+
+def read_csv_table(stream: IO[bytes]) -> tabular.Table:
+    """The header and lazy rows of a CSV file, read with the portal's limits (``dikom.opendata.tabular``)."""
+    return tabular.read_csv(stream)

@@ -208,3 +208,49 @@ def map_lorawan_device(
 
 def things_with_datastreams(municipality: Municipality) -> QuerySet[Thing]:
     return Thing.objects.filter(municipality=municipality).prefetch_related("datastreams").order_by("name", "pk")
+
+@dataclass(frozen=True)
+class DatastreamHealth:
+    datastream_id: int
+    name: str
+    thing_name: str
+    last_time: dt.datetime | None
+    last_value: float | None
+    unit_symbol: str
+    #: The datastream reports a battery level (its name or observed property says battery/Batterie).
+    is_battery: bool
+
+
+BATTERY_WORDS = ("battery", "batterie", "akku")
+
+
+def datastream_health(municipality: Municipality) -> list[DatastreamHealth]:
+    """Every datastream of the city with its newest reading (one query), for the staff's alerts."""
+    newest = Observation.objects.filter(datastream=OuterRef("pk")).order_by("-phenomenon_time", "-pk")
+    rows = (
+        Datastream.objects.filter(municipality=municipality)
+        .annotate(
+            last_time=Subquery(newest.values("phenomenon_time")[:1]),
+            last_value=Subquery(newest.values("result_number")[:1]),
+        )
+        .order_by("thing__name", "name", "pk")
+        .values_list(
+            "pk", "name", "thing__name", "last_time", "last_value", "unit_of_measurement", "observed_property__name"
+        )
+    )
+    out = []
+    for pk, name, thing_name, time, value, unit, prop in rows:
+        symbol = str((unit or {}).get("symbol", "")) if isinstance(unit, dict) else ""
+        words = f"{name} {prop}".lower()
+        out.append(
+            DatastreamHealth(
+                pk,
+                name,
+                thing_name,
+                time,
+                float(value) if value is not None else None,
+                symbol,
+                any(word in words for word in BATTERY_WORDS),
+            )
+        )
+    return out

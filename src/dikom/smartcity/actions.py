@@ -43,6 +43,24 @@ def give_up_tree(tree: Tree, user: Any) -> None:
     Adoption.objects.filter(tree=tree, user=user).delete()
 
 
+@transaction.atomic
+def set_tree_alert(tree: Tree, user: Any, on: bool) -> int:
+    """Opt in (or out) of the e-mail when this sponsored tree turns critical; 0 when the user is no sponsor."""
+    return Adoption.objects.filter(tree=tree, user=user).update(notify_critical=on)
+
+
+@transaction.atomic
+def set_global_alert(user: Any, on: bool) -> None:
+    """Opt in (or out) of the e-mail for every tree the user sponsors, in every city."""
+    from dikom.smartcity.models import CriticalAlertOptIn
+
+    if on:
+        CriticalAlertOptIn.objects.get_or_create(user=user)
+    else:
+        CriticalAlertOptIn.objects.filter(user=user).delete()
+        Adoption.objects.filter(user=user).update(notify_critical=False)
+
+
 @dataclass(frozen=True)
 class Recorded:
     watering: Watering
@@ -82,6 +100,9 @@ def record_watering(tree: Tree, user: Any, litres: int, watered_at: dt.datetime,
         if existing is None:
             raise Refused(_("This form was already used. Please reload the page and try again.")) from None
         return Recorded(existing, False)
+    from dikom.smartcity.needs_refresh import refresh_trees
+
+    refresh_trees([tree])  # the map and lists show the new need at once
     return Recorded(watering, True)
 
 
@@ -93,3 +114,78 @@ def create_construction_site(city: Municipality, **fields: Any) -> ConstructionS
 @transaction.atomic
 def delete_construction_site(site: ConstructionSite) -> None:
     site.delete()
+
+
+@dataclass(frozen=True)
+class RainImported:
+    station: str
+    stored: int
+    missing: int
+    problems: list[str]
+    problem_count: int
+    first: dt.date | None
+    last: dt.date | None
+
+
+def import_rain(city: Municipality, data: bytes, actor: Any = None) -> RainImported:
+    """Store a DWD daily product file as the city's rain series (a day already stored is overwritten).
+
+    Raises ``rain.RainUnreadable`` for a file that cannot be read at all.
+    """
+    from dikom.audit.actions import record
+    from dikom.smartcity.models import RainDay
+    from dikom.smartcity.rain import parse_dwd_daily
+
+    series = parse_dwd_daily(data)
+    rows = [RainDay(municipality=city, day=day, millimetres=mm) for day, mm in series.days.items()]
+    with transaction.atomic():
+        RainDay.objects.bulk_create(
+            rows,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["municipality", "day"],
+            update_fields=["millimetres"],
+        )
+        record(
+            "smartcity.rain_imported",
+            actor=actor,
+            municipality=city,
+            changes={"station": series.station, "days": len(rows), "missing": series.missing},
+        )
+    days = sorted(series.days)
+    return RainImported(
+        series.station,
+        len(rows),
+        series.missing,
+        series.problems,
+        series.problem_count,
+        days[0] if days else None,
+        days[-1] if days else None,
+    )
+
+
+@transaction.atomic
+def save_sensor_alert_settings(
+    city: Municipality, *, silent_hours: int, battery_low_percent: int, battery_low_volts: float, actor: Any = None
+) -> None:
+    from dikom.audit.actions import record
+    from dikom.smartcity.models import SensorAlertSettings
+
+    SensorAlertSettings.objects.update_or_create(
+        municipality=city,
+        defaults={
+            "silent_hours": silent_hours,
+            "battery_low_percent": battery_low_percent,
+            "battery_low_volts": battery_low_volts,
+        },
+    )
+    record(
+        "smartcity.sensor_alert_settings",
+        actor=actor,
+        municipality=city,
+        changes={
+            "silent_hours": silent_hours,
+            "battery_percent": battery_low_percent,
+            "battery_volts": battery_low_volts,
+        },
+    )

@@ -9,6 +9,9 @@ class SmartcityConfig(AppConfig):
 
     def ready(self) -> None:
         from dikom.lib import periodic
+        from dikom.smartcity.needs_refresh import REFRESH_SECONDS
+
+        periodic.register("smartcity.needs", "dikom.smartcity.tasks.refresh_needs", every_seconds=REFRESH_SECONDS)
 
         # Trees, waterings, construction sites and published sensor data appear in the open data portal
         # within the hour (publishing.py; idempotent: unchanged metadata writes nothing).

@@ -4,7 +4,8 @@ Per founding city: the three street trees with soil probes that
 ``dikom.sensors.demo`` put into the SensorThings store, plus
 ``GENERATED_TREES`` trees without probes (invented numbers, species and
 planting years around the town centre), 60 days of rain (a seeded random
-series, DWD-like: mostly dry days, a few wet ones), three construction sites
+series, mostly dry days, a few wet ones, written as a DWD daily product file of the
+invented station 99999 and read by the rain import), three construction sites
 (two today, one upcoming) and four litter bins whose ultrasonic sensors report
 the distance to the waste through ``CreateObservations``. Idempotent: a city
 that already has its demo trees is left alone.
@@ -22,7 +23,10 @@ from django.utils import timezone
 from dikom.municipalities.models import Municipality
 from dikom.sensors import service as sensors
 from dikom.sensors.demo import CENTRES
-from dikom.smartcity.models import ConstructionSite, LitterBin, RainDay, Tree
+from dikom.smartcity import actions
+from dikom.smartcity.models import ConstructionSite, LitterBin, Tree
+from dikom.smartcity.needs_refresh import refresh_city
+from dikom.smartcity.rain import dwd_text
 
 GENERATED_TREES = 24
 SPECIES = [
@@ -64,6 +68,7 @@ def load_demo_smartcity() -> DemoSmartCity:
             continue
         with transaction.atomic():
             _load_city(city, lon, lat, random.Random(f"dikom-smartcity-{slug}"), result)  # noqa: S311  (demo)
+        refresh_city(city)  # the stored need for the map (the periodic job keeps it current)
     return result
 
 
@@ -98,17 +103,12 @@ def _load_city(city: Municipality, lon: float, lat: float, rng: random.Random, r
             is_demo=True,
         )
         result.trees += 1
-    RainDay.objects.bulk_create(
-        [
-            RainDay(
-                municipality=city,
-                day=today - dt.timedelta(days=back),
-                millimetres=round(rng.choice([0, 0, 0, 0, 0.2, 1.5, 4.0, 9.0]) * rng.uniform(0.5, 1.5), 1),
-            )
-            for back in range(60)
-        ],
-        ignore_conflicts=True,
-    )
+    # Generated rain in the DWD's daily product format, read by the same import as a real station file.
+    rain = {
+        today - dt.timedelta(days=back): round(rng.choice([0, 0, 0, 0, 0.2, 1.5, 4.0, 9.0]) * rng.uniform(0.5, 1.5), 1)
+        for back in range(60)
+    }
+    actions.import_rain(city, dwd_text("99999", rain).encode())
     for title, street, restriction, detour, start, length in SITES:
         ConstructionSite.objects.create(
             municipality=city,

@@ -30,10 +30,19 @@ class Tree(models.Model):
     species_latin = models.CharField(_("botanical name"), max_length=120, blank=True)
     planting_year = models.PositiveSmallIntegerField(_("planting year"), null=True, blank=True)
     street = models.CharField(_("street"), max_length=200, blank=True)
+    district = models.CharField(_("district"), max_length=120, blank=True)
     longitude = models.FloatField()
     latitude = models.FloatField()
+    #: The inventory import that last wrote the tree (a second row with its number in that file is a duplicate).
+    last_import = models.ForeignKey(
+        "TreeImport", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     #: The SensorThings Thing carrying the tree's soil probes (id in ``dikom.sensors``), if any.
     sensor_thing_id = models.BigIntegerField(null=True, blank=True)
+    #: The watering need as last computed by the periodic job (``needs_refresh``): good/moderate/critical, or
+    #: empty before the first run. Maps, clusters and filters read it; a tree's page computes it afresh.
+    need_level = models.CharField(_("watering need"), max_length=10, blank=True, default="")
+    need_changed_at = models.DateTimeField(_("need changed at"), null=True, blank=True)
     is_demo = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -42,6 +51,10 @@ class Tree(models.Model):
         ordering = ["municipality", "street", "number"]
         verbose_name = _("street tree")
         constraints = [models.UniqueConstraint(fields=["municipality", "number"], name="smartcity_tree_number")]
+        indexes = [
+            models.Index(fields=["municipality", "longitude", "latitude"], name="smartcity_tree_position"),
+            models.Index(fields=["municipality", "need_level"], name="smartcity_tree_need"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.species} {self.number}"
@@ -52,6 +65,8 @@ class Adoption(models.Model):
 
     tree = models.ForeignKey(Tree, on_delete=models.CASCADE, related_name="adoptions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    #: Opt-in: an e-mail when this tree turns critical (once per change to critical).
+    notify_critical = models.BooleanField(_("e-mail when it needs water"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -145,3 +160,92 @@ class RainDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.millimetres} mm"
+
+
+class TreeImport(models.Model):
+    """A tree inventory file (Baumkataster, CSV or GeoJSON) a city admin uploaded, read by the task worker.
+
+    The file waits in the default storage until the worker has read it (then
+    it is deleted); the import keeps the counts and the first
+    ``MAX_REPORTED`` rejected rows for its report page.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("waiting")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=10)
+    size = models.BigIntegerField(_("size (bytes)"), default=0)
+    stored_path = models.CharField(max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.WAITING)
+    total_rows = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    created_count = models.PositiveIntegerField(_("trees added"), default=0)
+    updated_count = models.PositiveIntegerField(_("trees updated"), default=0)
+    rejected_count = models.PositiveIntegerField(_("rows rejected"), default=0)
+    #: The first rejected rows: ``{"row": n, "number": "...", "message": "..."}``.
+    rejected = models.JSONField(_("rejected rows"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("tree inventory import")
+        verbose_name_plural = _("tree inventory imports")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(100, int(self.rows_read * 100 / self.total_rows))
+
+
+class CriticalAlertOptIn(models.Model):
+    """A citizen's global opt-in: an e-mail whenever any tree they sponsor turns critical, in every city."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("watering alert for all my trees")
+        verbose_name_plural = _("watering alerts for all my trees")
+
+    def __str__(self) -> str:
+        return str(self.user_id)
+
+
+class SensorAlertSettings(models.Model):
+    """A city's thresholds for the staff's sensor alerts (defaults apply while a city has none)."""
+
+    municipality = models.OneToOneField(Municipality, on_delete=models.CASCADE, related_name="+")
+    silent_hours = models.PositiveSmallIntegerField(
+        _("sensor silent after (hours)"), default=24, validators=[MinValueValidator(1), MaxValueValidator(24 * 30)]
+    )
+    battery_low_percent = models.PositiveSmallIntegerField(
+        _("battery low below (%)"), default=20, validators=[MinValueValidator(1), MaxValueValidator(99)]
+    )
+    battery_low_volts = models.FloatField(
+        _("battery low below (volts)"), default=3.3, validators=[MinValueValidator(0.5), MaxValueValidator(24)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("sensor alert thresholds")
+        verbose_name_plural = _("sensor alert thresholds")
+
+    def __str__(self) -> str:
+        return str(self.municipality_id)

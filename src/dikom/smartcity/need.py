@@ -41,6 +41,7 @@ YOUNG_MODERATE_BELOW_LITRES = 200
 OLD_MODERATE_BELOW_LITRES = 30
 VEGETATION_MONTHS = range(3, 11)
 WINDOW = dt.timedelta(days=30)
+MANY_TREES = 500
 
 
 class Level(StrEnum):
@@ -90,12 +91,14 @@ def needs_for(trees: Sequence[Tree], now: dt.datetime | None = None) -> dict[int
         )["total"]
         or 0.0
     )
-    litres = dict(
-        Watering.objects.filter(tree__in=[t.pk for t in trees], watered_at__gt=since, watered_at__lte=now)
-        .values("tree")
-        .annotate(total=Sum("litres"))
-        .values_list("tree", "total")
+    recent = Watering.objects.filter(watered_at__gt=since, watered_at__lte=now)
+    # Few trees: by their ids; many (maps, the periodic job): the city's waterings of the window, a small set.
+    recent = (
+        recent.filter(tree__in=[t.pk for t in trees])
+        if len(trees) <= MANY_TREES
+        else recent.filter(tree__municipality_id=city_id)
     )
+    litres = dict(recent.values("tree").annotate(total=Sum("litres")).values_list("tree", "total"))
     probes = sensors.soil_tension_datastreams(t.sensor_thing_id for t in trees if t.sensor_thing_id)
     readings = sensors.latest_readings(pk for ids in probes.values() for pk in ids)
     out = {}

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,11 +27,11 @@ from django.views.decorators.http import require_POST
 from dikom.lib.spreadsheet_safety import csv_writer
 from dikom.municipalities.models import Municipality
 from dikom.sensors import service as sensors
-from dikom.smartcity import access, actions
+from dikom.smartcity import access, actions, treemap
 from dikom.smartcity.bins import fills_for
 from dikom.smartcity.forms import ConstructionSiteForm, WateringForm
 from dikom.smartcity.mapping import HEIGHT, WIDTH, project
-from dikom.smartcity.models import Adoption, ConstructionSite, LitterBin, Tree, Watering
+from dikom.smartcity.models import Adoption, ConstructionSite, CriticalAlertOptIn, LitterBin, Tree, Watering
 from dikom.smartcity.need import LEVEL_LABELS, Level, needs_for
 from dikom.web.branding import brand_for
 
@@ -52,19 +54,21 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def city_home(request: HttpRequest, city: str) -> HttpResponse:
     municipality = access.get_city(city)
-    trees = list(Tree.objects.filter(municipality=municipality))
-    needs = needs_for(trees)
-    tally = dict.fromkeys(Level, 0)
-    for need in needs.values():
-        tally[need.level] += 1
+    treemap.ensure_levels(municipality)
+    counts = dict(
+        Tree.objects.filter(municipality=municipality)
+        .values("need_level")
+        .annotate(n=Count("pk"))
+        .values_list("need_level", "n")
+    )
     today = timezone.localdate()
     return render(
         request,
         "smartcity/city.html",
         _context(
             municipality,
-            tree_count=len(trees),
-            tally=[(level, LEVEL_LABELS[level], tally[level]) for level in Level],
+            tree_count=sum(counts.values()),
+            tally=[(level, LEVEL_LABELS[level], counts.get(level.value, 0)) for level in Level],
             sites_today=ConstructionSite.objects.filter(
                 municipality=municipality, starts_on__lte=today, ends_on__gte=today
             ).count(),
@@ -74,29 +78,29 @@ def city_home(request: HttpRequest, city: str) -> HttpResponse:
     )
 
 
+@dataclass(frozen=True)
+class _StoredNeed:
+    level: Level
+
+
 def tree_list(request: HttpRequest, city: str) -> HttpResponse:
+    """Trees most urgent first, paged in the database (the stored need); the map beside it is SVG or clusters."""
     municipality = access.get_city(city)
-    trees: Any = Tree.objects.filter(municipality=municipality)
-    if request.user.is_authenticated:
-        trees = trees.annotate(mine=Exists(Adoption.objects.filter(tree=OuterRef("pk"), user=request.user)))
-    trees = trees.annotate(adopted=Exists(Adoption.objects.filter(tree=OuterRef("pk"))))
-    species = request.GET.get("art", "")
-    if species:
-        trees = trees.filter(species=species)
-    only_mine = request.GET.get("meine") == "1" and request.user.is_authenticated
-    if only_mine:
-        trees = trees.filter(mine=True)
-    all_trees: list[Any] = list(trees)
-    needs = needs_for(all_trees)
-    level = request.GET.get("bedarf", "")
-    if level in Level.__members__.values():
-        all_trees = [t for t in all_trees if needs[t.pk].level == level]
-    # Most urgent first, so the list answers "which trees need water?".
-    order = {Level.CRITICAL: 0, Level.MODERATE: 1, Level.GOOD: 2}
-    all_trees.sort(key=lambda t: (order[needs[t.pk].level], t.street, t.number))
-    for tree in all_trees:
-        tree.need = needs[tree.pk]
-    page = Paginator(all_trees, TREES_PER_PAGE).get_page(request.GET.get("seite"))
+    treemap.ensure_levels(municipality)
+    trees, filters = _filtered_trees(request, municipality)
+    paginator = Paginator(
+        _annotated(request, trees).order_by(treemap.URGENCY, "street", "number", "pk"), TREES_PER_PAGE
+    )
+    total = paginator.count
+    page: Any = paginator.get_page(request.GET.get("seite"))
+    key = (
+        None
+        if filters["only_mine"]
+        else f"smartcity:overview:{municipality.pk}:{filters['level']}:{filters['species']}:{total}"
+    )
+    view = treemap.overview(trees, total, key)
+    for tree in page.object_list:
+        tree.need = _StoredNeed(Level(tree.need_level))
     query = request.GET.copy()
     query.pop("seite", None)
     return render(
@@ -106,20 +110,67 @@ def tree_list(request: HttpRequest, city: str) -> HttpResponse:
             municipality,
             tab="trees",
             page=page,
-            points=project(all_trees),
+            points=project(view.marks),
             map_width=WIDTH,
             map_height=HEIGHT,
             levels=[(lv.value, LEVEL_LABELS[lv]) for lv in Level],
-            level=level,
             species_choices=sorted(
-                Tree.objects.filter(municipality=municipality).values_list("species", flat=True).distinct()
+                Tree.objects.filter(municipality=municipality)
+                .order_by("species")
+                .values_list("species", flat=True)
+                .distinct()
             ),
-            species=species,
-            only_mine=only_mine,
             query=query.urlencode(),
-            total=len(all_trees),
+            total=total,
+            map_data=reverse("smartcity:tree_map_data", args=[municipality.slug]),
+            map_extent=view.extent,
+            map_initial=view.initial,
+            map_tiles=settings.DIKOM_MAP_TILE_URL,
+            map_filters=query.urlencode(),
+            **filters,
         ),
     )
+
+
+def _filtered_trees(request: HttpRequest, municipality: Municipality) -> tuple[Any, dict[str, Any]]:
+    """The city's trees with the list's filters (need, species, mine), without per-row annotations.
+
+    Counting, clustering and the map's extent run on this plain query; only the
+    list's page gets the "adopted" annotations (``_annotated``).
+    """
+    trees: Any = Tree.objects.filter(municipality=municipality)
+    species = request.GET.get("art", "")
+    if species:
+        trees = trees.filter(species=species)
+    only_mine = request.GET.get("meine") == "1" and request.user.is_authenticated
+    if only_mine:
+        trees = trees.filter(pk__in=Adoption.objects.filter(user_id=request.user.pk or 0).values("tree"))
+    level = request.GET.get("bedarf", "")
+    if level in Level.__members__.values():
+        trees = trees.filter(need_level=level)
+    else:
+        level = ""
+    return trees, {"level": level, "species": species, "only_mine": only_mine}
+
+
+def _annotated(request: HttpRequest, trees: Any) -> Any:
+    if request.user.is_authenticated:
+        trees = trees.annotate(mine=Exists(Adoption.objects.filter(tree=OuterRef("pk"), user_id=request.user.pk or 0)))
+    return trees.annotate(adopted=Exists(Adoption.objects.filter(tree=OuterRef("pk"))))
+
+
+def tree_map_data(request: HttpRequest, city: str) -> JsonResponse:
+    """The Leaflet map's data for a bounding box and zoom: clusters, or single trees when zoomed in."""
+    municipality = access.get_city(city)
+    try:
+        box, zoom = treemap.parse_box(request.GET.get("bbox", ""), request.GET.get("zoom", ""))
+    except treemap.BadRequest as error:
+        return JsonResponse({"detail": error.message}, status=400)
+    treemap.ensure_levels(municipality)
+    trees, _filters = _filtered_trees(request, municipality)
+    response = JsonResponse(treemap.clusters(municipality, trees, box, zoom))
+    response["Cache-Control"] = "private, max-age=60"
+    return response
 
 
 def _probe_series(tree: Tree) -> list[dict[str, Any]]:
@@ -155,7 +206,8 @@ def tree_detail(request: HttpRequest, city: str, tree: uuid.UUID) -> HttpRespons
     municipality = access.get_city(city)
     obj = access.get_tree(municipality, tree)
     need = needs_for([obj])[obj.pk]
-    adopted = request.user.is_authenticated and Adoption.objects.filter(tree=obj, user=request.user).exists()
+    adoption = Adoption.objects.filter(tree=obj, user_id=request.user.pk or 0).first()
+    adopted = adoption is not None
     form = WateringForm(initial={"request_key": uuid.uuid4()})
     return render(
         request,
@@ -166,6 +218,9 @@ def tree_detail(request: HttpRequest, city: str, tree: uuid.UUID) -> HttpRespons
             tree=obj,
             need=need,
             adopted=adopted,
+            alert_on=adoption is not None and adoption.notify_critical,
+            global_alert=request.user.is_authenticated
+            and CriticalAlertOptIn.objects.filter(user_id=request.user.pk).exists(),
             adopters=obj.adoptions.count(),
             form=form,
             series=_probe_series(obj),
@@ -255,7 +310,8 @@ def watering_log_csv(request: HttpRequest, city: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="giessprotokoll-{municipality.slug}.csv"'
     writer = csv_writer(response)  # street names come from staff: no formulas in spreadsheets
-    writer.writerow(["watered_at", "tree_number", "species", "street", "longitude", "latitude", "litres"])
+    # The day only: the time of a watering at a known tree could tell a neighbour who waters it and when.
+    writer.writerow(["watered_on", "tree_number", "species", "street", "longitude", "latitude", "litres"])
     rows = (
         Watering.objects.filter(tree__municipality=municipality)
         .order_by("watered_at", "pk")
@@ -264,7 +320,7 @@ def watering_log_csv(request: HttpRequest, city: str) -> HttpResponse:
         )
     )
     for when, *rest in rows.iterator():
-        writer.writerow([when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), *rest])
+        writer.writerow([timezone.localtime(when).date().isoformat(), *rest])
     return response
 
 
@@ -277,7 +333,17 @@ def my_trees(request: HttpRequest, city: str) -> HttpResponse:
     for tree in trees:
         tree.need = needs[tree.pk]
     mine = Watering.objects.filter(tree__municipality=municipality, user=user).select_related("tree")[:20]
-    return render(request, "smartcity/my_trees.html", _context(municipality, tab="mine", trees=trees, waterings=mine))
+    return render(
+        request,
+        "smartcity/my_trees.html",
+        _context(
+            municipality,
+            tab="mine",
+            trees=trees,
+            waterings=mine,
+            global_alert=CriticalAlertOptIn.objects.filter(user_id=user.pk).exists(),
+        ),
+    )
 
 
 def construction_sites(request: HttpRequest, city: str) -> HttpResponse:
