@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from dikom.municipalities.models import Municipality
 from dikom.opendata import actions, catalogue_index, search, tabular, vocab
-from dikom.opendata.models import Dataset, Organization, Resource, SearchTerm, Tag
+from dikom.opendata.models import Dataset, Organization, Resource, SearchTerm
 
 CKAN_STATE = {
     Dataset.State.PUBLISHED: "active",

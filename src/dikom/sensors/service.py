@@ -209,6 +209,7 @@ def map_lorawan_device(
 def things_with_datastreams(municipality: Municipality) -> QuerySet[Thing]:
     return Thing.objects.filter(municipality=municipality).prefetch_related("datastreams").order_by("name", "pk")
 
+
 @dataclass(frozen=True)
 class DatastreamHealth:
     datastream_id: int
