@@ -247,7 +247,7 @@ def server_times(args: argparse.Namespace, port: int) -> list[dict[str, Any]]:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             conn.request("GET", "/stadt/baumstadt/baeume/")
             body = conn.getresponse().read().decode()
-            found = re.search(r'src="(/static/smartcity/vendor/leaflet/leaflet[^"]*\.js)"', body)
+            found = re.search(r'src="(/static/dikom/vendor/leaflet/leaflet[^"]*\.js)"', body)
             assert found, "no leaflet script on the page"
             path = found.group(1)
         times = []

@@ -6,7 +6,7 @@
   text alternative is the table of the plotted values under it.
 - **Map**: a GeoJSON FeatureCollection, or a table with latitude/longitude columns
   (``lat``/``latitude``/``breite``, ``lon``/``lng``/``longitude``/``laenge``), becomes
-  GeoJSON for a Leaflet map (vendored under ``static/opendata/vendor/leaflet``, no
+  GeoJSON for a Leaflet map (vendored under ``web/static/dikom/vendor/leaflet``, no
   CDN, no third-party tiles: the page's Content-Security-Policy allows only this
   site). Without JavaScript the map stays hidden and the list of places is shown.
 """

@@ -64,9 +64,9 @@ def test_geojson_is_a_leaflet_map_with_a_list(client: Client, org_a) -> None:
         + [{"type": "Feature", "geometry": None, "properties": {"name": "ohne Ort"}}],
     }
     html = page_with(client, org_a, json.dumps(document).encode(), "brunnen.geojson")
-    assert "/static/opendata/vendor/leaflet/leaflet.js" in html and "/static/opendata/preview-map.js" in html
+    assert "/static/dikom/vendor/leaflet/leaflet.js" in html and "/static/opendata/preview-map.js" in html
     assert "unpkg" not in html and "cdn" not in html.lower().replace("cdnjs", "")
-    assert finders.find("opendata/vendor/leaflet/leaflet.js") and finders.find("opendata/preview-map.js")
+    assert finders.find("dikom/vendor/leaflet/leaflet.js") and finders.find("opendata/preview-map.js")
     data = re.search(r'<script id="map-data-[^"]+" type="application/json">(.*?)</script>', html, re.S)
     assert data
     features = json.loads(data.group(1))["features"]
