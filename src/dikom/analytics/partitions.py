@@ -27,11 +27,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
+
+from dikom.lib.months import add_months, month_of, month_start
 
 logger = logging.getLogger(__name__)
 
@@ -54,21 +55,6 @@ class Partition:
     @property
     def upper(self) -> datetime:
         return month_start(add_months(self.month, 1))
-
-
-def add_months(month: date, months: int) -> date:
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_start(month: date) -> datetime:
-    """Midnight of the first day of ``month`` in TIME_ZONE, as an aware datetime."""
-    return datetime(month.year, month.month, 1, tzinfo=ZoneInfo(settings.TIME_ZONE))
-
-
-def month_of(moment: datetime) -> date:
-    local = timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE))
-    return date(local.year, local.month, 1)
 
 
 def partition_name(month: date) -> str:
