@@ -74,6 +74,8 @@ DEFAULT_ACCEPT = ["application/pdf", "image/jpeg", "image/png"]
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 # The largest file the portal takes (``portal.actions.PLATFORM_MAX_UPLOAD``); a FIM limit above it is cut.
 PLATFORM_MAX_BYTES = 25 * 1024 * 1024
+# Below this a file limit is probably meant in kilobytes: the import warns (the limit still applies).
+SMALL_LIMIT_BYTES = 100_000
 # Types the portal recognises from a file's first bytes (``portal.sniffing``); only these can be accepted.
 RECOGNISED_MEDIA_TYPES = frozenset(
     {
@@ -562,6 +564,14 @@ class _Importer:
                 }
             )
             return PLATFORM_MAX_BYTES
+        if value < SMALL_LIMIT_BYTES:
+            # XDatenfelder gives bytes (the FIM editors' style sheets show maxSize / 1 000 000 as MB); a
+            # limit this small usually means the schema's author thought in kilobytes.
+            self.warnings.append(
+                _("Upload field %(id)s “%(name)s” allows only %(bytes)s bytes per file (XDatenfelder gives "
+                  "maxSize in bytes); check whether the schema meant kilobytes.")
+                % {"id": field_id, "name": label, "bytes": value}
+            )  # fmt: skip
         return value
 
     def options(self, element: ET.Element) -> list[dict[str, Any]]:

@@ -159,6 +159,18 @@ def test_file_size_above_the_portal_limit_is_cut_with_a_warning():
     assert any("100.0 MB" in w for w in result.warnings)
 
 
+def test_a_size_limit_that_looks_like_kilobytes_is_kept_in_bytes_with_a_warning():
+    # XDatenfelder's maxSize is bytes (the FIM editors' style sheets show it divided by 1 000 000 as MB);
+    # "5000" was probably meant as 5 000 kB: it stays 5 000 bytes, and the designer is told.
+    with translation.override("en"):
+        small = import_xdatenfelder(_simple_with_upload("1:1", "<xdf:maxSize>5000</xdf:maxSize>"))
+        usual = import_xdatenfelder(_simple_with_upload("1:1", "<xdf:maxSize>5000000</xdf:maxSize>"))
+    assert small.definition["steps"][0]["fields"][0]["max_bytes"] == 5000
+    assert any("only 5000 bytes" in w and "kilobytes" in w for w in small.warnings)
+    assert usual.definition["steps"][0]["fields"][0]["max_bytes"] == 5_000_000
+    assert not any("kilobytes" in w for w in usual.warnings)
+
+
 def test_a_field_that_may_occur_several_times_becomes_a_repeating_group():
     with translation.override("en"):
         result = import_xdatenfelder(_simple_with_upload("1:3", "<xdf:mediaType>application/pdf</xdf:mediaType>"))
