@@ -10,12 +10,8 @@ away: the answer is not stored.
 
 from __future__ import annotations
 
-import http.client
-import ssl
-
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from dikom.lib import safe_http
 from dikom.lib.safe_http import DeliveryError, Policy
@@ -49,17 +45,8 @@ def post(url: str, body: bytes, headers: dict[str, str], policy: Policy) -> int:
         response = connection.getresponse()
         status = response.status
         response.read(MAX_RESPONSE_BYTES)  # read a bounded part so the peer is not reset mid-answer
-    except TimeoutError as exc:  # socket.timeout is TimeoutError
-        text = ngettext("No answer within %(seconds)d second.", "No answer within %(seconds)d seconds.", timeout)
-        raise DeliveryError(text % {"seconds": timeout}, retry=True) from exc
-    except ssl.SSLError as exc:
-        raise DeliveryError(
-            _("TLS connection failed (%(reason)s).") % {"reason": exc.__class__.__name__}, retry=True
-        ) from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise DeliveryError(
-            _("Connection failed (%(reason)s).") % {"reason": exc.__class__.__name__}, retry=True
-        ) from exc
+    except safe_http.NETWORK_ERRORS as exc:
+        raise safe_http.network_error(exc, timeout) from exc
     finally:
         connection.close()
     return classify(status)
