@@ -18,108 +18,57 @@ Keys on the partitioned table carry the partition key and the municipality
 municipality_id)``; the idempotency key is ``(municipality_id, event_id,
 occurred_at)``, so a re-sent event counts once as long as it is sent with the
 same time (senders resend events unchanged; times are stored to the minute).
+
+The partition maintenance itself is shared with the observations
+(``dikom.lib.monthly_partitions``); this module applies the usage events' table
+and retention to it.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from django.conf import settings
-from django.db import connections, transaction
 from django.utils import timezone
 
+from dikom.lib.monthly_partitions import MonthlyPartitions, Partition
 from dikom.lib.months import add_months, month_of, month_start
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "AHEAD_MONTHS",
+    "DEFAULT_PARTITION",
+    "TABLE",
+    "Partition",
+    "add_months",
+    "drop_expired_partitions",
+    "ensure_partitions",
+    "is_partitioned",
+    "month_of",
+    "month_start",
+    "partition_name",
+    "partitions",
+    "retention_cutoff",
+]
 
 TABLE = "analytics_usageevent"
-DEFAULT_PARTITION = f"{TABLE}_default"
+EVENTS = MonthlyPartitions(table=TABLE, column="occurred_at", label="usage events")
+DEFAULT_PARTITION = EVENTS.default_partition
 # Months created beyond the current one, so that the job can miss a few runs.
-AHEAD_MONTHS = 3
-_NAME = re.compile(rf"^{TABLE}_p(\d{{4}})_(\d{{2}})$")
-
-
-@dataclass(frozen=True)
-class Partition:
-    name: str
-    month: date
-
-    @property
-    def lower(self) -> datetime:
-        return month_start(self.month)
-
-    @property
-    def upper(self) -> datetime:
-        return month_start(add_months(self.month, 1))
+AHEAD_MONTHS = EVENTS.ahead_months
 
 
 def partition_name(month: date) -> str:
-    return f"{TABLE}_p{month.year:04d}_{month.month:02d}"
+    return EVENTS.partition_name(month)
 
 
 def is_partitioned(using: str = "default") -> bool:
     """Whether the usage-event table is a partitioned PostgreSQL table."""
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [TABLE])
-        row = cursor.fetchone()
-    return bool(row and row[0] == "p")
+    return EVENTS.is_partitioned(using)
 
 
 def partitions(using: str = "default") -> list[Partition]:
     """The monthly partitions that exist, oldest first (the default partition is not listed)."""
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = to_regclass(%s)",
-            [TABLE],
-        )
-        names = [name for (name,) in cursor.fetchall()]
-    found = []
-    for name in names:
-        match = _NAME.match(name)
-        if match:
-            found.append(Partition(name, date(int(match[1]), int(match[2]), 1)))
-    return sorted(found, key=lambda partition: partition.month)
-
-
-def create_partition_sql(month: date) -> str:
-    lower, upper = month_start(month), month_start(add_months(month, 1))
-    return (
-        f"CREATE TABLE IF NOT EXISTS {partition_name(month)} PARTITION OF {TABLE} "
-        f"FOR VALUES FROM ('{lower.isoformat()}') TO ('{upper.isoformat()}')"
-    )
-
-
-def _create_partition(cursor: Any, month: date) -> None:
-    """Create the partition of ``month``; rows of that month that meanwhile went to the default
-    partition (the job did not run for months) are moved into it first, which PostgreSQL requires."""
-    name, lower, upper = partition_name(month), month_start(month), month_start(add_months(month, 1))
-    cursor.execute(
-        f"SELECT EXISTS (SELECT 1 FROM {DEFAULT_PARTITION} WHERE occurred_at >= %s AND occurred_at < %s)",  # noqa: S608
-        [lower, upper],
-    )
-    if not cursor.fetchone()[0]:
-        cursor.execute(create_partition_sql(month))
-        return
-    cursor.execute(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
-    cursor.execute(
-        f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE occurred_at >= %s AND occurred_at < %s "  # noqa: S608
-        f"RETURNING *) INSERT INTO {name} SELECT * FROM moved",
-        [lower, upper],
-    )
-    moved = cursor.rowcount
-    cursor.execute(
-        f"ALTER TABLE {TABLE} ATTACH PARTITION {name} "
-        f"FOR VALUES FROM ('{lower.isoformat()}') TO ('{upper.isoformat()}')"
-    )
-    logger.warning("usage events: moved %d events of %s from the default partition into %s", moved, month, name)
+    return EVENTS.partitions(using)
 
 
 def retention_cutoff(now: datetime) -> datetime:
@@ -129,39 +78,11 @@ def retention_cutoff(now: datetime) -> datetime:
 def ensure_partitions(now: datetime | None = None, using: str = "default") -> list[str]:
     """Create the monthly partitions from the oldest month still within the retention to
     AHEAD_MONTHS after the current one; returns the names created. Idempotent; nothing on SQLite."""
-    if not is_partitioned(using):
-        return []
     now = now or timezone.now()
-    existing = {partition.name for partition in partitions(using)}
-    month = month_of(retention_cutoff(now))
-    last = add_months(month_of(now), AHEAD_MONTHS)
-    created = []
-    with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        while month <= last:
-            if partition_name(month) not in existing:
-                _create_partition(cursor, month)
-                created.append(partition_name(month))
-            month = add_months(month, 1)
-    if created:
-        logger.info("usage events: created partitions %s", ", ".join(created))
-    return created
+    return EVENTS.ensure(now, retention_cutoff(now), using)
 
 
 def drop_expired_partitions(now: datetime | None = None, using: str = "default") -> int:
     """Drop every monthly partition whose last moment is older than the retention, and delete
     expired rows from the default partition. Returns the number of events removed."""
-    now = now or timezone.now()
-    cutoff = retention_cutoff(now)
-    removed = 0
-    with connections[using].cursor() as cursor:
-        for partition in partitions(using):
-            if partition.upper > cutoff:
-                continue
-            cursor.execute(f"SELECT count(*) FROM {partition.name}")  # noqa: S608 - our own name
-            (rows,) = cursor.fetchone()
-            cursor.execute(f"DROP TABLE {partition.name}")
-            removed += rows
-            logger.info("usage events: dropped partition %s (%d events past the retention)", partition.name, rows)
-        cursor.execute(f"DELETE FROM {DEFAULT_PARTITION} WHERE occurred_at < %s", [cutoff])  # noqa: S608
-        removed += cursor.rowcount
-    return removed
+    return EVENTS.drop_expired(retention_cutoff(now or timezone.now()), using)

@@ -5,7 +5,8 @@ A delivery's state lives in its row, not in the task queue: ``attempts``,
 got. An attempt first *claims* the row with a conditional UPDATE (only one
 worker wins, a duplicate task finds nothing to do), sends outside any
 transaction, then records the outcome and, for a retry, enqueues the next
-attempt for ``next_attempt_at`` once that is committed.
+attempt for ``next_attempt_at`` once that is committed. That bookkeeping is
+shared with the case webhooks (``dikom.lib.webhooks.outbox``).
 """
 
 from __future__ import annotations
@@ -13,38 +14,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dikom.audit.actions import record
-from dikom.handover import signing, transport
+from dikom.handover import transport
 from dikom.handover.models import Delivery, DeliveryTarget
+from dikom.lib.safe_http import DeliveryError
+from dikom.lib.webhooks import signing
+from dikom.lib.webhooks.outbox import Outbox
 from dikom.municipalities.models import Municipality
 from dikom.portal.models import Application
 
 logger = logging.getLogger(__name__)
 
 OPEN = (Delivery.Status.PENDING, Delivery.Status.RETRYING)
-MAX_BACKOFF = timedelta(hours=6)
-
-
-def retry_delay(attempt: int) -> timedelta:
-    """Wait after failed attempt ``attempt`` (1-based): backoff, 2×, 4× … capped at six hours."""
-    seconds = settings.DIKOM_HANDOVER_BACKOFF_SECONDS * 2 ** (attempt - 1)
-    return min(timedelta(seconds=seconds), MAX_BACKOFF)
-
-
-def _lease() -> timedelta:
-    # How long a claimed attempt may take before the row counts as due again (a crashed worker).
-    return timedelta(seconds=settings.DIKOM_HANDOVER_TIMEOUT_SECONDS * 4 + 60)
 
 
 def _enqueue_now(delivery_id: int, run_after: Any = None) -> None:
@@ -54,8 +43,12 @@ def _enqueue_now(delivery_id: int, run_after: Any = None) -> None:
     task.enqueue(delivery_id)
 
 
+OUTBOX = Outbox(model=Delivery, settings_prefix="DIKOM_HANDOVER", enqueue=_enqueue_now, logger=logger, label="handover")
+retry_delay = OUTBOX.retry_delay
+
+
 def _enqueue(delivery_id: int) -> None:
-    transaction.on_commit(lambda: _enqueue_now(delivery_id))
+    OUTBOX.enqueue_on_commit(delivery_id)
 
 
 # --- deliveries ---------------------------------------------------------------------------------
@@ -86,95 +79,30 @@ def create_deliveries(application: Application) -> list[Delivery]:
     return created
 
 
-def attempt_delivery(delivery_id: int) -> str:
-    """Make one attempt if the delivery is due; returns its status afterwards (or "skipped")."""
+def _send(delivery: Delivery) -> int | None:
     from dikom.handover import channels
 
-    now = timezone.now()
-    with transaction.atomic():
-        claimed = Delivery.objects.filter(pk=delivery_id, status__in=OPEN, next_attempt_at__lte=now).update(
-            attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + _lease(), updated_at=now
-        )
-    if not claimed:
-        return "skipped"
-    delivery = Delivery.objects.select_related("target", "municipality", "application").get(pk=delivery_id)
-    error: transport.DeliveryError | None = None
-    http_status: int | None = None
     if not delivery.target.active:
-        error = transport.DeliveryError(_("The target is deactivated; nothing was sent."), retry=False)
-    else:
-        try:
-            http_status = channels.send(delivery)
-        except transport.DeliveryError as exc:
-            error = exc
-        except Exception as exc:  # a bug must not leave the row claimed for good
-            logger.exception("handover: delivery %s failed unexpectedly", delivery.uuid)
-            error = transport.DeliveryError(
-                _("Internal error (%(reason)s).") % {"reason": exc.__class__.__name__}, retry=True
-            )
-    return _record_outcome(delivery, error, http_status)
+        raise DeliveryError(_("The target is deactivated; nothing was sent."), retry=False)
+    return channels.send(delivery)
 
 
-def _record_outcome(delivery: Delivery, error: transport.DeliveryError | None, http_status: int | None) -> str:
-    now = timezone.now()
-    with transaction.atomic():
-        current = Delivery.objects.select_for_update().get(pk=delivery.pk)
-        if current.status == Delivery.Status.DELIVERED:
-            return current.status
-        if error is None:
-            current.status = Delivery.Status.DELIVERED
-            current.delivered_at = now
-            current.next_attempt_at = None
-            current.last_error = ""
-            current.last_http_status = http_status
-        else:
-            current.last_error = error.message[:300]
-            current.last_http_status = error.http_status
-            if error.retry and current.attempts < settings.DIKOM_HANDOVER_MAX_ATTEMPTS:
-                current.status = Delivery.Status.RETRYING
-                current.next_attempt_at = now + retry_delay(current.attempts)
-            else:
-                current.status = Delivery.Status.FAILED
-                current.next_attempt_at = None
-        current.save(
-            update_fields=[
-                "status",
-                "delivered_at",
-                "next_attempt_at",
-                "last_error",
-                "last_http_status",
-                "updated_at",
-            ]
-        )
-    if current.status == Delivery.Status.RETRYING:
-        # After the commit above (the worker runs outside any transaction), so the attempt
-        # never finds the row in its old state; run_after keeps it from starting early.
-        _enqueue_now(current.pk, run_after=current.next_attempt_at)
-    if error is not None:
-        logger.warning(
-            "handover: delivery %s attempt %d: %s (%s)", current.uuid, current.attempts, error.message, current.status
-        )
-    return current.status
+def attempt_delivery(delivery_id: int) -> str:
+    """Make one attempt if the delivery is due; returns its status afterwards (or "skipped")."""
+    return OUTBOX.attempt(delivery_id, _send, related=("target", "municipality", "application"))
 
 
 def retry_now(delivery: Delivery, *, actor: Any, request: Any = None) -> Delivery:
     """Start a fresh round of attempts for a failed (or waiting) delivery, right away."""
     with transaction.atomic():
-        current = Delivery.objects.select_for_update().get(pk=delivery.pk)
-        if current.status not in (Delivery.Status.FAILED, Delivery.Status.RETRYING):
-            raise ValidationError(gettext_lazy("Only failed or waiting deliveries can be retried."), code="state")
-        before = {"status": current.status, "attempts": current.attempts}
-        current.status = Delivery.Status.PENDING
-        current.attempts = 0
-        current.next_attempt_at = timezone.now()
-        current.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
+        current, status_before, attempts_before = OUTBOX.reopen(delivery.pk)
         record(
             "handover.delivery.retry",
             actor=actor,
             request=request,
             municipality=current.municipality_id,
             obj=current,
-            changes={"status": [before["status"], current.status], "attempts_before": before["attempts"]},
+            changes={"status": [status_before, current.status], "attempts_before": attempts_before},
         )
         _enqueue(current.pk)
     return current
@@ -182,8 +110,7 @@ def retry_now(delivery: Delivery, *, actor: Any, request: Any = None) -> Deliver
 
 def enqueue_due_deliveries(now: Any = None) -> int:
     """Queue an attempt for every open delivery that is due (a safety net after a crashed worker)."""
-    now = now or timezone.now()
-    ids = list(Delivery.objects.filter(status__in=OPEN, next_attempt_at__lte=now).values_list("pk", flat=True))
+    ids = OUTBOX.due_ids(now)
     with transaction.atomic():
         for delivery_id in ids:
             _enqueue(delivery_id)

@@ -7,7 +7,6 @@ not deliver; ``actions.attempt_delivery`` keeps the books.
 from __future__ import annotations
 
 import smtplib
-import time
 from typing import Any
 
 from django.conf import settings
@@ -15,9 +14,10 @@ from django.core.mail import EmailMessage, get_connection
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from dikom.handover import payload, signing, transport
+from dikom.handover import payload, transport
 from dikom.handover.models import Delivery, DeliveryTarget
 from dikom.handover.transport import DeliveryError
+from dikom.lib.webhooks import signing
 
 
 def send(delivery: Delivery) -> int | None:
@@ -34,13 +34,7 @@ def send_webhook(delivery: Delivery) -> int:
     else:
         document = payload.build(delivery, mode="metadata")
     body = payload.encode(document)
-    msg_id = str(delivery.uuid)
-    timestamp = int(time.time())
-    headers = {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": signing.signature(delivery.target.secret, msg_id, timestamp, body),
-    }
+    headers = signing.headers(delivery.target.secret, str(delivery.uuid), body)
     return transport.post(delivery.target.url, body, headers)
 
 

@@ -1,7 +1,8 @@
 """Sending one webhook request without letting a target address reach into our own network.
 
 The guard itself lives in ``dikom.lib.safe_http`` (shared with the open data
-harvester); this module applies the hand-over's settings to it.
+harvester) and the POST in ``dikom.lib.webhooks.transport`` (shared with the case
+webhooks and the automation); this module applies the hand-over's settings to them.
 
 A webhook address is typed in by a municipality administrator; without care it
 could point dikom at its database, the cloud metadata service or an intranet
@@ -21,20 +22,25 @@ could point dikom at its database, the cloud metadata service or an intranet
 
 from __future__ import annotations
 
-import http.client
-import ssl
-
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from dikom.lib import safe_http
 from dikom.lib.safe_http import DeliveryError, IPAddress, Policy, Target
+from dikom.lib.webhooks import transport as webhook_transport
+from dikom.lib.webhooks.transport import MAX_RESPONSE_BYTES
 
-__all__ = ["DeliveryError", "IPAddress", "Policy", "Target", "address_allowed", "parse_url", "post", "resolve"]
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "DeliveryError",
+    "IPAddress",
+    "Policy",
+    "Target",
+    "address_allowed",
+    "parse_url",
+    "post",
+    "resolve",
+]
 
-MAX_RESPONSE_BYTES = 64 * 1024
 USER_AGENT = "dikom-handover/1"
 
 
@@ -63,55 +69,4 @@ def resolve(target: Target, policy: Policy | None = None) -> str:
 
 def post(url: str, body: bytes, headers: dict[str, str], policy: Policy | None = None) -> int:
     """POST ``body`` to ``url``; returns the HTTP status of a 2xx answer, raises DeliveryError otherwise."""
-    policy = policy or handover_policy()
-    try:
-        target = parse_url(url, policy)
-    except ValidationError as exc:
-        raise DeliveryError(" ".join(str(m) for m in exc.messages), retry=False) from exc
-    address = resolve(target, policy)
-    timeout = policy.timeout_seconds
-    connection = safe_http.connection_for(target, address, timeout)
-    try:
-        connection.request(
-            "POST",
-            target.path,
-            body=body,
-            headers={
-                **headers,
-                "Content-Type": "application/json",
-                "User-Agent": policy.user_agent,
-                "Content-Length": str(len(body)),
-            },
-        )
-        response = connection.getresponse()
-        status = response.status
-        response.read(MAX_RESPONSE_BYTES)  # read a bounded part so the peer is not reset mid-answer
-    except TimeoutError as exc:  # socket.timeout is TimeoutError
-        text = ngettext("No answer within %(seconds)d second.", "No answer within %(seconds)d seconds.", timeout)
-        raise DeliveryError(text % {"seconds": timeout}, retry=True) from exc
-    except ssl.SSLError as exc:
-        raise DeliveryError(
-            _("TLS connection failed (%(reason)s).") % {"reason": exc.__class__.__name__}, retry=True
-        ) from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise DeliveryError(
-            _("Connection failed (%(reason)s).") % {"reason": exc.__class__.__name__}, retry=True
-        ) from exc
-    finally:
-        connection.close()
-    return classify(status)
-
-
-def classify(status: int) -> int:
-    """2xx delivered; 408, 429 and 5xx worth retrying; redirects and other answers final."""
-    if 200 <= status < 300:
-        return status
-    if 300 <= status < 400:
-        raise DeliveryError(
-            _("The target answered with a redirect (HTTP %(status)d); redirects are not followed.")
-            % {"status": status},
-            retry=False,
-            http_status=status,
-        )
-    retry = status in (408, 429) or 500 <= status < 600
-    raise DeliveryError(_("The target answered HTTP %(status)d.") % {"status": status}, retry=retry, http_status=status)
+    return webhook_transport.post(url, body, headers, policy or handover_policy())

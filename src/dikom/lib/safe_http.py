@@ -217,18 +217,22 @@ def fetch(
                     http_status=response.status,
                 )
             return Response(url, response.status, response.getheader("Content-Type") or "", b"".join(chunks))
-        except TimeoutError as exc:
-            timeout = policy.timeout_seconds
-            text = ngettext("No answer within %(seconds)d second.", "No answer within %(seconds)d seconds.", timeout)
-            raise DeliveryError(text % {"seconds": timeout}, retry=True) from exc
-        except ssl.SSLError as exc:
-            raise DeliveryError(
-                _("TLS connection failed (%(reason)s).") % {"reason": exc.__class__.__name__}, retry=True
-            ) from exc
-        except (OSError, http.client.HTTPException) as exc:
-            raise DeliveryError(
-                _("Connection failed (%(reason)s).") % {"reason": exc.__class__.__name__}, retry=True
-            ) from exc
+        except NETWORK_ERRORS as exc:
+            raise network_error(exc, policy.timeout_seconds) from exc
         finally:
             connection.close()
     raise DeliveryError(_("Too many redirects."), retry=False)
+
+
+# What a failed connection, TLS handshake, request or answer raises (socket.timeout is TimeoutError).
+NETWORK_ERRORS = (OSError, http.client.HTTPException)
+
+
+def network_error(exc: BaseException, timeout: float) -> DeliveryError:
+    """The retryable DeliveryError for one of ``NETWORK_ERRORS``: a timeout, TLS, or another failure."""
+    if isinstance(exc, TimeoutError):
+        text = ngettext("No answer within %(seconds)d second.", "No answer within %(seconds)d seconds.", timeout)
+        return DeliveryError(text % {"seconds": timeout}, retry=True)
+    if isinstance(exc, ssl.SSLError):
+        return DeliveryError(_("TLS connection failed (%(reason)s).") % {"reason": exc.__class__.__name__}, retry=True)
+    return DeliveryError(_("Connection failed (%(reason)s).") % {"reason": exc.__class__.__name__}, retry=True)

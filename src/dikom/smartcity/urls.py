@@ -33,14 +33,5 @@ urlpatterns = [
     path("<slug:city>/geraete/", device_views.devices, name="devices"),
     path("<slug:city>/geraete/<str:dev_eui>/zuordnen/", device_views.device_map, name="device_map"),
     # Open data files of the generated datasets (publishing.py).
-    path("<slug:city>/offene-daten/sensordaten-tageswerte.csv", publishing_views.sensors_csv, name="open_data_sensors"),
-    path("<slug:city>/offene-daten/strassenbaeume.csv", publishing_views.trees_csv, name="open_data_trees_csv"),
-    path(
-        "<slug:city>/offene-daten/strassenbaeume.geojson",
-        publishing_views.trees_geojson,
-        name="open_data_trees_geojson",
-    ),
-    path("<slug:city>/offene-daten/giessprotokoll.csv", publishing_views.waterings_csv, name="open_data_waterings"),
-    path("<slug:city>/offene-daten/baustellen.csv", publishing_views.sites_csv, name="open_data_sites_csv"),
-    path("<slug:city>/offene-daten/baustellen.geojson", publishing_views.sites_geojson, name="open_data_sites_geojson"),
+    *publishing_views.urlpatterns(),
 ]

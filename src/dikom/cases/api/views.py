@@ -9,15 +9,18 @@ caseworker. Another city's case is a 404.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, status
+from rest_framework import exceptions, generics, serializers, status
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -30,6 +33,7 @@ from dikom.cases.api import serializers as s
 from dikom.cases.api.pagination import CaseCursorPagination
 from dikom.cases.models import Case, CaseDocument, CaseEvent, Task
 from dikom.cases.scopes import CASES_READ, CASES_WRITE
+from dikom.municipalities.models import Municipality
 
 TAGS = ["cases"]
 CASE_UUID = OpenApiParameter("case_uuid", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The case's uuid.")
@@ -43,13 +47,67 @@ WRITE_NOTE = (
 )
 
 
-def _case(request: Request, case_uuid: Any, scope: str) -> Case:
-    access.require_scope(request.user, scope)
-    return access.get_case_for_api(request.user, case_uuid)
+@contextmanager
+def conflicts() -> Iterator[None]:
+    """A case action refused for the case's state (``CaseActionError``) answers 409."""
+    try:
+        yield
+    except actions.CaseActionError as error:
+        raise Conflict(str(error)) from error
 
 
-def _conflict(error: actions.CaseActionError) -> Conflict:
-    return Conflict(str(error))
+def city_filters(request: Request, filters: type[serializers.Serializer]) -> tuple[dict[str, Any], Municipality]:
+    """The validated query of a city-wide list and the city it names (or the API key's own city)."""
+    query = filters(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    params = query.validated_data
+    municipality = resolve_municipality(
+        request,
+        params.get("municipality"),
+        scope=CASES_READ,
+        roles=access.CASE_ROLES,
+        required_message=gettext("Name the municipality by its AGS (municipality=…)."),
+    )
+    return params, municipality
+
+
+class CaseView(BaseApiView):
+    """An endpoint below ``/api/v1/cases/{case_uuid}/``.
+
+    ``get_case`` checks the scope (``cases:read`` for reading methods, ``cases:write``
+    for the others) and looks the case up as the caller may see it: another city's
+    case, or one the person may not see, is a 404.
+    """
+
+    def get_case(self) -> Case:
+        scope = CASES_READ if self.request.method in SAFE_METHODS else CASES_WRITE
+        access.require_scope(self.request.user, scope)
+        return access.get_case_for_api(self.request.user, self.kwargs["case_uuid"])
+
+    def validated(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+        """The request body checked by ``serializer_class`` (400 otherwise)."""
+        body = serializer_class(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        return dict(body.validated_data)
+
+    @staticmethod
+    def require(allowed: bool, message: str) -> None:
+        if not allowed:
+            raise exceptions.PermissionDenied(message)
+
+
+class CaseItemsView(CaseView, generics.ListAPIView):
+    """A list of one case's rows (history, tasks, documents), oldest first."""
+
+    model: type[Model]
+
+    def get_queryset(self) -> QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):
+            return self.model._default_manager.none()
+        return self.items(self.get_case()).order_by("created_at", "id")
+
+    def items(self, case: Case) -> QuerySet[Any]:
+        raise NotImplementedError
 
 
 class CaseListView(BaseApiView, generics.ListAPIView):
@@ -59,16 +117,7 @@ class CaseListView(BaseApiView, generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Case]:
         if getattr(self, "swagger_fake_view", False):
             return Case.objects.none()
-        filters = s.CaseFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        params = filters.validated_data
-        municipality = resolve_municipality(
-            self.request,
-            params.get("municipality"),
-            scope=CASES_READ,
-            roles=access.CASE_ROLES,
-            required_message=gettext("Name the municipality by its AGS (municipality=…)."),
-        )
+        params, municipality = city_filters(self.request, s.CaseFilterSerializer)
         cases = access.api_visible_cases(self.request.user, municipality).select_related("org_unit")
         if params.get("service"):
             cases = cases.filter(service_slug=params["service"])
@@ -95,7 +144,7 @@ class CaseListView(BaseApiView, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class CaseDetailView(BaseApiView):
+class CaseDetailView(CaseView):
     @extend_schema(
         operation_id="cases_retrieve",
         summary="One case with its application, decision, documents and tasks",
@@ -105,26 +154,24 @@ class CaseDetailView(BaseApiView):
         tags=TAGS,
     )
     def get(self, request: Request, case_uuid: Any) -> Response:
-        case = _case(request, case_uuid, CASES_READ)
+        found = self.get_case()
         case = (
             Case.objects.select_related("application", "org_unit", "municipality")
             .prefetch_related(
                 Prefetch("documents", queryset=CaseDocument.objects.select_related("case")),
                 Prefetch("tasks", queryset=Task.objects.select_related("org_unit")),
             )
-            .get(pk=case.pk)
+            .get(pk=found.pk)
         )
         return Response(s.CaseDetailSerializer(case, context={"request": request}).data)
 
 
-class CaseHistoryView(BaseApiView, generics.ListAPIView):
+class CaseHistoryView(CaseItemsView):
     serializer_class = s.EventSerializer
+    model = CaseEvent
 
-    def get_queryset(self) -> QuerySet[CaseEvent]:
-        if getattr(self, "swagger_fake_view", False):
-            return CaseEvent.objects.none()
-        case = _case(self.request, self.kwargs["case_uuid"], CASES_READ)
-        return CaseEvent.objects.filter(case=case).order_by("created_at", "id")
+    def items(self, case: Case) -> QuerySet[CaseEvent]:
+        return CaseEvent.objects.filter(case=case)
 
     @extend_schema(
         operation_id="cases_history_list",
@@ -138,14 +185,12 @@ class CaseHistoryView(BaseApiView, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class TaskListView(BaseApiView, generics.ListAPIView):
+class TaskListView(CaseItemsView):
     serializer_class = s.TaskSerializer
+    model = Task
 
-    def get_queryset(self) -> QuerySet[Task]:
-        if getattr(self, "swagger_fake_view", False):
-            return Task.objects.none()
-        case = _case(self.request, self.kwargs["case_uuid"], CASES_READ)
-        return Task.objects.filter(case=case).select_related("org_unit").order_by("created_at", "id")
+    def items(self, case: Case) -> QuerySet[Task]:
+        return Task.objects.filter(case=case).select_related("org_unit")
 
     @extend_schema(
         operation_id="cases_tasks_list",
@@ -166,16 +211,7 @@ class InboxView(BaseApiView, generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Task]:
         if getattr(self, "swagger_fake_view", False):
             return Task.objects.none()
-        filters = s.TaskFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        params = filters.validated_data
-        municipality = resolve_municipality(
-            self.request,
-            params.get("municipality"),
-            scope=CASES_READ,
-            roles=access.CASE_ROLES,
-            required_message=gettext("Name the municipality by its AGS (municipality=…)."),
-        )
+        params, municipality = city_filters(self.request, s.TaskFilterSerializer)
         cases = access.api_visible_cases(self.request.user, municipality)
         tasks = Task.objects.filter(case__in=cases.values("pk")).select_related("org_unit", "case")
         if params.get("status"):
@@ -201,7 +237,7 @@ class InboxView(BaseApiView, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class TaskCompleteView(BaseApiView):
+class TaskCompleteView(CaseView):
     @extend_schema(
         operation_id="cases_tasks_complete",
         summary="Complete an open task",
@@ -216,37 +252,29 @@ class TaskCompleteView(BaseApiView):
         tags=TAGS,
     )
     def post(self, request: Request, case_uuid: Any, task_uuid: Any) -> Response:
-        case = _case(request, case_uuid, CASES_WRITE)
+        case = self.get_case()
         task = case.tasks.filter(uuid=task_uuid).first()
         if task is None:
             raise Http404
         task.case = case
-        body = s.TaskCompleteSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        if not access.may_work_on_task_api(request.user, task):
-            raise exceptions.PermissionDenied(
-                gettext("You may not work on this task: it is assigned to someone else or to another unit.")
-            )
+        body = self.validated(s.TaskCompleteSerializer)
+        self.require(
+            access.may_work_on_task_api(request.user, task),
+            gettext("You may not work on this task: it is assigned to someone else or to another unit."),
+        )
         actor = access.actor_for(request.user)
-        try:
+        with conflicts():
             if task.kind == Task.Kind.SIGN_OFF:
                 if access.is_api_key(request.user):
                     raise actions.CaseActionError(gettext("The sign-off must be given by a second person."))
-                actions.sign_off(case, actor, task, expected_version=body.validated_data.get("lock_version"))
+                actions.sign_off(case, actor, task, expected_version=body.get("lock_version"))
             else:
-                actions.complete_task(
-                    task,
-                    actor,
-                    expected_version=body.validated_data.get("lock_version"),
-                    result=body.validated_data["result"],
-                )
-        except actions.CaseActionError as error:
-            raise _conflict(error) from error
+                actions.complete_task(task, actor, expected_version=body.get("lock_version"), result=body["result"])
         task.refresh_from_db()
         return Response(s.TaskSerializer(task).data)
 
 
-class DecisionView(BaseApiView):
+class DecisionView(CaseView):
     @extend_schema(
         operation_id="cases_decision_create",
         summary="Record the decision",
@@ -262,39 +290,28 @@ class DecisionView(BaseApiView):
         tags=TAGS,
     )
     def post(self, request: Request, case_uuid: Any) -> Response:
-        case = _case(request, case_uuid, CASES_WRITE)
-        body = s.DecisionInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        if not access.may_manage_case_api(request.user, case):
-            raise exceptions.PermissionDenied(gettext("You may not decide this case."))
-        if body.validated_data["outcome"] != Case.Outcome.APPROVED and not body.validated_data["reasons"].strip():
+        case = self.get_case()
+        body = self.validated(s.DecisionInputSerializer)
+        self.require(access.may_manage_case_api(request.user, case), gettext("You may not decide this case."))
+        if body["outcome"] != Case.Outcome.APPROVED and not body["reasons"].strip():
             raise exceptions.ValidationError(
                 {"reasons": [gettext("Please give the reasons for the decision.")]}, code="required"
             )
-        try:
-            actions.decide(
-                case,
-                access.actor_for(request.user),
-                outcome=body.validated_data["outcome"],
-                reasons=body.validated_data["reasons"],
-            )
-        except actions.CaseActionError as error:
-            raise _conflict(error) from error
+        with conflicts():
+            actions.decide(case, access.actor_for(request.user), outcome=body["outcome"], reasons=body["reasons"])
         fresh = Case.objects.select_related("application", "org_unit").get(pk=case.pk)
         return Response(
             s.CaseDetailSerializer(fresh, context={"request": request}).data, status=status.HTTP_201_CREATED
         )
 
 
-class DocumentListView(BaseApiView, generics.ListAPIView):
+class DocumentListView(CaseItemsView):
     serializer_class = s.DocumentSerializer
+    model = CaseDocument
     parser_classes = [MultiPartParser]
 
-    def get_queryset(self) -> QuerySet[CaseDocument]:
-        if getattr(self, "swagger_fake_view", False):
-            return CaseDocument.objects.none()
-        case = _case(self.request, self.kwargs["case_uuid"], CASES_READ)
-        return CaseDocument.objects.filter(case=case).select_related("case").order_by("created_at", "id")
+    def items(self, case: Case) -> QuerySet[CaseDocument]:
+        return CaseDocument.objects.filter(case=case).select_related("case")
 
     @extend_schema(
         operation_id="cases_documents_list",
@@ -322,30 +339,26 @@ class DocumentListView(BaseApiView, generics.ListAPIView):
         tags=TAGS,
     )
     def post(self, request: Request, case_uuid: Any) -> Response:
-        case = _case(request, case_uuid, CASES_WRITE)
-        body = s.DocumentUploadSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        if not access.may_manage_case_api(request.user, case):
-            raise exceptions.PermissionDenied(gettext("You may not add documents to this case."))
-        upload = body.validated_data["file"]
+        case = self.get_case()
+        body = self.validated(s.DocumentUploadSerializer)
+        self.require(access.may_manage_case_api(request.user, case), gettext("You may not add documents to this case."))
+        upload = body["file"]
         try:
             document_actions.check_document(upload)
         except actions.CaseActionError as error:
             raise exceptions.ValidationError({"file": [str(error)]}, code="invalid") from error
-        try:
+        with conflicts():
             document = document_actions.add_document(
                 case,
                 access.actor_for(request.user),
                 upload,
-                title=body.validated_data["title"],
-                visible_to_citizen=body.validated_data["visible_to_citizen"],
+                title=body["title"],
+                visible_to_citizen=body["visible_to_citizen"],
             )
-        except actions.CaseActionError as error:
-            raise _conflict(error) from error
         return Response(s.DocumentSerializer(document, context={"request": request}).data, status=201)
 
 
-class DocumentContentView(BaseApiView):
+class DocumentContentView(CaseView):
     @extend_schema(
         operation_id="cases_documents_content",
         summary="Download a document's file",
@@ -360,8 +373,7 @@ class DocumentContentView(BaseApiView):
         tags=TAGS,
     )
     def get(self, request: Request, case_uuid: Any, document_uuid: Any) -> FileResponse:
-        case = _case(request, case_uuid, CASES_READ)
-        found = case.documents.filter(uuid=document_uuid).first()
+        found = self.get_case().documents.filter(uuid=document_uuid).first()
         if found is None or not found.file:
             raise Http404
         try:

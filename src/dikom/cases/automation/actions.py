@@ -70,7 +70,7 @@ def _snapshot(rule: Rule) -> dict[str, Any]:
 
 def create_rule(*, municipality: Municipality, actor: Any, request: HttpRequest | None = None, **fields: Any) -> Rule:
     """A new rule (inactive unless ``active`` is given) with its own webhook signing secret."""
-    from dikom.handover import signing
+    from dikom.lib.webhooks import signing
 
     values = {name: fields.get(name) for name in EDITABLE if name in fields}
     values.setdefault("active", False)
@@ -135,7 +135,7 @@ def set_rule_active(rule: Rule, *, actor: Any, active: bool, request: HttpReques
 
 def rotate_webhook_secret(rule: Rule, *, actor: Any, request: HttpRequest | None = None) -> Rule:
     """A new signing secret for the rule's webhooks (the old one stops working at once)."""
-    from dikom.handover import signing
+    from dikom.lib.webhooks import signing
 
     with transaction.atomic():
         Rule.objects.filter(pk=rule.pk).update(webhook_secret=signing.new_secret())

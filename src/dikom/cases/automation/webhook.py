@@ -1,8 +1,8 @@
 """The ``call_webhook`` action: one signed HTTPS POST, without letting a rule reach into our own network.
 
-The request goes through the hand-over's transport (``dikom.handover.transport``)
+The request goes through the shared webhook transport (``dikom.lib.webhooks``)
 with the automation's own target policy (``DIKOM_AUTOMATION_*``) and the same
-Standard-Webhooks signature:
+Standard-Webhooks signature as the hand-over and the case webhooks:
 
 - only ``https://`` (``http://`` only with ``DIKOM_AUTOMATION_ALLOW_HTTP``),
   no user name or password in the address;
@@ -20,20 +20,19 @@ sends the same key, so the receiver can drop the duplicate.
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 
-from dikom.handover import signing, transport
-from dikom.handover.transport import DeliveryError, Target
+from dikom.lib import safe_http
+from dikom.lib.safe_http import DeliveryError, Policy, Target
+from dikom.lib.webhooks import signing, transport
 
 USER_AGENT = "dikom-automation/1"
 
 __all__ = ["DeliveryError", "call", "parse_url"]
 
 
-def policy() -> transport.Policy:
-    return transport.Policy(
+def policy() -> Policy:
+    return Policy(
         allow_http=settings.DIKOM_AUTOMATION_ALLOW_HTTP,
         allow_private=settings.DIKOM_AUTOMATION_ALLOW_PRIVATE_TARGETS,
         timeout_seconds=settings.DIKOM_AUTOMATION_WEBHOOK_TIMEOUT_SECONDS,
@@ -43,16 +42,10 @@ def policy() -> transport.Policy:
 
 def parse_url(url: str) -> Target:
     """Check a webhook address without the network; raises ValidationError with a message for the form."""
-    return transport.parse_url(url, policy())
+    return safe_http.parse_url(url, policy())
 
 
 def call(url: str, body: bytes, *, secret: str, idempotency_key: str) -> int:
     """POST ``body`` signed with ``secret``; returns the 2xx status, raises DeliveryError otherwise."""
-    timestamp = int(time.time())
-    headers = {
-        "webhook-id": idempotency_key,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": signing.signature(secret, idempotency_key, timestamp, body),
-        "Idempotency-Key": idempotency_key,
-    }
+    headers = {**signing.headers(secret, idempotency_key, body), "Idempotency-Key": idempotency_key}
     return transport.post(url, body, headers, policy())

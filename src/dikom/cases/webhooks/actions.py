@@ -7,56 +7,55 @@ commit. An attempt first claims its row with a conditional UPDATE (a duplicate
 task finds nothing to do), sends outside any transaction, then records the
 outcome; a retry is enqueued for ``next_attempt_at`` (exponential backoff up to
 ``DIKOM_CASE_WEBHOOK_MAX_ATTEMPTS``). A periodic job re-queues due rows after a
-crashed worker. Changes to subscriptions are in the audit log.
+crashed worker (the bookkeeping is shared with the hand-over:
+``dikom.lib.webhooks.outbox``). Changes to subscriptions are in the audit log.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dikom.audit.actions import record
-from dikom.cases.webhooks import signing, transport
+from dikom.cases.webhooks import transport
 from dikom.cases.webhooks.models import WebhookDelivery, WebhookSubscription
 from dikom.lib.safe_http import DeliveryError
+from dikom.lib.webhooks import signing
+from dikom.lib.webhooks.outbox import Outbox
 from dikom.municipalities.models import Municipality
 
 logger = logging.getLogger(__name__)
 
 OPEN = (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING)
-MAX_BACKOFF = timedelta(hours=6)
 FORMAT = "dikom.case-event/1"
-
-
-def retry_delay(attempt: int) -> timedelta:
-    """Wait after failed attempt ``attempt`` (1-based): backoff, 2×, 4× … capped at six hours."""
-    return min(timedelta(seconds=settings.DIKOM_CASE_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1)), MAX_BACKOFF)
-
-
-def _lease() -> timedelta:
-    # How long a claimed attempt may run before the row counts as due again (a crashed worker).
-    return timedelta(seconds=settings.DIKOM_CASE_WEBHOOK_TIMEOUT_SECONDS * 4 + 60)
 
 
 def _enqueue_now(delivery_id: int, run_after: Any = None) -> None:
     from dikom.cases.webhooks.tasks import deliver
 
     (deliver.using(run_after=run_after) if run_after is not None else deliver).enqueue(delivery_id)
+
+
+OUTBOX = Outbox(
+    model=WebhookDelivery,
+    settings_prefix="DIKOM_CASE_WEBHOOK",
+    enqueue=_enqueue_now,
+    logger=logger,
+    label="case webhooks",
+)
+retry_delay = OUTBOX.retry_delay
 
 
 def api_url(name: str, **kwargs: Any) -> str:
@@ -118,86 +117,24 @@ def emit(case: Any, event: str, data: dict[str, Any] | None = None) -> list[Webh
 # --- attempts -----------------------------------------------------------------------------------
 
 
-def attempt_delivery(delivery_id: int) -> str:
-    """Make one attempt if the delivery is due; returns its status afterwards (or "skipped")."""
-    now = timezone.now()
-    with transaction.atomic():
-        claimed = WebhookDelivery.objects.filter(pk=delivery_id, status__in=OPEN, next_attempt_at__lte=now).update(
-            attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + _lease(), updated_at=now
-        )
-    if not claimed:
-        return "skipped"
-    delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
-    error: DeliveryError | None = None
-    status: int | None = None
+def _send(delivery: WebhookDelivery) -> int:
     subscription = delivery.subscription
     if not subscription.active:
-        error = DeliveryError(_("The subscription is deactivated; nothing was sent."), retry=False)
-    else:
-        body = orjson.dumps(delivery.payload)
-        timestamp = int(time.time())
-        msg_id = str(delivery.uuid)
-        headers = {
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": signing.signature(subscription.secret, msg_id, timestamp, body),
-            "X-Dikom-Event": delivery.event,
-        }
-        try:
-            status = transport.post(subscription.url, body, headers)
-        except DeliveryError as exc:
-            error = exc
-        except Exception as exc:  # a bug must not leave the row claimed for good
-            logger.exception("case webhooks: delivery %s failed unexpectedly", delivery.uuid)
-            error = DeliveryError(_("Internal error (%(reason)s).") % {"reason": exc.__class__.__name__}, retry=True)
-    return _record_outcome(delivery.pk, error, status)
+        raise DeliveryError(_("The subscription is deactivated; nothing was sent."), retry=False)
+    body = orjson.dumps(delivery.payload)
+    headers = {**signing.headers(subscription.secret, str(delivery.uuid), body), "X-Dikom-Event": delivery.event}
+    return transport.post(subscription.url, body, headers)
 
 
-def _record_outcome(delivery_id: int, error: DeliveryError | None, http_status: int | None) -> str:
-    now = timezone.now()
-    with transaction.atomic():
-        current = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
-        if current.status == WebhookDelivery.Status.DELIVERED:
-            return current.status
-        if error is None:
-            current.status = WebhookDelivery.Status.DELIVERED
-            current.delivered_at = now
-            current.next_attempt_at = None
-            current.last_error = ""
-            current.last_http_status = http_status
-        else:
-            current.last_error = error.message[:300]
-            current.last_http_status = error.http_status
-            if error.retry and current.attempts < settings.DIKOM_CASE_WEBHOOK_MAX_ATTEMPTS:
-                current.status = WebhookDelivery.Status.RETRYING
-                current.next_attempt_at = now + retry_delay(current.attempts)
-            else:
-                current.status = WebhookDelivery.Status.FAILED
-                current.next_attempt_at = None
-        current.save(
-            update_fields=["status", "delivered_at", "next_attempt_at", "last_error", "last_http_status", "updated_at"]
-        )
-    if current.status == WebhookDelivery.Status.RETRYING:
-        _enqueue_now(current.pk, run_after=current.next_attempt_at)
-    if error is not None:
-        logger.warning(
-            "case webhooks: delivery %s attempt %d: %s (%s)", current.uuid, current.attempts, error.message,
-            current.status,
-        )  # fmt: skip
-    return current.status
+def attempt_delivery(delivery_id: int) -> str:
+    """Make one attempt if the delivery is due; returns its status afterwards (or "skipped")."""
+    return OUTBOX.attempt(delivery_id, _send, related=("subscription",))
 
 
 def retry_now(delivery: WebhookDelivery, *, actor: Any) -> WebhookDelivery:
     """A fresh round of attempts for a failed or waiting delivery, right away (the administrator's button)."""
     with transaction.atomic():
-        current = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
-        if current.status not in (WebhookDelivery.Status.FAILED, WebhookDelivery.Status.RETRYING):
-            raise ValidationError(gettext_lazy("Only failed or waiting deliveries can be retried."), code="state")
-        before = current.status
-        current.status = WebhookDelivery.Status.PENDING
-        current.attempts = 0
-        current.next_attempt_at = timezone.now()
-        current.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
+        current, before, _attempts = OUTBOX.reopen(delivery.pk)
         record(
             "cases.webhook.delivery.retry",
             actor=actor,
@@ -205,15 +142,13 @@ def retry_now(delivery: WebhookDelivery, *, actor: Any) -> WebhookDelivery:
             obj=current,
             changes={"status": [before, current.status]},
         )
-        delivery_id = current.pk
-        transaction.on_commit(lambda: _enqueue_now(delivery_id))
+        OUTBOX.enqueue_on_commit(current.pk)
     return current
 
 
 def enqueue_due_deliveries(now: Any = None) -> int:
     """Queue an attempt for every open delivery that is due (the safety net after a crashed worker)."""
-    now = now or timezone.now()
-    ids = list(WebhookDelivery.objects.filter(status__in=OPEN, next_attempt_at__lte=now).values_list("pk", flat=True))
+    ids = OUTBOX.due_ids(now)
     for delivery_id in ids:
         _enqueue_now(delivery_id)
     return len(ids)

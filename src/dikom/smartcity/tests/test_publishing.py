@@ -139,3 +139,25 @@ def test_the_periodic_job_updates_only_on_new_data_and_withdraws(city_a, city_da
     publishing.refresh_all()
     sites.refresh_from_db()
     assert sites.state == Dataset.State.WITHDRAWN
+
+
+@pytest.mark.parametrize(
+    ("url", "content_type", "disposition", "first_line"),
+    [
+        ("sensordaten-tageswerte.csv", "text/csv", 'attachment; filename="sensordaten-tageswerte-{slug}.csv"', "day,"),
+        ("strassenbaeume.csv", "text/csv", 'attachment; filename="strassenbaeume-{slug}.csv"', "tree_number,"),
+        ("strassenbaeume.geojson", "application/geo+json", 'inline; filename="strassenbaeume-{slug}.geojson"', "{"),
+        ("giessprotokoll.csv", "text/csv", 'attachment; filename="giessprotokoll-tage-{slug}.csv"', "day,"),
+        ("baustellen.csv", "text/csv", 'attachment; filename="baustellen-{slug}.csv"', "title,"),
+        ("baustellen.geojson", "application/geo+json", 'inline; filename="baustellen-{slug}.geojson"', "{"),
+    ],
+)
+def test_every_file_has_its_address_name_and_format(
+    client: Client, city_a: Any, url: str, content_type: str, disposition: str, first_line: str
+) -> None:
+    response = client.get(f"/stadt/{city_a.slug}/offene-daten/{url}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == f"{content_type}; charset=utf-8"
+    assert response["Content-Disposition"] == disposition.format(slug=city_a.slug)
+    assert response.content.decode().startswith(first_line)
+    assert client.post(f"/stadt/{city_a.slug}/offene-daten/{url}").status_code == 405

@@ -1,9 +1,11 @@
-"""Webhook signatures in the style of the Standard Webhooks specification.
+"""Webhook signatures in the style of the Standard Webhooks specification (every outgoing webhook of dikom).
 
 The signed content is ``"<webhook-id>.<webhook-timestamp>.<body>"``; the
 signature is HMAC-SHA256 with the key that follows ``whsec_`` (base64), sent
 as ``webhook-signature: v1,<base64 signature>``. Receivers can therefore use
-any Standard Webhooks library, or the few lines in ``docs/handover.md``.
+any Standard Webhooks library, or the few lines in ``docs/handover.md`` and
+``docs/case-api.md``, and check that the timestamp is recent so that a captured
+request cannot be replayed later.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a format marker, not a secret)
 SECRET_BYTES = 32
@@ -31,6 +34,16 @@ def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     signed = f"{msg_id}.{timestamp}.".encode() + body
     digest = hmac.new(_key(secret), signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def headers(secret: str, msg_id: str, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+    """``webhook-id``, ``webhook-timestamp`` (now unless given) and ``webhook-signature`` for one request."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": signature(secret, msg_id, stamp, body),
+    }
 
 
 def verify(secret: str, msg_id: str, timestamp: int, body: bytes, header: str) -> bool:
