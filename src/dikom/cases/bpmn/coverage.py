@@ -22,9 +22,9 @@ from typing import Any
 
 from lxml import etree
 
-from .checks import inspect
+from .checks import ProcessResolver, inspect
 from .engine import EngineError, ProcessDefinition
-from .xmlsafe import BPMN_NS
+from .xmlsafe import BPMN_NS, DIKOM_NS, parse_xml
 
 START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 MAX_STEPS = 200
@@ -62,13 +62,15 @@ def _refusal(report) -> str:
     return ", ".join(reasons)
 
 
-def data_sets(engine_xml: bytes) -> list[dict[str, Any]]:
+def data_sets(engine_xml: bytes, called: list[bytes] | None = None) -> list[dict[str, Any]]:
     """Case data that drives every condition: for each variable a condition reads, the values it is compared
-    with (numbers also one above and below) or True and False; all combinations (at most ``MAX_DATA_SETS``)."""
-    root = etree.fromstring(engine_xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    with (numbers also one above and below) or True and False; all combinations (at most ``MAX_DATA_SETS``).
+    ``called`` are the engine copies of processes of the library the process calls."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    roots = [etree.fromstring(x, parser) for x in [engine_xml, *(called or [])]]
     compared: dict[str, list[Any]] = {}
     bare: set[str] = set()
-    for condition in root.iter(f"{{{BPMN_NS}}}conditionExpression"):
+    for condition in (c for root in roots for c in root.iter(f"{{{BPMN_NS}}}conditionExpression")):
         try:
             tree = ast.parse((condition.text or "").strip(), mode="eval")
         except SyntaxError:
@@ -77,7 +79,17 @@ def data_sets(engine_xml: bytes) -> list[dict[str, Any]]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and id(node) not in called:
                 bare.add(node.id)
-            if isinstance(node, ast.Compare):
+            if (
+                isinstance(node, ast.Compare)
+                and len(node.ops) == 1
+                and isinstance(node.ops[0], ast.In | ast.NotIn)
+                and isinstance(node.comparators[0], ast.Name)
+                and isinstance(node.left, ast.Constant)
+            ):
+                # ``"red" in risks``: a list with that item, and an empty one
+                known = compared.setdefault(node.comparators[0].id, [])
+                known.extend(v for v in ([node.left.value], []) if v not in known)
+            elif isinstance(node, ast.Compare):
                 operands = [node.left, *node.comparators]
                 values = [n.value for n in operands if isinstance(n, ast.Constant)]
                 for variable in (n.id for n in operands if isinstance(n, ast.Name)):
@@ -88,6 +100,11 @@ def data_sets(engine_xml: bytes) -> list[dict[str, Any]]:
     # A variable compared with values takes those values (the options of the form field that fills it);
     # one used as a truth value takes True and False.
     candidates = {name: compared.get(name) or [True, False] for name in bare}
+    # A collection a repeated activity runs over: two items (from the form's repeating group).
+    for reference in (r for root in roots for r in root.iter(f"{{{BPMN_NS}}}loopDataInputRef")):
+        name = (reference.text or "").strip()
+        if name.isidentifier():
+            candidates[name] = [[f"{name} 1", f"{name} 2"]]
     if not candidates:
         return [{}]
     names = sorted(candidates)
@@ -103,17 +120,51 @@ def data_sets(engine_xml: bytes) -> list[dict[str, Any]]:
     return [dict(zip(names, combo, strict=True)) for combo in rows[:MAX_DATA_SETS]]
 
 
-def _run(definition: ProcessDefinition, data: dict[str, Any], visited: set[str], seed: int = 0) -> tuple[str, str, int]:
+def message_waits(engine_xml: bytes) -> list[str]:
+    """BPMN ids of the events that wait for a message from outside (boundary events, event subprocess starts)."""
+    root = etree.fromstring(engine_xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    return sorted(el.get("id") or "" for el in root.iter() if el.get(f"{{{DIKOM_NS}}}messageStep"))
+
+
+def _run(
+    definition: ProcessDefinition,
+    data: dict[str, Any],
+    visited: set[str],
+    seed: int = 0,
+    messages: list[str] | None = None,
+) -> tuple[str, str, int]:
     now = START
     # Service tasks go to the city's automation; here it answers with nothing (no change to the case data).
     instance = definition.start(data, now=now, service_handler=lambda call: None)
     choices_made: dict[str, int] = {}
     gateways = sorted(name for name in data if name.startswith("choice_"))
+    messages = messages or []
+    delivered: set[str] = set()
     steps = 0
     while not instance.is_completed and steps < MAX_STEPS:
         steps += 1
         visited.update(instance.completed_element_ids(), instance.active_element_ids())
-        tasks = instance.ready_user_tasks()
+        ready = instance.ready_user_tasks()
+        waits = [t for t in ready if t.message and t.bpmn_id not in delivered]
+        tasks = [t for t in ready if not t.message]
+        # A message from outside: the bits of the run's number after the gateways' say whether it arrives as soon
+        # as the case waits for it (so runs combine "arrives" and "does not arrive"); when nothing else can
+        # happen, it arrives. Each message arrives at most once per run.
+        message = next(
+            (
+                t
+                for t in waits
+                if t.bpmn_id in messages and (seed >> (len(gateways) + messages.index(t.bpmn_id))) & 1
+            ),
+            None,
+        )
+        if message is None and waits and not tasks and instance.next_timer_due() is None:
+            message = waits[0]
+        if message is not None:
+            delivered.add(message.bpmn_id)
+            instance.complete_user_task(message.id, data, now=now)
+            visited.add(message.bpmn_id)
+            continue
         if tasks:
             task = tasks[0]
             answer = data
@@ -139,27 +190,31 @@ def _run(definition: ProcessDefinition, data: dict[str, Any], visited: set[str],
     return IMPORTED_AND_RUNS, "", steps
 
 
-def assess(name: str, xml: bytes) -> Assessment:
+def assess(name: str, xml: bytes, resolve_process: ProcessResolver | None = None) -> Assessment:
     """Import ``xml`` and, if accepted, run it with every generated data set (see module docstring).
 
     It runs when every data set ends it, or loops only because the data stays the same (a loop that
     a person's answers would leave), and at least one ends it; it fails on any engine error or wait
     for nothing.
     """
-    report = inspect(xml)
+    report = inspect(xml, resolve_process=resolve_process)
     if not report.ok or report.engine_xml is None:
         return Assessment(name, REFUSED, _refusal(report))
     total = 0
     ended = False
     visited: set[str] = set()
     try:
-        definition = ProcessDefinition.from_xml(xml)
-        sets = data_sets(report.engine_xml)
-        # With caseworker's choices: enough runs for every combination of first paths (at most 64).
+        definition = ProcessDefinition.from_xml(xml, resolve_process=resolve_process)
+        sets = data_sets(report.engine_xml, [*report.called_processes.values()])
+        messages = sorted(
+            {m for x in [report.engine_xml, *report.called_processes.values()] for m in message_waits(x)}
+        )
+        # With caseworker's choices and messages from outside: enough runs for every combination of first paths
+        # and arriving messages (at most 64).
         choices = len({name for name in sets[0] if name.startswith("choice_")})
-        for seed in range(max(len(sets), min(2**choices, MAX_CHOICE_RUNS))):
+        for seed in range(max(len(sets), min(2 ** (choices + len(messages)), MAX_CHOICE_RUNS))):
             data = sets[seed % len(sets)]
-            outcome, detail, steps = _run(definition, data, visited, seed)
+            outcome, detail, steps = _run(definition, data, visited, seed, messages)
             total += steps
             if outcome == IMPORTED_BUT_STUCK:
                 return Assessment(name, outcome, f"{detail} (data {data})", total)
@@ -171,8 +226,24 @@ def assess(name: str, xml: bytes) -> Assessment:
     return Assessment(name, IMPORTED_AND_RUNS, "", total, frozenset(visited))
 
 
+def folder_library(folder: Path) -> ProcessResolver:
+    """The files of ``folder`` as a library: a call activity may call a process of any of them (as the
+    released processes of the library are called)."""
+    files: dict[str, bytes] = {}
+    for path in sorted(folder.glob("*.bpmn")):
+        content = path.read_bytes()
+        try:
+            root = parse_xml(content)
+        except Exception:  # noqa: BLE001 - a broken file offers no process
+            continue
+        for process in root.iter(f"{{{BPMN_NS}}}process"):
+            files.setdefault(process.get("id") or "", content)
+    return files.get
+
+
 def assess_folder(folder: Path) -> list[Assessment]:
-    return [assess(path.stem, path.read_bytes()) for path in sorted(folder.glob("*.bpmn"))]
+    library = folder_library(folder)
+    return [assess(path.stem, path.read_bytes(), library) for path in sorted(folder.glob("*.bpmn"))]
 
 
 def table(results: list[Assessment]) -> str:

@@ -50,6 +50,7 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditio
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, ServiceTask
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -58,11 +59,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask as NoneTaskMixin
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import timers
-from .checks import ProcessReport, inspect
+from .checks import ProcessReport, ProcessResolver, inspect
 from .clock import current_time, use_time
 from .expressions import ExpressionError, evaluate, execute, validate_expression
 from .xmlsafe import BPMN_NS, DIKOM_NS, is_bpmn, local_name
@@ -136,6 +138,9 @@ class UserTaskInfo:
     #: (value, label) pairs of the paths; ``complete_user_task`` refuses anything else.
     choice_variable: str = ""
     choices: tuple[tuple[str, str], ...] = ()
+    #: A message the case waits for (a message boundary event, the start of an event subprocess): the
+    #: message's name. Completing the step delivers the message, with the entered data as its content.
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -341,13 +346,13 @@ def _checked_data(data: Mapping[str, Any]) -> dict[str, Any]:
 # -- definition -------------------------------------------------------------
 
 
-def _element_settings(engine_root: etree._Element, report: ProcessReport) -> dict[str, dict[str, Any]]:
+def _element_settings(engine_roots: list[etree._Element], report: ProcessReport) -> dict[str, dict[str, Any]]:
     lanes = {lane.id: lane.name for lane in report.lanes}
     settings: dict[str, dict[str, Any]] = {}
     for element in report.elements:
         info: dict[str, Any] = {"lane_id": element.lane_id, "lane_name": lanes.get(element.lane_id or "")}
         settings[element.id] = info
-    for node in engine_root.iter():
+    for node in (node for engine_root in engine_roots for node in engine_root.iter()):
         if not isinstance(node.tag, str) or not is_bpmn(node) or node.get("id") not in settings:
             continue
         info = settings[node.get("id")]
@@ -360,6 +365,9 @@ def _element_settings(engine_root: etree._Element, report: ProcessReport) -> dic
             info["choices"] = [
                 [str(v), str(label)] for v, label in json.loads(node.get(f"{{{DIKOM_NS}}}choices") or "[]")
             ]
+        message_step = node.get(f"{{{DIKOM_NS}}}messageStep")
+        if message_step:
+            info["message_step"] = message_step
         result_variable = node.get(f"{{{DIKOM_NS}}}resultVariable")
         if result_variable:
             info["result_variable"] = result_variable
@@ -391,20 +399,29 @@ class ProcessDefinition:
         self._subprocess_specs = subprocess_specs
 
     @classmethod
-    def from_xml(cls, xml_bytes: bytes | str) -> ProcessDefinition:
-        """Check and parse a BPMN file; raise ``ProcessNotSupported`` when the checks fail."""
-        report = inspect(xml_bytes)
+    def from_xml(cls, xml_bytes: bytes | str, resolve_process: ProcessResolver | None = None) -> ProcessDefinition:
+        """Check and parse a BPMN file; raise ``ProcessNotSupported`` when the checks fail.
+
+        ``resolve_process`` finds the released processes of the library that call activities call (see
+        ``checks.inspect``); they become part of the definition, so a running case keeps the version it started
+        with.
+        """
+        report = inspect(xml_bytes, resolve_process=resolve_process)
         if not report.ok or report.engine_xml is None:
             raise ProcessNotSupported(report)
-        engine_root = etree.fromstring(report.engine_xml, etree.XMLParser(resolve_entities=False, no_network=True))
+        xml_parser = etree.XMLParser(resolve_entities=False, no_network=True)
+        engine_root = etree.fromstring(report.engine_xml, xml_parser)
+        called_roots = [etree.fromstring(xml, xml_parser) for xml in report.called_processes.values()]
         parser = _Parser()
         try:
             parser.add_bpmn_xml(engine_root, filename=f"{report.process_id}.bpmn")
+            for process_id, root in zip(report.called_processes, called_roots, strict=True):
+                parser.add_bpmn_xml(root, filename=f"{process_id}.bpmn")
             spec = parser.get_spec(report.process_id)
             subprocess_specs = parser.get_subprocess_specs(report.process_id)
         except ValidationException as exc:
             raise EngineError(f"The process cannot be parsed: {exc}", getattr(exc, "id", None)) from None
-        settings = _element_settings(engine_root, report)
+        settings = _element_settings([engine_root, *called_roots], report)
         for process_spec in [spec, *subprocess_specs.values()]:
             _adapt_spec(process_spec, settings)
         return cls(report, spec, subprocess_specs)
@@ -535,7 +552,36 @@ class ProcessInstance:
                     choices=tuple((v, label) for v, label in info.get("choices", [])),
                 )
             )
+        for task in self._message_waits():
+            spec = task.task_spec
+            info = _info(spec)
+            ready_at = datetime.fromisoformat(task._get_internal_data("dikom_ready_at") or current_time().isoformat())
+            message = str(spec.event_definition.name or spec.bpmn_name or spec.bpmn_id)
+            result.append(
+                UserTaskInfo(
+                    id=str(task.id),
+                    bpmn_id=spec.bpmn_id,
+                    name=info.get("message_step") or spec.bpmn_name or message,
+                    lane_id=info.get("lane_id"),
+                    lane_name=info.get("lane_name") or spec.lane,
+                    documentation=spec.documentation or "",
+                    ready_at=ready_at,
+                    due_at=None,
+                    reminders=(),
+                    data=copy.deepcopy(task.data),
+                    message=message,
+                )
+            )
         return sorted(result, key=lambda t: (t.ready_at, t.bpmn_id))
+
+    def _message_waits(self) -> list:
+        """Waiting catch events for messages from outside (boundary events, event subprocess starts)."""
+        return [
+            task
+            for task in self._workflow.get_tasks(state=TaskState.WAITING)
+            if isinstance(task.task_spec, CatchingEvent)
+            and isinstance(getattr(task.task_spec, "event_definition", None), MessageEventDefinition)
+        ]
 
     def waiting_timers(self) -> list[TimerInfo]:
         """Timers that have started and not fired, with their due instants."""
@@ -597,6 +643,12 @@ class ProcessInstance:
 
         def step() -> None:
             task = self._workflow.get_task_from_id(uuid)
+            if task is not None and any(task is waiting for waiting in self._message_waits()):
+                # The message has arrived: deliver it (with the entered data as its content) to the waiting event.
+                definition = task.task_spec.event_definition
+                task.workflow.top_workflow.catch(BpmnEvent(definition, payload=copy.deepcopy(checked)))
+                self._advance()
+                return
             if task is None or not task.task_spec.manual:
                 raise EngineError("Unknown task.")
             if task.state != TaskState.READY:
@@ -647,7 +699,7 @@ class ProcessInstance:
             if not workflow.get_tasks(state=TaskState.READY, manual=False):
                 break
         now_text = current_time().isoformat()
-        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        for task in [*workflow.get_tasks(state=TaskState.READY, manual=True), *self._message_waits()]:
             if task._get_internal_data("dikom_ready_at") is None:
                 task._set_internal_data(dikom_ready_at=now_text)
 
