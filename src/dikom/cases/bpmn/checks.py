@@ -901,7 +901,25 @@ class _Inspector:
         # terminate; link events do not reach their catch event there and stay refused); messages to and from other participants become platform steps (see map_message_event).
         in_event_subprocess = parent_id is not None and parent_id in self.event_subprocesses
         if name == "startEvent" and in_event_subprocess:
-            start_kinds: set[str | None] = {"message", "timer", "error", "escalation", "signal"}
+            start_kinds: set[str | None] = {"message", "timer", "signal"}
+            if kinds and kinds[0] in {"error", "escalation"}:
+                self.unsupported(
+                    node,
+                    _(
+                        "an event subprocess started by an error or escalation is not supported (SpiffWorkflow "
+                        "would start it at once); catch the error with a boundary event on a subprocess instead."
+                    ),
+                )
+                return False
+            if kinds and kinds[0] in {"timer", "signal"} and node.get("isInterrupting", "true") != "false":
+                self.unsupported(
+                    node,
+                    _(
+                        "an interrupting event subprocess started by a timer or a signal is not supported; make it "
+                        "non-interrupting or use a boundary event."
+                    ),
+                )
+                return False
         else:
             start_kinds = {None, "timer", "message"} if parent_id is None else {None}
         allowed: dict[str, set[str | None]] = {
@@ -930,6 +948,18 @@ class _Inspector:
                     node,
                 )
                 return False
+            if is_bpmn(attached, "task") and kind in {"message", "timer", "signal"}:
+                self.note(
+                    "boundary-on-plain-task",
+                    _format(
+                        _(
+                            "Boundary event %(event)s never occurs: the plain task it is attached to passes "
+                            "through at once. Make the task a user task if someone works on it."
+                        ),
+                        {"event": self.label(node)},
+                    ),
+                    node,
+                )
         if kind == "signal" and name == "intermediateCatchEvent" and not self.signal_thrown(definitions[0]):
             # Nothing outside the process sends signals to a case: a wait for one nobody throws never ends.
             self.unsupported(node, _("no event of this process throws its signal, so the case would wait forever."))
@@ -950,6 +980,8 @@ class _Inspector:
                 node,
             )
             self.set_engine_attr(node, f"{{{DIKOM_NS}}}messageStep", str(self.message_step_name(node)))
+            if in_event_subprocess and node.get("isInterrupting", "true") != "false":
+                self.set_engine_attr(node, f"{{{DIKOM_NS}}}interrupting", "true")
         elif kind == "message" and name != "startEvent":
             self.map_message_event(node, name)
         elif kind == "message":

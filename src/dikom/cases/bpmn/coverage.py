@@ -123,7 +123,16 @@ def data_sets(engine_xml: bytes, called: list[bytes] | None = None) -> list[dict
 def message_waits(engine_xml: bytes) -> list[str]:
     """BPMN ids of the events that wait for a message from outside (boundary events, event subprocess starts)."""
     root = etree.fromstring(engine_xml, etree.XMLParser(resolve_entities=False, no_network=True))
-    return sorted(el.get("id") or "" for el in root.iter() if el.get(f"{{{DIKOM_NS}}}messageStep"))
+    ids = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+
+    def passes_through(event: etree._Element) -> bool:
+        # a boundary event on a plain task never waits: the task passes through at once
+        attached = ids.get(event.get("attachedToRef"))
+        return attached is not None and attached.tag == f"{{{BPMN_NS}}}task"
+
+    return sorted(
+        el.get("id") or "" for el in root.iter() if el.get(f"{{{DIKOM_NS}}}messageStep") and not passes_through(el)
+    )
 
 
 def _run(

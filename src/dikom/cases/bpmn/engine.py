@@ -26,6 +26,7 @@ language (``expressions``), never in Python's ``eval``.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 import math
@@ -368,6 +369,8 @@ def _element_settings(engine_roots: list[etree._Element], report: ProcessReport)
         message_step = node.get(f"{{{DIKOM_NS}}}messageStep")
         if message_step:
             info["message_step"] = message_step
+        if node.get(f"{{{DIKOM_NS}}}interrupting") == "true":
+            info["interrupting"] = True
         result_variable = node.get(f"{{{DIKOM_NS}}}resultVariable")
         if result_variable:
             info["result_variable"] = result_variable
@@ -552,14 +555,17 @@ class ProcessInstance:
                     choices=tuple((v, label) for v, label in info.get("choices", [])),
                 )
             )
-        for task in self._message_waits():
-            spec = task.task_spec
+        offers = [(str(task.id), task.task_spec, task) for task in self._message_waits()]
+        offers += [(key, spec, None) for key, (_workflow, _name, spec) in self._message_starts().items()]
+        stamps = self._workflow.task_tree.internal_data.get("dikom_message_ready", {})
+        for key, spec, task in offers:
             info = _info(spec)
-            ready_at = datetime.fromisoformat(task._get_internal_data("dikom_ready_at") or current_time().isoformat())
+            stamp = task._get_internal_data("dikom_ready_at") if task is not None else stamps.get(key)
+            ready_at = datetime.fromisoformat(stamp or current_time().isoformat())
             message = str(spec.event_definition.name or spec.bpmn_name or spec.bpmn_id)
             result.append(
                 UserTaskInfo(
-                    id=str(task.id),
+                    id=key,
                     bpmn_id=spec.bpmn_id,
                     name=info.get("message_step") or spec.bpmn_name or message,
                     lane_id=info.get("lane_id"),
@@ -568,11 +574,31 @@ class ProcessInstance:
                     ready_at=ready_at,
                     due_at=None,
                     reminders=(),
-                    data=copy.deepcopy(task.data),
+                    data=copy.deepcopy(task.data) if task is not None else {},
                     message=message,
                 )
             )
         return sorted(result, key=lambda t: (t.ready_at, t.bpmn_id))
+
+    def _message_starts(self) -> dict[str, tuple[Any, str, Any]]:
+        """Event subprocesses a message starts, of the process and of every running (called) subprocess:
+        step id → (workflow, event subprocess spec name, start event spec). SpiffWorkflow keeps them as triggers
+        of the workflow's start, not as waiting tasks; the step id is stable across ``dump``/``load``."""
+        top = self._workflow
+        if top.completed:
+            return {}
+        offers: dict[str, tuple[Any, str, Any]] = {}
+        for workflow in [top, *top.get_active_subprocesses()]:
+            start = workflow.spec.start
+            for name in getattr(start, "trigger_specs", []):
+                sp_spec = top.subprocess_specs.get(name)
+                for spec in getattr(sp_spec, "bpmn_start_events", []) if sp_spec is not None else []:
+                    if not isinstance(getattr(spec, "event_definition", None), MessageEventDefinition):
+                        continue
+                    owner = "top" if workflow is top else str(workflow.parent_task_id)
+                    digest = hashlib.sha256(f"{owner}:{name}:{spec.bpmn_id}".encode()).hexdigest()[:32]
+                    offers[f"message-{digest}"] = (workflow, name, spec)
+        return offers
 
     def _message_waits(self) -> list:
         """Waiting catch events for messages from outside (boundary events, event subprocess starts)."""
@@ -636,6 +662,11 @@ class ProcessInstance:
     ) -> None:
         """Complete a ready user task with the data the person entered, then run on."""
         checked = _checked_data(data or {})
+        if str(task_id).startswith("message-"):
+            key = str(task_id)
+            with use_time(now):
+                self._guarded(lambda: self._start_by_message(key, checked))
+            return
         try:
             uuid = task_id if isinstance(task_id, UUID) else UUID(str(task_id))
         except ValueError:
@@ -690,6 +721,25 @@ class ProcessInstance:
                 fired.append(before[key])
         return fired
 
+    def _start_by_message(self, key: str, payload: dict[str, Any]) -> None:
+        """A message arrived that starts an event subprocess: start it (SpiffWorkflow does this itself only for
+        the event subprocesses of the top process) and hand it the message."""
+        offer = self._message_starts().get(key)
+        if offer is None:
+            raise EngineError("Unknown task.")
+        workflow, name, spec = offer
+        event = BpmnEvent(spec.event_definition, payload=copy.deepcopy(payload))
+        started = workflow.spec.start.trigger_wf(workflow.task_tree, name)
+        if _info(spec).get("interrupting"):
+            # An interrupting event subprocess ends everything else its (sub)process is doing (SpiffWorkflow
+            # does not do this itself).
+            for child in list(workflow.task_tree.children):
+                if child.id != started and not child.has_state(TaskState.FINISHED_MASK):
+                    child.cancel()
+        self._workflow.do_engine_steps()  # the event subprocess starts and its start event waits
+        self._workflow.catch(event)
+        self._advance()
+
     # internals
     def _advance(self) -> None:
         workflow = self._workflow
@@ -702,6 +752,11 @@ class ProcessInstance:
         for task in [*workflow.get_tasks(state=TaskState.READY, manual=True), *self._message_waits()]:
             if task._get_internal_data("dikom_ready_at") is None:
                 task._set_internal_data(dikom_ready_at=now_text)
+        offers = self._message_starts()
+        known = workflow.task_tree.internal_data.get("dikom_message_ready", {})
+        stamps = {key: known.get(key, now_text) for key in offers}
+        if stamps or known:
+            workflow.task_tree.internal_data["dikom_message_ready"] = stamps
 
     def _note_running(self, task) -> None:
         self._running = getattr(task.task_spec, "bpmn_id", None)
