@@ -24,7 +24,7 @@ from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 from lxml import etree
 
-from . import timers
+from . import timers, xpath
 from .expressions import ExpressionError, validate_expression, validate_script
 from .xmlsafe import BPMN_NS, DIKOM_NS, MAX_BYTES, XSI_NS, UnsafeXMLError, is_bpmn, local_name, namespace, parse_xml
 
@@ -1298,12 +1298,8 @@ class _Inspector:
         language = (condition.get("language") or "").strip().lower()
         text = (condition.text or "").strip()
         feel = "feel" in language
-        if "xpath" in language and "bpmn:getdataobject(" in text.lower():
-            language = ""
-        if "xpath" in language and text.lower() in XPATH_LITERALS:
-            # XPath conditions that are a literal (common in exports) translate; any other XPath is refused.
-            self.engine_index_text(condition, XPATH_LITERALS[text.lower()])
-            self.drop_language(condition)
+        if "xpath" in language:
+            self.check_xpath_condition(flow, condition, text)
             return
         if language and language not in PYTHON_LANGUAGES and not feel and language != "juel":
             self.error(
@@ -1345,6 +1341,41 @@ class _Inspector:
                 _format(
                     _("The %(dialect)s condition “%(original)s” of %(flow)s was converted to “%(converted)s”."),
                     {"dialect": dialect, "original": text, "flow": self.label(flow), "converted": converted},
+                ),
+                flow,
+                at=condition,
+            )
+
+    def check_xpath_condition(self, flow: etree._Element, condition: etree._Element, text: str) -> None:
+        """XPath (BPMN's default language, written by older tools): the simple forms translate (see ``xpath``),
+        anything else is refused with the exact expression and its line."""
+        try:
+            converted = xpath.translate(text)
+            validate_expression(converted)
+        except (xpath.XPathNotTranslatable, ExpressionError) as exc:
+            part = exc.part if isinstance(exc, xpath.XPathNotTranslatable) else exc.message
+            self.error(
+                "unsupported-language",
+                _format(
+                    _(
+                        "The XPath condition “%(expression)s” of %(flow)s cannot be translated (at “%(part)s”): "
+                        "dikom translates comparisons, and/or/not, texts, numbers and data references "
+                        "(bpmn:getDataObject, $variables) only. Write it as a safe expression."
+                    ),
+                    {"expression": text, "flow": self.label(flow), "part": part},
+                ),
+                flow,
+                at=condition,
+            )
+            return
+        self.engine_index_text(condition, converted)
+        self.drop_language(condition)
+        if text.lower() not in XPATH_LITERALS:
+            self.note(
+                "converted-condition",
+                _format(
+                    _("The %(dialect)s condition “%(original)s” of %(flow)s was converted to “%(converted)s”."),
+                    {"dialect": "XPath", "original": text, "flow": self.label(flow), "converted": converted},
                 ),
                 flow,
                 at=condition,
