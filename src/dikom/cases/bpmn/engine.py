@@ -589,6 +589,8 @@ class ProcessInstance:
             return {}
         offers: dict[str, tuple[Any, str, Any]] = {}
         for workflow in [top, *top.get_active_subprocesses()]:
+            if workflow.task_tree.internal_data.get("dikom_interrupted"):
+                continue
             start = workflow.spec.start
             for name in getattr(start, "trigger_specs", []):
                 sp_spec = top.subprocess_specs.get(name)
@@ -731,11 +733,10 @@ class ProcessInstance:
         event = BpmnEvent(spec.event_definition, payload=copy.deepcopy(payload))
         started = workflow.spec.start.trigger_wf(workflow.task_tree, name)
         if _info(spec).get("interrupting"):
-            # An interrupting event subprocess ends everything else its (sub)process is doing (SpiffWorkflow
-            # does not do this itself).
-            for child in list(workflow.task_tree.children):
-                if child.id != started and not child.has_state(TaskState.FINISHED_MASK):
-                    child.cancel()
+            # An interrupting event subprocess ends everything else its (sub)process is doing, and no other
+            # event subprocess of it starts any more (SpiffWorkflow does not do this itself).
+            _cancel_all_but(workflow.task_tree, started)
+            workflow.task_tree.internal_data["dikom_interrupted"] = True
         self._workflow.do_engine_steps()  # the event subprocess starts and its start event waits
         self._workflow.catch(event)
         self._advance()
@@ -748,6 +749,11 @@ class ProcessInstance:
             workflow.do_engine_steps(will_complete_task=self._note_running)
             if not workflow.get_tasks(state=TaskState.READY, manual=False):
                 break
+        if not workflow.completed and workflow.is_completed():
+            # Ended without reaching its end event: an interrupting event subprocess ended the rest. The case
+            # data is what the finished branches left.
+            for task in workflow.get_tasks(state=TaskState.COMPLETED):
+                workflow.data.update(task.data)
         now_text = current_time().isoformat()
         for task in [*workflow.get_tasks(state=TaskState.READY, manual=True), *self._message_waits()]:
             if task._get_internal_data("dikom_ready_at") is None:
@@ -800,6 +806,17 @@ class ProcessInstance:
         else:
             due_at = min(interrupting) if interrupting else None
         return due_at, tuple(sorted(reminders))
+
+
+def _cancel_all_but(task, keep) -> None:
+    """Cancel every unfinished task below ``task`` except the branch starting at the task with id ``keep``."""
+    for child in list(task.children):
+        if child.id == keep:
+            continue
+        if child.has_state(TaskState.FINISHED_MASK):
+            _cancel_all_but(child, keep)
+        else:
+            child.cancel()
 
 
 def _fill_output_item(task, entered: Mapping[str, Any]) -> None:
