@@ -88,7 +88,17 @@ def _definition(digest: str, xml: str) -> ProcessDefinition:
 
 
 def definition_for(xml: str) -> ProcessDefinition:
+    if "callActivity" in xml:
+        # It may call released processes of the library, which a later release changes: no cache.
+        return ProcessDefinition.from_xml(xml, resolve_process=_released_process)
     return _definition(hashlib.sha256(xml.encode()).hexdigest(), xml)
+
+
+def _released_process(process_id: str) -> str | None:
+    """A call activity calls a released process of the library (``eservices.service.released_process``)."""
+    from dikom.eservices.service import released_process
+
+    return released_process(process_id)
 
 
 class _Dispatcher:
