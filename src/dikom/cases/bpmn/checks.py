@@ -62,6 +62,9 @@ STRUCTURAL = {
     "lane",
     "flowNodeRef",
     "childLaneSet",
+    # of a subprocess: checked with the subprocess (check_node), not as one of its elements
+    "multiInstanceLoopCharacteristics",
+    "standardLoopCharacteristics",
 }
 EVENT_DEFINITIONS = {
     "timerEventDefinition": "timer",
@@ -1176,7 +1179,7 @@ class _Inspector:
                         self.engine_index_text(child, text)
         has_input = any(is_bpmn(c, "loopCardinality", "loopDataInputRef") for c in loop)
         if not has_input:
-            has_input = self.map_zeebe_loop(node, loop)
+            has_input = self.map_zeebe_loop(node, loop) or self.map_camunda_loop(node, loop)
         if not has_input and local_name(node) in TASKS | UNSUPPORTED_TASKS:
             # A descriptive model ("publish on every platform") that does not say how many: one person, or one
             # call of the automation, does the work for all of them.
@@ -1196,6 +1199,54 @@ class _Inspector:
             self.unsupported(node, _("multi-instance tasks need a cardinality or an input collection."))
             ok = False
         return ok
+
+    def map_camunda_loop(self, node: etree._Element, loop: etree._Element) -> bool:
+        """Camunda 7 writes the collection as attributes (``camunda:collection="${items}"
+        camunda:elementVariable="item"``): mapped like Zeebe's loop characteristics."""
+        collection = element = ""
+        for attr, value in loop.attrib.items():
+            if _vendor(namespace(attr)) == "camunda" and attr.endswith("}collection"):
+                collection = value.strip()
+            if _vendor(namespace(attr)) == "camunda" and attr.endswith("}elementVariable"):
+                element = value.strip()
+        if not collection:
+            return False
+        plain = collection[2:-1].strip() if collection.startswith("${") and collection.endswith("}") else collection
+        return self.map_loop_collection(node, loop, "camunda:collection", collection, plain, element)
+
+    def map_loop_collection(
+        self, node: etree._Element, loop: etree._Element, source: str, original: str, collection: str, element: str
+    ) -> bool:
+        name = re.compile(r"[A-Za-z_]\w*")
+        if not name.fullmatch(collection) or (element and not name.fullmatch(element)):
+            self.unsupported(
+                node,
+                _format(
+                    _("the input collection “%(collection)s” of the repetition is not a plain name of case data."),
+                    {"collection": original},
+                ),
+            )
+            return True  # refused with its own reason
+        twin = self.engine_twin(loop)
+        if twin is None:
+            return True
+        for attr in [a for a in twin.attrib if _vendor(namespace(a)) == "camunda"]:
+            del twin.attrib[attr]
+        etree.SubElement(twin, f"{{{BPMN_NS}}}loopDataInputRef").text = collection
+        if element:
+            etree.SubElement(twin, f"{{{BPMN_NS}}}inputDataItem", id=element, name=element)
+        for child in [c for c in twin if is_bpmn(c, "completionCondition")]:
+            twin.remove(child)
+            twin.append(child)
+        self.note(
+            "vendor-loop",
+            _format(
+                _("%(element)s is repeated for every item of “%(collection)s” (from %(source)s)."),
+                {"element": self.label(node), "collection": collection, "source": source},
+            ),
+            node,
+        )
+        return True
 
     def map_zeebe_loop(self, node: etree._Element, loop: etree._Element) -> bool:
         """Camunda 8 writes the collection in an extension (``zeebe:loopCharacteristics inputCollection="=items"

@@ -452,8 +452,27 @@ class ProcessDefinition:
         return instance
 
 
+def _instance_items_stay_local(task_spec) -> None:
+    """A repeated activity without an output collection: SpiffWorkflow merges each instance's data into the
+    activity, input item included, and then refuses to start the next sequential instance ("input item already
+    exists"). The item belongs to its instance: it is not merged (each instance gets its own)."""
+    if getattr(task_spec, "input_item", None) is None or getattr(task_spec, "data_output", None) is not None:
+        return
+    if "merge_child" in vars(task_spec):
+        return
+    original = task_spec.merge_child
+    item = task_spec.input_item.bpmn_id
+
+    def merge_child(workflow, child) -> None:
+        child.data.pop(item, None)  # before the merge: a sequential activity starts the next instance in it
+        original(workflow, child)
+
+    task_spec.merge_child = merge_child
+
+
 def _adapt_spec(process_spec, settings: dict[str, dict[str, Any]]) -> None:
     for task_spec in process_spec.task_specs.values():
+        _instance_items_stay_local(task_spec)
         if isinstance(task_spec, NoneTaskMixin):
             # A plain bpmn:task has no behaviour in BPMN: it passes through (SpiffWorkflow would wait for a person).
             task_spec.manual = False
@@ -509,6 +528,7 @@ class ProcessInstance:
             for task_spec in process_spec.task_specs.values():
                 if isinstance(task_spec, NoneTaskMixin):
                     task_spec.manual = False
+                _instance_items_stay_local(task_spec)
         return cls(workflow, engine)
 
     def set_service_handler(self, handler: ServiceHandler | None) -> None:
