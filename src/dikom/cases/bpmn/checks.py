@@ -1791,6 +1791,7 @@ class _Inspector:
                 parent = element.getparent()
                 if parent is not None:
                     parent.remove(element)
+        _rename_reserved_ids(self.engine_root)
         return etree.tostring(self.engine_root, xml_declaration=True, encoding="UTF-8")
 
 
@@ -1861,6 +1862,31 @@ def inspect(
     if not report.errors:
         report.engine_xml = inspector.prepare_engine_copy(chosen)
     return report
+
+
+#: Names SpiffWorkflow gives its own tasks of every process: an element with such an id would replace them.
+RESERVED_IDS = {"Start", "End", "Root"}
+#: Suffix of a renamed element in the engine copy (``engine._diagram_id`` removes it again).
+RENAMED_SUFFIX = "__dikom_id"
+
+
+def _rename_reserved_ids(root: etree._Element) -> None:
+    """Elements with an id SpiffWorkflow uses itself (``Start``, ``End``) get another one in the engine copy."""
+    renamed = {
+        el.get("id"): f"{el.get('id')}{RENAMED_SUFFIX}"
+        for el in root.iter()
+        if isinstance(el.tag, str) and el.get("id") in RESERVED_IDS and not is_bpmn(el, "process")
+    }
+    if not renamed:
+        return
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for attr in ("id", "sourceRef", "targetRef", "attachedToRef", "default"):
+            if el.get(attr) in renamed:
+                el.set(attr, renamed[el.get(attr) or ""])
+        if is_bpmn(el, "incoming", "outgoing", "flowNodeRef") and (el.text or "").strip() in renamed:
+            el.text = renamed[(el.text or "").strip()]
 
 
 def _check_unique_ids(root: etree._Element, inspector: _Inspector) -> None:

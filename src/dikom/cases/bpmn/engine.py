@@ -65,7 +65,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import timers
-from .checks import ProcessReport, ProcessResolver, inspect
+from .checks import RENAMED_SUFFIX, ProcessReport, ProcessResolver, inspect
 from .clock import current_time, use_time
 from .expressions import ExpressionError, evaluate, execute, validate_expression
 from .xmlsafe import BPMN_NS, DIKOM_NS, is_bpmn, local_name
@@ -354,9 +354,10 @@ def _element_settings(engine_roots: list[etree._Element], report: ProcessReport)
         info: dict[str, Any] = {"lane_id": element.lane_id, "lane_name": lanes.get(element.lane_id or "")}
         settings[element.id] = info
     for node in (node for engine_root in engine_roots for node in engine_root.iter()):
-        if not isinstance(node.tag, str) or not is_bpmn(node) or node.get("id") not in settings:
+        ident = (node.get("id") or "").removesuffix(RENAMED_SUFFIX) if isinstance(node.tag, str) else ""
+        if not isinstance(node.tag, str) or not is_bpmn(node) or ident not in settings:
             continue
-        info = settings[node.get("id")]
+        info = settings[ident]
         topic = node.get(f"{{{DIKOM_NS}}}topic")
         if topic:
             info["topic"] = topic
@@ -387,8 +388,9 @@ def _element_settings(engine_roots: list[etree._Element], report: ProcessReport)
 
 
 def _diagram_id(bpmn_id: str | None) -> str | None:
-    """The element of the drawn file: a caseworker's choice (added before its gateway) is shown as the gateway."""
-    return bpmn_id.removesuffix("__dikom_choice") if bpmn_id else bpmn_id
+    """The element of the drawn file: a caseworker's choice (added before its gateway) is shown as the gateway;
+    an element renamed because SpiffWorkflow uses its id itself has its own id again."""
+    return bpmn_id.removesuffix("__dikom_choice").removesuffix(RENAMED_SUFFIX) if bpmn_id else bpmn_id
 
 
 class ProcessDefinition:
@@ -476,7 +478,7 @@ def _adapt_spec(process_spec, settings: dict[str, dict[str, Any]]) -> None:
         if isinstance(task_spec, NoneTaskMixin):
             # A plain bpmn:task has no behaviour in BPMN: it passes through (SpiffWorkflow would wait for a person).
             task_spec.manual = False
-        bpmn_id = getattr(task_spec, "bpmn_id", None)
+        bpmn_id = _diagram_id(getattr(task_spec, "bpmn_id", None))
         if bpmn_id in settings:
             extensions = dict(getattr(task_spec, "extensions", None) or {})
             extensions["dikom"] = settings[bpmn_id]
@@ -562,7 +564,7 @@ class ProcessInstance:
             result.append(
                 UserTaskInfo(
                     id=str(task.id),
-                    bpmn_id=spec.bpmn_id,
+                    bpmn_id=spec.bpmn_id.removesuffix(RENAMED_SUFFIX),
                     name=spec.bpmn_name or spec.bpmn_id,
                     lane_id=info.get("lane_id"),
                     lane_name=info.get("lane_name") or spec.lane,
@@ -586,7 +588,7 @@ class ProcessInstance:
             result.append(
                 UserTaskInfo(
                     id=key,
-                    bpmn_id=spec.bpmn_id,
+                    bpmn_id=spec.bpmn_id.removesuffix(RENAMED_SUFFIX),
                     name=info.get("message_step") or spec.bpmn_name or message,
                     lane_id=info.get("lane_id"),
                     lane_name=info.get("lane_name") or spec.lane,
@@ -646,7 +648,7 @@ class ProcessInstance:
                 )
             result.append(
                 TimerInfo(
-                    bpmn_id=spec.bpmn_id,
+                    bpmn_id=spec.bpmn_id.removesuffix(RENAMED_SUFFIX),
                     name=spec.bpmn_name or spec.bpmn_id,
                     due_at=_timer_due(task),
                     interrupting=bool(getattr(spec, "cancel_activity", True)),
@@ -720,6 +722,17 @@ class ProcessInstance:
 
         with use_time(now):
             self._guarded(step)
+
+    def receive_message(
+        self, message: str, data: Mapping[str, Any] | None = None, now: datetime | None = None
+    ) -> bool:
+        """A message from outside arrived (a platform event: a citizen's reply, a payment, a webhook): complete the
+        oldest step waiting for a message of that name. Returns False when the case waits for no such message."""
+        waiting = next((t for t in self.ready_user_tasks() if t.message and t.message == message), None)
+        if waiting is None:
+            return False
+        self.complete_user_task(waiting.id, data, now=now)
+        return True
 
     def run(self, now: datetime | None = None) -> None:
         """Fire due timers and run automatic steps (service, script tasks, gateways)."""

@@ -91,6 +91,14 @@ def test_a_non_interrupting_message_boundary_event_keeps_the_task():
     assert {t.bpmn_id for t in instance.ready_user_tasks()} == {"U", "R"}
 
 
+def test_a_platform_event_delivers_the_message_by_its_name():
+    instance = ProcessDefinition.from_xml(_boundary_model(True)).start({})
+
+    assert not instance.receive_message("Zahlung", {})  # nothing waits for it: nothing changes
+    assert instance.receive_message("Antwort des Bürgers", {"answer": "ja"})
+    assert [t.bpmn_id for t in instance.ready_user_tasks()] == ["R"]
+
+
 def _event_subprocess_model(interrupting: bool) -> bytes:
     return _definitions(
         '<bpmn:message id="M" name="Rücknahme" /><bpmn:process id="P" isExecutable="true">'
@@ -352,3 +360,18 @@ def test_processes_calling_each_other_through_the_library_are_refused():
 
     assert not report.ok
     assert any("calls itself" in str(f.message) for f in report.errors)
+
+
+def test_elements_named_like_the_engine_s_own_tasks_run():
+    # "Start" and "End" are the names SpiffWorkflow gives its own tasks; a model using them as ids still runs
+    xml = _definitions(
+        '<bpmn:process id="P" isExecutable="true"><bpmn:startEvent id="Start" /><bpmn:userTask id="Root" />'
+        '<bpmn:endEvent id="End" />' + _flow("F0", "Start", "Root") + _flow("F1", "Root", "End") + "</bpmn:process>"
+    )
+    instance = ProcessDefinition.from_xml(xml).start({})
+    (task,) = instance.ready_user_tasks()
+    assert task.bpmn_id == "Root"
+    assert "Start" in instance.completed_element_ids()
+
+    instance.complete_user_task(task.id)
+    assert instance.is_completed and "End" in instance.completed_element_ids()
