@@ -282,6 +282,8 @@ _FEEL_QUANTIFIER = re.compile(
 def _feel_quantifier(match: re.Match[str]) -> str:
     kind, collection, value = match.group(1), match.group(3), match.group(4)
     return f"({value} in {collection})" if kind == "some" else f"([{value}] * len({collection}) == {collection})"
+
+
 XPATH_LITERALS = {"true": "True", "true()": "True", "false": "False", "false()": "False"}
 
 
@@ -713,9 +715,7 @@ class _Inspector:
             self.check_service(node)
         if name == "exclusiveGateway" and len(outgoing) > 1:
             default = node.get("default")
-            if any(
-                flow.get("id") != default and not _has_condition(flow) for flow in outgoing
-            ):
+            if any(flow.get("id") != default and not _has_condition(flow) for flow in outgoing):
                 # A descriptive model: a person decides here (Signavio, ADONIS and the MIWG models label the
                 # flows instead of giving conditions). The engine copy gets a user task that asks for the path.
                 self.choice_gateways.append((node, list(outgoing), lane, parent_id))
@@ -1784,10 +1784,9 @@ class _Inspector:
         for element in list(self.engine_root.iter()):
             if not isinstance(element.tag, str):
                 continue
-            if (
-                is_bpmn(element, "dataStore", "import", "correlationProperty", "correlationKey", "correlationSubscription")
-                or (is_bpmn(element) and local_name(element) in DATA_ELEMENTS)
-            ):
+            if is_bpmn(
+                element, "dataStore", "import", "correlationProperty", "correlationKey", "correlationSubscription"
+            ) or (is_bpmn(element) and local_name(element) in DATA_ELEMENTS):
                 parent = element.getparent()
                 if parent is not None:
                     parent.remove(element)

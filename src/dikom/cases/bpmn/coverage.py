@@ -24,7 +24,7 @@ from lxml import etree
 
 from .checks import ProcessResolver, inspect
 from .engine import EngineError, ProcessDefinition
-from .xmlsafe import BPMN_NS, DIKOM_NS, parse_xml
+from .xmlsafe import BPMN_NS, DIKOM_NS, UnsafeXMLError, parse_xml
 
 _ROOT = Path(__file__).resolve().parents[4]
 #: The model collections whose tables docs/bpmn.md shows (marker name → folder).
@@ -76,12 +76,12 @@ def _refusal(report) -> str:
     return ", ".join(reasons)
 
 
-def data_sets(engine_xml: bytes, called: list[bytes] | None = None) -> list[dict[str, Any]]:
+def data_sets(engine_xml: bytes, called_processes: list[bytes] | None = None) -> list[dict[str, Any]]:
     """Case data that drives every condition: for each variable a condition reads, the values it is compared
     with (numbers also one above and below) or True and False; all combinations (at most ``MAX_DATA_SETS``).
-    ``called`` are the engine copies of processes of the library the process calls."""
+    ``called_processes`` are the engine copies of processes of the library the process calls."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    roots = [etree.fromstring(x, parser) for x in [engine_xml, *(called or [])]]
+    roots = [etree.fromstring(x, parser) for x in [engine_xml, *(called_processes or [])]]
     compared: dict[str, list[Any]] = {}
     bare: set[str] = set()
     for condition in (c for root in roots for c in root.iter(f"{{{BPMN_NS}}}conditionExpression")):
@@ -174,11 +174,7 @@ def _run(
         # as the case waits for it (so runs combine "arrives" and "does not arrive"); when nothing else can
         # happen, it arrives. Each message arrives at most once per run.
         message = next(
-            (
-                t
-                for t in waits
-                if t.bpmn_id in messages and (seed >> (len(gateways) + messages.index(t.bpmn_id))) & 1
-            ),
+            (t for t in waits if t.bpmn_id in messages and (seed >> (len(gateways) + messages.index(t.bpmn_id))) & 1),
             None,
         )
         if message is None and waits and not tasks and instance.next_timer_due() is None:
@@ -229,9 +225,7 @@ def assess(name: str, xml: bytes, resolve_process: ProcessResolver | None = None
     try:
         definition = ProcessDefinition.from_xml(xml, resolve_process=resolve_process)
         sets = data_sets(report.engine_xml, [*report.called_processes.values()])
-        messages = sorted(
-            {m for x in [report.engine_xml, *report.called_processes.values()] for m in message_waits(x)}
-        )
+        messages = sorted({m for x in [report.engine_xml, *report.called_processes.values()] for m in message_waits(x)})
         # With caseworker's choices and messages from outside: enough runs for every combination of first paths
         # and arriving messages (at most 64).
         choices = len({name for name in sets[0] if name.startswith("choice_")})
@@ -257,9 +251,9 @@ def folder_library(folder: Path) -> ProcessResolver:
         content = path.read_bytes()
         try:
             root = parse_xml(content)
-        except Exception:  # noqa: BLE001 - a broken file offers no process
-            continue
-        for process in root.iter(f"{{{BPMN_NS}}}process"):
+        except UnsafeXMLError:
+            root = None  # a broken file offers no process
+        for process in root.iter(f"{{{BPMN_NS}}}process") if root is not None else ():
             files.setdefault(process.get("id") or "", content)
     return files.get
 

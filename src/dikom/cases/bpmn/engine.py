@@ -723,9 +723,7 @@ class ProcessInstance:
         with use_time(now):
             self._guarded(step)
 
-    def receive_message(
-        self, message: str, data: Mapping[str, Any] | None = None, now: datetime | None = None
-    ) -> bool:
+    def receive_message(self, message: str, data: Mapping[str, Any] | None = None, now: datetime | None = None) -> bool:
         """A message from outside arrived (a platform event: a citizen's reply, a payment, a webhook): complete the
         oldest step waiting for a message of that name. Returns False when the case waits for no such message."""
         waiting = next((t for t in self.ready_user_tasks() if t.message and t.message == message), None)
