@@ -478,7 +478,7 @@ def _adapt_spec(process_spec, settings: dict[str, dict[str, Any]]) -> None:
         if isinstance(task_spec, NoneTaskMixin):
             # A plain bpmn:task has no behaviour in BPMN: it passes through (SpiffWorkflow would wait for a person).
             task_spec.manual = False
-        bpmn_id = _diagram_id(getattr(task_spec, "bpmn_id", None))
+        bpmn_id = (getattr(task_spec, "bpmn_id", None) or "").removesuffix(RENAMED_SUFFIX)
         if bpmn_id in settings:
             extensions = dict(getattr(task_spec, "extensions", None) or {})
             extensions["dikom"] = settings[bpmn_id]

@@ -59,8 +59,8 @@ def test_a_released_process_of_the_library_is_found_by_its_id(city_a: Any, media
 def test_a_call_to_a_process_that_is_not_released_is_refused_at_release(city_a: Any, media: Any) -> None:
     with translation.override("en"):
         report = inspect(CALLER, resolve_process=released_process)
-    (error,) = report.errors
-    assert "“Fachpruefung”" in str(error.message) and error.element_id == "C"
+        (error,) = report.errors
+        assert "“Fachpruefung”" in str(error.message) and error.element_id == "C"
 
 
 def test_the_case_runs_the_called_process_and_the_message_arrives_on_the_case_page(
