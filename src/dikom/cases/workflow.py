@@ -26,8 +26,8 @@ from dikom.cases.bpmn.engine import EngineError, ProcessDefinition, ProcessInsta
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_PROCESS", "SERVICE_TASKS", "EngineError", "ReadyTask", "StepResult", "complete", "fire_timers",
-           "position", "start"]  # fmt: skip
+__all__ = ["DEFAULT_PROCESS", "SERVICE_TASKS", "EngineError", "ReadyTask", "StepResult", "complete",
+           "deliver_message", "fire_timers", "position", "start"]  # fmt: skip
 
 #: topic → handler(call, context) returning data to merge into the process data; ``"dmn:"`` handles every
 #: business rule task (topics ``dmn:<decision>``).
@@ -88,7 +88,17 @@ def _definition(digest: str, xml: str) -> ProcessDefinition:
 
 
 def definition_for(xml: str) -> ProcessDefinition:
+    if "callActivity" in xml:
+        # It may call released processes of the library, which a later release changes: no cache.
+        return ProcessDefinition.from_xml(xml, resolve_process=_released_process)
     return _definition(hashlib.sha256(xml.encode()).hexdigest(), xml)
+
+
+def _released_process(process_id: str) -> str | None:
+    """A call activity calls a released process of the library (``eservices.service.released_process``)."""
+    from dikom.eservices.service import released_process
+
+    return released_process(process_id)
 
 
 class _Dispatcher:
@@ -149,6 +159,22 @@ def complete(
     dispatcher = _Dispatcher(context or {})
     instance = ProcessInstance.load(state, service_handler=dispatcher)
     instance.complete_user_task(engine_task_id, dict(data), now=timezone.now())
+    return _result(instance, dispatcher)
+
+
+def deliver_message(
+    xml: str,
+    state: Mapping[str, Any],
+    message: str,
+    data: Mapping[str, Any],
+    context: Mapping[str, Any] | None = None,
+) -> StepResult | None:
+    """A platform event (a citizen's reply, a payment, a webhook) as the BPMN message ``message``: completes the
+    case's step waiting for it (message boundary event, event subprocess); None when the case waits for none."""
+    dispatcher = _Dispatcher(context or {})
+    instance = ProcessInstance.load(state, service_handler=dispatcher)
+    if not instance.receive_message(message, dict(data), now=timezone.now()):
+        return None
     return _result(instance, dispatcher)
 
 

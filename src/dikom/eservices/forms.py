@@ -839,7 +839,9 @@ class ProcessUploadForm(ConcurrencyMixin):
             xml = process.decode_upload(data)
         except process.UploadError as exc:
             raise ValidationError(exc.message) from exc
-        self.report = report = inspect(xml)
+        from dikom.eservices.service import released_process
+
+        self.report = report = inspect(xml, resolve_process=released_process)
         if report.errors:
             first = report.errors[0]
             if report.process_id is None and len(report.errors) == 1:

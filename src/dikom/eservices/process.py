@@ -154,7 +154,7 @@ def process_view(content: Any, id_prefix: str = "process") -> ProcessView | None
     xml = processing.get("bpmn") if isinstance(processing, dict) else None
     if not isinstance(xml, str) or not xml.strip():
         return None
-    return view_of(xml, checks.inspect(xml), id_prefix)
+    return view_of(xml, checks.inspect(xml, resolve_process=_released_process), id_prefix)
 
 
 def view_of(xml: str, report: checks.ProcessReport, id_prefix: str = "process") -> ProcessView:
@@ -187,7 +187,7 @@ def process_lanes(content: Any) -> list[str]:
     xml = processing.get("bpmn") if isinstance(processing, dict) else None
     if not isinstance(xml, str) or not xml.strip():
         return []
-    return lane_names(checks.inspect(xml))
+    return lane_names(checks.inspect(xml, resolve_process=_released_process))
 
 
 @dataclass
@@ -367,3 +367,9 @@ def render_letter_preview(source: str, content: Any, municipality_name: str = "M
     except Exception as error:  # any failure of the designer's template is shown, never raised
         raise LetterTemplateError(str(error)) from error
     return mark_safe(_clean_preview(rendered))  # noqa: S308 - sandbox output reduced to an allow-list above
+
+
+def _released_process(process_id: str) -> str | None:
+    from dikom.eservices.service import released_process
+
+    return released_process(process_id)

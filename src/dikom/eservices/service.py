@@ -10,6 +10,8 @@
   upgrade never changes it).
 - ``local_fees(adoption)``: the city's own fee amounts, for ``definition.fees.calculate``.
 - ``load_demo_services()``: the demo services (see ``eservices.demo``).
+- ``released_process(process_id)``: the BPMN file of the latest released version whose process has that id,
+  for call activities that call a process of the library (``cases.bpmn.checks.inspect(resolve_process=…)``).
 """
 
 from __future__ import annotations
@@ -114,6 +116,35 @@ def get_version(slug: str, number: int) -> ServiceVersion | None:
         .select_related("definition")
         .first()
     )
+
+
+def released_process(process_id: str) -> str | None:
+    """The BPMN file (``processing.bpmn``) of the latest released version of the library that contains a process
+    with id ``process_id``, or None. Call activities of a service call processes of the library by this id."""
+    from lxml import etree
+
+    from dikom.cases.bpmn.xmlsafe import BPMN_NS, UnsafeXMLError, parse_xml
+
+    if not process_id:
+        return None
+    candidates = (
+        ServiceVersion.objects.filter(
+            status=ServiceVersion.Status.RELEASED, content__processing__bpmn__icontains=process_id
+        )
+        .order_by("-released_at", "-pk")
+        .values_list("content", flat=True)
+    )
+    for content in candidates.iterator():
+        xml = ((content or {}).get("processing") or {}).get("bpmn")
+        if not isinstance(xml, str):
+            continue
+        try:
+            root = parse_xml(xml)
+        except (UnsafeXMLError, etree.XMLSyntaxError):
+            continue
+        if any(p.get("id") == process_id for p in root.iter(f"{{{BPMN_NS}}}process")):
+            return xml
+    return None
 
 
 def local_fees(adoption: Adoption) -> dict[str, int]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 from lxml import etree
 
-from . import timers
+from . import timers, xpath
 from .expressions import ExpressionError, validate_expression, validate_script
 from .xmlsafe import BPMN_NS, DIKOM_NS, MAX_BYTES, XSI_NS, UnsafeXMLError, is_bpmn, local_name, namespace, parse_xml
 
@@ -37,6 +37,8 @@ GATEWAYS = {"exclusiveGateway", "parallelGateway"}
 UNSUPPORTED_GATEWAYS = {"inclusiveGateway", "eventBasedGateway", "complexGateway"}
 EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
 CONTAINERS = {"subProcess"}
+#: Activities: conditional flows may leave them (BPMN 2.0, 10.3.1).
+ACTIVITIES = TASKS | {"sendTask", "receiveTask", "businessRuleTask", "subProcess", "callActivity"}
 UNSUPPORTED_CONTAINERS = {"transaction", "adHocSubProcess"}
 FLOW_NODES = (
     TASKS | UNSUPPORTED_TASKS | GATEWAYS | UNSUPPORTED_GATEWAYS | EVENTS | CONTAINERS | UNSUPPORTED_CONTAINERS
@@ -60,6 +62,9 @@ STRUCTURAL = {
     "lane",
     "flowNodeRef",
     "childLaneSet",
+    # of a subprocess: checked with the subprocess (check_node), not as one of its elements
+    "multiInstanceLoopCharacteristics",
+    "standardLoopCharacteristics",
 }
 EVENT_DEFINITIONS = {
     "timerEventDefinition": "timer",
@@ -217,6 +222,8 @@ class ProcessReport:
     engine_xml: bytes | None = None
     #: (business rule task id, decision id) for every business rule task that calls a DMN decision.
     decision_refs: list[tuple[str, str]] = field(default_factory=list)
+    #: Engine copies of the processes of the library that call activities call (process id → prepared XML).
+    called_processes: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Finding]:
@@ -252,11 +259,38 @@ def _cosmetic(ns: str) -> bool:
     return any(marker in ns for marker in COSMETIC_NAMESPACES)
 
 
+#: Looks up a released process of the library by its process id: the BPMN file that contains it, or None.
+ProcessResolver = Callable[[str], "bytes | str | None"]
+MAX_CALL_DEPTH = 5
+
 _STRING_LITERAL = re.compile(r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')")
 
 
-FEEL_KEYWORDS = {"and", "or", "not", "true", "false", "null", "between", "in", "instance", "of", "if", "then", "else"}
+FEEL_KEYWORDS = {
+    "and", "or", "not", "true", "false", "null", "between", "in", "instance", "of", "if", "then", "else",
+    "some", "every", "satisfies", "for", "return",
+}  # fmt: skip
+#: FEEL's quantifiers over a list with an equality test: ``some x in list satisfies x = "a"`` is ``"a" in list``,
+#: ``every x in list satisfies x = "a"`` is ``["a"] * len(list) == list``. Any other quantified expression stays
+#: and is refused by the safe-expression check.
+_FEEL_QUANTIFIER = re.compile(
+    r"\b(some|every)\s+([A-Za-z_]\w*)\s+in\s+([A-Za-z_]\w*)\s+satisfies\s+\2\s*=\s*"
+    r"(\"[^\"]*\"|'[^']*'|-?\d+(?:\.\d+)?|true|false)(?=\s*(?:$|\)|\band\b|\bor\b))"
+)
+
+
+def _feel_quantifier(match: re.Match[str]) -> str:
+    kind, collection, value = match.group(1), match.group(3), match.group(4)
+    return f"({value} in {collection})" if kind == "some" else f"([{value}] * len({collection}) == {collection})"
+
+
 XPATH_LITERALS = {"true": "True", "true()": "True", "false": "False", "false()": "False"}
+
+
+def _has_condition(flow: etree._Element) -> bool:
+    """Whether a sequence flow carries a condition (an empty condition element, as XPath tools export it, is
+    none)."""
+    return any(is_bpmn(c, "conditionExpression") and (c.text or "").strip() for c in flow)
 
 
 def _join_feel_names(part: str) -> str:
@@ -298,6 +332,8 @@ def _convert_foreign_expression(text: str, feel: bool = False) -> tuple[str, str
         dialect = "FEEL"
     if dialect is None:
         return text, None
+    if dialect == "FEEL":
+        stripped = _FEEL_QUANTIFIER.sub(_feel_quantifier, stripped)
     parts = _STRING_LITERAL.split(stripped)
     for index in range(0, len(parts), 2):  # even parts are outside string literals
         part = parts[index]
@@ -314,9 +350,21 @@ def _convert_foreign_expression(text: str, feel: bool = False) -> tuple[str, str
 
 
 class _Inspector:
-    def __init__(self, root: etree._Element, report: ProcessReport) -> None:
+    def __init__(
+        self,
+        root: etree._Element,
+        report: ProcessReport,
+        resolve_process: ProcessResolver | None = None,
+        call_stack: tuple[str, ...] = (),
+    ) -> None:
         self.root = root
         self.report = report
+        self.resolve_process = resolve_process
+        self.call_stack = call_stack
+        #: ids of event subprocesses (``triggeredByEvent="true"``): their start event has a trigger.
+        self.event_subprocesses: set[str] = set()
+        #: activities with conditional (or default) outgoing flows: (activity, outgoing flows)
+        self.conditional_activities: list[tuple[etree._Element, list[etree._Element]]] = []
         self.engine_root = copy.deepcopy(root)
         self.engine_index = {
             el.get("id"): el for el in self.engine_root.iter() if isinstance(el.tag, str) and el.get("id")
@@ -374,8 +422,17 @@ class _Inspector:
         return f"“{name}” ({ident})" if name else ident
 
     # -- choosing the process -----------------------------------------------
-    def choose_process(self) -> etree._Element | None:
+    def choose_process(self, process_id: str | None = None) -> etree._Element | None:
         processes = [p for p in self.root if is_bpmn(p, "process")]
+        if process_id is not None:
+            # A process of the library called by another one: that process, whatever else the file holds.
+            forced = next((p for p in processes if p.get("id") == process_id), None)
+            if forced is None:
+                self.error(
+                    "no-process",
+                    _format(_("The file contains no process “%(process)s”."), {"process": process_id}),
+                )
+            return forced
         called = {
             ca.get("calledElement")
             for p in processes
@@ -644,21 +701,11 @@ class _Inspector:
             self.unsupported(node, _("use an embedded subprocess."))
             ok = False
         elif name == "subProcess" and node.get("triggeredByEvent") == "true":
-            self.unsupported(node, _("event subprocesses are not supported."))
-            ok = False
+            # An event subprocess starts when its start event's trigger happens while the process runs
+            # (SpiffWorkflow's own handling); its start event is checked in check_event.
+            self.event_subprocesses.add(node.get("id") or "")
         elif name == "callActivity":
-            called = node.get("calledElement")
-            target = self.ids.get(called) if called else None
-            if target is None or not is_bpmn(target, "process"):
-                self.unsupported(
-                    node,
-                    _format(_("it calls process “%(process)s”, which is not in this file."), {"process": called or ""}),
-                )
-                ok = False
-            else:
-                self.mark_executable(target)
-                self.collect_lanes(target)
-                self.walk(target, node.get("id"), lane)
+            ok = self.check_call_activity(node, lane) and ok
         elif name in EVENTS:
             ok = self.check_event(node, name, kinds, definitions, parent_id) and ok
 
@@ -668,10 +715,7 @@ class _Inspector:
             self.check_service(node)
         if name == "exclusiveGateway" and len(outgoing) > 1:
             default = node.get("default")
-            if any(
-                flow.get("id") != default and not any(is_bpmn(c, "conditionExpression") for c in flow)
-                for flow in outgoing
-            ):
+            if any(flow.get("id") != default and not _has_condition(flow) for flow in outgoing):
                 # A descriptive model: a person decides here (Signavio, ADONIS and the MIWG models label the
                 # flows instead of giving conditions). The engine copy gets a user task that asks for the path.
                 self.choice_gateways.append((node, list(outgoing), lane, parent_id))
@@ -712,7 +756,26 @@ class _Inspector:
                         flow,
                     )
                     self.drop_conditions(flow)
-        if name not in GATEWAYS and name not in UNSUPPORTED_GATEWAYS and len(outgoing) > 1:
+        conditional = name in ACTIVITIES and (
+            bool(node.get("default")) or any(_has_condition(flow) for flow in outgoing)
+        )
+        if conditional:
+            # BPMN: conditional flows leaving an activity are each taken when their condition holds, flows
+            # without one always, the default flow when no other is taken. The engine copy gets an inclusive
+            # gateway after the activity (SpiffWorkflow evaluates conditions at gateways only).
+            self.conditional_activities.append((node, list(outgoing)))
+            self.note(
+                "conditional-flows",
+                _format(
+                    _(
+                        "%(element)s has conditional outgoing flows: every flow whose condition holds is taken, "
+                        "as after an inclusive gateway."
+                    ),
+                    {"element": self.label(node)},
+                ),
+                node,
+            )
+        elif name not in GATEWAYS and name not in UNSUPPORTED_GATEWAYS and len(outgoing) > 1:
             # BPMN: an activity or event with several unconditioned outgoing flows takes all of them (an
             # implicit parallel split); the engine copy gets an explicit parallel gateway (SpiffWorkflow needs it).
             self.implicit_splits.append(node)
@@ -731,8 +794,99 @@ class _Inspector:
             ok = self.check_multi_instance(node, loop) and ok
 
         self.record(node, parent_id, lane, ok)
-        if name == "subProcess" and node.get("triggeredByEvent") != "true":
+        if name == "subProcess":
             self.walk(node, node.get("id"), lane)
+
+    def check_call_activity(self, node: etree._Element, lane: str | None) -> bool:
+        """A call activity runs a process of this file or a released process of the library."""
+        called = (node.get("calledElement") or "").strip()
+        if not called:
+            # Camunda 8 names the called process only in its extension (zeebe:calledElement processId="…").
+            for ext in (c for c in node if is_bpmn(c, "extensionElements")):
+                for child in ext:
+                    if isinstance(child.tag, str) and local_name(child) == "calledElement" and child.get("processId"):
+                        called = (child.get("processId") or "").strip().lstrip("=").strip()
+            if called:
+                self.set_engine_attr(node, "calledElement", called)
+        target = self.ids.get(called) if called else None
+        if target is not None and is_bpmn(target, "process"):
+            self.mark_executable(target)
+            self.collect_lanes(target)
+            self.walk(target, node.get("id"), lane)
+            return True
+        if not called:
+            self.unsupported(node, _("it does not name the process it calls."))
+            return False
+        if called in self.report.called_processes:
+            return True
+        if called in self.call_stack or called == self.report.process_id:
+            self.unsupported(
+                node, _format(_("process “%(process)s” calls itself (through the library)."), {"process": called})
+            )
+            return False
+        xml = self.resolve_process(called) if self.resolve_process is not None else None
+        if xml is None:
+            self.unsupported(
+                node,
+                _format(
+                    _(
+                        "it calls process “%(process)s”, which is neither in this file nor a released process of "
+                        "the library. Release the service that contains it first, or add the process to this file."
+                    ),
+                    {"process": called},
+                ),
+            )
+            return False
+        if len(self.call_stack) >= MAX_CALL_DEPTH:
+            self.unsupported(
+                node,
+                _format(
+                    _("calls of processes of the library are nested more than %(limit)s levels deep."),
+                    {"limit": MAX_CALL_DEPTH},
+                ),
+            )
+            return False
+        sub = inspect(
+            xml,
+            resolve_process=self.resolve_process,
+            process_id=called,
+            call_stack=(*self.call_stack, self.report.process_id or ""),
+        )
+        if not sub.ok or sub.engine_xml is None:
+            problems = "; ".join(str(f.message) for f in sub.errors[:3]) or _("it has no executable process")
+            self.unsupported(
+                node,
+                _format(
+                    _("process “%(process)s” of the library cannot be run: %(problems)s"),
+                    {"process": called, "problems": problems},
+                ),
+            )
+            return False
+        self.report.called_processes[called] = sub.engine_xml
+        self.report.called_processes.update(sub.called_processes)
+        self.report.decision_refs.extend(sub.decision_refs)
+        for element in sub.elements:
+            self.report.elements.append(
+                ElementInfo(
+                    element.id,
+                    element.name,
+                    element.tag,
+                    None,  # a line of the other file
+                    element.supported,
+                    element.lane_id or lane,
+                    element.parent_id or node.get("id"),
+                )
+            )
+        self.report.lanes.extend(sub.lanes)
+        self.note(
+            "library-process",
+            _format(
+                _("Call activity %(activity)s runs process “%(process)s” of the library (its released version)."),
+                {"activity": self.label(node), "process": called},
+            ),
+            node,
+        )
+        return True
 
     def check_event(
         self,
@@ -748,12 +902,35 @@ class _Inspector:
         kind = kinds[0] if kinds else None
         # Events within the process run on SpiffWorkflow's own handling (error, escalation, signal,
         # terminate; link events do not reach their catch event there and stay refused); messages to and from other participants become platform steps (see map_message_event).
+        in_event_subprocess = parent_id is not None and parent_id in self.event_subprocesses
+        if name == "startEvent" and in_event_subprocess:
+            start_kinds: set[str | None] = {"message", "timer", "signal"}
+            if kinds and kinds[0] in {"error", "escalation"}:
+                self.unsupported(
+                    node,
+                    _(
+                        "an event subprocess started by an error or escalation is not supported (SpiffWorkflow "
+                        "would start it at once); catch the error with a boundary event on a subprocess instead."
+                    ),
+                )
+                return False
+            if kinds and kinds[0] in {"timer", "signal"} and node.get("isInterrupting", "true") != "false":
+                self.unsupported(
+                    node,
+                    _(
+                        "an interrupting event subprocess started by a timer or a signal is not supported; make it "
+                        "non-interrupting or use a boundary event."
+                    ),
+                )
+                return False
+        else:
+            start_kinds = {None, "timer", "message"} if parent_id is None else {None}
         allowed: dict[str, set[str | None]] = {
-            "startEvent": {None, "timer", "message"} if parent_id is None else {None},
+            "startEvent": start_kinds,
             "endEvent": {None, "terminate", "error", "escalation", "signal", "message"},
             "intermediateCatchEvent": {"timer", "message", "signal"},
             "intermediateThrowEvent": {None, "signal", "escalation", "message"},
-            "boundaryEvent": {"timer", "error", "escalation", "signal"},
+            "boundaryEvent": {"timer", "error", "escalation", "signal", "message"},
         }
         if kind not in allowed[name]:
             reason = (
@@ -774,11 +951,41 @@ class _Inspector:
                     node,
                 )
                 return False
+            if is_bpmn(attached, "task") and kind in {"message", "timer", "signal"}:
+                self.note(
+                    "boundary-on-plain-task",
+                    _format(
+                        _(
+                            "Boundary event %(event)s never occurs: the plain task it is attached to passes "
+                            "through at once. Make the task a user task if someone works on it."
+                        ),
+                        {"event": self.label(node)},
+                    ),
+                    node,
+                )
         if kind == "signal" and name == "intermediateCatchEvent" and not self.signal_thrown(definitions[0]):
             # Nothing outside the process sends signals to a case: a wait for one nobody throws never ends.
             self.unsupported(node, _("no event of this process throws its signal, so the case would wait forever."))
             return False
-        if kind == "message" and name != "startEvent":
+        if kind == "message" and (name == "boundaryEvent" or in_event_subprocess):
+            # The message arrives from outside while the activity (or the process) runs: the case offers a
+            # step "message received" that a person or the platform (a citizen's reply, a payment, a webhook)
+            # completes; SpiffWorkflow then interrupts the activity or starts the event subprocess.
+            self.note(
+                "message-wait",
+                _format(
+                    _(
+                        "Message event %(event)s: while it waits, the case offers the step “%(step)s”, completed "
+                        "when the message arrives (by a person or the platform)."
+                    ),
+                    {"event": self.label(node), "step": self.message_step_name(node)},
+                ),
+                node,
+            )
+            self.set_engine_attr(node, f"{{{DIKOM_NS}}}messageStep", str(self.message_step_name(node)))
+            if in_event_subprocess and node.get("isInterrupting", "true") != "false":
+                self.set_engine_attr(node, f"{{{DIKOM_NS}}}interrupting", "true")
+        elif kind == "message" and name != "startEvent":
             self.map_message_event(node, name)
         elif kind == "message":
             # The message that starts the city's process is the application (or request) that opens the case.
@@ -971,6 +1178,8 @@ class _Inspector:
                     if dialect:
                         self.engine_index_text(child, text)
         has_input = any(is_bpmn(c, "loopCardinality", "loopDataInputRef") for c in loop)
+        if not has_input:
+            has_input = self.map_zeebe_loop(node, loop) or self.map_camunda_loop(node, loop)
         if not has_input and local_name(node) in TASKS | UNSUPPORTED_TASKS:
             # A descriptive model ("publish on every platform") that does not say how many: one person, or one
             # call of the automation, does the work for all of them.
@@ -991,6 +1200,110 @@ class _Inspector:
             ok = False
         return ok
 
+    def map_camunda_loop(self, node: etree._Element, loop: etree._Element) -> bool:
+        """Camunda 7 writes the collection as attributes (``camunda:collection="${items}"
+        camunda:elementVariable="item"``): mapped like Zeebe's loop characteristics."""
+        collection = element = ""
+        for attr, value in loop.attrib.items():
+            if _vendor(namespace(attr)) == "camunda" and attr.endswith("}collection"):
+                collection = value.strip()
+            if _vendor(namespace(attr)) == "camunda" and attr.endswith("}elementVariable"):
+                element = value.strip()
+        if not collection:
+            return False
+        plain = collection[2:-1].strip() if collection.startswith("${") and collection.endswith("}") else collection
+        return self.map_loop_collection(node, loop, "camunda:collection", collection, plain, element)
+
+    def map_loop_collection(
+        self, node: etree._Element, loop: etree._Element, source: str, original: str, collection: str, element: str
+    ) -> bool:
+        name = re.compile(r"[A-Za-z_]\w*")
+        if not name.fullmatch(collection) or (element and not name.fullmatch(element)):
+            self.unsupported(
+                node,
+                _format(
+                    _("the input collection “%(collection)s” of the repetition is not a plain name of case data."),
+                    {"collection": original},
+                ),
+            )
+            return True  # refused with its own reason
+        twin = self.engine_twin(loop)
+        if twin is None:
+            return True
+        for attr in [a for a in twin.attrib if _vendor(namespace(a)) == "camunda"]:
+            del twin.attrib[attr]
+        etree.SubElement(twin, f"{{{BPMN_NS}}}loopDataInputRef").text = collection
+        if element:
+            etree.SubElement(twin, f"{{{BPMN_NS}}}inputDataItem", id=element, name=element)
+        for child in [c for c in twin if is_bpmn(c, "completionCondition")]:
+            twin.remove(child)
+            twin.append(child)
+        self.note(
+            "vendor-loop",
+            _format(
+                _("%(element)s is repeated for every item of “%(collection)s” (from %(source)s)."),
+                {"element": self.label(node), "collection": collection, "source": source},
+            ),
+            node,
+        )
+        return True
+
+    def map_zeebe_loop(self, node: etree._Element, loop: etree._Element) -> bool:
+        """Camunda 8 writes the collection in an extension (``zeebe:loopCharacteristics inputCollection="=items"
+        inputElement="item"``): when the collection and the names are plain names, the engine copy gets BPMN's
+        ``loopDataInputRef``/``inputDataItem`` (and the output pair). Returns whether there is an input."""
+        zeebe = next(
+            (
+                child
+                for ext in loop
+                if is_bpmn(ext, "extensionElements")
+                for child in ext
+                if isinstance(child.tag, str) and local_name(child) == "loopCharacteristics"
+            ),
+            None,
+        )
+        if zeebe is None:
+            return False
+        name = re.compile(r"[A-Za-z_]\w*")
+        collection = (zeebe.get("inputCollection") or "").strip().lstrip("=").strip()
+        element = (zeebe.get("inputElement") or "").strip()
+        output_collection = (zeebe.get("outputCollection") or "").strip()
+        output_element = (zeebe.get("outputElement") or "").strip().lstrip("=").strip()
+        if not name.fullmatch(collection) or (element and not name.fullmatch(element)):
+            self.unsupported(
+                node,
+                _format(
+                    _("the input collection “%(collection)s” of the repetition is not a plain name of case data."),
+                    {"collection": zeebe.get("inputCollection") or ""},
+                ),
+            )
+            return True  # refused with its own reason
+        twin = self.engine_twin(loop)
+        if twin is None:
+            return True
+        for child in [c for c in twin if is_bpmn(c, "extensionElements")]:
+            twin.remove(child)
+        etree.SubElement(twin, f"{{{BPMN_NS}}}loopDataInputRef").text = collection
+        if output_collection and name.fullmatch(output_collection):
+            etree.SubElement(twin, f"{{{BPMN_NS}}}loopDataOutputRef").text = output_collection
+        if element:
+            etree.SubElement(twin, f"{{{BPMN_NS}}}inputDataItem", id=element, name=element)
+        if output_collection and name.fullmatch(output_element):
+            etree.SubElement(twin, f"{{{BPMN_NS}}}outputDataItem", id=output_element, name=output_element)
+        # BPMN's order: the loop's data references come before the completion condition.
+        for child in [c for c in twin if is_bpmn(c, "completionCondition")]:
+            twin.remove(child)
+            twin.append(child)
+        self.note(
+            "zeebe-loop",
+            _format(
+                _("%(element)s is repeated for every item of “%(collection)s” (from zeebe:loopCharacteristics)."),
+                {"element": self.label(node), "collection": collection},
+            ),
+            node,
+        )
+        return True
+
     def check_flow(self, flow: etree._Element, nodes: dict[str | None, etree._Element]) -> None:
         for attr in ("sourceRef", "targetRef"):
             ref = flow.get(attr)
@@ -1005,11 +1318,26 @@ class _Inspector:
                 )
         source = nodes.get(flow.get("sourceRef"))
         for condition in (c for c in flow if is_bpmn(c, "conditionExpression")):
-            if source is not None and not is_bpmn(source, "exclusiveGateway", "parallelGateway"):
+            if not (condition.text or "").strip():
+                # Tools write an empty condition element where the modeller gave none: the flow has no condition.
+                self.note(
+                    "empty-condition",
+                    _format(
+                        _("The condition of %(flow)s is empty; the flow is treated as one without a condition."),
+                        {"flow": self.label(flow)},
+                    ),
+                    flow,
+                    at=condition,
+                )
+                self.drop_from_engine(condition)
+                continue
+            if source is not None and not (
+                is_bpmn(source, "exclusiveGateway", "parallelGateway") or local_name(source) in ACTIVITIES
+            ):
                 self.error(
                     "conditional-flow",
                     _format(
-                        _("Conditional flow %(flow)s must leave an exclusive gateway."),
+                        _("Conditional flow %(flow)s must leave a gateway or an activity."),
                         {"flow": self.label(flow)},
                     ),
                     flow,
@@ -1021,12 +1349,8 @@ class _Inspector:
         language = (condition.get("language") or "").strip().lower()
         text = (condition.text or "").strip()
         feel = "feel" in language
-        if "xpath" in language and "bpmn:getdataobject(" in text.lower():
-            language = ""
-        if "xpath" in language and text.lower() in XPATH_LITERALS:
-            # XPath conditions that are a literal (common in exports) translate; any other XPath is refused.
-            self.engine_index_text(condition, XPATH_LITERALS[text.lower()])
-            self.drop_language(condition)
+        if "xpath" in language:
+            self.check_xpath_condition(flow, condition, text)
             return
         if language and language not in PYTHON_LANGUAGES and not feel and language != "juel":
             self.error(
@@ -1035,14 +1359,6 @@ class _Inspector:
                     _("The condition of %(flow)s is written in “%(language)s”; dikom needs a safe expression."),
                     {"flow": self.label(flow), "language": condition.get("language")},
                 ),
-                flow,
-                at=condition,
-            )
-            return
-        if not text:
-            self.error(
-                "empty-condition",
-                _format(_("The condition of %(flow)s is empty."), {"flow": self.label(flow)}),
                 flow,
                 at=condition,
             )
@@ -1076,6 +1392,41 @@ class _Inspector:
                 _format(
                     _("The %(dialect)s condition “%(original)s” of %(flow)s was converted to “%(converted)s”."),
                     {"dialect": dialect, "original": text, "flow": self.label(flow), "converted": converted},
+                ),
+                flow,
+                at=condition,
+            )
+
+    def check_xpath_condition(self, flow: etree._Element, condition: etree._Element, text: str) -> None:
+        """XPath (BPMN's default language, written by older tools): the simple forms translate (see ``xpath``),
+        anything else is refused with the exact expression and its line."""
+        try:
+            converted = xpath.translate(text)
+            validate_expression(converted)
+        except (xpath.XPathNotTranslatable, ExpressionError) as exc:
+            part = exc.part if isinstance(exc, xpath.XPathNotTranslatable) else exc.message
+            self.error(
+                "unsupported-language",
+                _format(
+                    _(
+                        "The XPath condition “%(expression)s” of %(flow)s cannot be translated (at “%(part)s”): "
+                        "dikom translates comparisons, and/or/not, texts, numbers and data references "
+                        "(bpmn:getDataObject, $variables) only. Write it as a safe expression."
+                    ),
+                    {"expression": text, "flow": self.label(flow), "part": part},
+                ),
+                flow,
+                at=condition,
+            )
+            return
+        self.engine_index_text(condition, converted)
+        self.drop_language(condition)
+        if text.lower() not in XPATH_LITERALS:
+            self.note(
+                "converted-condition",
+                _format(
+                    _("The %(dialect)s condition “%(original)s” of %(flow)s was converted to “%(converted)s”."),
+                    {"dialect": "XPath", "original": text, "flow": self.label(flow), "converted": converted},
                 ),
                 flow,
                 at=condition,
@@ -1160,6 +1511,15 @@ class _Inspector:
                 if is_bpmn(other, "signalEventDefinition") and other.get("signalRef") == ref:
                     return True
         return False
+
+    def message_name(self, node: etree._Element) -> str:
+        definition = next((c for c in node if is_bpmn(c, "messageEventDefinition")), None)
+        message = self.ids.get(definition.get("messageRef") or "") if definition is not None else None
+        label = (message.get("name") if message is not None else None) or node.get("name") or node.get("id") or ""
+        return " ".join(label.split())
+
+    def message_step_name(self, node: etree._Element) -> str:
+        return str(_format(_("Message received: %(message)s"), {"message": self.message_name(node)}))
 
     def map_message_event(self, node: etree._Element, name: str) -> None:
         """A message event to or from another participant: a throw (intermediate or end) hands the message to the
@@ -1382,7 +1742,38 @@ class _Inspector:
             etree.SubElement(gateway, f"{{{BPMN_NS}}}outgoing").text = flow.get("id")
         etree.SubElement(container, f"{{{BPMN_NS}}}sequenceFlow", id=flow_id, sourceRef=ident, targetRef=gateway_id)
 
+    def make_conditional_split(self, node: etree._Element, outgoing: list[etree._Element]) -> None:
+        """In the engine copy: ``node`` → new inclusive gateway → the node's former targets; flows without a
+        condition get ``True``, the node's default flow becomes the gateway's default."""
+        twin = self.engine_twin(node)
+        container = twin.getparent() if twin is not None else None
+        if twin is None or container is None:
+            return
+        ident = twin.get("id") or ""
+        gateway_id, flow_id = f"{ident}__dikom_conditions", f"{ident}__dikom_to_conditions"
+        default = twin.attrib.pop("default", None)
+        for child in [c for c in twin if is_bpmn(c, "outgoing")]:
+            twin.remove(child)
+        etree.SubElement(twin, f"{{{BPMN_NS}}}outgoing").text = flow_id
+        gateway = etree.SubElement(container, f"{{{BPMN_NS}}}inclusiveGateway", id=gateway_id)
+        if default:
+            gateway.set("default", default)
+        etree.SubElement(gateway, f"{{{BPMN_NS}}}incoming").text = flow_id
+        for flow in outgoing:
+            flow_twin = self.engine_twin(flow)
+            if flow_twin is None:
+                continue
+            flow_twin.set("sourceRef", gateway_id)
+            etree.SubElement(gateway, f"{{{BPMN_NS}}}outgoing").text = flow_twin.get("id")
+            if flow_twin.get("id") != default and not _has_condition(flow_twin):
+                for condition in [c for c in flow_twin if is_bpmn(c, "conditionExpression")]:
+                    flow_twin.remove(condition)
+                etree.SubElement(flow_twin, f"{{{BPMN_NS}}}conditionExpression").text = "True"
+        etree.SubElement(container, f"{{{BPMN_NS}}}sequenceFlow", id=flow_id, sourceRef=ident, targetRef=gateway_id)
+
     def prepare_engine_copy(self, chosen: etree._Element) -> bytes:
+        for node, outgoing in self.conditional_activities:
+            self.make_conditional_split(node, outgoing)
         for node in self.implicit_splits:
             self.make_split_explicit(node)
         for gateway, outgoing, lane, parent_id in self.choice_gateways:
@@ -1393,15 +1784,30 @@ class _Inspector:
         for element in list(self.engine_root.iter()):
             if not isinstance(element.tag, str):
                 continue
-            if is_bpmn(element, "dataStore", "import") or (is_bpmn(element) and local_name(element) in DATA_ELEMENTS):
+            if is_bpmn(
+                element, "dataStore", "import", "correlationProperty", "correlationKey", "correlationSubscription"
+            ) or (is_bpmn(element) and local_name(element) in DATA_ELEMENTS):
                 parent = element.getparent()
                 if parent is not None:
                     parent.remove(element)
+        _rename_reserved_ids(self.engine_root)
         return etree.tostring(self.engine_root, xml_declaration=True, encoding="UTF-8")
 
 
-def inspect(xml_bytes: bytes | str, max_bytes: int = MAX_BYTES) -> ProcessReport:
-    """Check a BPMN 2.0 file and describe its process; see the module docstring."""
+def inspect(
+    xml_bytes: bytes | str,
+    max_bytes: int = MAX_BYTES,
+    *,
+    resolve_process: ProcessResolver | None = None,
+    process_id: str | None = None,
+    call_stack: tuple[str, ...] = (),
+) -> ProcessReport:
+    """Check a BPMN 2.0 file and describe its process; see the module docstring.
+
+    ``resolve_process`` finds the released processes of the library that call activities call (by process id);
+    without it only processes of the same file can be called. ``process_id`` checks that process of the file
+    (a called one) instead of choosing the one to run.
+    """
     report = ProcessReport()
     try:
         root = parse_xml(xml_bytes, max_bytes=max_bytes)
@@ -1427,13 +1833,13 @@ def inspect(xml_bytes: bytes | str, max_bytes: int = MAX_BYTES) -> ProcessReport
     if exporter:
         report.exporter = f"{exporter} {root.get('exporterVersion') or ''}".strip()
     report.has_diagram = any(True for _el in root.iter("{http://www.omg.org/spec/BPMN/20100524/DI}BPMNShape"))
-    inspector = _Inspector(root, report)
+    inspector = _Inspector(root, report, resolve_process, call_stack)
     for child in root:
         if isinstance(child.tag, str) and is_bpmn(child, "dataStore"):
             inspector.note("data-ignored", _("Data stores are ignored."), child)
         elif isinstance(child.tag, str) and is_bpmn(child, "import"):
             inspector.note("import-ignored", _("Imports of other files are ignored."), child)
-    chosen = inspector.choose_process()
+    chosen = inspector.choose_process(process_id)
     if chosen is None:
         return report
     report.process_id = chosen.get("id")
@@ -1455,6 +1861,31 @@ def inspect(xml_bytes: bytes | str, max_bytes: int = MAX_BYTES) -> ProcessReport
     if not report.errors:
         report.engine_xml = inspector.prepare_engine_copy(chosen)
     return report
+
+
+#: Names SpiffWorkflow gives its own tasks of every process: an element with such an id would replace them.
+RESERVED_IDS = {"Start", "End", "Root"}
+#: Suffix of a renamed element in the engine copy (``engine._diagram_id`` removes it again).
+RENAMED_SUFFIX = "__dikom_id"
+
+
+def _rename_reserved_ids(root: etree._Element) -> None:
+    """Elements with an id SpiffWorkflow uses itself (``Start``, ``End``) get another one in the engine copy."""
+    renamed = {
+        el.get("id"): f"{el.get('id')}{RENAMED_SUFFIX}"
+        for el in root.iter()
+        if isinstance(el.tag, str) and el.get("id") in RESERVED_IDS and not is_bpmn(el, "process")
+    }
+    if not renamed:
+        return
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for attr in ("id", "sourceRef", "targetRef", "attachedToRef", "default"):
+            if el.get(attr) in renamed:
+                el.set(attr, renamed[el.get(attr) or ""])
+        if is_bpmn(el, "incoming", "outgoing", "flowNodeRef") and (el.text or "").strip() in renamed:
+            el.text = renamed[(el.text or "").strip()]
 
 
 def _check_unique_ids(root: etree._Element, inspector: _Inspector) -> None:

@@ -26,6 +26,7 @@ language (``expressions``), never in Python's ``eval``.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 import math
@@ -50,6 +51,7 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditio
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, ServiceTask
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -58,11 +60,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask as NoneTaskMixin
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import timers
-from .checks import ProcessReport, inspect
+from .checks import RENAMED_SUFFIX, ProcessReport, ProcessResolver, inspect
 from .clock import current_time, use_time
 from .expressions import ExpressionError, evaluate, execute, validate_expression
 from .xmlsafe import BPMN_NS, DIKOM_NS, is_bpmn, local_name
@@ -136,6 +139,9 @@ class UserTaskInfo:
     #: (value, label) pairs of the paths; ``complete_user_task`` refuses anything else.
     choice_variable: str = ""
     choices: tuple[tuple[str, str], ...] = ()
+    #: A message the case waits for (a message boundary event, the start of an event subprocess): the
+    #: message's name. Completing the step delivers the message, with the entered data as its content.
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -341,16 +347,17 @@ def _checked_data(data: Mapping[str, Any]) -> dict[str, Any]:
 # -- definition -------------------------------------------------------------
 
 
-def _element_settings(engine_root: etree._Element, report: ProcessReport) -> dict[str, dict[str, Any]]:
+def _element_settings(engine_roots: list[etree._Element], report: ProcessReport) -> dict[str, dict[str, Any]]:
     lanes = {lane.id: lane.name for lane in report.lanes}
     settings: dict[str, dict[str, Any]] = {}
     for element in report.elements:
         info: dict[str, Any] = {"lane_id": element.lane_id, "lane_name": lanes.get(element.lane_id or "")}
         settings[element.id] = info
-    for node in engine_root.iter():
-        if not isinstance(node.tag, str) or not is_bpmn(node) or node.get("id") not in settings:
+    for node in (node for engine_root in engine_roots for node in engine_root.iter()):
+        ident = (node.get("id") or "").removesuffix(RENAMED_SUFFIX) if isinstance(node.tag, str) else ""
+        if not isinstance(node.tag, str) or not is_bpmn(node) or ident not in settings:
             continue
-        info = settings[node.get("id")]
+        info = settings[ident]
         topic = node.get(f"{{{DIKOM_NS}}}topic")
         if topic:
             info["topic"] = topic
@@ -360,6 +367,11 @@ def _element_settings(engine_root: etree._Element, report: ProcessReport) -> dic
             info["choices"] = [
                 [str(v), str(label)] for v, label in json.loads(node.get(f"{{{DIKOM_NS}}}choices") or "[]")
             ]
+        message_step = node.get(f"{{{DIKOM_NS}}}messageStep")
+        if message_step:
+            info["message_step"] = message_step
+        if node.get(f"{{{DIKOM_NS}}}interrupting") == "true":
+            info["interrupting"] = True
         result_variable = node.get(f"{{{DIKOM_NS}}}resultVariable")
         if result_variable:
             info["result_variable"] = result_variable
@@ -376,8 +388,9 @@ def _element_settings(engine_root: etree._Element, report: ProcessReport) -> dic
 
 
 def _diagram_id(bpmn_id: str | None) -> str | None:
-    """The element of the drawn file: a caseworker's choice (added before its gateway) is shown as the gateway."""
-    return bpmn_id.removesuffix("__dikom_choice") if bpmn_id else bpmn_id
+    """The element of the drawn file: a caseworker's choice (added before its gateway) is shown as the gateway;
+    an element renamed because SpiffWorkflow uses its id itself has its own id again."""
+    return bpmn_id.removesuffix("__dikom_choice").removesuffix(RENAMED_SUFFIX) if bpmn_id else bpmn_id
 
 
 class ProcessDefinition:
@@ -391,20 +404,29 @@ class ProcessDefinition:
         self._subprocess_specs = subprocess_specs
 
     @classmethod
-    def from_xml(cls, xml_bytes: bytes | str) -> ProcessDefinition:
-        """Check and parse a BPMN file; raise ``ProcessNotSupported`` when the checks fail."""
-        report = inspect(xml_bytes)
+    def from_xml(cls, xml_bytes: bytes | str, resolve_process: ProcessResolver | None = None) -> ProcessDefinition:
+        """Check and parse a BPMN file; raise ``ProcessNotSupported`` when the checks fail.
+
+        ``resolve_process`` finds the released processes of the library that call activities call (see
+        ``checks.inspect``); they become part of the definition, so a running case keeps the version it started
+        with.
+        """
+        report = inspect(xml_bytes, resolve_process=resolve_process)
         if not report.ok or report.engine_xml is None:
             raise ProcessNotSupported(report)
-        engine_root = etree.fromstring(report.engine_xml, etree.XMLParser(resolve_entities=False, no_network=True))
+        xml_parser = etree.XMLParser(resolve_entities=False, no_network=True)
+        engine_root = etree.fromstring(report.engine_xml, xml_parser)
+        called_roots = [etree.fromstring(xml, xml_parser) for xml in report.called_processes.values()]
         parser = _Parser()
         try:
             parser.add_bpmn_xml(engine_root, filename=f"{report.process_id}.bpmn")
+            for process_id, root in zip(report.called_processes, called_roots, strict=True):
+                parser.add_bpmn_xml(root, filename=f"{process_id}.bpmn")
             spec = parser.get_spec(report.process_id)
             subprocess_specs = parser.get_subprocess_specs(report.process_id)
         except ValidationException as exc:
             raise EngineError(f"The process cannot be parsed: {exc}", getattr(exc, "id", None)) from None
-        settings = _element_settings(engine_root, report)
+        settings = _element_settings([engine_root, *called_roots], report)
         for process_spec in [spec, *subprocess_specs.values()]:
             _adapt_spec(process_spec, settings)
         return cls(report, spec, subprocess_specs)
@@ -432,12 +454,31 @@ class ProcessDefinition:
         return instance
 
 
+def _instance_items_stay_local(task_spec) -> None:
+    """A repeated activity without an output collection: SpiffWorkflow merges each instance's data into the
+    activity, input item included, and then refuses to start the next sequential instance ("input item already
+    exists"). The item belongs to its instance: it is not merged (each instance gets its own)."""
+    if getattr(task_spec, "input_item", None) is None or getattr(task_spec, "data_output", None) is not None:
+        return
+    if "merge_child" in vars(task_spec):
+        return
+    original = task_spec.merge_child
+    item = task_spec.input_item.bpmn_id
+
+    def merge_child(workflow, child) -> None:
+        child.data.pop(item, None)  # before the merge: a sequential activity starts the next instance in it
+        original(workflow, child)
+
+    task_spec.merge_child = merge_child
+
+
 def _adapt_spec(process_spec, settings: dict[str, dict[str, Any]]) -> None:
     for task_spec in process_spec.task_specs.values():
+        _instance_items_stay_local(task_spec)
         if isinstance(task_spec, NoneTaskMixin):
             # A plain bpmn:task has no behaviour in BPMN: it passes through (SpiffWorkflow would wait for a person).
             task_spec.manual = False
-        bpmn_id = getattr(task_spec, "bpmn_id", None)
+        bpmn_id = (getattr(task_spec, "bpmn_id", None) or "").removesuffix(RENAMED_SUFFIX)
         if bpmn_id in settings:
             extensions = dict(getattr(task_spec, "extensions", None) or {})
             extensions["dikom"] = settings[bpmn_id]
@@ -489,6 +530,7 @@ class ProcessInstance:
             for task_spec in process_spec.task_specs.values():
                 if isinstance(task_spec, NoneTaskMixin):
                     task_spec.manual = False
+                _instance_items_stay_local(task_spec)
         return cls(workflow, engine)
 
     def set_service_handler(self, handler: ServiceHandler | None) -> None:
@@ -522,7 +564,7 @@ class ProcessInstance:
             result.append(
                 UserTaskInfo(
                     id=str(task.id),
-                    bpmn_id=spec.bpmn_id,
+                    bpmn_id=spec.bpmn_id.removesuffix(RENAMED_SUFFIX),
                     name=spec.bpmn_name or spec.bpmn_id,
                     lane_id=info.get("lane_id"),
                     lane_name=info.get("lane_name") or spec.lane,
@@ -535,7 +577,61 @@ class ProcessInstance:
                     choices=tuple((v, label) for v, label in info.get("choices", [])),
                 )
             )
+        offers = [(str(task.id), task.task_spec, task) for task in self._message_waits()]
+        offers += [(key, spec, None) for key, (_workflow, _name, spec) in self._message_starts().items()]
+        stamps = self._workflow.task_tree.internal_data.get("dikom_message_ready", {})
+        for key, spec, task in offers:
+            info = _info(spec)
+            stamp = task._get_internal_data("dikom_ready_at") if task is not None else stamps.get(key)
+            ready_at = datetime.fromisoformat(stamp or current_time().isoformat())
+            message = str(spec.event_definition.name or spec.bpmn_name or spec.bpmn_id)
+            result.append(
+                UserTaskInfo(
+                    id=key,
+                    bpmn_id=spec.bpmn_id.removesuffix(RENAMED_SUFFIX),
+                    name=info.get("message_step") or spec.bpmn_name or message,
+                    lane_id=info.get("lane_id"),
+                    lane_name=info.get("lane_name") or spec.lane,
+                    documentation=spec.documentation or "",
+                    ready_at=ready_at,
+                    due_at=None,
+                    reminders=(),
+                    data=copy.deepcopy(task.data) if task is not None else {},
+                    message=message,
+                )
+            )
         return sorted(result, key=lambda t: (t.ready_at, t.bpmn_id))
+
+    def _message_starts(self) -> dict[str, tuple[Any, str, Any]]:
+        """Event subprocesses a message starts, of the process and of every running (called) subprocess:
+        step id → (workflow, event subprocess spec name, start event spec). SpiffWorkflow keeps them as triggers
+        of the workflow's start, not as waiting tasks; the step id is stable across ``dump``/``load``."""
+        top = self._workflow
+        if top.completed:
+            return {}
+        offers: dict[str, tuple[Any, str, Any]] = {}
+        for workflow in [top, *top.get_active_subprocesses()]:
+            if workflow.task_tree.internal_data.get("dikom_interrupted"):
+                continue
+            start = workflow.spec.start
+            for name in getattr(start, "trigger_specs", []):
+                sp_spec = top.subprocess_specs.get(name)
+                for spec in getattr(sp_spec, "bpmn_start_events", []) if sp_spec is not None else []:
+                    if not isinstance(getattr(spec, "event_definition", None), MessageEventDefinition):
+                        continue
+                    owner = "top" if workflow is top else str(workflow.parent_task_id)
+                    digest = hashlib.sha256(f"{owner}:{name}:{spec.bpmn_id}".encode()).hexdigest()[:32]
+                    offers[f"message-{digest}"] = (workflow, name, spec)
+        return offers
+
+    def _message_waits(self) -> list:
+        """Waiting catch events for messages from outside (boundary events, event subprocess starts)."""
+        return [
+            task
+            for task in self._workflow.get_tasks(state=TaskState.WAITING)
+            if isinstance(task.task_spec, CatchingEvent)
+            and isinstance(getattr(task.task_spec, "event_definition", None), MessageEventDefinition)
+        ]
 
     def waiting_timers(self) -> list[TimerInfo]:
         """Timers that have started and not fired, with their due instants."""
@@ -552,7 +648,7 @@ class ProcessInstance:
                 )
             result.append(
                 TimerInfo(
-                    bpmn_id=spec.bpmn_id,
+                    bpmn_id=spec.bpmn_id.removesuffix(RENAMED_SUFFIX),
                     name=spec.bpmn_name or spec.bpmn_id,
                     due_at=_timer_due(task),
                     interrupting=bool(getattr(spec, "cancel_activity", True)),
@@ -590,6 +686,11 @@ class ProcessInstance:
     ) -> None:
         """Complete a ready user task with the data the person entered, then run on."""
         checked = _checked_data(data or {})
+        if str(task_id).startswith("message-"):
+            key = str(task_id)
+            with use_time(now):
+                self._guarded(lambda: self._start_by_message(key, checked))
+            return
         try:
             uuid = task_id if isinstance(task_id, UUID) else UUID(str(task_id))
         except ValueError:
@@ -597,6 +698,12 @@ class ProcessInstance:
 
         def step() -> None:
             task = self._workflow.get_task_from_id(uuid)
+            if task is not None and any(task is waiting for waiting in self._message_waits()):
+                # The message has arrived: deliver it (with the entered data as its content) to the waiting event.
+                definition = task.task_spec.event_definition
+                task.workflow.top_workflow.catch(BpmnEvent(definition, payload=copy.deepcopy(checked)))
+                self._advance()
+                return
             if task is None or not task.task_spec.manual:
                 raise EngineError("Unknown task.")
             if task.state != TaskState.READY:
@@ -615,6 +722,15 @@ class ProcessInstance:
 
         with use_time(now):
             self._guarded(step)
+
+    def receive_message(self, message: str, data: Mapping[str, Any] | None = None, now: datetime | None = None) -> bool:
+        """A message from outside arrived (a platform event: a citizen's reply, a payment, a webhook): complete the
+        oldest step waiting for a message of that name. Returns False when the case waits for no such message."""
+        waiting = next((t for t in self.ready_user_tasks() if t.message and t.message == message), None)
+        if waiting is None:
+            return False
+        self.complete_user_task(waiting.id, data, now=now)
+        return True
 
     def run(self, now: datetime | None = None) -> None:
         """Fire due timers and run automatic steps (service, script tasks, gateways)."""
@@ -638,6 +754,24 @@ class ProcessInstance:
                 fired.append(before[key])
         return fired
 
+    def _start_by_message(self, key: str, payload: dict[str, Any]) -> None:
+        """A message arrived that starts an event subprocess: start it (SpiffWorkflow does this itself only for
+        the event subprocesses of the top process) and hand it the message."""
+        offer = self._message_starts().get(key)
+        if offer is None:
+            raise EngineError("Unknown task.")
+        workflow, name, spec = offer
+        event = BpmnEvent(spec.event_definition, payload=copy.deepcopy(payload))
+        started = workflow.spec.start.trigger_wf(workflow.task_tree, name)
+        if _info(spec).get("interrupting"):
+            # An interrupting event subprocess ends everything else its (sub)process is doing, and no other
+            # event subprocess of it starts any more (SpiffWorkflow does not do this itself).
+            _cancel_all_but(workflow.task_tree, started)
+            workflow.task_tree.internal_data["dikom_interrupted"] = True
+        self._workflow.do_engine_steps()  # the event subprocess starts and its start event waits
+        self._workflow.catch(event)
+        self._advance()
+
     # internals
     def _advance(self) -> None:
         workflow = self._workflow
@@ -646,10 +780,20 @@ class ProcessInstance:
             workflow.do_engine_steps(will_complete_task=self._note_running)
             if not workflow.get_tasks(state=TaskState.READY, manual=False):
                 break
+        if not workflow.completed and workflow.is_completed():
+            # Ended without reaching its end event: an interrupting event subprocess ended the rest. The case
+            # data is what the finished branches left.
+            for task in workflow.get_tasks(state=TaskState.COMPLETED):
+                workflow.data.update(task.data)
         now_text = current_time().isoformat()
-        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        for task in [*workflow.get_tasks(state=TaskState.READY, manual=True), *self._message_waits()]:
             if task._get_internal_data("dikom_ready_at") is None:
                 task._set_internal_data(dikom_ready_at=now_text)
+        offers = self._message_starts()
+        known = workflow.task_tree.internal_data.get("dikom_message_ready", {})
+        stamps = {key: known.get(key, now_text) for key in offers}
+        if stamps or known:
+            workflow.task_tree.internal_data["dikom_message_ready"] = stamps
 
     def _note_running(self, task) -> None:
         self._running = getattr(task.task_spec, "bpmn_id", None)
@@ -693,6 +837,17 @@ class ProcessInstance:
         else:
             due_at = min(interrupting) if interrupting else None
         return due_at, tuple(sorted(reminders))
+
+
+def _cancel_all_but(task, keep) -> None:
+    """Cancel every unfinished task below ``task`` except the branch starting at the task with id ``keep``."""
+    for child in list(task.children):
+        if child.id == keep:
+            continue
+        if child.has_state(TaskState.FINISHED_MASK):
+            _cancel_all_but(child, keep)
+        else:
+            child.cancel()
 
 
 def _fill_output_item(task, entered: Mapping[str, Any]) -> None:

@@ -657,7 +657,9 @@ class _Checker:
         if not isinstance(bpmn, str):
             self.add("processing.bpmn", "invalid_bpmn", _("The process must be a BPMN 2.0 XML document."))
             return
-        report = inspect(bpmn)
+        from dikom.eservices.service import released_process
+
+        report = inspect(bpmn, resolve_process=released_process)
         for finding in report.errors:
             message = _("Process: %(problem)s") % {"problem": str(finding.message)}
             if finding.line:
