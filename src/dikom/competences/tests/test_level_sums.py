@@ -131,6 +131,16 @@ class World:
             levels = {code: self.rng.randint(1, 8) for code in self.rng.sample(CODES, self.rng.randint(1, 4))}
             actions.submit_self_assessment(staff, levels, actor=staff.user)
 
+    def assess_and_review(self) -> None:
+        """The usual flow: a new self-assessment, confirmed or corrected; the earlier level is superseded."""
+        staff = self.staff(role_profile__isnull=False, assessments__confirmed_level__isnull=False) or self.staff(
+            role_profile__isnull=False
+        )
+        if staff is not None:
+            levels = {code: self.rng.randint(1, 8) for code in self.rng.sample(CODES, self.rng.randint(1, 4))}
+            for assessment in actions.submit_self_assessment(staff, levels, actor=staff.user):
+                actions.review_assessment(assessment, manager=self.manager, level=self.rng.randint(1, 8))
+
     def review(self) -> None:
         assessment = self.assessment(status=Assessment.Status.PENDING) or self.assessment()
         if assessment is not None:
@@ -271,7 +281,8 @@ class World:
 OPERATIONS = [
     ("new_person", 3),
     ("self_assessment", 6),
-    ("review", 8),
+    ("review", 4),
+    ("assess_and_review", 6),
     ("backdate", 4),
     ("evidence", 1),
     ("move", 3),
