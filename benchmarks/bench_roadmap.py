@@ -304,7 +304,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     timed("heat map", page(f"/kompetenzen/{slug}/heatmap/", "Amt 10.5"), args.repeat)
     timed("roadMAP", page(f"/kompetenzen/{slug}/roadmap/", "Dezernat 10"), args.repeat)
+    timed("review (write path, level sums kept by triggers)", reviews(slug, hr, args.seed), args.repeat)
     return 0
+
+
+def reviews(slug: str, hr: Any, seed: int) -> Callable[[], object]:
+    """A self-assessment of one random person and its review by the manager (what changes the level sums)."""
+    from dikom.competences import actions
+    from dikom.competences.models import StaffProfile
+
+    rng = random.Random(seed)
+    staff = list(StaffProfile.objects.filter(municipality__slug=slug).select_related("role_profile__framework_version"))
+
+    def call() -> object:
+        person = rng.choice(staff)
+        code = rng.choice(sorted(person.role_profile.framework_version.competence_codes()))  # type: ignore[union-attr]
+        created = actions.submit_self_assessment(person, {code: rng.randint(1, 8)}, actor=hr)
+        for assessment in created:
+            actions.review_assessment(assessment, manager=hr, level=rng.randint(1, 8))
+        return created
+
+    return call
 
 
 if __name__ == "__main__":

@@ -348,6 +348,11 @@ class RoadmapRow:
     booked: int
     completed: int
 
+    @property
+    def cells(self) -> list[Cell]:
+        """The whole city, then each department."""
+        return [self.total, *self.departments]
+
     @staticmethod
     def shown(count: int) -> int | None:
         """Counts of people follow the same rule as cells: 1 to 4 are not shown (None)."""
