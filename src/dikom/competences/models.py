@@ -538,7 +538,12 @@ class LevelSum(models.Model):
     )
     competence_code = models.CharField(max_length=30, editable=False)
     framework_version = models.ForeignKey(
-        FrameworkVersion, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+", editable=False
+        FrameworkVersion,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        editable=False,
     )
     # year × 4 + quarter − 1 (UTC), e.g. Q3/2026 = 8106
     quarter = models.IntegerField(editable=False)

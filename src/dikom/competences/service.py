@@ -86,9 +86,11 @@ def mention_targets(viewer: Any, user_ids: list[int]) -> dict[int, str]:
         "staff"
     ):
         result.setdefault(expert.staff.user_id, reverse("competences:expert_contact", args=[expert.uuid]))
-    for staff in StaffProfile.objects.filter(user_id__in=user_ids, left_on__isnull=True).exclude(
-        user_id__in=list(result)
-    ).order_by("pk"):
+    for staff in (
+        StaffProfile.objects.filter(user_id__in=user_ids, left_on__isnull=True)
+        .exclude(user_id__in=list(result))
+        .order_by("pk")
+    ):
         if staff.user_id not in result and access.can_view_person(viewer, staff):
             result[staff.user_id] = reverse("competences:person", args=[staff.uuid])
     return result

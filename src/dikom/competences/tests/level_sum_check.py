@@ -49,7 +49,10 @@ def assert_level_sums_consistent(quarters: int = 6) -> None:
     assert maintained == rebuilt
     ends = [end for _label, end in gaps._quarter_ends(quarters, timezone.localdate())]
     for city_id in Municipality.objects.values_list("pk", flat=True):
-        for unit_ids in (None, set(LevelSum.objects.filter(municipality_id=city_id).values_list("org_unit_id", flat=True)[:1])):
+        for unit_ids in (
+            None,
+            set(LevelSum.objects.filter(municipality_id=city_id).values_list("org_unit_id", flat=True)[:1]),
+        ):
             assert _nonzero(gaps._level_sums(city_id, unit_ids, ends)) == _nonzero(
                 gaps.level_sums_recomputed(city_id, unit_ids, ends)
             ), (city_id, unit_ids)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from dikom.accounts.roles import Role
 from dikom.competences import actions, gaps, levelsums
 from dikom.competences.models import Assessment, FrameworkVersion, LevelSum, RoleProfile, StaffProfile
-from dikom.competences.tests.conftest import make_unit, staff_user
+from dikom.competences.tests.conftest import staff_user
 from dikom.competences.tests.level_sum_check import assert_level_sums_consistent
 from dikom.municipalities.models import Municipality, OrgUnit
 
@@ -68,10 +68,8 @@ class World:
         for city in self.cities:
             department = OrgUnit.objects.create(municipality=city, name="Dezernat", kind=OrgUnit.Kind.DEPARTMENT)
             for n in range(2):
-                OrgUnit.objects.create(
-                    municipality=city, name=f"Amt {n}", kind=OrgUnit.Kind.OFFICE, parent=department
-                )
-            for n in range(2):
+                OrgUnit.objects.create(municipality=city, name=f"Amt {n}", kind=OrgUnit.Kind.OFFICE, parent=department)
+            for _n in range(2):
                 self.new_profile(city)
         for _ in range(8):
             self.new_person()
@@ -252,7 +250,9 @@ class World:
             parent = unit.parent
             unit.delete()
             self.serial += 1
-            OrgUnit.objects.create(municipality=city, name=f"Amt {self.serial}", kind=OrgUnit.Kind.OFFICE, parent=parent)
+            OrgUnit.objects.create(
+                municipality=city, name=f"Amt {self.serial}", kind=OrgUnit.Kind.OFFICE, parent=parent
+            )
 
     def delete_profile(self) -> None:
         profile = RoleProfile.objects.order_by("?").first()

@@ -33,7 +33,9 @@ def test_mentions_link_to_the_expert_entry_or_the_roadmap_page_the_reader_may_se
     competence_actions.install_builtin_frameworks()
     asker = _staff(city_a, "anna.fragt")
     expert_user = _staff(city_b, "bernd.weiss")
-    expert_staff = competence_actions.enrol_staff(user=expert_user, municipality=city_b, org_unit=None, role_profile=None)
+    expert_staff = competence_actions.enrol_staff(
+        user=expert_user, municipality=city_b, org_unit=None, role_profile=None
+    )
     expert = programme.opt_in_as_expert(
         expert_staff, competence_codes=["1.1"], clusters=[], availability="dienstags", actor=expert_user
     )

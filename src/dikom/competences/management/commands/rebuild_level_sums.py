@@ -40,6 +40,12 @@ def _rows() -> dict[tuple[Any, ...], int]:
     return {
         key[:-1]: key[-1]
         for key in LevelSum.objects.exclude(delta=0).values_list(
-            "municipality_id", "org_unit_id", "role_profile_id", "competence_code", "framework_version_id", "quarter", "delta"
+            "municipality_id",
+            "org_unit_id",
+            "role_profile_id",
+            "competence_code",
+            "framework_version_id",
+            "quarter",
+            "delta",
         )
     }
