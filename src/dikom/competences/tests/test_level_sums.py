@@ -209,17 +209,15 @@ class World:
     def mass_update(self) -> None:
         staff = self.staff()
         if staff is not None:
-            change = self.rng.choice(
-                [
-                    {"confirmed_level": self.rng.randint(1, 8)},
-                    {"confirmed_level": None},
-                    {"reviewed_at": None},
-                    {"superseded_at": None},
-                    {"competence_code": self.rng.choice(CODES)},
-                    {"framework_version": self.rng.choice(self.versions[staff.municipality_id])},
-                ]
-            )
-            Assessment.objects.filter(staff=staff).update(**change)
+            changes: list[dict[str, Any]] = [
+                {"confirmed_level": self.rng.randint(1, 8)},
+                {"confirmed_level": None},
+                {"reviewed_at": None},
+                {"superseded_at": None},
+                {"competence_code": self.rng.choice(CODES)},
+                {"framework_version": self.rng.choice(self.versions[staff.municipality_id])},
+            ]
+            Assessment.objects.filter(staff=staff).update(**self.rng.choice(changes))
 
     def delete_assessments(self) -> None:
         staff = self.staff()

@@ -32,8 +32,8 @@ class Command(BaseCommand):
                 transaction.set_rollback(True)
         if check and differing:
             raise CommandError(f"{len(differing)} level sums differ from the assessments; run rebuild_level_sums.")
-        verb = "match" if not differing else ("differed; rebuilt" if not check else "differ")
-        self.stdout.write(f"{len(after)} level sums ({len(differing)} {verb}).")
+        done = "checked" if check else "rebuilt"
+        self.stdout.write(f"{len(after)} level sums {done}; {len(differing)} differed from the assessments.")
 
 
 def _rows() -> dict[tuple[Any, ...], int]:
