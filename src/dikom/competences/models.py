@@ -512,3 +512,52 @@ class DocumentVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document} v{self.number}"
+
+
+class LevelSum(models.Model):
+    """The city's confirmed levels summed per (competence, unit, role profile, framework version, quarter).
+
+    Maintained by database triggers on assessments and staff profiles (migration 0010, see
+    ``levelsums.py``), in the transaction of the change, whatever path changes the rows. Stored as
+    changes per quarter: an assessment adds its level in the quarter it was reviewed and subtracts
+    it in the quarter it was superseded, so the sum over all quarters up to Q is the level valid at
+    the end of Q, and the sum over all rows is the current level. Only staff who have not left and
+    have a unit and a role profile count, under their current unit and profile. No personal data:
+    the smallest group is the staff of one unit with one profile (and cells under five people are
+    hidden when shown).
+    """
+
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+", editable=False
+    )
+    org_unit = models.ForeignKey(
+        OrgUnit, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+", editable=False
+    )
+    role_profile = models.ForeignKey(
+        RoleProfile, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+", editable=False
+    )
+    competence_code = models.CharField(max_length=30, editable=False)
+    framework_version = models.ForeignKey(
+        FrameworkVersion,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        editable=False,
+    )
+    # year × 4 + quarter − 1 (UTC), e.g. Q3/2026 = 8106
+    quarter = models.IntegerField(editable=False)
+    delta = models.IntegerField(editable=False)
+
+    class Meta:
+        verbose_name = _("level sum")
+        verbose_name_plural = _("level sums")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "org_unit", "role_profile", "competence_code", "framework_version", "quarter"],
+                name="levelsum_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.competence_code} · {self.quarter}: {self.delta}"

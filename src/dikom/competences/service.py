@@ -8,7 +8,7 @@ from typing import Any
 from dikom.competences import access, gaps
 from dikom.competences.actions import install_builtin_clusters, install_builtin_frameworks
 from dikom.competences.documents import DocumentHit, search_documents
-from dikom.competences.models import Evidence, FrameworkVersion
+from dikom.competences.models import Evidence, Expert, FrameworkVersion, StaffProfile
 
 __all__ = [
     "EVIDENCE_KINDS",
@@ -18,6 +18,7 @@ __all__ = [
     "competence_titles",
     "install_builtin_clusters",
     "install_builtin_frameworks",
+    "mention_targets",
     "own_gaps",
     "search_documents",
 ]
@@ -67,3 +68,29 @@ def competence_titles(language: str = "de") -> list[tuple[str, str]]:
     if version is None:
         return []
     return [(c["code"], c["title"].get(language) or c["title"]["de"]) for c in version.competences()]
+
+
+def mention_targets(viewer: Any, user_ids: list[int]) -> dict[int, str]:
+    """Where a mention of each of these people links for ``viewer`` (people without a page the viewer may open: none).
+
+    The expert directory's page of the person when they opted in as an expert and have not left
+    (every staff member of the cooperation may open it); otherwise their roadMAP page, only when
+    the viewer may see it (the person, their line managers, HR of their city).
+    """
+    from django.urls import reverse
+
+    if not user_ids or not access.is_staff(viewer):
+        return {}
+    result: dict[int, str] = {}
+    for expert in Expert.objects.filter(staff__user_id__in=user_ids, staff__left_on__isnull=True).select_related(
+        "staff"
+    ):
+        result.setdefault(expert.staff.user_id, reverse("competences:expert_contact", args=[expert.uuid]))
+    for staff in (
+        StaffProfile.objects.filter(user_id__in=user_ids, left_on__isnull=True)
+        .exclude(user_id__in=list(result))
+        .order_by("pk")
+    ):
+        if staff.user_id not in result and access.can_view_person(viewer, staff):
+            result[staff.user_id] = reverse("competences:person", args=[staff.uuid])
+    return result

@@ -41,13 +41,25 @@ def mentioned_names(text: str) -> list[str]:
 
 def resolve_mentions(text: str) -> list[Any]:
     """The staff accounts ``@name`` refers to in ``text`` (unknown names and citizens are ignored)."""
+    return _forum_users(mentioned_names(text))
+
+
+def _forum_users(names: list[str]) -> list[Any]:
     from dikom.forum.access import is_forum_user
 
-    names = mentioned_names(text)
     if not names:
         return []
-    users = User.objects.filter(username__in=names, is_active=True)
-    return [u for u in users if is_forum_user(u)]
+    return [u for u in User.objects.filter(username__in=names, is_active=True) if is_forum_user(u)]
+
+
+def mention_links(viewer: Any, texts: Iterable[str]) -> dict[str, str]:
+    """``@name`` → the address of that colleague's page the viewer may open (see competences' ``mention_targets``)."""
+    from dikom.competences.service import mention_targets
+
+    names = list(dict.fromkeys(name for text in texts for name in mentioned_names(text)))
+    users = {u.pk: u.username for u in _forum_users(names)}
+    targets = mention_targets(viewer, list(users))
+    return {users[pk]: url for pk, url in targets.items()}
 
 
 def setting_for(user: Any) -> NotificationSetting:

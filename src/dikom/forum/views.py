@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from dikom.competences.service import competence_titles
 from dikom.eservices.service import released_services
-from dikom.forum import access, actions, search
+from dikom.forum import access, actions, notifications, search
 from dikom.forum.forms import AnswerForm, EventForm, QuestionForm
 from dikom.forum.models import Answer, Category, Event, Registration, Subscription, Tag, Topic, Vote
 from dikom.lib import icalendar
@@ -174,6 +174,7 @@ def _topic_context(request: HttpRequest, topic: Topic, form: AnswerForm | None =
         "voted_topic": Vote.objects.filter(user_id=int(user.pk or 0), topic=topic).exists(),
         "following": Subscription.objects.filter(user_id=int(user.pk or 0), topic=topic).exists(),
         "user_pk": user.pk,
+        "mention_links": notifications.mention_links(user, [topic.body, *(a.body for a in ordered)]),
     }
 
 

@@ -10,6 +10,7 @@ from django.test import Client
 from dikom.accounts.models import User
 from dikom.competences.demo import load_demo_competences
 from dikom.competences.models import Assessment, RoleProfile, StaffProfile
+from dikom.competences.tests.level_sum_check import assert_level_sums_consistent
 from dikom.demo.actions import load_demo_cooperation
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +30,8 @@ def test_demo_shows_gaps_in_visible_cells_and_loads_once(login: Any) -> None:
     caseworker = StaffProfile.objects.get(user__username="fulda-caseworker")
     assert caseworker.role_profile is not None and not caseworker.assessments.exists()
     assert User.objects.get(username="fulda-teamleitung").check_password(PASSWORD)
+    # The demo's reviews, backdated with update(), are in the maintained level sums the heat map reads
+    assert_level_sums_consistent()
 
     html = login(Client(), User.objects.get(username="fulda-hr")).get("/kompetenzen/fulda/heatmap/").content.decode()
     assert "Bürgerbüro" in html and "Lücke" in html  # a visible cell with its gap as text

@@ -13,6 +13,14 @@ def markdown(text: str) -> SafeString:
     return render_markdown(text)
 
 
+@register.filter
+def markdown_mentions(text: str, links: dict[str, str] | None) -> SafeString:
+    """A post as HTML with ``@name`` linked to the colleague's page, for names in ``links`` (notifications.mention_links)."""
+    from dikom.forum.notifications import MENTION_RE
+
+    return render_markdown(text, mention_pattern=MENTION_RE, mention_links=links or {})
+
+
 @register.simple_tag(takes_context=True)
 def forum_moderator(context: Any) -> bool:
     """Whether the person looking at the page moderates the forum (for the moderation link)."""
