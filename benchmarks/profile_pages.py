@@ -153,7 +153,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for _ in range(args.warmup):
             status = call()
         statements: list[str] = []
-        with connection.execute_wrapper(lambda execute, sql, *rest: statements.append(sql) or execute(sql, *rest)):
+
+        def timed(execute: Any, sql: str, *rest: Any, statements: list[str] = statements) -> Any:
+            started = time.perf_counter()
+            try:
+                return execute(sql, *rest)
+            finally:
+                statements.append(f"{(time.perf_counter() - started) * 1000:7.2f} ms  {sql}")
+
+        with connection.execute_wrapper(timed):
             status = call()
         started = time.process_time()
         for _ in range(count):

@@ -97,10 +97,11 @@ class ServiceSummary:
     contact_phone: str
 
 
-# Title, description, keywords and topic per (released version, language), kept per process:
-# a released version never changes (``ServiceVersion.save`` and a database trigger refuse it),
-# so its definition is parsed once instead of on every visit of the finder.
-_RELEASED_SUMMARIES: dict[tuple[int, str], tuple[str, str, tuple[str, ...], str]] = {}
+# Title, description, keywords and topic per (released version, its content hash, language),
+# kept per process: a released version never changes (``ServiceVersion.save`` and a database
+# trigger refuse it), so its definition is parsed once instead of on every visit of the finder.
+# The hash is part of the key so that a reused id (a test database rolled back) cannot hit.
+_RELEASED_SUMMARIES: dict[tuple[int, str, str], tuple[str, str, tuple[str, ...], str]] = {}
 _RELEASED_SUMMARIES_MAX = 4096
 _summaries_lock = threading.Lock()
 
@@ -127,25 +128,37 @@ def offered_summaries(
     rows = list(
         Adoption.objects.filter(_live(today), municipality=municipality)
         .order_by("definition__title", "pk")
-        .values_list("definition__slug", "version_id", "version__status", "contact_email", "contact_phone")
+        .values_list(
+            "definition__slug",
+            "version_id",
+            "version__status",
+            "version__content_hash",
+            "contact_email",
+            "contact_phone",
+        )
     )
+    released = ServiceVersion.Status.RELEASED
     known: dict[int, tuple[str, str, tuple[str, ...], str]] = {}
-    for _slug, version_id, status, _email, _phone in rows:
-        cached = _RELEASED_SUMMARIES.get((version_id, language)) if status == ServiceVersion.Status.RELEASED else None
+    for _slug, version_id, status, digest, _email, _phone in rows:
+        cached = _RELEASED_SUMMARIES.get((version_id, digest, language)) if status == released else None
         if cached is not None:
             known[version_id] = cached
-    missing = {version_id for _slug, version_id, _status, _email, _phone in rows if version_id not in known}
+    missing = {row[1] for row in rows if row[1] not in known}
     if missing:
-        versions = ServiceVersion.objects.filter(pk__in=missing).values_list("pk", "status", "content")
-        for version_id, status, content in versions:
+        versions = (
+            ServiceVersion.objects.filter(pk__in=missing)
+            .order_by()
+            .values_list("pk", "status", "content_hash", "content")
+        )
+        for version_id, status, digest, content in versions:
             known[version_id] = _summary_of(content or {}, language)
-            if status == ServiceVersion.Status.RELEASED:
+            if status == released:
                 with _summaries_lock:
                     if len(_RELEASED_SUMMARIES) >= _RELEASED_SUMMARIES_MAX:
                         _RELEASED_SUMMARIES.clear()
-                    _RELEASED_SUMMARIES[(version_id, language)] = known[version_id]
+                    _RELEASED_SUMMARIES[(version_id, digest, language)] = known[version_id]
     summaries = []
-    for slug, version_id, _status, email, phone in rows:
+    for slug, version_id, _status, _digest, email, phone in rows:
         title, description, keywords, topic = known[version_id]
         summaries.append(ServiceSummary(slug, version_id, title, description, keywords, topic, email, phone))
     return summaries
