@@ -9,6 +9,7 @@ with the action's message and the user's input kept.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import uuid as uuid_module
 from decimal import Decimal
@@ -400,9 +401,19 @@ def _diagram(case: Case) -> bpmn_diagram.Diagram:
     except Exception:  # a damaged state must not hide the rest of the case
         logger.exception("cases: workflow position of %s could not be read", case.reference)
         active, completed = [], []
-    return bpmn_diagram.render(
-        case.process_xml or workflow.DEFAULT_PROCESS, active=active, completed=completed, id_prefix="case-process"
+    return _rendered_diagram(
+        case.process_xml or workflow.DEFAULT_PROCESS, frozenset(active), frozenset(completed), get_language() or ""
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _rendered_diagram(
+    process_xml: str | bytes, active: frozenset[str], completed: frozenset[str], _language: str
+) -> bpmn_diagram.Diagram:
+    """The case's BPMN diagram, drawn once per process: the same process file with the same
+    positions (most cases of a service wait at the same few steps) gives the same picture; the
+    language is part of the key for the labels. Treat the result as read-only."""
+    return bpmn_diagram.render(process_xml, active=active, completed=completed, id_prefix="case-process")
 
 
 def _case_page(
