@@ -413,7 +413,7 @@ def _rendered_diagram(
     """The case's BPMN diagram, drawn once per process: the same process file with the same
     positions (most cases of a service wait at the same few steps) gives the same picture; the
     language is part of the key for the labels. Treat the result as read-only."""
-    return bpmn_diagram.render(process_xml, active=active, completed=completed, id_prefix="case-process")
+    return bpmn_diagram.render(process_xml, active=set(active), completed=set(completed), id_prefix="case-process")
 
 
 def _case_page(
