@@ -113,7 +113,7 @@ def test_the_navigation_follows_the_visitor_and_the_path(adoption: Adoption) -> 
     assert f"?next=/portal/{city}/dienst/{adoption.definition.slug}/" in page
     assert "My applications</a></li>" not in page.split("</nav>")[0]
 
-    citizen = UserFactory()
+    citizen: Any = UserFactory()
     client.force_login(citizen)
     page = client.get(f"/portal/{city}/").content.decode()
     header = page.split("</header>")[0]
