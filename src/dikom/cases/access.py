@@ -24,12 +24,23 @@ from dikom.municipalities.models import Municipality, OrgUnit
 CASE_ROLES = {Role.MUNICIPALITY_ADMIN, Role.CASEWORKER}
 
 
+# The case roles of a user in a city are read once per loaded user object, i.e. once per
+# request: a case page asked for them ten times (issue 21).
+_MEMO = "_case_memberships_by_city"
+_UNITS_MEMO = "_case_units_by_city"
+
+
 def _memberships(user: Any, municipality: Municipality) -> list[Membership]:
     if not getattr(user, "is_authenticated", False):
         return []
-    return list(
-        Membership.objects.filter(user=user, municipality=municipality, role__in=CASE_ROLES).select_related("org_unit")
-    )
+    memo = user.__dict__.setdefault(_MEMO, {})
+    if municipality.pk not in memo:
+        memo[municipality.pk] = list(
+            Membership.objects.filter(user=user, municipality=municipality, role__in=CASE_ROLES).select_related(
+                "org_unit"
+            )
+        )
+    return list(memo[municipality.pk])
 
 
 def get_municipality_for_cases(user: Any, slug: str) -> Municipality:
@@ -44,7 +55,14 @@ def sees_whole_city(user: Any, municipality: Municipality) -> bool:
 
 
 def unit_ids(user: Any, municipality: Municipality) -> set[int]:
-    """The user's org units in this city and every unit below them."""
+    """The user's org units in this city and every unit below them (read once per loaded user)."""
+    memo = user.__dict__.setdefault(_UNITS_MEMO, {}) if getattr(user, "is_authenticated", False) else {}
+    if municipality.pk not in memo:
+        memo[municipality.pk] = frozenset(_unit_ids(user, municipality))
+    return set(memo[municipality.pk])
+
+
+def _unit_ids(user: Any, municipality: Municipality) -> set[int]:
     roots = {m.org_unit_id for m in _memberships(user, municipality) if m.org_unit_id is not None}
     found = set(roots)
     frontier = set(roots)

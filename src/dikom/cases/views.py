@@ -9,6 +9,7 @@ with the action's message and the user's input kept.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import uuid as uuid_module
 from decimal import Decimal
@@ -142,6 +143,42 @@ def _filter_cases(cases: QuerySet[Case], filters: dict[str, Any], now: dt.dateti
     return cases.order_by(*_due_order("", descending), "-opened_at", "-pk")
 
 
+TAB_COUNT_CAP = 1000
+
+
+def _capped_count(rows: QuerySet[Any]) -> int:
+    """How many rows, counted up to TAB_COUNT_CAP + 1 (the database stops there)."""
+    return rows.order_by()[: TAB_COUNT_CAP + 1].count()
+
+
+def _badge(count: int) -> str:
+    return f"{TAB_COUNT_CAP}+" if count > TAB_COUNT_CAP else str(count)
+
+
+class _CountedPaginator(Paginator):
+    """A paginator told its count (already known to the view), so that it does not count again."""
+
+    def __init__(self, object_list: Any, per_page: int, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.known_count = count
+
+    @property
+    def count(self) -> int:
+        return self.known_count
+
+
+def _page_of(rows: QuerySet[Any], number: str | None, count: int | None) -> Any:
+    """One page of ``rows``: the page's primary keys are selected and sorted first (narrow rows, so
+    a large inbox sorts ids, not whole rows with their joins), then only those rows are loaded."""
+    ids = rows.values_list("pk", flat=True)
+    paginator = Paginator(ids, PAGE_SIZE) if count is None else _CountedPaginator(ids, PAGE_SIZE, count)
+    page = paginator.get_page(number)
+    keys = list(page.object_list)
+    by_pk = {row.pk: row for row in rows.order_by().filter(pk__in=keys)}
+    page.object_list = [by_pk[key] for key in keys if key in by_pk]
+    return page
+
+
 @login_required
 def inbox(request: HttpRequest, slug: str) -> HttpResponse:
     """My tasks, my units' unassigned tasks, or every case I may see; filters, search, bulk actions."""
@@ -170,11 +207,20 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
     open_tasks = Task.objects.filter(case__municipality=municipality, status=Task.Status.OPEN)
     mine = open_tasks.filter(assignee=cast(User, user))
     of_units = open_tasks.filter(assignee__isnull=True, org_unit_id__in=my_units)
-    counts = {"mine": mine.count(), "unit": of_units.count(), "all": visible.count()}
+    # The tabs' badges count up to TAB_COUNT_CAP (shown as "1000+"): counting a large city's every
+    # visible case on each request cost more than the rest of the page. The open tab's list is
+    # counted exactly, once (its paginator reuses the count when no filter narrows it).
+    counts = {
+        "mine": _capped_count(mine),
+        "unit": _capped_count(of_units),
+        "all": _capped_count(visible),
+    }
     if tab not in TABS:
         # Opened without a choice: the first view that has something in it, so that a caseworker with no
         # task of their own yet (a new colleague, the demo) meets their unit's tasks, not an empty list.
         tab = next((key for key in ("mine", "unit") if counts[key]), "mine" if counts["all"] == 0 else "all")
+    if counts[tab] > TAB_COUNT_CAP and not filters:
+        counts[tab] = {"mine": mine, "unit": of_units, "all": visible}[tab].count()
     rows: QuerySet[Any]
     if tab == "all":
         rows = _filter_cases(visible.select_related("org_unit").defer("process_xml", "workflow_state"), filters, now)
@@ -186,14 +232,14 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
             filters,
             now,
         )
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _page_of(rows, request.GET.get("page"), count=None if filters else counts[tab])
     context = {
         "municipality": municipality,
         "tab": tab,
         "tabs": [
-            ("mine", _("My tasks"), counts["mine"]),
-            ("unit", _("Tasks of my unit"), counts["unit"]),
-            ("all", _("All cases"), counts["all"]),
+            ("mine", _("My tasks"), _badge(counts["mine"])),
+            ("unit", _("Tasks of my unit"), _badge(counts["unit"])),
+            ("all", _("All cases"), _badge(counts["all"])),
         ],
         "form": form,
         "page": page,
@@ -355,9 +401,19 @@ def _diagram(case: Case) -> bpmn_diagram.Diagram:
     except Exception:  # a damaged state must not hide the rest of the case
         logger.exception("cases: workflow position of %s could not be read", case.reference)
         active, completed = [], []
-    return bpmn_diagram.render(
-        case.process_xml or workflow.DEFAULT_PROCESS, active=active, completed=completed, id_prefix="case-process"
+    return _rendered_diagram(
+        case.process_xml or workflow.DEFAULT_PROCESS, frozenset(active), frozenset(completed), get_language() or ""
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _rendered_diagram(
+    process_xml: str | bytes, active: frozenset[str], completed: frozenset[str], _language: str
+) -> bpmn_diagram.Diagram:
+    """The case's BPMN diagram, drawn once per process: the same process file with the same
+    positions (most cases of a service wait at the same few steps) gives the same picture; the
+    language is part of the key for the labels. Treat the result as read-only."""
+    return bpmn_diagram.render(process_xml, active=set(active), completed=set(completed), id_prefix="case-process")
 
 
 def _case_page(

@@ -2,6 +2,8 @@
 
 - ``released_services()``: the shared library.
 - ``adopted_services(municipality)``: what a city offers its citizens today.
+- ``offered_summaries(municipality, language)``: the same, as the portal's finder lists it
+  (title, description, keywords, topic; cheap: see there).
 - ``adoption_for(municipality, slug)``: one offered service, with the version
   new applications start on.
 - ``active_version_for(municipality, definition)``: that version alone.
@@ -17,23 +19,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from dikom.eservices.definition.schema import text
 from dikom.eservices.models import Adoption, ServiceDefinition, ServiceVersion
 from dikom.municipalities.models import Municipality
 
 __all__ = [
     "AdoptedService",
+    "ServiceSummary",
     "active_version_for",
     "adopted_services",
     "adoption_for",
     "get_version",
     "load_demo_services",
     "local_fees",
+    "offered_summaries",
     "released_services",
 ]
 
@@ -77,6 +83,87 @@ def adopted_services(municipality: Municipality, *, today: dt.date | None = None
         .order_by("definition__title", "pk")
     )
     return [AdoptedService(adoption, adoption.version) for adoption in adoptions]
+
+
+@dataclass(frozen=True)
+class ServiceSummary:
+    """What the portal's finder shows of one offered service, in one language."""
+
+    slug: str
+    version_id: int
+    title: str
+    description: str
+    keywords: tuple[str, ...]
+    topic: str  # the OZG topic, "" when the definition names none
+    contact_email: str
+    contact_phone: str
+
+
+# Title, description, keywords and topic per (released version, its content hash, language),
+# kept per process: a released version never changes (``ServiceVersion.save`` and a database
+# trigger refuse it), so its definition is parsed once instead of on every visit of the finder.
+# The hash is part of the key so that a reused id (a test database rolled back) cannot hit.
+_RELEASED_SUMMARIES: dict[tuple[int, str, str], tuple[str, str, tuple[str, ...], str]] = {}
+_RELEASED_SUMMARIES_MAX = 4096
+_summaries_lock = threading.Lock()
+
+
+def _summary_of(content: dict[str, Any], language: str) -> tuple[str, str, tuple[str, ...], str]:
+    identity = content.get("identity") or {}
+    return (
+        text(identity.get("title"), language),
+        text(identity.get("description"), language),
+        tuple(str(k) for k in identity.get("keywords") or []),
+        str(identity.get("ozg_topic") or ""),
+    )
+
+
+def offered_summaries(
+    municipality: Municipality, language: str, *, today: dt.date | None = None
+) -> list[ServiceSummary]:
+    """``adopted_services(municipality)`` as the finder lists it, in ``language`` ("de"/"en").
+
+    One narrow query (no definition JSON) on a warm process; the definitions of released
+    versions not seen before are read in one more query and kept (they never change). A
+    version that is not released (not expected for an adoption) is read and not kept.
+    """
+    rows = list(
+        Adoption.objects.filter(_live(today), municipality=municipality)
+        .order_by("definition__title", "pk")
+        .values_list(
+            "definition__slug",
+            "version_id",
+            "version__status",
+            "version__content_hash",
+            "contact_email",
+            "contact_phone",
+        )
+    )
+    released = ServiceVersion.Status.RELEASED
+    known: dict[int, tuple[str, str, tuple[str, ...], str]] = {}
+    for _slug, version_id, status, digest, _email, _phone in rows:
+        cached = _RELEASED_SUMMARIES.get((version_id, digest, language)) if status == released else None
+        if cached is not None:
+            known[version_id] = cached
+    missing = {row[1] for row in rows if row[1] not in known}
+    if missing:
+        versions = (
+            ServiceVersion.objects.filter(pk__in=missing)
+            .order_by()
+            .values_list("pk", "status", "content_hash", "content")
+        )
+        for version_id, status, digest, content in versions:
+            known[version_id] = _summary_of(content or {}, language)
+            if status == released:
+                with _summaries_lock:
+                    if len(_RELEASED_SUMMARIES) >= _RELEASED_SUMMARIES_MAX:
+                        _RELEASED_SUMMARIES.clear()
+                    _RELEASED_SUMMARIES[(version_id, digest, language)] = known[version_id]
+    summaries = []
+    for slug, version_id, _status, _digest, email, phone in rows:
+        title, description, keywords, topic = known[version_id]
+        summaries.append(ServiceSummary(slug, version_id, title, description, keywords, topic, email, phone))
+    return summaries
 
 
 def adoption_for(

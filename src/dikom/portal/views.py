@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,7 +24,7 @@ from dikom.authproviders.service import start_url as auth_start_url
 from dikom.eservices.definition import fees as fee_rules
 from dikom.eservices.definition.fields import clean_answers
 from dikom.eservices.definition.schema import text
-from dikom.eservices.service import adopted_services, adoption_for, local_fees
+from dikom.eservices.service import ServiceSummary, adoption_for, local_fees, offered_summaries
 from dikom.lib.pdf import PdfError, PdfUnavailable
 from dikom.payments import service as payments_service
 from dikom.portal import access, actions, events, progress, steps
@@ -84,26 +84,30 @@ def _done_url(application: Application) -> str:
 def finder(request: HttpRequest, city: str) -> HttpResponse:
     municipality = access.get_municipality(city)
     query = request.GET.get("q", "").strip()[:100]
-    lang = _lang()
-    groups: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
-    found = 0
-    offered_services = adopted_services(municipality)
+    offered_services = offered_summaries(municipality, _lang())
+    groups: dict[str, list[ServiceSummary]] = {}
     for offered in offered_services:
-        identity = offered.content.get("identity") or {}
-        title = text(identity.get("title"), lang)
-        keywords = [str(k) for k in identity.get("keywords") or []]
-        description = text(identity.get("description"), lang)
-        if query and not any(query.lower() in s.lower() for s in [title, description, *keywords]):
+        if query and not any(
+            query.lower() in s.lower() for s in [offered.title, offered.description, *offered.keywords]
+        ):
             continue
-        topic = str(identity.get("ozg_topic") or "") or _("Other services")
-        groups.setdefault(topic, []).append(
-            {"slug": offered.definition.slug, "title": title, "description": description, "keywords": keywords}
-        )
-        found += 1
-    context = {**_base(municipality), "query": query, "groups": sorted(groups.items()), "found": found}
+        groups.setdefault(offered.topic or _("Other services"), []).append(offered)
+    shown = sorted(groups.items())
+    context = {
+        **_base(municipality),
+        "query": query,
+        "groups": shown,
+        "found": sum(len(services) for _topic, services in shown),
+        # Everything the rendered list shows (besides the city's slug and the language): it is
+        # rendered once per process and key (``{% fragment %}``), so a new adoption, a switched-off
+        # service or an upgraded version is a new key, never a stale list.
+        "groups_key": tuple(
+            (topic, tuple((o.slug, o.title, o.description) for o in services)) for topic, services in shown
+        ),
+    }
     # The city's contact for its portal: the address most of its services name (demo cities have no website).
-    emails = Counter(o.adoption.contact_email for o in offered_services if o.adoption.contact_email)
-    phones = Counter(o.adoption.contact_phone for o in offered_services if o.adoption.contact_phone)
+    emails = Counter(o.contact_email for o in offered_services if o.contact_email)
+    phones = Counter(o.contact_phone for o in offered_services if o.contact_phone)
     context["contact"].update(
         email=emails.most_common(1)[0][0] if emails else "", phone=phones.most_common(1)[0][0] if phones else ""
     )
