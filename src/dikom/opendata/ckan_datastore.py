@@ -49,8 +49,9 @@ def _resource(ctx: Context, key: str = "resource_id") -> Resource:
 
 
 def _table(resource: Resource) -> DatastoreTable:
+    """The resource's table in place; while a new file is read, the previous table still answers."""
     table = DatastoreTable.objects.filter(resource=resource).first()
-    if table is None or table.state != DatastoreTable.State.DONE:
+    if table is None or not table.db_table or table.state == DatastoreTable.State.FAILED:
         message = f'Resource "{resource.uuid}" was not found in the DataStore.'
         if table is not None and table.state == DatastoreTable.State.FAILED:
             message += f" {table.message}"
