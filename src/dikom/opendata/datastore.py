@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from dikom.opendata import datastore_sql as sql
 from dikom.opendata import search, tabular
 from dikom.opendata.datastore_types import (
+    COLUMN_TYPES,
     TYPE_ALIASES,
     TYPES,
     ColumnGuess,
@@ -79,7 +80,8 @@ def supports(resource: Resource) -> bool:
 def _open_table(resource: Resource) -> tuple[IO[bytes], tabular.Table]:
     handle = resource.upload.open("rb")
     try:
-        return handle, tabular.read_table(handle, resource.format)
+        # The storage's own file object: FieldFile's proxies cost a call per line read.
+        return handle, tabular.read_table(getattr(handle, "file", handle), resource.format)
     except BaseException:
         handle.close()
         raise
@@ -290,10 +292,11 @@ def check_types(table: DatastoreTable, types: dict[str, str]) -> dict[str, str]:
         if name not in known:
             raise DatastoreError("fields", f'field "{str(name)[:40]}" not in resource')
         kind = TYPE_ALIASES.get(str(kind).lower(), str(kind).lower())
-        if kind not in ("text", "int", "numeric", "date", "timestamp"):
+        if known[name] == kind:
+            continue
+        if kind not in dict(COLUMN_TYPES):
             raise DatastoreError("fields", f'Type "{kind[:20]}" cannot be chosen for a column')
-        if known[name] != kind:
-            changes[name] = kind
+        changes[name] = kind
     return changes
 
 

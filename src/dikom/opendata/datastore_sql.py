@@ -125,6 +125,9 @@ class WordCache:
                 continue
             found = cache.get(cell)
             if found is None:
+                if cell.isdigit() and cell.isascii():  # keys and codes: one word, nothing to fold
+                    parts.append(cell[:MAX_WORD_CHARS])
+                    continue
                 seen = dict.fromkeys(w.replace("_", "")[:MAX_WORD_CHARS] for w in words(cell))
                 found = " ".join(w for w in seen if w)
                 if len(cache) >= self.limit:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from dikom.opendata import search, tabular
 
 TYPES = ("text", "int", "numeric", "date", "timestamp", "bool", "json")
@@ -33,6 +35,14 @@ TYPE_ALIASES = {
     "varchar": "text",
 }
 MAX_SEARCH_CHARS = 4000
+# The types a publisher may choose for a column of a file's table.
+COLUMN_TYPES = (
+    ("text", gettext_lazy("Text")),
+    ("int", gettext_lazy("Whole number")),
+    ("numeric", gettext_lazy("Number")),
+    ("date", gettext_lazy("Date")),
+    ("timestamp", gettext_lazy("Date and time")),
+)
 
 LEADING_ZERO_RE = re.compile(r"^[+-]?0\d", re.ASCII)
 INT_RE = re.compile(r"^[+-]?\d{1,15}$", re.ASCII)
