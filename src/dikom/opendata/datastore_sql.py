@@ -274,6 +274,14 @@ class Query:
     params: list[Any] = field(default_factory=list)
     order: list[tuple[int | None, bool]] = field(default_factory=list)  # (field index or None for _id, descending)
     columns: list[int | None] = field(default_factory=list)  # None for _id
+    match: str | None = None  # SQLite: the FTS5 query for q
+
+    def conditions(self, table: Physical) -> tuple[list[str], list[Any]]:
+        """All conditions, q's included (as a subquery of the FTS5 table on SQLite)."""
+        if self.match is None:
+            return list(self.where), list(self.params)
+        words = f"_id IN (SELECT rowid FROM {table.fts()} WHERE {table.fts()} MATCH %s)"
+        return [*self.where, words], [*self.params, self.match]
 
     def equals(self, table: Physical, index: int | None, values: Sequence[Any]) -> None:
         target = "_id" if index is None else column(index)
@@ -301,9 +309,10 @@ class Query:
             return
         if table.postgres:
             self.where.append("_search @@ CAST(%s AS tsquery)")
+            self.params.append(text)
         else:
-            self.where.append(f"_id IN (SELECT rowid FROM {table.fts()} WHERE {table.fts()} MATCH %s)")
-        self.params.append(text)
+            # SQLite: kept apart, so that count and page can start from the FTS5 table (see _sqlite_words).
+            self.match = text
 
 
 def to_db(value: Any, kind: str, postgres: bool) -> Any:
@@ -358,26 +367,41 @@ def _order(table: Physical, query: Query) -> str:
 
 
 def count(table: Physical, query: Query) -> int:
-    if not query.where and table.row_count is not None:
+    """The number of matching rows: the known row count without conditions, else counted (with indexes)."""
+    if not query.where and query.match is None and table.row_count is not None:
         return table.row_count
     with table.connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {table.quoted()}{_where(query)}", query.params)
+        if query.match is not None and not query.where:
+            cursor.execute(f"SELECT count(*) FROM {table.fts()} WHERE {table.fts()} MATCH %s", [query.match])
+        else:
+            where, params = query.conditions(table)
+            cursor.execute(f"SELECT count(*) FROM {table.quoted()} WHERE {' AND '.join(where)}", params)
         return int(cursor.fetchone()[0])
 
 
 def page(table: Physical, query: Query, limit: int, offset: int) -> list[list[Any]]:
     """The rows of one page, each ``[_id or value, …]`` as ``query.columns`` asks."""
     selected = ", ".join("_id" if i is None else column(i) for i in query.columns) or "_id"
-    where, params = list(query.where), list(query.params)
-    dense = table.last_id is not None and table.row_count is not None and table.last_id == table.row_count
-    if not where and offset and dense and query.order in ([], [(None, False)]):
-        # Keyset paging: without gaps in _id (no deleted rows), offset n starts after _id n — an index seek.
-        where.append("_id > %s")
-        params.append(offset)
-        offset = 0
-    sql = f"SELECT {selected} FROM {table.quoted()}"
-    sql += (" WHERE " + " AND ".join(where)) if where else ""
-    sql += _order(table, query) + " LIMIT %s OFFSET %s"
+    by_id = query.order in ([], [(None, False)], [(None, True)])
+    if query.match is not None and by_id:
+        # SQLite's FTS5 yields rowids in order: start from it and join the rows (no sort of all matches).
+        fts = table.fts()
+        where = [f"{fts} MATCH %s", *query.where]
+        params = [query.match, *query.params]
+        direction = "DESC" if query.order == [(None, True)] else "ASC"
+        sql = f"SELECT {selected} FROM {fts} JOIN {table.quoted()} ON _id = {fts}.rowid WHERE {' AND '.join(where)}"
+        sql += f" ORDER BY {fts}.rowid {direction} LIMIT %s OFFSET %s"
+    else:
+        where, params = query.conditions(table)
+        dense = table.last_id is not None and table.row_count is not None and table.last_id == table.row_count
+        if not where and offset and dense and query.order in ([], [(None, False)]):
+            # Keyset paging: without gaps in _id (no deleted rows), offset n starts after _id n — an index seek.
+            where.append("_id > %s")
+            params.append(offset)
+            offset = 0
+        sql = f"SELECT {selected} FROM {table.quoted()}"
+        sql += (" WHERE " + " AND ".join(where)) if where else ""
+        sql += _order(table, query) + " LIMIT %s OFFSET %s"
     with table.connection.cursor() as cursor:
         cursor.execute(sql, [*params, limit, offset])
         rows = cursor.fetchall()
