@@ -118,9 +118,7 @@ def _rows(
     convert = [loader(kind, index, long_text) for index, kind in enumerate(kinds)]
     text_columns = [index for index, kind in enumerate(kinds) if kind == "text"]
     words = sql.WordCache()
-    number = 0
-    for row in itertools.chain(start, parsed.rows):
-        number += 1
+    for number, row in enumerate(itertools.chain(start, parsed.rows), start=1):
         values = [fn(cell) for fn, cell in zip(convert, row, strict=True)]
         yield (number, *values, words.words([row[i] for i in text_columns]))
 
@@ -448,7 +446,13 @@ def upsert(table: DatastoreTable, records: Any, *, method: str = "upsert") -> in
         if table.primary_key and any(value is None for _index, value in key):
             raise DatastoreError("records", f"Record {position}: the primary key must not be empty")
         last += 1
-        new.append((last, *(sql.to_db(v, f["type"], target.postgres) for v, f in zip(values, table.fields, strict=True)), words))
+        new.append(
+            (
+                last,
+                *(sql.to_db(v, f["type"], target.postgres) for v, f in zip(values, table.fields, strict=True)),
+                words,
+            )
+        )
     sql.insert_rows(target, iter(new))
     count = sql.row_count(target)
     DatastoreTable.objects.filter(pk=table.pk).update(row_count=count, loaded_rows=count, last_id=last)
@@ -581,4 +585,3 @@ def iterate_rows(table: DatastoreTable, **query: Any) -> Iterator[dict[str, Any]
         if len(result.records) < 5000:
             return
         offset += 5000
-

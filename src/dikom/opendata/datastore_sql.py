@@ -165,7 +165,9 @@ def create(table: Physical, *, with_key: bool) -> None:
     with table.connection.cursor() as cursor:
         if table.postgres:
             key = " PRIMARY KEY" if with_key else " NOT NULL"
-            cursor.execute(f"CREATE TABLE {table.quoted()} (_id bigint{key}, {', '.join([*columns, '_search tsvector'])})")
+            cursor.execute(
+                f"CREATE TABLE {table.quoted()} (_id bigint{key}, {', '.join([*columns, '_search tsvector'])})"
+            )
         else:
             cursor.execute(f"CREATE TABLE {table.quoted()} (_id INTEGER PRIMARY KEY, {', '.join(columns)})")
             cursor.execute(f"CREATE VIRTUAL TABLE {table.fts()} USING fts5(words, tokenize='unicode61')")
@@ -243,7 +245,9 @@ def build_indexes(table: Physical, indexable: Sequence[bool]) -> set[int]:
             if table.postgres:
                 cursor.execute(f"CREATE INDEX {name} ON {table.quoted()} ({column(index)} NULLS FIRST, _id)")
             else:
-                cursor.execute(f'CREATE INDEX "{SQLITE_PREFIX}{table.name}_i{index + 1}" ON {table.quoted()} ({column(index)})')
+                cursor.execute(
+                    f'CREATE INDEX "{SQLITE_PREFIX}{table.name}_i{index + 1}" ON {table.quoted()} ({column(index)})'
+                )
             indexed.add(index)
         if table.postgres:
             cursor.execute(f'CREATE INDEX "{table.name}_q" ON {table.quoted()} USING gin (_search)')

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dikom.opendata import access, actions
-from dikom.opendata.forms import DatasetForm, ResourceForm
 from dikom.opendata.datastore_types import COLUMN_TYPES, DatastoreError
+from dikom.opendata.forms import DatasetForm, ResourceForm
 from dikom.opendata.models import Dataset, DatastoreTable, Organization
 
 

@@ -256,7 +256,9 @@ def datastore_dump(request: HttpRequest, resource_id: str, fmt: str = "csv") -> 
     if fmt not in ("csv", "json"):
         raise Http404
     table = get_object_or_404(
-        DatastoreTable.objects.select_related("resource").exclude(db_table="").exclude(state=DatastoreTable.State.FAILED),
+        DatastoreTable.objects.select_related("resource")
+        .exclude(db_table="")
+        .exclude(state=DatastoreTable.State.FAILED),
         resource__uuid=resource_id,
         resource__dataset__in=access.visible_datasets(request.user),
     )

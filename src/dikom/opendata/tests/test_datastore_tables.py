@@ -4,9 +4,11 @@ misleads the type guess, replacing and deleting the file, deep pages, and the pu
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from dikom.lib.testing import run_task_worker
 from dikom.opendata import actions, datastore
@@ -108,7 +110,7 @@ def test_deep_pages_are_the_same_with_and_without_gaps(org_a) -> None:
 
 
 def test_the_publisher_corrects_column_types(client, login, org_a, publisher_a) -> None:
-    resource = upload(org_a, "pflanzungen", "Nr;PLZ;Jahr\n1;06631;2020\n2;36037;2021\n".encode())
+    resource = upload(org_a, "pflanzungen", b"Nr;PLZ;Jahr\n1;06631;2020\n2;36037;2021\n")
     dataset = resource.dataset
     table = DatastoreTable.objects.get(resource=resource)
     assert [f["type"] for f in table.fields] == ["int", "text", "int"]
@@ -138,3 +140,54 @@ def test_the_publisher_corrects_column_types(client, login, org_a, publisher_a) 
     assert client.post(url, {"type-0": "text"}).status_code == 302
     table.refresh_from_db()
     assert table.fields[0]["type"] == "int"
+
+
+def _migrate(target: list[tuple[str, str]]) -> Any:
+    """Migrate to ``target``; the historical models there."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(target)
+    return executor.loader.project_state(target[0]).apps
+
+
+def test_rows_of_the_shared_table_move_into_a_table_per_distribution(org_a) -> None:
+    dataset = make_dataset(org_a, "alt", "Alte Tabelle", resources=[])
+    resource = actions.create_resource(dataset, {"name": "Alt", "url": "https://example.org/alt.csv", "format": "CSV"})
+    try:
+        old = _migrate([("opendata", "0006_datastore_table_per_resource")])
+        OldTable = old.get_model("opendata", "DatastoreTable")
+        OldRow = old.get_model("opendata", "DatastoreRow")
+        table = OldTable.objects.create(
+            resource_id=resource.pk,
+            state="done",
+            source="file",
+            row_count=3,
+            fields=[{"id": "Art", "type": "text"}, {"id": "Jahr", "type": "int"}, {"id": "Tag", "type": "date"}],
+        )
+        for number, data in enumerate(
+            [
+                {"Art": "Stieleiche", "Jahr": 1990, "Tag": "2024-03-01"},
+                {"Art": "Winterlinde", "Jahr": None, "Tag": None},
+                {"Art": "Bergahorn", "Jahr": 2001, "Tag": "2024-03-03"},
+            ],
+            start=1,
+        ):
+            OldRow.objects.create(table=table, number=number if number < 3 else 7, data=data, search_text="")
+    finally:
+        _migrate_to_latest()
+    migrated = DatastoreTable.objects.get(resource=resource)
+    assert migrated.db_table and exists(migrated.db_table) and migrated.row_count == 3 and migrated.last_id == 7
+    records = datastore.search_table(migrated).records
+    assert records == [
+        {"_id": 1, "Art": "Stieleiche", "Jahr": 1990, "Tag": "2024-03-01"},
+        {"_id": 2, "Art": "Winterlinde", "Jahr": None, "Tag": None},
+        {"_id": 7, "Art": "Bergahorn", "Jahr": 2001, "Tag": "2024-03-03"},
+    ]
+    assert datastore.search_table(migrated, q="winterlinden").total == 1
+    assert "opendata_datastorerow" not in connection.introspection.table_names()
+
+
+def _migrate_to_latest() -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
