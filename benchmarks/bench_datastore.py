@@ -19,8 +19,9 @@ organisation, one dataset and a distribution whose upload is that file. Then:
    the German values converted by SQL in an ``INSERT … SELECT`` from the text
    table); rows/s of each, and the ratio of the DataStore load to them.
 3. **Search**: ``datastore_search`` through Django's test client (CKAN Action API,
-   the whole request path, no network), each query ``--repeat`` times after a
-   warm-up, p50/p95: the first page (limit 100), a filter on a column, a sort by a
+   the whole request path, no network), then the same queries as
+   ``datastore.search_table`` in-process (the database's share without the
+   request path), each query ``--repeat`` times after a warm-up, p50/p95: the first page (limit 100), a filter on a column, a sort by a
    column (descending), a word (``q``), a deep page (offset 900 000 or the last
    hundred rows), and ``include_total`` as CKAN does by default.
 
@@ -250,6 +251,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     for label, params in queries.items():
         timed(f"datastore_search {label}", search(**params), args.repeat)
+    # The same queries without the HTTP request path (datastore.search_table in-process): the database's share.
+    table.refresh_from_db()
+    for label, params in queries.items():
+        options = dict(params)
+        options["include_total"] = bool(options.get("include_total", True))
+        timed(f"search_table {label}", lambda o=options: datastore.search_table(table, **o), args.repeat)
     return 0
 
 

@@ -76,9 +76,15 @@ def datastore_search(ctx: Context) -> Any:
         "fields": _json_param(ctx, "fields"),
         "sort": ctx.get("sort"),
     }
+    threshold = ctx.get("total_estimation_threshold")
     try:
         result = datastore.search_table(
-            table, limit=limit, offset=offset, include_total=ctx.boolean("include_total", True), **query
+            table,
+            limit=limit,
+            offset=offset,
+            include_total=ctx.boolean("include_total", True),
+            estimate_above=None if threshold in (None, "") else ctx.integer("total_estimation_threshold", 0),
+            **query,
         )
     except datastore.DatastoreError as error:
         raise _fail(error) from None
@@ -107,7 +113,7 @@ def datastore_search(ctx: Context) -> Any:
             body[key] = query[key]
     if result.total is not None:
         body["total"] = result.total
-        body["total_was_estimated"] = False
+        body["total_was_estimated"] = result.estimated
     return body
 
 

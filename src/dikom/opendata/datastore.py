@@ -484,6 +484,7 @@ class Result:
     total: int | None
     limit: int
     offset: int
+    estimated: bool = False
 
 
 def _index(table: DatastoreTable, name: Any, param: str) -> int:
@@ -544,8 +545,13 @@ def search_table(
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
     include_total: bool = True,
+    estimate_above: int | None = None,
 ) -> Result:
-    """CKAN's ``datastore_search`` over ``table``."""
+    """CKAN's ``datastore_search`` over ``table``.
+
+    The total is the table's known row count without conditions, else counted; with ``estimate_above``
+    (CKAN's ``total_estimation_threshold``) PostgreSQL's estimate is given instead when it is higher.
+    """
     target = physical(table)
     query = sql.Query()
     _filter(table, target, query, filters)
@@ -569,11 +575,17 @@ def search_table(
         query.columns = [None if n == "_id" else _index(table, n, "fields") for n in names]
         chosen = [id_field if i is None else table.fields[i] for i in query.columns]
     _sort(table, query, sort)
-    total = sql.count(target, query) if include_total else None
+    total, estimated = None, False
+    if include_total and estimate_above is not None and query.where:
+        guess = sql.estimate(target, query)
+        if guess is not None and guess > estimate_above:
+            total, estimated = guess, True
+    if include_total and total is None:
+        total = sql.count(target, query)
     rows = sql.page(target, query, limit, offset)
     keys = [f["id"] for f in chosen]
     records = [dict(zip(keys, row, strict=True)) for row in rows]
-    return Result(fields=chosen, records=records, total=total, limit=limit, offset=offset)
+    return Result(fields=chosen, records=records, total=total, limit=limit, offset=offset, estimated=estimated)
 
 
 def iterate_rows(table: DatastoreTable, **query: Any) -> Iterator[dict[str, Any]]:

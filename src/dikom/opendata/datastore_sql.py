@@ -383,6 +383,17 @@ def count(table: Physical, query: Query) -> int:
         return int(cursor.fetchone()[0])
 
 
+def estimate(table: Physical, query: Query) -> int | None:
+    """PostgreSQL's planner estimate of the matching rows (CKAN's ``total_estimation_threshold``); None on SQLite."""
+    if not table.postgres:
+        return None
+    with table.connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {table.quoted()}{_where(query)}", query.params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
 def page(table: Physical, query: Query, limit: int, offset: int) -> list[list[Any]]:
     """The rows of one page, each ``[_id or value, …]`` as ``query.columns`` asks."""
     selected = ", ".join("_id" if i is None else column(i) for i in query.columns) or "_id"
