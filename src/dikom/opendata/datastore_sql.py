@@ -251,7 +251,12 @@ def build_indexes(table: Physical, indexable: Sequence[bool]) -> set[int]:
             indexed.add(index)
         if table.postgres:
             cursor.execute(f'CREATE INDEX "{table.name}_q" ON {table.quoted()} USING gin (_search)')
-        cursor.execute(f"ANALYZE {table.quoted()}")
+        if table.postgres and table.connection.get_autocommit():
+            # Also marks the pages all-visible, so that counts of a filter or of q need not visit the rows
+            # (index-only and bitmap scans); VACUUM cannot run inside a transaction (migrations: ANALYZE only).
+            cursor.execute(f"VACUUM (ANALYZE) {table.quoted()}")
+        else:
+            cursor.execute(f"ANALYZE {table.quoted()}")
         if table.postgres:
             cursor.execute("RESET maintenance_work_mem")
     return indexed
