@@ -197,3 +197,15 @@ def _migrate_to_latest() -> None:
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_a_file_that_changes_encoding_midway_says_why_through_the_api(client, org_a) -> None:
+    # UTF-8 for the first 64 KB (the sample), then a Windows-1252 byte: no guess is safe, the file says so.
+    content = ("Ort,Anzahl\n" + "Fulda,1\n" * 10_000).encode() + "Gießen,2\n".encode("cp1252")
+    resource = upload(org_a, "gemischt", content)
+    table = DatastoreTable.objects.get(resource=resource)
+    assert table.state == DatastoreTable.State.FAILED and table.db_table == ""
+    body = client.get("/api/3/action/datastore_search", {"resource_id": str(resource.uuid)}).json()
+    assert body["success"] is False and body["error"]["__type"] == "Not Found Error"
+    assert table.message in body["error"]["message"]
+    assert client.get(f"/opendata/datastore/{resource.uuid}/download.csv").status_code == 404
