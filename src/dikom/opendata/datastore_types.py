@@ -11,13 +11,13 @@ file never meets a cell its column's type refuses. Pure functions, no database.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 from django.utils.translation import gettext_lazy
 
-from dikom.opendata import search, tabular
+from dikom.opendata import tabular
 
 TYPES = ("text", "int", "numeric", "date", "timestamp", "bool", "json")
 TYPE_ALIASES = {
@@ -34,7 +34,6 @@ TYPE_ALIASES = {
     "string": "text",
     "varchar": "text",
 }
-MAX_SEARCH_CHARS = 4000
 # The types a publisher may choose for a column of a file's table.
 COLUMN_TYPES = (
     ("text", gettext_lazy("Text")),
@@ -209,11 +208,6 @@ def convert_value(value: Any, kind: str, column: str) -> Any:
     if "\x00" in text:
         raise DatastoreError("records", f'NUL character in column "{column[:40]}"')
     return text[: tabular.MAX_CELL_CHARS]
-
-
-def row_search_text(values: Iterable[Any]) -> str:
-    text = search.index_text(*(str(v) for v in values if isinstance(v, str)))
-    return text[:MAX_SEARCH_CHARS]
 
 
 # --- loading cells into typed columns ------------------------------------------------------------
