@@ -549,6 +549,28 @@ def _queue_datastore(resource: Resource) -> None:
     transaction.on_commit(lambda: load_datastore.enqueue(table_id))
 
 
+def correct_datastore_types(table: Any, types: dict[str, str], *, actor: Any = None) -> dict[str, str]:
+    """The publisher corrects column types ``{field id: type}``: the table is rebuilt with them.
+
+    A file's table is read again from the file by the task worker (a value that does not fit keeps the
+    old table, and its message says which); a table created through the API is converted at once.
+    Returns the changes; raises ``datastore.DatastoreError`` for an unknown field or type.
+    """
+    from dikom.opendata import datastore
+    from dikom.opendata.tasks import load_datastore
+
+    changes = datastore.check_types(table, types)
+    if not changes:
+        return {}
+    if table.source == "file":
+        table_id = table.pk
+        transaction.on_commit(lambda: load_datastore.enqueue(table_id, changes))
+    else:
+        datastore.rebuild_with_types(table, changes)
+    record(table.resource.dataset, "datastore_types", actor)
+    return changes
+
+
 def count_download(resource: Resource) -> None:
     from django.db.models import F
 

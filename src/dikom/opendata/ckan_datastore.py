@@ -49,8 +49,9 @@ def _resource(ctx: Context, key: str = "resource_id") -> Resource:
 
 
 def _table(resource: Resource) -> DatastoreTable:
+    """The resource's table in place; while a new file is read, the previous table still answers."""
     table = DatastoreTable.objects.filter(resource=resource).first()
-    if table is None or table.state != DatastoreTable.State.DONE:
+    if table is None or not table.db_table or table.state == DatastoreTable.State.FAILED:
         message = f'Resource "{resource.uuid}" was not found in the DataStore.'
         if table is not None and table.state == DatastoreTable.State.FAILED:
             message += f" {table.message}"
@@ -75,9 +76,15 @@ def datastore_search(ctx: Context) -> Any:
         "fields": _json_param(ctx, "fields"),
         "sort": ctx.get("sort"),
     }
+    threshold = ctx.get("total_estimation_threshold")
     try:
         result = datastore.search_table(
-            table, limit=limit, offset=offset, include_total=ctx.boolean("include_total", True), **query
+            table,
+            limit=limit,
+            offset=offset,
+            include_total=ctx.boolean("include_total", True),
+            estimate_above=None if threshold in (None, "") else ctx.integer("total_estimation_threshold", 0),
+            **query,
         )
     except datastore.DatastoreError as error:
         raise _fail(error) from None
@@ -106,7 +113,7 @@ def datastore_search(ctx: Context) -> Any:
             body[key] = query[key]
     if result.total is not None:
         body["total"] = result.total
-        body["total_was_estimated"] = False
+        body["total_was_estimated"] = result.estimated
     return body
 
 

@@ -1,225 +1,73 @@
 """The DataStore: CSV/XLSX distributions as typed, queryable tables (CKAN's ``datastore_*`` actions).
 
-A table (``DatastoreTable``) belongs to one distribution; its records are
-``DatastoreRow`` rows whose ``data`` is a JSON object (column → typed value),
-the same on SQLite and PostgreSQL. Uploaded CSV/XLSX files are read in a
-background task (``tasks.load_datastore``) in two passes over the file: the
-first decides each column's type (``int``, ``numeric``, ``date``,
-``timestamp``, else ``text``; German decimal commas and dates ``31.12.2024``
-included), the second stores typed rows in batches and reports progress in
-``row_count``. A file that cannot be read keeps its download; the table says
-why it has none (``state`` failed, ``message`` in German).
+Each distribution's data lives in a real table of its own with typed columns
+(``datastore_sql``: ``COPY`` on PostgreSQL, ``executemany`` on SQLite); its
+``DatastoreTable`` row holds the CKAN field ids and types, the live table's
+name, and state and progress of a load.
 
-Queries (``search``) filter on JSON keys (``filters``: value or list of values,
-compared as the column's type), search the row's folded words (``q``, as the
-portal search does), sort by columns and page with limit/offset.
+Loading an upload (``load_from_upload``, run by ``tasks.load_datastore``): the
+types are guessed from the first ``SAMPLE_ROWS`` rows; then the whole file is
+read once, every cell checked against its column's type while it streams into
+a *new* table. A cell the sample did not foresee stops that attempt: the types
+are then guessed from the whole file (a column with mixed values becomes
+``text``) and the file is loaded again — no row or value is dropped. Indexes
+follow the load. The new table then replaces the old one in one transaction,
+so readers see either the old or the new data, never a half-loaded table. A
+file that cannot be read keeps its download and the table says why it has none
+(``state`` failed, ``message`` in German). The publisher may correct the types
+(``correct_types``): the table is rebuilt with them, or, if a value does not
+fit, stays as it was and the message names the value.
+
+Queries (``search_table``) translate CKAN's filters, ``q`` (the folded German
+words of the text columns, as the portal search folds them), fields, sort and
+paging into SQL over the table's own columns and indexes.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from typing import IO, Any
 
-from django.db import transaction
-from django.db.models import Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db import DatabaseError, transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
+from dikom.opendata import datastore_sql as sql
 from dikom.opendata import search, tabular
-from dikom.opendata.models import DatastoreRow, DatastoreTable, Resource
+from dikom.opendata.datastore_types import (
+    COLUMN_TYPES,
+    TYPE_ALIASES,
+    TYPES,
+    ColumnGuess,
+    DatastoreError,
+    Mismatch,
+    convert_text,
+    convert_value,
+    loader,
+)
+from dikom.opendata.models import DatastoreTable, Resource
+
+__all__ = ["ColumnGuess", "DatastoreError", "convert_text", "convert_value"]
 
 TABLE_FORMATS = {"CSV", "TSV", "XLSX"}
-TYPES = ("text", "int", "numeric", "date", "timestamp", "bool", "json")
-TYPE_ALIASES = {
-    "int4": "int",
-    "int8": "int",
-    "integer": "int",
-    "bigint": "int",
-    "float": "numeric",
-    "float8": "numeric",
-    "double precision": "numeric",
-    "number": "numeric",
-    "boolean": "bool",
-    "timestamptz": "timestamp",
-    "string": "text",
-    "varchar": "text",
-}
-BATCH = 2000
 MAX_LIMIT = 32000  # CKAN's ckan.datastore.search.rows_max
 DEFAULT_LIMIT = 100
-MAX_SEARCH_CHARS = 4000
-
-LEADING_ZERO_RE = re.compile(r"^[+-]?0\d")
-INT_RE = re.compile(r"^[+-]?\d{1,15}$")
-NUM_DE_RE = re.compile(r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$")
-NUM_EN_RE = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
-DATE_DE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-DATE_ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-TIMESTAMP_DE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$")
-TIMESTAMP_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
+SAMPLE_ROWS = 10_000
+CHUNK_ROWS = 100_000  # rows per COPY statement / SQLite transaction; progress is reported between chunks
+MAX_ATTEMPTS = 4
 
 
-class DatastoreError(ValueError):
-    """A request the DataStore refuses; ``field`` names the parameter (for CKAN's Validation Error)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+def physical(table: DatastoreTable) -> sql.Physical:
+    return sql.Physical(
+        table.db_table, [f["type"] for f in table.fields], row_count=table.row_count, last_id=table.last_id
+    )
 
 
-# --- reading values -------------------------------------------------------------------------------
-
-
-def _date(text: str) -> date | None:
-    match = DATE_DE_RE.match(text)
-    try:
-        if match:
-            return date(int(match[3]), int(match[2]), int(match[1]))
-        match = DATE_ISO_RE.match(text)
-        if match:
-            return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None
-    return None
-
-
-def _timestamp(text: str) -> datetime | None:
-    match = TIMESTAMP_DE_RE.match(text)
-    try:
-        if match:
-            return datetime(  # noqa: DTZ001 - local wall-clock times as the file states them
-                int(match[3]), int(match[2]), int(match[1]), int(match[4]), int(match[5]), int(match[6] or 0)
-            )
-        if TIMESTAMP_ISO_RE.match(text):
-            return datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
-    except ValueError:
-        return None
-    return None
-
-
-def _number(text: str, german: bool) -> float:
-    if german:
-        return float(text.replace(".", "").replace(",", "."))
-    return float(text.replace(",", ""))
-
-
-class ColumnGuess:
-    """The types a column's values still allow; every non-empty value removes those it contradicts."""
-
-    def __init__(self) -> None:
-        self.candidates = {"int", "num_de", "num_en", "date", "timestamp"}
-        self.seen = False
-
-    def add(self, raw: str) -> None:
-        text = raw.strip()
-        if not text or not self.candidates:
-            return
-        self.seen = True
-        if LEADING_ZERO_RE.match(text):
-            # Postcodes, AGS and other keys ("06631009") are text: a number would lose the zero.
-            self.candidates -= {"int", "num_de", "num_en"}
-        checks = {
-            "int": lambda t: bool(INT_RE.match(t)),
-            "num_de": lambda t: bool(NUM_DE_RE.match(t)),
-            "num_en": lambda t: bool(NUM_EN_RE.match(t)),
-            "date": lambda t: _date(t) is not None,
-            "timestamp": lambda t: _timestamp(t) is not None,
-        }
-        self.candidates = {c for c in self.candidates if checks[c](text)}
-
-    def result(self, prefer_german: bool) -> str:
-        if not self.seen:
-            return "text"
-        if "int" in self.candidates:
-            return "int"
-        if "num_de" in self.candidates and ("num_en" not in self.candidates or prefer_german):
-            return "numeric:de"
-        if "num_en" in self.candidates:
-            return "numeric:en"
-        if "date" in self.candidates:
-            return "date"
-        if "timestamp" in self.candidates:
-            return "timestamp"
-        return "text"
-
-
-def convert_text(raw: str, kind: str) -> Any:
-    """A cell read from a file → the stored JSON value of its column's (guessed) type."""
-    text = raw.strip()
-    if not text:
-        return None
-    if kind == "int":
-        return int(text)
-    if kind.startswith("numeric"):
-        return _number(text, kind.endswith(":de"))
-    if kind == "date":
-        found = _date(text)
-        return found.isoformat() if found else None
-    if kind == "timestamp":
-        stamp = _timestamp(text)
-        return stamp.isoformat() if stamp else None
-    return raw
-
-
-def convert_value(value: Any, kind: str, column: str) -> Any:
-    """A value from the API (JSON) → the stored value of a column of type ``kind``; DatastoreError if it is not one."""
-    if value is None or value == "":
-        return None
-    try:
-        if kind == "int":
-            if isinstance(value, bool):
-                raise ValueError
-            number = int(value) if not isinstance(value, float) or value.is_integer() else None
-            if number is None:
-                raise ValueError
-            return number
-        if kind == "numeric":
-            if isinstance(value, bool):
-                raise ValueError
-            result = float(value)
-            if result != result or result in (float("inf"), float("-inf")):
-                raise ValueError
-            return result
-        if kind == "date":
-            found = _date(str(value))
-            if found is None:
-                raise ValueError
-            return found.isoformat()
-        if kind == "timestamp":
-            stamp = _timestamp(str(value))
-            if stamp is None:
-                day = _date(str(value))
-                if day is None:
-                    raise ValueError
-                stamp = datetime(day.year, day.month, day.day)  # noqa: DTZ001 - a date as given
-            return stamp.isoformat()
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            if str(value).lower() in ("true", "1", "ja", "yes"):
-                return True
-            if str(value).lower() in ("false", "0", "nein", "no"):
-                return False
-            raise ValueError
-        if kind == "json":
-            return value
-    except (TypeError, ValueError, OverflowError):
-        raise DatastoreError(
-            "records", f'"{str(value)[:40]}" is not a valid value of type {kind} (column "{column[:40]}")'
-        ) from None
-    text = value if isinstance(value, str) else str(value)
-    if "\x00" in text:
-        raise DatastoreError("records", f'NUL character in column "{column[:40]}"')
-    return text[: tabular.MAX_CELL_CHARS]
-
-
-def row_search_text(values: Iterable[Any]) -> str:
-    text = search.index_text(*(str(v) for v in values if isinstance(v, str)))
-    return text[:MAX_SEARCH_CHARS]
+def drop_physical(table: DatastoreTable) -> None:
+    """The distribution's table is gone (``post_delete`` of ``DatastoreTable``, see ``apps.py``)."""
+    sql.drop(table.db_table)
 
 
 # --- loading an uploaded file ---------------------------------------------------------------------
@@ -229,68 +77,253 @@ def supports(resource: Resource) -> bool:
     return bool(resource.upload) and resource.format.upper() in TABLE_FORMATS
 
 
-def _open_table(resource: Resource) -> tuple[Any, tabular.Table]:
+def _open_table(resource: Resource) -> tuple[IO[bytes], tabular.Table]:
     handle = resource.upload.open("rb")
     try:
-        return handle, tabular.read_table(handle, resource.format)
+        # The storage's own file object: FieldFile's proxies cost a call per line read.
+        return handle, tabular.read_table(getattr(handle, "file", handle), resource.format)
     except BaseException:
         handle.close()
         raise
 
 
-def load_from_upload(table: DatastoreTable) -> DatastoreTable:
-    """Read the distribution's file into ``table`` (two passes); on failure the table says why and holds no rows."""
-    resource = table.resource
-    DatastoreTable.objects.filter(pk=table.pk).update(state=DatastoreTable.State.RUNNING, row_count=0, message="")
-    DatastoreRow.objects.filter(table=table).delete()
-    try:
-        handle, parsed = _open_table(resource)
-        with handle:
-            guesses = [ColumnGuess() for _column in parsed.columns]
-            for row in parsed.rows:
-                for guess, cell in zip(guesses, row, strict=False):
-                    guess.add(cell)
-        prefer_german = parsed.separator in (";", "\t") or parsed.encoding == "cp1252"
-        kinds = [guess.result(prefer_german) for guess in guesses]
-        handle, parsed = _open_table(resource)
-        with handle:
-            count = _store_rows(table, parsed.columns, kinds, parsed.rows)
-    except tabular.Unreadable as error:
-        return _failed(table, error.message)
-    except (OSError, ValueError) as error:
-        return _failed(table, _("The file cannot be read: %(error)s") % {"error": str(error)[:100]})
-    fields = [{"id": column, "type": kind.split(":")[0]} for column, kind in zip(parsed.columns, kinds, strict=True)]
-    DatastoreTable.objects.filter(pk=table.pk).update(
-        state=DatastoreTable.State.DONE, fields=fields, row_count=count, source="file", message=""
-    )
-    table.refresh_from_db()
-    return table
+class TypeConflict(Exception):
+    """A value does not fit a type the publisher chose; ``message`` says which (German)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
-def _failed(table: DatastoreTable, message: str) -> DatastoreTable:
-    DatastoreRow.objects.filter(table=table).delete()
-    DatastoreTable.objects.filter(pk=table.pk).update(
-        state=DatastoreTable.State.FAILED, message=message, row_count=0, fields=[]
-    )
-    table.refresh_from_db()
-    return table
+@dataclass
+class Loaded:
+    fields: list[dict[str, str]]
+    count: int
+    notes: list[str]
+    overrides: dict[str, str]
 
 
-def _store_rows(table: DatastoreTable, columns: list[str], kinds: list[str], rows: Iterator[list[str]]) -> int:
-    batch: list[DatastoreRow] = []
-    count = 0
+def _guess(columns: list[str], rows: Any, prefer_german: bool) -> list[str]:
+    guesses = [ColumnGuess() for _column in columns]
     for row in rows:
-        count += 1
-        data = {column: convert_text(cell, kind) for column, kind, cell in zip(columns, kinds, row, strict=False)}
-        batch.append(DatastoreRow(table=table, number=count, data=data, search_text=row_search_text(row)))
-        if len(batch) >= BATCH:
-            DatastoreRow.objects.bulk_create(batch)
-            batch = []
-            # Visible progress for the dataset page.
-            DatastoreTable.objects.filter(pk=table.pk).update(row_count=count)
-    if batch:
-        DatastoreRow.objects.bulk_create(batch)
-    return count
+        for guess, cell in zip(guesses, row, strict=False):
+            guess.add(cell)
+    return [guess.result(prefer_german) for guess in guesses]
+
+
+def _rows(
+    parsed: tabular.Table, kinds: list[str], long_text: list[bool], start: list[list[str]]
+) -> Iterator[tuple[Any, ...]]:
+    """``(_id, value…, words)`` per row; ``Mismatch`` for a cell its column's type refuses."""
+    convert = [loader(kind, index, long_text) for index, kind in enumerate(kinds)]
+    text_columns = [index for index, kind in enumerate(kinds) if kind == "text"]
+    words = sql.WordCache()
+    for number, row in enumerate(itertools.chain(start, parsed.rows), start=1):
+        values = [fn(cell) for fn, cell in zip(convert, row, strict=True)]
+        yield (number, *values, words.words([row[i] for i in text_columns]))
+
+
+def _fill(table: sql.Physical, rows: Iterator[tuple[Any, ...]], progress: DatastoreTable) -> int:
+    """Stream ``rows`` into the new table in chunks, reporting progress between them."""
+    total = 0
+    while True:
+        chunk = itertools.islice(rows, CHUNK_ROWS)
+        if table.postgres:
+            done = sql.copy_rows(table, chunk)
+        else:
+            with transaction.atomic():
+                done = sql.insert_rows(table, chunk)
+        total += done
+        DatastoreTable.objects.filter(pk=progress.pk).update(loaded_rows=total)
+        if done < CHUNK_ROWS:
+            return total
+
+
+def _chosen(kind: str | None, prefer_german: bool) -> str | None:
+    if kind == "numeric":
+        return "numeric:de" if prefer_german else "numeric:en"
+    return kind
+
+
+def _load_file(table: DatastoreTable, name: str, overrides: dict[str, str], strict: bool) -> Loaded:
+    """Read the upload into the new table ``name``. ``strict``: a type the publisher chose must fit every value."""
+    resource = table.resource
+    handle, parsed = _open_table(resource)
+    try:
+        sample = list(itertools.islice(parsed.rows, SAMPLE_ROWS))
+        prefer_german = parsed.separator in (";", "\t") or parsed.encoding == "cp1252"
+        columns = parsed.columns
+        guessed = _guess(columns, sample, prefer_german)
+        whole_file_guessed = len(sample) < SAMPLE_ROWS
+        notes: list[str] = []
+        for _attempt in range(len(columns) + 3):
+            kinds = [_chosen(overrides.get(c), prefer_german) or guessed[i] for i, c in enumerate(columns)]
+            long_text = [False] * len(columns)
+            target = sql.Physical(name, [k.split(":")[0] for k in kinds])
+            sql.create(target, with_key=False)
+            try:
+                count = _fill(target, _rows(parsed, kinds, long_text, sample), table)
+                break
+            except Mismatch as error:
+                sql.drop(name)
+                column = columns[error.index]
+                if column in overrides:
+                    message = _('The value "%(value)s" in column "%(column)s" is not of the type %(type)s.') % {
+                        "value": error.value[:60],
+                        "column": column[:60],
+                        "type": overrides[column],
+                    }
+                    if strict:
+                        raise TypeConflict(message) from None
+                    notes.append(message)
+                    overrides.pop(column)
+                elif whole_file_guessed:  # pragma: no cover - the whole file's guess fits its every cell
+                    guessed[error.index] = "text"
+                else:
+                    # The sample misled: the types of the whole file decide (a mixed column becomes text).
+                    handle.close()
+                    handle, parsed = _open_table(resource)
+                    guessed = _guess(columns, parsed.rows, prefer_german)
+                    whole_file_guessed = True
+                handle.close()
+                handle, parsed = _open_table(resource)
+                sample = []
+        else:  # pragma: no cover
+            raise tabular.Unreadable(_("The types of the columns could not be determined."))
+        ragged = parsed.ragged
+    finally:
+        handle.close()
+    if ragged["long"]:
+        notes.append(
+            _(
+                "%(rows)d rows have more cells than the header line (the first in line %(line)d); "
+                "the extra cells are not in the table."
+            )
+            % {"rows": ragged["long"], "line": ragged["first_long"]}
+        )
+    sql.build_indexes(target, [not long for long in long_text])
+    fields = [{"id": column, "type": kind.split(":")[0]} for column, kind in zip(columns, kinds, strict=True)]
+    return Loaded(fields=fields, count=count, notes=notes, overrides=overrides)
+
+
+def _start(table: DatastoreTable) -> tuple[int, str]:
+    DatastoreTable.objects.filter(pk=table.pk).update(
+        generation=F("generation") + 1, state=DatastoreTable.State.RUNNING, loaded_rows=0
+    )
+    table.refresh_from_db(fields=["generation"])
+    return table.generation, sql.table_name(table.resource.uuid, table.generation)
+
+
+def load_from_upload(table: DatastoreTable, *, corrections: dict[str, str] | None = None) -> DatastoreTable:
+    """Read the distribution's file into a new table and put it in place of the old one.
+
+    On failure the table says why and holds no rows. With ``corrections`` (``{field id: type}``, the
+    publisher's) a value that does not fit keeps the old table, and the message says which value.
+    """
+    previous_state = table.state
+    generation, name = _start(table)
+    overrides = {**(table.type_overrides or {}), **(corrections or {})}
+    try:
+        loaded = _load_file(table, name, overrides, strict=corrections is not None)
+    except TypeConflict as error:
+        sql.drop(name)
+        DatastoreTable.objects.filter(pk=table.pk, generation=generation).update(
+            state=previous_state if table.db_table else DatastoreTable.State.FAILED,
+            message=_("The column types were not changed: %(reason)s") % {"reason": error.message},
+            loaded_rows=table.row_count,
+        )
+        table.refresh_from_db()
+        return table
+    except tabular.Unreadable as error:
+        return _failed(table, generation, name, error.message)
+    except (OSError, ValueError, DatabaseError) as error:
+        return _failed(table, generation, name, _("The file cannot be read: %(error)s") % {"error": str(error)[:100]})
+    return _swap(table, generation, name, loaded, source="file")
+
+
+def _swap(table: DatastoreTable, generation: int, name: str, loaded: Loaded, *, source: str) -> DatastoreTable:
+    with transaction.atomic():
+        current = DatastoreTable.objects.select_for_update().get(pk=table.pk)
+        if current.generation != generation:
+            # A newer upload or correction started meanwhile; it will put its own table in place.
+            sql.drop(name)
+            return current
+        old = current.db_table
+        current.db_table = name
+        current.fields = loaded.fields
+        current.row_count = current.loaded_rows = current.last_id = loaded.count
+        current.state = DatastoreTable.State.DONE
+        current.message = " ".join(loaded.notes)
+        current.source = source
+        current.type_overrides = loaded.overrides
+        current.save()
+        if old and old != name:
+            sql.drop(old)
+    return current
+
+
+def _failed(table: DatastoreTable, generation: int, name: str, message: str) -> DatastoreTable:
+    sql.drop(name)
+    with transaction.atomic():
+        current = DatastoreTable.objects.select_for_update().get(pk=table.pk)
+        if current.generation != generation:
+            return current
+        # The file was replaced: the old file's table no longer describes the distribution.
+        sql.drop(current.db_table)
+        current.db_table = ""
+        current.state = DatastoreTable.State.FAILED
+        current.message = message
+        current.row_count = current.loaded_rows = current.last_id = 0
+        current.fields = []
+        current.save()
+    return current
+
+
+# --- the publisher corrects the column types --------------------------------------------------------
+
+
+def check_types(table: DatastoreTable, types: dict[str, str]) -> dict[str, str]:
+    """The corrections ``{field id: type}`` that differ from the table's, validated."""
+    known = {f["id"]: f["type"] for f in table.fields}
+    changes: dict[str, str] = {}
+    for name, kind in types.items():
+        if name not in known:
+            raise DatastoreError("fields", f'field "{str(name)[:40]}" not in resource')
+        kind = TYPE_ALIASES.get(str(kind).lower(), str(kind).lower())
+        if known[name] == kind:
+            continue
+        if kind not in dict(COLUMN_TYPES):
+            raise DatastoreError("fields", f'Type "{kind[:20]}" cannot be chosen for a column')
+        changes[name] = kind
+    return changes
+
+
+def rebuild_with_types(table: DatastoreTable, changes: dict[str, str]) -> DatastoreTable:
+    """A table created through the API, rebuilt with other types (the file's tables reload their file)."""
+    generation, name = _start(table)
+    fields = [{"id": f["id"], "type": changes.get(f["id"], f["type"])} for f in table.fields]
+    target = sql.Physical(name, [f["type"] for f in fields])
+    old = physical(table)
+    query = sql.Query(columns=[None, *range(len(fields))], order=[(None, False)])
+    records = sql.page(old, query, max(table.row_count, 1), 0)
+    rows = []
+    try:
+        for record in records:
+            values = [convert_value(v, f["type"], f["id"]) for v, f in zip(record[1:], fields, strict=True)]
+            stored = [sql.to_db(v, f["type"], target.postgres) for v, f in zip(values, fields, strict=True)]
+            rows.append((record[0], *stored, _words(values, fields)))
+    except DatastoreError as error:
+        DatastoreTable.objects.filter(pk=table.pk, generation=generation).update(
+            state=DatastoreTable.State.DONE,
+            message=_("The column types were not changed: %(reason)s") % {"reason": error.message},
+        )
+        table.refresh_from_db()
+        return table
+    sql.create(target, with_key=False)
+    with transaction.atomic():
+        sql.insert_rows(target, iter(rows))
+    sql.build_indexes(target, [True] * len(fields))
+    return _swap(table, generation, name, Loaded(fields, len(rows), [], table.type_overrides or {}), source="api")
 
 
 # --- tables created through the API ----------------------------------------------------------------
@@ -307,7 +340,7 @@ def normalise_fields(raw: Any) -> list[dict[str, str]]:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"].strip():
             raise DatastoreError("fields", "Each field needs an id")
         column = item["id"].strip()[:63]
-        if column.startswith("_") or column in seen:
+        if column.startswith("_") or column in seen or "\x00" in column:
             raise DatastoreError("fields", f'"{column}" is reserved or repeated')
         kind = str(item.get("type") or "text").lower()
         kind = TYPE_ALIASES.get(kind, kind)
@@ -328,12 +361,18 @@ def _records(raw: Any) -> list[dict[str, Any]]:
     return raw
 
 
-def _typed(table: DatastoreTable, record: dict[str, Any]) -> dict[str, Any]:
+def _typed(table: DatastoreTable, record: dict[str, Any]) -> list[Any]:
     kinds = {f["id"]: f["type"] for f in table.fields}
     unknown = [key for key in record if key not in kinds and key != "_id"]
     if unknown:
         raise DatastoreError("records", f'Field "{unknown[0][:40]}" not in the table')
-    return {column: convert_value(record.get(column), kind, column) for column, kind in kinds.items()}
+    return [convert_value(record.get(f["id"]), f["type"], f["id"]) for f in table.fields]
+
+
+def _words(values: list[Any], fields: list[dict[str, str]]) -> str:
+    return sql.WordCache().words(
+        [v for v, f in zip(values, fields, strict=True) if f["type"] == "text" and isinstance(v, str)]
+    )
 
 
 @transaction.atomic
@@ -343,12 +382,17 @@ def create_table(resource: Resource, fields: Any, records: Any, primary_key: Any
     table, _created = DatastoreTable.objects.select_for_update().get_or_create(
         resource=resource, defaults={"state": DatastoreTable.State.DONE, "source": "api"}
     )
+    before = len(table.fields) if table.db_table else 0
+    if not table.db_table:
+        table.fields = []
     known = {f["id"] for f in table.fields}
     table.fields = [*table.fields, *(f for f in new_fields if f["id"] not in known)]
     if not table.fields:
         records_list = _records(records)
         if records_list:
-            table.fields = [{"id": key[:63], "type": "text"} for key in records_list[0] if not key.startswith("_")]
+            table.fields = normalise_fields([{"id": key} for key in records_list[0] if not str(key).startswith("_")])
+    if len(table.fields) > tabular.MAX_COLUMNS:
+        raise DatastoreError("fields", f"At most {tabular.MAX_COLUMNS} fields")
     if primary_key not in (None, "", []):
         keys = [primary_key] if isinstance(primary_key, str) else primary_key
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
@@ -357,19 +401,20 @@ def create_table(resource: Resource, fields: Any, records: Any, primary_key: Any
         if missing:
             raise DatastoreError("primary_key", f'Field "{missing[0][:40]}" not in the table')
         table.primary_key = keys
+    if not table.db_table:
+        table.generation += 1
+        table.db_table = sql.table_name(resource.uuid, table.generation)
+        target = physical(table)
+        sql.create(target, with_key=False)
+        sql.build_indexes(target, [True] * len(table.fields))
+        table.row_count = table.last_id = 0
+    elif len(table.fields) > before:
+        sql.add_columns(physical(table), before)
     table.state = DatastoreTable.State.DONE
     table.message = ""
     table.save()
     upsert(table, records, method="insert")
     return table
-
-
-def _row_with_key(table: DatastoreTable, values: dict[str, Any]) -> DatastoreRow | None:
-    rows: QuerySet[DatastoreRow] = table.rows.all()
-    for index, column in enumerate(table.primary_key):
-        alias = f"pk{index}"
-        rows = rows.alias(**{alias: KeyTransform(column, "data")}).filter(**{alias: values.get(column)})
-    return rows.first()
 
 
 @transaction.atomic
@@ -380,27 +425,37 @@ def upsert(table: DatastoreTable, records: Any, *, method: str = "upsert") -> in
     rows = _records(records)
     if method != "insert" and not table.primary_key:
         raise DatastoreError("method", f'"{method}" needs a table with a primary_key')
-    last = table.rows.order_by("-number").values_list("number", flat=True).first() or 0
-    new: list[DatastoreRow] = []
+    table = DatastoreTable.objects.select_for_update().get(pk=table.pk)
+    target = physical(table)
+    index_of = {f["id"]: i for i, f in enumerate(table.fields)}
+    last = sql.last_id(target)
+    new: list[tuple[Any, ...]] = []
     for position, record in enumerate(rows, start=1):
         try:
             values = _typed(table, record)
         except DatastoreError as error:
             raise DatastoreError(error.field, f"Record {position}: {error.message}") from None
-        existing = _row_with_key(table, values) if method != "insert" else None
+        words = _words(values, table.fields)
+        key = [(index_of[k], values[index_of[k]]) for k in table.primary_key]
+        existing = sql.find_id(target, key) if method != "insert" and key else None
         if existing is not None:
-            existing.data = values
-            existing.search_text = row_search_text(values.values())
-            existing.save(update_fields=["data", "search_text"])
+            sql.update_row(target, existing, values, words)
             continue
         if method == "update":
             raise DatastoreError("records", f"Record {position}: no row with this primary key")
-        if table.primary_key and any(values.get(k) is None for k in table.primary_key):
+        if table.primary_key and any(value is None for _index, value in key):
             raise DatastoreError("records", f"Record {position}: the primary key must not be empty")
         last += 1
-        new.append(DatastoreRow(table=table, number=last, data=values, search_text=row_search_text(values.values())))
-    DatastoreRow.objects.bulk_create(new, batch_size=BATCH)
-    DatastoreTable.objects.filter(pk=table.pk).update(row_count=table.rows.count())
+        new.append(
+            (
+                last,
+                *(sql.to_db(v, f["type"], target.postgres) for v, f in zip(values, table.fields, strict=True)),
+                words,
+            )
+        )
+    sql.insert_rows(target, iter(new))
+    count = sql.row_count(target)
+    DatastoreTable.objects.filter(pk=table.pk).update(row_count=count, loaded_rows=count, last_id=last)
     return len(rows)
 
 
@@ -408,11 +463,14 @@ def upsert(table: DatastoreTable, records: Any, *, method: str = "upsert") -> in
 def delete_rows(table: DatastoreTable, filters: Any) -> int:
     """``datastore_delete``: the rows matching ``filters``, or the whole table without filters."""
     if filters in (None, "", {}):
-        table.delete()
+        table.delete()  # the post_delete signal drops the physical table
         return -1
-    rows = _filtered(table, table.rows.all(), filters)
-    deleted, _detail = rows.delete()
-    DatastoreTable.objects.filter(pk=table.pk).update(row_count=table.rows.count())
+    target = physical(table)
+    query = sql.Query()
+    _filter(table, target, query, filters)
+    deleted = sql.delete_where(target, query)
+    count = sql.row_count(target)
+    DatastoreTable.objects.filter(pk=table.pk).update(row_count=count, loaded_rows=count)
     return deleted
 
 
@@ -426,47 +484,42 @@ class Result:
     total: int | None
     limit: int
     offset: int
+    estimated: bool = False
 
 
-def _column(table: DatastoreTable, name: str, param: str) -> dict[str, str]:
-    for item in table.fields:
+def _index(table: DatastoreTable, name: Any, param: str) -> int:
+    for index, item in enumerate(table.fields):
         if item["id"] == name:
-            return item
+            return index
     raise DatastoreError(param, f'field "{str(name)[:40]}" not in resource')
 
 
-def _filtered(table: DatastoreTable, rows: QuerySet[DatastoreRow], filters: Any) -> QuerySet[DatastoreRow]:
+def _filter(table: DatastoreTable, target: sql.Physical, query: sql.Query, filters: Any) -> None:
     if filters in (None, ""):
-        return rows
+        return
     if not isinstance(filters, dict):
         raise DatastoreError("filters", "Must be an object of field: value")
-    for index, (name, wanted) in enumerate(filters.items()):
+    for name, wanted in filters.items():
+        values = wanted if isinstance(wanted, list) else [wanted]
         if name == "_id":
-            values = wanted if isinstance(wanted, list) else [wanted]
             try:
-                rows = rows.filter(number__in=[int(v) for v in values])
+                query.equals(target, None, [int(v) for v in values[:100]])
             except (TypeError, ValueError):
                 raise DatastoreError("filters", "_id must be a whole number") from None
             continue
-        column = _column(table, name, "filters")
-        values = wanted if isinstance(wanted, list) else [wanted]
+        index = _index(table, name, "filters")
+        kind = table.fields[index]["type"]
         try:
-            typed = [convert_value(v, column["type"], name) for v in values[:100]]
+            typed = [convert_value(v, kind, name) for v in values[:100]]
         except DatastoreError as error:
             raise DatastoreError("filters", error.message) from None
-        alias = f"f{index}"
-        rows = rows.alias(**{alias: KeyTransform(name, "data")})
-        condition = Q()
-        for value in typed:
-            condition |= Q(**{f"{alias}__isnull": True}) if value is None else Q(**{alias: value})
-        rows = rows.filter(condition)
-    return rows
+        query.equals(target, index, typed)
 
 
-def _ordering(table: DatastoreTable, rows: QuerySet[DatastoreRow], sort: Any) -> tuple[QuerySet[DatastoreRow], list]:
-    order: list[Any] = []
+def _sort(table: DatastoreTable, query: sql.Query, sort: Any) -> None:
     if sort in (None, ""):
-        return rows, ["number"]
+        query.order = [(None, False)]
+        return
     if not isinstance(sort, str):
         raise DatastoreError("sort", "Must be a text like 'field asc, other desc'")
     for part in (p.strip() for p in sort.split(",")):
@@ -476,13 +529,10 @@ def _ordering(table: DatastoreTable, rows: QuerySet[DatastoreRow], sort: Any) ->
         name, direction = (bits[0].strip().strip('"'), bits[1].lower()) if len(bits) == 2 else (part.strip('"'), "asc")
         if direction not in ("asc", "desc"):
             name, direction = part.strip('"'), "asc"
-        if name == "_id":
-            order.append("-number" if direction == "desc" else "number")
-            continue
-        _column(table, name, "sort")
-        expression = KeyTransform(name, "data")
-        order.append(expression.desc(nulls_last=True) if direction == "desc" else expression.asc(nulls_last=True))
-    return rows, [*order, "number"]
+        index = None if name == "_id" else _index(table, name, "sort")
+        query.order.append((index, direction == "desc"))
+    if not query.order:
+        query.order = [(None, False)]
 
 
 def search_table(
@@ -495,39 +545,47 @@ def search_table(
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
     include_total: bool = True,
+    estimate_above: int | None = None,
 ) -> Result:
-    """CKAN's ``datastore_search`` over ``table``."""
-    rows = _filtered(table, table.rows.all(), filters)
+    """CKAN's ``datastore_search`` over ``table``.
+
+    The total is the table's known row count without conditions, else counted; with ``estimate_above``
+    (CKAN's ``total_estimation_threshold``) PostgreSQL's estimate is given instead when it is higher.
+    """
+    target = physical(table)
+    query = sql.Query()
+    _filter(table, target, query, filters)
     if isinstance(q, str) and q.strip():
-        for stem in search.query_stems(q):
-            rows = rows.filter(search_text__contains=f" {stem}")
+        stems = search.query_stems(q)
+        if stems:
+            query.words(target, stems)
     elif isinstance(q, dict):
-        for index, (name, text) in enumerate(q.items()):
-            _column(table, name, "q")
-            alias = f"q{index}"
-            rows = rows.alias(**{alias: KeyTextTransform(name, "data")}).filter(
-                **{f"{alias}__icontains": str(text)[:200]}
-            )
+        for name, text in q.items():
+            query.contains(target, _index(table, name, "q"), str(text)[:200])
     elif q not in (None, ""):
         raise DatastoreError("q", "Must be a text or an object of field: text")
-    all_fields = [{"id": "_id", "type": "int"}, *table.fields]
+    id_field = {"id": "_id", "type": "int"}
     if fields in (None, "", []):
-        chosen = all_fields
+        chosen = [id_field, *table.fields]
+        query.columns = [None, *range(len(table.fields))]
     else:
         names = [f.strip() for f in fields.split(",")] if isinstance(fields, str) else fields
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise DatastoreError("fields", "Must be a list of field names")
-        chosen = [{"id": "_id", "type": "int"} if n == "_id" else _column(table, n, "fields") for n in names]
-    rows, order = _ordering(table, rows, sort)
-    total = rows.count() if include_total else None
-    page = rows.order_by(*order).values_list("number", "data")[offset : offset + limit]
-    records = []
-    for number, data in page:
-        record = {}
-        for item in chosen:
-            record[item["id"]] = number if item["id"] == "_id" else data.get(item["id"])
-        records.append(record)
-    return Result(fields=chosen, records=records, total=total, limit=limit, offset=offset)
+        query.columns = [None if n == "_id" else _index(table, n, "fields") for n in names]
+        chosen = [id_field if i is None else table.fields[i] for i in query.columns]
+    _sort(table, query, sort)
+    total, estimated = None, False
+    if include_total and estimate_above is not None and query.where:
+        guess = sql.estimate(target, query)
+        if guess is not None and guess > estimate_above:
+            total, estimated = guess, True
+    if include_total and total is None:
+        total = sql.count(target, query)
+    rows = sql.page(target, query, limit, offset)
+    keys = [f["id"] for f in chosen]
+    records = [dict(zip(keys, row, strict=True)) for row in rows]
+    return Result(fields=chosen, records=records, total=total, limit=limit, offset=offset, estimated=estimated)
 
 
 def iterate_rows(table: DatastoreTable, **query: Any) -> Iterator[dict[str, Any]]:

@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dikom.opendata import access, actions
+from dikom.opendata.datastore_types import COLUMN_TYPES, DatastoreError
 from dikom.opendata.forms import DatasetForm, ResourceForm
-from dikom.opendata.models import Dataset, Organization
+from dikom.opendata.models import Dataset, DatastoreTable, Organization
 
 
 def _writable(request: HttpRequest) -> list[Organization]:
@@ -79,8 +80,37 @@ def edit(request: HttpRequest, name: str) -> HttpResponse:
             "dataset": dataset,
             "resource_form": ResourceForm(),
             "revisions": dataset.revisions.all()[:20],
+            "tables": _tables(dataset),
+            "type_choices": COLUMN_TYPES,
         },
     )
+
+
+def _tables(dataset: Dataset) -> list[DatastoreTable]:
+    return list(
+        DatastoreTable.objects.filter(resource__dataset=dataset, state=DatastoreTable.State.DONE).select_related(
+            "resource"
+        )
+    )
+
+
+@login_required
+@require_POST
+def datastore_types(request: HttpRequest, name: str, resource_id: str) -> HttpResponse:
+    """The publisher corrects the column types of a DataStore table (``actions.correct_datastore_types``)."""
+    dataset = _own_dataset(request, name)
+    table = get_object_or_404(DatastoreTable, resource__uuid=resource_id, resource__dataset=dataset)
+    types = {f["id"]: request.POST.get(f"type-{i}", f["type"]) for i, f in enumerate(table.fields)}
+    try:
+        changes = actions.correct_datastore_types(table, types, actor=request.user)
+    except DatastoreError as error:
+        messages.error(request, error.message)
+    else:
+        if changes:
+            messages.success(request, _("The table is rebuilt with the corrected column types."))
+        else:
+            messages.info(request, _("The column types are unchanged."))
+    return redirect("opendata:edit", name=dataset.name)
 
 
 @login_required
@@ -127,6 +157,8 @@ def add_resource(request: HttpRequest, name: str) -> HttpResponse:
             "dataset": dataset,
             "resource_form": form,
             "revisions": dataset.revisions.all()[:20],
+            "tables": _tables(dataset),
+            "type_choices": COLUMN_TYPES,
         },
         status=400,
     )

@@ -196,7 +196,12 @@ class DatasetRevision(models.Model):
 
 
 class DatastoreTable(models.Model):
-    """The queryable table of a distribution (CKAN's DataStore): parsed from its CSV/XLSX or created via the API."""
+    """The queryable table of a distribution (CKAN's DataStore): parsed from its CSV/XLSX or created via the API.
+
+    The rows live in a table of their own, ``db_table`` (see ``datastore_sql``), named after the
+    distribution's UUID and ``generation``, the number of the latest load; a load builds the next
+    generation's table and puts it in place when it is complete.
+    """
 
     class State(models.TextChoices):
         PENDING = "pending", _("Waiting")
@@ -206,12 +211,21 @@ class DatastoreTable(models.Model):
 
     resource = models.OneToOneField(Resource, on_delete=models.CASCADE, related_name="datastore")
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
-    # [{"id": column, "type": "text" | "int" | "numeric" | "date" | "timestamp"}, …] in file order.
+    # [{"id": column, "type": "text" | "int" | "numeric" | "date" | "timestamp"}, …] in file order;
+    # the field at position i is the column c<i+1> of db_table.
     fields = models.JSONField(default=list)
     primary_key = models.JSONField(default=list, blank=True)
     row_count = models.PositiveIntegerField(_("rows"), default=0)
     message = models.TextField(_("message"), blank=True)
     source = models.CharField(max_length=10, default="file")  # "file" (parsed upload) or "api" (datastore_create)
+    db_table = models.CharField(max_length=63, blank=True, editable=False)
+    generation = models.PositiveIntegerField(default=0, editable=False)
+    # Rows of the load under way (progress), while row_count is that of the table in place.
+    loaded_rows = models.PositiveIntegerField(default=0)
+    # The highest _id; equal to row_count when no row was deleted (then deep pages seek by _id).
+    last_id = models.PositiveBigIntegerField(default=0)
+    # Column types the publisher chose, {field id: type}; applied to every load of the file.
+    type_overrides = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -222,23 +236,6 @@ class DatastoreTable(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource} ({self.state})"
-
-
-class DatastoreRow(models.Model):
-    """One record of a DataStore table; ``number`` is CKAN's ``_id``."""
-
-    table = models.ForeignKey(DatastoreTable, on_delete=models.CASCADE, related_name="rows")
-    number = models.PositiveIntegerField()
-    data = models.JSONField(default=dict)
-    # Folded words of the row's text for ``q`` (see search.py).
-    search_text = models.TextField(default="")
-
-    class Meta:
-        ordering = ["table", "number"]
-        constraints = [models.UniqueConstraint(fields=["table", "number"], name="opendata_datastore_row_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.table_id}/{self.number}"
 
 
 class HarvestSource(models.Model):

@@ -19,7 +19,7 @@ import codecs
 import csv
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.utils.translation import gettext as _
@@ -49,12 +49,14 @@ class Table:
     rows: Iterator[list[str]]
     encoding: str = ""
     separator: str = ""
+    # Rows with more cells than the header ("long") lose the extra cells; counted so the loader can say so.
+    ragged: dict[str, int] = field(default_factory=lambda: {"long": 0, "first_long": 0})
 
 
 def unique_columns(raw: list[Any]) -> list[str]:
     """Header cells → distinct, non-empty column names (``Spalte 3`` for an empty one, ``x_2`` for a repeat)."""
     names: list[str] = []
-    seen: set[str] = set()
+    seen: set[str] = {"_id"}  # CKAN's row number; a header "_id" becomes "_id_2"
     for index, cell in enumerate(raw, start=1):
         base = " ".join(str(cell if cell is not None else "").split())[:63] or f"Spalte {index}"
         name, number = base, 2
@@ -130,12 +132,16 @@ def read_csv(stream: IO[bytes]) -> Table:
         )
     columns = unique_columns(header)
     width = len(columns)
+    ragged = {"long": 0, "first_long": 0}
 
     def rows() -> Iterator[list[str]]:
         try:
             for row in reader:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
+                if len(row) > width and any(cell.strip() for cell in row[width:]):
+                    ragged["long"] += 1
+                    ragged["first_long"] = ragged["first_long"] or reader.line_num
                 cells = [cell[:MAX_CELL_CHARS] for cell in row[:width]]
                 if len(cells) < width:
                     cells.extend([""] * (width - len(cells)))
@@ -146,7 +152,7 @@ def read_csv(stream: IO[bytes]) -> Table:
                 % {"line": reader.line_num, "error": str(error)[:100]}
             ) from None
 
-    return Table(columns, rows(), encoding=encoding, separator=separator)
+    return Table(columns, rows(), encoding=encoding, separator=separator, ragged=ragged)
 
 
 def check_xlsx(stream: IO[bytes]) -> zipfile.ZipFile:
@@ -176,7 +182,7 @@ def _text(value: Any) -> str:
         return text[:-9] if text.endswith("T00:00:00") else text
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)[:MAX_CELL_CHARS]
+    return str(value)[:MAX_CELL_CHARS].replace("\x00", "")
 
 
 def read_xlsx(stream: IO[bytes]) -> Table:

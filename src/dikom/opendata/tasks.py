@@ -6,14 +6,17 @@ from dikom.lib.tasks import retrying_task
 
 
 @retrying_task(max_attempts=2, backoff_seconds=60)
-def load_datastore(table_id: int) -> None:
-    """Read a distribution's uploaded CSV/XLSX into its DataStore table (``datastore.load_from_upload``)."""
+def load_datastore(table_id: int, corrections: dict[str, str] | None = None) -> None:
+    """Read a distribution's uploaded CSV/XLSX into its DataStore table (``datastore.load_from_upload``).
+
+    ``corrections``: column types the publisher chose ({field id: type}); the table is rebuilt with them.
+    """
     from dikom.opendata import datastore
     from dikom.opendata.models import DatastoreTable
 
     table = DatastoreTable.objects.select_related("resource").filter(pk=table_id).first()
     if table is not None and table.source == "file":
-        datastore.load_from_upload(table)
+        datastore.load_from_upload(table, corrections=corrections)
 
 
 @retrying_task(max_attempts=1)

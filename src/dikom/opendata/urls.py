@@ -35,6 +35,11 @@ urlpatterns = [
     path("opendata/verwaltung/<slug:name>/", manage_views.edit, name="edit"),
     path("opendata/verwaltung/<slug:name>/status", manage_views.change_state, name="change_state"),
     path("opendata/verwaltung/<slug:name>/ressourcen", manage_views.add_resource, name="add_resource"),
+    path(
+        "opendata/verwaltung/<slug:name>/tabellen/<uuid:resource_id>/spaltentypen",
+        manage_views.datastore_types,
+        name="datastore_types",
+    ),
     path("opendata/organisationen/<slug:name>/", views.organization_detail, name="organization"),
     re_path(r"^catalog\.(?P<extension>ttl|rdf|jsonld)$", views.catalog, name="catalog"),
     path("dataset/<str:id_or_name>", views.dataset_redirect, name="dataset_redirect"),

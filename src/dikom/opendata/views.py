@@ -256,10 +256,11 @@ def datastore_dump(request: HttpRequest, resource_id: str, fmt: str = "csv") -> 
     if fmt not in ("csv", "json"):
         raise Http404
     table = get_object_or_404(
-        DatastoreTable.objects.select_related("resource"),
+        DatastoreTable.objects.select_related("resource")
+        .exclude(db_table="")
+        .exclude(state=DatastoreTable.State.FAILED),
         resource__uuid=resource_id,
         resource__dataset__in=access.visible_datasets(request.user),
-        state=DatastoreTable.State.DONE,
     )
     try:
         filters = json.loads(request.GET["filters"]) if request.GET.get("filters") else None

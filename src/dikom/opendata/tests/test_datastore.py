@@ -11,7 +11,7 @@ import pytest
 from openpyxl import Workbook
 
 from dikom.lib.testing import run_task_worker
-from dikom.opendata import actions
+from dikom.opendata import actions, datastore
 from dikom.opendata.models import DatastoreTable, Resource
 from dikom.opendata.tests.conftest import make_dataset
 
@@ -50,9 +50,9 @@ def test_a_german_csv_becomes_a_typed_table(org_a) -> None:
         {"id": "Umfang (cm)", "type": "numeric"},
         {"id": "Gepflanzt am", "type": "date"},
     ]
-    last = table.rows.get(number=151).data
+    last = datastore.search_table(table, filters={"_id": 151}).records[0]
     assert last["Umfang (cm)"] == 1234.5 and last["PLZ"] == "06631" and last["Pflanzjahr"] is None
-    assert table.rows.get(number=1).data["Gepflanzt am"] == "1951-03-02"
+    assert datastore.search_table(table, filters={"_id": 1}).records[0]["Gepflanzt am"] == "1951-03-02"
 
 
 def test_datastore_search_with_the_real_ckanapi(live_server, org_a) -> None:
