@@ -10,9 +10,7 @@ from lxml import etree
 from ..expressions import ExpressionError, validate_expression, validate_script
 from ..xmlsafe import BPMN_NS, DIKOM_NS, is_bpmn, local_name, namespace
 from .base import InspectorBase
-from .foreign import (
-    _convert_foreign_expression,
-)
+from .foreign import _convert_foreign_expression
 from .model import (
     MAX_CALL_DEPTH,
     PYTHON_LANGUAGES,

@@ -9,16 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from lxml import etree
 
 from ..xmlsafe import XSI_NS, is_bpmn
-from .model import (
-    ERROR,
-    NOTE,
-    ElementInfo,
-    Finding,
-    ProcessReport,
-    ProcessResolver,
-    _format,
-    _tag,
-)
+from .model import ERROR, NOTE, ElementInfo, Finding, ProcessReport, ProcessResolver, _format, _tag
 
 
 class InspectorBase:

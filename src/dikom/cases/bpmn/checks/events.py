@@ -9,12 +9,8 @@ from .. import timers
 from ..expressions import ExpressionError, validate_expression
 from ..xmlsafe import BPMN_NS, DIKOM_NS, is_bpmn, local_name
 from .base import InspectorBase
-from .foreign import (
-    _convert_foreign_expression,
-)
-from .model import (
-    _format,
-)
+from .foreign import _convert_foreign_expression
+from .model import _format
 
 
 class EventChecks(InspectorBase):

@@ -12,18 +12,8 @@ from .. import xpath
 from ..expressions import ExpressionError, validate_expression
 from ..xmlsafe import BPMN_NS, DIKOM_NS, is_bpmn, local_name
 from .base import InspectorBase
-from .foreign import (
-    XPATH_LITERALS,
-    _convert_foreign_expression,
-    _has_condition,
-)
-from .model import (
-    ACTIVITIES,
-    DATA_ELEMENTS,
-    PYTHON_LANGUAGES,
-    ElementInfo,
-    _format,
-)
+from .foreign import XPATH_LITERALS, _convert_foreign_expression, _has_condition
+from .model import ACTIVITIES, DATA_ELEMENTS, PYTHON_LANGUAGES, ElementInfo, _format
 
 #: Names SpiffWorkflow gives its own tasks of every process: an element with such an id would replace them.
 RESERVED_IDS = {"Start", "End", "Root"}

@@ -8,14 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from lxml import etree
 
 from ..xmlsafe import BPMN_NS, MAX_BYTES, UnsafeXMLError, is_bpmn, namespace, parse_xml
-from .model import (
-    ERROR,
-    Finding,
-    ProcessReport,
-    ProcessResolver,
-    _format,
-    limit_problem,
-)
+from .model import ERROR, Finding, ProcessReport, ProcessResolver, _format, limit_problem
 from .structure import StructureChecks
 
 

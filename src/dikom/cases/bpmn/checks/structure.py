@@ -9,9 +9,7 @@ from ..xmlsafe import BPMN_NS, DIKOM_NS, is_bpmn, local_name, namespace
 from .activities import ActivityChecks
 from .events import EventChecks
 from .flows import FlowChecks
-from .foreign import (
-    _has_condition,
-)
+from .foreign import _has_condition
 from .model import (
     ACTIVITIES,
     ARTIFACTS,
