@@ -17,7 +17,7 @@ from .model import ACTIVITIES, DATA_ELEMENTS, PYTHON_LANGUAGES, ElementInfo, _fo
 
 #: Names SpiffWorkflow gives its own tasks of every process: an element with such an id would replace them.
 RESERVED_IDS = {"Start", "End", "Root"}
-#: Suffix of a renamed element in the engine copy (``engine._diagram_id`` removes it again).
+#: Suffix of a renamed element in the engine copy (``engine.spiff._diagram_id`` removes it again).
 RENAMED_SUFFIX = "__dikom_id"
 
 
