@@ -1,0 +1,289 @@
+"""Checks of events: start, end, intermediate and boundary events, timers, messages, signals."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from lxml import etree
+
+from .. import timers
+from ..expressions import ExpressionError, validate_expression
+from ..xmlsafe import BPMN_NS, DIKOM_NS, is_bpmn, local_name
+from .base import InspectorBase
+from .foreign import _convert_foreign_expression
+from .model import _format
+
+
+class EventChecks(InspectorBase):
+    """Events and message tasks."""
+
+    def check_event(
+        self,
+        node: etree._Element,
+        name: str,
+        kinds: list[str],
+        definitions: list[etree._Element],
+        parent_id: str | None,
+    ) -> bool:
+        if len(kinds) > 1:
+            self.unsupported(node, _("events with several triggers are not supported."))
+            return False
+        kind = kinds[0] if kinds else None
+        # Events within the process run on SpiffWorkflow's own handling (error, escalation, signal,
+        # terminate; link events do not reach their catch event there and stay refused); messages to and from other participants become platform steps (see map_message_event).
+        in_event_subprocess = parent_id is not None and parent_id in self.event_subprocesses
+        if name == "startEvent" and in_event_subprocess:
+            start_kinds: set[str | None] = {"message", "timer", "signal"}
+            if kinds and kinds[0] in {"error", "escalation"}:
+                self.unsupported(
+                    node,
+                    _(
+                        "an event subprocess started by an error or escalation is not supported (SpiffWorkflow "
+                        "would start it at once); catch the error with a boundary event on a subprocess instead."
+                    ),
+                )
+                return False
+            if kinds and kinds[0] in {"timer", "signal"} and node.get("isInterrupting", "true") != "false":
+                self.unsupported(
+                    node,
+                    _(
+                        "an interrupting event subprocess started by a timer or a signal is not supported; make it "
+                        "non-interrupting or use a boundary event."
+                    ),
+                )
+                return False
+        else:
+            start_kinds = {None, "timer", "message"} if parent_id is None else {None}
+        allowed: dict[str, set[str | None]] = {
+            "startEvent": start_kinds,
+            "endEvent": {None, "terminate", "error", "escalation", "signal", "message"},
+            "intermediateCatchEvent": {"timer", "message", "signal"},
+            "intermediateThrowEvent": {None, "signal", "escalation", "message"},
+            "boundaryEvent": {"timer", "error", "escalation", "signal", "message"},
+        }
+        if kind not in allowed[name]:
+            reason = (
+                _format(_("%(kind)s events are not supported."), {"kind": kind.capitalize()})
+                if kind
+                else _("this event needs a timer.")
+            )
+            self.unsupported(node, reason)
+            return False
+        if name == "boundaryEvent":
+            attached = self.ids.get(node.get("attachedToRef") or "")
+            if attached is None:
+                self.error(
+                    "missing-target",
+                    _format(
+                        _("Boundary event %(event)s is not attached to an existing task."), {"event": self.label(node)}
+                    ),
+                    node,
+                )
+                return False
+            if is_bpmn(attached, "task") and kind in {"message", "timer", "signal"}:
+                self.note(
+                    "boundary-on-plain-task",
+                    _format(
+                        _(
+                            "Boundary event %(event)s never occurs: the plain task it is attached to passes "
+                            "through at once. Make the task a user task if someone works on it."
+                        ),
+                        {"event": self.label(node)},
+                    ),
+                    node,
+                )
+        if kind == "signal" and name == "intermediateCatchEvent" and not self.signal_thrown(definitions[0]):
+            # Nothing outside the process sends signals to a case: a wait for one nobody throws never ends.
+            self.unsupported(node, _("no event of this process throws its signal, so the case would wait forever."))
+            return False
+        if kind == "message" and (name == "boundaryEvent" or in_event_subprocess):
+            # The message arrives from outside while the activity (or the process) runs: the case offers a
+            # step "message received" that a person or the platform (a citizen's reply, a payment, a webhook)
+            # completes; SpiffWorkflow then interrupts the activity or starts the event subprocess.
+            self.note(
+                "message-wait",
+                _format(
+                    _(
+                        "Message event %(event)s: while it waits, the case offers the step “%(step)s”, completed "
+                        "when the message arrives (by a person or the platform)."
+                    ),
+                    {"event": self.label(node), "step": self.message_step_name(node)},
+                ),
+                node,
+            )
+            self.set_engine_attr(node, f"{{{DIKOM_NS}}}messageStep", str(self.message_step_name(node)))
+            if in_event_subprocess and node.get("isInterrupting", "true") != "false":
+                self.set_engine_attr(node, f"{{{DIKOM_NS}}}interrupting", "true")
+        elif kind == "message" and name != "startEvent":
+            self.map_message_event(node, name)
+        elif kind == "message":
+            # The message that starts the city's process is the application (or request) that opens the case.
+            self.note(
+                "message-start",
+                _format(
+                    _("Message start event %(event)s: the case starts when the application is received."),
+                    {"event": self.label(node)},
+                ),
+                node,
+            )
+            twin = self.engine_twin(node)
+            if twin is not None:
+                for child in [c for c in twin if is_bpmn(c, "messageEventDefinition")]:
+                    twin.remove(child)
+        if kind == "timer":
+            return self.check_timer(node, definitions[0])
+        return True
+
+    def check_timer(self, node: etree._Element, definition: etree._Element) -> bool:
+        values = [c for c in definition if is_bpmn(c) and local_name(c) in {timers.DATE, timers.DURATION, timers.CYCLE}]
+        if len(values) != 1:
+            self.error(
+                "bad-timer",
+                _format(
+                    _("Timer %(event)s needs exactly one of time date, time duration or time cycle."),
+                    {"event": self.label(node)},
+                ),
+                node,
+            )
+            return False
+        value = values[0]
+        kind = local_name(value)
+        text = (value.text or "").strip()
+        converted, dialect = _convert_foreign_expression(text)
+        if timers.literal_value(kind, converted) is not None:
+            if dialect:
+                self.engine_index_text(value, converted)
+            return True
+        try:
+            validate_expression(converted)
+        except ExpressionError:
+            self.error(
+                "bad-timer",
+                _format(
+                    _("Timer %(event)s: “%(value)s” is not an ISO 8601 %(kind)s."),
+                    {
+                        "event": self.label(node),
+                        "value": text,
+                        "kind": {
+                            timers.DATE: _("date"),
+                            timers.DURATION: _("duration"),
+                            timers.CYCLE: _("repeating interval"),
+                        }[kind],
+                    },
+                ),
+                node,
+                at=value,
+            )
+            return False
+        self.note(
+            "timer-expression",
+            _format(
+                _("Timer %(event)s is computed from case data (“%(value)s”) when it starts."),
+                {"event": self.label(node), "value": text},
+            ),
+            node,
+            at=value,
+        )
+        if dialect:
+            self.engine_index_text(value, converted)
+        return True
+
+    def signal_thrown(self, definition: etree._Element) -> bool:
+        ref = definition.get("signalRef")
+        for throw in self.root.iter(f"{{{BPMN_NS}}}intermediateThrowEvent", f"{{{BPMN_NS}}}endEvent"):
+            for other in throw:
+                if is_bpmn(other, "signalEventDefinition") and other.get("signalRef") == ref:
+                    return True
+        return False
+
+    def message_name(self, node: etree._Element) -> str:
+        definition = next((c for c in node if is_bpmn(c, "messageEventDefinition")), None)
+        message = self.ids.get(definition.get("messageRef") or "") if definition is not None else None
+        label = (message.get("name") if message is not None else None) or node.get("name") or node.get("id") or ""
+        return " ".join(label.split())
+
+    def message_step_name(self, node: etree._Element) -> str:
+        return str(_format(_("Message received: %(message)s"), {"message": self.message_name(node)}))
+
+    def map_message_event(self, node: etree._Element, name: str) -> None:
+        """A message event to or from another participant: a throw (intermediate or end) hands the message to the
+        automation like a send task; a catch waits for a person to record it like a receive task."""
+        twin = self.engine_twin(node)
+        definition = next((c for c in node if is_bpmn(c, "messageEventDefinition")), None)
+        message = self.ids.get(definition.get("messageRef") or "") if definition is not None else None
+        label = (message.get("name") if message is not None else None) or node.get("name") or node.get("id") or ""
+        catch = name == "intermediateCatchEvent"
+        if catch:
+            self.note(
+                "receive-task",
+                _format(
+                    _("Receive task %(task)s waits until a person records that the message has arrived."),
+                    {"task": self.label(node)},
+                ),
+                node,
+            )
+        else:
+            topic = "message:" + " ".join(label.split())
+            self.note(
+                "send-task",
+                _format(
+                    _("Send task %(task)s hands its message to the automation (topic “%(topic)s”)."),
+                    {"task": self.label(node), "topic": topic},
+                ),
+                node,
+            )
+        if twin is None:
+            return
+        for child in [c for c in twin if is_bpmn(c, "messageEventDefinition")]:
+            twin.remove(child)
+        if catch:
+            twin.tag = f"{{{BPMN_NS}}}userTask"
+            return
+        twin.tag = f"{{{BPMN_NS}}}serviceTask"
+        twin.set(f"{{{DIKOM_NS}}}topic", "message:" + " ".join(label.split()))
+        container = twin.getparent()
+        if name == "endEvent" and container is not None:
+            # The process still has to end: the service task hands over, then a plain end event follows.
+            ident = twin.get("id") or ""
+            end_id, flow_id = f"{ident}__dikom_end", f"{ident}__dikom_to_end"
+            etree.SubElement(twin, f"{{{BPMN_NS}}}outgoing").text = flow_id
+            end = etree.SubElement(container, f"{{{BPMN_NS}}}endEvent", id=end_id)
+            etree.SubElement(end, f"{{{BPMN_NS}}}incoming").text = flow_id
+            etree.SubElement(container, f"{{{BPMN_NS}}}sequenceFlow", id=flow_id, sourceRef=ident, targetRef=end_id)
+
+    def map_message_task(self, node: etree._Element, name: str) -> None:
+        """Messages to and from other participants are platform events: a send task hands the message to the
+        city's automation (a service task whose topic is ``message:<message name>``, e.g. an e-mail or a
+        webhook handler; without a handler it passes through), a receive task waits until a person records the
+        answer (a user task: the citizen's reply to an information request, a payment, a letter)."""
+        twin = self.engine_twin(node)
+        message = self.ids.get(node.get("messageRef") or "")
+        label = (message.get("name") if message is not None else None) or node.get("name") or node.get("id") or ""
+        topic = "message:" + " ".join(label.split())
+        if name == "sendTask":
+            self.note(
+                "send-task",
+                _format(
+                    _("Send task %(task)s hands its message to the automation (topic “%(topic)s”)."),
+                    {"task": self.label(node), "topic": topic},
+                ),
+                node,
+            )
+        else:
+            self.note(
+                "receive-task",
+                _format(
+                    _("Receive task %(task)s waits until a person records that the message has arrived."),
+                    {"task": self.label(node)},
+                ),
+                node,
+            )
+        if twin is None:
+            return
+        for attr in ("messageRef", "implementation", "instantiate", "operationRef"):
+            twin.attrib.pop(attr, None)
+        if name == "sendTask":
+            twin.tag = f"{{{BPMN_NS}}}serviceTask"
+            if not twin.get(f"{{{DIKOM_NS}}}topic"):
+                twin.set(f"{{{DIKOM_NS}}}topic", topic)
+        else:
+            twin.tag = f"{{{BPMN_NS}}}userTask"

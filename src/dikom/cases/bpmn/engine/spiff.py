@@ -1,0 +1,214 @@
+"""Adapters of SpiffWorkflow: the safe script engine, service tasks, timers, parser and serializer."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from datetime import datetime
+
+from SpiffWorkflow.bpmn.parser import BpmnParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
+from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+)
+from SpiffWorkflow.util.task import TaskState
+
+from .. import timers
+from ..checks import RENAMED_SUFFIX
+from ..clock import current_time
+from ..expressions import ExpressionError, evaluate, execute, validate_expression
+from .base import (
+    EngineError,
+    ServiceCall,
+    ServiceHandler,
+    _checked_data,
+)
+
+# -- SpiffWorkflow adapters -------------------------------------------------
+
+
+class SafeEnvironment(BasePythonScriptEngineEnvironment):
+    """SpiffWorkflow's script environment, backed by dikom's safe interpreter."""
+
+    def evaluate(self, expression, context, external_context=None):
+        variables = {**(external_context or {}), **context}
+        return evaluate(expression, variables)
+
+    def execute(self, script, context, external_context=None):
+        execute(script, context, read_only=external_context or None)
+        return True
+
+    def call_service(self, context, **kwargs):
+        raise ExpressionError("Service calls go through dikom's service handler")
+
+
+class DikomScriptEngine(PythonScriptEngine):
+    """Script engine holding the safe environment and the service handler (never serialized)."""
+
+    def __init__(self, service_handler: ServiceHandler | None = None) -> None:
+        super().__init__(environment=SafeEnvironment())
+        self.service_handler = service_handler
+
+    def validate(self, expression):
+        validate_expression(expression)
+
+    def run_service(self, task) -> bool:
+        spec = task.task_spec
+        info = getattr(spec, "extensions", {}).get("dikom", {})
+        if self.service_handler is None:
+            raise EngineError("No automation is configured for service tasks.", spec.bpmn_id)
+        top = task.workflow.top_workflow
+        # Deterministic: the same stored state replayed after a crash yields the same key.
+        runs = len(top.get_tasks(state=TaskState.COMPLETED, spec_name=spec.name))
+        call = ServiceCall(
+            key=f"{top.task_tree.id}:{spec.bpmn_id}:{runs + 1}",
+            bpmn_id=spec.bpmn_id,
+            name=spec.bpmn_name or spec.bpmn_id,
+            topic=info.get("topic") or spec.bpmn_id,
+            data=copy.deepcopy(task.data),
+            result_variable=info.get("result_variable", ""),
+        )
+        result = self.service_handler(call)
+        if result is not None:
+            if not isinstance(result, Mapping):
+                raise EngineError("The automation returned something other than a mapping.", spec.bpmn_id)
+            task.data.update(_checked_data(result))
+        return True
+
+
+class DikomServiceTask(ServiceTask):
+    """A service task that hands over to the pluggable automation handler."""
+
+    def _execute(self, task):
+        return task.workflow.script_engine.run_service(task)
+
+
+def _timer_expression_value(task, kind: str, expression: str) -> str:
+    literal = timers.literal_value(kind, expression)
+    if literal is not None:
+        return literal
+    value = task.workflow.script_engine.evaluate(task, expression)
+    if not isinstance(value, str) or timers.literal_value(kind, value) is None:
+        raise EngineError(f"Timer expression {expression!r} did not give an ISO 8601 value.", task.task_spec.bpmn_id)
+    return value
+
+
+class DikomTimeDateTimer(TimeDateEventDefinition):
+    """A date timer that reads the engine's clock."""
+
+    def has_fired(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            text = _timer_expression_value(my_task, timers.DATE, self.expression)
+            event_value = timers.parse_datetime(text).isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if datetime.fromisoformat(event_value) <= current_time():
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class DikomDurationTimer(DurationTimerEventDefinition):
+    """A duration timer that reads the engine's clock and stores its due instant."""
+
+    def has_fired(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            text = _timer_expression_value(my_task, timers.DURATION, self.expression)
+            event_value = timers.add_duration(current_time(), text).isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if datetime.fromisoformat(event_value) <= current_time():
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class DikomCycleTimer(CycleTimerEventDefinition):
+    """A repeating timer (reminders) that reads the engine's clock."""
+
+    def cycle_complete(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        now = current_time()
+        if event_value is None:
+            text = _timer_expression_value(my_task, timers.CYCLE, self.expression)
+            cycles, start, interval = timers.parse_cycle(text, now)
+            event_value = {"cycles": cycles, "next": start.isoformat(), "duration": interval.total_seconds()}
+        ready = False
+        if event_value["cycles"] != 0:
+            next_event = datetime.fromisoformat(event_value["next"])
+            if next_event <= now:
+                # One firing per call: a reminder missed twice while down is sent once, then the next.
+                event_value["next"] = _next_after(next_event, event_value["duration"], now).isoformat()
+                event_value["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+        if "event_fired" not in my_task.internal_data:
+            my_task._set_internal_data(event_value=event_value)
+        return ready
+
+
+def _next_after(previous: datetime, seconds: float, now: datetime) -> datetime:
+    from datetime import timedelta
+
+    step = timedelta(seconds=seconds)
+    if step.total_seconds() <= 0:
+        return now + timedelta(days=1)
+    skipped = max(0, math.floor((now - previous) / step))
+    return previous + step * (skipped + 1)
+
+
+_TIMER_CLASSES: dict[type, type] = {
+    TimeDateEventDefinition: DikomTimeDateTimer,
+    DurationTimerEventDefinition: DikomDurationTimer,
+    CycleTimerEventDefinition: DikomCycleTimer,
+}
+
+
+class _Parser(BpmnParser):
+    OVERRIDE_PARSER_CLASSES = {full_tag("serviceTask"): (TaskParser, DikomServiceTask)}
+
+
+def _serializer() -> BpmnWorkflowSerializer:
+    config = dict(DEFAULT_CONFIG)
+    config[DikomServiceTask] = BpmnTaskSpecConverter
+    for cls in (DikomTimeDateTimer, DikomDurationTimer, DikomCycleTimer):
+        config[cls] = TimerConditionalEventDefinitionConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+_SERIALIZER = _serializer()
+
+
+def _diagram_id(bpmn_id: str | None) -> str | None:
+    """The element of the drawn file: a caseworker's choice (added before its gateway) is shown as the gateway;
+    an element renamed because SpiffWorkflow uses its id itself has its own id again."""
+    return bpmn_id.removesuffix("__dikom_choice").removesuffix(RENAMED_SUFFIX) if bpmn_id else bpmn_id
+
+
+def _instance_items_stay_local(task_spec) -> None:
+    """A repeated activity without an output collection: SpiffWorkflow merges each instance's data into the
+    activity, input item included, and then refuses to start the next sequential instance ("input item already
+    exists"). The item belongs to its instance: it is not merged (each instance gets its own)."""
+    if getattr(task_spec, "input_item", None) is None or getattr(task_spec, "data_output", None) is not None:
+        return
+    if "merge_child" in vars(task_spec):
+        return
+    original = task_spec.merge_child
+    item = task_spec.input_item.bpmn_id
+
+    def merge_child(workflow, child) -> None:
+        child.data.pop(item, None)  # before the merge: a sequential activity starts the next instance in it
+        original(workflow, child)
+
+    task_spec.merge_child = merge_child
