@@ -250,11 +250,11 @@ def create_entity(etype: EntityType, data: Any, municipality: Municipality) -> A
         raise StaError("POST creates an entity; this body only names an existing one")
     budget = _Budget()
     obj = _create(etype, data, municipality, budget)
-    _announce(budget.observations)
+    announce(budget.observations)
     return obj
 
 
-def _announce(observation_ids: list[int]) -> None:
+def announce(observation_ids: list[int]) -> None:
     """Publish new observations over MQTT once they are committed (when a broker is configured)."""
     if not observation_ids or not settings.DIKOM_STA_MQTT_URL:
         return
@@ -365,7 +365,7 @@ def create_observations(body: Any, municipality: Municipality) -> list[int]:
         block_ids, new_ids = store_observation_rows(datastream, parsed, municipality)
         ids += block_ids
         created += new_ids
-    _announce(created)
+    announce(created)
     return ids
 
 
@@ -374,7 +374,7 @@ def store_observation_rows(
 ) -> tuple[list[int], list[int]]:
     """Store parsed rows of ``datastream`` (of ``municipality``) in the caller's transaction; returns one id per
     row and the ids of the new ones. Locks the Datastream (its time span widens), so duplicates are found reliably.
-    The caller announces the new ones (``_announce``)."""
+    The caller announces the new ones (``announce``)."""
     locked = m.Datastream.objects.select_for_update().get(pk=datastream.pk)
     features: dict[int | None, int] = {}
     for fid in {row.feature_id for row in rows}:

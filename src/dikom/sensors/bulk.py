@@ -15,7 +15,7 @@ stored Observation's id. The check runs after the Datastream's row is locked
 anyway), so two requests carrying the same readings cannot both store them.
 
 Every new Observation carries its Datastream's municipality and is
-announced over MQTT after the commit (``actions._announce``).
+announced over MQTT after the commit (``actions.announce``).
 """
 
 from __future__ import annotations
@@ -88,6 +88,8 @@ class Row:
     valid_time_end: dt.datetime | None
     parameters: dict[str, Any] | None
     feature_id: int | None
+    #: False when phenomenonTime was left out (the server's now): such a row is never taken for a repeat.
+    timed: bool = True
 
 
 def row_from(values: dict[str, Any], now: dt.datetime) -> Row:
@@ -113,6 +115,7 @@ def row_from(values: dict[str, Any], now: dt.datetime) -> Row:
         valid_time_end=valid_end,
         parameters=parameters,
         feature_id=feature,
+        timed=start is not None,
     )
 
 
@@ -146,7 +149,9 @@ def _key(result: Any) -> bytes:
 
 def _stored(datastream_id: int, rows: list[Row]) -> dict[tuple[dt.datetime, bytes], int]:
     """Stored Observations of the Datastream at the rows' phenomenonTimes: (time, result key) → id."""
-    times = sorted({row.phenomenon_time for row in rows})
+    times = sorted({row.phenomenon_time for row in rows if row.timed})
+    if not times:
+        return {}
     found: dict[tuple[dt.datetime, bytes], int] = {}
     if connection.vendor == "postgresql":
         # one index probe per time; the bounds let PostgreSQL skip the other months' partitions
@@ -182,6 +187,10 @@ def store_rows(
     new: list[Row] = []
     pending: dict[tuple[dt.datetime, bytes], int] = {}  # key → index in ``new``
     for row in rows:
+        if not row.timed:
+            ids.append(-1 - len(new))
+            new.append(row)
+            continue
         key = (row.phenomenon_time, _key(row.result))
         if key in known:
             ids.append(known[key])
