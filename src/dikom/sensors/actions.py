@@ -382,7 +382,10 @@ def store_observation_rows(
             features[None] = feature_for_datastream(locked).pk
         else:
             features[fid] = _existing(TYPES["FeatureOfInterest"], {"@iot.id": fid}, municipality).pk
-    ids, new_rows, new_ids = bulk.store_rows(locked, rows, features)
+    try:
+        ids, new_rows, new_ids = bulk.store_rows(locked, rows, features)
+    except bulk.RowError as exc:
+        raise StaError(str(exc)) from exc
     if new_rows:
         _widen_times(
             datastream,

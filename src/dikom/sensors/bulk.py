@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -122,6 +122,8 @@ def row_from(values: dict[str, Any], now: dt.datetime) -> Row:
 def rows_from_data_array(components: list[str], data: list[Any]) -> list[Row]:
     now = timezone.now()
     width = len(components)
+    if components == ["phenomenonTime", "result"]:  # what loggers send most: checked without a dict per row
+        return [_time_and_result(index, values, now) for index, values in enumerate(data)]
     rows = []
     for index, values in enumerate(data):
         if not isinstance(values, list) or len(values) != width:
@@ -133,8 +135,27 @@ def rows_from_data_array(components: list[str], data: list[Any]) -> list[Row]:
     return rows
 
 
+def _time_and_result(index: int, values: Any, now: dt.datetime) -> Row:
+    if not isinstance(values, list) or len(values) != 2:
+        raise RowError(f"dataArray row {index} does not have one value per component")
+    when, result = values
+    try:
+        if isinstance(when, str) and "/" not in when:
+            start, end = parse_time(when, "phenomenonTime"), None
+        else:
+            start, end = parse_interval(when, "phenomenonTime")
+    except RowError as exc:
+        raise RowError(f"dataArray row {index}: {exc}") from exc
+    return Row(start or now, end, None, result, None, None, None, None, None, start is not None)
+
+
 def _number(result: Any) -> float | None:
-    return float(result) if isinstance(result, (int, float)) and not isinstance(result, bool) else None
+    if not isinstance(result, (int, float)) or isinstance(result, bool):
+        return None
+    try:
+        return float(result)
+    except OverflowError:  # an integer beyond a double: kept in the JSON result only
+        return None
 
 
 def _json(value: Any) -> str | None:
@@ -159,8 +180,9 @@ def _stored(datastream_id: int, rows: list[Row]) -> dict[tuple[dt.datetime, byte
             cursor.execute(
                 f"SELECT id, phenomenon_time, result FROM {m.Observation._meta.db_table} "  # noqa: S608
                 "WHERE datastream_id = %s AND phenomenon_time >= %s AND phenomenon_time <= %s "
-                "AND phenomenon_time = ANY(%s) ORDER BY id",
-                [datastream_id, times[0], times[-1], times],
+                "AND phenomenon_time = ANY(%s::timestamptz[]) ORDER BY id",
+                # the times as one text literal: psycopg adapts a list of 10 000 datetimes slowly
+                [datastream_id, times[0], times[-1], "{" + ",".join(t.isoformat() for t in times) + "}"],
             )
             stored = [(pk, when, orjson.loads(result) if isinstance(result, str) else result) for pk, when, result in cursor.fetchall()]
     else:
@@ -223,23 +245,63 @@ def _values(datastream: m.Datastream, row: Row, features: dict[int | None, int])
     )
 
 
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: str) -> str:
+    """A value in COPY's text format (backslash, tab and line ends escaped)."""
+    return value.translate(_ESCAPES)
+
+
+def _copy_time(value: dt.datetime | None) -> str:
+    return "\\N" if value is None else value.isoformat()
+
+
+def _copy_json(value: Any) -> str:
+    return "\\N" if value is None else _text(orjson.dumps(value).decode())
+
+
+def _copy_line(pk: int, prefix: str, row: Row, features: dict[int | None, int]) -> str:
+    result = row.result
+    number = _number(result)
+    return "\t".join(
+        (
+            str(pk),
+            prefix,
+            str(features[row.feature_id]),
+            row.phenomenon_time.isoformat(),
+            _copy_time(row.phenomenon_time_end),
+            _copy_time(row.result_time),
+            _copy_json(result),
+            "\\N" if number is None else repr(number),
+            _text(result) if isinstance(result, str) else "\\N",
+            _copy_json(row.result_quality),
+            _copy_time(row.valid_time_start),
+            _copy_time(row.valid_time_end),
+            _copy_json(row.parameters),
+        )
+    )
+
+
 def _insert(datastream: m.Datastream, rows: list[Row], features: dict[int | None, int]) -> list[int]:
     if not rows:
         return []
     if connection.vendor != "postgresql":
         objects = [m.Observation(**dict(zip(COLUMNS, _values(datastream, row, features), strict=True))) for row in rows]
         return [obj.pk for obj in m.Observation.objects.bulk_create(objects, batch_size=1000)]
+    import psycopg
+
     table = m.Observation._meta.db_table
+    prefix = f"{datastream.municipality_id}\t{datastream.pk}"
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
         )
         ids = sorted(pk for (pk,) in cursor.fetchall())
-        raw = cursor.cursor  # psycopg's own cursor, for COPY
-        with raw.copy(f"COPY {table} (id, {', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for pk, row in zip(ids, rows, strict=True):
-                values = _values(datastream, row, features)
-                copy.write_row(
-                    (pk, *values[:6], _json(values[6]), *values[7:9], _json(values[9]), *values[10:12], _json(values[12]))
-                )
+        lines = [_copy_line(pk, prefix, row, features) for pk, row in zip(ids, rows, strict=True)]
+        try:
+            with transaction.atomic(), cursor.cursor.copy(f"COPY {table} (id, {', '.join(COLUMNS)}) FROM STDIN") as copy:
+                copy.write("\n".join(lines) + "\n")
+        except (DataError, psycopg.DataError) as exc:  # e.g. a NUL character, which PostgreSQL's text and jsonb cannot hold
+            raise RowError(f"A value cannot be stored: {str(exc).splitlines()[0]}") from exc
     return ids
