@@ -118,7 +118,8 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     from dikom.sensors import models as m
     from dikom.sensors.entities import TYPES
 
-    load_demo_cooperation()
+    if not Municipality.objects.filter(ags=CITY_AGS).exists():  # again would set the demo passwords anew
+        load_demo_cooperation()
     city = Municipality.objects.get(ags=CITY_AGS)
     key = create_api_key(municipality=city, name="bench_sta", scopes=["sensors:write"])
     wanted = args.filter_datastreams + args.clients + args.publishers
@@ -130,7 +131,11 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
             "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
             "unitOfMeasurement": {"name": "Centibar", "symbol": "cbar", "definition": "http://unitsofmeasure.org"},
             "Sensor": {"name": "Bench probe", "description": "-", "encodingType": "text/plain", "metadata": "-"},
-            "ObservedProperty": {"name": "Water tension", "definition": "https://example.org/tension", "description": "-"},
+            "ObservedProperty": {
+                "name": "Water tension",
+                "definition": "https://example.org/tension",
+                "description": "-",
+            },
         }
         thing = {
             "name": "Bench thing",
@@ -143,9 +148,7 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
                     "location": {"type": "Point", "coordinates": [9.68, 50.55]},
                 }
             ],
-            "Datastreams": [
-                {**datastream, "name": f"Bench {n}"} for n in range(len(have), wanted)
-            ],
+            "Datastreams": [{**datastream, "name": f"Bench {n}"} for n in range(len(have), wanted)],
         }
         actions.create_entity(TYPES["Thing"], thing, city)
         have = list(m.Datastream.objects.filter(municipality=city, name__startswith="Bench ").order_by("pk"))
@@ -189,8 +192,10 @@ def clear(datastreams: list[int]) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM sensors_observation WHERE datastream_id = ANY(%s)", [datastreams])
-        cursor.execute("UPDATE sensors_datastream SET phenomenon_time_start = NULL, phenomenon_time_end = NULL "
-                       "WHERE id = ANY(%s)", [datastreams])
+        cursor.execute(
+            "UPDATE sensors_datastream SET phenomenon_time_start = NULL, phenomenon_time_end = NULL WHERE id = ANY(%s)",
+            [datastreams],
+        )
     vacuum()
 
 
@@ -238,8 +243,19 @@ def web_servers(env: dict[str, str], count: int, threads: int) -> Iterator[list[
     try:
         for _ in range(count):
             port = common.free_port()
-            command = [common.PYTHON, str(common.ROOT / "manage.py"), "serve", "--no-worker", "--no-mqtt-ingest",
-                       "--processes", "1", "--port", str(port), "--threads", str(threads)]
+            command = [
+                common.PYTHON,
+                str(common.ROOT / "manage.py"),
+                "serve",
+                "--no-worker",
+                "--no-mqtt-ingest",
+                "--processes",
+                "1",
+                "--port",
+                str(port),
+                "--threads",
+                str(threads),
+            ]
             procs.append(subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL))  # noqa: S603
             ports.append(port)
         for port in ports:
@@ -287,7 +303,14 @@ def bench_http(args: argparse.Namespace, env: dict[str, str], prepared: dict[str
         lock = threading.Lock()
         with web_servers(env, args.servers, args.threads) as ports:
 
-            def client(index: int, ports: list[int] = ports) -> None:
+            def client(  # the loop's values bound as defaults
+                index: int,
+                ports: list[int] = ports,
+                work: list[list[bytes]] = work,
+                lock: threading.Lock = lock,
+                errors: list[str] = errors,
+                links: list[int] = links,
+            ) -> None:
                 conn = http.client.HTTPConnection("127.0.0.1", ports[index % len(ports)], timeout=600)
                 headers = {"Authorization": f"Api-Key {prepared['token']}", "Content-Type": "application/json"}
                 for body in work[index]:
@@ -395,7 +418,13 @@ def bench_mqtt(args: argparse.Namespace, env: dict[str, str], prepared: dict[str
                 acked = [0]
                 lock = threading.Lock()
 
-                def publisher(index: int, port: int = port) -> None:
+                def publisher(  # the loop's values bound as defaults
+                    index: int,
+                    port: int = port,
+                    payloads: list[list[str]] = payloads,
+                    lock: threading.Lock = lock,
+                    acked: list[int] = acked,
+                ) -> None:
                     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
                     client.max_inflight_messages_set(100)
                     client.max_queued_messages_set(0)

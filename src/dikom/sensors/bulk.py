@@ -139,6 +139,8 @@ def _time_and_result(index: int, values: Any, now: dt.datetime) -> Row:
     if not isinstance(values, list) or len(values) != 2:
         raise RowError(f"dataArray row {index} does not have one value per component")
     when, result = values
+    start: dt.datetime | None
+    end: dt.datetime | None
     try:
         if isinstance(when, str) and "/" not in when:
             start, end = parse_time(when, "phenomenonTime"), None
@@ -184,11 +186,16 @@ def _stored(datastream_id: int, rows: list[Row]) -> dict[tuple[dt.datetime, byte
                 # the times as one text literal: psycopg adapts a list of 10 000 datetimes slowly
                 [datastream_id, times[0], times[-1], "{" + ",".join(t.isoformat() for t in times) + "}"],
             )
-            stored = [(pk, when, orjson.loads(result) if isinstance(result, str) else result) for pk, when, result in cursor.fetchall()]
+            stored = [
+                (pk, when, orjson.loads(result) if isinstance(result, str) else result)
+                for pk, when, result in cursor.fetchall()
+            ]
     else:
         stored = []
         for start in range(0, len(times), 500):
-            chunk = m.Observation.objects.filter(datastream_id=datastream_id, phenomenon_time__in=times[start : start + 500])
+            chunk = m.Observation.objects.filter(
+                datastream_id=datastream_id, phenomenon_time__in=times[start : start + 500]
+            )
             stored += chunk.values_list("pk", "phenomenon_time", "result")
         stored.sort(key=lambda item: item[0])
     for pk, when, result in stored:
@@ -300,8 +307,14 @@ def _insert(datastream: m.Datastream, rows: list[Row], features: dict[int | None
         ids = sorted(pk for (pk,) in cursor.fetchall())
         lines = [_copy_line(pk, prefix, row, features) for pk, row in zip(ids, rows, strict=True)]
         try:
-            with transaction.atomic(), cursor.cursor.copy(f"COPY {table} (id, {', '.join(COLUMNS)}) FROM STDIN") as copy:
+            with (
+                transaction.atomic(),
+                cursor.cursor.copy(f"COPY {table} (id, {', '.join(COLUMNS)}) FROM STDIN") as copy,
+            ):
                 copy.write("\n".join(lines) + "\n")
-        except (DataError, psycopg.DataError) as exc:  # e.g. a NUL character, which PostgreSQL's text and jsonb cannot hold
+        except (
+            DataError,
+            psycopg.DataError,
+        ) as exc:  # e.g. a NUL character, which PostgreSQL's text and jsonb cannot hold
             raise RowError(f"A value cannot be stored: {str(exc).splitlines()[0]}") from exc
     return ids

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -143,7 +142,9 @@ def _store_group(datastream: m.Datastream, items: list[tuple[str, dict[str, Any]
             outcome.refused.append(f"{topic}: {exc}")
     features = {row.feature_id for row in rows} - {None}
     if features:
-        owned = set(actions.owned(TYPES["FeatureOfInterest"], city).filter(pk__in=features).values_list("pk", flat=True))
+        owned = set(
+            actions.owned(TYPES["FeatureOfInterest"], city).filter(pk__in=features).values_list("pk", flat=True)
+        )
         for row in [row for row in rows if row.feature_id is not None and row.feature_id not in owned]:
             outcome.refused.append(f"Datastream {datastream.pk}: no FeatureOfInterest {row.feature_id} of this city")
             rows.remove(row)

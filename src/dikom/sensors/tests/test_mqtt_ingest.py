@@ -236,6 +236,7 @@ def test_a_message_is_acknowledged_only_once_stored(
         deadline = time.monotonic() + 5
         while not first.subscribed and time.monotonic() < deadline:
             time.sleep(0.05)
+
         # given the database fails while the listener stores a received reading
         def database_gone(*_args: Any) -> None:
             raise OperationalError("server closed the connection unexpectedly")
