@@ -88,7 +88,9 @@ def resolve(path: str) -> Target:
             target.etype, target.queryset = etype, filter_visible(etype.name, etype.model.objects.all())
         elif target.single and name in target.etype.navs:
             parent_type = target.etype
-            parent = target.found if target.found is not None else target.queryset.first()
+            parent = target.found
+            if parent is None and target.queryset is not None:
+                parent = target.queryset.first()
             if parent is None:
                 raise StaHttpError(404, "Not found")
             nav = parent_type.navs[name]
