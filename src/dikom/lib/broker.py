@@ -69,7 +69,11 @@ def plan(data_dir: Path) -> Plan:
         "allow_anonymous true\n"
         "persistence true\n"
         f"persistence_location {home}/\n"
-        "autosave_interval 10\n",
+        "autosave_interval 10\n"
+        # the SensorThings listener acknowledges after storing: let it take batches, and queue bursts
+        # instead of dropping them (docs/sensors.md, "Broker settings for throughput")
+        "max_inflight_messages 1000\n"
+        "max_queued_messages 1000000\n",
         encoding="utf-8",
     )
     return Plan(f"mqtt://127.0.0.1:{port}", [program, "-c", str(config)], f"Mosquitto started on 127.0.0.1:{port}")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from dikom.municipalities.models import Municipality
+from dikom.sensors import bulk
 from dikom.sensors import geometry as geo
 from dikom.sensors import models as m
 from dikom.sensors.entities import MUNICIPALITY_PATH, TYPES, EntityType
@@ -180,10 +181,20 @@ def extend_datastream_times(datastream: m.Datastream, observations: list[m.Obser
 
     Deleting Observations does not narrow them again.
     """
-    starts = [o.phenomenon_time for o in observations]
-    ends = [o.phenomenon_time_end or o.phenomenon_time for o in observations]
-    results = [o.result_time for o in observations if o.result_time is not None]
     row = m.Datastream.objects.select_for_update().get(pk=datastream.pk)
+    _widen_times(
+        datastream,
+        row,
+        [o.phenomenon_time for o in observations],
+        [o.phenomenon_time_end or o.phenomenon_time for o in observations],
+        [o.result_time for o in observations if o.result_time is not None],
+    )
+
+
+def _widen_times(
+    datastream: m.Datastream, row: m.Datastream, starts: list[Any], ends: list[Any], results: list[Any]
+) -> None:
+    """``row``: the Datastream as locked in this transaction; ``datastream`` (the caller's copy) gets the new span."""
     changed = {
         "phenomenon_time_start": min([*starts, *filter(None, [row.phenomenon_time_start])]),
         "phenomenon_time_end": max([*ends, *filter(None, [row.phenomenon_time_end])]),
@@ -191,9 +202,12 @@ def extend_datastream_times(datastream: m.Datastream, observations: list[m.Obser
     if results:
         changed["result_time_start"] = min([*results, *filter(None, [row.result_time_start])])
         changed["result_time_end"] = max([*results, *filter(None, [row.result_time_end])])
-    m.Datastream.objects.filter(pk=row.pk).update(**changed)
+    changed = {name: value for name, value in changed.items() if getattr(row, name) != value}
+    if changed:
+        m.Datastream.objects.filter(pk=row.pk).update(**changed)
     for name, value in changed.items():
         setattr(datastream, name, value)
+        setattr(row, name, value)
 
 
 def _relink(child: Any, field: str, parent: Any) -> None:
@@ -236,11 +250,11 @@ def create_entity(etype: EntityType, data: Any, municipality: Municipality) -> A
         raise StaError("POST creates an entity; this body only names an existing one")
     budget = _Budget()
     obj = _create(etype, data, municipality, budget)
-    _announce(budget.observations)
+    announce(budget.observations)
     return obj
 
 
-def _announce(observation_ids: list[int]) -> None:
+def announce(observation_ids: list[int]) -> None:
     """Publish new observations over MQTT once they are committed (when a broker is configured)."""
     if not observation_ids or not settings.DIKOM_STA_MQTT_URL:
         return
@@ -319,9 +333,14 @@ def delete_entity(etype: EntityType, obj: Any) -> None:
 
 @transaction.atomic
 def create_observations(body: Any, municipality: Municipality) -> list[int]:
-    """``CreateObservations``: one ``dataArray`` per Datastream; returns the new ids in order."""
+    """``CreateObservations``: one ``dataArray`` per Datastream; returns one id per row, in order.
+
+    A row that repeats a stored reading (same Datastream, phenomenonTime and result) is not stored again;
+    its id is the stored Observation's (``dikom.sensors.bulk``).
+    """
     if not isinstance(body, list):
         raise StaError("CreateObservations takes a list of Datastream blocks")
+    ids: list[int] = []
     created: list[int] = []
     total = 0
     for block in body:
@@ -332,51 +351,50 @@ def create_observations(body: Any, municipality: Municipality) -> list[int]:
         rows = block.get("dataArray")
         if not isinstance(components, list) or not isinstance(rows, list):
             raise StaError("Each block needs components and dataArray")
-        allowed = {
-            "id",
-            "phenomenonTime",
-            "resultTime",
-            "result",
-            "resultQuality",
-            "validTime",
-            "parameters",
-            "FeatureOfInterest/id",
-        }
-        if unknown := [c for c in components if c not in allowed]:
+        if unknown := [c for c in components if c not in bulk.PROPERTIES and c != "id"]:
             raise StaError(f"Unknown components: {unknown}")
         if "result" not in components:
             raise StaError("components must include result")
         total += len(rows)
         if total > 100_000:
             raise StaError("At most 100000 observations per request")
-        features: dict[int, m.FeatureOfInterest] = {}
-        default_feature: m.FeatureOfInterest | None = None
-        objects = []
-        for row in rows:
-            if not isinstance(row, list) or len(row) != len(components):
-                raise StaError("Each dataArray row has one value per component")
-            values = dict(zip(components, row, strict=True))
-            obs = m.Observation(datastream=datastream, municipality_id=datastream.municipality_id)
-            data = {k: v for k, v in values.items() if k not in ("id", "FeatureOfInterest/id")}
-            _set_props(TYPES["Observation"], obs, data, creating=True)
-            if obs.phenomenon_time is None:
-                obs.phenomenon_time = timezone.now()
-            fid = values.get("FeatureOfInterest/id")
-            if fid is not None and (not isinstance(fid, int) or isinstance(fid, bool)):
-                raise StaError("FeatureOfInterest/id must be an integer @iot.id")
-            if fid is not None:
-                if fid not in features:
-                    features[fid] = _existing(TYPES["FeatureOfInterest"], {"@iot.id": fid}, municipality)
-                obs.feature_of_interest = features[fid]
-            else:
-                default_feature = default_feature or feature_for_datastream(datastream)
-                obs.feature_of_interest = default_feature
-            objects.append(obs)
-        saved = m.Observation.objects.bulk_create(objects, batch_size=1000)
-        extend_datastream_times(datastream, saved)
-        created.extend(o.pk for o in saved)
-    _announce(created)
-    return created
+        try:
+            parsed = bulk.rows_from_data_array(components, rows)
+        except bulk.RowError as exc:
+            raise StaError(str(exc)) from exc
+        block_ids, new_ids = store_observation_rows(datastream, parsed, municipality)
+        ids += block_ids
+        created += new_ids
+    announce(created)
+    return ids
+
+
+def store_observation_rows(
+    datastream: m.Datastream, rows: list[bulk.Row], municipality: Municipality
+) -> tuple[list[int], list[int]]:
+    """Store parsed rows of ``datastream`` (of ``municipality``) in the caller's transaction; returns one id per
+    row and the ids of the new ones. Locks the Datastream (its time span widens), so duplicates are found reliably.
+    The caller announces the new ones (``announce``)."""
+    locked = m.Datastream.objects.select_for_update().get(pk=datastream.pk)
+    features: dict[int | None, int] = {}
+    for fid in {row.feature_id for row in rows}:
+        if fid is None:
+            features[None] = feature_for_datastream(locked).pk
+        else:
+            features[fid] = _existing(TYPES["FeatureOfInterest"], {"@iot.id": fid}, municipality).pk
+    try:
+        ids, new_rows, new_ids = bulk.store_rows(locked, rows, features)
+    except bulk.RowError as exc:
+        raise StaError(str(exc)) from exc
+    if new_rows:
+        _widen_times(
+            datastream,
+            locked,
+            [row.phenomenon_time for row in new_rows],
+            [row.phenomenon_time_end or row.phenomenon_time for row in new_rows],
+            [row.result_time for row in new_rows if row.result_time is not None],
+        )
+    return ids, new_ids
 
 
 @transaction.atomic

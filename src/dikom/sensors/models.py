@@ -137,7 +137,8 @@ class Observation(models.Model):
     municipality = models.ForeignKey(
         Municipality, on_delete=models.CASCADE, related_name="+", verbose_name=_("municipality")
     )
-    datastream = models.ForeignKey(Datastream, on_delete=models.CASCADE, related_name="observations")
+    # no index of its own: (datastream, phenomenon_time) below serves lookups by datastream too
+    datastream = models.ForeignKey(Datastream, on_delete=models.CASCADE, related_name="observations", db_index=False)
     feature_of_interest = models.ForeignKey(FeatureOfInterest, on_delete=models.CASCADE, related_name="observations")
     phenomenon_time = models.DateTimeField()
     phenomenon_time_end = models.DateTimeField(null=True, blank=True)

@@ -19,9 +19,14 @@ Delivery: dikom subscribes with QoS 1 and a persistent session (fixed client
 id, ``clean_session`` off), so the broker keeps messages that arrive while
 dikom is down and redelivers what was not acknowledged. Messages are queued by
 paho's network thread and stored by the caller's thread (``drain``), which
-keeps database work out of the network loop. A redelivered message creates no
+keeps database work out of the network loop: what has arrived is stored in one
+transaction (up to ``BATCH`` messages, rows of plain form with one ``COPY`` per
+Datastream) and acknowledged to the broker only after the commit, so a message
+is never acknowledged before it is stored. A redelivered message creates no
 second Observation: a reading with the same Datastream, phenomenonTime and
-result is taken as a duplicate.
+result is taken as a duplicate. The broker sends a subscriber at most
+``max_inflight_messages`` unacknowledged messages (Mosquitto: 20 by default),
+which bounds the batch; see ``docs/sensors.md`` for the broker settings.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from django.db import transaction
+from django.utils import timezone
 
 from dikom.municipalities.models import Municipality
-from dikom.sensors import actions
+from dikom.sensors import actions, bulk
 from dikom.sensors import models as m
 from dikom.sensors.entities import TYPES
 
@@ -54,35 +61,113 @@ class Outcome:
     refused: list[str] = field(default_factory=list)
 
 
+#: Messages stored in one transaction at most (what has arrived is taken, up to this many).
+BATCH = 2000
+#: The keys of a published Observation that the bulk path takes; anything else (a deep-inserted
+#: FeatureOfInterest, unknown keys) goes through ``create_entity`` one by one.
+_SIMPLE = bulk.PROPERTIES - {"FeatureOfInterest/id"}
+
+
 def store_message(topic: str, payload: bytes, outcome: Outcome) -> None:
     """Store one published Observation; anything malformed is logged and counted, never raised."""
+    store_messages([(topic, payload)], outcome)
+
+
+def _parse(topic: str, payload: bytes, outcome: Outcome) -> tuple[int, dict[str, Any]] | None:
     match = TOPIC.match(topic)
     if match is None:
-        return  # other entity topics: notifications dikom itself publishes, or nothing to create
+        return None  # other entity topics: notifications dikom itself publishes, or nothing to create
     if len(payload) > MAX_PAYLOAD:
         outcome.refused.append(f"{topic}: payload too large")
-        return
+        return None
     try:
         data = orjson.loads(payload)
     except orjson.JSONDecodeError:
         outcome.refused.append(f"{topic}: not JSON")
-        return
+        return None
     if not isinstance(data, dict):
         outcome.refused.append(f"{topic}: not a JSON object")
-        return
+        return None
     if "@iot.id" in data:
-        return  # dikom's own notification of a stored Observation
-    datastream = m.Datastream.objects.select_related("municipality").filter(pk=int(match.group(1))).first()
-    if datastream is None:
-        outcome.refused.append(f"{topic}: no such Datastream")
+        return None  # dikom's own notification of a stored Observation
+    return int(match.group(1)), data
+
+
+def _simple(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The message as a bulk row's properties, or None when it needs the full create (deep insert)."""
+    feature = data.get("FeatureOfInterest")
+    if any(key not in _SIMPLE and key != "FeatureOfInterest" for key in data):
+        return None
+    if feature is None:
+        return data
+    if isinstance(feature, dict) and set(feature) == {"@iot.id"} and isinstance(feature["@iot.id"], int):
+        rest = {key: value for key, value in data.items() if key != "FeatureOfInterest"}
+        return {**rest, "FeatureOfInterest/id": feature["@iot.id"]}
+    return None
+
+
+def store_messages(messages: list[tuple[str, bytes]], outcome: Outcome) -> None:
+    """Store published Observations in one transaction: readings of plain form per Datastream in bulk
+    (``dikom.sensors.bulk``: repeats of a stored reading are duplicates), the rest one by one. Anything
+    malformed is logged and counted, never raised; a database error is raised (nothing was stored)."""
+    parsed = [(topic, item) for topic, payload in messages if (item := _parse(topic, payload, outcome))]
+    if not parsed:
         return
+    datastreams = m.Datastream.objects.select_related("municipality").in_bulk({pk for _t, (pk, _d) in parsed})
+    groups: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    single: list[tuple[str, m.Datastream, dict[str, Any]]] = []
+    for topic, (pk, data) in parsed:
+        datastream = datastreams.get(pk)
+        if datastream is None:
+            outcome.refused.append(f"{topic}: no such Datastream")
+        elif (plain := _simple(data)) is not None:
+            groups.setdefault(pk, []).append((topic, plain))
+        else:
+            single.append((topic, datastream, data))
+    now = timezone.now()
+    with transaction.atomic():
+        for pk, items in groups.items():
+            _store_group(datastreams[pk], items, now, outcome)
+        for topic, datastream, data in single:
+            _store_one(topic, datastream, data, outcome)
+
+
+def _store_group(datastream: m.Datastream, items: list[tuple[str, dict[str, Any]]], now: Any, outcome: Outcome) -> None:
+    city: Municipality = datastream.municipality
+    rows: list[bulk.Row] = []
+    for topic, data in items:
+        try:
+            rows.append(bulk.row_from(data, now))
+        except bulk.RowError as exc:
+            outcome.refused.append(f"{topic}: {exc}")
+    features = {row.feature_id for row in rows} - {None}
+    if features:
+        owned = set(
+            actions.owned(TYPES["FeatureOfInterest"], city).filter(pk__in=features).values_list("pk", flat=True)
+        )
+        for row in [row for row in rows if row.feature_id is not None and row.feature_id not in owned]:
+            outcome.refused.append(f"Datastream {datastream.pk}: no FeatureOfInterest {row.feature_id} of this city")
+            rows.remove(row)
+    if not rows:
+        return
+    try:
+        with transaction.atomic():
+            _ids, new_ids = actions.store_observation_rows(datastream, rows, city)
+    except actions.StaError as exc:
+        outcome.refused += [f"Datastream {datastream.pk}: {exc.message}"] * len(rows)
+        return
+    actions.announce(new_ids)
+    outcome.created += new_ids
+    outcome.duplicates += len(rows) - len(new_ids)
+
+
+def _store_one(topic: str, datastream: m.Datastream, data: dict[str, Any], outcome: Outcome) -> None:
     if "phenomenonTime" in data and "result" in data and _duplicate(datastream, data):
         outcome.duplicates += 1
         return
     body = {**data, "Datastream": {"@iot.id": datastream.pk}}
-    city: Municipality = datastream.municipality
     try:
-        observation = actions.create_entity(TYPES["Observation"], body, city)
+        observation = actions.create_entity(TYPES["Observation"], body, datastream.municipality)
     except (actions.StaError, ValueError, TypeError) as exc:
         outcome.refused.append(f"{topic}: {getattr(exc, 'message', exc)}")
         return
@@ -103,7 +188,12 @@ def _duplicate(datastream: m.Datastream, data: dict[str, Any]) -> bool:
 
 
 class Ingestor:
-    """Subscribes on the broker and hands messages to ``drain`` (run by the caller's thread)."""
+    """Subscribes on the broker and hands messages to ``drain`` (run by the caller's thread).
+
+    Acknowledged only once stored: the client acknowledges by hand (``manual_ack``), after the
+    batch's transaction committed (or after a message was refused for good). A message that was
+    received but not stored when dikom stopped is delivered again by the broker (persistent session).
+    """
 
     def __init__(
         self,
@@ -115,35 +205,48 @@ class Ingestor:
     ) -> None:
         import paho.mqtt.client as mqtt
 
-        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.messages: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue()
         self.subscribed = False
         self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, protocol=mqtt.MQTTv311
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,
         )
         if username:
             self.client.username_pw_set(username, password)
         self.client.on_connect = lambda client, *_: client.subscribe(SUBSCRIPTION, qos=1)
         self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = lambda _c, _u, msg: self.messages.put((msg.topic, msg.payload))
+        self.client.on_message = lambda _c, _u, msg: self.messages.put((msg.topic, msg.payload, msg.mid, msg.qos))
         self.client.connect(host, port, keepalive=30)
         self.client.loop_start()
 
     def _on_subscribe(self, *_args: Any) -> None:
         self.subscribed = True
 
-    def drain(self, wait: float = 1.0) -> Outcome:
-        """Store the messages that arrived (waiting up to ``wait`` seconds for the first)."""
+    def drain(self, wait: float = 1.0, batch: int = BATCH) -> Outcome:
+        """Store the messages that arrived (waiting up to ``wait`` seconds for the first), ``batch`` per
+        transaction, and acknowledge them once committed."""
         outcome = Outcome()
         try:
-            topic, payload = self.messages.get(timeout=wait)
+            first = self.messages.get(timeout=wait)
         except queue.Empty:
             return outcome
+        pending = [first]
         while True:
-            store_message(topic, payload, outcome)
-            try:
-                topic, payload = self.messages.get_nowait()
-            except queue.Empty:
+            while len(pending) < batch:
+                try:
+                    pending.append(self.messages.get_nowait())
+                except queue.Empty:
+                    break
+            store_messages([(topic, payload) for topic, payload, _mid, _qos in pending], outcome)
+            for _topic, _payload, mid, qos in pending:
+                if qos:
+                    self.client.ack(mid, qos)
+            if len(pending) < batch:
                 break
+            pending = []
         for reason in outcome.refused:
             logger.warning("MQTT observation refused: %s", reason)
         return outcome

@@ -628,6 +628,8 @@ def compile_orderby(etype: EntityType, text: str) -> list[Any]:
             raise QueryError(f"Bad $orderby item {item!r}")
         compiler = Compiler(etype)
         expression = compiler.expression(parse_filter(words[0]))
+        if isinstance(expression, Value):  # PostgreSQL refuses a constant in ORDER BY; it would order nothing
+            raise QueryError(f"$orderby needs a property, not a constant: {words[0]!r}")
         descending = len(words) == 2 and words[1].lower() == "desc"
         out.append(expression.desc() if descending else expression.asc())
     return out

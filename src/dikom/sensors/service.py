@@ -90,7 +90,8 @@ def create_thing(data: dict[str, Any], municipality: Municipality) -> Thing:
 
 
 def create_observations(blocks: list[dict[str, Any]], municipality: Municipality) -> list[int]:
-    """``CreateObservations`` for ``municipality`` (the dataArray form); returns the new ids."""
+    """``CreateObservations`` for ``municipality`` (the dataArray form); returns one id per row (a repeated
+    reading's is the stored Observation's)."""
     from dikom.sensors import actions
 
     return actions.create_observations(blocks, municipality)

@@ -63,6 +63,7 @@ class Target:
         self.raw_value = False
         self.ref = False
         self.parent: tuple[EntityType, Any, str] | None = None  # (type, object, nav name)
+        self.found: Any = None  # the entity named by id, once loaded (a navigation from it needs no second query)
 
 
 def resolve(path: str) -> Target:
@@ -87,12 +88,15 @@ def resolve(path: str) -> Target:
             target.etype, target.queryset = etype, filter_visible(etype.name, etype.model.objects.all())
         elif target.single and name in target.etype.navs:
             parent_type = target.etype
-            parent = target.queryset.first() if target.queryset is not None else None
+            parent = target.found
+            if parent is None and target.queryset is not None:
+                parent = target.queryset.first()
             if parent is None:
                 raise StaHttpError(404, "Not found")
             nav = parent_type.navs[name]
             target.etype = TYPES[nav.target]
             target.parent = (parent_type, parent, name)
+            target.found = None
             if nav.many:
                 target.queryset = filter_visible(target.etype.name, getattr(parent, nav.orm).all())
                 target.single = False
@@ -100,7 +104,8 @@ def resolve(path: str) -> Target:
                 related_id = getattr(parent, f"{nav.orm}_id")
                 target.queryset = filter_visible(target.etype.name, target.etype.model.objects.filter(pk=related_id))
                 target.single = True
-                if not target.queryset.exists():
+                target.found = target.queryset.first()
+                if target.found is None:
                     raise StaHttpError(404, "Not found")
         elif target.single and (name in target.etype.props or name in target.etype.intervals or name == "id"):
             if pk is not None:
@@ -115,7 +120,8 @@ def resolve(path: str) -> Target:
             target.queryset = target.etype.model.objects.all() if target.queryset is None else target.queryset
             target.queryset = target.queryset.filter(pk=pk)
             target.single = True
-            if not target.queryset.exists():
+            target.found = target.queryset.first()
+            if target.found is None:
                 raise StaHttpError(404, f"No {target.etype.name} with @iot.id {pk}")
         del index
     if target.etype is None:

@@ -221,3 +221,38 @@ def test_the_acl_gives_each_city_only_its_own_topics(cities: dict[str, int]) -> 
     assert f"topic write v1.1/Datastreams({cities['fulda']})/Observations" in fulda_block
     assert f"Datastreams({cities['marburg']})" not in fulda_block
     assert acl.index("topic read v1.1/#") < acl.index("user dikom")
+
+
+def test_a_message_is_acknowledged_only_once_stored(
+    broker: Broker, cities: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    from dikom.sensors import mqtt_ingest
+
+    first = Ingestor("127.0.0.1", broker.port, "dikom", PASSWORDS["dikom"])
+    fulda, _ = publisher(broker, "city-fulda", PASSWORDS["city-fulda"])
+    try:
+        deadline = time.monotonic() + 5
+        while not first.subscribed and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+        # given the database fails while the listener stores a received reading
+        def database_gone(*_args: Any) -> None:
+            raise OperationalError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(mqtt_ingest, "store_messages", database_gone)
+        publish(fulda, cities["fulda"], {"phenomenonTime": "2026-08-03T06:00:00Z", "result": 33})
+        with pytest.raises(OperationalError):
+            ingest_until(first, 1)
+    finally:
+        fulda.loop_stop()
+        first.stop()  # the listener ends (its supervisor would start it again)
+    monkeypatch.undo()
+    # then the broker still holds the unacknowledged reading and delivers it to the restarted listener
+    restarted = Ingestor("127.0.0.1", broker.port, "dikom", PASSWORDS["dikom"])
+    try:
+        outcome = ingest_until(restarted, 1)
+        assert [Observation.objects.get(pk=pk).result for pk in outcome.created] == [33]
+    finally:
+        restarted.stop()
