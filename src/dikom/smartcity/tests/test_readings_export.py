@@ -38,7 +38,7 @@ def test_csv_for_german_spreadsheets(client: Any, city_a: Any, owner: Any, login
             (DAY - dt.timedelta(days=1), 1.0),  # before the period
             (DAY, 12.5),
             (DAY + dt.timedelta(hours=1), -3.25),
-            (DAY + dt.timedelta(days=1, hours=15), 0.00001),  # 11 June, 23:00 local: still inside
+            (DAY + dt.timedelta(days=1, hours=13), 0.00001),  # 11 June, 23:00 local: still inside
             (DAY + dt.timedelta(days=2), 99.0),  # after
         ],
     )

@@ -97,7 +97,7 @@ def test_the_most_specific_rule_wins(city_a: Any) -> None:
     assert need_for(outside).level is Level.GOOD
     _rule(city_a, scope="tree", tree=inside, good_up_to_cbar=50, moderate_up_to_cbar=60)
     need = need_for(inside)
-    assert need.level is Level.GOOD and "threshold for this single tree" in need.explanation  # no language active
+    assert need.level is Level.GOOD and "Schwellenwert für diesen einzelnen Baum: bis 50" in need.explanation
 
 
 @pytest.mark.django_db
