@@ -8,7 +8,7 @@ as an invalid choice.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -51,7 +51,8 @@ class ThresholdForm(forms.Form):
     def __init__(self, *args: Any, city: Municipality, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.city = city
-        self.fields["litter_bin"].queryset = LitterBin.objects.filter(municipality=city)
+        bin_field = cast(forms.ModelChoiceField, self.fields["litter_bin"])
+        bin_field.queryset = LitterBin.objects.filter(municipality=city)
         trees = Tree.objects.filter(municipality=city)
         self.species_choices = sorted(set(trees.values_list("species", flat=True).distinct()) - {""})
         self.district_choices = sorted(set(trees.values_list("district", flat=True).distinct()) - {""})
@@ -138,11 +139,11 @@ class ReadingExportForm(forms.Form):
 
     def __init__(self, *args: Any, city: Municipality, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.things = list(sensors.things_with_datastreams(city))
-        self.fields["things"].choices = [(t.pk, t.name) for t in self.things]
-        self.fields["datastreams"].choices = [
-            (d.pk, f"{t.name}: {d.name}") for t in self.things for d in t.datastreams.all()
-        ]
+        self.sensor_things = list(sensors.things_with_datastreams(city))
+        things_field = cast(forms.ChoiceField, self.fields["things"])
+        streams_field = cast(forms.ChoiceField, self.fields["datastreams"])
+        things_field.choices = [(t.pk, t.name) for t in self.sensor_things]
+        streams_field.choices = [(d.pk, f"{t.name}: {d.name}") for t in self.sensor_things for d in t.datastreams.all()]
         if not self.is_bound:
             today = timezone.localdate()
             self.initial.setdefault("start", today - dt.timedelta(days=30))
@@ -154,7 +155,7 @@ class ReadingExportForm(forms.Form):
         if start and end and end < start:
             self.add_error("end", _("The end lies before the start."))
         ids = set(data.get("datastreams") or [])
-        for thing in self.things:
+        for thing in self.sensor_things:
             if thing.pk in set(data.get("things") or []):
                 ids |= {d.pk for d in thing.datastreams.all()}
         if not ids and not self.errors.get("datastreams") and not self.errors.get("things"):

@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -211,7 +212,7 @@ def bin_route_gpx(request: HttpRequest, city: str) -> HttpResponse:
 
 
 @login_required
-def readings_export(request: HttpRequest, city: str) -> HttpResponse:
+def readings_export(request: HttpRequest, city: str) -> HttpResponseBase:
     """Staff export their city's readings: the form, and with ``download`` the streamed CSV or JSON file."""
     municipality = access.get_city(city)
     if not access.can_manage(request.user, municipality):
