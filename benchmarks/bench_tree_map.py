@@ -194,7 +194,7 @@ def load_trees(args: argparse.Namespace) -> Any:
 
 def latest_state(args: argparse.Namespace, city: Any) -> list[dict[str, Any]]:
     from dikom.smartcity.models import Tree
-    from dikom.smartcity.need import needs_for
+    from dikom.smartcity.need import NEED_FIELDS, needs_for
     from dikom.smartcity.needs_refresh import refresh_city
 
     start = time.perf_counter()
@@ -210,9 +210,7 @@ def latest_state(args: argparse.Namespace, city: Any) -> list[dict[str, Any]]:
         )
         stored.append((time.perf_counter() - t0) * 1000)
         assert len(levels) == len(ids)
-        trees = list(
-            Tree.objects.filter(pk__in=ids).only("pk", "municipality", "planting_year", "sensor_thing_id", "need_level")
-        )
+        trees = list(Tree.objects.filter(pk__in=ids).only(*NEED_FIELDS))
         t0 = time.perf_counter()
         needs = needs_for(trees)
         fresh.append((time.perf_counter() - t0) * 1000)

@@ -138,7 +138,7 @@ SKIP_PATHS = re.compile(
 OTHER_CITIES = frozenset(slug for slug, *_ in data.MUNICIPALITIES if slug != CITY)
 # Answers that are files, not pages: checked with a GET (status below 400), never rendered.
 DOWNLOAD = re.compile(
-    r"\.(pdf|csv|xlsx|zip|json|jsonld|xml|rdf|ttl|geojson|txt|png|svg|ics|atom|rss)$|/(export|download|herunterladen)/"
+    r"\.(pdf|csv|xlsx|zip|json|jsonld|xml|rdf|ttl|geojson|gpx|txt|png|svg|ics|atom|rss)$|/(export|download|herunterladen)/"
 )
 
 DEBUG_MARKERS = (

@@ -6,7 +6,7 @@ Keep it small: everything else in ``dikom.sensors`` is private to the app.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -256,3 +256,24 @@ def datastream_health(municipality: Municipality) -> list[DatastreamHealth]:
             )
         )
     return out
+
+
+def readings_export(
+    municipality: Municipality,
+    datastream_ids: Iterable[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    fmt: str,
+    decimal_comma: bool = False,
+) -> tuple[int, Iterator[bytes]]:
+    """A streamed export of the city's readings (``export.py``): the number of datastreams and the file's pieces.
+
+    ``fmt`` is ``csv`` or ``json``; ids of another city's datastreams are left out.
+    """
+    from dikom.sensors import export
+
+    streams = export.streams_info(municipality, datastream_ids)
+    rows = export.export_rows(municipality, streams, start, end)
+    if fmt == "json":
+        return len(streams), export.json_chunks(municipality, streams, start, end, rows)
+    return len(streams), export.csv_chunks(rows, decimal_comma)

@@ -38,3 +38,12 @@ def get_site_for_staff(user: Any, city: Municipality, site_uuid: Any) -> Constru
     if not can_manage(user, city):
         raise Http404
     return get_object_or_404(ConstructionSite, municipality=city, uuid=site_uuid)
+
+
+def get_threshold_for_staff(user: Any, city: Municipality, rule_uuid: Any) -> Any:
+    """A threshold of ``city`` for its staff; another city's (or anyone else) gets 404."""
+    from dikom.smartcity.models import Threshold
+
+    if not can_manage(user, city):
+        raise Http404
+    return get_object_or_404(Threshold, municipality=city, uuid=rule_uuid)

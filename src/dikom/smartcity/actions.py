@@ -1,4 +1,5 @@
-"""The only code that changes the smart-city app's data: adoptions, waterings, construction sites.
+"""The only code that changes the smart-city app's data: adoptions, waterings, construction sites, and the
+staff's settings (thresholds, the start of the emptying round; both audit logged).
 
 Each action is one transaction. Waterings are idempotent on retry: the form
 carries a request key generated when it was rendered, and a second submission
@@ -188,4 +189,89 @@ def save_sensor_alert_settings(
             "battery_percent": battery_low_percent,
             "battery_volts": battery_low_volts,
         },
+    )
+
+
+THRESHOLD_SELECTORS = ("species", "district", "west", "south", "east", "north", "tree", "litter_bin")
+THRESHOLD_LIMITS = ("good_up_to_cbar", "moderate_up_to_cbar", "full_from_percent")
+
+
+def save_threshold(city: Municipality, *, actor: Any = None, **fields: Any) -> Any:
+    """Store a city's threshold; one for the same subject and selection replaces the earlier one (audit logged).
+
+    ``fields`` are the cleaned fields of ``forms_staff.ThresholdForm``; only those of the chosen scope are kept.
+    """
+    from dikom.audit.actions import record
+    from dikom.smartcity.models import Threshold
+
+    scope = fields["scope"]
+    subject = fields["subject"]
+    keep = {
+        Threshold.Scope.CITY: (),
+        Threshold.Scope.SPECIES: ("species",),
+        Threshold.Scope.DISTRICT: ("district",),
+        Threshold.Scope.AREA: ("west", "south", "east", "north"),
+        Threshold.Scope.TREE: ("tree",),
+        Threshold.Scope.BIN: ("litter_bin",),
+    }[Threshold.Scope(scope)]
+    empty = {"species": "", "district": ""}  # text columns are blank, the others null
+    selection: dict[str, Any] = {
+        name: fields.get(name) if name in keep else empty.get(name) for name in THRESHOLD_SELECTORS
+    }
+    limits: dict[str, Any] = {
+        "good_up_to_cbar": fields.get("good_up_to_cbar") if subject == Threshold.Subject.TREES else None,
+        "moderate_up_to_cbar": fields.get("moderate_up_to_cbar") if subject == Threshold.Subject.TREES else None,
+        "full_from_percent": fields.get("full_from_percent") if subject == Threshold.Subject.BINS else None,
+    }
+    with transaction.atomic():
+        rule, created = Threshold.objects.update_or_create(
+            municipality=city,
+            subject=subject,
+            scope=scope,
+            **selection,
+            defaults={**limits, "note": fields.get("note", "")},
+        )
+        record(
+            "smartcity.threshold_saved",
+            actor=actor,
+            municipality=city,
+            obj=rule,
+            changes={
+                "subject": subject,
+                "scope": scope,
+                "created": created,
+                **{k: (v.pk if hasattr(v, "pk") else v) for k, v in selection.items() if v not in (None, "")},
+                **{k: v for k, v in limits.items() if v is not None},
+            },
+        )
+    return rule
+
+
+@transaction.atomic
+def delete_threshold(rule: Any, actor: Any = None) -> None:
+    from dikom.audit.actions import record
+
+    record(
+        "smartcity.threshold_deleted",
+        actor=actor,
+        municipality=rule.municipality,
+        changes={"subject": rule.subject, "scope": rule.scope, "id": rule.pk},
+    )
+    rule.delete()
+
+
+@transaction.atomic
+def set_route_start(city: Municipality, *, name: str, longitude: float, latitude: float, actor: Any = None) -> None:
+    """Store where the city's emptying round starts and ends (audit logged)."""
+    from dikom.audit.actions import record
+    from dikom.smartcity.models import RouteStart
+
+    RouteStart.objects.update_or_create(
+        municipality=city, defaults={"name": name, "longitude": longitude, "latitude": latitude}
+    )
+    record(
+        "smartcity.route_start_saved",
+        actor=actor,
+        municipality=city,
+        changes={"name": name, "longitude": longitude, "latitude": latitude},
     )

@@ -249,3 +249,71 @@ class SensorAlertSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self.municipality_id)
+
+
+class Threshold(models.Model):
+    """A city's own limit for trees or bins of one species, district, area, tree or bin (``thresholds.py``).
+
+    Trees: the soil water tension (cbar) up to which a tree counts as well
+    supplied and up to which as "water soon"; bins: the fill level (%) from
+    which a bin needs emptying. Where several apply, the most specific wins:
+    single tree or bin, then area, then district, then species, then the whole
+    city; without any, the defaults of ``need.py`` and ``bins.py``.
+    """
+
+    class Subject(models.TextChoices):
+        TREES = "trees", _("street trees")
+        BINS = "bins", _("litter bins")
+
+    class Scope(models.TextChoices):
+        CITY = "city", _("whole city")
+        SPECIES = "species", _("species")
+        DISTRICT = "district", _("district")
+        AREA = "area", _("area")
+        TREE = "tree", _("single tree")
+        BIN = "bin", _("single litter bin")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(_("applies to"), max_length=10, choices=Subject.choices)
+    scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices)
+    species = models.CharField(_("species"), max_length=120, blank=True)
+    district = models.CharField(_("district"), max_length=120, blank=True)
+    #: The area: a rectangle of longitude/latitude (WGS 84).
+    west = models.FloatField(_("west (longitude)"), null=True, blank=True)
+    south = models.FloatField(_("south (latitude)"), null=True, blank=True)
+    east = models.FloatField(_("east (longitude)"), null=True, blank=True)
+    north = models.FloatField(_("north (latitude)"), null=True, blank=True)
+    tree = models.ForeignKey(Tree, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    litter_bin = models.ForeignKey(LitterBin, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    good_up_to_cbar = models.FloatField(_("well supplied up to (cbar)"), null=True, blank=True)
+    moderate_up_to_cbar = models.FloatField(_("water soon up to (cbar)"), null=True, blank=True)
+    full_from_percent = models.PositiveSmallIntegerField(_("needs emptying from (%)"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["municipality", "subject", "scope", "species", "district", "pk"]
+        verbose_name = _("threshold")
+        verbose_name_plural = _("thresholds")
+
+    def __str__(self) -> str:
+        return f"{self.subject}/{self.scope} {self.pk}"
+
+
+class RouteStart(models.Model):
+    """Where a city's emptying round starts and ends (a depot or yard); without one the round starts at a bin."""
+
+    municipality = models.OneToOneField(Municipality, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name of the start point"), max_length=200)
+    longitude = models.FloatField(_("longitude"))
+    latitude = models.FloatField(_("latitude"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("start of the emptying round")
+        verbose_name_plural = _("starts of the emptying round")
+
+    def __str__(self) -> str:
+        return self.name

@@ -3,7 +3,8 @@
 With probes (``DOMAIN.md``, Sensors and trees): the mean of the newest soil
 water tension readings of the tree's probes (30/60/90 cm; 1 cbar = 1 kPa),
 each no older than ``SENSOR_MAX_AGE``: up to 33 cbar good, up to 80 moderate,
-above 80 critical.
+above 80 critical. A city may set its own limits per species, district, area or
+single tree (``thresholds.py``); the explanation names the rule used.
 
 Without probes (or when they fell silent), the Berlin model: outside the
 vegetation period (March–October) no tree needs water. In it, a young tree
@@ -15,7 +16,9 @@ model only marks it moderate after a dry month (supply below 30). A tree of
 unknown age counts as older.
 
 The computation is batched: ``needs_for`` takes a list of trees and runs a
-fixed number of queries (readings, rain, waterings) whatever its length.
+fixed number of queries (readings, rain, waterings, and the city's thresholds
+when a tree has fresh readings) whatever its length. The trees must have
+``species``, ``district``, ``longitude`` and ``latitude`` loaded (``NEED_FIELDS``).
 """
 
 from __future__ import annotations
@@ -31,9 +34,15 @@ from django.utils.translation import gettext_lazy as _
 
 from dikom.sensors import service as sensors
 from dikom.smartcity.models import RainDay, Tree, Watering
+from dikom.smartcity.thresholds import (
+    DEFAULT_GOOD_UP_TO_CBAR,
+    DEFAULT_MODERATE_UP_TO_CBAR,
+    WaterLimits,
+    water_limits_for,
+)
 
-GOOD_UP_TO_CBAR = 33.0
-MODERATE_UP_TO_CBAR = 80.0
+GOOD_UP_TO_CBAR = DEFAULT_GOOD_UP_TO_CBAR
+MODERATE_UP_TO_CBAR = DEFAULT_MODERATE_UP_TO_CBAR
 SENSOR_MAX_AGE = dt.timedelta(hours=72)
 YOUNG_YEARS = 10
 YOUNG_CRITICAL_BELOW_LITRES = 100
@@ -42,6 +51,18 @@ OLD_MODERATE_BELOW_LITRES = 30
 VEGETATION_MONTHS = range(3, 11)
 WINDOW = dt.timedelta(days=30)
 MANY_TREES = 500
+#: The fields ``needs_for`` reads (for ``.only()`` in bulk jobs).
+NEED_FIELDS = (
+    "pk",
+    "municipality",
+    "planting_year",
+    "sensor_thing_id",
+    "need_level",
+    "species",
+    "district",
+    "longitude",
+    "latitude",
+)
 
 
 class Level(StrEnum):
@@ -101,16 +122,23 @@ def needs_for(trees: Sequence[Tree], now: dt.datetime | None = None) -> dict[int
     litres = dict(recent.values("tree").annotate(total=Sum("litres")).values_list("tree", "total"))
     probes = sensors.soil_tension_datastreams(t.sensor_thing_id for t in trees if t.sensor_thing_id)
     readings = sensors.latest_readings(pk for ids in probes.values() for pk in ids)
-    out = {}
+    fresh: dict[int, list[float]] = {}
     for tree in trees:
-        fresh = [
+        values = [
             readings[pk].value
             for pk in probes.get(tree.sensor_thing_id or 0, [])
             if pk in readings and now - readings[pk].time <= SENSOR_MAX_AGE
         ]
+        if values:
+            fresh[tree.pk] = values
+    limits = water_limits_for([t for t in trees if t.pk in fresh])
+    out = {}
+    for tree in trees:
         watered = int(litres.get(tree.pk, 0))
         out[tree.pk] = (
-            _from_sensors(fresh, rain, watered, _age(tree, today)) if fresh else _from_model(tree, today, rain, watered)
+            _from_sensors(fresh[tree.pk], rain, watered, _age(tree, today), limits[tree.pk])
+            if tree.pk in fresh
+            else _from_model(tree, today, rain, watered)
         )
     return out
 
@@ -119,18 +147,28 @@ def need_for(tree: Tree, now: dt.datetime | None = None) -> Need:
     return needs_for([tree], now)[tree.pk]
 
 
-def _from_sensors(values: list[float], rain: float, watered: int, age: int | None) -> Need:
+def _from_sensors(values: list[float], rain: float, watered: int, age: int | None, limits: WaterLimits) -> Need:
     mean = sum(values) / len(values)
-    if mean <= GOOD_UP_TO_CBAR:
+    if mean <= limits.good_up_to:
         level = Level.GOOD
-    elif mean <= MODERATE_UP_TO_CBAR:
+    elif mean <= limits.moderate_up_to:
         level = Level.MODERATE
     else:
         level = Level.CRITICAL
-    explanation = _(
-        "Measured: the soil probes show a mean water tension of %(mean).0f cbar (up to 33 good, up to 80 "
-        "water soon, above 80 needs water now)."
-    ) % {"mean": mean}
+    facts = {"mean": mean, "good": limits.good_up_to, "moderate": limits.moderate_up_to}
+    if limits.source:
+        explanation = _(
+            "Measured: the soil probes show a mean water tension of %(mean).0f cbar (%(rule)s: up to %(good)g "
+            "good, up to %(moderate)g water soon, above %(moderate)g needs water now)."
+        ) % {**facts, "rule": limits.source}
+    else:
+        explanation = (
+            _(
+                "Measured: the soil probes show a mean water tension of %(mean).0f cbar (default threshold: up to "
+                "%(good)g good, up to %(moderate)g water soon, above %(moderate)g needs water now)."
+            )
+            % facts
+        )
     return Need(level, "sensor", round(mean, 1), rain, watered, age, str(explanation))
 
 

@@ -5,7 +5,9 @@ need of every tree of every city with ``need.needs_for`` in chunks of
 ``CHUNK`` trees (a fixed number of queries per chunk) and stores the level
 where it changed. Maps, clusters, counts and filters read the stored level,
 so a city with 100 000 trees is not recomputed on every page view; a tree's
-own page computes its need afresh.
+own page computes its need afresh. The city's own thresholds per species,
+district, area or tree (``thresholds.py``) apply here as on the tree's page:
+``needs_for`` reads them once per chunk.
 
 When a tree changes from good or moderate to critical, its sponsors who opted
 in (for this tree, or for all their trees) get one e-mail through
@@ -30,7 +32,7 @@ from django.utils.translation import gettext as _
 from dikom.lib.mail import send_mail_on_commit
 from dikom.municipalities.models import Municipality
 from dikom.smartcity.models import Adoption, CriticalAlertOptIn, Tree
-from dikom.smartcity.need import Level, needs_for
+from dikom.smartcity.need import NEED_FIELDS, Level, needs_for
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +66,7 @@ def refresh_city(city: Municipality, now: dt.datetime | None = None) -> Refreshe
     now = now or timezone.now()
     last_pk = 0
     while True:
-        chunk = list(
-            Tree.objects.filter(municipality=city, pk__gt=last_pk)
-            .order_by("pk")
-            .only("pk", "municipality", "planting_year", "sensor_thing_id", "need_level")[:CHUNK]
-        )
+        chunk = list(Tree.objects.filter(municipality=city, pk__gt=last_pk).order_by("pk").only(*NEED_FIELDS)[:CHUNK])
         if not chunk:
             break
         last_pk = chunk[-1].pk

@@ -26,7 +26,7 @@ from django.urls import reverse
 
 from dikom.municipalities.models import Municipality
 from dikom.smartcity.models import Tree
-from dikom.smartcity.need import Level
+from dikom.smartcity.need import NEED_FIELDS, Level
 from dikom.smartcity.needs_refresh import refresh_trees
 
 CELL_PIXELS = 60
@@ -58,9 +58,7 @@ def ensure_levels(city: Municipality) -> None:
     """Compute the stored need of trees that have none yet (bounded chunks; a no-op query otherwise)."""
     while True:
         missing = list(
-            Tree.objects.filter(municipality=city, need_level="")
-            .only("pk", "municipality", "planting_year", "sensor_thing_id", "need_level")
-            .order_by("pk")[:REFRESH_CHUNK]
+            Tree.objects.filter(municipality=city, need_level="").only(*NEED_FIELDS).order_by("pk")[:REFRESH_CHUNK]
         )
         if not missing:
             return

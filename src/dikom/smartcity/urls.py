@@ -1,6 +1,14 @@
 from django.urls import path
 
-from dikom.smartcity import device_views, publishing_views, views, views_alerts, views_import, views_pwa
+from dikom.smartcity import (
+    device_views,
+    publishing_views,
+    views,
+    views_alerts,
+    views_import,
+    views_pwa,
+    views_staff,
+)
 
 app_name = "smartcity"
 
@@ -29,6 +37,12 @@ urlpatterns = [
     path("<slug:city>/baustellen/neu/", views.construction_site_new, name="site_new"),
     path("<slug:city>/baustellen/<uuid:site>/entfernen/", views.construction_site_delete, name="site_delete"),
     path("<slug:city>/abfallbehaelter/", views.litter_bins, name="bins"),
+    path("<slug:city>/abfallbehaelter/leerungstour/", views_staff.bin_route, name="bin_route"),
+    path("<slug:city>/abfallbehaelter/leerungstour.csv", views_staff.bin_route_csv, name="bin_route_csv"),
+    path("<slug:city>/abfallbehaelter/leerungstour.gpx", views_staff.bin_route_gpx, name="bin_route_gpx"),
+    path("<slug:city>/schwellenwerte/", views_staff.thresholds, name="thresholds"),
+    path("<slug:city>/schwellenwerte/<uuid:rule>/entfernen/", views_staff.threshold_delete, name="threshold_delete"),
+    path("<slug:city>/messwerte-export/", views_staff.readings_export, name="readings_export"),
     path("<slug:city>/sensordaten/", views.publication, name="publication"),
     path("<slug:city>/geraete/", device_views.devices, name="devices"),
     path("<slug:city>/geraete/<str:dev_eui>/zuordnen/", device_views.device_map, name="device_map"),

@@ -408,7 +408,14 @@ def litter_bins(request: HttpRequest, city: str) -> HttpResponse:
     return render(
         request,
         "smartcity/litter_bins.html",
-        _context(municipality, bins=bins, points=project(bins), map_width=WIDTH, map_height=HEIGHT),
+        _context(
+            municipality,
+            bins=bins,
+            points=project(bins),
+            map_width=WIDTH,
+            map_height=HEIGHT,
+            can_manage=access.can_manage(request.user, municipality),
+        ),
     )
 
 
