@@ -24,9 +24,12 @@ transaction (up to ``BATCH`` messages, rows of plain form with one ``COPY`` per
 Datastream) and acknowledged to the broker only after the commit, so a message
 is never acknowledged before it is stored. A redelivered message creates no
 second Observation: a reading with the same Datastream, phenomenonTime and
-result is taken as a duplicate. The broker sends a subscriber at most
-``max_inflight_messages`` unacknowledged messages (Mosquitto: 20 by default),
-which bounds the batch; see ``docs/sensors.md`` for the broker settings.
+result is taken as a duplicate. The listener speaks MQTT 5 and announces a Receive Maximum
+of 65 535: a broker sends an MQTT 3.1.1 subscriber at most ``max_inflight_messages``
+unacknowledged messages (Mosquitto: 20 by default) and drops what overflows its queue
+behind them (``max_queued_messages``, 1 000), so with acknowledgement after the commit a
+burst would be lost on a broker with default settings; an MQTT 5 client's own Receive Maximum
+takes the place of that limit. See ``docs/sensors.md``.
 """
 
 from __future__ import annotations
@@ -63,6 +66,12 @@ class Outcome:
 
 #: Messages stored in one transaction at most (what has arrived is taken, up to this many).
 BATCH = 2000
+#: Unacknowledged messages the broker may hand the listener at once (MQTT 5 Receive Maximum, the
+#: protocol's largest value): a burst waits in the listener's memory, not in the broker's bounded queue.
+RECEIVE_MAXIMUM = 65535
+#: The persistent session outlives a stop of the listener (MQTT 5 Session Expiry Interval; this
+#: value means "never", as an MQTT 3.1.1 session without clean session).
+SESSION_EXPIRY = 0xFFFFFFFF
 #: The keys of a published Observation that the bulk path takes; anything else (a deep-inserted
 #: FeatureOfInterest, unknown keys) goes through ``create_entity`` one by one.
 _SIMPLE = bulk.PROPERTIES - {"FeatureOfInterest/id"}
@@ -204,22 +213,26 @@ class Ingestor:
         client_id: str = CLIENT_ID,
     ) -> None:
         import paho.mqtt.client as mqtt
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
 
         self.messages: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue()
         self.subscribed = False
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
+            protocol=mqtt.MQTTv5,
             manual_ack=True,
         )
+        connect_properties = Properties(PacketTypes.CONNECT)
+        connect_properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        connect_properties.SessionExpiryInterval = SESSION_EXPIRY
         if username:
             self.client.username_pw_set(username, password)
         self.client.on_connect = lambda client, *_: client.subscribe(SUBSCRIPTION, qos=1)
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = lambda _c, _u, msg: self.messages.put((msg.topic, msg.payload, msg.mid, msg.qos))
-        self.client.connect(host, port, keepalive=30)
+        self.client.connect(host, port, keepalive=30, clean_start=False, properties=connect_properties)
         self.client.loop_start()
 
     def _on_subscribe(self, *_args: Any) -> None:

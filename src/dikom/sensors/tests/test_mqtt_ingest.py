@@ -256,3 +256,38 @@ def test_a_message_is_acknowledged_only_once_stored(
         assert [Observation.objects.get(pk=pk).result for pk in outcome.created] == [33]
     finally:
         restarted.stop()
+
+
+def test_a_burst_larger_than_the_brokers_default_queue_is_stored_completely(
+    broker: Broker, cities: dict[str, int]
+) -> None:
+    # The test broker runs with Mosquitto's default limits: 20 unacknowledged messages in flight to an
+    # MQTT 3.1.1 subscriber and 1 000 queued behind them, the rest dropped although the publisher got its
+    # PUBACK. The listener acknowledges only after storing, and it is not storing while the burst arrives,
+    # so 3 000 readings survive only because the listener (MQTT 5) announces its own Receive Maximum.
+    ingestor = Ingestor("127.0.0.1", broker.port, "dikom", PASSWORDS["dikom"])
+    fulda, _ = publisher(broker, "city-fulda", PASSWORDS["city-fulda"])
+    try:
+        deadline = time.monotonic() + 5
+        while not ingestor.subscribed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        before = Observation.objects.filter(datastream_id=cities["fulda"]).count()
+        sent = [
+            fulda.publish(
+                f"v1.1/Datastreams({cities['fulda']})/Observations",
+                orjson.dumps(
+                    {"phenomenonTime": f"2026-08-01T{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}Z", "result": n}
+                ),
+                qos=1,
+            )
+            for n in range(3000)
+        ]
+        for info in sent:
+            info.wait_for_publish(timeout=30)
+        assert all(info.is_published() for info in sent)
+        outcome = ingest_until(ingestor, 3000, seconds=60)
+        assert len(outcome.created) == 3000 and outcome.refused == []
+        assert Observation.objects.filter(datastream_id=cities["fulda"]).count() == before + 3000
+    finally:
+        fulda.loop_stop()
+        ingestor.stop()
