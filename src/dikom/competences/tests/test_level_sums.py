@@ -273,6 +273,11 @@ class World:
         if staff is not None:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute("DELETE FROM competences_staffprofile WHERE id = %s", [staff.pk])
+                cursor.execute(
+                    "DELETE FROM competences_evidence WHERE assessment_id IN "
+                    "(SELECT id FROM competences_assessment WHERE staff_id = %s)",
+                    [staff.pk],
+                )
                 cursor.execute("DELETE FROM competences_assessment WHERE staff_id = %s", [staff.pk])
 
 
