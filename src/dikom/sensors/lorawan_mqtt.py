@@ -119,13 +119,14 @@ class Listener:
             raise SourceError(f"{source.city}: no such city")
         self.municipality = municipality
         self.source = source
-        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.messages: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue()
         self.subscribed = False
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id or f"dikom-lorawan-{source.city}",
             clean_session=False,
-            protocol=mqtt.MQTTv311,
+            protocol=mqtt.MQTTv311,  # The Things Stack's MQTT server speaks 3.1.1
+            manual_ack=True,
         )
         if source.username:
             self.client.username_pw_set(source.username, source.password)
@@ -133,7 +134,7 @@ class Listener:
             self.client.tls_set()
         self.client.on_connect = lambda client, *_: client.subscribe(source.subscription, qos=1)
         self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = lambda _c, _u, msg: self.messages.put((msg.topic, msg.payload))
+        self.client.on_message = lambda _c, _u, msg: self.messages.put((msg.topic, msg.payload, msg.mid, msg.qos))
         self.client.connect(source.host, source.port, keepalive=30)
         self.client.loop_start()
 
@@ -143,13 +144,17 @@ class Listener:
     def drain(self, wait: float = 1.0) -> Outcome:
         outcome = Outcome()
         try:
-            topic, payload = self.messages.get(timeout=wait)
+            topic, payload, mid, qos = self.messages.get(timeout=wait)
         except queue.Empty:
             return outcome
         while True:
+            # Acknowledged to the network server only once stored, held or refused for good: an uplink
+            # received when the database failed is delivered again after a restart (persistent session).
             store_message(self.municipality, "tts-mqtt", topic, payload, outcome)
+            if qos:
+                self.client.ack(mid, qos)
             try:
-                topic, payload = self.messages.get_nowait()
+                topic, payload, mid, qos = self.messages.get_nowait()
             except queue.Empty:
                 break
         for reason in outcome.refused:

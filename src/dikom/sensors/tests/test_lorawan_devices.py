@@ -211,6 +211,65 @@ def test_uplinks_published_on_the_broker_are_stored(city_a: Any) -> None:
         listener.stop()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_uplink_is_acknowledged_to_the_network_server_only_once_stored(
+    city_a: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import orjson
+    import paho.mqtt.client as mqtt
+    from django.db import OperationalError
+    from django.test import Client
+
+    from conftest import skip_or_fail
+    from dikom.sensors import lorawan_mqtt
+    from dikom.sensors.tests.test_mqtt import broker_up
+
+    if not broker_up():
+        skip_or_fail("no MQTT broker (Mosquitto) at 127.0.0.1:1883")
+    application = f"test-{uuid.uuid4().hex[:8]}@ttn"
+    plain = parse_source("fulda=mqtt://127.0.0.1:1883")
+    source = type(plain)(plain.city, plain.host, plain.port, False, application, None)
+    mapping = make_device(Client(), key_for(city_a), EUI, {"soil_moisture": "Bodenfeuchte"})
+    client_id = f"dikom-test-{uuid.uuid4().hex[:8]}"
+    first = Listener(source, client_id=client_id)
+    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    try:
+        deadline = time.monotonic() + 15
+        while not first.subscribed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert first.subscribed
+        publisher.connect("127.0.0.1", 1883)
+        publisher.loop_start()
+
+        # given the database fails while the listener stores a received uplink
+        def database_gone(*_args: Any) -> None:
+            raise OperationalError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(lorawan_mqtt, "store_message", database_gone)
+        topic = f"v3/{application}/devices/baum-17-sonde/up"
+        publisher.publish(topic, orjson.dumps(tts_uplink()), qos=1).wait_for_publish(10)
+        with pytest.raises(OperationalError):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                first.drain(wait=0.5)
+    finally:
+        publisher.loop_stop()
+        publisher.disconnect()
+        first.stop()  # the listener ends (its supervisor would start it again)
+    monkeypatch.undo()
+    # then the broker still holds the unacknowledged uplink and delivers it to the restarted listener
+    restarted = Listener(source, client_id=client_id)
+    try:
+        stored = 0
+        deadline = time.monotonic() + 15
+        while stored < 1 and time.monotonic() < deadline:
+            stored += restarted.drain(wait=0.5).stored
+        assert stored == 1
+        assert Observation.objects.get(datastream_id=mapping["soil_moisture"]).result == 23.4
+    finally:
+        restarted.stop()
+
+
 # --- staff pages, two cities ------------------------------------------------------------------------------------
 
 
