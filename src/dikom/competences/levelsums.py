@@ -233,3 +233,21 @@ def rebuild(*, municipality_id: int | None = None, connection: object = None) ->
                 cursor.execute(statement.replace("'%Y'", "'%%Y'").replace("'%m'", "'%%m'"), values)
             else:
                 cursor.execute(statement)
+
+
+def snapshot() -> dict[tuple[object, ...], int]:
+    """The table's non-zero sums: (city, unit, profile, competence, framework version, quarter) → delta."""
+    from dikom.competences.models import LevelSum  # the migration imports this module
+
+    return {
+        key[:-1]: key[-1]
+        for key in LevelSum.objects.exclude(delta=0).values_list(
+            "municipality_id",
+            "org_unit_id",
+            "role_profile_id",
+            "competence_code",
+            "framework_version_id",
+            "quarter",
+            "delta",
+        )
+    }

@@ -17,18 +17,7 @@ class _Rollback(Exception):
 
 
 def _table() -> dict[tuple[Any, ...], int]:
-    return {
-        key[:-1]: key[-1]
-        for key in LevelSum.objects.exclude(delta=0).values_list(
-            "municipality_id",
-            "org_unit_id",
-            "role_profile_id",
-            "competence_code",
-            "framework_version_id",
-            "quarter",
-            "delta",
-        )
-    }
+    return levelsums.snapshot()
 
 
 def _nonzero(sums: dict[tuple[str, int, int], list[int]]) -> dict[tuple[str, int, int], list[int]]:

@@ -8,7 +8,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from dikom.competences import levelsums
-from dikom.competences.models import LevelSum
 
 
 class Command(BaseCommand):
@@ -37,15 +36,4 @@ class Command(BaseCommand):
 
 
 def _rows() -> dict[tuple[Any, ...], int]:
-    return {
-        key[:-1]: key[-1]
-        for key in LevelSum.objects.exclude(delta=0).values_list(
-            "municipality_id",
-            "org_unit_id",
-            "role_profile_id",
-            "competence_code",
-            "framework_version_id",
-            "quarter",
-            "delta",
-        )
-    }
+    return levelsums.snapshot()
