@@ -296,6 +296,20 @@ LOOKUPS: dict[str, type[lk.Lookup]] = {
     "lt": lk.LessThan,
     "le": lk.LessThanOrEqual,
 }
+
+
+class ResultText(models.Func):
+    """An Observation's result as text: a string as it is, a number as written (10, 2.5), JSON as JSON."""
+
+    output_field = models.TextField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="(%(expressions)s #>> '{}')", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="CAST(json_extract(%(expressions)s, '$') AS TEXT)", **extra)
+
+
 SUFFIX = {"eq": "exact", "gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}
 SPATIAL = {
     "geo.intersects": geo.intersects,
@@ -408,7 +422,12 @@ class Compiler:
             elif isinstance(value, (int, float)):
                 orm = orm[: -len("result")] + "result_number"
             elif isinstance(value, str):
-                orm = orm[: -len("result")] + "result_string"
+                # A text literal compares with the result as text, whatever its type (as FROST and the OGC
+                # conformance suite do): 10 is less than '3', and result ne '2' leaves out the number 2.
+                text = ResultText(F(orm))
+                if op == "ne":
+                    return ~Q(lk.Exact(text, Value(value))) & Q(**{f"{orm}__isnull": False})
+                return Q(LOOKUPS[op](text, Value(value)))
             else:
                 raise QueryError("The result compares with numbers, strings, booleans or null", pos)
         if value is None:
@@ -419,7 +438,9 @@ class Compiler:
         if isinstance(value, dt.datetime) and resolved.kind == "json":
             value = value.isoformat().replace("+00:00", "Z")
         if op == "ne":
-            return ~Q(**{f"{orm}__exact": value}) | Q(**{f"{orm}__isnull": True})
+            # SQL's and FROST's reading, which the OGC conformance suite checks: a missing value is not
+            # "unequal", so ``resultTime ne …`` leaves out Observations without a resultTime.
+            return ~Q(**{f"{orm}__exact": value}) & Q(**{f"{orm}__isnull": False})
         return Q(**{f"{orm}__{SUFFIX[op]}": value})
 
     def boolean_call(self, node: tuple) -> Q:
@@ -627,7 +648,12 @@ def compile_orderby(etype: EntityType, text: str) -> list[Any]:
         if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
             raise QueryError(f"Bad $orderby item {item!r}")
         compiler = Compiler(etype)
-        expression = compiler.expression(parse_filter(words[0]))
+        node = parse_filter(words[0])
+        if node[0] == "path" and compiler._resolve(node).kind == "geometry":
+            # No spatial order exists; a stable one by the stored GeoJSON's text (as other servers do).
+            expression: Any = fn.Cast(F(compiler._resolve(node).orm), models.TextField())
+        else:
+            expression = compiler.expression(node)
         if isinstance(expression, Value):  # PostgreSQL refuses a constant in ORDER BY; it would order nothing
             raise QueryError(f"$orderby needs a property, not a constant: {words[0]!r}")
         descending = len(words) == 2 and words[1].lower() == "desc"

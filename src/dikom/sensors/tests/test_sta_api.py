@@ -118,6 +118,13 @@ def test_top_skip_count_and_next_link(client: Any, tree: dict[str, Any]) -> None
         ("result gt 50", [55, 91]),
         ("result add 10 le 65", [12.5, 55]),
         ("result gt 20 and result lt 60", [55]),
+        # a text literal compares with the result as text (FROST, OGC conformance suite): '55' < '6' < '91'
+        ("result gt '6'", [91]),
+        ("result lt '6'", [12.5, 55]),
+        ("result ne '55'", [12.5, 91]),
+        ("result eq '12.5'", [12.5]),
+        # a missing value is not "unequal" (SQL's reading, which the conformance suite checks)
+        ("resultTime ne 2026-07-01T06:00:00Z", []),
         ("not (result ge 55)", [12.5]),
         ("result mod 2 eq 1", [55, 91]),
         ("month(phenomenonTime) eq 7", [55]),
@@ -137,6 +144,20 @@ def test_filter(client: Any, tree: dict[str, Any], expression: str, results: lis
     response = client.get(f"{BASE}Observations", {"$filter": expression, "$orderby": "phenomenonTime"})
     assert response.status_code == 200, response.content
     assert [o["result"] for o in response.json()["value"]] == results
+
+
+def test_orderby_a_geometry_is_a_stable_order(client: Any, tree: dict[str, Any], city_a: Any) -> None:
+    other = dict(TREE_THING, name="Straßenbaum 18", Datastreams=[])
+    other["Locations"] = [dict(TREE_THING["Locations"][0], location={"type": "Point", "coordinates": [8.77, 50.81]})]
+    assert post(client, "Things", other, key_for(city_a)).status_code == 201
+    ascending = client.get(f"{BASE}Locations", {"$orderby": "location asc"})
+    descending = client.get(f"{BASE}Locations", {"$orderby": "location desc"})
+    assert ascending.status_code == descending.status_code == 200, ascending.content
+    names = [location["name"] for location in ascending.json()["value"]]
+    assert sorted(names) == ["Baumstandort 17", "Baumstandort 17"]
+    coordinates = [location["location"]["coordinates"] for location in ascending.json()["value"]]
+    assert coordinates == [[8.77, 50.81], [9.68, 50.55]]
+    assert [location["location"]["coordinates"] for location in descending.json()["value"]] == coordinates[::-1]
 
 
 def test_spatial_filter_on_things_locations(client: Any, tree: dict[str, Any]) -> None:
