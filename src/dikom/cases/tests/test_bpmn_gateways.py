@@ -407,6 +407,34 @@ def test_a_boundary_event_that_catches_the_error_comes_first():
     assert _ready(instance) == ["BH"]
 
 
+def test_an_event_subprocess_of_a_subprocess_handles_its_error_and_the_process_goes_on():
+    xml = _definitions(
+        '<bpmn:error id="Err" name="Prüfung gescheitert" errorCode="x" />',
+        '<bpmn:process id="P" isExecutable="true">',
+        '<bpmn:startEvent id="S" /><bpmn:userTask id="After" name="Bescheid" /><bpmn:endEvent id="E" />',
+        '<bpmn:subProcess id="Sub"><bpmn:startEvent id="SS" /><bpmn:userTask id="W" name="Prüfen" />'
+        '<bpmn:endEvent id="SE"><bpmn:errorEventDefinition errorRef="Err" /></bpmn:endEvent>'
+        + _flow("SF1", "SS", "W")
+        + _flow("SF2", "W", "SE")
+        + '<bpmn:subProcess id="ES" triggeredByEvent="true">'
+        '<bpmn:startEvent id="ESS"><bpmn:errorEventDefinition /></bpmn:startEvent>'
+        '<bpmn:userTask id="H" name="Nacharbeiten" /><bpmn:endEvent id="EE" />'
+        + _flow("EF0", "ESS", "H")
+        + _flow("EF1", "H", "EE")
+        + "</bpmn:subProcess></bpmn:subProcess>",
+        _flow("F0", "S", "Sub"),
+        _flow("F1", "Sub", "After"),
+        _flow("F2", "After", "E"),
+        "</bpmn:process>",
+    )
+    instance = ProcessDefinition.from_xml(xml).start({}, now=T0)
+    _complete(instance, "W")
+
+    assert _ready(instance) == ["H"]  # the innermost event subprocess, without an error code, catches it
+    _complete(instance, "H")
+    assert _ready(instance) == ["After"]  # handled within the subprocess: the process goes on
+
+
 def test_an_error_event_subprocess_runs_along_every_path():
     result = assess("error-subprocess", _error_model())
     assert result.outcome == IMPORTED_AND_RUNS, result.detail

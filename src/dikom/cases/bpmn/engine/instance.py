@@ -373,6 +373,7 @@ class ProcessInstance:
         for _round in range(100):
             workflow.refresh_timers()
             self._run_steps()
+            _end_interrupted_subprocesses(workflow)
             if not workflow.get_tasks(state=TaskState.READY, manual=False):
                 break
         if not workflow.completed and workflow.is_completed():
@@ -445,6 +446,17 @@ def _cancel_all_but(task, keep) -> None:
             _cancel_all_but(child, keep)
         else:
             child.cancel()
+
+
+def _end_interrupted_subprocesses(top: BpmnWorkflow) -> None:
+    """A (called or embedded) subprocess whose interrupting event subprocess has ended has nothing left to do,
+    but never reached its end event: it ends, and the activity that runs it goes on (SpiffWorkflow does this
+    only when the end event is reached)."""
+    for subprocess in list(top.subprocesses.values()):
+        if subprocess.completed or not subprocess.task_tree.internal_data.get("dikom_interrupted"):
+            continue
+        if subprocess.is_completed():  # no unfinished task left; marks it completed
+            subprocess.completed_event(subprocess)
 
 
 def _fill_output_item(task, entered: Mapping[str, Any]) -> None:
