@@ -168,17 +168,20 @@ def _run(
         steps += 1
         visited.update(instance.completed_element_ids(), instance.active_element_ids())
         ready = instance.ready_user_tasks()
-        waits = [t for t in ready if t.message and t.bpmn_id not in delivered]
+        all_waits = [t for t in ready if t.message]
+        waits = [t for t in all_waits if t.bpmn_id not in delivered]
         tasks = [t for t in ready if not t.message]
         # A message from outside: the bits of the run's number after the gateways' say whether it arrives as soon
         # as the case waits for it (so runs combine "arrives" and "does not arrive"); when nothing else can
-        # happen, it arrives. Each message arrives at most once per run.
+        # happen, it arrives (so at an event-based gateway, the timer's path is taken when no message arrives at
+        # once). Each message arrives at once at most once per run; a wait reached again (an event-based gateway
+        # in a loop) gets its message again when nothing else can happen.
         message = next(
             (t for t in waits if t.bpmn_id in messages and (seed >> (len(gateways) + messages.index(t.bpmn_id))) & 1),
             None,
         )
-        if message is None and waits and not tasks and instance.next_timer_due() is None:
-            message = waits[0]
+        if message is None and all_waits and not tasks and instance.next_timer_due() is None:
+            message = (waits or all_waits)[0]
         if message is not None:
             delivered.add(message.bpmn_id)
             instance.complete_user_task(message.id, data, now=now)

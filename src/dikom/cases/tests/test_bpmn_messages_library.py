@@ -137,19 +137,6 @@ def test_a_non_interrupting_event_subprocess_runs_beside_the_process():
     assert {"U", "EU"} <= {t.bpmn_id for t in instance.ready_user_tasks()}
 
 
-def test_an_event_subprocess_started_by_an_error_is_refused_with_the_reason():
-    xml = _definitions(
-        '<bpmn:error id="Err" /><bpmn:process id="P" isExecutable="true"><bpmn:startEvent id="S" />'
-        '<bpmn:endEvent id="E" />' + _flow("F0", "S", "E") + '<bpmn:subProcess id="ES" triggeredByEvent="true">'
-        '<bpmn:startEvent id="ESS"><bpmn:errorEventDefinition errorRef="Err" /></bpmn:startEvent>'
-        '<bpmn:endEvent id="EE" />' + _flow("EF0", "ESS", "EE") + "</bpmn:subProcess></bpmn:process>"
-    )
-    report = inspect(xml)
-
-    (error,) = report.errors
-    assert error.element_id == "ESS" and "error or escalation" in str(error.message)
-
-
 @pytest.mark.parametrize(
     ("amount", "ends"),
     [(50, {"Small"}), (5000, {"Small", "Large"})],

@@ -39,6 +39,14 @@ class InspectorBase:
         #: exclusive gateways where a person chooses: (gateway, outgoing flows, lane id, parent id)
         self.choice_gateways: list[tuple[etree._Element, list[etree._Element], str | None, str | None]] = []
         self.lane_of: dict[str, str] = {}
+        #: events (and receive tasks) after an event-based gateway: event id → gateway
+        self.gateway_events: dict[str, etree._Element] = {}
+        #: event-based gateways the engine copy turns into a wait: (gateway, the events after it)
+        self.event_gateways: list[tuple[etree._Element, list[etree._Element]]] = []
+        #: flows without a condition leaving an inclusive gateway (always taken)
+        self.unconditional_flows: list[etree._Element] = []
+        #: (throwing, catching) link events of the same name and process level
+        self.link_pairs: list[tuple[etree._Element, etree._Element]] = []
 
     # -- findings ---------------------------------------------------------
     def add(
@@ -172,4 +180,8 @@ class InspectorBase:
         raise NotImplementedError
 
     def walk(self, container: etree._Element, parent_id: str | None, inherited_lane: str | None) -> None:
+        raise NotImplementedError
+
+    # -- implemented by ``EventChecks`` (events.py) -------------------------
+    def signal_thrown(self, definition: etree._Element) -> bool:
         raise NotImplementedError

@@ -28,20 +28,17 @@ class EventChecks(InspectorBase):
             self.unsupported(node, _("events with several triggers are not supported."))
             return False
         kind = kinds[0] if kinds else None
-        # Events within the process run on SpiffWorkflow's own handling (error, escalation, signal,
-        # terminate; link events do not reach their catch event there and stay refused); messages to and from other participants become platform steps (see map_message_event).
+        # Events within the process run on SpiffWorkflow's own handling (error, escalation, signal, terminate);
+        # link events become plain flows (gateways.py); messages to and from other participants become platform
+        # steps (see map_message_event).
+        after_gateway = (node.get("id") or "") in self.gateway_events
         in_event_subprocess = parent_id is not None and parent_id in self.event_subprocesses
         if name == "startEvent" and in_event_subprocess:
-            start_kinds: set[str | None] = {"message", "timer", "signal"}
-            if kinds and kinds[0] in {"error", "escalation"}:
-                self.unsupported(
-                    node,
-                    _(
-                        "an event subprocess started by an error or escalation is not supported (SpiffWorkflow "
-                        "would start it at once); catch the error with a boundary event on a subprocess instead."
-                    ),
-                )
-                return False
+            start_kinds: set[str | None] = {"message", "timer", "signal", "error", "escalation"}
+            if kind == "error" or (kind == "escalation" and node.get("isInterrupting", "true") != "false"):
+                # Thrown within the (sub)process and not caught by a boundary event on the way, it starts the
+                # event subprocess, which ends everything else its process does (an error always does).
+                self.set_engine_attr(node, f"{{{DIKOM_NS}}}interrupting", "true")
             if kinds and kinds[0] in {"timer", "signal"} and node.get("isInterrupting", "true") != "false":
                 self.unsupported(
                     node,
@@ -56,8 +53,8 @@ class EventChecks(InspectorBase):
         allowed: dict[str, set[str | None]] = {
             "startEvent": start_kinds,
             "endEvent": {None, "terminate", "error", "escalation", "signal", "message"},
-            "intermediateCatchEvent": {"timer", "message", "signal"},
-            "intermediateThrowEvent": {None, "signal", "escalation", "message"},
+            "intermediateCatchEvent": {"timer", "message", "signal", "link"},
+            "intermediateThrowEvent": {None, "signal", "escalation", "message", "link"},
             "boundaryEvent": {"timer", "error", "escalation", "signal", "message"},
         }
         if kind not in allowed[name]:
@@ -91,11 +88,18 @@ class EventChecks(InspectorBase):
                     ),
                     node,
                 )
-        if kind == "signal" and name == "intermediateCatchEvent" and not self.signal_thrown(definitions[0]):
+        if (
+            kind == "signal"
+            and name == "intermediateCatchEvent"
+            and not after_gateway
+            and not self.signal_thrown(definitions[0])
+        ):
             # Nothing outside the process sends signals to a case: a wait for one nobody throws never ends.
             self.unsupported(node, _("no event of this process throws its signal, so the case would wait forever."))
             return False
-        if kind == "message" and (name == "boundaryEvent" or in_event_subprocess):
+        if kind == "message" and (
+            name == "boundaryEvent" or (in_event_subprocess and name == "startEvent") or after_gateway
+        ):
             # The message arrives from outside while the activity (or the process) runs: the case offers a
             # step "message received" that a person or the platform (a citizen's reply, a payment, a webhook)
             # completes; SpiffWorkflow then interrupts the activity or starts the event subprocess.
@@ -135,6 +139,21 @@ class EventChecks(InspectorBase):
 
     def check_timer(self, node: etree._Element, definition: etree._Element) -> bool:
         values = [c for c in definition if is_bpmn(c) and local_name(c) in {timers.DATE, timers.DURATION, timers.CYCLE}]
+        if not values or not any((v.text or "").strip() for v in values):
+            # A drawn timer without a value (descriptive models): dikom cannot know when it fires, and guessing
+            # from its name would run the case on a made-up deadline.
+            self.error(
+                "bad-timer",
+                _format(
+                    _(
+                        "Timer %(event)s has no value, so dikom cannot know when it fires. Give it a time date, a "
+                        "time duration (e.g. P14D) or a time cycle."
+                    ),
+                    {"event": self.label(node)},
+                ),
+                node,
+            )
+            return False
         if len(values) != 1:
             self.error(
                 "bad-timer",
@@ -197,12 +216,29 @@ class EventChecks(InspectorBase):
 
     def message_name(self, node: etree._Element) -> str:
         definition = next((c for c in node if is_bpmn(c, "messageEventDefinition")), None)
-        message = self.ids.get(definition.get("messageRef") or "") if definition is not None else None
+        ref = definition.get("messageRef") if definition is not None else node.get("messageRef")
+        message = self.ids.get(ref or "")
         label = (message.get("name") if message is not None else None) or node.get("name") or node.get("id") or ""
         return " ".join(label.split())
 
     def message_step_name(self, node: etree._Element) -> str:
         return str(_format(_("Message received: %(message)s"), {"message": self.message_name(node)}))
+
+    def await_gateway_message(self, node: etree._Element) -> None:
+        """A receive task after an event-based gateway: like a message event there, the step "message received"
+        (the engine copy makes it a boundary event of the gateway's wait, see ``gateways``)."""
+        self.note(
+            "message-wait",
+            _format(
+                _(
+                    "Message event %(event)s: while it waits, the case offers the step “%(step)s”, completed "
+                    "when the message arrives (by a person or the platform)."
+                ),
+                {"event": self.label(node), "step": self.message_step_name(node)},
+            ),
+            node,
+        )
+        self.set_engine_attr(node, f"{{{DIKOM_NS}}}messageStep", str(self.message_step_name(node)))
 
     def map_message_event(self, node: etree._Element, name: str) -> None:
         """A message event to or from another participant: a throw (intermediate or end) hands the message to the

@@ -11,8 +11,8 @@ from lxml import etree
 from .. import xpath
 from ..expressions import ExpressionError, validate_expression
 from ..xmlsafe import BPMN_NS, DIKOM_NS, is_bpmn, local_name
-from .base import InspectorBase
 from .foreign import XPATH_LITERALS, _convert_foreign_expression, _has_condition
+from .gateways import GatewayChecks
 from .model import ACTIVITIES, DATA_ELEMENTS, PYTHON_LANGUAGES, ElementInfo, _format
 
 #: Names SpiffWorkflow gives its own tasks of every process: an element with such an id would replace them.
@@ -40,7 +40,7 @@ def _rename_reserved_ids(root: etree._Element) -> None:
             el.text = renamed[(el.text or "").strip()]
 
 
-class FlowChecks(InspectorBase):
+class FlowChecks(GatewayChecks):
     """Sequence flows, conditions and the splits of the engine copy."""
 
     def check_flow(self, flow: etree._Element, nodes: dict[str | None, etree._Element]) -> None:
@@ -70,8 +70,11 @@ class FlowChecks(InspectorBase):
                 )
                 self.drop_from_engine(condition)
                 continue
+            if source is not None and is_bpmn(source, "eventBasedGateway"):
+                continue  # the first event decides: the gateway's check drops the condition with a note
             if source is not None and not (
-                is_bpmn(source, "exclusiveGateway", "parallelGateway") or local_name(source) in ACTIVITIES
+                is_bpmn(source, "exclusiveGateway", "parallelGateway", "inclusiveGateway")
+                or local_name(source) in ACTIVITIES
             ):
                 self.error(
                     "conditional-flow",
@@ -261,6 +264,12 @@ class FlowChecks(InspectorBase):
         etree.SubElement(container, f"{{{BPMN_NS}}}sequenceFlow", id=flow_id, sourceRef=ident, targetRef=gateway_id)
 
     def prepare_engine_copy(self, chosen: etree._Element) -> bytes:
+        for gateway, events in self.event_gateways:
+            self.make_event_gateway(gateway, events)
+        for flow in self.unconditional_flows:
+            self.make_always_taken(flow)
+        for throw, catch in self.link_pairs:
+            self.make_link(throw, catch)
         for node, outgoing in self.conditional_activities:
             self.make_conditional_split(node, outgoing)
         for node in self.implicit_splits:

@@ -17,8 +17,8 @@ NOTE = "note"
 
 TASKS = {"task", "userTask", "manualTask", "serviceTask", "scriptTask"}
 UNSUPPORTED_TASKS = {"sendTask", "receiveTask", "businessRuleTask"}
-GATEWAYS = {"exclusiveGateway", "parallelGateway"}
-UNSUPPORTED_GATEWAYS = {"inclusiveGateway", "eventBasedGateway", "complexGateway"}
+GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway"}
+UNSUPPORTED_GATEWAYS = {"complexGateway"}
 EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
 CONTAINERS = {"subProcess"}
 #: Activities: conditional flows may leave them (BPMN 2.0, 10.3.1).

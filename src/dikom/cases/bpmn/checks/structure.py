@@ -162,6 +162,7 @@ class StructureChecks(EventChecks, ActivityChecks, FlowChecks):
         outgoing: dict[str, list[etree._Element]] = {}
         for flow in flows:
             outgoing.setdefault(flow.get("sourceRef") or "", []).append(flow)
+        self.scan_container(nodes, outgoing)
 
         if parent_id is not None and not nodes and is_bpmn(container, "subProcess"):
             # A collapsed subprocess whose content the tool did not export: it passes through like a plain task.
@@ -274,18 +275,25 @@ class StructureChecks(EventChecks, ActivityChecks, FlowChecks):
             self.unsupported(node, _("references to shared event definitions are not supported"))
             ok = False
 
-        if name in {"sendTask", "receiveTask"}:
+        if name == "receiveTask" and (node.get("id") or "") in self.gateway_events:
+            self.await_gateway_message(node)
+        elif name in {"sendTask", "receiveTask"}:
             self.map_message_task(node, name)
         elif name == "businessRuleTask":
             self.map_business_rule_task(node)
         elif name in UNSUPPORTED_GATEWAYS:
-            reasons = {
-                "inclusiveGateway": _("use exclusive and parallel gateways instead."),
-                "eventBasedGateway": _("dikom does not wait for competing events; use a timer on a user task."),
-                "complexGateway": _("use exclusive and parallel gateways instead."),
-            }
-            self.unsupported(node, reasons[name])
+            self.unsupported(
+                node,
+                _(
+                    "a complex gateway's rule for going on cannot be run; use exclusive, inclusive or parallel "
+                    "gateways instead."
+                ),
+            )
             ok = False
+        elif name == "eventBasedGateway":
+            ok = self.check_event_gateway(node, outgoing, siblings) and ok
+        elif name == "inclusiveGateway":
+            self.check_inclusive_gateway(node, outgoing)
         elif name in UNSUPPORTED_CONTAINERS:
             self.unsupported(node, _("use an embedded subprocess."))
             ok = False
@@ -320,7 +328,7 @@ class StructureChecks(EventChecks, ActivityChecks, FlowChecks):
                     node,
                 )
         if (
-            name == "exclusiveGateway"
+            name in {"exclusiveGateway", "inclusiveGateway"}
             and node.get("default")
             and node.get("default") not in {f.get("id") for f in outgoing}
         ):

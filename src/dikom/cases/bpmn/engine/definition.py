@@ -33,6 +33,7 @@ from .spiff import (
     DikomScriptEngine,
     _instance_items_stay_local,
     _Parser,
+    _route_code_events,
 )
 
 # -- definition -------------------------------------------------------------
@@ -63,6 +64,9 @@ def _element_settings(engine_roots: list[etree._Element], report: ProcessReport)
             info["message_step"] = message_step
         if node.get(f"{{{DIKOM_NS}}}interrupting") == "true":
             info["interrupting"] = True
+        if node.get(f"{{{DIKOM_NS}}}eventGateway") == "true":
+            # an event-based gateway's wait: no person completes it, the first of its events ends it
+            info["event_gateway"] = True
         result_variable = node.get(f"{{{DIKOM_NS}}}resultVariable")
         if result_variable:
             info["result_variable"] = result_variable
@@ -142,6 +146,7 @@ class ProcessDefinition:
 def _adapt_spec(process_spec, settings: dict[str, dict[str, Any]]) -> None:
     for task_spec in process_spec.task_specs.values():
         _instance_items_stay_local(task_spec)
+        _route_code_events(task_spec)
         if isinstance(task_spec, NoneTaskMixin):
             # A plain bpmn:task has no behaviour in BPMN: it passes through (SpiffWorkflow would wait for a person).
             task_spec.manual = False

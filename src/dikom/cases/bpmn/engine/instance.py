@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -40,9 +41,25 @@ from .spiff import (
     DikomScriptEngine,
     _diagram_id,
     _instance_items_stay_local,
+    _route_code_events,
 )
 
 # -- instance ---------------------------------------------------------------
+
+
+class _Interrupted(Exception):
+    """An error or escalation is to start an event subprocess: no further step runs before it has started."""
+
+
+def _readapt(workflow: BpmnWorkflow) -> None:
+    """What the serializer does not keep of ``definition._adapt_spec``: plain tasks pass through, instance items
+    stay local, errors and escalations reach event subprocesses."""
+    for process_spec in [workflow.spec, *workflow.subprocess_specs.values()]:
+        for task_spec in process_spec.task_specs.values():
+            if isinstance(task_spec, NoneTaskMixin):
+                task_spec.manual = False
+            _instance_items_stay_local(task_spec)
+            _route_code_events(task_spec)
 
 
 def _info(spec) -> dict[str, Any]:
@@ -76,12 +93,7 @@ class ProcessInstance:
         except (KeyError, TypeError, ValueError) as exc:
             raise EngineError(f"The stored process state is damaged: {exc}") from None
         workflow.script_engine = engine
-        # The serializer does not keep ``manual``: plain tasks pass through after a load too.
-        for process_spec in [workflow.spec, *workflow.subprocess_specs.values()]:
-            for task_spec in process_spec.task_specs.values():
-                if isinstance(task_spec, NoneTaskMixin):
-                    task_spec.manual = False
-                _instance_items_stay_local(task_spec)
+        _readapt(workflow)
         return cls(workflow, engine)
 
     def set_service_handler(self, handler: ServiceHandler | None) -> None:
@@ -110,6 +122,8 @@ class ProcessInstance:
         for task in self._workflow.get_tasks(state=TaskState.READY, manual=True):
             spec = task.task_spec
             info = _info(spec)
+            if info.get("event_gateway"):
+                continue  # the events after the gateway are offered (messages) or run (timers, signals)
             ready_at = datetime.fromisoformat(task._get_internal_data("dikom_ready_at") or current_time().isoformat())
             due_at, reminders = self._deadlines(task, ready_at, info)
             result.append(
@@ -255,7 +269,7 @@ class ProcessInstance:
                 task.workflow.top_workflow.catch(BpmnEvent(definition, payload=copy.deepcopy(checked)))
                 self._advance()
                 return
-            if task is None or not task.task_spec.manual:
+            if task is None or not task.task_spec.manual or _info(task.task_spec).get("event_gateway"):
                 raise EngineError("Unknown task.")
             if task.state != TaskState.READY:
                 raise EngineError("This task is not waiting for input.", task.task_spec.bpmn_id)
@@ -294,6 +308,7 @@ class ProcessInstance:
             (str(t.id)): t.task_spec.bpmn_id
             for t in self._workflow.get_tasks(state=TaskState.WAITING)
             if isinstance(t.task_spec, CatchingEvent)
+            and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)
         }
         before_cycles = {str(t.id): len(t.children) for t in self._workflow.get_tasks(state=TaskState.WAITING)}
         with use_time(now):
@@ -319,16 +334,46 @@ class ProcessInstance:
             # event subprocess of it starts any more (SpiffWorkflow does not do this itself).
             _cancel_all_but(workflow.task_tree, started)
             workflow.task_tree.internal_data["dikom_interrupted"] = True
-        self._workflow.do_engine_steps()  # the event subprocess starts and its start event waits
+        self._run_steps()  # the event subprocess starts and its start event waits
         self._workflow.catch(event)
         self._advance()
+
+    def _run_steps(self) -> None:
+        """SpiffWorkflow's automatic steps; after a step that threw an error or escalation to an event
+        subprocess, that subprocess starts (an interrupting one ends everything else its process does) and then
+        the steps go on."""
+        workflow = self._workflow
+        pending = self._engine.pending_starts
+
+        def stop_if_thrown(task) -> None:
+            if pending:
+                raise _Interrupted
+
+        for _round in range(100):
+            with contextlib.suppress(_Interrupted):
+                workflow.do_engine_steps(will_complete_task=self._note_running, did_complete_task=stop_if_thrown)
+            if not pending:
+                return
+            while pending:
+                level, name, start, event = pending.pop(0)
+                if level.task_tree.internal_data.get("dikom_interrupted"):
+                    continue
+                started = level.spec.start.trigger_wf(level.task_tree, name)
+                if _info(start).get("interrupting"):
+                    _cancel_all_but(level.task_tree, started)
+                    level.task_tree.internal_data["dikom_interrupted"] = True
+                workflow.do_engine_steps(will_complete_task=self._note_running)  # its start event waits
+                subprocess = workflow.subprocesses.get(started)
+                event.target = subprocess if subprocess is not None else level
+                workflow.catch(event)
 
     # internals
     def _advance(self) -> None:
         workflow = self._workflow
         for _round in range(100):
             workflow.refresh_timers()
-            workflow.do_engine_steps(will_complete_task=self._note_running)
+            self._run_steps()
+            _end_interrupted_subprocesses(workflow)
             if not workflow.get_tasks(state=TaskState.READY, manual=False):
                 break
         if not workflow.completed and workflow.is_completed():
@@ -356,8 +401,10 @@ class ProcessInstance:
         try:
             operation()
         except Exception as exc:
+            self._engine.pending_starts.clear()
             restored = _SERIALIZER.deserialize_json(snapshot)
             restored.script_engine = self._engine
+            _readapt(restored)
             self._workflow = restored
             error = exc if isinstance(exc, EngineError) else _engine_error(exc)
             if error.bpmn_id is None:
@@ -399,6 +446,17 @@ def _cancel_all_but(task, keep) -> None:
             _cancel_all_but(child, keep)
         else:
             child.cancel()
+
+
+def _end_interrupted_subprocesses(top: BpmnWorkflow) -> None:
+    """A (called or embedded) subprocess whose interrupting event subprocess has ended has nothing left to do,
+    but never reached its end event: it ends, and the activity that runs it goes on (SpiffWorkflow does this
+    only when the end event is reached)."""
+    for subprocess in list(top.subprocesses.values()):
+        if subprocess.completed or not subprocess.task_tree.internal_data.get("dikom_interrupted"):
+            continue
+        if subprocess.is_completed():  # no unfinished task left; marks it completed
+            subprocess.completed_event(subprocess)
 
 
 def _fill_output_item(task, entered: Mapping[str, Any]) -> None:

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from SpiffWorkflow.bpmn.parser import BpmnParser
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CONDITIONAL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
+    StartEventParser,
+)
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -16,12 +27,18 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
-from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import ServiceTask, StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
 from .. import timers
@@ -59,6 +76,9 @@ class DikomScriptEngine(PythonScriptEngine):
     def __init__(self, service_handler: ServiceHandler | None = None) -> None:
         super().__init__(environment=SafeEnvironment())
         self.service_handler = service_handler
+        #: event subprocesses an error or escalation starts, not yet started: (workflow, spec name, start spec,
+        #: event). Only within one operation (``ProcessInstance._run_steps`` starts them), never stored.
+        self.pending_starts: list[tuple[Any, str, Any, BpmnEvent]] = []
 
     def validate(self, expression):
         validate_expression(expression)
@@ -175,8 +195,87 @@ _TIMER_CLASSES: dict[type, type] = {
 }
 
 
+class _StartEventParser(StartEventParser):
+    """Start events as SpiffWorkflow parses them, and also error and escalation start events of event
+    subprocesses (SpiffWorkflow would read them as plain start events and start the subprocess at once)."""
+
+    def create_task(self):
+        event_definition = self.get_event_definition(
+            [
+                MESSAGE_EVENT_XPATH,
+                SIGNAL_EVENT_XPATH,
+                TIMER_EVENT_XPATH,
+                CONDITIONAL_EVENT_XPATH,
+                ERROR_EVENT_XPATH,
+                ESCALATION_EVENT_XPATH,
+            ]
+        )
+        task = self._create_task(event_definition)
+        self.spec.start.connect(task)
+        return task
+
+
 class _Parser(BpmnParser):
-    OVERRIDE_PARSER_CLASSES = {full_tag("serviceTask"): (TaskParser, DikomServiceTask)}
+    OVERRIDE_PARSER_CLASSES = {
+        full_tag("serviceTask"): (TaskParser, DikomServiceTask),
+        full_tag("startEvent"): (_StartEventParser, StartEvent),
+    }
+
+
+# -- errors and escalations that start event subprocesses ----------------------
+
+
+def _caught_on_the_way(top, workflow, event: BpmnEvent) -> bool:
+    """Whether a waiting event (a boundary event) of ``workflow`` or of a process above it catches ``event``, as
+    SpiffWorkflow looks for one."""
+    level = workflow
+    while level is not None:
+        for task in list(top.event_manager.tasks.values()):
+            if task.workflow is level and task.task_spec.event_definition.catches(task, event):
+                return True
+        level = level.parent_workflow
+    return False
+
+
+def _event_subprocess_for(top, workflow, event: BpmnEvent):
+    """The innermost event subprocess, of ``workflow`` or a process above it, whose start event catches ``event``:
+    (its process, spec name, start spec), or None."""
+    level = workflow
+    while level is not None:
+        if not level.task_tree.internal_data.get("dikom_interrupted"):
+            for name in getattr(level.spec.start, "trigger_specs", []):
+                sp_spec = top.subprocess_specs.get(name)
+                for start in getattr(sp_spec, "bpmn_start_events", []) if sp_spec is not None else []:
+                    if start.event_definition == event.event_definition:
+                        return level, name, start
+        level = level.parent_workflow
+    return None
+
+
+def _throw_code_event(definition, my_task) -> None:
+    """Throw an error or escalation: to a boundary event that waits for it (SpiffWorkflow's own handling), else to
+    an event subprocess whose start event catches it (started by ``ProcessInstance`` right after this step, so
+    an interrupting one ends the rest before anything else runs)."""
+    event = BpmnEvent(definition, payload=copy.deepcopy(my_task.data), target=my_task.workflow)
+    top = my_task.workflow.top_workflow
+    engine = top.script_engine
+    if isinstance(engine, DikomScriptEngine) and not _caught_on_the_way(top, my_task.workflow, event):
+        found = _event_subprocess_for(top, my_task.workflow, event)
+        if found is not None:
+            engine.pending_starts.append((*found, event))
+            return
+    top.catch(event)
+
+
+def _route_code_events(task_spec) -> None:
+    """Errors and escalations thrown by ``task_spec`` also reach event subprocesses (``_throw_code_event``)."""
+    definition = getattr(task_spec, "event_definition", None)
+    if not isinstance(task_spec, ThrowingEvent) or not isinstance(
+        definition, ErrorEventDefinition | EscalationEventDefinition
+    ):
+        return
+    if "throw" not in vars(definition):
+        definition.throw = functools.partial(_throw_code_event, definition)
 
 
 def _serializer() -> BpmnWorkflowSerializer:
