@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
+from django.core.management import call_command
 from django.test import Client
 from django.utils import translation
 
@@ -21,6 +23,7 @@ from dikom.cases.bpmn.checks import inspect
 from dikom.cases.models import Case, CaseMessage, Task
 from dikom.cases.scopes import CASES_READ, CASES_WRITE
 from dikom.cases.tests.conftest import client_for, key
+from dikom.cases.tests.test_case_api_openapi_client import SpecialistProcedure
 from dikom.cases.tests.test_case_lifecycle import adopt, submit
 from dikom.cases.webhooks import actions as webhooks
 from dikom.cases.webhooks.models import WebhookDelivery
@@ -42,6 +45,12 @@ def english() -> Any:
 
 
 @pytest.fixture
+def demo_payments(settings: Any) -> None:
+    settings.DIKOM_DEMO = True
+    settings.DIKOM_PAYMENT_PROVIDERS = ["demo"]
+
+
+@pytest.fixture
 def unit_a(city_a: Any) -> Any:
     return OrgUnitFactory(municipality=city_a, name="Bürgerbüro", short_name="BB")
 
@@ -58,7 +67,7 @@ def open_tasks(case: Case) -> list[str]:
 def case_with(city: Any, unit: Any, model: str, citizen: Any = None) -> Case:
     adoption = adopt(city, unit, f"platform/{model}")
     if citizen is None:
-        return Case.objects.get(application=submit(adoption))
+        return actions.open_case(submit(adoption))  # as the submission signal does on commit
     from dikom.eservices.service import adoption_for
     from dikom.portal import actions as portal_actions
 
@@ -73,7 +82,7 @@ def case_with(city: Any, unit: Any, model: str, citizen: Any = None) -> Case:
     )
     portal_actions.save_step_answers(application, "bank", {"iban": VALID_IBAN}, next_step=3)
     application, _won = portal_actions.submit_application(application, submission_key=application.submission_key)
-    return Case.objects.get(application=application)
+    return actions.open_case(application)
 
 
 def pending_payment(city: Any, reference: str, suffix: str = "") -> Any:
@@ -99,9 +108,8 @@ def notify(payment: Any, status: str = PaymentStatus.PAID) -> Any:
 
 
 def test_a_process_waiting_for_the_fee_continues_when_the_payment_completes(
-    settings: Any, city_a: Any, city_b: Any, unit_a: Any
+    demo_payments: None, city_a: Any, city_b: Any, unit_a: Any
 ) -> None:
-    settings.DIKOM_DEMO = True
     case = case_with(city_a, unit_a, "zahlung.bpmn")
     # The catch event "Zahlung eingegangen" (message "Gebühr bezahlt", dikom:event="zahlung-eingegangen") waits.
     assert open_tasks(case) == ["Zahlung eingegangen"]
@@ -134,9 +142,8 @@ def test_a_process_waiting_for_the_fee_continues_when_the_payment_completes(
 
 
 def test_a_payment_when_the_process_does_not_wait_is_recorded_and_changes_nothing(
-    settings: Any, city_a: Any, unit_a: Any
+    demo_payments: None, city_a: Any, unit_a: Any
 ) -> None:
-    settings.DIKOM_DEMO = True
     case = case_with(city_a, unit_a, "zahlung.bpmn")
     first = pending_payment(city_a, case.reference)
     notify(first)
@@ -149,8 +156,9 @@ def test_a_payment_when_the_process_does_not_wait_is_recorded_and_changes_nothin
     assert outcomes == ["delivered", "not_waiting"]
 
 
-def test_a_case_without_payment_messages_hears_nothing_of_payments(settings: Any, city_a: Any, unit_a: Any) -> None:
-    settings.DIKOM_DEMO = True
+def test_a_case_without_payment_messages_hears_nothing_of_payments(
+    demo_payments: None, city_a: Any, unit_a: Any
+) -> None:
     case = case_with(city_a, unit_a, "antwort.bpmn")
     notify(pending_payment(city_a, case.reference))
     assert not case.events.filter(kind="platform_message").exists()
@@ -249,7 +257,7 @@ def test_a_specialist_procedure_posts_messages_with_its_key(city_a: Any, city_b:
     assert [d.payload["data"]["message"] for d in sent] == ["vorgang-erledigt"]
 
 
-def test_the_platform_events_cannot_be_posted_over_the_api(settings: Any, city_a: Any, unit_a: Any) -> None:
+def test_the_platform_events_cannot_be_posted_over_the_api(city_a: Any, unit_a: Any) -> None:
     case = case_with(city_a, unit_a, "zahlung.bpmn")
     procedure_a = client_for(key(city_a, CASES_READ, CASES_WRITE))
     for name in ("Gebühr bezahlt", "dikom:zahlung-eingegangen"):
@@ -318,3 +326,17 @@ def test_the_import_check_accepts_mapped_and_unmapped_messages() -> None:
     ):
         element = THROW if name == "dikom:nachricht-antragsteller" else CATCH
         assert inspect(_model(f'<bpmn:message id="M" name="{name}"/>', element)).ok, name
+
+
+def test_a_client_written_against_the_openapi_document_posts_a_message(tmp_path: Any, city_a: Any, unit_a: Any) -> None:
+    target = tmp_path / "openapi.yaml"
+    call_command("spectacular", file=str(target))
+    openapi = yaml.safe_load(target.read_text(encoding="utf-8"))
+    case = case_with(city_a, unit_a, "fachverfahren.bpmn")
+    client = SpecialistProcedure(openapi, client_for(key(city_a, CASES_READ, CASES_WRITE)))
+    status, outcome = client.call(
+        "cases_messages_create", path={"case_uuid": str(case.uuid)}, json={"message": "gutachten-fertig"}
+    )
+    assert status == 200 and outcome["outcome"] == "delivered"
+    status, problem = client.call("cases_messages_create", path={"case_uuid": str(case.uuid)}, json={"data": {}})
+    assert status == 400 and problem["errors"][0]["field"] == "message"
