@@ -53,6 +53,7 @@ SENT_KIND = "platform_message_sent"
 DELIVERED = "delivered"
 NOT_WAITING = "not_waiting"
 FAILED = "failed"
+OUTCOME_CHOICES = [(DELIVERED, DELIVERED), (NOT_WAITING, NOT_WAITING), (FAILED, FAILED)]
 
 
 @dataclass(frozen=True)

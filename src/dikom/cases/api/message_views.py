@@ -75,7 +75,7 @@ class MessageInputSerializer(StrictJSONSerializer):
 
 class MessageOutcomeSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(
-        choices=[platform_messages.DELIVERED, platform_messages.NOT_WAITING, platform_messages.FAILED],
+        choices=platform_messages.OUTCOME_CHOICES,
         read_only=True,
         help_text=(
             "`delivered`: a step of the process waited for the message and the process continued; `not_waiting`: "
