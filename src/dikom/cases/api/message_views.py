@@ -50,7 +50,7 @@ class MessageInputSerializer(StrictJSONSerializer):
             "accepted too), or the name of a message of the process that names no platform event."
         ),
     )
-    data = serializers.DictField(
+    data = serializers.DictField(  # type: ignore[assignment]  # the body field "data", not Serializer.data
         required=False,
         default=dict,
         help_text="The message's content (a JSON object, at most 64 KiB); the process receives it as case data.",
