@@ -340,3 +340,22 @@ def test_a_client_written_against_the_openapi_document_posts_a_message(tmp_path:
     assert status == 200 and outcome["outcome"] == "delivered"
     status, problem = client.call("cases_messages_create", path={"case_uuid": str(case.uuid)}, json={"data": {}})
     assert status == 400 and problem["errors"][0]["field"] == "message"
+
+
+def test_a_message_the_process_cannot_take_is_recorded_and_the_step_stays_open(city_a: Any, unit_a: Any) -> None:
+    case = case_with(city_a, unit_a, "pruefbericht.bpmn")
+    assert open_tasks(case) == ["Prüfbericht abwarten"]  # receive task, dikom:event="webhook:pruefbericht"
+    procedure_a = client_for(key(city_a, CASES_READ, CASES_WRITE))
+    # The script after the receive task divides by the report's "teiler": 0 makes the step fail.
+    failed = post(procedure_a, case, {"message": "pruefbericht", "data": {"teiler": 0}}, "bericht-1")
+    assert failed.status_code == 200 and failed.json()["outcome"] == "failed" and failed.json()["error"]
+    case.refresh_from_db()
+    assert open_tasks(case) == ["Prüfbericht abwarten"]  # nothing moved; a caseworker can still complete it
+    [entry] = case.events.filter(kind="platform_message")
+    assert entry.data["outcome"] == "failed" and "stays open" in entry.text
+    # A corrected report (a new key) is delivered.
+    fixed = post(procedure_a, case, {"message": "pruefbericht", "data": {"teiler": 4}}, "bericht-2")
+    assert fixed.json()["outcome"] == "delivered" and fixed.json()["message"] == "Prüfbericht"
+    case.refresh_from_db()
+    assert open_tasks(case) == ["Entscheiden"]
+    assert '"anteil": 25' in __import__("json").dumps(case.workflow_state)
