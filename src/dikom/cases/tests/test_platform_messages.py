@@ -359,3 +359,41 @@ def test_a_message_the_process_cannot_take_is_recorded_and_the_step_stays_open(c
     case.refresh_from_db()
     assert open_tasks(case) == ["Entscheiden"]
     assert '"anteil": 25' in __import__("json").dumps(case.workflow_state)
+
+
+def test_an_application_paid_in_the_portal_passes_the_payment_wait_when_the_case_opens(
+    settings: Any, city_a: Any, city_b: Any, unit_a: Any
+) -> None:
+    import copy
+    from pathlib import Path
+
+    from dikom.portal.tests import test_sign_in_and_payment as journey
+    from dikom.portal.tests.conftest import FAMILY, release_and_adopt
+
+    settings.DIKOM_DEMO = True
+    settings.DIKOM_AUTH_PROVIDERS = ["demo"]
+    settings.DIKOM_PAYMENT_PROVIDERS = ["demo"]
+    service = copy.deepcopy(FAMILY)
+    service.update(trust_level="substantial", auth_methods=["bundid", "eid"], payment_required=True)
+    service["fees"] = [{"key": "gebuehr", "label": {"de": "Gebühr", "en": "Fee"}, "amount_cents": 2500}]
+    service["processing"] = {"bpmn": (Path(__file__).parent / "bpmn/platform/zahlung.bpmn").read_text("utf-8")}
+    adoption = release_and_adopt(service, city_a)
+    client = english_client()
+    application, _location = journey.start(client, adoption)
+    journey.sign_in_with_demo(client, application, method="eid", level="high")
+    journey.fill_in(client, application)
+    paid = journey.pay_on_demo_platform(client, application, "paid")
+    done = client.post(
+        f"{journey.base(application)}/zusammenfassung/",
+        {"action": "submit", "submission_key": application.submission_key},
+    )
+    assert done["Location"].endswith("/bestaetigung/")
+    application.refresh_from_db()
+    case = actions.open_case(application)  # as the submission signal does on commit
+    # Paid before the case existed: the process learns it as it starts and goes on to the notice.
+    assert open_tasks(case) == ["Bescheid erstellen"]
+    [entry] = case.events.filter(kind="platform_message")
+    assert entry.data["key"] == f"payment:{paid.uuid}" and entry.data["outcome"] == "delivered"
+    # A late repeated notification of the same payment delivers nothing again.
+    notify(paid)
+    assert case.events.filter(kind="platform_message").count() == 1
