@@ -142,6 +142,9 @@ def open_case(application: Any) -> Case:
         if (application.submission_data or {}).get("payment"):
             # Paid in the portal before submitting: the "payment received" rules see it now, once.
             on_commit_rules(case, "payment_received")
+            from dikom.cases import platform_messages
+
+            platform_messages.payment_at_opening(case)  # and a process waiting for the payment
     return case
 
 
@@ -526,6 +529,9 @@ def answer_information(case: Case, citizen: Any, request: CaseMessage, body: str
         if case.status == Case.Status.WAITING and not still_waiting.exists():
             _bump(case, status=Case.Status.OPEN)
         record_event(case, "information_received", _("The citizen answered: %(s)s") % {"s": request.subject})
+        from dikom.cases import platform_messages
+
+        platform_messages.citizen_answered(case, request, answer, len(files))  # a process waiting for the answer
     return answer
 
 

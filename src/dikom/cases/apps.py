@@ -19,3 +19,6 @@ class CasesConfig(AppConfig):
         periodic.register("cases.clock", "dikom.cases.tasks.process_case_clock", every_seconds=60)
         periodic.register("cases.webhooks", "dikom.cases.webhooks.tasks.resume_due_deliveries", every_seconds=300)
         receivers.connect_webhook_events()
+        from dikom.cases import platform_messages
+
+        platform_messages.connect()

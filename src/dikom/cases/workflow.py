@@ -112,6 +112,8 @@ class _Dispatcher:
         handler = SERVICE_TASKS.get(call.topic)
         if handler is None and call.topic.startswith("dmn:"):
             handler = SERVICE_TASKS.get("dmn:")  # business rule tasks: one handler for every decision
+        if handler is None and call.topic.startswith("message:dikom:"):
+            handler = SERVICE_TASKS.get("message:dikom:")  # messages to platform events (platform_messages)
         self.calls.append(call.topic or call.bpmn_id)
         if handler is None:
             logger.info("cases: service task %s has no handler for topic %r; passed through", call.bpmn_id, call.topic)

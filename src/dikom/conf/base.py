@@ -638,6 +638,8 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "dikom.cases.models.Task.Status",
         "TaskKindEnum": "dikom.cases.models.Task.Kind",
         "DocumentKindEnum": "dikom.cases.models.CaseDocument.Kind",
+        "OutcomeEnum": "dikom.cases.models.Case.Outcome",
+        "MessageOutcomeEnum": "dikom.cases.platform_messages.OUTCOME_CHOICES",
     },
 }
 

@@ -137,6 +137,9 @@ def record_status(
             payment=payment, source=source, from_status=old, to_status=new_status, note=note[:200]
         )
         changed_pk = payment.pk
+        from dikom.payments.signals import payment_status_recorded
+
+        payment_status_recorded.send(sender=Payment, payment=payment, old_status=old, new_status=new_status)
         transaction.on_commit(lambda: _announce_status(changed_pk, old, new_status))
         if new_status == S.PAID and old in LATE_PAID_FROM:
             others_paid = [p for p in attempt_chain(payment) if p.pk != payment.pk and p.status == S.PAID]

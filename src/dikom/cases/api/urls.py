@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dikom.cases.api import views, webhook_views
+from dikom.cases.api import message_views, views, webhook_views
 
 app_name = "cases-api"
 
@@ -21,6 +21,7 @@ urlpatterns = [
     path(CASE + "tasks/", views.TaskListView.as_view(), name="task-list"),
     path(CASE + "tasks/<uuid:task_uuid>/complete/", views.TaskCompleteView.as_view(), name="task-complete"),
     path(CASE + "decision/", views.DecisionView.as_view(), name="decision"),
+    path(CASE + "messages/", message_views.CaseMessageView.as_view(), name="case-messages"),
     path(CASE + "documents/", views.DocumentListView.as_view(), name="document-list"),
     path(
         CASE + "documents/<uuid:document_uuid>/content/", views.DocumentContentView.as_view(), name="document-content"

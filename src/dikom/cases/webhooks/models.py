@@ -21,6 +21,7 @@ class WebhookSubscription(models.Model):
         TASK_CREATED = "task.created", _("a task was created")
         DOCUMENT_ADDED = "document.added", _("a document was added")
         DECISION_MADE = "decision.made", _("a decision was made")
+        PROCESS_MESSAGE = "process.message", _("the process sent a message (dikom:webhook:…)")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     municipality = models.ForeignKey(

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.utils.translation import gettext_lazy as _
 from lxml import etree
 
+from .. import platform_events
 from ..xmlsafe import BPMN_NS, MAX_BYTES, UnsafeXMLError, is_bpmn, namespace, parse_xml
 from .model import ERROR, Finding, ProcessReport, ProcessResolver, _format, limit_problem
 from .structure import StructureChecks
@@ -79,6 +80,7 @@ def inspect(
     inspector.collect_lanes(chosen)
     inspector.walk(chosen, None, None)
     inspector.check_vendor_settings(chosen)
+    platform_events.check(inspector, chosen)
     _check_unique_ids(root, inspector)
     if not report.errors:
         report.engine_xml = inspector.prepare_engine_copy(chosen)

@@ -67,7 +67,10 @@ class StructureChecks(EventChecks, ActivityChecks, FlowChecks):
                 self.note(
                     "message-flow-ignored",
                     _format(
-                        _("Message flow %(flow)s is shown in the diagram only; dikom does not exchange BPMN messages."),
+                        _(
+                            "Message flow %(flow)s is shown in the diagram; the messages of the process are steps "
+                            "or platform events (see the documentation)."
+                        ),
                         {"flow": self.label(flow)},
                     ),
                     flow,

@@ -62,6 +62,9 @@ def _element_settings(engine_roots: list[etree._Element], report: ProcessReport)
         message_step = node.get(f"{{{DIKOM_NS}}}messageStep")
         if message_step:
             info["message_step"] = message_step
+        awaits = node.get(f"{{{DIKOM_NS}}}awaits")
+        if awaits:
+            info["awaits"] = awaits  # a receive task / catch event mapped to a platform event (platform_events)
         if node.get(f"{{{DIKOM_NS}}}interrupting") == "true":
             info["interrupting"] = True
         if node.get(f"{{{DIKOM_NS}}}eventGateway") == "true":

@@ -291,11 +291,24 @@ class ProcessInstance:
     def receive_message(self, message: str, data: Mapping[str, Any] | None = None, now: datetime | None = None) -> bool:
         """A message from outside arrived (a platform event: a citizen's reply, a payment, a webhook): complete the
         oldest step waiting for a message of that name. Returns False when the case waits for no such message."""
-        waiting = next((t for t in self.ready_user_tasks() if t.message and t.message == message), None)
+        waiting = self.waiting_for(message)
         if waiting is None:
             return False
-        self.complete_user_task(waiting.id, data, now=now)
+        self.complete_user_task(waiting, data, now=now)
         return True
+
+    def waiting_for(self, message: str) -> str | None:
+        """The id of the oldest step waiting for the message ``message``: a message boundary event or event
+        subprocess start, or a receive task / catch event that the import mapped to a platform event
+        (``dikom:awaits``, see ``platform_events``); None when the case waits for no such message."""
+        awaiting = {
+            str(task.id)
+            for task in self._workflow.get_tasks(state=TaskState.READY, manual=True)
+            if _info(task.task_spec).get("awaits") == message
+        }
+        return next(
+            (t.id for t in self.ready_user_tasks() if (t.message and t.message == message) or t.id in awaiting), None
+        )
 
     def run(self, now: datetime | None = None) -> None:
         """Fire due timers and run automatic steps (service, script tasks, gateways)."""
