@@ -12,6 +12,8 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -174,7 +176,16 @@ def _level_sums(
         .annotate(**sums)
         .values_list("org_unit_id", "role_profile_id", "competence_code", "framework_version_id", *sums)
     )
-    for unit_id, profile_id, code, version_id, *values in grouped:
+    # The ORM's SQL, read with a plain cursor: both drivers already return ints, and the ORM's
+    # per-value converters cost more than the query's own time in Python (≈ 12 500 values).
+    try:
+        sql, params = grouped.query.get_compiler(using=grouped.db).as_sql()
+    except EmptyResultSet:  # no units to show (e.g. a manager whose units are gone)
+        return result
+    with connections[grouped.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    for unit_id, profile_id, code, version_id, *values in fetched:
         if version_of.get(profile_id) != version_id:
             continue  # levels against another framework version than the person's profile
         result[(code, unit_id, profile_id)] = [value or 0 for value in values]
