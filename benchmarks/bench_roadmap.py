@@ -39,6 +39,7 @@ import argparse
 import atexit
 import contextlib
 import datetime
+import gc
 import json
 import os
 import random
@@ -266,11 +267,24 @@ def timed(label: str, call: Callable[[], object], repeat: int) -> dict[str, obje
         call()  # warm-up, counting its SQL statements (on every database alias: reads may go to a replica)
     samples = []
     cpu = []
-    for _ in range(repeat):
-        began, began_cpu = time.perf_counter(), time.process_time()
-        call()
-        samples.append((time.perf_counter() - began) * 1000)
-        cpu.append((time.process_time() - began_cpu) * 1000)
+    collections: list[tuple[int, float]] = []  # (generation, CPU ms) of the garbage collector's runs
+    gc_began = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_began[0] = time.process_time()
+        else:
+            collections.append((info["generation"], (time.process_time() - gc_began[0]) * 1000))
+
+    gc.callbacks.append(on_gc)
+    try:
+        for _ in range(repeat):
+            began, began_cpu = time.perf_counter(), time.process_time()
+            call()
+            samples.append((time.perf_counter() - began) * 1000)
+            cpu.append((time.process_time() - began_cpu) * 1000)
+    finally:
+        gc.callbacks.remove(on_gc)
     result = {
         "page": label,
         "p50_ms": round(common.percentile(samples, 50), 1),
@@ -280,6 +294,10 @@ def timed(label: str, call: Callable[[], object], repeat: int) -> dict[str, obje
         "cpu_p50_ms": round(common.percentile(cpu, 50), 1),
         "cpu_p95_ms": round(common.percentile(cpu, 95), 1),
         "sql_statements": statements,
+        # the cyclic garbage collector during the timed requests: runs of the oldest generation and
+        # the CPU time of all runs (part of the CPU time above; a full run walks every object of the process)
+        "gc_full_runs": sum(1 for generation, _ms in collections if generation == 2),
+        "gc_cpu_ms": round(sum(ms for _generation, ms in collections), 1),
         "repeat": repeat,
         "load": Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None,
     }
