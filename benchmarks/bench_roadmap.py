@@ -24,6 +24,11 @@ Example::
 
     .venv/bin/python benchmarks/bench_roadmap.py --staff 5000 --repeat 20
     .venv/bin/python benchmarks/bench_roadmap.py --database-url postgres://postgres@127.0.0.1:5432/dikom_bench_roadmap
+    .venv/bin/python benchmarks/bench_roadmap.py --data-dir /tmp/roadmap-sqlite --only-pages --profile 10
+
+``--data-dir`` keeps the SQLite database (a second run measures it again, as with PostgreSQL);
+``--profile N`` prints where the CPU time of N more requests per page goes (cProfile);
+``--only-pages`` skips the write path.
 
 The machine is shared: the load average is printed with the figures.
 """
@@ -34,6 +39,7 @@ import argparse
 import atexit
 import contextlib
 import datetime
+import gc
 import json
 import os
 import random
@@ -55,13 +61,16 @@ DEPARTMENTS = 10
 UNITS_PER_DEPARTMENT = 5
 
 
-def setup_django(database_url: str | None) -> None:
+def setup_django(database_url: str | None, data_dir: str | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dikom.conf.dev")
     os.environ["DIKOM_DEBUG"] = "false"
     os.environ["DIKOM_LOG_LEVEL"] = "WARNING"
     os.environ["DIKOM_ALLOWED_HOSTS"] = "testserver,127.0.0.1"
     if database_url:
         os.environ["DATABASE_URL"] = database_url
+    elif data_dir:  # kept: a later run measures the same SQLite database again
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        os.environ["DIKOM_DATA_DIR"] = data_dir
     else:
         data_dir = tempfile.mkdtemp(prefix="dikom-bench-roadmap-")
         os.environ["DIKOM_DATA_DIR"] = data_dir
@@ -258,11 +267,24 @@ def timed(label: str, call: Callable[[], object], repeat: int) -> dict[str, obje
         call()  # warm-up, counting its SQL statements (on every database alias: reads may go to a replica)
     samples = []
     cpu = []
-    for _ in range(repeat):
-        began, began_cpu = time.perf_counter(), time.process_time()
-        call()
-        samples.append((time.perf_counter() - began) * 1000)
-        cpu.append((time.process_time() - began_cpu) * 1000)
+    collections: list[tuple[int, float]] = []  # (generation, CPU ms) of the garbage collector's runs
+    gc_began = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_began[0] = time.process_time()
+        else:
+            collections.append((info["generation"], (time.process_time() - gc_began[0]) * 1000))
+
+    gc.callbacks.append(on_gc)
+    try:
+        for _ in range(repeat):
+            began, began_cpu = time.perf_counter(), time.process_time()
+            call()
+            samples.append((time.perf_counter() - began) * 1000)
+            cpu.append((time.process_time() - began_cpu) * 1000)
+    finally:
+        gc.callbacks.remove(on_gc)
     result = {
         "page": label,
         "p50_ms": round(common.percentile(samples, 50), 1),
@@ -272,6 +294,10 @@ def timed(label: str, call: Callable[[], object], repeat: int) -> dict[str, obje
         "cpu_p50_ms": round(common.percentile(cpu, 50), 1),
         "cpu_p95_ms": round(common.percentile(cpu, 95), 1),
         "sql_statements": statements,
+        # the cyclic garbage collector during the timed requests: runs of the oldest generation and
+        # the CPU time of all runs (part of the CPU time above; a full run walks every object of the process)
+        "gc_full_runs": sum(1 for generation, _ms in collections if generation == 2),
+        "gc_cpu_ms": round(sum(ms for _generation, ms in collections), 1),
         "repeat": repeat,
         "load": Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None,
     }
@@ -285,13 +311,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after the timing, profile N more requests of each page with cProfile and print the top functions",
+    )
+    parser.add_argument("--only-pages", action="store_true", help="skip the write path (reviews)")
+    parser.add_argument(
         "--database-url",
         default=None,
         help="an empty PostgreSQL database (default: SQLite in /tmp); one this script filled is measured again",
     )
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="SQLite: keep the database in this directory (not removed); one this script filled is measured again",
+    )
     args = parser.parse_args(argv)
 
-    setup_django(args.database_url)
+    setup_django(args.database_url, args.data_dir)
     from django.db import connection
     from django.test import Client
 
@@ -301,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dikom.accounts.models import User
 
     hr: Any
-    existing = User.objects.filter(username="bench-hr").first() if args.database_url else None
+    existing = User.objects.filter(username="bench-hr").first() if args.database_url or args.data_dir else None
     if existing is not None:  # measured again on the database generated by an earlier run
         slug, hr = "benchstadt", existing
         print("# reusing the generated city", flush=True)
@@ -320,10 +359,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return call
 
-    timed("heat map", page(f"/kompetenzen/{slug}/heatmap/", "Amt 10.5"), args.repeat)
-    timed("roadMAP", page(f"/kompetenzen/{slug}/roadmap/", "Dezernat 10"), args.repeat)
-    timed("review (write path, level sums kept by triggers)", reviews(slug, hr, args.seed), args.repeat)
+    heat_map = page(f"/kompetenzen/{slug}/heatmap/", "Amt 10.5")
+    roadmap = page(f"/kompetenzen/{slug}/roadmap/", "Dezernat 10")
+    timed("heat map", heat_map, args.repeat)
+    timed("roadMAP", roadmap, args.repeat)
+    if not args.only_pages:
+        timed("review (write path, level sums kept by triggers)", reviews(slug, hr, args.seed), args.repeat)
+    if args.profile:
+        profiled("heat map", heat_map, args.profile)
+        profiled("roadMAP", roadmap, args.profile)
     return 0
+
+
+def profiled(label: str, call: Callable[[], object], repeat: int) -> None:
+    """Where the CPU time of ``repeat`` requests goes (cProfile; its overhead inflates small calls)."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(repeat):
+        call()
+    profile.disable()
+    print(f"# profile of {label}, {repeat} requests", flush=True)
+    stats = pstats.Stats(profile, stream=sys.stdout).strip_dirs()
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(40)
 
 
 def reviews(slug: str, hr: Any, seed: int) -> Callable[[], object]:

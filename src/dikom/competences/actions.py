@@ -343,6 +343,9 @@ def _latest_assessments(staff: StaffProfile, version: FrameworkVersion) -> dict[
 def review_assessment(assessment: Assessment, *, manager: Any, level: int, comment: str = "") -> Assessment:
     """The line manager confirms (same level) or corrects (another level) a self-assessment."""
     locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+    # The person's row before the level sums (see levelsums.py): a move or departure of the person
+    # locks their row first and then the sums; taking them the other way round could deadlock.
+    list(StaffProfile.objects.select_for_update(no_key=True).filter(pk=locked.staff_id).values_list("pk"))
     version = locked.framework_version
     if not 1 <= level <= version.max_level:
         raise CompetenceError(_("Please choose a level between 1 and %(max)d.") % {"max": version.max_level})

@@ -12,6 +12,8 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -165,17 +167,28 @@ def _level_sums(
     for i, quarter in enumerate(quarters):
         sums[f"q{i}"] = Sum("delta", filter=Q(quarter__lte=quarter))
     result: dict[tuple[str, int, int], list[int]] = {}
+    # Grouped in the order of the unique index (city, unit, profile, competence, version, quarter),
+    # so the databases can aggregate along the index instead of hashing or sorting; tuples, not
+    # dicts: ~2 500 groups for a city of 5 000 staff and 50 competences.
     grouped = (
         rows.order_by()
-        .values("competence_code", "org_unit_id", "role_profile_id", "framework_version_id")
+        .values("org_unit_id", "role_profile_id", "competence_code", "framework_version_id")
         .annotate(**sums)
+        .values_list("org_unit_id", "role_profile_id", "competence_code", "framework_version_id", *sums)
     )
-    for row in grouped:
-        values: dict[str, Any] = dict(row)
-        if version_of.get(values["role_profile_id"]) != values["framework_version_id"]:
+    # The ORM's SQL, read with a plain cursor: both drivers already return ints, and the ORM's
+    # per-value converters cost more than the query's own time in Python (≈ 12 500 values).
+    try:
+        sql, params = grouped.query.get_compiler(using=grouped.db).as_sql()
+    except EmptyResultSet:  # no units to show (e.g. a manager whose units are gone)
+        return result
+    with connections[grouped.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    for unit_id, profile_id, code, version_id, *values in fetched:
+        if version_of.get(profile_id) != version_id:
             continue  # levels against another framework version than the person's profile
-        key = (values["competence_code"], values["org_unit_id"], values["role_profile_id"])
-        result[key] = [values["now"] or 0, *[values[f"q{i}"] or 0 for i in range(len(quarters))]]
+        result[(code, unit_id, profile_id)] = [value or 0 for value in values]
     return result
 
 
@@ -249,32 +262,40 @@ def city_heat_map(municipality_id: int, *, unit_ids: set[int] | None = None, lan
                 order.append(competence["code"])
     quarters = _quarter_ends(4, timezone.localdate())
     levels = _level_sums(municipality_id, unit_ids, [end for _label, end in quarters])
-    sums: dict[tuple[str, int], list[float]] = {}
-    trend_sums: dict[str, list[float]] = {}
+    nothing = [0] * (len(quarters) + 1)
+    # (competence, unit) → [people, sum of current levels, sum of required levels]; competence →
+    # [people, sum of the levels at each quarter end]. Integers: exact, whatever the order of the groups.
+    sums: dict[tuple[str, int], list[int]] = {}
+    trend_sums: dict[str, list[int]] = {}
     for unit_id, _name, profile_id, n in counts:
         for code, required in profiles[profile_id].requirements.items():
-            level = levels.get((code, unit_id, profile_id), [0] * (len(quarters) + 1))
-            bucket = sums.setdefault((code, unit_id), [0, 0.0, 0.0])
-            bucket[0] += n
-            bucket[1] += level[0]
-            bucket[2] += required * n
-            trend = trend_sums.setdefault(code, [0.0] * (len(quarters) + 1))
-            trend[0] += n
-            for i in range(len(quarters)):
-                trend[i + 1] += level[i + 1]
+            level = levels.get((code, unit_id, profile_id), nothing)
+            bucket = sums.get((code, unit_id))
+            if bucket is None:
+                sums[(code, unit_id)] = [n, level[0], required * n]
+            else:
+                bucket[0] += n
+                bucket[1] += level[0]
+                bucket[2] += required * n
+            trend = trend_sums.get(code)
+            if trend is None:
+                trend_sums[code] = [n, *level[1:]]
+            else:
+                trend[0] += n
+                for i in range(1, len(trend)):
+                    trend[i] += level[i]
     heat = HeatMap(units=units, competences=[(c, titles[c]) for c in order])
     for key, (people, level_sum, required_sum) in sums.items():
-        people_count = int(people)
         heat.cells[key] = (
-            Cell(people_count)
-            if people_count < MIN_CELL
-            else Cell(people_count, round(level_sum / people_count, 1), round(required_sum / people_count, 1))
+            Cell(people)
+            if people < MIN_CELL
+            else Cell(people, round(level_sum / people, 1), round(required_sum / people, 1))
         )
     # Trend: average confirmed level of the city per competence at the end of the last four quarters
     # (people without a confirmed level then count as 0).
     heat.trend_quarters = [label for label, _end in quarters]
     for code in order:
-        people, *values = trend_sums.get(code, [0.0] * (len(quarters) + 1))
+        people, *values = trend_sums.get(code, nothing)
         heat.trend[code] = [round(v / people, 1) if people >= MIN_CELL else None for v in values]
     return heat
 
@@ -398,7 +419,7 @@ def city_roadmap(municipality_id: int, *, language: str = "de") -> Roadmap:
     Same data and the same rule as the heat map: a department cell or a count of fewer than
     ``MIN_CELL`` people is never shown.
     """
-    from dikom.competences.models import Enrolment
+    from dikom.competences.models import Enrolment, Training
 
     counts = list(
         _city_staff(municipality_id)
@@ -419,32 +440,43 @@ def city_roadmap(municipality_id: int, *, language: str = "de") -> Roadmap:
             if competence["code"] in profile.requirements:
                 titles.setdefault(competence["code"], competence["title"].get(language) or competence["title"]["de"])
     levels = _level_sums(municipality_id, None, [])
-    sums: dict[tuple[str, int | None], list[float]] = {}
+    nothing = [0]
+    # (competence, department or None for the whole city) → [people, level sum, required sum] (integers)
+    sums: dict[tuple[str, int | None], list[int]] = {}
     for unit_id, profile_id, n in counts:
         dept = department.get(unit_id, (unit_id, ""))[0]
         for code, required in profiles[profile_id].requirements.items():
-            level = levels.get((code, unit_id, profile_id), [0])[0]
+            level = levels.get((code, unit_id, profile_id), nothing)[0]
             for key in ((code, dept), (code, None)):
-                bucket = sums.setdefault(key, [0, 0.0, 0.0])
-                bucket[0] += n
-                bucket[1] += level
-                bucket[2] += required * n
+                bucket = sums.get(key)
+                if bucket is None:
+                    sums[key] = [n, level, required * n]
+                else:
+                    bucket[0] += n
+                    bucket[1] += level
+                    bucket[2] += required * n
 
     def cell(key: tuple[str, int | None]) -> Cell:
-        people, level_sum, required_sum = sums.get(key, [0, 0.0, 0.0])
-        n = int(people)
+        n, level_sum, required_sum = sums.get(key, (0, 0, 0))
         if n < MIN_CELL:
             return Cell(n)
         return Cell(n, round(level_sum / n, 1), round(required_sum / n, 1))
 
     booked: dict[str, set[int]] = {}
     completed: dict[str, set[int]] = {}
-    for staff_id, status, targets in Enrolment.objects.filter(
-        staff__municipality_id=municipality_id,
-        status__in=[Enrolment.Status.ENROLLED, Enrolment.Status.WAITING, Enrolment.Status.COMPLETED],
-    ).values_list("staff_id", "status", "training__targets"):
-        for code in targets or {}:
-            target = completed if status == Enrolment.Status.COMPLETED else booked
+    # The competences of each training once (not its JSON per enrolment: 2 000 enrolments, 20 trainings).
+    enrolments = list(
+        Enrolment.objects.filter(
+            staff__municipality_id=municipality_id,
+            status__in=[Enrolment.Status.ENROLLED, Enrolment.Status.WAITING, Enrolment.Status.COMPLETED],
+        )
+        .order_by()
+        .values_list("training_id", "staff_id", "status")
+    )
+    targets_of = dict(Training.objects.filter(pk__in={t for t, _s, _st in enrolments}).values_list("pk", "targets"))
+    for training_id, staff_id, status in enrolments:
+        target = completed if status == Enrolment.Status.COMPLETED else booked
+        for code in targets_of.get(training_id) or {}:
             target.setdefault(code, set()).add(staff_id)
     order = sorted(titles, key=lambda c: [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in c.split(".")])
     rows = [

@@ -145,6 +145,52 @@ def _changed(vendor: str, columns: tuple[str, ...]) -> str:
     return " OR ".join(f"OLD.{c} {op} NEW.{c}" for c in columns)
 
 
+# PostgreSQL: before a trigger touches the sums of a group (city, unit, role profile) it takes a
+# transaction-level advisory lock on the group, all the groups of one change in ascending key order.
+# Without it the row locks decide: a review locks the current quarter's row first and then the row
+# of the quarter the superseded level was reviewed in, while moving a person (or their departure)
+# updates all of that person's rows of the group in whatever order the plan yields; each can hold
+# the row the other waits for (a deadlock). With the group lock every writer of a group queues
+# there, and a change of two groups (a move) takes both in one order.
+LOCK_KEY = "hashtextextended('competences_levelsum ' || {unit} || ' ' || {profile}, 0)"
+
+
+def _lock_groups(groups: str) -> str:
+    """plpgsql locking the groups ``(unit, profile)`` that ``groups`` (a SELECT) yields, in key order."""
+    key = LOCK_KEY.format(unit="g.unit", profile="g.profile")
+    return (
+        f"FOR lock_key IN SELECT DISTINCT {key} FROM ({groups}) AS g(unit, profile) "
+        f"WHERE g.unit IS NOT NULL AND g.profile IS NOT NULL ORDER BY 1 LOOP\n"
+        f"    PERFORM pg_advisory_xact_lock(lock_key);\n  END LOOP"
+    )
+
+
+def _assessment_groups(op_rows: tuple[str, ...]) -> str:
+    """The groups of the people whose confirmed levels the assessment rows (OLD/NEW) carry."""
+    return " UNION ".join(
+        f"SELECT s.org_unit_id, s.role_profile_id FROM competences_staffprofile AS s "
+        f"WHERE s.id = {row}.staff_id AND {COUNTS.format(s='s')} "
+        f"AND {row}.confirmed_level IS NOT NULL AND {row}.reviewed_at IS NOT NULL"
+        for row in op_rows
+    )
+
+
+def _staff_groups(op_rows: tuple[str, ...]) -> str:
+    """The groups a staff row (OLD/NEW) counts in."""
+    return " UNION ".join(
+        f"SELECT {row}.org_unit_id, {row}.role_profile_id WHERE {COUNTS.format(s=row)}" for row in op_rows
+    )
+
+
+def _postgres_lock(name: str) -> str:
+    groups = _assessment_groups if name == "competences_levelsum_assessment" else _staff_groups
+    return (
+        f"  IF TG_OP = 'INSERT' THEN\n  {_lock_groups(groups(('NEW',)))};\n"
+        f"  ELSIF TG_OP = 'DELETE' THEN\n  {_lock_groups(groups(('OLD',)))};\n"
+        f"  ELSE\n  {_lock_groups(groups(('OLD', 'NEW')))};\n  END IF;\n"
+    )
+
+
 def drop_sql(vendor: str) -> list[str]:
     if vendor == "postgresql":
         statements = []
@@ -173,7 +219,9 @@ def install_sql(vendor: str) -> list[str]:
         add, remove, changed = bodies[name]
         if vendor == "postgresql":
             statements += [
-                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                f"DECLARE lock_key bigint;\nBEGIN\n"
+                f"{_postgres_lock(name)}"
                 f"  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n    {remove};\n  END IF;\n"
                 f"  IF TG_OP IN ('INSERT', 'UPDATE') THEN\n    {add};\n  END IF;\n"
                 f"  RETURN NULL;\nEND\n$$",

@@ -46,6 +46,20 @@ def test_a_cell_appears_only_once_five_people_are_in_it(team: Team, login: Any) 
     assert 'class="heat__cell--high"' in html
 
 
+def test_the_same_cell_in_both_languages_one_after_the_other(team: Team, login: Any) -> None:
+    """Cell texts are kept per language and value (heat_cells): a German request after an English one
+    (and back) gets its own words and number format, the roadMAP table too."""
+    _add_people(team, 3)
+    english = login(english_client(), team.hr)
+    german = login(Client(), team.hr)
+    for _ in range(2):
+        assert "1.2 of 4.0, gap 2.8 (5 people)" in english.get("/kompetenzen/fulda/heatmap/").content.decode()
+        html = german.get("/kompetenzen/fulda/heatmap/").content.decode()
+        assert "1,2 von 4,0, Lücke 2,8 (5 Personen)" in html
+        assert "1.2 of 4.0" not in html
+        assert "1,2 von 4,0, Lücke 2,8 (5 Personen)" in german.get("/kompetenzen/fulda/roadmap/").content.decode()
+
+
 def test_hidden_cells_in_the_trend_and_the_comparison(team: Team, login: Any, city_b: Any, outsider: Any) -> None:
     _add_people(team, 5)
     client = login(english_client(), team.hr)
