@@ -319,6 +319,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--only-pages", action="store_true", help="skip the write path (reviews)")
     parser.add_argument(
+        "--no-gc-freeze", action="store_true", help="do not freeze the start-up objects as src/dikom/wsgi.py does"
+    )
+    parser.add_argument(
         "--database-url",
         default=None,
         help="an empty PostgreSQL database (default: SQLite in /tmp); one this script filled is measured again",
@@ -331,6 +334,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     setup_django(args.database_url, args.data_dir)
+    if not args.no_gc_freeze:
+        # as the web server does (src/dikom/wsgi.py): what is loaded at start-up is kept out of the
+        # garbage collector's full passes
+        gc.freeze()
     from django.db import connection
     from django.test import Client
 
