@@ -11,7 +11,8 @@ CPU than storing the readings. This client changes only that transport work:
   served from (the buffer reports what it holds through ``pending()``, which
   paho already asks of TLS sockets before it waits in ``select``);
 - one ``select`` round reads every complete packet that has arrived;
-- ``ack_many`` queues the PUBACKs of many messages as one write;
+- ``ack_many`` queues the PUBACKs of many messages as one write, and ``corked`` does the same for
+  the PUBLISH packets of many ``publish`` calls (dikom's notifications);
 - with ``on_raw_message`` set, a PUBLISH of QoS 0 or 1 without MQTT 5 properties (what sensors
   send) is handed over as ``(topic, payload, mid, qos)`` without building paho's message object,
   whose MQTT 5 ``Properties`` sets up two tables of all property types for every message. Anything
@@ -27,7 +28,8 @@ dikom's listeners; with them the client falls back to paho's own reads.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -119,6 +121,28 @@ class FastClient(mqtt.Client):
             if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN:
                 break
         return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    _corked: list[bytes] | None = None
+
+    def _packet_queue(
+        self, command: int, packet: bytes, mid: int, qos: int, info: mqtt.MQTTMessageInfo | None = None
+    ) -> mqtt.MQTTErrorCode:
+        if self._corked is not None and (command & 0xF0) == mqtt.PUBLISH and qos > 0:
+            self._corked.append(packet)  # paho tracks the message as usual; its bytes go out in one write
+            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._packet_queue(command, packet, mid, qos, info)
+
+    @contextmanager
+    def corked(self) -> Iterator[None]:
+        """QoS 1/2 PUBLISH packets of ``publish`` calls in this block are written together when it ends
+        (instead of one write, and one wake-up of the network thread, per message)."""
+        self._corked = []
+        try:
+            yield
+        finally:
+            packets, self._corked = self._corked, None
+            if packets:
+                super()._packet_queue(mqtt.PUBLISH, b"".join(packets), 0, 1)
 
     def ack_many(self, mids: list[int]) -> None:
         """PUBACK for the QoS 1 messages ``mids`` (received with ``manual_ack``), written at once."""
