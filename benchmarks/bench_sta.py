@@ -25,9 +25,12 @@ one transaction into the same partitioned table with the same indexes and foreig
 API rate / COPY rate.
 
 ``mqtt``: ``manage.py sta_mqtt_ingest`` (the platform's listener, persistent session, acknowledging
-after the commit) against our Mosquitto; ``--publishers`` paho clients (QoS 1, MQTT 3.1.1), one
-Datastream each, publish ``--mqtt-rows`` readings as fast as the broker acknowledges them; the clock
-runs from the first publish until every row is in the database (counted every 0.2 s). Run once with
+after the commit; ``--listeners N`` > 1 runs N of them as ``--member 1..N`` on a shared subscription)
+against our Mosquitto; ``--publishers`` publishers (QoS 1, MQTT 3.1.1), one Datastream each, publish
+``--mqtt-rows`` readings as fast as the broker acknowledges them (``--publisher raw``, the default: the
+PUBLISH packets written to a plain socket by this script, a load generator of little CPU;
+``--publisher paho``: a paho client each, as the first measurements did); the clock runs from the first
+publish until every row is in the database (counted every 0.2 s). Run once with
 Mosquitto's defaults (``max_inflight_messages 20``, ``max_queued_messages 1000``: the broker drops
 QoS 1 messages beyond that queue, which the run reports as missing rows) and once with the settings
 ``docs/sensors.md`` recommends. COPY floor as above.
@@ -40,11 +43,27 @@ phenomenonTime lt <t + window>`` (random start; default $top 100) over HTTP agai
 keep-alive, one client; p50/p95/p99. The SQL of one such request and its ``EXPLAIN (ANALYZE)`` plan are
 printed (the index used). ``--reuse`` keeps a loaded database.
 
+``profile``: in this process, ``--profile-rows`` rows through ``CreateObservations`` (Django's test client,
+batches of the first ``--batch``) and through the MQTT listener's ``store_messages`` (what follows paho),
+then the MQTT notifications of those Observations (``publish_observations``, the worker's task) to a
+Mosquitto of our own; CPU per row of this process and of its PostgreSQL backend; ``--profile`` prints
+cProfile's 25 functions with the most own time for each (and for the ``filter`` phase's in-process
+requests).
+
+CPU: every figure carries the CPU seconds of the dikom processes under test (web servers or listeners,
+with their children, from ``/proc``) and of the PostgreSQL backends of the benchmark's database
+(``pg_stat_activity``; the server runs on this machine), per row or request, and the ``COPY``'s backend
+CPU per row; ``cpu_ratio_to_copy`` = COPY's CPU per row / (dikom + PostgreSQL CPU per row of the path),
+which, unlike the rates, does not depend on what else runs on the cores. The ``filter`` phase also runs
+the same kind of request in-process through Django's test client (no HTTP, no other thread).
+
 Every figure is one JSON line with the load average (1, 5, 15 minutes) read right after it::
 
     .venv/bin/python benchmarks/bench_sta.py --phases http,mqtt --rows 200000
     .venv/bin/python benchmarks/bench_sta.py --phases filter --filter-rows 10000000
     .venv/bin/python benchmarks/bench_sta.py --phases filter --reuse --repeat 400
+    .venv/bin/python benchmarks/bench_sta.py --phases mqtt --listeners 2 --skip-default-broker
+    .venv/bin/python benchmarks/bench_sta.py --phases profile --profile --reuse
 """
 
 from __future__ import annotations
@@ -56,11 +75,8 @@ import io
 import json
 import os
 import random
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -72,6 +88,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
+from sta_support import TICK, backend_seconds, mosquitto, process_cpu, processes_cpu, raw_publish, stat_fields
 
 CITY_AGS = "06631009"  # Fulda, a city of the demo cooperation
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # ingested readings: from here, one every 10 s per Datastream
@@ -84,6 +101,27 @@ TUNED_BROKER = "max_inflight_messages 1000\nmax_queued_messages 1000000\n"
 
 def load_avg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
+
+
+def backend_cpu(db_name: str) -> dict[int, float]:
+    """CPU seconds of every PostgreSQL backend connected to ``db_name`` (the server runs on this machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [db_name])
+        pids = [int(pid) for (pid,) in cursor.fetchall()]
+    out = {}
+    for pid in pids:
+        fields = stat_fields(pid)
+        if fields is not None:
+            out[pid] = sum(int(x) for x in fields[11:13]) / TICK
+    return out
+
+
+def backend_cpu_since(db_name: str, before: dict[int, float]) -> float:
+    """CPU seconds the backends of ``db_name`` spent since ``before`` (new backends counted from zero; a backend
+    that ended in between is not counted)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in backend_cpu(db_name).items())
 
 
 def emit(result: dict[str, Any]) -> None:
@@ -211,7 +249,8 @@ def vacuum() -> None:
 
 
 def copy_floor(datastreams: list[int]) -> tuple[int, float]:
-    """The rows of ``datastreams`` copied out, deleted and ``COPY``ed back in one transaction: (rows, seconds)."""
+    """The rows of ``datastreams`` copied out, deleted and ``COPY``ed back in one transaction: (rows, seconds).
+    The CPU seconds of the PostgreSQL backend for the ``COPY`` are left in ``COPY_CPU[0]``."""
     from django.db import connection
 
     connection.ensure_connection()
@@ -228,15 +267,22 @@ def copy_floor(datastreams: list[int]) -> tuple[int, float]:
     raw.commit()
     vacuum()
     data = buffer.getvalue()
+    backend = int(raw.execute("SELECT pg_backend_pid()").fetchone()[0])
+    cpu = backend_seconds(backend)
     started = time.perf_counter()
     with raw.cursor() as cursor, cursor.copy(f"COPY sensors_observation ({COPY_COLUMNS}) FROM STDIN") as copy:
         copy.write(data)
     raw.commit()
-    return data.count(b"\n"), time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    COPY_CPU[0] = backend_seconds(backend) - cpu
+    return data.count(b"\n"), seconds
+
+
+COPY_CPU = [0.0]
 
 
 @contextmanager
-def web_servers(env: dict[str, str], count: int, threads: int) -> Iterator[list[int]]:
+def web_servers(env: dict[str, str], count: int, threads: int) -> Iterator[tuple[list[int], list[int]]]:
     """``manage.py serve`` processes without worker and listeners (``common.servers`` adds the flags we need)."""
     procs: list[subprocess.Popen[bytes]] = []
     ports = []
@@ -260,7 +306,7 @@ def web_servers(env: dict[str, str], count: int, threads: int) -> Iterator[list[
             ports.append(port)
         for port in ports:
             common.wait_healthy(port)
-        yield ports
+        yield ports, [proc.pid for proc in procs]
     finally:
         for proc in procs:
             proc.terminate()
@@ -301,7 +347,7 @@ def bench_http(args: argparse.Namespace, env: dict[str, str], prepared: dict[str
         errors: list[str] = []
         links = [0]
         lock = threading.Lock()
-        with web_servers(env, args.servers, args.threads) as ports:
+        with web_servers(env, args.servers, args.threads) as (ports, pids):
 
             def client(  # the loop's values bound as defaults
                 index: int,
@@ -325,12 +371,15 @@ def bench_http(args: argparse.Namespace, env: dict[str, str], prepared: dict[str
                 conn.close()
 
             threads = [threading.Thread(target=client, args=(i,)) for i in range(len(datastreams))]
+            cpu_before, pg_before = processes_cpu(pids), backend_cpu(args.db_name)
             started = time.perf_counter()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
             seconds = time.perf_counter() - started
+            dikom_cpu = processes_cpu(pids) - cpu_before
+            pg_cpu = backend_cpu_since(args.db_name, pg_before)
         stored = observation_count(datastreams)
         sent = per_client * len(datastreams)
         rate = sent / seconds
@@ -351,34 +400,28 @@ def bench_http(args: argparse.Namespace, env: dict[str, str], prepared: dict[str
                 "copy_seconds": round(copy_seconds, 2),
                 "copy_rows_per_s": round(rows / copy_seconds),
                 "ratio_to_copy": round(rate / (rows / copy_seconds), 3),
+                **cpu_figures(sent, dikom_cpu, pg_cpu, rows),
             }
         )
 
 
+def cpu_figures(rows: int, dikom_cpu: float, pg_cpu: float, copy_rows: int) -> dict[str, Any]:
+    """CPU seconds of the dikom processes and of PostgreSQL, per row, next to the ``COPY``'s backend CPU per row;
+    ``cpu_ratio_to_copy``: COPY's CPU per row / the path's (dikom + PostgreSQL) CPU per row, a ratio that does
+    not depend on how many other processes share the cores."""
+    copy_us = COPY_CPU[0] / max(copy_rows, 1) * 1e6
+    path_us = (dikom_cpu + pg_cpu) / max(rows, 1) * 1e6
+    return {
+        "dikom_cpu_s": round(dikom_cpu, 2),
+        "dikom_cpu_us_per_row": round(dikom_cpu / max(rows, 1) * 1e6, 1),
+        "pg_cpu_s": round(pg_cpu, 2),
+        "pg_cpu_us_per_row": round(pg_cpu / max(rows, 1) * 1e6, 1),
+        "copy_pg_cpu_us_per_row": round(copy_us, 1),
+        "cpu_ratio_to_copy": round(copy_us / path_us, 3) if path_us else None,
+    }
+
+
 # --- MQTT publish-to-create --------------------------------------------------------------------------------
-
-
-@contextmanager
-def mosquitto(extra: str) -> Iterator[int]:
-    binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/bin")
-    if binary is None:
-        raise SystemExit("Debian's mosquitto is not installed")
-    port = common.free_port()
-    with tempfile.TemporaryDirectory() as scratch:
-        config = Path(scratch) / "mosquitto.conf"
-        config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}")
-        proc = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
-        try:
-            for _ in range(50):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            yield port
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 def bench_mqtt(args: argparse.Namespace, env: dict[str, str], prepared: dict[str, Any]) -> None:
@@ -391,10 +434,16 @@ def bench_mqtt(args: argparse.Namespace, env: dict[str, str], prepared: dict[str
         if label == "Mosquitto defaults" and args.skip_default_broker:
             continue
         clear(datastreams)
-        with mosquitto(extra) as port:
+        with mosquitto(extra) as (port, broker_pid):
             listener_env = {**env, "DIKOM_STA_MQTT_URL": f"mqtt://127.0.0.1:{port}"}  # its notifications: tasks
             command = [common.PYTHON, str(common.ROOT / "manage.py"), "sta_mqtt_ingest"]
-            listener = subprocess.Popen(command, env=listener_env, stdout=subprocess.DEVNULL)  # noqa: S603
+            members: list[list[str]] = (
+                [[]] if args.listeners == 1 else [["--member", str(n)] for n in range(1, args.listeners + 1)]
+            )
+            listeners = [
+                subprocess.Popen([*command, *member], env=listener_env, stdout=subprocess.DEVNULL)  # noqa: S603
+                for member in members
+            ]
             try:
                 # the listener is subscribed once a probe reading arrives in the database
                 probe = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
@@ -407,6 +456,8 @@ def bench_mqtt(args: argparse.Namespace, env: dict[str, str], prepared: dict[str
                     time.sleep(0.5)
                 probe.loop_stop()
                 probe.disconnect()
+                if len(listeners) > 1:
+                    time.sleep(3)  # the other members subscribe too (a shared subscription serves who is there)
                 baseline = observation_count(datastreams)
                 payloads = [
                     [
@@ -425,6 +476,12 @@ def bench_mqtt(args: argparse.Namespace, env: dict[str, str], prepared: dict[str
                     lock: threading.Lock = lock,
                     acked: list[int] = acked,
                 ) -> None:
+                    if args.publisher == "raw":
+                        topic = f"v1.1/Datastreams({datastreams[index]})/Observations"
+                        count = raw_publish(port, f"bench-{index}", topic, payloads[index])
+                        with lock:
+                            acked[0] += count
+                        return
                     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
                     client.max_inflight_messages_set(100)
                     client.max_queued_messages_set(0)
@@ -441,6 +498,9 @@ def bench_mqtt(args: argparse.Namespace, env: dict[str, str], prepared: dict[str
 
                 threads = [threading.Thread(target=publisher, args=(i,)) for i in range(len(datastreams))]
                 sent = per_publisher * len(datastreams)
+                pids = [proc.pid for proc in listeners]
+                cpu_before, pg_before = processes_cpu(pids), backend_cpu(args.db_name)
+                broker_before, own_before = process_cpu(broker_pid), sum(os.times()[:2])
                 started = time.perf_counter()
                 for thread in threads:
                     thread.start()
@@ -457,9 +517,15 @@ def bench_mqtt(args: argparse.Namespace, env: dict[str, str], prepared: dict[str
                         break
                     time.sleep(0.2)
                 seconds = last_change - started
+                dikom_cpu = processes_cpu(pids) - cpu_before
+                pg_cpu = backend_cpu_since(args.db_name, pg_before)
+                broker_cpu = process_cpu(broker_pid) - broker_before
+                own_cpu = sum(os.times()[:2]) - own_before
             finally:
-                listener.terminate()
-                listener.wait(timeout=30)
+                for proc in listeners:
+                    proc.terminate()
+                for proc in listeners:
+                    proc.wait(timeout=30)
         rate = stored / seconds
         rows, copy_seconds = copy_floor(datastreams)
         emit(
@@ -467,6 +533,7 @@ def bench_mqtt(args: argparse.Namespace, env: dict[str, str], prepared: dict[str
                 "benchmark": f"MQTT publish-to-create ({label})",
                 "rows": sent,
                 "publishers": len(datastreams),
+                "listeners": len(listeners),
                 "acknowledged_by_broker": acked[0],
                 "stored": stored,
                 "missing": sent - stored,
@@ -476,6 +543,9 @@ def bench_mqtt(args: argparse.Namespace, env: dict[str, str], prepared: dict[str
                 "copy_rows": rows,
                 "copy_rows_per_s": round(rows / copy_seconds),
                 "ratio_to_copy": round(rate / (rows / copy_seconds), 3),
+                **cpu_figures(stored, dikom_cpu, pg_cpu, rows),
+                "broker_cpu_s": round(broker_cpu, 2),
+                "publishers_and_bench_cpu_s": round(own_cpu, 2),
             }
         )
 
@@ -575,9 +645,11 @@ def bench_filter(args: argparse.Namespace, env: dict[str, str], prepared: dict[s
         print("  " + line, flush=True)
     latencies: list[float] = []
     returned = 0
-    with web_servers(env, 1, 4) as ports:
+    with web_servers(env, 1, 4) as (ports, pids):
         conn = http.client.HTTPConnection("127.0.0.1", ports[0], timeout=60)
         for index in range(args.repeat + 10):
+            if index == 10:
+                cpu_before, pg_before = processes_cpu(pids), backend_cpu(args.db_name)
             target = url()
             started = time.perf_counter()
             conn.request("GET", target)
@@ -589,6 +661,11 @@ def bench_filter(args: argparse.Namespace, env: dict[str, str], prepared: dict[s
             if index >= 10:  # the first ten warm the server up
                 latencies.append(elapsed * 1000)
                 returned += len(json.loads(body)["value"])
+        server_cpu = processes_cpu(pids) - cpu_before
+        pg_cpu = backend_cpu_since(args.db_name, pg_before)
+    from profile_sta import in_process
+
+    local = in_process([url() for _ in range(min(args.repeat, 100) + 10)], args.profile)
     emit(
         {
             "benchmark": "$filter time window over HTTP",
@@ -601,6 +678,9 @@ def bench_filter(args: argparse.Namespace, env: dict[str, str], prepared: dict[s
             "p50_ms": round(common.percentile(latencies, 50), 1),
             "p95_ms": round(common.percentile(latencies, 95), 1),
             "p99_ms": round(common.percentile(latencies, 99), 1),
+            "server_cpu_ms_per_request": round(server_cpu / len(latencies) * 1000, 2),
+            "pg_cpu_ms_per_request": round(pg_cpu / len(latencies) * 1000, 2),
+            **local,
         }
     )
 
@@ -618,6 +698,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--mqtt-rows", type=int, default=40_000)
     parser.add_argument("--publishers", type=int, default=4)
+    parser.add_argument(
+        "--publisher",
+        choices=("raw", "paho"),
+        default="raw",
+        help="raw: QoS 1 PUBLISH packets written to a plain socket (little CPU); paho: a paho client per publisher",
+    )
+    parser.add_argument(
+        "--listeners", type=int, default=1, help="sta_mqtt_ingest processes (more than one: a shared subscription)"
+    )
     parser.add_argument("--mqtt-idle", type=float, default=15, help="give up when no row arrived for this long")
     parser.add_argument("--skip-default-broker", action="store_true")
     parser.add_argument("--filter-rows", type=int, default=10_000_000)
@@ -626,6 +715,8 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=86_400, help="$filter window in seconds")
     parser.add_argument("--top", type=int, default=0, help="$top of the filter requests (0: the default, 100)")
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the in-process requests")
+    parser.add_argument("--profile-rows", type=int, default=20_000, help="rows of the profile phase")
     args = parser.parse_args()
     # every request enqueues the MQTT notifications of its Observations, as in production (no worker runs them)
     env = environment(args, DIKOM_STA_MQTT_URL="mqtt://127.0.0.1:1883")
@@ -638,6 +729,10 @@ def main() -> None:
         bench_mqtt(args, env, prepared)
     if "filter" in phases:
         bench_filter(args, env, prepared)
+    if "profile" in phases:
+        from profile_sta import bench_profile
+
+        bench_profile(args, env, prepared)
 
 
 if __name__ == "__main__":

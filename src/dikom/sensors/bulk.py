@@ -94,6 +94,10 @@ class Row:
 
 def row_from(values: dict[str, Any], now: dt.datetime) -> Row:
     """One Observation's properties (a dataArray row zipped with its components, or a published JSON object)."""
+    if len(values) == 2 and "result" in values:  # what sensors publish most: a time and a result
+        when = values.get("phenomenonTime")
+        if isinstance(when, str) and "/" not in when:
+            return Row(parse_time(when, "phenomenonTime"), None, None, values["result"], None, None, None, None, None)
     if "result" not in values:
         raise RowError("Observation misses result")
     start, end = parse_interval(values.get("phenomenonTime"), "phenomenonTime")
@@ -164,18 +168,21 @@ def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
-def _key(result: Any) -> bytes:
-    """A reading's result as a comparable key (1 and 1.0 are the same reading, as in JSON)."""
+def _key(result: Any) -> float | bytes:
+    """A reading's result as a comparable key (1 and 1.0 are the same reading, as in JSON): a number as
+    itself, anything else as its JSON with sorted keys."""
     number = _number(result)
-    return orjson.dumps(number if number is not None else result, option=orjson.OPT_SORT_KEYS)
+    if number is not None:
+        return number
+    return orjson.dumps(result, option=orjson.OPT_SORT_KEYS)
 
 
-def _stored(datastream_id: int, rows: list[Row]) -> dict[tuple[dt.datetime, bytes], int]:
+def _stored(datastream_id: int, rows: list[Row]) -> dict[tuple[dt.datetime, float | bytes], int]:
     """Stored Observations of the Datastream at the rows' phenomenonTimes: (time, result key) → id."""
     times = sorted({row.phenomenon_time for row in rows if row.timed})
     if not times:
         return {}
-    found: dict[tuple[dt.datetime, bytes], int] = {}
+    found: dict[tuple[dt.datetime, float | bytes], int] = {}
     if connection.vendor == "postgresql":
         # one index probe per time; the bounds let PostgreSQL skip the other months' partitions
         with connection.cursor() as cursor:
@@ -214,7 +221,7 @@ def store_rows(
     known = _stored(datastream.pk, rows)
     ids: list[int] = []
     new: list[Row] = []
-    pending: dict[tuple[dt.datetime, bytes], int] = {}  # key → index in ``new``
+    pending: dict[tuple[dt.datetime, float | bytes], int] = {}  # key → index in ``new``
     for row in rows:
         if not row.timed:
             ids.append(-1 - len(new))

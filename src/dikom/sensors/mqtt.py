@@ -64,28 +64,43 @@ def observation_messages(ids: list[int]) -> list[tuple[str, bytes]]:
 
 
 def publish_observations(ids: list[int]) -> int:
-    """Publish the observations ``ids``; returns the number of messages. Raises when the broker is unreachable."""
+    """Publish the observations ``ids``; returns the number of messages. Raises when the broker is unreachable
+    or does not acknowledge every message within ``PUBLISH_TIMEOUT_SECONDS``.
+
+    The client runs without paho's network thread: each ``publish`` writes its packet at once, and the loop
+    below reads the broker's PUBACKs (many per read, ``FastClient``). There is no limit on unacknowledged
+    messages (paho's default of 20 would make a task of 3 000 messages wait for the broker 150 times, and
+    paho's bookkeeping of a larger limit walks all waiting messages at every acknowledgement)."""
     address = broker()
     if address is None:
         return 0
+    import time
+
     import paho.mqtt.client as mqtt
+
+    from dikom.sensors.mqtt_client import FastClient
 
     messages = observation_messages(ids)
     if not messages:
         return 0
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv311)
+    client = FastClient(mqtt.CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv311)
     client.connect_timeout = 5
+    client.max_inflight_messages_set(0)  # no limit
     if (account := credentials()) is not None:
         client.username_pw_set(*account)
     client.connect(*address, keepalive=30)
-    client.loop_start()
+    deadline = time.monotonic() + PUBLISH_TIMEOUT_SECONDS
     try:
-        infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
-        for info in infos:
-            info.wait_for_publish(timeout=PUBLISH_TIMEOUT_SECONDS)
-            if not info.is_published():
+        while not client.is_connected():
+            if time.monotonic() > deadline or client.loop(timeout=0.2) != mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS:
+                raise ConnectionError("The MQTT broker did not accept the connection")
+        with client.corked():  # one write for all
+            infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+        waiting = [info for info in infos if not info.is_published()]
+        while waiting:
+            if time.monotonic() > deadline or client.loop(timeout=0.2) != mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS:
                 raise ConnectionError("The MQTT broker did not acknowledge an observation")
+            waiting = [info for info in waiting if not info.is_published()]
     finally:
         client.disconnect()
-        client.loop_stop()
     return len(messages)

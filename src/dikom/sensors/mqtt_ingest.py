@@ -30,6 +30,16 @@ unacknowledged messages (Mosquitto: 20 by default) and drops what overflows its 
 behind them (``max_queued_messages``, 1 000), so with acknowledgement after the commit a
 burst would be lost on a broker with default settings; an MQTT 5 client's own Receive Maximum
 takes the place of that limit. See ``docs/sensors.md``.
+
+Several listeners: ``sta_mqtt_ingest --member N`` (N = 1, 2, …) subscribes to the shared
+subscription ``$share/dikom-sta-ingest/v1.1/+/Observations`` with a persistent session of its own
+(client id ``dikom-sta-ingest-N``); the broker hands each message to one member, which acknowledges
+it after its commit as above; what a stopped member had not acknowledged stays in its session until
+it comes back, so members are numbered and restarted with the same number (do not lower their
+count without letting the dropped ones drain). Duplicates are found across members: the check runs
+under the Datastream's row lock, and every listener locks Datastreams in the order of their ids.
+The transport work per message (reading packets, acknowledging) is done by
+``dikom.sensors.mqtt_client.FastClient``.
 """
 
 from __future__ import annotations
@@ -55,6 +65,8 @@ SUBSCRIPTION = "v1.1/+/Observations"
 TOPIC = re.compile(r"^v1\.[01]/Datastreams\((\d{1,18})\)/Observations$")
 MAX_PAYLOAD = 64 * 1024
 CLIENT_ID = "dikom-sta-ingest"
+#: The shared subscription's group when several listeners run (``sta_mqtt_ingest --member N``).
+SHARE_GROUP = "dikom-sta-ingest"
 
 
 @dataclass
@@ -124,21 +136,22 @@ def store_messages(messages: list[tuple[str, bytes]], outcome: Outcome) -> None:
         return
     datastreams = m.Datastream.objects.select_related("municipality").in_bulk({pk for _t, (pk, _d) in parsed})
     groups: dict[int, list[tuple[str, dict[str, Any]]]] = {}
-    single: list[tuple[str, m.Datastream, dict[str, Any]]] = []
+    single: dict[int, list[tuple[str, dict[str, Any]]]] = {}
     for topic, (pk, data) in parsed:
-        datastream = datastreams.get(pk)
-        if datastream is None:
+        if pk not in datastreams:
             outcome.refused.append(f"{topic}: no such Datastream")
         elif (plain := _simple(data)) is not None:
             groups.setdefault(pk, []).append((topic, plain))
         else:
-            single.append((topic, datastream, data))
+            single.setdefault(pk, []).append((topic, data))
     now = timezone.now()
     with transaction.atomic():
-        for pk, items in groups.items():
-            _store_group(datastreams[pk], items, now, outcome)
-        for topic, datastream, data in single:
-            _store_one(topic, datastream, data, outcome)
+        # Datastreams locked in the order of their ids: several listeners never wait for each other in a circle
+        for pk in sorted(groups.keys() | single.keys()):
+            if pk in groups:
+                _store_group(datastreams[pk], groups[pk], now, outcome)
+            for topic, data in single.get(pk, ()):
+                _store_one(topic, datastreams[pk], data, outcome)
 
 
 def _store_group(datastream: m.Datastream, items: list[tuple[str, dict[str, Any]]], now: Any, outcome: Outcome) -> None:
@@ -211,14 +224,21 @@ class Ingestor:
         username: str | None = None,
         password: str | None = None,
         client_id: str = CLIENT_ID,
+        member: int | None = None,
     ) -> None:
         import paho.mqtt.client as mqtt
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
 
+        from dikom.sensors.mqtt_client import FastClient
+
         self.messages: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue()
         self.subscribed = False
-        self.client = mqtt.Client(
+        subscription = SUBSCRIPTION
+        if member is not None:  # one of several listeners: a shared subscription, a session of its own
+            subscription = f"$share/{SHARE_GROUP}/{SUBSCRIPTION}"
+            client_id = f"{client_id}-{member}"
+        self.client = FastClient(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv5,
@@ -229,9 +249,10 @@ class Ingestor:
         connect_properties.SessionExpiryInterval = SESSION_EXPIRY
         if username:
             self.client.username_pw_set(username, password)
-        self.client.on_connect = lambda client, *_: client.subscribe(SUBSCRIPTION, qos=1)
+        self.client.on_connect = lambda client, *_: client.subscribe(subscription, qos=1)
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = lambda _c, _u, msg: self.messages.put((msg.topic, msg.payload, msg.mid, msg.qos))
+        self.client.on_raw_message = lambda topic, payload, mid, qos: self.messages.put((topic, payload, mid, qos))
         self.client.connect(host, port, keepalive=30, clean_start=False, properties=connect_properties)
         self.client.loop_start()
 
@@ -254,8 +275,9 @@ class Ingestor:
                 except queue.Empty:
                     break
             store_messages([(topic, payload) for topic, payload, _mid, _qos in pending], outcome)
+            self.client.ack_many([mid for _topic, _payload, mid, qos in pending if qos == 1])  # one write
             for _topic, _payload, mid, qos in pending:
-                if qos:
+                if qos == 2:
                     self.client.ack(mid, qos)
             if len(pending) < batch:
                 break

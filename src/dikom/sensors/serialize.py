@@ -56,4 +56,43 @@ def entity_json(etype: EntityType, obj: models.Model, base: str, select: list[st
     return out
 
 
-__all__ = ["TYPES", "entity_json", "interval", "iso", "self_link"]
+#: The columns ``observations_json`` reads (in this order), instead of whole model instances.
+OBSERVATION_COLUMNS = (
+    "pk",
+    "result_time",
+    "result",
+    "result_quality",
+    "parameters",
+    "phenomenon_time",
+    "phenomenon_time_end",
+    "valid_time_start",
+    "valid_time_end",
+)
+
+
+def observations_json(rows: list[tuple[Any, ...]], base: str) -> list[dict[str, Any]]:
+    """Observations (rows of ``OBSERVATION_COLUMNS``) as ``entity_json`` writes them without ``$select``: a
+    page of a time window is the API's most frequent answer, and this skips a model instance and the
+    generic property loop per row (``test_sta_api`` compares both)."""
+    prefix = f"{base}{TYPES['Observation'].plural}("
+    out = []
+    for pk, result_time, result, quality, parameters, start, end, valid_start, valid_end in rows:
+        link = f"{prefix}{pk})"
+        out.append(
+            {
+                "@iot.id": pk,
+                "@iot.selfLink": link,
+                "resultTime": iso(result_time),
+                "result": result,
+                "resultQuality": quality,
+                "parameters": parameters,
+                "phenomenonTime": interval(start, end),
+                "validTime": interval(valid_start, valid_end),
+                "Datastream@iot.navigationLink": f"{link}/Datastream",
+                "FeatureOfInterest@iot.navigationLink": f"{link}/FeatureOfInterest",
+            }
+        )
+    return out
+
+
+__all__ = ["OBSERVATION_COLUMNS", "TYPES", "entity_json", "interval", "iso", "observations_json", "self_link"]

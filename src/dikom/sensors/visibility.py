@@ -71,3 +71,17 @@ def visible(type_name: str, city_id: int | None = None) -> Q:
 
 def filter_visible(type_name: str, queryset: Any) -> Any:
     return queryset.filter(visible(type_name))
+
+
+#: Navigations whose targets are visible exactly when their (visible) source is: an Observation is
+#: public when its Datastream is, and carries its Datastream's municipality, so the Observations of a
+#: Datastream the reader sees need no condition of their own (and the query no join to the Datastream
+#: and its Thing).
+FOLLOW_SOURCE = frozenset({("Datastream", "Observations")})
+
+
+def filter_navigation(source: str, nav: str, type_name: str, queryset: Any) -> Any:
+    """``queryset`` (the targets of ``nav`` from one visible ``source`` entity) narrowed to what the reader sees."""
+    if (source, nav) in FOLLOW_SOURCE:
+        return queryset
+    return filter_visible(type_name, queryset)

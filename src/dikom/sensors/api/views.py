@@ -20,8 +20,8 @@ from dikom.sensors import actions
 from dikom.sensors.access import NotAllowed, NotAuthenticated, reader_city_id, writer_for_request
 from dikom.sensors.entities import BY_PLURAL, TYPES, EntityType
 from dikom.sensors.query import Options, QueryError, compile_filter, compile_orderby, parse_options
-from dikom.sensors.serialize import entity_json, self_link
-from dikom.sensors.visibility import filter_visible, reader_city
+from dikom.sensors.serialize import OBSERVATION_COLUMNS, entity_json, observations_json, self_link
+from dikom.sensors.visibility import filter_navigation, filter_visible, reader_city
 
 DEFAULT_TOP = 100
 
@@ -98,7 +98,9 @@ def resolve(path: str) -> Target:
             target.parent = (parent_type, parent, name)
             target.found = None
             if nav.many:
-                target.queryset = filter_visible(target.etype.name, getattr(parent, nav.orm).all())
+                target.queryset = filter_navigation(
+                    parent_type.name, name, target.etype.name, getattr(parent, nav.orm).all()
+                )
                 target.single = False
             else:
                 related_id = getattr(parent, f"{nav.orm}_id")
@@ -171,7 +173,7 @@ def _serialize(etype: EntityType, obj: Any, base: str, options: Options) -> dict
             raise QueryError(f"{etype.name} has no navigation property {name!r}")
         target = TYPES[nav.target]
         if nav.many:
-            qs = _apply(target, filter_visible(target.name, getattr(obj, nav.orm).all()), sub)
+            qs = _apply(target, filter_navigation(etype.name, name, target.name, getattr(obj, nav.orm).all()), sub)
             top = sub.top if sub.top is not None else DEFAULT_TOP
             rows = list(qs[sub.skip : sub.skip + top + 1])
             out[name] = [_serialize(target, child, base, sub) for child in rows[:top]]
@@ -190,7 +192,14 @@ def _collection(request: HttpRequest, etype: EntityType, qs: models.QuerySet[Any
     options = parse_options(_params(request))
     qs = _apply(etype, qs, options)
     top = options.top if options.top is not None else DEFAULT_TOP
-    rows = list(qs[options.skip : options.skip + top + 1])
+    # plain Observations: their columns only, serialized without model instances
+    plain = (
+        etype.name == "Observation"
+        and not (options.select or options.expand or options.result_format)
+        and not qs.query.distinct
+    )
+    page = qs.values_list(*OBSERVATION_COLUMNS) if plain else qs
+    rows = list(page[options.skip : options.skip + top + 1])
     body: dict[str, Any] = {}
     if options.count:
         body["@iot.count"] = qs.count()
@@ -202,6 +211,8 @@ def _collection(request: HttpRequest, etype: EntityType, qs: models.QuerySet[Any
         if etype.name != "Observation":
             raise QueryError("$resultFormat=dataArray is for Observations")
         body["value"] = _data_array(rows, base, options)
+    elif plain:
+        body["value"] = observations_json(rows, base)
     else:
         body["value"] = [_serialize(etype, obj, base, options) for obj in rows]
     return body

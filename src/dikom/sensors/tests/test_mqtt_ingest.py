@@ -7,6 +7,7 @@ them. Skipped with a reason only when the binary is missing and CI does not dema
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import socket
 import subprocess
@@ -290,4 +291,128 @@ def test_a_burst_larger_than_the_brokers_default_queue_is_stored_completely(
         assert Observation.objects.filter(datastream_id=cities["fulda"]).count() == before + 3000
     finally:
         fulda.loop_stop()
+        ingestor.stop()
+
+
+def _readings(n: int, hour: int = 9) -> list[bytes]:
+    return [
+        orjson.dumps({"phenomenonTime": f"2026-08-02T{hour:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z", "result": i})
+        for i in range(n)
+    ]
+
+
+def _wait_subscribed(*ingestors: Ingestor) -> None:
+    deadline = time.monotonic() + 5
+    while not all(i.subscribed for i in ingestors) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(i.subscribed for i in ingestors)
+
+
+def test_stored_messages_are_acknowledged_so_a_restart_receives_none_of_them_again(
+    broker: Broker, cities: dict[str, int]
+) -> None:
+    # The acknowledgements of a batch go out as one write (FastClient.ack_many): had one been lost,
+    # the broker would hand the message to the restarted listener (same persistent session) again.
+    first = Ingestor("127.0.0.1", broker.port, "dikom", PASSWORDS["dikom"])
+    fulda, _ = publisher(broker, "city-fulda", PASSWORDS["city-fulda"])
+    try:
+        _wait_subscribed(first)
+        for payload in _readings(500):
+            fulda.publish(f"v1.1/Datastreams({cities['fulda']})/Observations", payload, qos=1)
+        outcome = ingest_until(first, 500, seconds=30)
+        assert len(outcome.created) == 500
+        first.drain(wait=0.5)  # lets the network thread write the last acknowledgements
+    finally:
+        first.stop()
+    restarted = Ingestor("127.0.0.1", broker.port, "dikom", PASSWORDS["dikom"])
+    try:
+        _wait_subscribed(restarted)
+        received = 0
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            part = restarted.drain(wait=0.3)
+            received += len(part.created) + part.duplicates + len(part.refused)
+        assert received == 0
+    finally:
+        fulda.loop_stop()
+        restarted.stop()
+
+
+def test_listeners_on_a_shared_subscription_take_each_message_once_and_store_each_reading_once(
+    broker: Broker, cities: dict[str, int]
+) -> None:
+    members = [Ingestor("127.0.0.1", broker.port, "dikom", PASSWORDS["dikom"], member=n) for n in (1, 2)]
+    fulda, _ = publisher(broker, "city-fulda", PASSWORDS["city-fulda"])
+    try:
+        _wait_subscribed(*members)
+        before = Observation.objects.filter(datastream_id=cities["fulda"]).count()
+        readings = _readings(300, hour=10)
+        repeats = readings[:100]  # sent twice: may reach either member, stored once
+        sent = [
+            fulda.publish(f"v1.1/Datastreams({cities['fulda']})/Observations", payload, qos=1)
+            for payload in readings + repeats
+        ]
+        for info in sent:
+            info.wait_for_publish(timeout=30)
+        received = [0, 0]
+        created = 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and sum(received) < len(sent):
+            for index, member in enumerate(members):
+                part = member.drain(wait=0.2)
+                received[index] += len(part.created) + part.duplicates + len(part.refused)
+                created += len(part.created)
+        for index, member in enumerate(members):  # nothing more arrives
+            part = member.drain(wait=0.3)
+            received[index] += len(part.created) + part.duplicates + len(part.refused)
+        # a plain subscription would hand every message to both listeners (800 in all)
+        assert sum(received) == 400
+        assert all(count > 0 for count in received)
+        assert created == 300
+        stored = Observation.objects.filter(datastream_id=cities["fulda"])
+        assert stored.count() == before + 300
+        window = stored.filter(phenomenon_time__gte=dt.datetime(2026, 8, 2, 10, tzinfo=dt.UTC)).filter(
+            phenomenon_time__lt=dt.datetime(2026, 8, 2, 11, tzinfo=dt.UTC)
+        )
+        assert sorted(window.values_list("result", flat=True)) == list(range(300))
+    finally:
+        fulda.loop_stop()
+        for member in members:
+            member.stop()
+
+
+def test_readings_with_and_without_mqtt5_properties_are_both_stored(broker: Broker, cities: dict[str, int]) -> None:
+    # A PUBLISH without properties takes the listener's short path (FastClient.on_raw_message); one with
+    # properties (here a user property and a content type) paho's own; both end in the same store.
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    ingestor = Ingestor("127.0.0.1", broker.port, "dikom", PASSWORDS["dikom"])
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.username_pw_set("city-fulda", PASSWORDS["city-fulda"])
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    try:
+        _wait_subscribed(ingestor)
+        topic = f"v1.1/Datastreams({cities['fulda']})/Observations"
+        properties = Properties(PacketTypes.PUBLISH)
+        properties.UserProperty = ("sensor", "probe-7")
+        properties.ContentType = "application/json"
+        infos = [
+            client.publish(topic, orjson.dumps({"phenomenonTime": "2026-08-03T06:00:00Z", "result": 1}), qos=1),
+            client.publish(
+                topic,
+                orjson.dumps({"phenomenonTime": "2026-08-03T07:00:00Z", "result": 2}),
+                qos=1,
+                properties=properties,
+            ),
+            client.publish(topic, orjson.dumps({"phenomenonTime": "2026-08-03T08:00:00Z", "result": 3}), qos=0),
+        ]
+        for info in infos:
+            info.wait_for_publish(timeout=10)
+        outcome = ingest_until(ingestor, 3)
+        assert sorted(Observation.objects.get(pk=pk).result for pk in outcome.created) == [1, 2, 3]
+        assert outcome.refused == []
+    finally:
+        client.loop_stop()
         ingestor.stop()

@@ -379,3 +379,27 @@ def test_moving_a_thing_records_history_and_deleting_a_location_takes_it_along(
     response = client.delete(f"{BASE}Locations({location['@iot.id']})", HTTP_AUTHORIZATION=f"Api-Key {key}")
     assert response.status_code == 200
     assert count(client, f"{url}/HistoricalLocations") == 1
+
+
+def test_a_page_of_observations_is_written_as_each_observation_alone(
+    client: Any, tree: dict[str, Any], city_a: Any
+) -> None:
+    # The list of plain Observations is serialized from their columns (serialize.observations_json);
+    # each element must equal the entity's own answer (entity_json from the model instance).
+    ds_id = client.get(f"{BASE}Things({tree['@iot.id']})/Datastreams").json()["value"][0]["@iot.id"]
+    full = {
+        "phenomenonTime": "2026-08-02T06:00:00Z/2026-08-02T07:00:00Z",
+        "resultTime": "2026-08-02T07:00:05Z",
+        "validTime": "2026-08-02T00:00:00Z/2026-08-03T00:00:00Z",
+        "result": {"depth": [30, 60], "ok": True},
+        "resultQuality": {"flag": "checked"},
+        "parameters": {"battery": 3.1},
+        "Datastream": {"@iot.id": ds_id},
+    }
+    assert post(client, "Observations", full, key_for(city_a)).status_code == 201
+    for url in (f"{BASE}Observations", f"{BASE}Datastreams({ds_id})/Observations?$orderby=phenomenonTime desc"):
+        listed = client.get(url).json()["value"]
+        assert len(listed) == 4
+        for item in listed:
+            assert item == client.get(item["@iot.selfLink"].split("testserver", 1)[-1]).json()
+    assert {"depth": [30, 60], "ok": True} in [item["result"] for item in listed]
