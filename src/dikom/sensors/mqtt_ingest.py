@@ -35,7 +35,6 @@ takes the place of that limit. See ``docs/sensors.md``.
 from __future__ import annotations
 
 import logging
-import queue
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +47,7 @@ from dikom.municipalities.models import Municipality
 from dikom.sensors import actions, bulk
 from dikom.sensors import models as m
 from dikom.sensors.entities import TYPES
+from dikom.sensors.mqtt_queue import QueuedSubscriber
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ def _duplicate(datastream: m.Datastream, data: dict[str, Any]) -> bool:
     return any(result == data["result"] for result in existing)
 
 
-class Ingestor:
+class Ingestor(QueuedSubscriber):
     """Subscribes on the broker and hands messages to ``drain`` (run by the caller's thread).
 
     Acknowledged only once stored: the client acknowledges by hand (``manual_ack``), after the
@@ -216,8 +216,6 @@ class Ingestor:
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
 
-        self.messages: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue()
-        self.subscribed = False
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -230,43 +228,18 @@ class Ingestor:
         if username:
             self.client.username_pw_set(username, password)
         self.client.on_connect = lambda client, *_: client.subscribe(SUBSCRIPTION, qos=1)
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = lambda _c, _u, msg: self.messages.put((msg.topic, msg.payload, msg.mid, msg.qos))
+        self.receive_into_queue()
         self.client.connect(host, port, keepalive=30, clean_start=False, properties=connect_properties)
         self.client.loop_start()
-
-    def _on_subscribe(self, *_args: Any) -> None:
-        self.subscribed = True
 
     def drain(self, wait: float = 1.0, batch: int = BATCH) -> Outcome:
         """Store the messages that arrived (waiting up to ``wait`` seconds for the first), ``batch`` per
         transaction, and acknowledge them once committed."""
         outcome = Outcome()
-        try:
-            first = self.messages.get(timeout=wait)
-        except queue.Empty:
-            return outcome
-        pending = [first]
-        while True:
-            while len(pending) < batch:
-                try:
-                    pending.append(self.messages.get_nowait())
-                except queue.Empty:
-                    break
-            store_messages([(topic, payload) for topic, payload, _mid, _qos in pending], outcome)
-            for _topic, _payload, mid, qos in pending:
-                if qos:
-                    self.client.ack(mid, qos)
-            if len(pending) < batch:
-                break
-            pending = []
+        self.store_arrived(lambda block: store_messages(block, outcome), wait, batch)
         for reason in outcome.refused:
             logger.warning("MQTT observation refused: %s", reason)
         return outcome
-
-    def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def broker_acl(dikom_user: str = "dikom") -> str:
