@@ -20,7 +20,6 @@ recognised by device, frame counter and time.
 from __future__ import annotations
 
 import logging
-import queue
 import re
 import urllib.parse
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import orjson
 
 from dikom.municipalities.models import Municipality
 from dikom.sensors import lorawan
+from dikom.sensors.mqtt_queue import QueuedSubscriber
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def store_message(municipality: Municipality, source: str, topic: str, payload: 
         outcome.stored += 1
 
 
-class Listener:
+class Listener(QueuedSubscriber):
     """One subscription per source; messages are stored by the caller's thread (``drain``)."""
 
     def __init__(self, source: Source, client_id: str | None = None) -> None:
@@ -119,8 +119,6 @@ class Listener:
             raise SourceError(f"{source.city}: no such city")
         self.municipality = municipality
         self.source = source
-        self.messages: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue()
-        self.subscribed = False
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id or f"dikom-lorawan-{source.city}",
@@ -133,34 +131,20 @@ class Listener:
         if source.tls:
             self.client.tls_set()
         self.client.on_connect = lambda client, *_: client.subscribe(source.subscription, qos=1)
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = lambda _c, _u, msg: self.messages.put((msg.topic, msg.payload, msg.mid, msg.qos))
+        self.receive_into_queue()
         self.client.connect(source.host, source.port, keepalive=30)
         self.client.loop_start()
 
-    def _on_subscribe(self, *_args: Any) -> None:
-        self.subscribed = True
-
     def drain(self, wait: float = 1.0) -> Outcome:
         outcome = Outcome()
-        try:
-            topic, payload, mid, qos = self.messages.get(timeout=wait)
-        except queue.Empty:
-            return outcome
-        while True:
-            # Acknowledged to the network server only once stored, held or refused for good: an uplink
-            # received when the database failed is delivered again after a restart (persistent session).
-            store_message(self.municipality, "tts-mqtt", topic, payload, outcome)
-            if qos:
-                self.client.ack(mid, qos)
-            try:
-                topic, payload, mid, qos = self.messages.get_nowait()
-            except queue.Empty:
-                break
+
+        def store(block: list[tuple[str, bytes]]) -> None:
+            for topic, payload in block:
+                store_message(self.municipality, "tts-mqtt", topic, payload, outcome)
+
+        # One uplink at a time, acknowledged to the network server only once stored, held or refused for good:
+        # an uplink received when the database failed is delivered again after a restart (persistent session).
+        self.store_arrived(store, wait, batch=1)
         for reason in outcome.refused:
             logger.warning("LoRaWAN uplink over MQTT refused (%s): %s", self.source.city, reason)
         return outcome
-
-    def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()

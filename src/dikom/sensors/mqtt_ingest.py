@@ -45,10 +45,9 @@ The transport work per message (reading packets, acknowledging) is done by
 from __future__ import annotations
 
 import logging
-import queue
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.db import transaction
@@ -58,6 +57,7 @@ from dikom.municipalities.models import Municipality
 from dikom.sensors import actions, bulk
 from dikom.sensors import models as m
 from dikom.sensors.entities import TYPES
+from dikom.sensors.mqtt_queue import QueuedSubscriber, Received
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ def _duplicate(datastream: m.Datastream, data: dict[str, Any]) -> bool:
     return any(result == data["result"] for result in existing)
 
 
-class Ingestor:
+class Ingestor(QueuedSubscriber):
     """Subscribes on the broker and hands messages to ``drain`` (run by the caller's thread).
 
     Acknowledged only once stored: the client acknowledges by hand (``manual_ack``), after the
@@ -232,8 +232,6 @@ class Ingestor:
 
         from dikom.sensors.mqtt_client import FastClient
 
-        self.messages: queue.Queue[tuple[str, bytes, int, int]] = queue.Queue()
-        self.subscribed = False
         subscription = SUBSCRIPTION
         if member is not None:  # one of several listeners: a shared subscription, a session of its own
             subscription = f"$share/{SHARE_GROUP}/{SUBSCRIPTION}"
@@ -250,45 +248,30 @@ class Ingestor:
         if username:
             self.client.username_pw_set(username, password)
         self.client.on_connect = lambda client, *_: client.subscribe(subscription, qos=1)
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = lambda _c, _u, msg: self.messages.put((msg.topic, msg.payload, msg.mid, msg.qos))
+        self.receive_into_queue()
+        # FastClient hands plain messages over without paho's message objects
         self.client.on_raw_message = lambda topic, payload, mid, qos: self.messages.put((topic, payload, mid, qos))
         self.client.connect(host, port, keepalive=30, clean_start=False, properties=connect_properties)
         self.client.loop_start()
 
-    def _on_subscribe(self, *_args: Any) -> None:
-        self.subscribed = True
+    def acknowledge(self, block: list[Received]) -> None:
+        """All QoS 1 acknowledgements of a stored block in one write (QoS 2 one by one)."""
+        from dikom.sensors.mqtt_client import FastClient
+
+        client = cast(FastClient, self.client)  # made so in __init__
+        client.ack_many([mid for _topic, _payload, mid, qos in block if qos == 1])
+        for _topic, _payload, mid, qos in block:
+            if qos == 2:
+                self.client.ack(mid, qos)
 
     def drain(self, wait: float = 1.0, batch: int = BATCH) -> Outcome:
         """Store the messages that arrived (waiting up to ``wait`` seconds for the first), ``batch`` per
         transaction, and acknowledge them once committed."""
         outcome = Outcome()
-        try:
-            first = self.messages.get(timeout=wait)
-        except queue.Empty:
-            return outcome
-        pending = [first]
-        while True:
-            while len(pending) < batch:
-                try:
-                    pending.append(self.messages.get_nowait())
-                except queue.Empty:
-                    break
-            store_messages([(topic, payload) for topic, payload, _mid, _qos in pending], outcome)
-            self.client.ack_many([mid for _topic, _payload, mid, qos in pending if qos == 1])  # one write
-            for _topic, _payload, mid, qos in pending:
-                if qos == 2:
-                    self.client.ack(mid, qos)
-            if len(pending) < batch:
-                break
-            pending = []
+        self.store_arrived(lambda block: store_messages(block, outcome), wait, batch)
         for reason in outcome.refused:
             logger.warning("MQTT observation refused: %s", reason)
         return outcome
-
-    def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def broker_acl(dikom_user: str = "dikom") -> str:

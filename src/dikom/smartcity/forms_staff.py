@@ -8,7 +8,7 @@ as an invalid choice.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django import forms
 from django.utils import timezone
@@ -18,6 +18,9 @@ from dikom.lib.dateranges import DayField
 from dikom.municipalities.models import Municipality
 from dikom.sensors import service as sensors
 from dikom.smartcity.models import LitterBin, RouteStart, Threshold, Tree
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 MAX_CBAR = 1500  # beyond the range of tensiometers (about 0–239 cbar) and gypsum blocks
 
@@ -47,6 +50,17 @@ class ThresholdForm(forms.Form):
         label=_("Needs emptying from (%)"), min_value=1, max_value=100, required=False
     )
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    #: The form's groups of fields, each drawn as a fieldset: legend, help text (or ""), field names.
+    FIELDSETS: ClassVar[list[tuple[StrOrPromise, StrOrPromise, list[str]]]] = [
+        (
+            _("Which trees or bins"),
+            _("Fill in only the field of the chosen scope."),
+            ["species", "district", "tree_number", "litter_bin"],
+        ),
+        (_("Area (a rectangle on the map, in degrees)"), "", ["west", "south", "east", "north"]),
+        (_("Limits"), "", ["good_up_to_cbar", "moderate_up_to_cbar", "full_from_percent"]),
+    ]
 
     def __init__(self, *args: Any, city: Municipality, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -107,6 +121,10 @@ class ThresholdForm(forms.Form):
         elif data.get("full_from_percent") is None:
             self.add_error("full_from_percent", _("Enter the fill level from which a bin needs emptying."))
         return data
+
+    def fieldsets(self) -> list[tuple[StrOrPromise, StrOrPromise, list[forms.BoundField]]]:
+        """:attr:`FIELDSETS` with the bound fields, for the template."""
+        return [(legend, help_text, [self[name] for name in names]) for legend, help_text, names in self.FIELDSETS]
 
 
 def _pick(value: str, choices: list[str]) -> str | None:

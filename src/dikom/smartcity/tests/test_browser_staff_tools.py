@@ -8,7 +8,6 @@ Runs with ``pytest -m browser``; the root conftest's ``browser`` fixture skips w
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,62 +15,29 @@ import pytest
 from django.utils import timezone
 
 from dikom.smartcity.models import RouteStart, Threshold
+from dikom.smartcity.tests.browser_pages import DESKTOP, PHONE, assert_fits_width
 from dikom.smartcity.tests.factories import bin_with_reading, probe_thing
-from tests.browser.support import assert_accessible, assert_no_csp_violations, log_in
+from tests.browser.support import assert_accessible, assert_no_csp_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-def open_page(browser: Any, live_server: Any, settings: Any) -> Iterator[Any]:
-    settings.DIKOM_REQUIRE_2FA_FOR_STAFF = False  # as in the demo
-    contexts = []
-
-    def make(viewport: dict[str, int], javascript: bool = True) -> Any:
-        context = browser.new_context(
-            base_url=live_server.url,
-            locale="de-DE",
-            viewport=viewport,
-            java_script_enabled=javascript,
-            accept_downloads=True,
-        )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.csp_violations = []
-
-        def on_console(message: Any) -> None:
-            if message.type == "error" and "Content Security Policy" in message.text:
-                page.csp_violations.append(message.text)
-
-        page.on("console", on_console)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def _check_page(page: Any) -> None:
     assert_accessible(page)
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), page.url
+    assert_fits_width(page)
     assert_no_csp_violations(page)
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_admin_sets_thresholds_plans_the_round_and_exports_readings(
-    open_page: Any, viewport: dict[str, int], city_a: Any, owner: Any, password: str
+    open_page: Any, viewport: dict[str, int], city_a: Any, owner: Any
 ) -> None:
     for name, lon, percent in [("Am Dom", 9.672, 90), ("Bahnhof", 9.684, 70), ("Uniplatz", 9.679, 95)]:
         bin_ = bin_with_reading(city_a, percent, unit="%")
         bin_.name, bin_.longitude = name, lon
         bin_.save()
     probe_thing(city_a, [(timezone.now() - dt.timedelta(hours=1), 42.0)])
-    page = open_page(viewport)
-    log_in(page, "owner", password)
+    page = open_page(viewport, user="owner")
 
     # Thresholds: from the city page; a wrong entry gets a German error, then bins are due from 65 %.
     page.goto("/stadt/fulda/")
@@ -109,8 +75,7 @@ def test_admin_sets_thresholds_plans_the_round_and_exports_readings(
     assert csv.splitlines()[1].split(";")[1] == "Betriebshof Nord"
 
     # Without JavaScript the list of bins links to the round, and the round is all there.
-    plain = open_page(viewport, javascript=False)
-    log_in(plain, "owner", password)
+    plain = open_page(viewport, javascript=False, user="owner")
     plain.goto("/stadt/fulda/abfallbehaelter/")
     plain.get_by_role("link", name="Leerungstour: zu leerende Behälter in Routenreihenfolge").click()
     assert plain.get_by_role("table", name="Haltestellen in Routenreihenfolge").locator("tbody tr").count() == 5

@@ -6,19 +6,16 @@ Runs with ``pytest -m browser``; the root conftest's ``browser`` fixture skips w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from dikom.lib.testing import run_task_worker
 from dikom.smartcity.models import Tree, TreeImport
-from tests.browser.support import assert_accessible, assert_no_csp_violations, log_in
+from dikom.smartcity.tests.browser_pages import DESKTOP, PHONE, assert_fits_width
+from tests.browser.support import assert_accessible, assert_no_csp_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 
 CSV = (
     "Baumnummer;Baumart;Pflanzjahr;Straße;Stadtteil;lat;lon\n"
@@ -28,43 +25,11 @@ CSV = (
 )
 
 
-@pytest.fixture
-def open_page(browser: Any, live_server: Any, settings: Any, tmp_path: Any) -> Iterator[Any]:
-    settings.DIKOM_REQUIRE_2FA_FOR_STAFF = False  # as in the demo
-    settings.MEDIA_ROOT = str(tmp_path)
-    contexts = []
-
-    def make(viewport: dict[str, int], javascript: bool = True) -> Any:
-        context = browser.new_context(
-            base_url=live_server.url, locale="de-DE", viewport=viewport, java_script_enabled=javascript
-        )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.csp_violations = []
-
-        def on_console(message: Any) -> None:
-            if message.type == "error" and "Content Security Policy" in message.text:
-                page.csp_violations.append(message.text)
-
-        page.on("console", on_console)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def _no_horizontal_scroll(page: Any) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), page.url
-
-
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_admin_imports_the_tree_inventory(
-    open_page: Any, viewport: dict[str, int], city_a: Any, owner: Any, password: str, tmp_path: Any
+    open_page: Any, viewport: dict[str, int], city_a: Any, owner: Any, tmp_path: Any
 ) -> None:
-    page = open_page(viewport)
-    log_in(page, "owner", password)
+    page = open_page(viewport, user="owner")
     page.goto("/stadt/fulda/")
     page.get_by_role("link", name="Baumkataster importieren").click()
     assert_accessible(page)
@@ -74,13 +39,13 @@ def test_admin_imports_the_tree_inventory(
     with page.expect_navigation():
         page.get_by_role("button", name="Import starten").click()
     assert page.get_by_role("status").is_visible()
-    _no_horizontal_scroll(page)
+    assert_fits_width(page)
     run_task_worker()  # the background worker reads the file
     page.reload()
     assert page.get_by_text("Der Import ist abgeschlossen: 3 Zeilen gelesen.").is_visible()
     assert page.get_by_role("cell", name="Koordinaten fehlen oder sind keine Zahlen.").is_visible()
     assert_accessible(page)
-    _no_horizontal_scroll(page)
+    assert_fits_width(page)
     assert_no_csp_violations(page)
     assert TreeImport.objects.get().created_count == 2
     assert set(Tree.objects.values_list("number", flat=True)) == {"FD-1", "FD-2"}
@@ -118,7 +83,7 @@ def test_citizen_map_and_list(open_page: Any, viewport: dict[str, int], city_a: 
     assert "clusters" in data and sum(c["count"] for c in data["clusters"]) == 1600
     assert page.locator(".tree-list__item").count() == 50  # the list beside the map, paged
     assert_accessible(page)
-    _no_horizontal_scroll(page)
+    assert_fits_width(page)
     # Filter by need: the list and the map follow.
     page.select_option("#filter-need", "critical")
     with page.expect_navigation():
