@@ -52,6 +52,7 @@ from dikom.cases.actions.correspondence import (
     request_information,
 )
 from dikom.cases.actions.decision import close_case, decide, retry_efile_transfer, sign_off, sign_off_required
+from dikom.cases.actions.opening import _apply as _apply  # used by ``platform_messages``
 from dikom.cases.actions.opening import _lane_units as _lane_units  # named by ``eservices.process``
 from dikom.cases.actions.opening import open_case
 
