@@ -177,7 +177,7 @@ def ensure_months(first: dt.datetime, last: dt.datetime) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         while month <= month_of(last):
             if partitions.partition_name(month) not in existing:
-                partitions._create_partition(cursor, month)
+                partitions.OBSERVATIONS.create_partition(cursor, month)
             month = add_months(month, 1)
 
 

@@ -29,15 +29,16 @@ with PostGIS, in a database of its own (``istsos4_bench``)::
     .venv/bin/python benchmarks/bench_sta_peer.py --peer-url http://127.0.0.1:8018/istsos4/v1.1 \\
         --phases single,http,filter --filter-rows 10000000
 
-Schema (``--peer-init <checkout>``): istSOS4's own ``database/istsos_schema.sql`` with four changes, each
-checked to apply exactly once: (1) no ``timescaledb`` extension (Debian has no package of it for
+Schema (``--peer-init <checkout>``): istSOS4's own ``database/istsos_schema.sql`` with five changes, the first
+four checked to apply exactly once: (1) no ``timescaledb`` extension (Debian has no package of it for
 PostgreSQL 15, and the database image cannot be pulled); (2) the Observation table's ``create_hypertable``
 (30-day chunks on ``phenomenonTimeStart``) becomes native range partitioning on the same column with
 30-day partitions (epoch-aligned like its chunks, 2025-09 to 2027-01, plus a default partition): the closest stock
 PostgreSQL equivalent, with the same keys, indexes and unique constraint per partition; (3) and (4) no
 cluster-wide roles (``administrator``, the API user): the objects belong to ``postgres`` and the API
 connects as ``postgres`` (the server trusts loopback), which is what istSOS4 does with
-``AUTHORIZATION=0``, the setting used here. Its ``custom.*`` settings (epsg 4326, duplicates 0, network
+``AUTHORIZATION=0``, the setting used here; and (5) its indexes lose the explicit ``TABLESPACE
+pg_default`` (the default anyway), which PostgreSQL refuses on a partitioned table. Its ``custom.*`` settings (epsg 4326, duplicates 0, network
 0, versioning 0, authorization 0: the defaults of its ``.env.example``) are set on the database only.
 
 Method (per workload, the peer right after dikom, same machine, same PostgreSQL):
@@ -131,7 +132,8 @@ def adapted_schema(checkout: Path) -> str:
     )
     text = replace_once(r"SELECT create_hypertable\(.*?\);", partitions_sql(), text)
     text = replace_once(r"\nRESET ROLE;\n.*\Z", "\n", text)
-    return text
+    # PostgreSQL refuses an explicit default tablespace on a partitioned table's index (pg_default is the default)
+    return text.replace(" TABLESPACE pg_default", "")
 
 
 def partitions_sql() -> str:
@@ -159,7 +161,7 @@ def init_peer_database(args: argparse.Namespace) -> None:
     name = args.peer_db.rsplit("/", 1)[1]
     server = args.peer_db.rsplit("/", 1)[0]
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
         for setting, value in (
             ("epsg", "4326"),
@@ -168,14 +170,16 @@ def init_peer_database(args: argparse.Namespace) -> None:
             ("versioning", "0"),
             ("authorization", "0"),
         ):
-            conn.execute(f"ALTER DATABASE \"{name}\" SET custom.{setting} = '{value}'")
-    subprocess.run(  # noqa: S603 - Debian's psql, the schema text above
+            conn.execute(f'ALTER DATABASE "{name}" SET custom."{setting}" = \'{value}\'')
+    done = subprocess.run(  # noqa: S603 - Debian's psql, the schema text above
         ["psql", "-q", "-v", "ON_ERROR_STOP=1", args.peer_db],  # noqa: S607
         input=schema,
         text=True,
-        check=True,
+        check=False,
         capture_output=True,
     )
+    if done.returncode:
+        raise SystemExit(f"psql failed on the adapted istSOS4 schema: {done.stderr[-1000:]}")
     print(f"# peer database {name} created with istSOS4's schema (adapted, see the docstring)", flush=True)
 
 
