@@ -10,9 +10,12 @@ istSOS4 ships as Docker images (TimescaleDB on PostgreSQL 18, FastAPI under uvic
 here; the API runs from a source checkout in a virtual environment of its own, on the local PostgreSQL 15
 with PostGIS, in a database of its own (``istsos4_bench``)::
 
-    # source (the project's search tool ``fetch github:istSOS/istSOS4`` gives a bare git directory;
-    # ``git clone`` of it, or ``git --git-dir=<bare> archive HEAD | tar -x -C /work/peers/istsos4``)
-    mkdir -p /work/peers && git clone <bare git dir> /work/peers/istsos4
+    # source: a checkout of the istSOS/istSOS4 repository (GitHub) outside the project (measured: 4924510d9bb2).
+    # From a bare git directory whose copy lacks a few large data files (tutorial CSVs), where
+    # ``git clone`` stops at the checkout, write the tree file by file and skip what is missing:
+    G=<bare git dir>; mkdir -p /work/peers/istsos4 && cd /work/peers/istsos4
+    git --git-dir=$G ls-tree -r HEAD | while read mode type sha path; do mkdir -p "$(dirname "$path")"
+        git --git-dir=$G cat-file blob $sha > "$path" 2>/dev/null || rm -f "$path"; done
     apt-get install -y postgresql-15-postgis-3            # PostGIS for the local PostgreSQL 15
     python3 -m venv /work/peers/istsos4-venv
     /work/peers/istsos4-venv/bin/pip install -r /work/peers/istsos4/api/requirements.txt
@@ -27,7 +30,10 @@ with PostGIS, in a database of its own (``istsos4_bench``)::
         --host 127.0.0.1 --port 8018 app.main:app
     # then the benchmark (dikom's database dikom_bench_sta as in bench_sta.py)
     .venv/bin/python benchmarks/bench_sta_peer.py --peer-url http://127.0.0.1:8018/istsos4/v1.1 \\
-        --phases single,http,filter --filter-rows 10000000
+        --phases single,http --single-rows 1000
+    .venv/bin/python benchmarks/bench_sta_peer.py --peer-url http://127.0.0.1:8018/istsos4/v1.1 \\
+        --phases filter --reuse --filter-rows 5000000   # each side loads its history with COPY first
+    # --peer-init again before a run with more --filter-datastreams or --clients than the last
 
 Schema (``--peer-init <checkout>``): istSOS4's own ``database/istsos_schema.sql`` with five changes, the first
 four checked to apply exactly once: (1) no ``timescaledb`` extension (Debian has no package of it for
@@ -691,7 +697,7 @@ def main() -> None:
     parser.add_argument("--peer-url", help="the peer's SensorThings root, e.g. http://127.0.0.1:8018/istsos4/v1.1")
     parser.add_argument("--peer-db", default="postgres://postgres@127.0.0.1:5432/istsos4_bench")
     parser.add_argument("--peer-init", metavar="CHECKOUT", help="(re)create the peer's database from its schema")
-    parser.add_argument("--peer-rows", type=int, default=40_000, help="CreateObservations rows per batch size (peer)")
+    parser.add_argument("--peer-rows", type=int, default=8_000, help="CreateObservations rows per batch size (peer)")
     parser.add_argument("--no-peer-bulk", action="store_true", help="skip istSOS4's BulkObservations")
     parser.add_argument("--single-rows", type=int, default=4_000, help="POST /Observations requests per server")
     parser.add_argument("--no-dikom", action="store_true", help="the peer alone")
