@@ -97,6 +97,7 @@ COPY_COLUMNS = (
     "result_time, result, result_number, result_string, result_quality, valid_time_start, valid_time_end, parameters"
 )
 TUNED_BROKER = "max_inflight_messages 1000\nmax_queued_messages 1000000\n"
+RESULTS: list[dict[str, Any]] = []  # every figure of the run, for a summary (``bench_sta_peer.py``)
 
 
 def load_avg() -> list[float]:
@@ -126,6 +127,7 @@ def backend_cpu_since(db_name: str, before: dict[int, float]) -> float:
 
 def emit(result: dict[str, Any]) -> None:
     result["load_avg"] = load_avg()
+    RESULTS.append(result)
     print(json.dumps(result), flush=True)
 
 
@@ -685,7 +687,8 @@ def bench_filter(args: argparse.Namespace, env: dict[str, str], prepared: dict[s
     )
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The options of this script (``bench_sta_peer.py`` adds its own to them)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phases", default="http,mqtt,filter")
     parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432")
@@ -717,7 +720,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the in-process requests")
     parser.add_argument("--profile-rows", type=int, default=20_000, help="rows of the profile phase")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     # every request enqueues the MQTT notifications of its Observations, as in production (no worker runs them)
     env = environment(args, DIKOM_STA_MQTT_URL="mqtt://127.0.0.1:1883")
     print(f"# {common.machine()}; PostgreSQL {args.db_name}", flush=True)
