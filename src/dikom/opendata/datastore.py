@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
@@ -224,7 +224,8 @@ def load_from_upload(table: DatastoreTable, *, corrections: dict[str, str] | Non
     generation, name = _start(table)
     overrides = {**(table.type_overrides or {}), **(corrections or {})}
     try:
-        loaded = _load_file(table, name, overrides, strict=corrections is not None)
+        with sql.bulk_load(connection):
+            loaded = _load_file(table, name, overrides, strict=corrections is not None)
     except TypeConflict as error:
         sql.drop(name)
         DatastoreTable.objects.filter(pk=table.pk, generation=generation).update(
