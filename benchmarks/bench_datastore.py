@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import csv
+import itertools
 import json
 import os
 import random
@@ -47,6 +49,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
@@ -96,7 +99,9 @@ def setup_django(database_url: str | None) -> None:
 
 
 def timed(label: str, call: Callable[[], object], repeat: int) -> dict[str, object]:
-    call()  # warm-up
+    began = time.perf_counter()
+    call()  # the first call (no earlier run of this query; the table's pages may be cached), then warm runs
+    first_ms = (time.perf_counter() - began) * 1000
     samples = []
     for _ in range(repeat):
         began = time.perf_counter()
@@ -106,11 +111,72 @@ def timed(label: str, call: Callable[[], object], repeat: int) -> dict[str, obje
         "query": label,
         "p50_ms": round(common.percentile(samples, 50), 1),
         "p95_ms": round(common.percentile(samples, 95), 1),
+        "first_ms": round(first_ms, 1),
         "repeat": repeat,
         "load": Path("/proc/loadavg").read_text().split()[:3],
     }
     print(json.dumps(result, ensure_ascii=False), flush=True)
     return result
+
+
+def backend_cpu_seconds() -> float | None:
+    """CPU seconds so far of this connection's PostgreSQL backend (same machine; parallel workers not included)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def executemany_limit(csv_path: Path, rows: int) -> dict[str, float]:
+    """SQLite: rows/s of a plain ``executemany`` of the file's rows (``csv.reader``, no checks, no words, no
+    indexes) into a table of six untyped columns, in one transaction, with the load's settings."""
+    from django.db import connection, transaction
+
+    from dikom.opendata import datastore_sql
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_plain")
+        cursor.execute("CREATE TABLE bench_plain (c1, c2, c3, c4, c5, c6)")
+    began, cpu = time.perf_counter(), time.process_time()
+    with (
+        datastore_sql.bulk_load(connection),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        csv_path.open(encoding="cp1252", newline="") as handle,
+    ):
+        reader = csv.reader(handle, delimiter=";")
+        next(reader)
+        while batch := list(itertools.islice(reader, 5000)):
+            cursor.executemany("INSERT INTO bench_plain VALUES (%s, %s, %s, %s, %s, %s)", batch)
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_plain")
+    return {"executemany_rows_per_s": rows / seconds, "executemany_cpu_s": cpu}
+
+
+def explain_q(table: object, word: str) -> None:
+    """The plan of ``q``'s count as ``datastore_sql.count`` runs it (EXPLAIN ANALYZE, BUFFERS on PostgreSQL)."""
+    from django.db import connection
+
+    from dikom.opendata import datastore, datastore_sql, search
+
+    target = datastore.physical(table)  # type: ignore[arg-type]
+    query = datastore_sql.Query()
+    query.words(target, search.query_stems(word))
+    statement, params = datastore_sql.count_statement(target, query)
+    prefix = "EXPLAIN (ANALYZE, BUFFERS) " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+    with connection.cursor() as cursor:
+        cursor.execute(prefix + statement, params)
+        plan = "\n".join(" | ".join(str(v) for v in row) for row in cursor.fetchall())
+    print(f"# plan of the count for q={word}:\n{plan}", flush=True)
 
 
 def copy_limits(csv_path: Path, rows: int) -> dict[str, float]:
@@ -156,13 +222,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--explain", action="store_true", help="print the plan of the count of q")
+    parser.add_argument("--profile", default=None, help="write a cProfile of the load to this file")
+    parser.add_argument("--no-search", action="store_true", help="the load (and its limit) only")
     parser.add_argument("--database-url", default=None, help="an empty PostgreSQL database (default: SQLite in /tmp)")
     args = parser.parse_args(argv)
 
     setup_django(args.database_url)
     from django.core.files import File
     from django.db import connection
-    from django.test import Client
 
     from dikom.opendata import actions, datastore
     from dikom.opendata.models import DatastoreTable, Organization, Resource
@@ -203,9 +271,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
 
     datastore_sql.build_indexes = timed_indexes  # type: ignore[assignment]
-    began = time.perf_counter()
-    table = datastore.load_from_upload(table)
-    seconds = time.perf_counter() - began
+    backend_cpu = backend_cpu_seconds()
+    began, cpu = time.perf_counter(), time.process_time()
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        table = profiler.runcall(datastore.load_from_upload, table)
+        profiler.dump_stats(args.profile)
+    else:
+        table = datastore.load_from_upload(table)
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     datastore_sql.build_indexes = build_indexes
     assert table.state == DatastoreTable.State.DONE, table.message
     assert table.row_count == args.rows, table.row_count
@@ -214,16 +290,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rows_per_s": round(args.rows / seconds),
         "index_seconds": round(phases["index_seconds"], 1),
         "rows_per_s_before_indexes": round(args.rows / (seconds - phases["index_seconds"])),
+        "process_cpu_s": round(cpu, 1),
         "fields": table.fields,
         "load_avg": Path("/proc/loadavg").read_text().split()[:3],
     }
+    if backend_cpu is not None:
+        load["backend_cpu_s"] = round((backend_cpu_seconds() or 0) - backend_cpu, 1)
     print(json.dumps(load, ensure_ascii=False), flush=True)
+    if connection.vendor == "sqlite":
+        limit = executemany_limit(csv_path, args.rows)
+        limit["ratio_to_executemany"] = args.rows / seconds / limit["executemany_rows_per_s"]
+        print(json.dumps({k: round(v, 3) for k, v in limit.items()}), flush=True)
     if connection.vendor == "postgresql":
         limits = copy_limits(csv_path, args.rows)
         limits |= {
             f"ratio_to_{k.removesuffix('_rows_per_s')}": round(args.rows / seconds / v, 3) for k, v in limits.items()
         }
         print(json.dumps({k: round(v, 3) for k, v in limits.items()}), flush=True)
+
+    if not args.no_search:
+        run_searches(table, resource, args.rows, args.repeat)
+    if args.explain:
+        explain_q(table, "Schlossgarten")
+    return 0
+
+
+def run_searches(table: Any, resource: Any, rows: int, repeat: int) -> None:
+    """``datastore_search`` through the CKAN Action API, then the same queries in-process."""
+    from django.test import Client
+
+    from dikom.opendata import datastore
 
     client = Client()
     resource_id = str(resource.uuid)
@@ -240,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return call
 
-    deep = max(0, min(900_000, args.rows - 100))
+    deep = max(0, min(900_000, rows - 100))
     queries = {
         "first page (limit 100)": {"limit": 100},
         "filter Stadtteil=Horas (limit 100)": {"filters": {"Stadtteil": "Horas"}, "limit": 100},
@@ -259,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
     }
     for label, params in queries.items():
-        timed(f"datastore_search {label}", search(**params), args.repeat)
+        timed(f"datastore_search {label}", search(**params), repeat)
     # The same queries without the HTTP request path (datastore.search_table in-process): the database's share.
     table.refresh_from_db()
     for label, params in queries.items():
@@ -267,8 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         options["include_total"] = bool(options.get("include_total", True))
         if "total_estimation_threshold" in options:
             options["estimate_above"] = options.pop("total_estimation_threshold")
-        timed(f"search_table {label}", lambda o=options: datastore.search_table(table, **o), args.repeat)
-    return 0
+        timed(f"search_table {label}", lambda o=options: datastore.search_table(table, **o), repeat)
 
 
 if __name__ == "__main__":

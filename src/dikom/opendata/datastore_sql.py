@@ -14,8 +14,10 @@ anyway. Values always travel as query parameters or through ``COPY``.
   directions are index scans) and a GIN index on the ``tsvector`` column
   ``_search`` are built after the load, then ``ANALYZE``.
 - SQLite: the same columns with SQLite's affinities (dates as ISO text, which
-  sorts as dates do), filled with ``executemany`` in one transaction; ``q`` is
-  an FTS5 table ``<table>_fts`` whose rowid is ``_id``.
+  sorts as dates do) and the words in ``_words``, filled with ``executemany``
+  (``bulk_load``'s settings); after the load the indexes, and for ``q`` an FTS5
+  table ``<table>_fts`` over ``_words`` (external content, rowid ``_id``) built
+  in one statement, then kept in step by triggers on the table.
 
 ``q`` matches the project's folded German words (``dikom.lib.german_text``: the
 same folding as the portal search) as prefixes, on both databases alike.
@@ -23,8 +25,10 @@ same folding as the portal search) as prefixes, on both databases alike.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -41,6 +45,9 @@ MAX_INDEXED_COLUMNS = 32
 MAX_INDEXED_CHARS = 1000
 MAX_WORD_CHARS = 200
 MAX_SEARCH_CHARS = 4000
+# SQLite while a new table is filled and indexed: page cache (KiB) and sorter threads (see bulk_load).
+BULK_CACHE_KIB = 131072
+BULK_THREADS = 2
 
 PG_TYPES = {
     "text": "text",
@@ -156,6 +163,36 @@ def ensure_schema(connection: BaseDatabaseWrapper) -> None:
             cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"')
 
 
+@contextmanager
+def bulk_load(connection: BaseDatabaseWrapper) -> Iterator[None]:
+    """SQLite: settings for filling and indexing a new table, restored afterwards.
+
+    A larger page cache (the default 2 MB spills the table's and the indexes' pages to the WAL over and
+    over), temporary files (the sorts of the index builds) in memory, helper threads for those sorts, and
+    a sampling ``ANALYZE``.
+    Only this connection's settings change. ``synchronous`` and ``journal_mode`` stay as configured: they
+    would guard the whole database, not only the new table (``synchronous=OFF`` in WAL mode risks
+    corruption on power loss). PostgreSQL: nothing to set here.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    # analysis_limit: ANALYZE samples each index instead of reading all of it (statistics for the planner only).
+    wanted = {"cache_size": -BULK_CACHE_KIB, "temp_store": 2, "threads": BULK_THREADS, "analysis_limit": 2000}
+    before: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for name, value in wanted.items():
+            cursor.execute(f"PRAGMA {name}")
+            before[name] = int(cursor.fetchone()[0])
+            cursor.execute(f"PRAGMA {name} = {int(value)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for name, value in before.items():
+                cursor.execute(f"PRAGMA {name} = {int(value)}")
+
+
 def create(table: Physical, *, with_key: bool) -> None:
     """An empty table (dropping a leftover of the same name); ``with_key`` adds the primary key now, not after a load."""
     drop(table.name, table.alias)
@@ -169,8 +206,15 @@ def create(table: Physical, *, with_key: bool) -> None:
                 f"CREATE TABLE {table.quoted()} (_id bigint{key}, {', '.join([*columns, '_search tsvector'])})"
             )
         else:
-            cursor.execute(f"CREATE TABLE {table.quoted()} (_id INTEGER PRIMARY KEY, {', '.join(columns)})")
-            cursor.execute(f"CREATE VIRTUAL TABLE {table.fts()} USING fts5(words, tokenize='unicode61')")
+            # The words live in the table (``_words``); the FTS5 table indexes them without a copy
+            # (external content) and is filled in one statement after a load (``build_indexes``).
+            cursor.execute(
+                f"CREATE TABLE {table.quoted()} (_id INTEGER PRIMARY KEY, {', '.join([*columns, '_words TEXT'])})"
+            )
+            cursor.execute(
+                f"CREATE VIRTUAL TABLE {table.fts()} USING fts5(_words, content='{SQLITE_PREFIX}{table.name}', "
+                "content_rowid='_id', columnsize=0, tokenize='unicode61')"
+            )
 
 
 def add_columns(table: Physical, start: int) -> None:
@@ -196,35 +240,23 @@ def copy_rows(table: Physical, rows: Iterator[tuple[Any, ...]]) -> int:
 
 
 def insert_rows(table: Physical, rows: Iterator[tuple[Any, ...]], batch: int = 5000) -> int:
-    """SQLite (and small API writes on PostgreSQL): ``executemany`` of rows ``(_id, c1 … cN, words)``."""
+    """SQLite (and small API writes on PostgreSQL): ``executemany`` of rows ``(_id, c1 … cN, words)``.
+
+    SQLite: the words go into ``_words``; after ``build_indexes`` triggers keep the FTS5 index in step.
+    """
     width = len(table.kinds)
     names = ", ".join(["_id", *(column(i) for i in range(width))])
     if table.postgres:
         casts = ", ".join(["%s", *(_pg_param(kind) for kind in table.kinds), "CAST(%s AS tsvector)"])
         statement = f"INSERT INTO {table.quoted()} ({names}, _search) VALUES ({casts})"
     else:
-        statement = f"INSERT INTO {table.quoted()} ({names}) VALUES ({', '.join(['%s'] * (width + 1))})"
-        words_statement = f"INSERT INTO {table.fts()} (rowid, words) VALUES (%s, %s)"
+        statement = f"INSERT INTO {table.quoted()} ({names}, _words) VALUES ({', '.join(['%s'] * (width + 2))})"
     count = 0
     with table.connection.cursor() as cursor:
-        chunk: list[tuple[Any, ...]] = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) >= batch:
-                count += _insert_chunk(table, cursor, statement, chunk)
-                if not table.postgres:
-                    cursor.executemany(words_statement, [(r[0], r[-1]) for r in chunk if r[-1]])
-                chunk = []
-        if chunk:
-            count += _insert_chunk(table, cursor, statement, chunk)
-            if not table.postgres:
-                cursor.executemany(words_statement, [(r[0], r[-1]) for r in chunk if r[-1]])
+        while chunk := list(itertools.islice(rows, batch)):
+            cursor.executemany(statement, chunk)
+            count += len(chunk)
     return count
-
-
-def _insert_chunk(table: Physical, cursor: Any, statement: str, chunk: list[tuple[Any, ...]]) -> int:
-    cursor.executemany(statement, chunk if table.postgres else [r[:-1] for r in chunk])
-    return len(chunk)
 
 
 def _pg_param(kind: str) -> str:
@@ -251,6 +283,8 @@ def build_indexes(table: Physical, indexable: Sequence[bool]) -> set[int]:
             indexed.add(index)
         if table.postgres:
             cursor.execute(f'CREATE INDEX "{table.name}_q" ON {table.quoted()} USING gin (_search)')
+        else:
+            _sqlite_word_index(table, cursor)
         if table.postgres and table.connection.get_autocommit():
             # Also marks the pages all-visible, so that counts of a filter or of q need not visit the rows
             # (index-only and bitmap scans); VACUUM cannot run inside a transaction (migrations: ANALYZE only).
@@ -260,6 +294,18 @@ def build_indexes(table: Physical, indexable: Sequence[bool]) -> set[int]:
         if table.postgres:
             cursor.execute("RESET maintenance_work_mem")
     return indexed
+
+
+def _sqlite_word_index(table: Physical, cursor: Any) -> None:
+    """SQLite: the FTS5 index built from ``_words`` in one statement, then triggers that keep it in step."""
+    fts, main = table.fts(), table.quoted()
+    cursor.execute(f"INSERT INTO {fts} ({fts}) VALUES ('rebuild')")
+    old = f"INSERT INTO {fts} ({fts}, rowid, _words) VALUES ('delete', old._id, old._words);"
+    new = f"INSERT INTO {fts} (rowid, _words) VALUES (new._id, new._words);"
+    prefix = f"{SQLITE_PREFIX}{table.name}"
+    cursor.execute(f'CREATE TRIGGER "{prefix}_ai" AFTER INSERT ON {main} BEGIN {new} END')
+    cursor.execute(f'CREATE TRIGGER "{prefix}_ad" AFTER DELETE ON {main} BEGIN {old} END')
+    cursor.execute(f'CREATE TRIGGER "{prefix}_au" AFTER UPDATE OF _words ON {main} BEGIN {old} {new} END')
 
 
 def drop(name: str, alias: str = "default") -> None:
@@ -375,16 +421,21 @@ def _order(table: Physical, query: Query) -> str:
     return " ORDER BY " + ", ".join(parts)
 
 
+def count_statement(table: Physical, query: Query) -> tuple[str, list[Any]]:
+    """The SQL that counts the rows matching ``query`` (which has conditions)."""
+    if query.match is not None and not query.where:
+        return f"SELECT count(*) FROM {table.fts()} WHERE {table.fts()} MATCH %s", [query.match]
+    where, params = query.conditions(table)
+    return f"SELECT count(*) FROM {table.quoted()} WHERE {' AND '.join(where)}", params
+
+
 def count(table: Physical, query: Query) -> int:
     """The number of matching rows: the known row count without conditions, else counted (with indexes)."""
     if not query.where and query.match is None and table.row_count is not None:
         return table.row_count
+    statement, params = count_statement(table, query)
     with table.connection.cursor() as cursor:
-        if query.match is not None and not query.where:
-            cursor.execute(f"SELECT count(*) FROM {table.fts()} WHERE {table.fts()} MATCH %s", [query.match])
-        else:
-            where, params = query.conditions(table)
-            cursor.execute(f"SELECT count(*) FROM {table.quoted()} WHERE {' AND '.join(where)}", params)
+        cursor.execute(statement, params)
         return int(cursor.fetchone()[0])
 
 
@@ -450,24 +501,15 @@ def update_row(table: Physical, row_id: int, values: Sequence[Any], words: str) 
     postgres = table.postgres
     sets = [f"{column(i)} = {_pg_param(kind) if postgres else '%s'}" for i, kind in enumerate(table.kinds)]
     params = [to_db(v, k, postgres) for v, k in zip(values, table.kinds, strict=True)]
+    # SQLite: the table's triggers update the FTS5 index.
+    sets.append("_search = CAST(%s AS tsvector)" if postgres else "_words = %s")
+    params.append(words)
     with table.connection.cursor() as cursor:
-        if postgres:
-            sets.append("_search = CAST(%s AS tsvector)")
-            params.append(words)
         cursor.execute(f"UPDATE {table.quoted()} SET {', '.join(sets)} WHERE _id = %s", [*params, row_id])
-        if not postgres:
-            cursor.execute(f"DELETE FROM {table.fts()} WHERE rowid = %s", [row_id])
-            if words:
-                cursor.execute(f"INSERT INTO {table.fts()} (rowid, words) VALUES (%s, %s)", [row_id, words])
 
 
 def delete_where(table: Physical, query: Query) -> int:
-    with table.connection.cursor() as cursor:
-        if not table.postgres:
-            cursor.execute(
-                f"DELETE FROM {table.fts()} WHERE rowid IN (SELECT _id FROM {table.quoted()}{_where(query)})",
-                query.params,
-            )
+    with table.connection.cursor() as cursor:  # SQLite: the table's trigger removes the rows' words
         cursor.execute(f"DELETE FROM {table.quoted()}{_where(query)}", query.params)
         return int(cursor.rowcount)
 
