@@ -48,7 +48,7 @@ class SessionStore(DatabaseSessionStore):
             with connection.cursor() as cursor:
                 cursor.execute(_statement(connection, self.model), [key, now])
                 row = cursor.fetchone()
-        if row is None:
+        if key is None or row is None:
             self._session_key = None  # as Django's backend: an unknown or expired key is dropped
             return None
         return self.model(session_key=key, session_data=row[0])
