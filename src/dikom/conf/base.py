@@ -110,7 +110,8 @@ MIDDLEWARE = [
     "dikom.accounts.middleware.TwoFactorEnforcementMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's middleware with the policy text built once per process (dikom.web.csp).
+    "dikom.web.csp.CachedPolicyCSPMiddleware",
 ]
 
 ROOT_URLCONF = "dikom.urls"
@@ -388,6 +389,8 @@ DIKOM_LOGIN_DEVICE_DAYS = env_int(
     minimum=1,
 )
 
+# Database sessions, read with one statement prepared per process instead of an ORM query (dikom.lib.sessions).
+SESSION_ENGINE = "dikom.lib.sessions"
 SESSION_COOKIE_AGE = env_int("DIKOM_SESSION_AGE_SECONDS", 8 * 3600, "Session lifetime in seconds.", minimum=300)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -174,13 +174,22 @@ def adoption_for(
     None when the city has not adopted it, has switched it off, or (unless
     ``include_scheduled``) its start date has not come yet.
     """
-    adoptions = Adoption.objects.filter(municipality=municipality, definition__slug=slug).select_related(
-        "definition", "version", "org_unit", "municipality", "pending_upgrade_to"
+    # One adoption per city and service (a unique constraint): no ORDER BY, which ``first()`` would
+    # add and whose building against the joined columns cost about as much as the rest of the SQL.
+    # The city is the caller's (the same row), not joined again.
+    adoptions = (
+        Adoption.objects.filter(municipality=municipality, definition__slug=slug)
+        .select_related("definition", "version", "org_unit")
+        .order_by()
     )
     if not include_scheduled:
         adoptions = adoptions.filter(_live(today))
-    adoption = adoptions.first()
-    return AdoptedService(adoption, adoption.version) if adoption is not None else None
+    found = list(adoptions[:1])
+    if not found:
+        return None
+    adoption = found[0]
+    adoption.municipality = municipality
+    return AdoptedService(adoption, adoption.version)
 
 
 def active_version_for(
