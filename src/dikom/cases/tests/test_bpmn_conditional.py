@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import translation
 
+from dikom.cases import workflow
 from dikom.cases.bpmn.checks import ERROR, inspect
 from dikom.cases.bpmn.coverage import IMPORTED_AND_RUNS, assess
 from dikom.cases.bpmn.engine import ProcessDefinition, ProcessInstance
@@ -212,3 +213,50 @@ def test_an_event_subprocess_started_by_a_condition_is_refused_with_a_reason():
     error = next(f for f in report.errors if f.element_id == "CS")
     assert error.level == ERROR
     assert "started by a condition" in error.message
+
+
+def test_the_platform_sets_case_data_and_a_waiting_conditional_event_occurs():
+    xml = _catch_model("complete == True").decode()
+    step = workflow.start(xml, {"complete": False})
+    task = next(t for t in step.ready if t.bpmn_id == "A")
+    step = workflow.complete(xml, step.state, task.engine_id, {})
+    assert sorted(t.bpmn_id for t in step.ready) == ["B"]
+    step = workflow.set_data(xml, step.state, {"complete": True})
+    assert sorted(t.bpmn_id for t in step.ready) == ["B", "W"]
+
+
+# -- after an event-based gateway -------------------------------------------------------------------------------
+
+GATEWAY = _definitions(
+    '<bpmn:message id="M1" name="Antwort" />',
+    '<bpmn:process id="P" isExecutable="true">',
+    '<bpmn:startEvent id="S" /><bpmn:parallelGateway id="Split" />',
+    '<bpmn:eventBasedGateway id="G" />',
+    '<bpmn:intermediateCatchEvent id="CM" name="Antwort da"><bpmn:messageEventDefinition messageRef="M1" />'
+    "</bpmn:intermediateCatchEvent>",
+    f'<bpmn:intermediateCatchEvent id="CC" name="Frist verzichtet">{_condition("waived")}</bpmn:intermediateCatchEvent>',
+    '<bpmn:userTask id="A" name="Antwort prüfen" /><bpmn:userTask id="V" name="Ohne Antwort entscheiden" />',
+    '<bpmn:endEvent id="E1" /><bpmn:endEvent id="E2" />',
+    '<bpmn:userTask id="R" name="Verzicht erfassen" /><bpmn:endEvent id="E3" />',
+    _flow("f1", "S", "Split"),
+    _flow("f2", "Split", "G"),
+    _flow("f3", "G", "CM"),
+    _flow("f4", "G", "CC"),
+    _flow("f5", "CM", "A"),
+    _flow("f6", "CC", "V"),
+    _flow("f7", "A", "E1"),
+    _flow("f8", "V", "E2"),
+    _flow("f9", "Split", "R"),
+    _flow("f10", "R", "E3"),
+    "</bpmn:process>",
+)
+
+
+def test_after_an_event_based_gateway_a_condition_that_comes_to_hold_decides_the_path():
+    report = inspect(GATEWAY)
+    assert report.ok, [f.message for f in report.errors]
+    instance = ProcessDefinition.from_xml(GATEWAY).start({"waived": False}, now=T0)
+    assert _ready(instance) == ["CM", "R"]  # the message is offered, the condition waits
+    _complete(instance, "R", {"waived": True})
+    assert _ready(instance) == ["V"]  # the condition held first: the message is no longer awaited
+    assert assess("gateway", GATEWAY).outcome == IMPORTED_AND_RUNS
