@@ -166,7 +166,7 @@ def _adapt_spec(process_spec, settings: dict[str, dict[str, Any]]) -> None:
                 definition.name, definition.expression, description=definition.description
             )
             task_spec.event_definition = replacement
-        elif type(definition) is ConditionalEventDefinition:
+        elif isinstance(definition, ConditionalEventDefinition) and not isinstance(definition, DikomConditionalEvent):
             task_spec.event_definition = DikomConditionalEvent(
                 definition.expression, name=definition.name, description=definition.description
             )
