@@ -260,3 +260,10 @@ def test_after_an_event_based_gateway_a_condition_that_comes_to_hold_decides_the
     _complete(instance, "R", {"waived": True})
     assert _ready(instance) == ["V"]  # the condition held first: the message is no longer awaited
     assert assess("gateway", GATEWAY).outcome == IMPORTED_AND_RUNS
+
+
+@pytest.mark.parametrize(("interrupting", "ready"), [(True, ["R", "Z"]), (False, ["R", "U", "Z"])])
+def test_a_conditional_boundary_event_whose_condition_holds_when_the_task_starts_occurs_at_once(interrupting, ready):
+    instance = ProcessDefinition.from_xml(_boundary_model(interrupting)).start({"withdrawn": True}, now=T0)
+    assert _ready(instance) == ready
+    assert instance.waiting_conditions() == []
