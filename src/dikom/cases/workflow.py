@@ -180,6 +180,17 @@ def deliver_message(
     return _result(instance, dispatcher)
 
 
+def set_data(
+    xml: str, state: Mapping[str, Any], data: Mapping[str, Any], context: Mapping[str, Any] | None = None
+) -> StepResult:
+    """Case data set by the platform outside a step (an automation rule): the waiting steps carry it on and a
+    conditional event whose condition now holds occurs (``ProcessInstance.set_data``)."""
+    dispatcher = _Dispatcher(context or {})
+    instance = ProcessInstance.load(state, service_handler=dispatcher)
+    instance.set_data(dict(data), now=timezone.now())
+    return _result(instance, dispatcher)
+
+
 def fire_timers(
     xml: str, state: Mapping[str, Any], now: dt.datetime, context: Mapping[str, Any] | None = None
 ) -> StepResult:

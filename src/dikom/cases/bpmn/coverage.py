@@ -5,7 +5,8 @@
 user task is completed with generated data (every variable a condition reads,
 set to each value the conditions compare it with and to others), service tasks
 are answered by an automation that changes nothing, timers are fired by moving the
-clock forward, until the process ends. ``scripts/bpmn_coverage.py`` writes the
+clock forward, conditional events that wait are given data that makes their
+condition hold (as an automation rule would set it), until the process ends. ``scripts/bpmn_coverage.py`` writes the
 table for the BPMN MIWG reference models into ``docs/bpmn.md``; the test
 ``cases/tests/test_bpmn_miwg.py`` checks that the table is current and that no
 accepted model fails while it runs.
@@ -84,7 +85,14 @@ def data_sets(engine_xml: bytes, called_processes: list[bytes] | None = None) ->
     roots = [etree.fromstring(x, parser) for x in [engine_xml, *(called_processes or [])]]
     compared: dict[str, list[Any]] = {}
     bare: set[str] = set()
-    for condition in (c for root in roots for c in root.iter(f"{{{BPMN_NS}}}conditionExpression")):
+    conditions = (
+        c
+        for root in roots
+        for c in root.iter(f"{{{BPMN_NS}}}conditionExpression", f"{{{BPMN_NS}}}condition")
+        if c.tag == f"{{{BPMN_NS}}}conditionExpression"
+        or c.getparent().tag == f"{{{BPMN_NS}}}conditionalEventDefinition"
+    )
+    for condition in conditions:
         try:
             tree = ast.parse((condition.text or "").strip(), mode="eval")
         except SyntaxError:
@@ -155,6 +163,7 @@ def _run(
     visited: set[str],
     seed: int = 0,
     messages: list[str] | None = None,
+    sets: list[dict[str, Any]] | None = None,
 ) -> tuple[str, str, int]:
     now = START
     # Service tasks go to the city's automation; here it answers with nothing (no change to the case data).
@@ -202,6 +211,16 @@ def _run(
             instance.complete_user_task(task.id, answer, now=now)
             continue
         due = instance.next_timer_due()
+        if due is None and instance.waiting_conditions():
+            # Nothing else can happen: the data changes (as an automation rule would set it) so that a waiting
+            # conditional event's condition holds; the generated data sets hold the values conditions compare with.
+            if _satisfy_condition(instance, sets or [data], now):
+                continue
+            return (
+                IMPORTED_BUT_STUCK,
+                "no data makes the condition of " + ", ".join(instance.waiting_conditions()) + " hold",
+                steps,
+            )
         if due is None:
             return IMPORTED_BUT_STUCK, "waits at " + ", ".join(instance.active_element_ids()), steps
         now = max(now, due) + timedelta(seconds=1)
@@ -210,6 +229,18 @@ def _run(
     if not instance.is_completed:
         return "loops", "", steps
     return IMPORTED_AND_RUNS, "", steps
+
+
+def _satisfy_condition(instance, sets: list[dict[str, Any]], now: datetime) -> bool:
+    waiting = instance.waiting_conditions()
+    for values in sets:
+        try:
+            instance.set_data(values, now=now)
+        except EngineError:
+            continue  # this data makes a condition fail (the case stays as it was): try the next
+        if instance.waiting_conditions() != waiting or instance.is_completed:
+            return True
+    return False
 
 
 def assess(name: str, xml: bytes, resolve_process: ProcessResolver | None = None) -> Assessment:
@@ -234,7 +265,7 @@ def assess(name: str, xml: bytes, resolve_process: ProcessResolver | None = None
         choices = len({name for name in sets[0] if name.startswith("choice_")})
         for seed in range(max(len(sets), min(2 ** (choices + len(messages)), MAX_CHOICE_RUNS))):
             data = sets[seed % len(sets)]
-            outcome, detail, steps = _run(definition, data, visited, seed, messages)
+            outcome, detail, steps = _run(definition, data, visited, seed, messages, sets)
             total += steps
             if outcome == IMPORTED_BUT_STUCK:
                 return Assessment(name, outcome, f"{detail} (data {data})", total)

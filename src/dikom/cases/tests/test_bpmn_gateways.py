@@ -199,7 +199,7 @@ def test_a_signal_after_an_event_based_gateway_is_caught_when_a_parallel_path_th
     ("after", "words", "line"),
     [
         # located at the flow to the wrong element
-        ('<bpmn:userTask id="X" name="Prüfen" />', "only intermediate message, timer or signal events", 9),
+        ('<bpmn:userTask id="X" name="Prüfen" />', "only intermediate message, timer, signal or conditional events", 9),
         (
             '<bpmn:intermediateCatchEvent id="X"><bpmn:signalEventDefinition signalRef="Sig" />'
             "</bpmn:intermediateCatchEvent>",

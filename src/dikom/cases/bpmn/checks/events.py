@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.utils.translation import gettext_lazy as _
 from lxml import etree
 
@@ -15,6 +17,9 @@ from .model import _format
 
 class EventChecks(InspectorBase):
     """Events and message tasks."""
+
+    #: the condition check of sequence flows (``flows.FlowChecks``), also used for conditional events
+    check_condition: Callable[[etree._Element, etree._Element], None]
 
     def check_event(
         self,
@@ -48,14 +53,24 @@ class EventChecks(InspectorBase):
                     ),
                 )
                 return False
+            if kind == "conditional":
+                self.unsupported(
+                    node,
+                    _(
+                        "an event subprocess started by a condition is not supported (dikom re-checks the "
+                        "conditions of waiting events only); use a conditional boundary event or an "
+                        "intermediate conditional event instead."
+                    ),
+                )
+                return False
         else:
             start_kinds = {None, "timer", "message"} if parent_id is None else {None}
         allowed: dict[str, set[str | None]] = {
             "startEvent": start_kinds,
             "endEvent": {None, "terminate", "error", "escalation", "signal", "message"},
-            "intermediateCatchEvent": {"timer", "message", "signal", "link"},
+            "intermediateCatchEvent": {"timer", "message", "signal", "link", "conditional"},
             "intermediateThrowEvent": {None, "signal", "escalation", "message", "link"},
-            "boundaryEvent": {"timer", "error", "escalation", "signal", "message"},
+            "boundaryEvent": {"timer", "error", "escalation", "signal", "message", "conditional"},
         }
         if kind not in allowed[name]:
             reason = (
@@ -135,6 +150,40 @@ class EventChecks(InspectorBase):
                     twin.remove(child)
         if kind == "timer":
             return self.check_timer(node, definitions[0])
+        if kind == "conditional":
+            return self.check_conditional(node, definitions[0])
+        return True
+
+    def check_conditional(self, node: etree._Element, definition: etree._Element) -> bool:
+        """A conditional event waits until its condition holds: checked when the event is reached and again
+        whenever the case's data changes (``engine.instance``). The condition is written like a sequence flow's
+        (safe expression, FEEL, JUEL or XPath, translated the same way)."""
+        conditions = [c for c in definition if is_bpmn(c, "condition")]
+        if not conditions or not (conditions[0].text or "").strip():
+            self.error(
+                "bad-condition",
+                _format(
+                    _("Conditional event %(event)s has no condition, so dikom cannot know when it occurs."),
+                    {"event": self.label(node)},
+                ),
+                node,
+            )
+            return False
+        before = len(self.report.errors)
+        self.check_condition(node, conditions[0])
+        if len(self.report.errors) > before:
+            return False
+        self.note(
+            "conditional-event",
+            _format(
+                _(
+                    "Conditional event %(event)s occurs when its condition holds: checked when it is reached and "
+                    "again whenever the case's data changes."
+                ),
+                {"event": self.label(node)},
+            ),
+            node,
+        )
         return True
 
     def check_timer(self, node: etree._Element, definition: etree._Element) -> bool:

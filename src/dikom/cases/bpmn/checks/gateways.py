@@ -25,7 +25,7 @@ from .foreign import _has_condition
 from .model import EVENT_DEFINITIONS, _format
 
 #: What may follow an event-based gateway (BPMN 2.0, 10.6.6), as dikom runs it.
-GATEWAY_EVENT_KINDS = {"message", "timer", "signal"}
+GATEWAY_EVENT_KINDS = {"message", "timer", "signal", "conditional"}
 
 
 def _kinds(node: etree._Element) -> list[str]:
@@ -144,8 +144,9 @@ class GatewayChecks(InspectorBase):
                     "event-gateway-target",
                     _format(
                         _(
-                            "After event-based gateway %(gateway)s comes %(target)s; only intermediate message, timer "
-                            "or signal events and receive tasks (without boundary events or loops) may follow it."
+                            "After event-based gateway %(gateway)s comes %(target)s; only intermediate message, timer, "
+                            "signal or conditional events and receive tasks (without boundary events or loops) may "
+                            "follow it."
                         ),
                         {"gateway": self.label(node), "target": self.label(target)},
                     ),

@@ -11,6 +11,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
@@ -30,6 +31,7 @@ from .base import (
 from .instance import ProcessInstance
 from .spiff import (
     _TIMER_CLASSES,
+    DikomConditionalEvent,
     DikomScriptEngine,
     _instance_items_stay_local,
     _Parser,
@@ -164,3 +166,7 @@ def _adapt_spec(process_spec, settings: dict[str, dict[str, Any]]) -> None:
                 definition.name, definition.expression, description=definition.description
             )
             task_spec.event_definition = replacement
+        elif isinstance(definition, ConditionalEventDefinition) and not isinstance(definition, DikomConditionalEvent):
+            task_spec.event_definition = DikomConditionalEvent(
+                definition.expression, name=definition.name, description=definition.description
+            )

@@ -6,6 +6,7 @@ import contextlib
 import copy
 import hashlib
 import json
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
@@ -310,6 +312,26 @@ class ProcessInstance:
             (t.id for t in self.ready_user_tasks() if (t.message and t.message == message) or t.id in awaiting), None
         )
 
+    def waiting_conditions(self) -> list[str]:
+        """BPMN ids of the conditional events waiting for their condition to hold."""
+        return [task.task_spec.bpmn_id.removesuffix(RENAMED_SUFFIX) for task in self._conditional_waits()]
+
+    def set_data(self, values: Mapping[str, Any], now: datetime | None = None) -> None:
+        """Data set from outside the steps (an automation rule): the steps waiting now carry it on, conditional
+        events read it, and the case runs on (a conditional event whose condition now holds occurs)."""
+        checked = _checked_data(values)
+
+        def step() -> None:
+            workflow = self._workflow
+            for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+                task.data.update(copy.deepcopy(checked))
+            changes = workflow.task_tree.internal_data.setdefault("dikom_data_set", [])
+            changes.append([time.time(), copy.deepcopy(checked)])
+            self._advance()
+
+        with use_time(now):
+            self._guarded(step)
+
     def run(self, now: datetime | None = None) -> None:
         """Fire due timers and run automatic steps (service, script tasks, gateways)."""
         with use_time(now):
@@ -381,12 +403,30 @@ class ProcessInstance:
                 workflow.catch(event)
 
     # internals
+    def _conditional_waits(self) -> list:
+        return [
+            task
+            for task in self._workflow.get_tasks(state=TaskState.WAITING)
+            if isinstance(task.task_spec, CatchingEvent)
+            and isinstance(getattr(task.task_spec, "event_definition", None), ConditionalEventDefinition)
+        ]
+
+    def _refresh_conditions(self) -> None:
+        """The case's data may have changed: conditional events whose condition now holds occur (SpiffWorkflow
+        checks a condition only when its event is reached)."""
+        for task in self._conditional_waits():
+            if task.state == TaskState.WAITING:  # an earlier one may have interrupted it
+                self._running = getattr(task.task_spec, "bpmn_id", None)
+                task.task_spec._update(task)
+
     def _advance(self) -> None:
         workflow = self._workflow
         for _round in range(100):
             workflow.refresh_timers()
+            self._refresh_conditions()
             self._run_steps()
             _end_interrupted_subprocesses(workflow)
+            self._refresh_conditions()
             if not workflow.get_tasks(state=TaskState.READY, manual=False):
                 break
         if not workflow.completed and workflow.is_completed():

@@ -28,6 +28,7 @@ from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask, StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
     EscalationEventDefinition,
@@ -188,6 +189,47 @@ def _next_after(previous: datetime, seconds: float, now: datetime) -> datetime:
     return previous + step * (skipped + 1)
 
 
+def case_view(my_task) -> dict[str, Any]:
+    """The case's data as a waiting event of ``my_task``'s process sees it now: its own data, then what every
+    finished step of that process changed and what was set from outside (``ProcessInstance.set_data``), the
+    latest change last. SpiffWorkflow gives each branch its own copy of the data; a condition reads the latest
+    value whichever branch set it."""
+    workflow = my_task.workflow
+    changes: list[tuple[float, dict[str, Any]]] = []
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        if task.workflow is not workflow:
+            continue
+        parent = task.parent.data if task.parent is not None else {}
+        delta = {k: v for k, v in task.data.items() if k not in parent or parent[k] != v}
+        if delta:
+            changes.append((task.last_state_change, delta))
+    for stamp, values in workflow.top_workflow.task_tree.internal_data.get("dikom_data_set", []):
+        changes.append((stamp, values))
+    view = dict(my_task.data)
+    for _stamp, delta in sorted(changes, key=lambda change: change[0]):
+        view.update(delta)
+    return view
+
+
+class DikomConditionalEvent(ConditionalEventDefinition):
+    """A conditional event: it occurs once its condition holds on the case's data (``case_view``); checked when
+    the event is reached and whenever the data changes (``ProcessInstance._advance``)."""
+
+    def has_fired(self, my_task):
+        if my_task._get_internal_data("event_fired", False):
+            return True
+        try:
+            holds = evaluate(self.expression, case_view(my_task))
+        except ExpressionError as exc:
+            if exc.message.startswith("Unknown name"):
+                return False  # the data it reads has not been set yet
+            raise
+        if holds:
+            my_task._set_internal_data(event_fired=True)
+            return True
+        return False
+
+
 _TIMER_CLASSES: dict[type, type] = {
     TimeDateEventDefinition: DikomTimeDateTimer,
     DurationTimerEventDefinition: DikomDurationTimer,
@@ -281,7 +323,7 @@ def _route_code_events(task_spec) -> None:
 def _serializer() -> BpmnWorkflowSerializer:
     config = dict(DEFAULT_CONFIG)
     config[DikomServiceTask] = BpmnTaskSpecConverter
-    for cls in (DikomTimeDateTimer, DikomDurationTimer, DikomCycleTimer):
+    for cls in (DikomTimeDateTimer, DikomDurationTimer, DikomCycleTimer, DikomConditionalEvent):
         config[cls] = TimerConditionalEventDefinitionConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
