@@ -11,6 +11,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from dikom.lib.rows import fetch_one
 from dikom.municipalities.models import Municipality
 from dikom.sensors import bulk
 from dikom.sensors import geometry as geo
@@ -18,6 +19,7 @@ from dikom.sensors import models as m
 from dikom.sensors.entities import MUNICIPALITY_PATH, TYPES, EntityType
 
 MAX_DEEP_INSERT = 10_000
+TIME_SPAN_FIELDS = ("phenomenon_time_start", "phenomenon_time_end", "result_time_start", "result_time_end")
 
 
 class StaError(Exception):
@@ -53,7 +55,12 @@ def _existing(etype: EntityType, ref: Any, municipality: Municipality) -> Any:
         pk = int(pk)
     if not isinstance(pk, int) or isinstance(pk, bool):
         raise StaError(f"A link to a {etype.name} needs an @iot.id")
-    obj = owned(etype, municipality).filter(pk=pk).first()
+    # a link names its target by primary key in the writer's city: the same row as
+    # ``owned(etype, municipality).filter(pk=pk).first()``, without building that query on every write
+    in_range = 0 < pk < 2**63  # no row has another id (and the databases refuse integers past 64 bits)
+    obj = (
+        fetch_one(etype.model, id=pk, **{f"{MUNICIPALITY_PATH[etype.name]}_id": municipality.pk}) if in_range else None
+    )
     if obj is None:
         raise StaError(f"No {etype.name} with @iot.id {pk} of this city", 400)
     return obj
@@ -168,6 +175,9 @@ def _create(etype: EntityType, data: Any, municipality: Municipality, budget: _B
                 if not isinstance(item, dict):
                     raise StaError(f"A {target.name} must be a JSON object")
                 _create(target, {**item, nav.reverse: {"@iot.id": obj.pk}}, municipality, budget)
+    if etype.name == "Datastream" and data.get("Observations"):
+        # its Observations widened the stored span through their own copy of the row
+        obj.refresh_from_db(fields=[*TIME_SPAN_FIELDS])
     if etype.name == "Thing" and data.get("Locations"):
         _record_history(obj)
     if etype.name == "Location" and data.get("Things"):
