@@ -101,7 +101,7 @@ def _fingerprint() -> tuple[int, int, int, str]:
 def _cities_and_datastreams() -> None:
     from dikom.municipalities.models import District, Municipality
     from dikom.sensors import service
-    from dikom.sensors.actions import feature_for_datastream
+    from dikom.sensors.actions import feature_id_for_datastream
     from dikom.sensors.models import Datastream
 
     district = District.objects.create(key="06631", name="Landkreis Fulda")
@@ -132,7 +132,7 @@ def _cities_and_datastreams() -> None:
             city,
         )
         # The FeatureOfInterest the spec generates from the Location (one per city)
-        feature_for_datastream(Datastream.objects.filter(municipality=city).first())  # type: ignore[arg-type]
+        feature_id_for_datastream(Datastream.objects.filter(municipality=city).first())  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -192,8 +192,8 @@ def prepare(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         }
         actions.create_entity(TYPES["Thing"], thing, city)
         have = list(m.Datastream.objects.filter(municipality=city, name__startswith="Bench ").order_by("pk"))
-    feature = actions.feature_for_datastream(have[0])
-    return {"token": key.token, "datastreams": [d.pk for d in have], "feature": feature.pk, "city": city.pk}
+    feature = actions.feature_id_for_datastream(have[0])
+    return {"token": key.token, "datastreams": [d.pk for d in have], "feature": feature, "city": city.pk}
 
 
 def setup_django() -> None:

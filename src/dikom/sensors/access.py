@@ -7,6 +7,7 @@ import binascii
 
 from django.http import HttpRequest
 
+from dikom.accounts.models import ApiKey
 from dikom.accounts.service import ApiKeyUser, authenticate_api_key
 from dikom.sensors.scopes import SENSORS_WRITE
 
@@ -35,12 +36,23 @@ def _token(request: HttpRequest) -> str | None:
     return None
 
 
+_UNSET = object()
+
+
+def _api_key(request: HttpRequest) -> ApiKey | None:
+    """The active key the request names, or None. Looked up once per request: the STA view asks for the
+    reader before it asks for the writer, and both read the same header."""
+    cached = getattr(request, "_dikom_sta_api_key", _UNSET)
+    if cached is _UNSET:
+        token = _token(request)
+        cached = authenticate_api_key(token) if token else None
+        setattr(request, "_dikom_sta_api_key", cached)  # noqa: B010  (HttpRequest declares no such attribute)
+    return cached  # type: ignore[return-value]
+
+
 def writer_for_request(request: HttpRequest) -> ApiKeyUser:
     """The key that may write, or NotAuthenticated (no or unknown key) / NotAllowed (scope missing)."""
-    token = _token(request)
-    if not token:
-        raise NotAuthenticated
-    api_key = authenticate_api_key(token)
+    api_key = _api_key(request)
     if api_key is None:
         raise NotAuthenticated
     writer = ApiKeyUser(api_key)
@@ -54,8 +66,5 @@ def reader_city_id(request: HttpRequest) -> int | None:
 
     An unknown or malformed key reads as anonymous: reads never fail on a key, they only see less.
     """
-    token = _token(request)
-    if not token:
-        return None
-    api_key = authenticate_api_key(token)
-    return None if api_key is None else int(ApiKeyUser(api_key).municipality.pk)
+    api_key = _api_key(request)
+    return None if api_key is None else int(api_key.municipality_id)

@@ -298,6 +298,10 @@ def _dispatch(request: HttpRequest, version: str, path: str) -> HttpResponse:
         writer = writer_for_request(request)
         ids = actions.create_observations(_body(request), writer.municipality)
         return _json([self_link(base, TYPES["Observation"], pk) for pk in ids], status=201)
+    if method == "POST" and (entity_set := BY_PLURAL.get(path.strip("/"))) is not None:
+        # the commonest write (a sensor posting to /Observations): a top-level entity set needs no
+        # resolving, and the visibility condition ``resolve`` would build only matters to reads
+        return _post(request, entity_set, None, base)
     target = resolve(path)
     etype = target.etype
     if etype is None or target.queryset is None:
@@ -309,18 +313,7 @@ def _dispatch(request: HttpRequest, version: str, path: str) -> HttpResponse:
     if method == "POST":
         if target.single or target.prop or target.ref:
             return _error(405, "POST goes to a collection")
-        data = _body(request)
-        if target.parent is not None:
-            parent_type, parent, nav_name = target.parent
-            nav = parent_type.navs[nav_name]
-            if not isinstance(data, dict):
-                raise StaHttpError(400, "The body must be a JSON object")
-            reverse = etype.navs[nav.reverse]
-            data = {**data, nav.reverse: [{"@iot.id": parent.pk}] if reverse.many else {"@iot.id": parent.pk}}
-        obj = actions.create_entity(etype, data, municipality)
-        response = _json(entity_json(etype, obj, base, None), status=201)
-        response["Location"] = self_link(base, etype, obj.pk)
-        return response
+        return _post(request, etype, target.parent, base)
     if not target.single or target.prop or target.ref:
         return _error(405, "PATCH and DELETE go to one entity")
     obj = actions.owned(etype, municipality).filter(pk__in=target.queryset.values("pk")).first()
@@ -336,6 +329,25 @@ def _dispatch(request: HttpRequest, version: str, path: str) -> HttpResponse:
         actions.delete_entity(etype, obj)
         return HttpResponse(status=200)
     return _error(405, "Method not allowed")
+
+
+def _post(
+    request: HttpRequest, etype: EntityType, parent_nav: tuple[EntityType, Any, str] | None, base: str
+) -> HttpResponse:
+    """Create an entity in a collection (``parent_nav``: the entity and navigation it was reached by, if any)."""
+    municipality = writer_for_request(request).municipality
+    data = _body(request)
+    if parent_nav is not None:
+        parent_type, parent, nav_name = parent_nav
+        nav = parent_type.navs[nav_name]
+        if not isinstance(data, dict):
+            raise StaHttpError(400, "The body must be a JSON object")
+        reverse = etype.navs[nav.reverse]
+        data = {**data, nav.reverse: [{"@iot.id": parent.pk}] if reverse.many else {"@iot.id": parent.pk}}
+    obj = actions.create_entity(etype, data, municipality)
+    response = _json(entity_json(etype, obj, base, None), status=201)
+    response["Location"] = self_link(base, etype, obj.pk)
+    return response
 
 
 def _get(request: HttpRequest, target: Target, etype: EntityType, base: str) -> HttpResponse:

@@ -403,3 +403,57 @@ def test_a_page_of_observations_is_written_as_each_observation_alone(
         for item in listed:
             assert item == client.get(item["@iot.selfLink"].split("testserver", 1)[-1]).json()
     assert {"depth": [30, 60], "ok": True} in [item["result"] for item in listed]
+
+
+def test_single_observation_posts_widen_the_datastream_and_share_the_generated_feature(
+    client: Any, tree: dict[str, Any], city_a: Any, django_assert_max_num_queries: Any
+) -> None:
+    key = key_for(city_a)
+    ds_id = client.get(f"{BASE}Datastreams").json()["value"][0]["@iot.id"]
+    ds_url = f"{BASE}Datastreams({ds_id})"
+    assert client.get(ds_url).json()["resultTime"] is None
+    feature = client.get(f"{BASE}FeaturesOfInterest").json()["value"][0]["@iot.id"]
+    late = {"phenomenonTime": "2026-10-01T06:00:00Z", "resultTime": "2026-10-01T06:00:09Z", "result": 4}
+    # a known key, a Datastream of its city, the feature, the row, the span: a handful of statements
+    with django_assert_max_num_queries(8):
+        response = post(client, "Observations", {**late, "Datastream": {"@iot.id": ds_id}}, key)
+    assert response.status_code == 201, response.content
+    early = {"phenomenonTime": "2026-05-01T06:00:00Z", "resultTime": "2026-05-01T06:00:03Z", "result": 1}
+    assert post(client, "Observations", {**early, "Datastream": {"@iot.id": ds_id}}, key).status_code == 201
+    inside = {"phenomenonTime": "2026-07-15T06:00:00Z", "result": 2, "Datastream": {"@iot.id": ds_id}}
+    assert post(client, "Observations", inside, key).status_code == 201
+    datastream = client.get(ds_url).json()
+    assert datastream["phenomenonTime"] == "2026-05-01T06:00:00Z/2026-10-01T06:00:00Z"
+    assert datastream["resultTime"] == "2026-05-01T06:00:03Z/2026-10-01T06:00:09Z"
+    # every Observation without a feature of its own got the one generated from the Thing's Location
+    assert count(client, f"{BASE}FeaturesOfInterest") == 1
+    assert count(client, f"{BASE}FeaturesOfInterest({feature})/Observations") == 6
+
+
+def test_a_datastream_created_with_observations_answers_with_their_span(
+    client: Any, tree: dict[str, Any], city_a: Any
+) -> None:
+    thing_id = tree["@iot.id"]
+    body = {
+        **TREE_THING["Datastreams"][0],  # type: ignore[index]
+        "name": "Saugspannung 60 cm",
+        "Thing": {"@iot.id": thing_id},
+        "Observations": [
+            {"phenomenonTime": "2026-03-01T06:00:00Z", "resultTime": "2026-03-01T06:01:00Z", "result": 7},
+            {"phenomenonTime": "2026-02-01T06:00:00Z/2026-02-01T07:00:00Z", "result": 8},
+        ],
+    }
+    response = post(client, "Datastreams", body, key_for(city_a))
+    assert response.status_code == 201, response.content
+    assert response.json()["phenomenonTime"] == "2026-02-01T06:00:00Z/2026-03-01T06:00:00Z"
+    assert response.json()["resultTime"] == "2026-03-01T06:01:00Z/2026-03-01T06:01:00Z"
+    assert client.get(response["Location"]).json()["phenomenonTime"] == response.json()["phenomenonTime"]
+
+
+@pytest.mark.parametrize("link", [0, -3, 2**63, 10**30, "99999999999999999999"])
+def test_a_link_to_an_id_no_row_can_have_is_a_clear_error(
+    client: Any, tree: dict[str, Any], city_a: Any, link: Any
+) -> None:
+    response = post(client, "Observations", {"result": 1, "Datastream": {"@iot.id": link}}, key_for(city_a))
+    assert response.status_code == 400
+    assert "Datastream" in response.json()["message"]
