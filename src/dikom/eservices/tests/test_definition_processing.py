@@ -25,14 +25,14 @@ def test_a_supported_process_with_settings_is_releasable() -> None:
 
 
 def test_unsupported_bpmn_elements_are_reported_at_release_with_their_line() -> None:
-    broken = DEFAULT_PROCESS.replace("bpmn:userTask", "bpmn:inclusiveGateway")
+    broken = DEFAULT_PROCESS.replace("bpmn:userTask", "bpmn:complexGateway")
     data = copy.deepcopy(FAMILY)
     data["processing"] = {"bpmn": broken}
     with translation.override("de"):
         found = [p for p in validate_definition(data) if p.code == "unsupported_bpmn"]
     assert found and all(p.path == "processing.bpmn" for p in found)
-    line = next(n for n, text in enumerate(broken.splitlines(), start=1) if "<bpmn:inclusiveGateway" in text)
-    assert any(f"{line})" in p.message and "inclusiveGateway" in p.message for p in found), [p.message for p in found]
+    line = next(n for n, text in enumerate(broken.splitlines(), start=1) if "<bpmn:complexGateway" in text)
+    assert any(f"{line})" in p.message and "complexGateway" in p.message for p in found), [p.message for p in found]
 
 
 def test_bad_settings_and_templates_are_refused() -> None:

@@ -124,10 +124,10 @@ def test_unsupported_elements_are_refused_with_element_and_line_and_nothing_is_l
     html = response.content.decode()
     assert "The process was not stored" in html
     report = html.split('id="refused-heading"', 1)[1].split("</table>", 1)[0]
-    line = _line_of(UNSUPPORTED, "<bpmn:inclusiveGateway")
-    row = next(r for r in report.split("<tr>") if "bpmn:inclusiveGateway" in r)
-    assert "Which checks?" in row and f"<td>{line}</td>" in row and "not supported" in row
-    assert "bpmn:complexGateway" in report
+    line = _line_of(UNSUPPORTED, "<bpmn:complexGateway")
+    row = next(r for r in report.split("<tr>") if "bpmn:complexGateway" in r)
+    assert "Two of three" in row and f"<td>{line}</td>" in row and "not supported" in row
+    assert "Boundary_Compensate" in report  # compensation: also refused
     # the stored process, its lanes and the letter template are untouched
     assert _h(draft) == before
     assert draft.content["processing"]["lanes"] == {"Straßenverkehrsbehörde": "Ordnungsamt"}
