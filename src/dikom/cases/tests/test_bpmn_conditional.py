@@ -3,50 +3,18 @@ are reached and again whenever the case's data changes; refused forms at import;
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
-from django.utils import translation
 
 from dikom.cases import workflow
 from dikom.cases.bpmn.checks import ERROR, inspect
 from dikom.cases.bpmn.coverage import IMPORTED_AND_RUNS, assess
 from dikom.cases.bpmn.engine import ProcessDefinition, ProcessInstance
-
-T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def english_messages():
-    with translation.override("en"):
-        yield
-
-
-def _definitions(*parts: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="urn:t">\n'
-        + "\n".join(parts)
-        + "\n</bpmn:definitions>"
-    ).encode()
-
-
-def _flow(ident: str, source: str, target: str) -> str:
-    return f'<bpmn:sequenceFlow id="{ident}" sourceRef="{source}" targetRef="{target}" />'
+from dikom.cases.tests.bpmn_inline import T0, _complete, _definitions, _flow, _ready, english_messages  # noqa: F401 - autouse fixture
 
 
 def _condition(text: str, language: str = "") -> str:
     lang = f' language="{language}"' if language else ""
     return f"<bpmn:conditionalEventDefinition><bpmn:condition{lang}>{text}</bpmn:condition></bpmn:conditionalEventDefinition>"
-
-
-def _ready(instance: ProcessInstance) -> list[str]:
-    return sorted(t.bpmn_id for t in instance.ready_user_tasks())
-
-
-def _complete(instance: ProcessInstance, bpmn_id: str, data: dict | None = None) -> None:
-    task = next(t for t in instance.ready_user_tasks() if t.bpmn_id == bpmn_id)
-    instance.complete_user_task(task.id, data or {}, now=T0)
 
 
 def _reload(instance: ProcessInstance) -> ProcessInstance:
