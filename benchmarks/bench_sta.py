@@ -79,7 +79,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -555,6 +555,30 @@ def bench_mqtt(args: argparse.Namespace, env: dict[str, str], prepared: dict[str
 # --- $filter on a time window ------------------------------------------------------------------------------
 
 
+def history_chunks(
+    base_epoch: float,
+    step: float,
+    per: int,
+    datastreams: list[int],
+    first_id: int,
+    line: Callable[[int, str, str, int], str],
+) -> Iterator[str]:
+    """The loaded history as COPY text, about 50 000 lines at a time: ``per`` instants ``step`` seconds apart, one
+    reading per Datastream each, ids from ``first_id``; ``line(id, time, value, datastream)`` writes one row."""
+    chunk: list[str] = []
+    ident = first_id
+    for n in range(per):
+        when = dt.datetime.fromtimestamp(base_epoch + n * step, dt.UTC).isoformat()
+        value = f"{20 + (n % 997) / 10:.1f}"
+        for ds in datastreams:
+            chunk.append(line(ident, when, value, ds))
+            ident += 1
+        if len(chunk) >= 50_000:
+            yield "".join(chunk)
+            chunk = []
+    yield "".join(chunk)
+
+
 def load_history(args: argparse.Namespace, prepared: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
     """``--filter-rows`` readings over ``--filter-datastreams`` Datastreams, loaded with COPY (skipped when the
     table already holds them); returns the time range."""
@@ -581,17 +605,16 @@ def load_history(args: argparse.Namespace, prepared: dict[str, Any]) -> tuple[dt
             "result, result_number) FROM STDIN"
         ) as copy:
             city, feature = prepared["city"], prepared["feature"]
-            chunk: list[str] = []
-            for n in range(per):
-                when = dt.datetime.fromtimestamp(base_epoch + n * args.step, dt.UTC).isoformat()
-                value = f"{20 + (n % 997) / 10:.1f}"
-                for ds in datastreams:
-                    chunk.append(f"{next_id}\t{city}\t{ds}\t{feature}\t{when}\t{value}\t{value}\n")
-                    next_id += 1
-                if len(chunk) >= 50_000:
-                    copy.write("".join(chunk))
-                    chunk = []
-            copy.write("".join(chunk))
+            for chunk in history_chunks(
+                base_epoch,
+                args.step,
+                per,
+                datastreams,
+                next_id,
+                lambda ident, when, value, ds: f"{ident}\t{city}\t{ds}\t{feature}\t{when}\t{value}\t{value}\n",
+            ):
+                copy.write(chunk)
+            next_id += per * len(datastreams)
         cursor.execute("SELECT setval(pg_get_serial_sequence('sensors_observation', 'id'), %s)", [next_id])
         cursor.execute("SET session_replication_role = origin")
         cursor.execute(

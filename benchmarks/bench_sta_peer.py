@@ -576,17 +576,16 @@ def load_peer_history(
             'COPY sensorthings."Observation" (id, "phenomenonTimeStart", "phenomenonTimeEnd", "resultType", '
             '"resultNumber", datastream_id, featuresofinterest_id) FROM STDIN'
         ) as copy:
-            chunk: list[str] = []
-            for n in range(per):
-                when = dt.datetime.fromtimestamp(base_epoch + n * args.step, dt.UTC).isoformat()
-                value = f"{20 + (n % 997) / 10:.1f}"
-                for ds in datastreams:
-                    chunk.append(f"{next_id}\t{when}\t{when}\t0\t{value}\t{ds}\t{feature}\n")
-                    next_id += 1
-                if len(chunk) >= 50_000:
-                    copy.write("".join(chunk))
-                    chunk = []
-            copy.write("".join(chunk))
+            for chunk in bench_sta.history_chunks(
+                base_epoch,
+                args.step,
+                per,
+                datastreams,
+                next_id,
+                lambda ident, when, value, ds: f"{ident}\t{when}\t{when}\t0\t{value}\t{ds}\t{feature}\n",
+            ):
+                copy.write(chunk)
+            next_id += per * len(datastreams)
         cursor.execute("SELECT setval(pg_get_serial_sequence('sensorthings.\"Observation\"', 'id'), %s)", [next_id])
         cursor.execute("SET session_replication_role = origin")
         cursor.execute(
