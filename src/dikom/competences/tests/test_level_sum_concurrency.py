@@ -15,16 +15,15 @@ SQLite serialises writers, so the test runs on PostgreSQL only (``DATABASE_URL``
 from __future__ import annotations
 
 import datetime
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
 from django.utils import timezone
 
 from dikom.competences import actions
 from dikom.competences.models import Assessment, StaffProfile
+from dikom.competences.tests.concurrency import at_once, postgres_only
 from dikom.competences.tests.conftest import Team, make_unit, staff_user
 from dikom.competences.tests.level_sum_check import assert_level_sums_consistent
 
@@ -37,31 +36,9 @@ ROUNDS = 3
 MOVES = 6
 
 
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent transactions on separate connections need PostgreSQL (SQLite serialises writers)")
-
-
 def _at_once(calls: list[Callable[[], Any]]) -> list[BaseException]:
     """Each call in its own thread with its own connection, released together; the errors raised."""
-    barrier = threading.Barrier(len(calls))
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            calls[index]()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
+    return at_once(calls)[1]
 
 
 def _confirmed_long_ago(person: StaffProfile, level: int, manager: Any, when: datetime.datetime) -> None:
@@ -72,7 +49,7 @@ def _confirmed_long_ago(person: StaffProfile, level: int, manager: Any, when: da
 
 
 def test_concurrent_reviews_in_one_group_neither_deadlock_nor_lose_a_sum(team: Team) -> None:
-    _postgres_only()
+    postgres_only()
     city = team.unit.municipality
     other_unit = make_unit(city, "Ordnungsamt")
     long_ago = timezone.now() - datetime.timedelta(days=200)

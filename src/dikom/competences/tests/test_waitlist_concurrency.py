@@ -6,16 +6,15 @@ goes to whoever waits longest. Both apps use ``dikom.lib.waitlist``."""
 from __future__ import annotations
 
 import datetime
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
 from django.utils import timezone
 
 from dikom.competences import actions, programme
 from dikom.competences.models import Enrolment, FrameworkVersion
+from dikom.competences.tests.concurrency import at_once, postgres_only
 from dikom.competences.tests.conftest import Team, staff_user
 from dikom.forum import actions as forum_actions
 from dikom.forum.models import Event, Registration
@@ -25,37 +24,15 @@ PEOPLE = 6
 ROUNDS = 3
 
 
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent transactions on separate connections need PostgreSQL (SQLite serialises writers)")
-
-
 def _at_once(calls: list[Callable[[], Any]]) -> list[Any]:
     """Run each call in its own thread with its own connection, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = calls[index]()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = at_once(calls)
     assert not errors, errors
     return results
 
 
 def test_concurrent_approvals_give_the_last_training_seat_once(team: Team, digcomp: FrameworkVersion) -> None:
-    _postgres_only()
+    postgres_only()
     city = team.unit.municipality
     people = []
     for i in range(PEOPLE):
@@ -93,7 +70,7 @@ def test_concurrent_approvals_give_the_last_training_seat_once(team: Team, digco
 
 
 def test_concurrent_registrations_give_the_last_event_seat_once(city_a: Any) -> None:
-    _postgres_only()
+    postgres_only()
     users = [staff_user(city_a, f"guest{i}") for i in range(PEOPLE)]
     for round_number in range(ROUNDS):
         start = timezone.now() + datetime.timedelta(days=3)
