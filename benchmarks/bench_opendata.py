@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import gc
 import json
 import os
 import random
@@ -253,9 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="keep the SQLite database here (not deleted); a database that already holds datasets is reused",
     )
     parser.add_argument("--generate-only", action="store_true", help="fill the database and stop")
-    parser.add_argument(
-        "--no-gc-freeze", action="store_true", help="do not freeze the start-up objects as the web server does"
-    )
+    parser.add_argument("--no-gc-freeze", action="store_true", help="no warm-up and gc.freeze() as the web server does")
     args = parser.parse_args(argv)
 
     setup_django(args.database_url, args.data_dir)
@@ -281,10 +278,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     with db.cursor() as cursor:  # fresh statistics after the bulk load, as autovacuum would gather them
         cursor.execute("ANALYZE")
     if not args.no_gc_freeze:
-        # as the web server does after start-up (src/dikom/wsgi.py): what is loaded so far stays out of
-        # the garbage collector's full passes; the catalogue index is built later, by the first search
-        gc.collect()
-        gc.freeze()
+        # as every web process does before it serves (src/dikom/wsgi.py): views imported, templates
+        # compiled, all of it kept out of the garbage collector's full passes; the catalogue index is
+        # built later, by the first search
+        from dikom.lib.warmup import warm_up_and_freeze
+
+        warm_up_and_freeze()
 
     client = Client()
     facets = json.dumps(["organization", "groups", "tags", "res_format", "license_id", "frequency"])

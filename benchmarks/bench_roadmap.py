@@ -335,9 +335,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     setup_django(args.database_url, args.data_dir)
     if not args.no_gc_freeze:
-        # as the web server does (src/dikom/wsgi.py): what is loaded at start-up is kept out of the
-        # garbage collector's full passes
-        gc.freeze()
+        # as every web process does before it serves (src/dikom/wsgi.py): views imported, templates
+        # compiled, all of it kept out of the garbage collector's full passes
+        from dikom.lib.warmup import warm_up_and_freeze
+
+        warm_up_and_freeze()
     from django.db import connection
     from django.test import Client
 

@@ -1,7 +1,8 @@
-import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
+
+from dikom.lib.warmup import warm_up_and_freeze
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dikom.conf.production")
 
@@ -13,7 +14,7 @@ from dikom.analytics.api.fastpath import IngestFastPath  # noqa: E402 - needs th
 
 application = IngestFastPath(django_application)
 
-# Everything loaded so far (Django, the apps, their modules) lives as long as the process:
-# keep it out of the garbage collector's full passes, which otherwise scan it again and
-# again and pause a request for tens of milliseconds now and then (docs/benchmarks.md).
-gc.freeze()
+# Import every view and compile every template now, not on the first requests, then keep all of it
+# (it lives as long as the process) out of the garbage collector's full passes, which otherwise scan
+# it again and again and pause a request for tens of milliseconds now and then (docs/benchmarks.md).
+warm_up_and_freeze()
