@@ -164,25 +164,6 @@ def test_a_conditional_event_without_a_condition_is_refused():
     assert any(f.code == "bad-condition" and f.element_id == "C" for f in report.errors)
 
 
-def test_an_event_subprocess_started_by_a_condition_is_refused_with_a_reason():
-    xml = _definitions(
-        '<bpmn:process id="P" isExecutable="true">',
-        '<bpmn:startEvent id="S" /><bpmn:userTask id="U" name="Bearbeiten" /><bpmn:endEvent id="E" />',
-        _flow("f1", "S", "U"),
-        _flow("f2", "U", "E"),
-        '<bpmn:subProcess id="ESP" triggeredByEvent="true">',
-        f'<bpmn:startEvent id="CS" isInterrupting="false">{_condition("urgent")}</bpmn:startEvent>',
-        '<bpmn:endEvent id="CE" />',
-        _flow("f3", "CS", "CE"),
-        "</bpmn:subProcess>",
-        "</bpmn:process>",
-    )
-    report = inspect(xml)
-    error = next(f for f in report.errors if f.element_id == "CS")
-    assert error.level == ERROR
-    assert "started by a condition" in error.message
-
-
 def test_the_platform_sets_case_data_and_a_waiting_conditional_event_occurs():
     xml = _catch_model("complete == True").decode()
     step = workflow.start(xml, {"complete": False})
