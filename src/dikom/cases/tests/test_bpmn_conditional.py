@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dikom.cases import workflow
-from dikom.cases.bpmn.checks import ERROR, inspect
+from dikom.cases.bpmn.checks import inspect
 from dikom.cases.bpmn.coverage import IMPORTED_AND_RUNS, assess
 from dikom.cases.bpmn.engine import ProcessDefinition, ProcessInstance
 from dikom.cases.tests.bpmn_inline import T0, _complete, _definitions, _flow, _ready, english_messages  # noqa: F401 - autouse fixture

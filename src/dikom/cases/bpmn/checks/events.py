@@ -41,7 +41,8 @@ class EventChecks(InspectorBase):
         if name == "startEvent" and in_event_subprocess:
             start_kinds: set[str | None] = {"message", "timer", "signal", "error", "escalation", "conditional"}
             if kind == "error" or (
-                kind in {"escalation", "timer", "signal", "conditional"} and node.get("isInterrupting", "true") != "false"
+                kind in {"escalation", "timer", "signal", "conditional"}
+                and node.get("isInterrupting", "true") != "false"
             ):
                 # Thrown within the (sub)process and not caught by a boundary event on the way (error, escalation),
                 # due (timer), thrown anywhere in the case (signal) or come to hold (condition), it starts the event

@@ -163,7 +163,9 @@ def prepare_timer_start(task) -> None:
     """A timer start event of an event subprocess is about to occur: the subprocess started with its process, so
     it takes the case data as its process sees it now."""
     spec = task.task_spec
-    if not isinstance(spec, StartEvent) or not isinstance(getattr(spec, "event_definition", None), TimerEventDefinition):
+    if not isinstance(spec, StartEvent) or not isinstance(
+        getattr(spec, "event_definition", None), TimerEventDefinition
+    ):
         return
     runner, level = _event_subprocess_task(task)
     if runner is not None:
@@ -174,7 +176,9 @@ def timer_start_fired(task) -> tuple[Any, Any] | None:
     """(process, task id to keep) when ``task`` is an interrupting timer start event of an event subprocess that
     has just occurred."""
     spec = task.task_spec
-    if not isinstance(spec, StartEvent) or not isinstance(getattr(spec, "event_definition", None), TimerEventDefinition):
+    if not isinstance(spec, StartEvent) or not isinstance(
+        getattr(spec, "event_definition", None), TimerEventDefinition
+    ):
         return None
     if not is_interrupting(spec):
         return None
@@ -190,7 +194,9 @@ def _idle(top, runner) -> bool:
     if subprocess is None or subprocess.completed:
         return False
     waiting = False
-    for task in subprocess.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED):
+    for task in subprocess.get_tasks(
+        state=TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED
+    ):
         if task is subprocess.task_tree:
             continue
         if task.state != TaskState.WAITING or not isinstance(task.task_spec, StartEvent):
