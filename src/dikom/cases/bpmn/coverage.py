@@ -6,7 +6,10 @@ user task is completed with generated data (every variable a condition reads,
 set to each value the conditions compare it with and to others), service tasks
 are answered by an automation that changes nothing, timers are fired by moving the
 clock forward, conditional events that wait are given data that makes their
-condition hold (as an automation rule would set it), until the process ends. ``scripts/bpmn_coverage.py`` writes the
+condition hold (as an automation rule would set it), until the process ends.
+Messages from outside and the timer and conditional start events of event
+subprocesses occur as soon as the case waits for them in some runs and not at
+all in others (so interrupting and non-interrupting event subprocesses run). ``scripts/bpmn_coverage.py`` writes the
 table for the BPMN MIWG reference models into ``docs/bpmn.md``; the test
 ``cases/tests/test_bpmn_miwg.py`` checks that the table is current and that no
 accepted model fails while it runs.
@@ -23,7 +26,7 @@ from typing import Any
 
 from lxml import etree
 
-from .checks import ProcessResolver, inspect
+from .checks import RENAMED_SUFFIX, ProcessResolver, inspect
 from .engine import EngineError, ProcessDefinition
 from .xmlsafe import BPMN_NS, DIKOM_NS, UnsafeXMLError, parse_xml
 
@@ -157,6 +160,43 @@ def message_waits(engine_xml: bytes) -> list[str]:
     )
 
 
+def event_starts(engine_xml: bytes) -> list[str]:
+    """BPMN ids of the timer and conditional start events of event subprocesses (they occur while their process
+    runs: the every-path runner makes them occur early in some runs)."""
+    root = etree.fromstring(engine_xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    found = []
+    for subprocess in root.iter(f"{{{BPMN_NS}}}subProcess"):
+        if subprocess.get("triggeredByEvent") != "true":
+            continue
+        for start in subprocess.findall(f"{{{BPMN_NS}}}startEvent"):
+            kinds = {
+                c.tag
+                for c in start
+                if c.tag in {f"{{{BPMN_NS}}}timerEventDefinition", f"{{{BPMN_NS}}}conditionalEventDefinition"}
+            }
+            if kinds:
+                found.append((start.get("id") or "").removesuffix(RENAMED_SUFFIX))
+    return sorted(found)
+
+
+def _early_start(instance, starts: list[str], bits: int, done: set[str], sets: list[dict[str, Any]], now: datetime):
+    """When the run's bits say so, an event subprocess's timer or condition occurs as soon as the case waits for
+    it (once per run and start event). Returns the new time, or None when none occurred."""
+    wanted = [s for s in starts if s not in done and (bits >> starts.index(s)) & 1]
+    for timer in instance.waiting_timers():
+        if timer.bpmn_id in wanted and timer.due_at is not None:
+            done.add(timer.bpmn_id)
+            later = max(now, timer.due_at) + timedelta(seconds=1)
+            instance.fire_due_timers(now=later)
+            return later
+    for condition in instance.waiting_conditions():
+        if condition in wanted:
+            done.add(condition)
+            if _satisfy_condition(instance, sets, now, condition):
+                return now
+    return None
+
+
 def _run(
     definition: ProcessDefinition,
     data: dict[str, Any],
@@ -164,6 +204,7 @@ def _run(
     seed: int = 0,
     messages: list[str] | None = None,
     sets: list[dict[str, Any]] | None = None,
+    starts: list[str] | None = None,
 ) -> tuple[str, str, int]:
     now = START
     # Service tasks go to the city's automation; here it answers with nothing (no change to the case data).
@@ -172,6 +213,7 @@ def _run(
     gateways = sorted(name for name in data if name.startswith("choice_"))
     messages = messages or []
     delivered: set[str] = set()
+    started: set[str] = set()
     steps = 0
     while not instance.is_completed and steps < MAX_STEPS:
         steps += 1
@@ -196,6 +238,13 @@ def _run(
             instance.complete_user_task(message.id, data, now=now)
             visited.add(message.bpmn_id)
             continue
+        if starts:
+            # (the bits of the run's number above the data set's: every data set runs with and without them)
+            bits = seed // len(sets or [data])
+            later = _early_start(instance, starts, bits, started, sets or [data], now)
+            if later is not None:
+                now = later
+                continue
         if tasks:
             task = tasks[0]
             answer = data
@@ -231,14 +280,16 @@ def _run(
     return IMPORTED_AND_RUNS, "", steps
 
 
-def _satisfy_condition(instance, sets: list[dict[str, Any]], now: datetime) -> bool:
+def _satisfy_condition(instance, sets: list[dict[str, Any]], now: datetime, target: str | None = None) -> bool:
+    """Set data (from ``sets``) until a waiting condition (``target``'s, if given) holds."""
     waiting = instance.waiting_conditions()
     for values in sets:
         try:
             instance.set_data(values, now=now)
         except EngineError:
             continue  # this data makes a condition fail (the case stays as it was): try the next
-        if instance.waiting_conditions() != waiting or instance.is_completed:
+        now_waiting = instance.waiting_conditions()
+        if instance.is_completed or (now_waiting != waiting if target is None else target not in now_waiting):
             return True
     return False
 
@@ -259,13 +310,19 @@ def assess(name: str, xml: bytes, resolve_process: ProcessResolver | None = None
     try:
         definition = ProcessDefinition.from_xml(xml, resolve_process=resolve_process)
         sets = data_sets(report.engine_xml, [*report.called_processes.values()])
-        messages = sorted({m for x in [report.engine_xml, *report.called_processes.values()] for m in message_waits(x)})
+        engine_xmls = [report.engine_xml, *report.called_processes.values()]
+        messages = sorted({m for x in engine_xmls for m in message_waits(x)})
+        starts = sorted({s for x in engine_xmls for s in event_starts(x)})
         # With caseworker's choices and messages from outside: enough runs for every combination of first paths
-        # and arriving messages (at most 64).
+        # and arriving messages; with event subprocesses started by timers or conditions, every data set with
+        # and without each early start (at most 64).
         choices = len({name for name in sets[0] if name.startswith("choice_")})
-        for seed in range(max(len(sets), min(2 ** (choices + len(messages)), MAX_CHOICE_RUNS))):
+        runs = max(len(sets), min(2 ** (choices + len(messages)), MAX_CHOICE_RUNS))
+        if starts:
+            runs = max(runs, min(len(sets) * 2 ** len(starts), MAX_CHOICE_RUNS))
+        for seed in range(runs):
             data = sets[seed % len(sets)]
-            outcome, detail, steps = _run(definition, data, visited, seed, messages, sets)
+            outcome, detail, steps = _run(definition, data, visited, seed, messages, sets, starts)
             total += steps
             if outcome == IMPORTED_BUT_STUCK:
                 return Assessment(name, outcome, f"{detail} (data {data})", total)

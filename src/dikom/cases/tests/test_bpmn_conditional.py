@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dikom.cases import workflow
-from dikom.cases.bpmn.checks import ERROR, inspect
+from dikom.cases.bpmn.checks import inspect
 from dikom.cases.bpmn.coverage import IMPORTED_AND_RUNS, assess
 from dikom.cases.bpmn.engine import ProcessDefinition, ProcessInstance
 from dikom.cases.tests.bpmn_inline import T0, _complete, _definitions, _flow, _ready, english_messages  # noqa: F401 - autouse fixture
@@ -162,25 +162,6 @@ def test_an_untranslatable_condition_is_refused_with_its_expression_and_line():
 def test_a_conditional_event_without_a_condition_is_refused():
     report = inspect(_catch_model(""))
     assert any(f.code == "bad-condition" and f.element_id == "C" for f in report.errors)
-
-
-def test_an_event_subprocess_started_by_a_condition_is_refused_with_a_reason():
-    xml = _definitions(
-        '<bpmn:process id="P" isExecutable="true">',
-        '<bpmn:startEvent id="S" /><bpmn:userTask id="U" name="Bearbeiten" /><bpmn:endEvent id="E" />',
-        _flow("f1", "S", "U"),
-        _flow("f2", "U", "E"),
-        '<bpmn:subProcess id="ESP" triggeredByEvent="true">',
-        f'<bpmn:startEvent id="CS" isInterrupting="false">{_condition("urgent")}</bpmn:startEvent>',
-        '<bpmn:endEvent id="CE" />',
-        _flow("f3", "CS", "CE"),
-        "</bpmn:subProcess>",
-        "</bpmn:process>",
-    )
-    report = inspect(xml)
-    error = next(f for f in report.errors if f.element_id == "CS")
-    assert error.level == ERROR
-    assert "started by a condition" in error.message
 
 
 def test_the_platform_sets_case_data_and_a_waiting_conditional_event_occurs():

@@ -39,32 +39,17 @@ class EventChecks(InspectorBase):
         after_gateway = (node.get("id") or "") in self.gateway_events
         in_event_subprocess = parent_id is not None and parent_id in self.event_subprocesses
         if name == "startEvent" and in_event_subprocess:
-            start_kinds: set[str | None] = {"message", "timer", "signal", "error", "escalation"}
-            if kind == "error" or (kind == "escalation" and node.get("isInterrupting", "true") != "false"):
-                # Thrown within the (sub)process and not caught by a boundary event on the way, it starts the
-                # event subprocess, which ends everything else its process does (an error always does).
+            start_kinds: set[str | None] = {"message", "timer", "signal", "error", "escalation", "conditional"}
+            if kind == "error" or (
+                kind in {"escalation", "timer", "signal", "conditional"}
+                and node.get("isInterrupting", "true") != "false"
+            ):
+                # Thrown within the (sub)process and not caught by a boundary event on the way (error, escalation),
+                # due (timer), thrown anywhere in the case (signal) or come to hold (condition), it starts the event
+                # subprocess, which ends everything else its process does (an error always does).
                 self.set_engine_attr(node, f"{{{DIKOM_NS}}}interrupting", "true")
-            if kinds and kinds[0] in {"timer", "signal"} and node.get("isInterrupting", "true") != "false":
-                self.unsupported(
-                    node,
-                    _(
-                        "an interrupting event subprocess started by a timer or a signal is not supported; make it "
-                        "non-interrupting or use a boundary event."
-                    ),
-                )
-                return False
-            if kind == "conditional":
-                self.unsupported(
-                    node,
-                    _(
-                        "an event subprocess started by a condition is not supported (dikom re-checks the "
-                        "conditions of waiting events only); use a conditional boundary event or an "
-                        "intermediate conditional event instead."
-                    ),
-                )
-                return False
         else:
-            start_kinds = {None, "timer", "message"} if parent_id is None else {None}
+            start_kinds = {None, "timer", "message", "conditional"} if parent_id is None else {None}
         allowed: dict[str, set[str | None]] = {
             "startEvent": start_kinds,
             "endEvent": {None, "terminate", "error", "escalation", "signal", "message"},
@@ -150,6 +135,20 @@ class EventChecks(InspectorBase):
                     twin.remove(child)
         if kind == "timer":
             return self.check_timer(node, definitions[0])
+        if kind == "conditional" and name == "startEvent" and parent_id is None:
+            # The city's process starts when the application is received: the case opens then and waits until the
+            # condition holds on its data (like an intermediate conditional event right after the start).
+            self.note(
+                "conditional-start",
+                _format(
+                    _(
+                        "Conditional start event %(event)s: the case starts when the application is received and "
+                        "waits until the condition holds on its data."
+                    ),
+                    {"event": self.label(node)},
+                ),
+                node,
+            )
         if kind == "conditional":
             return self.check_conditional(node, definitions[0])
         return True

@@ -24,7 +24,9 @@ language (``expressions``), never in Python's ``eval``.
 
 The package is split by concern: ``base`` (errors, service calls, task and timer
 infos, case data checks), ``spiff`` (the adapters of SpiffWorkflow),
-``instance`` (``ProcessInstance``) and ``definition`` (``ProcessDefinition``).
+``instance`` (``ProcessInstance``), ``event_starts`` (event subprocesses started
+by a timer, a signal or a condition, and interrupting) and ``definition``
+(``ProcessDefinition``).
 Other modules import from here.
 """
 

@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask as NoneTaskMixin
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -30,6 +31,7 @@ from .. import timers
 from ..checks import RENAMED_SUFFIX
 from ..clock import current_time, use_time
 from ..expressions import ExpressionError
+from . import event_starts
 from .base import (
     STATE_FORMAT,
     EngineError,
@@ -218,7 +220,11 @@ class ProcessInstance:
                     bpmn_id=spec.bpmn_id.removesuffix(RENAMED_SUFFIX),
                     name=spec.bpmn_name or spec.bpmn_id,
                     due_at=_timer_due(task),
-                    interrupting=bool(getattr(spec, "cancel_activity", True)),
+                    interrupting=(
+                        event_starts.is_interrupting(spec)
+                        if isinstance(spec, StartEvent) and task.workflow is not self._workflow
+                        else bool(getattr(spec, "cancel_activity", True))
+                    ),
                     attached_to=attached,
                 )
             )
@@ -313,8 +319,14 @@ class ProcessInstance:
         )
 
     def waiting_conditions(self) -> list[str]:
-        """BPMN ids of the conditional events waiting for their condition to hold."""
-        return [task.task_spec.bpmn_id.removesuffix(RENAMED_SUFFIX) for task in self._conditional_waits()]
+        """BPMN ids of the conditional events waiting for their condition to hold (also the conditional start
+        events of event subprocesses, until their condition comes to hold)."""
+        ids = [task.task_spec.bpmn_id.removesuffix(RENAMED_SUFFIX) for task in self._conditional_waits()]
+        for start in event_starts.armed_conditional_starts(self._workflow):
+            bpmn_id = start.bpmn_id.removesuffix(RENAMED_SUFFIX)
+            if bpmn_id not in ids:
+                ids.append(bpmn_id)
+        return ids
 
     def set_data(self, values: Mapping[str, Any], now: datetime | None = None) -> None:
         """Data set from outside the steps (an automation rule): the steps waiting now carry it on, conditional
@@ -367,8 +379,7 @@ class ProcessInstance:
         if _info(spec).get("interrupting"):
             # An interrupting event subprocess ends everything else its (sub)process is doing, and no other
             # event subprocess of it starts any more (SpiffWorkflow does not do this itself).
-            _cancel_all_but(workflow.task_tree, started)
-            workflow.task_tree.internal_data["dikom_interrupted"] = True
+            event_starts.interrupt(workflow, started)
         self._run_steps()  # the event subprocess starts and its start event waits
         self._workflow.catch(event)
         self._advance()
@@ -379,26 +390,34 @@ class ProcessInstance:
         the steps go on."""
         workflow = self._workflow
         pending = self._engine.pending_starts
+        interrupts: list[tuple[Any, Any]] = []
 
         def stop_if_thrown(task) -> None:
-            if pending:
+            fired = event_starts.timer_start_fired(task)
+            if fired is not None:
+                interrupts.append(fired)  # an interrupting timer start: the rest of its process ends first
+            if pending or interrupts:
                 raise _Interrupted
+
+        def will_run(task) -> None:
+            self._note_running(task)
+            event_starts.prepare_timer_start(task)
 
         for _round in range(100):
             with contextlib.suppress(_Interrupted):
-                workflow.do_engine_steps(will_complete_task=self._note_running, did_complete_task=stop_if_thrown)
-            if not pending:
+                workflow.do_engine_steps(will_complete_task=will_run, did_complete_task=stop_if_thrown)
+            if not pending and not interrupts:
                 return
+            while interrupts:
+                level, keep = interrupts.pop(0)
+                if not level.task_tree.internal_data.get("dikom_interrupted"):
+                    event_starts.interrupt(level, keep)
             while pending:
                 level, name, start, event = pending.pop(0)
                 if level.task_tree.internal_data.get("dikom_interrupted"):
                     continue
-                started = level.spec.start.trigger_wf(level.task_tree, name)
-                if _info(start).get("interrupting"):
-                    _cancel_all_but(level.task_tree, started)
-                    level.task_tree.internal_data["dikom_interrupted"] = True
+                subprocess = event_starts.start_event_subprocess(workflow, level, name, start)
                 workflow.do_engine_steps(will_complete_task=self._note_running)  # its start event waits
-                subprocess = workflow.subprocesses.get(started)
                 event.target = subprocess if subprocess is not None else level
                 workflow.catch(event)
 
@@ -413,11 +432,19 @@ class ProcessInstance:
 
     def _refresh_conditions(self) -> None:
         """The case's data may have changed: conditional events whose condition now holds occur (SpiffWorkflow
-        checks a condition only when its event is reached)."""
+        checks a condition only when its event is reached), and event subprocesses whose conditional start
+        event's condition has come to hold start."""
         for task in self._conditional_waits():
             if task.state == TaskState.WAITING:  # an earlier one may have interrupted it
                 self._running = getattr(task.task_spec, "bpmn_id", None)
                 task.task_spec._update(task)
+        top = self._workflow
+        self._running = None
+        for level, name, start in event_starts.conditional_starts(top):
+            if level.task_tree.internal_data.get("dikom_interrupted"):
+                continue  # an interrupting one that came to hold at the same time came first
+            self._running = start.bpmn_id
+            event_starts.start_event_subprocess(top, level, name, start, fire=True)
 
     def _advance(self) -> None:
         workflow = self._workflow
@@ -426,6 +453,9 @@ class ProcessInstance:
             self._refresh_conditions()
             self._run_steps()
             _end_interrupted_subprocesses(workflow)
+            if event_starts.end_idle_event_subprocesses(workflow):
+                self._run_steps()
+                _end_interrupted_subprocesses(workflow)
             self._refresh_conditions()
             if not workflow.get_tasks(state=TaskState.READY, manual=False):
                 break
@@ -488,17 +518,6 @@ class ProcessInstance:
         else:
             due_at = min(interrupting) if interrupting else None
         return due_at, tuple(sorted(reminders))
-
-
-def _cancel_all_but(task, keep) -> None:
-    """Cancel every unfinished task below ``task`` except the branch starting at the task with id ``keep``."""
-    for child in list(task.children):
-        if child.id == keep:
-            continue
-        if child.has_state(TaskState.FINISHED_MASK):
-            _cancel_all_but(child, keep)
-        else:
-            child.cancel()
 
 
 def _end_interrupted_subprocesses(top: BpmnWorkflow) -> None:

@@ -32,6 +32,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEv
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
     EscalationEventDefinition,
+    SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -309,15 +310,44 @@ def _throw_code_event(definition, my_task) -> None:
     top.catch(event)
 
 
-def _route_code_events(task_spec) -> None:
-    """Errors and escalations thrown by ``task_spec`` also reach event subprocesses (``_throw_code_event``)."""
-    definition = getattr(task_spec, "event_definition", None)
-    if not isinstance(task_spec, ThrowingEvent) or not isinstance(
-        definition, ErrorEventDefinition | EscalationEventDefinition
-    ):
+def _throw_signal(definition, my_task) -> None:
+    """Throw a signal: every waiting event that catches it occurs (catch and boundary events), and the event
+    subprocesses of the process and of every running subprocess whose start event catches it start (by
+    ``ProcessInstance`` right after this step, so an interrupting one ends the rest before anything else runs;
+    SpiffWorkflow itself starts only those of the top process and never interrupts)."""
+    payload = copy.deepcopy(my_task.data)
+    event = BpmnEvent(definition, payload=payload)
+    top = my_task.workflow.top_workflow
+    engine = top.script_engine
+    if not isinstance(engine, DikomScriptEngine):
+        top.catch(event)
         return
-    if "throw" not in vars(definition):
+    for level in [top, *top.get_active_subprocesses()]:
+        if level.task_tree.internal_data.get("dikom_interrupted"):
+            continue
+        for name in getattr(level.spec.start, "trigger_specs", []):
+            sp_spec = top.subprocess_specs.get(name)
+            for start in getattr(sp_spec, "bpmn_start_events", []) if sp_spec is not None else []:
+                if start.event_definition == definition:
+                    engine.pending_starts.append(
+                        (level, name, start, BpmnEvent(definition, payload=copy.deepcopy(payload)))
+                    )
+    for task in list(top.event_manager.tasks.values()):
+        if task.task_spec.catches(task, event):
+            task.task_spec.catch(task, event)
+            task.task_spec._update(task)
+
+
+def _route_code_events(task_spec) -> None:
+    """Errors and escalations thrown by ``task_spec`` also reach event subprocesses (``_throw_code_event``), and
+    signals those of subprocesses too (``_throw_signal``)."""
+    definition = getattr(task_spec, "event_definition", None)
+    if not isinstance(task_spec, ThrowingEvent) or "throw" in getattr(definition, "__dict__", {}):
+        return
+    if isinstance(definition, ErrorEventDefinition | EscalationEventDefinition):
         definition.throw = functools.partial(_throw_code_event, definition)
+    elif isinstance(definition, SignalEventDefinition):
+        definition.throw = functools.partial(_throw_signal, definition)
 
 
 def _serializer() -> BpmnWorkflowSerializer:
