@@ -22,6 +22,7 @@ and nothing happens a second time.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,7 +89,7 @@ def _reject(status: str, reason: str) -> Outcome:
     return Outcome(status, reason)
 
 
-def _case_for(recipients: list[str]) -> tuple[Case | None, str]:
+def _case_for(recipients: list[str], municipality: Any) -> tuple[Case | None, str]:
     ours = [address for address in recipients if addressing.is_ours(address)]
     if not ours:
         return None, "not-a-reply-address"
@@ -96,7 +97,10 @@ def _case_for(recipients: list[str]) -> tuple[Case | None, str]:
         case_uuid = addressing.case_uuid_of(address)
         if case_uuid is None:
             continue
-        case = Case.objects.select_related("municipality").filter(uuid=case_uuid).first()
+        cases = Case.objects.select_related("municipality").filter(uuid=case_uuid)
+        if municipality is not None:  # a city's mail gateway (API key) reaches its own city's cases only
+            cases = cases.filter(municipality_id=municipality.pk)
+        case = cases.first()
         if case is not None:
             return case, ""
     return None, "token-invalid"
@@ -123,7 +127,7 @@ def _check(attachment: Attachment, index: int) -> _Checked:
     name = sniffing.safe_name(attachment.name or f"anhang-{index}")[:200]
     checked = _Checked(attachment, name)
     if attachment.content:
-        verdict = scanning.scan(SimpleUploadedFile(name, attachment.content).file)
+        verdict = scanning.scan(io.BytesIO(attachment.content))
         if verdict.status == scanning.FAILED:
             raise _TemporaryFailure("scanner")
     try:
@@ -147,12 +151,13 @@ def _checked_attachments(mail: ParsedMail) -> list[_Checked]:
     return checked
 
 
-def receive_mail(raw: bytes, *, recipients: list[str] | None = None) -> Outcome:
+def receive_mail(raw: bytes, *, recipients: list[str] | None = None, municipality: Any = None) -> Outcome:
     """Take one inbound e-mail (RFC 5322 bytes) for the case whose reply address it was sent to.
 
     ``recipients``: the envelope recipients when the MTA passes them (preferred: headers can be forged,
     the envelope is what the MTA delivered); otherwise ``Delivered-To``, ``X-Original-To``, ``To`` and
-    ``Cc`` of the mail are looked at. Only the HMAC token decides the case.
+    ``Cc`` of the mail are looked at. Only the HMAC token decides the case; with ``municipality`` (the
+    API key's city) a case of another city is an unknown recipient too.
     """
     try:
         mail = parse(raw, max_bytes=int(settings.DIKOM_INBOUND_MAIL_MAX_BYTES))
@@ -161,7 +166,9 @@ def receive_mail(raw: bytes, *, recipients: list[str] | None = None) -> Outcome:
     if not addressing.enabled():
         return _reject(UNKNOWN_RECIPIENT, "inbound-mail-off")
     try:
-        case, reason = _case_for([r.strip().lower() for r in recipients or [] if r.strip()] or mail.recipients)
+        case, reason = _case_for(
+            [r.strip().lower() for r in recipients or [] if r.strip()] or mail.recipients, municipality
+        )
         if case is None:
             return _reject(UNKNOWN_RECIPIENT, reason)
         if case.status == Case.Status.CLOSED:

@@ -135,7 +135,8 @@ def html_to_text(markup: str) -> str:
     try:
         parser.feed(markup[: MAX_TEXT * 10])
         parser.close()
-    except Exception:  # noqa: BLE001 - HTMLParser is lenient; anything left is no text worth keeping
+    except Exception:  # HTMLParser is lenient; anything it still refuses: tags dropped roughly
+        markup = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>", " ", markup)
         return html.unescape(re.sub(r"<[^>]*>", " ", markup))
     lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
     return "\n".join(lines)
@@ -224,7 +225,7 @@ def parse(raw: bytes, *, max_bytes: int) -> ParsedMail:
         raise BadMail("empty")
     try:
         message = email.message_from_bytes(raw, policy=email.policy.default)
-    except Exception as exc:  # noqa: BLE001 - the parser is lenient; whatever it still refuses is bad data
+    except Exception as exc:  # the parser is lenient; whatever it still refuses is bad data
         raise BadMail("unparseable") from exc
     if not message.keys():
         raise BadMail("no-headers")

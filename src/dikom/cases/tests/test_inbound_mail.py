@@ -431,3 +431,38 @@ def test_the_import_check_knows_the_e_mail_event() -> None:
                          '<bpmn:sendTask id="mail_abwarten" name="E-Mail abwarten" messageRef="m_mail">')\
         .replace("</bpmn:receiveTask>", "</bpmn:sendTask>")  # fmt: skip
     assert not inspect(thrown).ok
+
+
+# --- the API endpoint -----------------------------------------------------------------------
+
+
+def post_mail(client: Any, raw: bytes, **query: str) -> Any:
+    suffix = "?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""
+    return client.generic("POST", "/api/v1/mail/inbound/" + suffix, raw, content_type="message/rfc822")
+
+
+@pytest.mark.usefixtures("api_cache")
+def test_a_city_mail_gateway_hands_over_mail_over_the_api(city_a: Any, city_b: Any, unit_a: Any, unit_b: Any) -> None:
+    from dikom.cases.scopes import CASES_WRITE, MAIL_INBOUND
+    from dikom.cases.tests.conftest import client_for, key
+
+    ours, theirs = new_case(city_a, unit_a, "e-mail.bpmn"), new_case(city_b, unit_b)
+    gateway = client_for(key(city_a, MAIL_INBOUND, name="Mail-Gateway"))
+    raw = mail(addressing.reply_address(ours), files=[("n.pdf", PDF, "application", "pdf")]).as_bytes()
+    response = post_mail(gateway, raw)
+    assert response.status_code == 200, response.content
+    assert response.json() == {"status": "accepted", "case": str(ours.uuid), "delivered": False, "documents": 1}
+    again = post_mail(gateway, raw)
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    # Gießen's case with a genuine address: Fulda's gateway reaches it not (404 problem).
+    foreign = post_mail(gateway, mail(addressing.reply_address(theirs)).as_bytes())
+    assert foreign.status_code == 404 and foreign["Content-Type"] == "application/problem+json"
+    assert not theirs.messages.filter(direction="from_citizen").exists()
+    # No e-mail at all: 400 problem with errors; a wrong content type: 415; another scope: 403.
+    bad = post_mail(gateway, b"")
+    assert bad.status_code == 400 and "message" in str(bad.json().get("errors"))
+    wrong_type = gateway.post("/api/v1/mail/inbound/", {"a": 1}, format="json")
+    assert wrong_type.status_code == 415
+    writer = client_for(key(city_a, CASES_WRITE))
+    assert post_mail(writer, raw).status_code == 403
+    assert ours.messages.filter(direction="from_citizen").count() == 1
