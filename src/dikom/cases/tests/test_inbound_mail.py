@@ -466,3 +466,18 @@ def test_a_city_mail_gateway_hands_over_mail_over_the_api(city_a: Any, city_b: A
     writer = client_for(key(city_a, CASES_WRITE))
     assert post_mail(writer, raw).status_code == 403
     assert ours.messages.filter(direction="from_citizen").count() == 1
+
+
+def test_the_caseworker_sees_the_e_mail_on_the_case_page(city_a: Any, unit_a: Any, login: Any) -> None:
+    from django.test import Client
+
+    case = new_case(city_a, unit_a)
+    raw = mail(addressing.reply_address(case), subject="Mein Nachweis", text="Hier ist er.",
+               files=[("nachweis.pdf", PDF, "application", "pdf")]).as_bytes()  # fmt: skip
+    assert pipe(raw, addressing.reply_address(case)) == 0
+    caseworker = MembershipFactory(municipality=city_a, role=Role.CASEWORKER, org_unit=unit_a).user
+    client = Client()
+    login(client, caseworker)
+    html = client.get(f"/vorgaenge/{city_a.slug}/{case.uuid}/").content.decode()
+    assert "Mein Nachweis" in html and "Hier ist er." in html and "erika@example.org" in html
+    assert "E-mail attachment: nachweis.pdf" in html
