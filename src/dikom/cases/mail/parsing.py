@@ -74,12 +74,12 @@ def one_line(value: object, limit: int) -> str:
 def _header(message: Message, name: str) -> str:
     try:
         value = message.get(name)
-    except (ValueError, TypeError, IndexError, AttributeError):  # a header the parser cannot decode
-        value = None
-    if value is None:
-        raw = message.get_all(name, failobj=[]) if hasattr(message, "get_all") else []
-        value = raw[0] if raw else ""
-    return str(value) if value is not None else ""
+        if value is None:
+            return ""
+        return str(value)
+    except (ValueError, TypeError, IndexError, AttributeError, LookupError):  # a header it cannot decode
+        raw = message.get_all(name, failobj=[]) or [""]
+        return str(raw[0]).encode("ascii", "replace").decode("ascii")
 
 
 def _addresses(message: Message, *names: str) -> list[str]:
@@ -231,6 +231,13 @@ def parse(raw: bytes, *, max_bytes: int) -> ParsedMail:
         raise BadMail("no-headers")
     if not _header(message, "From") and not _header(message, "Subject"):
         raise BadMail("no-headers")  # text that only looks like headers (e.g. "hello: world") is no mail
+    try:
+        return _read(message, raw)
+    except Exception as exc:  # the email package's own errors on a part it cannot decode: the mail is bad data
+        raise BadMail("unreadable") from exc
+
+
+def _read(message: Message, raw: bytes) -> ParsedMail:
     budget = [MAX_PARTS, 0]
     leaves = _walk(message, 0, budget) if message.is_multipart() else [(message, False)]
     plain, markup = "", ""
@@ -244,7 +251,7 @@ def parse(raw: bytes, *, max_bytes: int) -> ParsedMail:
         elif is_attachment or not kind.startswith(("text/", "multipart/")):
             attachments.append(_attachment(part, len(attachments) + 1))
     text = plain if plain.strip() else html_to_text(markup)
-    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _CONTROL.sub("", text[: MAX_TEXT * 5].replace("\r\n", "\n").replace("\r", "\n"))
     message_id = one_line(_header(message, "Message-ID"), 300).strip("<> ")
     senders = _addresses(message, "From")
     return ParsedMail(

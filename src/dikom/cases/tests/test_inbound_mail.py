@@ -9,6 +9,7 @@ pipe command with sendmail's exit codes and the Maildir poller. A process waitin
 from __future__ import annotations
 
 import io
+import logging
 from email.message import EmailMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -19,6 +20,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.utils import translation
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from dikom.accounts.models import Role
 from dikom.accounts.tests.factories import MembershipFactory
@@ -199,6 +203,7 @@ def test_a_case_that_does_not_wait_keeps_the_mail(city_a: Any, unit_a: Any) -> N
 def test_a_forged_or_foreign_address_reaches_no_case(
     city_a: Any, city_b: Any, unit_a: Any, unit_b: Any, caplog: Any
 ) -> None:
+    caplog.set_level(logging.INFO, logger="dikom.cases.mail.actions")
     ours, theirs = new_case(city_a, unit_a), new_case(city_b, unit_b)
     forged = "antwort+" + addressing.token(theirs.uuid)[:26] + addressing.token(ours.uuid)[26:] + "@" + DOMAIN
     before = CaseMessage.objects.count()
@@ -206,7 +211,8 @@ def test_a_forged_or_foreign_address_reaches_no_case(
         raw = mail(recipient, text="Geheimer Inhalt").as_bytes()
         assert pipe(raw, recipient) == service.EX_NOUSER, recipient
     assert CaseMessage.objects.count() == before
-    # Logged without addresses or content.
+    # Logged with the rule that refused it, without addresses or content.
+    assert "token-invalid" in caplog.text and "not-a-reply-address" in caplog.text
     assert "Geheimer Inhalt" not in caplog.text and "erika" not in caplog.text and forged not in caplog.text
     # The envelope decides, not a header naming another case: a header with Gießen's address does not help.
     raw = mail(addressing.reply_address(theirs)).as_bytes()
@@ -370,6 +376,47 @@ def test_quoted_text_is_stripped() -> None:
     assert parsing.strip_quoted(text) == "Danke!"
     assert parsing.strip_quoted("Neu\n-----Ursprüngliche Nachricht-----\nVon: Stadt") == "Neu"
     assert parsing.strip_quoted("> nur Zitat") == "> nur Zitat"  # nothing new: keep what there is
+
+
+@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.binary(max_size=2000),
+        st.builds(
+            lambda headers, body: (headers + "\r\n\r\n" + body).encode("utf-8", "surrogatepass"),
+            st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=400),
+            st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=400),
+        ),
+        st.builds(
+            lambda ctype, cte, payload: (
+                "From: a@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+                f'Content-Type: {ctype}; boundary="b"\r\nContent-Transfer-Encoding: {cte}\r\n\r\n'
+                f"--b\r\nContent-Type: {ctype}\r\nContent-Transfer-Encoding: {cte}\r\n\r\n{payload}\r\n--b--"
+            ).encode("utf-8", "replace"),
+            st.sampled_from(
+                [
+                    "multipart/mixed",
+                    "text/plain; charset=x-unknown",
+                    "text/html",
+                    "message/rfc822",
+                    "multipart/alternative",
+                    "application/pdf; name==?utf-8?b?w7w=?=",
+                ]
+            ),
+            st.sampled_from(["base64", "quoted-printable", "8bit", "x-bogus"]),
+            st.text(max_size=300),
+        ),
+    )
+)
+def test_any_input_is_read_or_refused_as_bad_data(raw: bytes) -> None:
+    """Whatever arrives: a parsed mail with bounded, single-line headers, or BadMail — never another error."""
+    try:
+        parsed = parsing.parse(raw, max_bytes=10**6)
+    except parsing.BadMail:
+        return
+    assert "\n" not in parsed.subject and "\r" not in parsed.subject and len(parsed.subject) <= 200
+    assert "\n" not in parsed.sender and len(parsed.text) <= parsing.MAX_TEXT
+    assert all("/" not in a.name and "\n" not in a.name for a in parsed.attachments)
 
 
 # --- the Maildir poller -----------------------------------------------------------------------
