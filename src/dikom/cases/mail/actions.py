@@ -13,7 +13,9 @@ sendmail's ``EX_*`` conventions (so an MTA's pipe transport bounces, retries or 
 - otherwise the mail is accepted (0): in one transaction under the case's row lock its text becomes a
   message from the citizen in the case file, each attachment that passes the same checks as every upload
   (type from the content, matching extension, virus scan, size) a case document, the history records it,
-  and ``dikom:e-mail-eingegangen`` is delivered to the step of the case's process waiting for it.
+  and ``dikom:e-mail-eingegangen`` is delivered to the step of the case's process waiting for it. With
+  exactly one information request open the mail is the citizen's answer to it (``answer_information``:
+  the case stops waiting, ``dikom:antwort-antragsteller`` is delivered too).
 
 The same mail again (the same Message-ID, or without one the same bytes) is a duplicate: accepted (0)
 and nothing happens a second time.
@@ -34,7 +36,7 @@ from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
 from dikom.cases import platform_messages
-from dikom.cases.actions import CaseActionError, _locked, record_event
+from dikom.cases.actions import CaseActionError, _locked, answer_information, record_event
 from dikom.cases.bpmn import platform_events
 from dikom.cases.document_actions import check_document
 from dikom.cases.mail import addressing
@@ -202,7 +204,7 @@ def _store(case: Case, mail: ParsedMail, key: str, checked: list[_Checked]) -> O
             content = item.attachment.content
             document = CaseDocument(
                 case=case,
-                kind=CaseDocument.Kind.OTHER,
+                kind=CaseDocument.Kind.ATTACHMENT,  # as the files of an answer in the portal
                 title=(_("E-mail attachment: %(name)s") % {"name": item.name})[:300],
                 file_name=item.name,
                 content_type=item.detected,
@@ -215,14 +217,9 @@ def _store(case: Case, mail: ParsedMail, key: str, checked: list[_Checked]) -> O
             document.save()
             documents.append(document)
             listed.append({"name": item.name, "stored": True, "document": str(document.uuid)})
-        message = CaseMessage.objects.create(
-            case=case,
-            direction=CaseMessage.Direction.FROM_CITIZEN,
-            kind=CaseMessage.Kind.MESSAGE,
-            subject=subject[:200],
-            body=_email_body(mail, listed),
-            document=documents[0] if documents else None,
-        )
+        message, answered = _message(case, subject, _email_body(mail, listed))
+        if documents:
+            CaseMessage.objects.filter(pk=message.pk).update(document=documents[0])
         record_event(
             case,
             KIND,
@@ -230,10 +227,30 @@ def _store(case: Case, mail: ParsedMail, key: str, checked: list[_Checked]) -> O
             % {"sender": mail.sender or _("unknown sender"), "subject": subject[:150], "count": len(documents)},
             automatic_label=_("E-mail"),
             data={"key": key, "message": str(message.uuid), "sender": mail.sender, "attachments": listed,
+                  **({"answered_request": str(answered.uuid)} if answered else {}),
                   **({"skipped_parts": mail.skipped} if mail.skipped else {})},
         )  # fmt: skip
         delivery = _deliver(case, mail, key, subject, listed)
     return Outcome(ACCEPTED, case=case, delivery=delivery, documents=documents)
+
+
+def _message(case: Case, subject: str, body: str) -> tuple[CaseMessage, CaseMessage | None]:
+    """The mail as a message from the citizen. With exactly one information request open it is the answer to
+    it, as in the portal (the case stops waiting, a process waiting for ``dikom:antwort-antragsteller``
+    continues); with several open nobody can tell which one it answers, so a caseworker decides."""
+    open_requests = list(
+        case.messages.filter(kind=CaseMessage.Kind.INFORMATION_REQUEST, answered_by__isnull=True).order_by("pk")[:2]
+    )
+    if len(open_requests) == 1:
+        return answer_information(case, None, open_requests[0], body, []), open_requests[0]
+    message = CaseMessage.objects.create(
+        case=case,
+        direction=CaseMessage.Direction.FROM_CITIZEN,
+        kind=CaseMessage.Kind.MESSAGE,
+        subject=subject[:200],
+        body=body[:10000],
+    )
+    return message, None
 
 
 def _email_body(mail: ParsedMail, listed: list[dict[str, Any]]) -> str:

@@ -174,6 +174,36 @@ def test_a_process_waiting_for_an_e_mail_continues_when_it_arrives(city_a: Any, 
     assert "erika@example.org" in received.text and "Nachweis" in received.text
 
 
+def test_a_mail_answers_the_one_open_information_request(city_a: Any, unit_a: Any) -> None:
+    case = new_case(city_a, unit_a, "antwort.bpmn")  # waits for dikom:antwort-antragsteller
+    caseworker = MembershipFactory(municipality=city_a, role=Role.CASEWORKER, org_unit=unit_a).user
+    actions.complete_task(case.tasks.get(name="Fehlende Unterlagen anfordern"), caseworker, expected_version=None)
+    request = actions.request_information(case, caseworker, subject="Nachweis fehlt", body="Bitte senden.")
+    case.refresh_from_db()
+    assert case.status == Case.Status.WAITING
+    raw = mail(addressing.reply_address(case), subject="Re: Neue Nachricht", text="Hier der Nachweis.").as_bytes()
+    assert service.receive_mail(raw).status == service.ACCEPTED
+    case.refresh_from_db()
+    request.refresh_from_db()
+    assert case.status == Case.Status.OPEN  # as after an answer in the portal
+    assert request.answered_by is not None and "Hier der Nachweis." in request.answered_by.body
+    assert sorted(case.tasks.filter(status="open").values_list("name", flat=True)) == ["Antwort prüfen"]
+    [received] = case.events.filter(kind="mail_received")
+    assert received.data["answered_request"] == str(request.uuid)
+
+
+def test_with_two_open_requests_the_mail_answers_neither(city_a: Any, unit_a: Any) -> None:
+    case = new_case(city_a, unit_a)
+    caseworker = MembershipFactory(municipality=city_a, role=Role.CASEWORKER, org_unit=unit_a).user
+    actions.request_information(case, caseworker, subject="Erstens", body="a")
+    actions.request_information(case, caseworker, subject="Zweitens", body="b")
+    assert service.receive_mail(mail(addressing.reply_address(case)).as_bytes()).status == service.ACCEPTED
+    case.refresh_from_db()
+    assert case.status == Case.Status.WAITING  # a caseworker decides which request it answers
+    assert not case.messages.filter(kind="information_request", answered_by__isnull=False).exists()
+    assert case.messages.filter(direction="from_citizen", kind="message").count() == 1
+
+
 def test_the_same_mail_delivered_twice_counts_once(city_a: Any, unit_a: Any) -> None:
     case = new_case(city_a, unit_a, "e-mail.bpmn")
     caseworker = MembershipFactory(municipality=city_a, role=Role.CASEWORKER, org_unit=unit_a).user
