@@ -63,23 +63,38 @@ class ParsedMail:
     digest: str = ""
 
 
+def _unescaped(text: str) -> str:
+    """Undo the parser's surrogate escapes of raw 8-bit header bytes (UTF-8, else Windows-1252/Latin-1):
+    lone surrogates cannot be stored in a database or JSON."""
+    raw = text.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
 def one_line(value: object, limit: int) -> str:
     """A header value as one clean line: decoded, no control characters or line breaks, at most ``limit``."""
-    text = str(value or "")
+    text = _unescaped(str(value or ""))
     text = _LINEBREAKS.sub(" ", text)
     text = _CONTROL.sub("", text)
     return " ".join(text.split())[:limit]
 
 
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
 def _header(message: Message, name: str) -> str:
+    raw = next((str(v) for k, v in message.raw_items() if k.lower() == name.lower()), None)
+    if raw is None:
+        return ""
+    if _ESCAPED.search(raw):  # raw 8-bit bytes, not RFC 2047: decoding would replace them; read them here
+        return _unescaped(raw)
     try:
         value = message.get(name)
-        if value is None:
-            return ""
-        return str(value)
+        return "" if value is None else str(value)
     except (ValueError, TypeError, IndexError, AttributeError, LookupError):  # a header it cannot decode
-        raw = message.get_all(name, failobj=[]) or [""]
-        return str(raw[0]).encode("ascii", "replace").decode("ascii")
+        return raw.encode("ascii", "replace").decode("ascii")
 
 
 def _addresses(message: Message, *names: str) -> list[str]:
@@ -90,7 +105,7 @@ def _addresses(message: Message, *names: str) -> list[str]:
         except (ValueError, TypeError, IndexError, AttributeError):
             values = []
         for value in values:
-            for address in _ADDRESS.findall(str(value)):
+            for address in _ADDRESS.findall(_CONTROL.sub("", _unescaped(str(value)))):
                 if address.lower() not in found:
                     found.append(address.lower())
     return found

@@ -319,17 +319,33 @@ def test_charsets_quoted_printable_and_rfc2047_headers(city_a: Any, unit_a: Any)
     assert case.messages.filter(body__contains="Überweisung erledigt").exists()
 
 
+def test_raw_8_bit_headers_are_read(city_a: Any, unit_a: Any) -> None:
+    case = new_case(city_a, unit_a)
+    address = addressing.reply_address(case)
+    raw = (
+        f"From: J\xfcrgen <j@example.org>\r\nTo: {address}\r\nSubject: Gr\xfc\xdfe aus Fulda\r\n"
+        "Content-Disposition: inline\r\n\r\nText\r\n"
+    ).encode("latin-1")  # not RFC 2047: 8-bit Latin-1 bytes as old mail programs send them
+    assert service.receive_mail(raw).status == service.ACCEPTED
+    [message] = case.messages.filter(direction="from_citizen")
+    assert message.subject == "Grüße aus Fulda"
+    utf8 = raw.replace(b"Gr\xfc\xdfe", "Grüße".encode()).replace(b"Fulda", b"Kassel")
+    assert service.receive_mail(utf8).status == service.ACCEPTED
+    assert case.messages.filter(subject="Grüße aus Kassel").exists()
+
+
 def test_header_injection_stays_one_line(city_a: Any, unit_a: Any) -> None:
     case = new_case(city_a, unit_a)
     address = addressing.reply_address(case)
     raw = (
-        f"From: erika@example.org\r\nTo: {address}\r\nMessage-ID: <inj@example.org>\r\n"
-        "Subject: =?utf-8?q?Hallo=0D=0ABcc=3A_victim=40example.org?=\r\n\r\nText\r\n"
-    ).encode()
+        f"From: eri\x00ka@example.org\r\nTo: {address}\r\nMessage-ID: <inj\x00@example.org>\r\n"
+        "Subject: =?utf-8?q?Hallo=0D=0ABcc=3A_victim=40example.org=00?=\r\n\r\nText\x00\r\n"
+    ).encode()  # line breaks and NUL characters (which PostgreSQL cannot store in text or JSON)
     assert service.receive_mail(raw).status == service.ACCEPTED
     [message] = case.messages.filter(direction="from_citizen")
     assert "\n" not in message.subject and "\r" not in message.subject
     assert message.subject == "Hallo Bcc: victim@example.org"
+    assert "\x00" not in message.body and "erika@example.org" in message.body
 
 
 def test_an_html_only_mail_becomes_plain_text(city_a: Any, unit_a: Any) -> None:
@@ -447,6 +463,10 @@ def test_any_input_is_read_or_refused_as_bad_data(raw: bytes) -> None:
     assert "\n" not in parsed.subject and "\r" not in parsed.subject and len(parsed.subject) <= 200
     assert "\n" not in parsed.sender and len(parsed.text) <= parsing.MAX_TEXT
     assert all("/" not in a.name and "\n" not in a.name for a in parsed.attachments)
+    # Storable: no lone surrogates (raw 8-bit headers) and no NUL in anything kept.
+    for value in (parsed.subject, parsed.sender, parsed.text, parsed.message_id, *(a.name for a in parsed.attachments)):
+        value.encode("utf-8")
+        assert "\x00" not in value
 
 
 # --- the Maildir poller -----------------------------------------------------------------------
