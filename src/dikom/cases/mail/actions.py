@@ -128,13 +128,14 @@ def _check(attachment: Attachment, index: int) -> _Checked:
     """The checks of every upload; a scanner that cannot answer is a temporary failure of the whole mail."""
     name = sniffing.safe_name(attachment.name or f"anhang-{index}")[:200]
     checked = _Checked(attachment, name)
+    verdict = None
     if attachment.content:
         verdict = scanning.scan(io.BytesIO(attachment.content))
         if verdict.status == scanning.FAILED:
             raise _TemporaryFailure("scanner")
     try:
         upload = SimpleUploadedFile(name, attachment.content, content_type=attachment.content_type)
-        checked.detected, checked.markers = check_document(upload)
+        checked.detected, checked.markers = check_document(upload, scanned=verdict)
     except CaseActionError as error:
         checked.refused = str(error)[:300]
     return checked
