@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/analytics/", include("dikom.analytics.api.urls")),
     path("api/v1/eservices/", include("dikom.eservices.api.urls")),
     path("api/v1/cases/", include("dikom.cases.api.urls")),
+    path("api/v1/mail/", include("dikom.cases.mail.urls")),
     path("api/v1/", include("dikom.api.urls")),
     path("sta/", include("dikom.sensors.urls")),  # OGC SensorThings API
     path("stadt/", include("dikom.smartcity.urls")),  # citizen smart-city app

@@ -43,8 +43,9 @@ def max_document_bytes() -> int:
     return min(int(settings.DIKOM_PORTAL_MAX_UPLOAD_BYTES), int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
 
 
-def check_document(upload: Any) -> tuple[str, list[str]]:
-    """The detected type and the active-content markers of ``upload``; CaseActionError saying why it is refused."""
+def check_document(upload: Any, *, scanned: scanning.ScanResult | None = None) -> tuple[str, list[str]]:
+    """The detected type and the active-content markers of ``upload``; CaseActionError saying why it is refused.
+    ``scanned``: the virus scanner's verdict on these bytes when the caller has it already (not scanned twice)."""
     limit = max_document_bytes()
     size = int(getattr(upload, "size", 0) or 0)
     if size > limit:
@@ -64,7 +65,7 @@ def check_document(upload: Any) -> tuple[str, list[str]]:
         raise CaseActionError(
             _("The file name extension does not match the file's content. Please upload the original file.")
         )
-    refused = scanning.refusal_message(scanning.scan(stream))
+    refused = scanning.refusal_message(scanned if scanned is not None else scanning.scan(stream))
     if refused:
         raise CaseActionError(refused)
     markers = scanning.pdf_active_content(stream, detected)

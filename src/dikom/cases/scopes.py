@@ -13,3 +13,6 @@ CASES_WRITE = register_scope(
 WEBHOOKS_MANAGE = register_scope(
     "webhooks:manage", _("Manage the city's case webhook subscriptions and read their delivery log")
 )
+MAIL_INBOUND = register_scope(
+    "mail:inbound", _("Hand inbound e-mails to the city's cases (a mail gateway; the reply address decides the case)")
+)

@@ -116,6 +116,7 @@ def notify_citizen(message_pk: int) -> int:
     from django.utils import translation
     from django.utils.translation import gettext as _
 
+    from dikom.cases.mail import service as mail_service
     from dikom.cases.models import CaseMessage
 
     message = CaseMessage.objects.select_related("case__application__citizen", "case__municipality",
@@ -124,6 +125,7 @@ def notify_citizen(message_pk: int) -> int:
     address = citizen_address(case)
     if not address:
         return 0
+    reply_to = mail_service.reply_address(case)
     with translation.override("de"):
         values = {"city": case.municipality.name, "ref": case.reference, "service": case.service_title,
                   "subject": message.subject}  # fmt: skip
@@ -138,7 +140,8 @@ def notify_citizen(message_pk: int) -> int:
             )
             attachments: list[tuple[str, bytes, str]] = []
         else:
-            contact = case.org_unit.email if case.org_unit and case.org_unit.email else ""
+            # With inbound e-mail the answer may go to the case's reply address (it reaches the case file).
+            contact = reply_to or (case.org_unit.email if case.org_unit and case.org_unit.email else "")
             body = _("%(city)s has sent you a message about your application %(ref)s (%(service)s):") % values
             body += f"\n\n{message.subject}\n\n{message.body}\n"
             if message.kind == CaseMessage.Kind.INFORMATION_REQUEST:
@@ -153,7 +156,9 @@ def notify_citizen(message_pk: int) -> int:
             if message.document is not None:
                 with message.document.file.open("rb") as handle:
                     attachments.append((message.document.file_name, handle.read(), message.document.content_type))
-    email = EmailMessage(subject=subject, body=body, to=[address], attachments=attachments)
+    email = EmailMessage(
+        subject=subject, body=body, to=[address], attachments=attachments, reply_to=[reply_to] if reply_to else None
+    )
     return email.send()
 
 

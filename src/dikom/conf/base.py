@@ -473,6 +473,31 @@ EMAIL_HOST_USER = env_str("DIKOM_EMAIL_USER", "", "SMTP user name.")
 EMAIL_HOST_PASSWORD = env_secret("DIKOM_EMAIL_PASSWORD", "", "SMTP password.")
 EMAIL_USE_TLS = env_bool("DIKOM_EMAIL_USE_TLS", True, "Use STARTTLS for SMTP.")
 DEFAULT_FROM_EMAIL = env_str("DIKOM_DEFAULT_FROM_EMAIL", "dikom <noreply@dikom.invalid>", "Sender of platform mails.")
+DIKOM_INBOUND_MAIL_DOMAIN = (
+    (
+        env_str(
+            "DIKOM_INBOUND_MAIL_DOMAIN",
+            "",
+            "Mail domain of the cases' reply addresses (antwort+<token>@<domain>); empty: no inbound e-mail. "
+            "Case e-mails to citizens then carry the case's reply address as Reply-To (see docs/cases.md).",
+        )
+        or ""
+    )
+    .strip()
+    .lower()
+)
+DIKOM_INBOUND_MAIL_MAX_BYTES = env_int(
+    "DIKOM_INBOUND_MAIL_MAX_BYTES",
+    25 * 1024 * 1024,
+    "Largest inbound e-mail accepted (bytes, as received, before decoding); larger ones are refused.",
+    minimum=1024,
+)
+DIKOM_INBOUND_MAIL_MAX_ATTACHMENTS = env_int(
+    "DIKOM_INBOUND_MAIL_MAX_ATTACHMENTS",
+    20,
+    "Attachments of one inbound e-mail stored in the case file; further ones are listed but not stored.",
+    minimum=0,
+)
 
 # --- Internationalisation ----------------------------------------------------------
 

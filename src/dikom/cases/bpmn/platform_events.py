@@ -39,6 +39,8 @@ CITIZEN_ANSWER = "dikom:antwort-antragsteller"
 CITIZEN_NOTICE = "dikom:nachricht-antragsteller"
 #: ``dikom:webhook:<name>``: from an outside system over the case API, or to the city's webhook subscribers.
 WEBHOOK = "dikom:webhook:"
+#: An e-mail arrived at the case's reply address (``antwort+<token>@DIKOM_INBOUND_MAIL_DOMAIN``; ``dikom.cases.mail``).
+MAIL_RECEIVED = "dikom:e-mail-eingegangen"
 WEBHOOK_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 #: platform event → (may be caught, may be sent)
@@ -46,6 +48,7 @@ VOCABULARY: dict[str, tuple[bool, bool]] = {
     PAYMENT_RECEIVED: (True, False),
     CITIZEN_ANSWER: (True, False),
     CITIZEN_NOTICE: (False, True),
+    MAIL_RECEIVED: (True, False),
 }
 
 CATCHING = {"intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask"}
