@@ -16,7 +16,7 @@ from dikom.cases import actions
 from dikom.cases.bpmn.checks import inspect
 from dikom.cases.bpmn.cron import LOCAL_TZ, CronError, CronExpression
 from dikom.cases.bpmn.engine import ProcessDefinition, ProcessInstance
-from dikom.cases.models import Case, Task
+from dikom.cases.models import Task
 from dikom.cases.tests.bpmn_inline import _definitions, _flow, _ready
 
 CAMUNDA7 = Path(__file__).parent / "bpmn" / "camunda7"
@@ -28,8 +28,8 @@ def english_messages():
         yield
 
 
-def berlin(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=LOCAL_TZ)
+def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=LOCAL_TZ)
 
 
 def occurrences(expression: str, after: datetime, count: int) -> list[str]:
@@ -124,8 +124,11 @@ def test_the_year_field_ends_the_occurrences() -> None:
 @pytest.mark.parametrize(
     ("expression", "reason"),
     [
-        ("0 9 * * 1-5", "has 6 or 7 fields (seconds minutes hours day-of-month month day-of-week [year]); this one has "
-                        "5. Put the seconds in front, e.g. “0 0 9 * * 1-5”."),
+        (
+            "0 9 * * 1-5",
+            "has 6 or 7 fields (seconds minutes hours day-of-month month day-of-week [year]); this one has "
+            "5. Put the seconds in front, e.g. “0 0 9 * * 1-5”.",
+        ),
         ("0 0 9 * * ? 2030 x", "this one has 8."),
         ("0 0 25 * * ?", "25 is outside the hours field (0 to 23)."),
         ("60 * * * * ?", "60 is outside the seconds field (0 to 59)."),
@@ -332,6 +335,7 @@ def test_a_case_whose_start_is_a_cron_cycle_waits_and_goes_on_through_the_clock(
     assert not case.tasks.filter(status=Task.Status.OPEN).exists()
 
     due = ProcessInstance.load(case.workflow_state).next_timer_due()
+    assert due is not None
     assert due == CronExpression.parse("0 0 9 ? * MON-FRI").next_after(opened)
     local = due.astimezone(LOCAL_TZ)
     assert (local.hour, local.minute, local.weekday() < 5) == (9, 0, True)
