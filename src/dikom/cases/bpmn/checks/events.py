@@ -275,7 +275,7 @@ class EventChecks(InspectorBase):
         try:
             parsed = CronExpression.parse(expression)
             if parsed.next_after(current_time()) is None:
-                raise CronError(_("it does not occur any more."))
+                raise CronError(str(_("it does not occur any more.")))
         except CronError as exc:
             self.error(
                 "bad-timer",
