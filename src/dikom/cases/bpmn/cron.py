@@ -61,8 +61,11 @@ class CronError(ValueError):
 
 def looks_like_cron(text: str) -> bool:
     """Whether ``text`` is meant as a cron expression (fields separated by spaces, or a macro), not ISO 8601."""
-    text = text.strip()
-    return text.startswith("@") or (len(text.split()) >= 5 and not text.upper().startswith(("R", "P")))
+    fields = text.split()
+    if len(fields) == 1 and fields[0].startswith("@"):
+        return True
+    # the first field is the seconds (or the minutes of a five-field Unix expression): digits and * / , - only
+    return len(fields) >= 5 and re.fullmatch(r"[0-9*/,\-]+", fields[0]) is not None
 
 
 @dataclass(frozen=True)

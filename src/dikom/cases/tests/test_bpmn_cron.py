@@ -346,3 +346,13 @@ def test_a_case_whose_start_is_a_cron_cycle_waits_and_goes_on_through_the_clock(
     [task] = case.tasks.filter(status=Task.Status.OPEN)
     assert task.name == "Anträge des Tages prüfen" and task.org_unit == unit
     assert not actions.process_due_timers(case, due + timedelta(days=3))  # once, not every working day
+
+
+def test_a_computed_cycle_is_no_cron_expression_and_a_computed_cron_expression_runs() -> None:
+    report = inspect(_timer_model(catch=_cycle("urgent_cycle if urgent else normal_cycle")))
+    assert report.ok, [str(f) for f in report.errors]
+    assert any(f.code == "timer-expression" and f.element_id == "W" for f in report.notes)
+    definition = ProcessDefinition.from_xml(_timer_model(catch=_cycle("urgent_cycle if urgent else normal_cycle")))
+    data = {"urgent": False, "urgent_cycle": "R/PT1H", "normal_cycle": "0 0 9 ? * MON-FRI"}
+    instance = definition.start(data, now=MONDAY_10)
+    assert instance.next_timer_due() == berlin(2026, 12, 8, 9).astimezone(UTC)

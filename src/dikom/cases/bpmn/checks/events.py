@@ -25,6 +25,14 @@ def _unquoted(text: str) -> str:
     return text
 
 
+def _is_expression(text: str) -> bool:
+    try:
+        validate_expression(text)
+    except ExpressionError:
+        return False
+    return True
+
+
 class EventChecks(InspectorBase):
     """Events and message tasks."""
 
@@ -227,7 +235,7 @@ class EventChecks(InspectorBase):
         kind = local_name(value)
         text = (value.text or "").strip()
         converted, dialect = _convert_foreign_expression(text)
-        if kind == timers.CYCLE and looks_like_cron(_unquoted(converted)):
+        if kind == timers.CYCLE and looks_like_cron(_unquoted(converted)) and not _is_expression(converted):
             return self.check_cron(node, value, text, _unquoted(converted), dialect)
         if timers.literal_value(kind, converted) is not None:
             if dialect:
