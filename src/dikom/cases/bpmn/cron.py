@@ -1,17 +1,19 @@
 """Cron expressions of timer cycles (Camunda 7's Quartz form, Camunda 8's Spring form), written here.
 
 Fields: seconds, minutes, hours, day of month, month, day of week and an optional year
-(``0 0/5 * * * ?``, ``0 0 9 ? * MON-FRI``, ``0 0 9 * * MON-FRI``, ``0 0 12 L * ? 2030``). Each field takes
-``*``, values, ranges ``a-b``, lists ``a,b``, steps ``*/n``, ``a/n``, ``a-b/n``; months and days of the week
-also by name (``JAN``, ``MON``). Day of month: ``L`` (last day), ``L-3``, ``LW`` (last weekday), ``15W``
-(the weekday nearest the 15th, within the month); day of week: ``FRI#3`` (third Friday), ``FRIL`` (last
-Friday). ``?`` means "any" in the two day fields. ``@yearly``, ``@monthly``, ``@weekly``, ``@daily``,
-``@midnight`` and ``@hourly`` stand for their six-field forms.
+(``0 0/5 * * * ?``, ``0 0 9 ? * MON-FRI``, ``0 0 9 * * MON-FRI``, ``0 0 12 L * ? 2030``). Each field
+takes ``*``, values, ranges ``a-b``, lists ``a,b``, steps ``*/n``, ``a/n``, ``a-b/n``; months and days of
+the week also by name (``JAN``, ``MON``; a range of days may go round the weekend, ``FRI-MON``). Day of
+month: ``L`` (last day), ``L-3``, ``LW`` (last weekday), ``15W`` (the weekday nearest the 15th, within the
+month); day of week: ``FRI#3`` (third Friday), ``FRIL`` (last Friday). ``?`` means "any" in the two day
+fields. ``@yearly``, ``@monthly``, ``@weekly``, ``@daily``, ``@midnight`` and ``@hourly`` stand for their
+six-field forms.
 
-Refused (``CronError`` with the reason): five fields (classic Unix cron has no seconds), numbers for days of
-the week (Quartz counts 1 = Sunday, Spring 1 = Monday: write ``MON`` … ``SUN``), a day of month and a day of
-week both restricted (Quartz forbids it, Spring and Unix read it differently), ranges that run backwards
-(``22-2``), values out of range, and expressions that never occur (``0 0 0 30 FEB ?``).
+Refused (``CronError`` with the reason): five fields (classic Unix cron has no seconds), numbers for days
+of the week (Quartz counts 1 = Sunday, Spring 1 = Monday: write ``MON`` … ``SUN``) and steps over them
+without a range (``*/2``, for the same reason), a day of month and a day of week both restricted (Quartz
+forbids it, Spring and Unix read it differently), ranges of numbers that run backwards (``22-2``), values
+out of range, and expressions that never occur (``0 0 0 30 FEB ?``).
 
 ``CronExpression.next_after(instant)`` is the next occurrence strictly after ``instant`` in the time zone of the
 municipalities (Europe/Berlin): a wall time that does not exist on the day clocks go forward fires that much
