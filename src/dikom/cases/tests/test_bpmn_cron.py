@@ -356,3 +356,63 @@ def test_a_computed_cycle_is_no_cron_expression_and_a_computed_cron_expression_r
     data = {"urgent": False, "urgent_cycle": "R/PT1H", "normal_cycle": "0 0 9 ? * MON-FRI"}
     instance = definition.start(data, now=MONDAY_10)
     assert instance.next_timer_due() == berlin(2026, 12, 8, 9).astimezone(UTC)
+
+
+LIBRARY_MODEL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="L" targetNamespace="urn:t">
+  <bpmn:process id="wiedervorlage" name="Wiedervorlage" isExecutable="true">
+    <bpmn:startEvent id="WS" />
+    <bpmn:intermediateCatchEvent id="WT" name="Nächster Werktag">
+      <bpmn:timerEventDefinition><bpmn:timeCycle>0 0 9 ? * MON-FRI</bpmn:timeCycle></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="WU" name="Wiedervorlage bearbeiten" />
+    <bpmn:endEvent id="WE" />
+    <bpmn:sequenceFlow id="W0" sourceRef="WS" targetRef="WT" />
+    <bpmn:sequenceFlow id="W1" sourceRef="WT" targetRef="WU" />
+    <bpmn:sequenceFlow id="W2" sourceRef="WU" targetRef="WE" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+CALLER_MODEL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="CD" targetNamespace="urn:t">
+  <bpmn:process id="antrag_mit_wiedervorlage" isExecutable="true">
+    <bpmn:startEvent id="S" />
+    <bpmn:callActivity id="C" name="Wiedervorlage" calledElement="wiedervorlage" />
+    <bpmn:endEvent id="E" />
+    <bpmn:sequenceFlow id="F0" sourceRef="S" targetRef="C" />
+    <bpmn:sequenceFlow id="F1" sourceRef="C" targetRef="E" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.mark.django_db
+def test_the_clock_fires_a_cron_timer_of_a_process_called_from_the_library(city_a: Any, monkeypatch: Any) -> None:
+    from dikom.cases import tasks
+    from dikom.cases.tests.test_case_lifecycle import submit
+    from dikom.municipalities.tests.factories import OrgUnitFactory
+    from dikom.portal.tests.conftest import FAMILY, release_and_adopt
+
+    unit = OrgUnitFactory(municipality=city_a, name="Bürgerbüro")
+    for process, suffix in ((LIBRARY_MODEL, " (Wiedervorlage)"), (CALLER_MODEL, "")):
+        content = copy.deepcopy(FAMILY)
+        content["processing"] = {"bpmn": process}
+        adoption = release_and_adopt(content, city_a, suffix=suffix)
+    adoption.org_unit = unit
+    adoption.save(update_fields=["org_unit"])
+    case = actions.open_case(submit(adoption))
+    assert "timerEventDefinition" not in case.process_xml  # the timer is in the called process only
+    assert not case.tasks.filter(status=Task.Status.OPEN).exists()
+    due = ProcessInstance.load(case.workflow_state).next_timer_due()
+    assert due is not None
+
+    class Clock:  # the clock job reads the time through django.utils.timezone
+        @staticmethod
+        def now() -> datetime:
+            return due
+
+    monkeypatch.setattr(tasks, "timezone", Clock)
+    assert tasks.process_case_clock.call()["timers"] == 1
+    [task] = case.tasks.filter(status=Task.Status.OPEN)
+    assert task.name == "Wiedervorlage bearbeiten"
