@@ -94,8 +94,27 @@ def declared_messages(xml: str) -> tuple[tuple[str, str], ...]:
 
 
 def names_for(xml: str, event: str) -> list[str]:
-    """The message names of the process that stand for the platform event ``event``."""
+    """The message names of the process file that stand for the platform event ``event``."""
     return [name for name, declared in declared_messages(xml) if declared == event]
+
+
+def case_messages(case: Case) -> list[tuple[str, str]]:
+    """(BPMN message name, platform event or "") of the case's process file and of the processes it calls from
+    the library, at any depth: those are part of the case's stored state (the version the case started with),
+    not of its file."""
+    declared = list(declared_messages(case.process_xml))
+    if not case.workflow_state or "callActivity" not in (case.process_xml or ""):
+        return declared
+    try:
+        called = ProcessInstance.load(case.workflow_state).awaited_messages()
+    except workflow.EngineError:
+        return declared
+    return declared + [pair for pair in called if pair not in declared]
+
+
+def case_names_for(case: Case, event: str) -> list[str]:
+    """The message names of the case's processes (its own and the called ones) that stand for ``event``."""
+    return [name for name, declared in case_messages(case) if declared == event]
 
 
 # --- Delivering -------------------------------------------------------------------------------
@@ -239,7 +258,7 @@ def on_payment_recorded(sender: Any, payment: Any, old_status: str, new_status: 
     if new_status != "paid":
         return
     for case in cases_of_payment(payment):
-        names = names_for(case.process_xml, platform_events.PAYMENT_RECEIVED)
+        names = case_names_for(case, platform_events.PAYMENT_RECEIVED)
         if names:
             deliver(
                 case,
@@ -258,7 +277,7 @@ def payment_at_opening(case: Case) -> None:
     from dikom.payments import service as payments
 
     paid = (case.application.submission_data or {}).get("payment") or {}
-    names = names_for(case.process_xml, platform_events.PAYMENT_RECEIVED)
+    names = case_names_for(case, platform_events.PAYMENT_RECEIVED)
     if not names or not paid.get("uuid"):
         return
     payment = payments.get_payment(str(paid["uuid"]))
@@ -277,7 +296,7 @@ def payment_at_opening(case: Case) -> None:
 
 def citizen_answered(case: Case, request: CaseMessage, answer: CaseMessage, files: int) -> None:
     """The citizen answered ``request`` in the portal: ``dikom:antwort-antragsteller`` (once per request)."""
-    names = names_for(case.process_xml, platform_events.CITIZEN_ANSWER)
+    names = case_names_for(case, platform_events.CITIZEN_ANSWER)
     if not names:
         return
     deliver(
@@ -296,10 +315,11 @@ class UnknownMessage(Exception):
 
 
 def api_message_names(case: Case, message: str) -> list[str]:
-    """The BPMN messages of the case's process an outside system may deliver as ``message``: the ones declared
-    ``dikom:webhook:<message>`` (also when ``message`` is given in that full form) and the ones that name no
-    platform event and are called ``message``. Raises ``UnknownMessage`` with a reason to show otherwise."""
-    declared = declared_messages(case.process_xml)
+    """The BPMN messages of the case's process (and of the processes it calls, ``case_messages``) an outside
+    system may deliver as ``message``: the ones declared ``dikom:webhook:<message>`` (also when ``message`` is
+    given in that full form) and the ones that name no platform event and are called ``message``. Raises
+    ``UnknownMessage`` with a reason to show otherwise."""
+    declared = case_messages(case)
     wanted = message if message.startswith(platform_events.WEBHOOK) else platform_events.WEBHOOK + message
     names = [name for name, event in declared if event == wanted]
     names += [name for name, event in declared if not event and name == message and name not in names]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dikom.cases.models import Case
@@ -77,8 +78,10 @@ def process_case_clock() -> dict[str, int]:
     # database spares each of them a locked transaction (on SQLite: the one write lock, which
     # the portal's writes then wait for) and a BPMN evaluation, every minute (issue 21: with
     # 10 000 open cases this job held SQLite's write lock nearly all the time).
+    # A process that calls the library may have its timers in a called process (part of the case's state).
     with_timers = Case.objects.filter(
-        status__in=[Case.Status.OPEN, Case.Status.WAITING], process_xml__contains="timerEventDefinition"
+        Q(process_xml__contains="timerEventDefinition") | Q(process_xml__contains="callActivity"),
+        status__in=[Case.Status.OPEN, Case.Status.WAITING],
     )
     for case in with_timers.only("pk").iterator(chunk_size=500):
         try:

@@ -128,8 +128,15 @@ def data_sets(engine_xml: bytes, called_processes: list[bytes] | None = None) ->
     # A collection a repeated activity runs over: two items (from the form's repeating group).
     for reference in (r for root in roots for r in root.iter(f"{{{BPMN_NS}}}loopDataInputRef")):
         name = (reference.text or "").strip()
-        if name.isidentifier():
-            candidates[name] = [[f"{name} 1", f"{name} 2"]]
+        if not name.isidentifier():
+            continue
+        candidates[name] = [[f"{name} 1", f"{name} 2"]]
+        item = reference.getparent().find(f"{{{BPMN_NS}}}inputDataItem")
+        item_name = (item.get("name") or item.get("id") or "") if item is not None else ""
+        if item_name in candidates:
+            # Each instance's item comes from the collection, not from the case data: when a condition reads
+            # it, the items take each of its values in turn.
+            candidates[name] = [[value, value] for value in candidates.pop(item_name)]
     if not candidates:
         return [{}]
     names = sorted(candidates)

@@ -11,7 +11,7 @@ Messages without either stay what they were: a step a person (or the case API)
 completes. ``check`` refuses a word outside the vocabulary and a word used the
 wrong way round (a payment cannot be sent); it marks the engine copy so that the
 platform finds what waits (``dikom:awaits`` on the user task a receive task or an
-intermediate catch event becomes) and what is sent (the topic
+intermediate catch event becomes, ``dikom:platformEvent`` on every waiting step) and what is sent (the topic
 ``message:<platform event>`` of the send step). ``dikom.cases.platform_messages``
 delivers and sends them.
 """
@@ -177,6 +177,10 @@ def check(inspector: InspectorBase, process: etree._Element) -> None:
         twin = inspector.engine_twin(node)
         if twin is None:
             continue
+        if catch:
+            # What the step waits for, kept in the stored process: the platform finds it also in a process
+            # called from the library, whose file is not the case's.
+            twin.set(f"{{{DIKOM_NS}}}platformEvent", event)
         message = inspector.ids.get(ref)
         if catch and local_name(twin) == "userTask":
             # A receive task or intermediate catch event is a user task in the engine copy: say what it awaits.

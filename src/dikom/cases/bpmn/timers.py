@@ -1,4 +1,5 @@
-"""ISO 8601 timer values: durations (``P14D``), dates (``2025-03-01T09:00``) and cycles (``R3/P2D``).
+"""Timer values: ISO 8601 durations (``P14D``), dates (``2025-03-01T09:00``) and cycles (``R3/P2D``), and cron
+expressions as cycles (``0 0 9 ? * MON-FRI``, see ``cron``).
 
 Dates without a time zone are read as German local time (Europe/Berlin), the
 time zone of the municipalities, not the server's.
@@ -11,6 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .cron import CronExpression, looks_like_cron
 
 LOCAL_TZ = ZoneInfo("Europe/Berlin")
 
@@ -84,6 +87,8 @@ def check_literal(kind: str, text: str) -> None:
         parse_duration(text)
     elif kind == DATE:
         parse_datetime(text)
+    elif kind == CYCLE and looks_like_cron(text):
+        CronExpression.parse(text)
     elif kind == CYCLE:
         parse_cycle(text, datetime(2000, 1, 1, tzinfo=UTC))
     else:

@@ -266,7 +266,7 @@ def _email_body(mail: ParsedMail, listed: list[dict[str, Any]]) -> str:
 def _deliver(
     case: Case, mail: ParsedMail, key: str, subject: str, listed: list[dict[str, Any]]
 ) -> platform_messages.Delivery | None:
-    names = platform_messages.names_for(case.process_xml, platform_events.MAIL_RECEIVED)
+    names = platform_messages.case_names_for(case, platform_events.MAIL_RECEIVED)
     if not names:
         return None
     data = {

@@ -8,11 +8,29 @@ from django.utils.translation import gettext_lazy as _
 from lxml import etree
 
 from .. import timers
+from ..clock import current_time
+from ..cron import CronError, CronExpression, looks_like_cron
 from ..expressions import ExpressionError, validate_expression
 from ..xmlsafe import BPMN_NS, DIKOM_NS, is_bpmn, local_name
 from .base import InspectorBase
 from .foreign import _convert_foreign_expression
 from .model import _format
+
+
+def _unquoted(text: str) -> str:
+    """A timer value without the quotes SpiffWorkflow files (and FEEL text literals) put around it."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1].strip()
+    return text
+
+
+def _is_expression(text: str) -> bool:
+    try:
+        validate_expression(text)
+    except ExpressionError:
+        return False
+    return True
 
 
 class EventChecks(InspectorBase):
@@ -216,6 +234,8 @@ class EventChecks(InspectorBase):
         kind = local_name(value)
         text = (value.text or "").strip()
         converted, dialect = _convert_foreign_expression(text)
+        if kind == timers.CYCLE and looks_like_cron(_unquoted(converted)) and not _is_expression(converted):
+            return self.check_cron(node, value, text, _unquoted(converted), dialect)
         if timers.literal_value(kind, converted) is not None:
             if dialect:
                 self.engine_index_text(value, converted)
@@ -252,6 +272,42 @@ class EventChecks(InspectorBase):
         )
         if dialect:
             self.engine_index_text(value, converted)
+        return True
+
+    def check_cron(
+        self, node: etree._Element, value: etree._Element, text: str, expression: str, dialect: str | None
+    ) -> bool:
+        """A cron expression as a time cycle (Camunda 7, Camunda 8): refused with the reason unless dikom can run it
+        and it still occurs."""
+        try:
+            parsed = CronExpression.parse(expression)
+            if parsed.next_after(current_time()) is None:
+                raise CronError(str(_("it does not occur any more.")))
+        except CronError as exc:
+            self.error(
+                "bad-timer",
+                _format(
+                    _("Timer %(event)s: “%(value)s” is no cron expression dikom can run: %(reason)s"),
+                    {"event": self.label(node), "value": text, "reason": exc.reason},
+                ),
+                node,
+                at=value,
+            )
+            return False
+        self.note(
+            "timer-cron",
+            _format(
+                _(
+                    "Timer %(event)s follows the cron expression “%(value)s” (Europe/Berlin time); it fires at the "
+                    "next occurrence, a non-interrupting boundary timer at every occurrence."
+                ),
+                {"event": self.label(node), "value": expression},
+            ),
+            node,
+            at=value,
+        )
+        if dialect or expression != text:
+            self.engine_index_text(value, expression)
         return True
 
     def signal_thrown(self, definition: etree._Element) -> bool:

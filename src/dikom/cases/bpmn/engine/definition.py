@@ -67,6 +67,9 @@ def _element_settings(engine_roots: list[etree._Element], report: ProcessReport)
         awaits = node.get(f"{{{DIKOM_NS}}}awaits")
         if awaits:
             info["awaits"] = awaits  # a receive task / catch event mapped to a platform event (platform_events)
+        platform_event = node.get(f"{{{DIKOM_NS}}}platformEvent")
+        if platform_event:
+            info["platform_event"] = platform_event  # a waiting step's platform event (platform_events)
         if node.get(f"{{{DIKOM_NS}}}interrupting") == "true":
             info["interrupting"] = True
         if node.get(f"{{{DIKOM_NS}}}eventGateway") == "true":

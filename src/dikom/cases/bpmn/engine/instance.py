@@ -318,6 +318,24 @@ class ProcessInstance:
             (t.id for t in self.ready_user_tasks() if (t.message and t.message == message) or t.id in awaiting), None
         )
 
+    def awaited_messages(self) -> list[tuple[str, str]]:
+        """(message name, platform event or "") of every step that can wait for a message from outside, in the
+        process and in every process it runs (embedded, or called from the library at any depth): read from the
+        stored process, so also for called processes whose file is not the case's."""
+        found: list[tuple[str, str]] = []
+        for process_spec in [self._workflow.spec, *self._workflow.subprocess_specs.values()]:
+            for spec in process_spec.task_specs.values():
+                info = _info(spec)
+                definition = getattr(spec, "event_definition", None)
+                if isinstance(spec, CatchingEvent) and isinstance(definition, MessageEventDefinition):
+                    name = str(definition.name or "")
+                else:
+                    name = str(info.get("awaits") or "")
+                pair = (name, str(info.get("platform_event") or ""))
+                if name and pair not in found:
+                    found.append(pair)
+        return found
+
     def waiting_conditions(self) -> list[str]:
         """BPMN ids of the conditional events waiting for their condition to hold (also the conditional start
         events of event subprocesses, until their condition comes to hold)."""

@@ -27,7 +27,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
-from SpiffWorkflow.bpmn.specs.defaults import ServiceTask, StartEvent
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, ServiceTask, StartEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
@@ -46,6 +46,7 @@ from SpiffWorkflow.util.task import TaskState
 from .. import timers
 from ..checks import RENAMED_SUFFIX
 from ..clock import current_time
+from ..cron import CronExpression, looks_like_cron
 from ..expressions import ExpressionError, evaluate, execute, validate_expression
 from .base import (
     EngineError,
@@ -155,21 +156,65 @@ class DikomDurationTimer(DurationTimerEventDefinition):
 
 
 class DikomCycleTimer(CycleTimerEventDefinition):
-    """A repeating timer (reminders) that reads the engine's clock."""
+    """A repeating timer (reminders) that reads the engine's clock.
+
+    A cron expression (``cron``) as its cycle fires at its next occurrence; only a non-interrupting boundary timer
+    repeats (every occurrence after the one before, a missed one once). Elsewhere (a start event, an
+    intermediate event, an interrupting boundary event) it fires once, at the next occurrence.
+    """
+
+    def has_fired(self, my_task):
+        if my_task._get_internal_data("event_fired", False):
+            return True
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            event_value = self._first_value(my_task)
+            my_task._set_internal_data(event_value=event_value)
+        if event_value.get("once") and datetime.fromisoformat(event_value["next"]) <= current_time():
+            my_task._set_internal_data(event_fired=True)
+            if not my_task.children:
+                # SpiffWorkflow predicts no path after a cycle timer (each firing adds one); this one fires once.
+                for output in my_task.task_spec.outputs:
+                    child = my_task._add_child(output, TaskState.FUTURE)
+                    child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
+            return True
+        return False
+
+    def update_task(self, my_task):
+        event_value = my_task._get_internal_data("event_value") or {}
+        if not event_value.get("once"):
+            super().update_task(my_task)
+
+    def _first_value(self, my_task) -> dict[str, Any]:
+        now = current_time()
+        text = _timer_expression_value(my_task, timers.CYCLE, self.expression)
+        if looks_like_cron(text):
+            spec = my_task.task_spec
+            repeats = isinstance(spec, BoundaryEvent) and not spec.cancel_activity
+            return {
+                "cycles": -1 if repeats else 1,
+                "next": _cron_next(text, now, spec.bpmn_id).isoformat(),
+                "cron": text,
+                **({} if repeats else {"once": True}),
+            }
+        cycles, start, interval = timers.parse_cycle(text, now)
+        return {"cycles": cycles, "next": start.isoformat(), "duration": interval.total_seconds()}
 
     def cycle_complete(self, my_task):
         event_value = my_task._get_internal_data("event_value")
         now = current_time()
         if event_value is None:
-            text = _timer_expression_value(my_task, timers.CYCLE, self.expression)
-            cycles, start, interval = timers.parse_cycle(text, now)
-            event_value = {"cycles": cycles, "next": start.isoformat(), "duration": interval.total_seconds()}
+            event_value = self._first_value(my_task)
         ready = False
         if event_value["cycles"] != 0:
             next_event = datetime.fromisoformat(event_value["next"])
             if next_event <= now:
                 # One firing per call: a reminder missed twice while down is sent once, then the next.
-                event_value["next"] = _next_after(next_event, event_value["duration"], now).isoformat()
+                if event_value.get("cron"):
+                    following = _cron_next(event_value["cron"], now, my_task.task_spec.bpmn_id)
+                else:
+                    following = _next_after(next_event, event_value["duration"], now)
+                event_value["next"] = following.isoformat()
                 event_value["cycles"] -= 1
                 ready = True
         else:
@@ -178,6 +223,13 @@ class DikomCycleTimer(CycleTimerEventDefinition):
         if "event_fired" not in my_task.internal_data:
             my_task._set_internal_data(event_value=event_value)
         return ready
+
+
+def _cron_next(text: str, now: datetime, bpmn_id: str) -> datetime:
+    following = CronExpression.parse(text).next_after(now)
+    if following is None:
+        raise EngineError(f"The timer's cron expression {text!r} does not occur any more.", bpmn_id)
+    return following
 
 
 def _next_after(previous: datetime, seconds: float, now: datetime) -> datetime:
