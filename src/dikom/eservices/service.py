@@ -131,18 +131,7 @@ def offered_summaries(
     versions not seen before are read in one more query and kept (they never change). A
     version that is not released (not expected for an adoption) is read and not kept.
     """
-    rows = list(
-        Adoption.objects.filter(_live(today), municipality=municipality)
-        .order_by("definition__title", "pk")
-        .values_list(
-            "definition__slug",
-            "version_id",
-            "version__status",
-            "version__content_hash",
-            "contact_email",
-            "contact_phone",
-        )
-    )
+    rows = _OFFERED_ROWS.rows(municipality.pk, today or _today())
     released = ServiceVersion.Status.RELEASED
     known: dict[int, tuple[str, str, tuple[str, ...], str]] = {}
     for _slug, version_id, status, digest, _email, _phone in rows:
@@ -207,6 +196,30 @@ def fill_released_content(version: ServiceVersion) -> None:
                 _RELEASED_CONTENT.clear()
             _RELEASED_CONTENT[key] = content
     version.content = content
+
+
+def _offered_rows(municipality_id: int, today: dt.date) -> QuerySet[Adoption]:
+    return (
+        Adoption.objects.filter(_live(today), municipality_id=municipality_id)
+        .order_by("definition__title", "pk")
+        .values_list(
+            "definition__slug",
+            "version_id",
+            "version__status",
+            "version__content_hash",
+            "contact_email",
+            "contact_phone",
+        )
+    )
+
+
+# The finder's statement, compiled once per thread (``dikom.lib.prepared``).
+_OFFERED_ROWS = PreparedQuery(
+    Adoption,
+    _offered_rows,
+    fields=(Adoption._meta.get_field("municipality"), Adoption._meta.get_field("start_date")),
+    samples=(-7_351_907, dt.date(1901, 2, 3)),
+)
 
 
 def adoption_for(

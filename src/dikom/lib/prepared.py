@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 from django.db.models import Field, Model, QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
 M = TypeVar("M", bound=Model)
 
@@ -43,7 +43,12 @@ class _Compiled:
         queryset = query.build(*query.samples).using(alias)
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        if compiler.annotation_col_map or queryset._known_related_objects or queryset._prefetch_related_lookups:
+        objects = queryset._iterable_class is ModelIterable
+        if not objects and queryset._iterable_class is not ValuesListIterable:
+            raise ImproperlyConfigured("PreparedQuery: model objects or values_list() rows only")
+        if (objects and compiler.annotation_col_map) or queryset._known_related_objects or (
+            queryset._prefetch_related_lookups
+        ):
             raise ImproperlyConfigured("PreparedQuery: annotations, known related objects and prefetching are not supported")
         template = list(params)
         slots: list[tuple[int, int]] = []  # (parameter position, value index)
@@ -57,14 +62,19 @@ class _Compiled:
             slots.append((positions[0], index))
         klass_info = compiler.klass_info
         select = compiler.select
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         self.connection = connection
         self.sql = sql
         self.params = template
         self.slots = slots
-        self.model_fields = (start, end)
-        self.init_list = [column[0].target.attname for column in select[start:end]]
-        self.populators = get_related_populators(klass_info, select, alias)
+        if not objects:  # ``values_list()``: rows in the order of its fields, no objects
+            self.model_fields = (0, 0)
+            self.init_list = []
+            self.populators = []
+        else:
+            start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+            self.model_fields = (start, end)
+            self.init_list = [column[0].target.attname for column in select[start:end]]
+            self.populators = get_related_populators(klass_info, select, alias)
         fields = [column[0] for column in select[0 : compiler.col_count]]
         self.converters = (compiler, compiler.get_converters(fields))
 
@@ -96,7 +106,7 @@ class PreparedQuery(Generic[M]):
             compiled = store[alias] = _Compiled(self, alias)
         return compiled
 
-    def all(self, *values: Any) -> list[M]:
+    def _run(self, values: tuple[Any, ...]) -> tuple[str, _Compiled, Any]:
         alias = router.db_for_read(self.model)
         compiled = self._compiled(alias)
         connection = compiled.connection
@@ -109,6 +119,19 @@ class PreparedQuery(Generic[M]):
         compiler, converters = compiled.converters
         if converters:
             rows = compiler.apply_converters(rows, converters)
+        return alias, compiled, rows
+
+    def rows(self, *values: Any) -> list[tuple[Any, ...]]:
+        """The rows of a ``values_list()`` queryset (fields only), as ``list(build(*values))`` gives them."""
+        _alias, compiled, rows = self._run(values)
+        if compiled.populators or compiled.init_list:
+            raise ImproperlyConfigured("PreparedQuery.rows is for values_list() querysets")
+        return [tuple(row) for row in rows]
+
+    def all(self, *values: Any) -> list[M]:
+        alias, compiled, rows = self._run(values)
+        if not compiled.init_list:
+            raise ImproperlyConfigured("PreparedQuery.all is for querysets of model objects")
         start, end = compiled.model_fields
         objects = []
         for row in rows:

@@ -128,3 +128,17 @@ def test_a_sample_value_that_is_not_a_parameter_of_its_own_is_refused(adoption: 
     missing = PreparedQuery(Municipality, lambda s: Municipality.objects.all(), fields=(slug,), samples=("\x00gone",))
     with pytest.raises(ImproperlyConfigured):
         missing.all("marburg")
+
+
+def test_the_finder_s_rows_are_the_orm_s(adoption: Adoption, family: dict[str, Any]) -> None:
+    from dikom.portal.tests.conftest import release_and_adopt
+
+    family["identity"]["title"] = {"de": "Aaa zuerst", "en": "Aaa first"}
+    release_and_adopt(family, adoption.municipality, suffix=" 2")
+    today = service._today()
+    expected = list(service._offered_rows(adoption.municipality_id, today))
+    assert len(expected) == 2
+    assert service._OFFERED_ROWS.rows(adoption.municipality_id, today) == expected  # same order too
+    with pytest.raises(ImproperlyConfigured):
+        service._OFFERED_ROWS.all(adoption.municipality_id, today)
+    assert [s.slug for s in service.offered_summaries(adoption.municipality, "en")] == [row[0] for row in expected]
