@@ -37,9 +37,9 @@ __all__ = [
     "AdoptedService",
     "ServiceSummary",
     "active_version_for",
-    "fill_released_content",
     "adopted_services",
     "adoption_for",
+    "fill_released_content",
     "get_version",
     "load_demo_services",
     "local_fees",
@@ -131,7 +131,7 @@ def offered_summaries(
     versions not seen before are read in one more query and kept (they never change). A
     version that is not released (not expected for an adoption) is read and not kept.
     """
-    rows = _OFFERED_ROWS.rows(municipality.pk, today or _today())
+    rows: list[Any] = _OFFERED_ROWS.rows(municipality.pk, today or _today())
     released = ServiceVersion.Status.RELEASED
     known: dict[int, tuple[str, str, tuple[str, ...], str]] = {}
     for _slug, version_id, status, digest, _email, _phone in rows:
@@ -198,7 +198,7 @@ def fill_released_content(version: ServiceVersion) -> None:
     version.content = content
 
 
-def _offered_rows(municipality_id: int, today: dt.date) -> QuerySet[Adoption]:
+def _offered_rows(municipality_id: int, today: dt.date) -> QuerySet[Adoption, tuple[str, int, str, str, str, str]]:
     return (
         Adoption.objects.filter(_live(today), municipality_id=municipality_id)
         .order_by("definition__title", "pk")

@@ -46,10 +46,14 @@ class _Compiled:
         objects = queryset._iterable_class is ModelIterable
         if not objects and queryset._iterable_class is not ValuesListIterable:
             raise ImproperlyConfigured("PreparedQuery: model objects or values_list() rows only")
-        if (objects and compiler.annotation_col_map) or queryset._known_related_objects or (
-            queryset._prefetch_related_lookups
+        if (
+            (objects and compiler.annotation_col_map)
+            or queryset._known_related_objects  # type: ignore[attr-defined]
+            or queryset._prefetch_related_lookups  # type: ignore[attr-defined]
         ):
-            raise ImproperlyConfigured("PreparedQuery: annotations, known related objects and prefetching are not supported")
+            raise ImproperlyConfigured(
+                "PreparedQuery: annotations, known related objects and prefetching are not supported"
+            )
         template = list(params)
         slots: list[tuple[int, int]] = []  # (parameter position, value index)
         for index, (sample, field) in enumerate(zip(query.samples, query.fields, strict=True)):
@@ -74,7 +78,7 @@ class _Compiled:
             start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
             self.model_fields = (start, end)
             self.init_list = [column[0].target.attname for column in select[start:end]]
-            self.populators = get_related_populators(klass_info, select, alias)
+            self.populators = get_related_populators(klass_info, select, alias)  # type: ignore[call-arg]  # 5.2's signature
         fields = [column[0] for column in select[0 : compiler.col_count]]
         self.converters = (compiler, compiler.get_converters(fields))
 
@@ -87,7 +91,7 @@ class PreparedQuery(Generic[M]):
     ``all(*values)`` gives the same objects as ``list(build(*values))``.
     """
 
-    def __init__(self, model: type[M], build: Callable[..., QuerySet[M]], fields: Sequence[Field[Any, Any]],
+    def __init__(self, model: type[M], build: Callable[..., QuerySet[M, Any]], fields: Sequence[Field[Any, Any]],
                  samples: Sequence[Any]) -> None:  # fmt: skip
         if len(fields) != len(samples):
             raise ImproperlyConfigured("PreparedQuery: one field per sample value")

@@ -186,7 +186,7 @@ def _plain_field(field: BoundField) -> str:
             uploaded = (
                 f"<p>{note}\n"
                 f'    <input type="checkbox" name="{name}-remove" id="{fid}-remove"> <label for="{fid}-remove">'
-                f'{e(gettext("Remove this file"))}</label></p>'
+                f"{e(gettext('Remove this file'))}</label></p>"
             )
         accept = f' accept="{e(field.accept)}"' if field.accept else ""
         control = f'\n  {uploaded}\n  <input type="file" id="{fid}" name="{name}"{accept}{aria}>\n  '

@@ -18,7 +18,7 @@ from django.utils import translation
 
 from dikom.portal import fieldhtml, steps
 
-NASTY = '<b>"Anna" & \'Ben\'</b>'
+NASTY = "<b>\"Anna\" & 'Ben'</b>"
 
 SPECS: list[dict[str, Any]] = [
     {"key": "name", "type": "text"},
@@ -29,18 +29,31 @@ SPECS: list[dict[str, Any]] = [
     {"key": "plz", "type": "postcode"},
     {"key": "iban", "type": "iban"},
     {"key": "note", "type": "long_text"},
-    {"key": "kind", "type": "select", "options": [{"value": "a", "label": {"de": "Art <A>", "en": "Kind <A>"}},
-                                                  {"value": "b&c", "label": {"de": "B & C"}}]},  # fmt: skip
-    {"key": "many", "type": "multi_select", "options": [{"value": "x", "label": {"de": "X"}},
-                                                        {"value": "y\"", "label": {"de": "Y"}}]},  # fmt: skip
+    {
+        "key": "kind",
+        "type": "select",
+        "options": [
+            {"value": "a", "label": {"de": "Art <A>", "en": "Kind <A>"}},
+            {"value": "b&c", "label": {"de": "B & C"}},
+        ],
+    },
+    {
+        "key": "many",
+        "type": "multi_select",
+        "options": [{"value": "x", "label": {"de": "X"}}, {"value": 'y"', "label": {"de": "Y"}}],
+    },
     {"key": "dog", "type": "yes_no"},
     {"key": "home", "type": "address"},
     {"key": "agree", "type": "checkbox"},
     {"key": "proof", "type": "file", "accept": ["application/pdf", "image/png"]},
     {"key": "proof2", "type": "file"},
     {"key": "hint", "type": "info", "text": {"de": "Erste Zeile\nzweite <Zeile>\n\nAbsatz & mehr", "en": "One\ntwo"}},
-    {"key": "kids", "type": "repeating_group", "label": {"de": "Kinder"},
-     "fields": [{"key": "name", "type": "text", "label": {"de": "Name"}}]},  # fmt: skip
+    {
+        "key": "kids",
+        "type": "repeating_group",
+        "label": {"de": "Kinder"},
+        "fields": [{"key": "name", "type": "text", "label": {"de": "Name"}}],
+    },
 ]
 
 VALUES: dict[str, list[Any]] = {
@@ -55,8 +68,13 @@ VALUES: dict[str, list[Any]] = {
     "kind": [None, "", "a", "b&c", "zzz"],
     "many": [None, [], ["x"], ["x", 'y"'], "x"],  # a plain string: the template's own rule
     "dog": [None, "", "yes", "no"],
-    "home": [None, {}, {"street": NASTY, "house_number": "1a", "postcode": "35037", "city": "Marburg"},
-             {"street": 7}, ""],  # fmt: skip
+    "home": [
+        None,
+        {},
+        {"street": NASTY, "house_number": "1a", "postcode": "35037", "city": "Marburg"},
+        {"street": 7},
+        "",
+    ],
     "agree": [None, True, False, "on"],
     "proof": [None, {"name": "beleg<1>.pdf", "id": "x"}, {"name": ""}],
     "proof2": [None, {"name": "scan & co.png"}],
@@ -66,9 +84,7 @@ VALUES: dict[str, list[Any]] = {
 
 
 def _through_template(bound: list[steps.BoundField]) -> str:
-    template = engines["django"].from_string(
-        '{% for field in fields %}{% include "portal/_field.html" %}{% endfor %}'
-    )
+    template = engines["django"].from_string('{% for field in fields %}{% include "portal/_field.html" %}{% endfor %}')
     return str(template.render({"fields": bound}))
 
 
@@ -76,7 +92,7 @@ def _bound(spec: dict[str, Any], value: Any, *, help_text: bool, required: bool,
            language: str) -> list[steps.BoundField]:  # fmt: skip
     spec = {**spec, "label": spec.get("label") or {"de": f"Feld <{spec['key']}>", "en": f"Field <{spec['key']}>"}}
     if help_text:
-        spec["help"] = {"de": "Hilfe & \"Tipps\"", "en": "Help & 'tips'"}
+        spec["help"] = {"de": 'Hilfe & "Tipps"', "en": "Help & 'tips'"}
     if required:
         spec["required"] = True
     found = {spec["key"]: ["Bitte <angeben>.", "Zweiter Fehler"]} if errors else {}
@@ -110,7 +126,7 @@ def test_the_renderer_writes_the_template_s_bytes(spec: dict[str, Any], value: A
 def test_a_whole_step_of_fields_is_the_template_s() -> None:
     with translation.override("de"):
         specs = [{**s, "label": {"de": s["key"]}} for s in SPECS]
-        values = {"name": NASTY, "kind": "a", "many": ["y\""], "dog": "no", "agree": True, "amount": 4.25}
+        values = {"name": NASTY, "kind": "a", "many": ['y"'], "dog": "no", "agree": True, "amount": 4.25}
         bound = steps.bind_fields(specs, values, {"name": ["Fehler"]}, {}, prefix="f-", error_prefix="", language="de")
         html = str(fieldhtml.render_fields(bound))
         assert html == _through_template(bound)

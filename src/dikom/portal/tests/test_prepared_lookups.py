@@ -136,7 +136,7 @@ def test_the_finder_s_rows_are_the_orm_s(adoption: Adoption, family: dict[str, A
     family["identity"]["title"] = {"de": "Aaa zuerst", "en": "Aaa first"}
     release_and_adopt(family, adoption.municipality, suffix=" 2")
     today = service._today()
-    expected = list(service._offered_rows(adoption.municipality_id, today))
+    expected: list[Any] = list(service._offered_rows(adoption.municipality_id, today))
     assert len(expected) == 2
     assert service._OFFERED_ROWS.rows(adoption.municipality_id, today) == expected  # same order too
     with pytest.raises(ImproperlyConfigured):
