@@ -10,6 +10,8 @@
 - ``get_version(slug, number)``: a version by number, e.g. the one an
   application in progress was started on (it stores the version FK; a city's
   upgrade never changes it).
+- ``fill_released_content(version)``: the definition of a released version read with its
+  ``content`` deferred, from a store kept per process (released versions never change).
 - ``local_fees(adoption)``: the city's own fee amounts, for ``definition.fees.calculate``.
 - ``load_demo_services()``: the demo services (see ``eservices.demo``).
 - ``released_process(process_id)``: the BPMN file of the latest released version whose process has that id,
@@ -28,6 +30,7 @@ from django.utils import timezone
 
 from dikom.eservices.definition.schema import text
 from dikom.eservices.models import Adoption, ServiceDefinition, ServiceVersion
+from dikom.lib.prepared import PreparedQuery
 from dikom.municipalities.models import Municipality
 
 __all__ = [
@@ -36,6 +39,7 @@ __all__ = [
     "active_version_for",
     "adopted_services",
     "adoption_for",
+    "fill_released_content",
     "get_version",
     "load_demo_services",
     "local_fees",
@@ -127,18 +131,7 @@ def offered_summaries(
     versions not seen before are read in one more query and kept (they never change). A
     version that is not released (not expected for an adoption) is read and not kept.
     """
-    rows = list(
-        Adoption.objects.filter(_live(today), municipality=municipality)
-        .order_by("definition__title", "pk")
-        .values_list(
-            "definition__slug",
-            "version_id",
-            "version__status",
-            "version__content_hash",
-            "contact_email",
-            "contact_phone",
-        )
-    )
+    rows: list[Any] = _OFFERED_ROWS.rows(municipality.pk, today or _today())
     released = ServiceVersion.Status.RELEASED
     known: dict[int, tuple[str, str, tuple[str, ...], str]] = {}
     for _slug, version_id, status, digest, _email, _phone in rows:
@@ -166,6 +159,69 @@ def offered_summaries(
     return summaries
 
 
+# The parsed definition (``content``) per (released version, its content hash), kept per process
+# for the pages that load a version with its content deferred (the step, the service page): a
+# released version never changes, so its JSON is read and parsed once per process instead of
+# on every request. The dicts are shared between requests and threads: read them, never change
+# them (nothing in the portal does; ``portal/tests/test_released_content.py`` checks a step).
+_RELEASED_CONTENT: dict[tuple[int, str], dict[str, Any]] = {}
+_RELEASED_CONTENT_MAX = 512
+_content_lock = threading.Lock()
+
+
+def fill_released_content(version: ServiceVersion) -> None:
+    """Set the deferred ``content`` of ``version`` from the per-process store when it is released.
+
+    A version that is not released, or whose content is not deferred, is left as it is (its
+    content is then read on first access as usual). A released version not yet in the store is
+    read once (one statement, by id, status and hash) and kept.
+    """
+    if "content" not in version.get_deferred_fields() or version.status != ServiceVersion.Status.RELEASED:
+        return
+    key = (version.pk, version.content_hash)
+    content = _RELEASED_CONTENT.get(key)
+    if content is None:
+        found = list(
+            ServiceVersion.objects.filter(
+                pk=version.pk, content_hash=version.content_hash, status=ServiceVersion.Status.RELEASED
+            )
+            .order_by()
+            .values_list("content", flat=True)[:1]
+        )
+        if not found or not isinstance(found[0], dict):
+            return
+        content = found[0]
+        with _content_lock:
+            if len(_RELEASED_CONTENT) >= _RELEASED_CONTENT_MAX:
+                _RELEASED_CONTENT.clear()
+            _RELEASED_CONTENT[key] = content
+    version.content = content
+
+
+def _offered_rows(municipality_id: int, today: dt.date) -> QuerySet[Adoption, tuple[str, int, str, str, str, str]]:
+    return (
+        Adoption.objects.filter(_live(today), municipality_id=municipality_id)
+        .order_by("definition__title", "pk")
+        .values_list(
+            "definition__slug",
+            "version_id",
+            "version__status",
+            "version__content_hash",
+            "contact_email",
+            "contact_phone",
+        )
+    )
+
+
+# The finder's statement, compiled once per thread (``dikom.lib.prepared``).
+_OFFERED_ROWS = PreparedQuery(
+    Adoption,
+    _offered_rows,
+    fields=(Adoption._meta.get_field("municipality"), Adoption._meta.get_field("start_date")),
+    samples=(-7_351_907, dt.date(1901, 2, 3)),
+)
+
+
 def adoption_for(
     municipality: Municipality, slug: str, *, today: dt.date | None = None, include_scheduled: bool = False
 ) -> AdoptedService | None:
@@ -176,20 +232,45 @@ def adoption_for(
     """
     # One adoption per city and service (a unique constraint): no ORDER BY, which ``first()`` would
     # add and whose building against the joined columns cost about as much as the rest of the SQL.
-    # The city is the caller's (the same row), not joined again.
-    adoptions = (
-        Adoption.objects.filter(municipality=municipality, definition__slug=slug)
-        .select_related("definition", "version", "org_unit")
-        .order_by()
-    )
-    if not include_scheduled:
-        adoptions = adoptions.filter(_live(today))
-    found = list(adoptions[:1])
+    # The city is the caller's (the same row), not joined again. The offered case (the service
+    # page) runs a statement compiled once per thread (``dikom.lib.prepared``); the version's
+    # definition comes from the per-process store of released versions.
+    if include_scheduled:
+        adoptions = (
+            Adoption.objects.filter(municipality=municipality, definition__slug=slug)
+            .select_related("definition", "version", "org_unit")
+            .order_by()
+        )
+        found = list(adoptions[:1])
+    else:
+        found = _OFFERED_ADOPTION.all(municipality.pk, slug, today or _today())
     if not found:
         return None
     adoption = found[0]
     adoption.municipality = municipality
+    fill_released_content(adoption.version)
     return AdoptedService(adoption, adoption.version)
+
+
+def _offered_adoption(municipality_id: int, slug: str, today: dt.date) -> QuerySet[Adoption]:
+    return (
+        Adoption.objects.filter(_live(today), municipality_id=municipality_id, definition__slug=slug)
+        .select_related("definition", "version", "org_unit")
+        .defer("version__content")
+        .order_by()[:1]
+    )
+
+
+_OFFERED_ADOPTION = PreparedQuery(
+    Adoption,
+    _offered_adoption,
+    fields=(
+        Adoption._meta.get_field("municipality"),
+        ServiceDefinition._meta.get_field("slug"),
+        Adoption._meta.get_field("start_date"),
+    ),
+    samples=(-7_351_907, "\x00prepared-sample", dt.date(1901, 2, 3)),
+)
 
 
 def active_version_for(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hmac
 import uuid as uuid_module
 
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
-from django.shortcuts import get_object_or_404
 
+from dikom.eservices.service import fill_released_content
+from dikom.lib.prepared import PreparedQuery
 from dikom.municipalities.models import Municipality
 from dikom.portal.models import Application
 
@@ -28,8 +30,21 @@ def may_access(request: HttpRequest, application: Application) -> bool:
     return str(application.uuid) in request.session.get(SESSION_KEY, [])
 
 
+def _city_by_slug(slug: str) -> QuerySet[Municipality]:
+    return Municipality.objects.filter(slug=slug).order_by()[:1]  # unique slug: no ORDER BY
+
+
+# Compiled once per thread and database (``dikom.lib.prepared``): every portal page reads its city.
+_CITY = PreparedQuery(
+    Municipality, _city_by_slug, fields=(Municipality._meta.get_field("slug"),), samples=("\x00prepared-sample",)
+)
+
+
 def get_municipality(slug: str) -> Municipality:
-    return get_object_or_404(Municipality, slug=slug)
+    city = _CITY.first(slug)
+    if city is None:
+        raise Http404
+    return city
 
 
 def get_application_for_request(request: HttpRequest, municipality: Municipality, uuid: str) -> Application:
@@ -55,17 +70,32 @@ def get_application_in_city(request: HttpRequest, city: str, uuid: str) -> Appli
         key = uuid_module.UUID(str(uuid))
     except ValueError as exc:
         raise Http404 from exc
-    # The uuid is unique: no ORDER BY (``first()`` would add one by the primary key, and building
-    # the ordering against the joined columns cost about as much as the rest of the query's SQL).
-    found = list(
-        Application.objects.filter(municipality__slug=city, uuid=key)
-        .select_related("adoption__definition", "version", "municipality")
-        .order_by()[:1]
-    )
+    # The uuid is unique: no ORDER BY. The statement is compiled once per thread (building it
+    # cost more than running it); the version's definition comes from the per-process store of
+    # released versions (``eservices.service.fill_released_content``), not from the row.
+    found = _APPLICATION_IN_CITY.all(city, key)
     application = found[0] if found else None
     if application is None or not may_access(request, application):
         raise Http404
+    fill_released_content(application.version)
     return application
+
+
+def _application_in_city(city: str, key: uuid_module.UUID) -> QuerySet[Application]:
+    return (
+        Application.objects.filter(municipality__slug=city, uuid=key)
+        .select_related("adoption__definition", "version", "municipality")
+        .defer("version__content")
+        .order_by()[:1]
+    )
+
+
+_APPLICATION_IN_CITY = PreparedQuery(
+    Application,
+    _application_in_city,
+    fields=(Municipality._meta.get_field("slug"), Application._meta.get_field("uuid")),
+    samples=("\x00prepared-sample", uuid_module.UUID(int=0x5A17_0000_0000_0000_0000_0000_0000_0001)),
+)
 
 
 def application_for_token(token: str) -> Application | None:

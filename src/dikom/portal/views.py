@@ -27,7 +27,7 @@ from dikom.eservices.definition.schema import text
 from dikom.eservices.service import ServiceSummary, adoption_for, local_fees, offered_summaries
 from dikom.lib.pdf import PdfError, PdfUnavailable
 from dikom.payments import service as payments_service
-from dikom.portal import access, actions, events, progress, steps
+from dikom.portal import access, actions, events, fieldhtml, progress, steps
 from dikom.portal.models import Application
 from dikom.portal.receipt import receipt_pdf
 from dikom.web.branding import brand_for, initials
@@ -347,6 +347,7 @@ def _render_step(
         "number": number,
         "progress": _progress(application, number, {**application.answers, **scope}),
         "fields": bound,
+        "fields_html": fieldhtml.render_fields(bound),  # the bytes of portal/_field.html, without the engine
         "error_summary": summary_errors,
         "has_files": _has_files(step.get("fields") or []),
         "is_first": _neighbour(application, number, -1) is None,
