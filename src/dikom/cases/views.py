@@ -21,7 +21,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -167,14 +167,35 @@ class _CountedPaginator(Paginator):
         return self.known_count
 
 
-def _page_of(rows: QuerySet[Any], number: str | None, count: int | None) -> Any:
-    """One page of ``rows``: the page's primary keys are selected and sorted first (narrow rows, so
-    a large inbox sorts ids, not whole rows with their joins), then only those rows are loaded."""
-    ids = rows.values_list("pk", flat=True)
-    paginator = Paginator(ids, PAGE_SIZE) if count is None else _CountedPaginator(ids, PAGE_SIZE, count)
-    page = paginator.get_page(number)
-    keys = list(page.object_list)
-    by_pk = {row.pk: row for row in rows.order_by().filter(pk__in=keys)}
+def _page_number(number: str | None) -> int:
+    """As ``Paginator.get_page`` reads it: not a number is page 1; 0 stands for "below 1", the last page."""
+    try:
+        return max(int(number or 1), 0)
+    except ValueError:
+        return 1
+
+
+def _page_ids(rows: QuerySet[Any], number: int) -> tuple[list[Any], int | None]:
+    """The primary keys of page ``number`` and the number of all rows, in one statement
+    (``COUNT(*) OVER ()`` beside the page's keys); the count is None for a page past the end."""
+    start = (number - 1) * PAGE_SIZE
+    found = list(rows.annotate(_total=Window(Count("pk"))).values_list("pk", "_total")[start : start + PAGE_SIZE])
+    return [key for key, _total in found], (found[0][1] if found else None)
+
+
+def _page_of(rows: QuerySet[Any], number: str | None) -> Any:
+    """One page of ``rows`` as Django's paginator gives it (a bad number is page 1, one past the end
+    the last page). The page's primary keys are selected and sorted first, counted in the same
+    statement (narrow rows, so a large inbox sorts ids, not whole rows with their joins, and is
+    not read a second time for its count), then only those rows are loaded."""
+    wanted = _page_number(number)
+    keys, count = _page_ids(rows, wanted) if wanted else ([], None)
+    if count is None:
+        count = rows.count() if wanted != 1 else 0
+        wanted = max((count + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        keys = _page_ids(rows, wanted)[0] if count else []
+    page = _CountedPaginator(rows.values_list("pk", flat=True), PAGE_SIZE, count).page(wanted)
+    by_pk = {row.pk: row for row in rows.order_by().filter(pk__in=keys)} if keys else {}
     page.object_list = [by_pk[key] for key in keys if key in by_pk]
     return page
 
@@ -208,19 +229,20 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
     mine = open_tasks.filter(assignee=cast(User, user))
     of_units = open_tasks.filter(assignee__isnull=True, org_unit_id__in=my_units)
     # The tabs' badges count up to TAB_COUNT_CAP (shown as "1000+"): counting a large city's every
-    # visible case on each request cost more than the rest of the page. The open tab's list is
-    # counted exactly, once (its paginator reuses the count when no filter narrows it).
-    counts = {
-        "mine": _capped_count(mine),
-        "unit": _capped_count(of_units),
-        "all": _capped_count(visible),
-    }
+    # visible case on each request cost more than the rest of the page. The shown tab's list is
+    # counted exactly, in the statement that selects its page.
+    of_tab: dict[str, QuerySet[Any]] = {"mine": mine, "unit": of_units, "all": visible}
+    capped: dict[str, int] = {}
+
+    def capped_count(key: str) -> int:
+        if key not in capped:
+            capped[key] = _capped_count(of_tab[key])
+        return capped[key]
+
     if tab not in TABS:
         # Opened without a choice: the first view that has something in it, so that a caseworker with no
         # task of their own yet (a new colleague, the demo) meets their unit's tasks, not an empty list.
-        tab = next((key for key in ("mine", "unit") if counts[key]), "mine" if counts["all"] == 0 else "all")
-    if counts[tab] > TAB_COUNT_CAP and not filters:
-        counts[tab] = {"mine": mine, "unit": of_units, "all": visible}[tab].count()
+        tab = next((key for key in ("mine", "unit") if capped_count(key)), "mine" if capped_count("all") == 0 else "all")
     rows: QuerySet[Any]
     if tab == "all":
         rows = _filter_cases(visible.select_related("org_unit").defer("process_xml", "workflow_state"), filters, now)
@@ -232,7 +254,8 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
             filters,
             now,
         )
-    page = _page_of(rows, request.GET.get("page"), count=None if filters else counts[tab])
+    page = _page_of(rows, request.GET.get("page"))
+    counts = {key: page.paginator.count if key == tab and not filters else capped_count(key) for key in TABS}
     context = {
         "municipality": municipality,
         "tab": tab,
