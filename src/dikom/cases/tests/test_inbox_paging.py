@@ -52,6 +52,7 @@ def test_pages_counts_and_page_numbers_as_before(
     assert _badges(first) == ["0", "5", "5"]
     assert _listed(first, cases) == [cases[0].reference, cases[1].reference]
     assert "Page 1 of 3" in first
+    assert f'<a href="{case_url(cases[0])}">{cases[0].reference}</a>' in first  # the address cases:case gives
     assert _listed(page(page="2"), cases) == [cases[2].reference, cases[3].reference]
     last = page(page="3")
     assert _listed(last, cases) == [cases[4].reference] and "Page 3 of 3" in last
@@ -67,6 +68,7 @@ def test_pages_counts_and_page_numbers_as_before(
     # the tab of every case, and the first view chosen when none is asked for
     everything = client.get(INBOX, {"tab": "all", "page": "3"}).content.decode()
     assert _caption(everything) == "5 cases" and len(_listed(everything, cases)) == 1
+    assert f'<a href="{case_url(cases[0])}">' in everything or f'<a href="{case_url(cases[4])}">' in everything
     assert 'aria-current="page">Tasks of my unit' in client.get(INBOX).content.decode()
 
 
