@@ -543,7 +543,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--service", default="hundesteuer-anmeldung")
     parser.add_argument("--open-cases", type=int, default=10000, help="open cases of the city (clones of a demo case)")
     parser.add_argument(
-        "--usage-days", type=int, default=0, help="days of demo usage events for the analytics overview (fresh database)"
+        "--usage-days",
+        type=int,
+        default=0,
+        help="days of demo usage events for the analytics overview (fresh database)",
     )
     parser.add_argument("--processes", type=int, default=0, help="web server processes (0: serve's default)")
     parser.add_argument("--threads", type=int, default=8)
@@ -552,7 +555,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--connections", default="8,32")
     parser.add_argument(
         "--pages",
-        default="static,landing,portal,service,step_get,step_post,inbox,case,analytics,library", help="comma-separated"
+        default="static,landing,portal,service,step_get,step_post,inbox,case,analytics,library",
+        help="comma-separated",
     )
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)

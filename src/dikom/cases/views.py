@@ -242,7 +242,9 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
     if tab not in TABS:
         # Opened without a choice: the first view that has something in it, so that a caseworker with no
         # task of their own yet (a new colleague, the demo) meets their unit's tasks, not an empty list.
-        tab = next((key for key in ("mine", "unit") if capped_count(key)), "mine" if capped_count("all") == 0 else "all")
+        tab = next(
+            (key for key in ("mine", "unit") if capped_count(key)), "mine" if capped_count("all") == 0 else "all"
+        )
     rows: QuerySet[Any]
     if tab == "all":
         rows = _filter_cases(visible.select_related("org_unit").defer("process_xml", "workflow_state"), filters, now)
