@@ -20,8 +20,7 @@ from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import F, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -47,12 +46,12 @@ from dikom.cases.forms import (
     NoteForm,
 )
 from dikom.cases.models import Case, CaseDocument, CaseMessage, Task
+from dikom.cases.paging import badge, capped_count, page_of
 from dikom.municipalities.models import Municipality, OrgUnit
 from dikom.scanning.service import active_content_labels
 
 logger = logging.getLogger(__name__)
 
-PAGE_SIZE = 25
 MAX_BULK = 100
 #: Shown in the browser; everything else is offered as a download. Never SVG or HTML (scripts).
 INLINE_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif"}
@@ -143,63 +142,6 @@ def _filter_cases(cases: QuerySet[Case], filters: dict[str, Any], now: dt.dateti
     return cases.order_by(*_due_order("", descending), "-opened_at", "-pk")
 
 
-TAB_COUNT_CAP = 1000
-
-
-def _capped_count(rows: QuerySet[Any]) -> int:
-    """How many rows, counted up to TAB_COUNT_CAP + 1 (the database stops there)."""
-    return rows.order_by()[: TAB_COUNT_CAP + 1].count()
-
-
-def _badge(count: int) -> str:
-    return f"{TAB_COUNT_CAP}+" if count > TAB_COUNT_CAP else str(count)
-
-
-class _CountedPaginator(Paginator):
-    """A paginator told its count (already known to the view), so that it does not count again."""
-
-    def __init__(self, object_list: Any, per_page: int, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self.known_count = count
-
-    @property
-    def count(self) -> int:
-        return self.known_count
-
-
-def _page_number(number: str | None) -> int:
-    """As ``Paginator.get_page`` reads it: not a number is page 1; 0 stands for "below 1", the last page."""
-    try:
-        return max(int(number or 1), 0)
-    except ValueError:
-        return 1
-
-
-def _page_ids(rows: QuerySet[Any], number: int) -> tuple[list[Any], int | None]:
-    """The primary keys of page ``number`` and the number of all rows, in one statement
-    (``COUNT(*) OVER ()`` beside the page's keys); the count is None for a page past the end."""
-    start = (number - 1) * PAGE_SIZE
-    found = list(rows.annotate(_total=Window(Count("pk"))).values_list("pk", "_total")[start : start + PAGE_SIZE])
-    return [key for key, _total in found], (found[0][1] if found else None)
-
-
-def _page_of(rows: QuerySet[Any], number: str | None) -> Any:
-    """One page of ``rows`` as Django's paginator gives it (a bad number is page 1, one past the end
-    the last page). The page's primary keys are selected and sorted first, counted in the same
-    statement (narrow rows, so a large inbox sorts ids, not whole rows with their joins, and is
-    not read a second time for its count), then only those rows are loaded."""
-    wanted = _page_number(number)
-    keys, count = _page_ids(rows, wanted) if wanted else ([], None)
-    if count is None:
-        count = rows.count() if wanted != 1 else 0
-        wanted = max((count + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-        keys = _page_ids(rows, wanted)[0] if count else []
-    page = _CountedPaginator(rows.values_list("pk", flat=True), PAGE_SIZE, count).page(wanted)
-    by_pk = {row.pk: row for row in rows.order_by().filter(pk__in=keys)} if keys else {}
-    page.object_list = [by_pk[key] for key in keys if key in by_pk]
-    return page
-
-
 @login_required
 def inbox(request: HttpRequest, slug: str) -> HttpResponse:
     """My tasks, my units' unassigned tasks, or every case I may see; filters, search, bulk actions."""
@@ -228,23 +170,21 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
     open_tasks = Task.objects.filter(case__municipality=municipality, status=Task.Status.OPEN)
     mine = open_tasks.filter(assignee=cast(User, user))
     of_units = open_tasks.filter(assignee__isnull=True, org_unit_id__in=my_units)
-    # The tabs' badges count up to TAB_COUNT_CAP (shown as "1000+"): counting a large city's every
+    # The tabs' badges count up to paging.TAB_COUNT_CAP (shown as "1000+"): counting a large city's every
     # visible case on each request cost more than the rest of the page. The shown tab's list is
     # counted exactly, in the statement that selects its page.
     of_tab: dict[str, QuerySet[Any]] = {"mine": mine, "unit": of_units, "all": visible}
     capped: dict[str, int] = {}
 
-    def capped_count(key: str) -> int:
+    def tab_count(key: str) -> int:
         if key not in capped:
-            capped[key] = _capped_count(of_tab[key])
+            capped[key] = capped_count(of_tab[key])
         return capped[key]
 
     if tab not in TABS:
         # Opened without a choice: the first view that has something in it, so that a caseworker with no
         # task of their own yet (a new colleague, the demo) meets their unit's tasks, not an empty list.
-        tab = next(
-            (key for key in ("mine", "unit") if capped_count(key)), "mine" if capped_count("all") == 0 else "all"
-        )
+        tab = next((key for key in ("mine", "unit") if tab_count(key)), "mine" if tab_count("all") == 0 else "all")
     rows: QuerySet[Any]
     if tab == "all":
         rows = _filter_cases(visible.select_related("org_unit").defer("process_xml", "workflow_state"), filters, now)
@@ -256,15 +196,15 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
             filters,
             now,
         )
-    page = _page_of(rows, request.GET.get("page"))
-    counts = {key: page.paginator.count if key == tab and not filters else capped_count(key) for key in TABS}
+    page = page_of(rows, request.GET.get("page"))
+    counts = {key: page.paginator.count if key == tab and not filters else tab_count(key) for key in TABS}
     context = {
         "municipality": municipality,
         "tab": tab,
         "tabs": [
-            ("mine", _("My tasks"), _badge(counts["mine"])),
-            ("unit", _("Tasks of my unit"), _badge(counts["unit"])),
-            ("all", _("All cases"), _badge(counts["all"])),
+            ("mine", _("My tasks"), badge(counts["mine"])),
+            ("unit", _("Tasks of my unit"), badge(counts["unit"])),
+            ("all", _("All cases"), badge(counts["all"])),
         ],
         "form": form,
         "page": page,

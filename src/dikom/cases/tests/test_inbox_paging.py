@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dikom.cases import actions, views
+from dikom.cases import actions, paging
 from dikom.cases.models import Task
 from dikom.cases.tests.staff_pages import *  # noqa: F403 - the fixtures
 from dikom.cases.tests.staff_pages import case_url, client_for, submit_case
@@ -38,7 +38,7 @@ def _badges(html: str) -> list[str]:
 def test_pages_counts_and_page_numbers_as_before(
     adoption: Any, worker_a: Any, login: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
     cases = [submit_case(adoption) for _index in range(5)]  # opened in this order, none due: oldest first
     client = client_for(login, worker_a)
 
@@ -76,7 +76,7 @@ def test_counts_and_pages_hold_only_my_city_and_my_units(
     adoption: Any, adoption_unit_b: Any, adoption_giessen: Any, worker_a: Any, owner: Any, login: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
     mine = [submit_case(adoption) for _index in range(3)]
     other_unit = [submit_case(adoption_unit_b) for _index in range(2)]
     giessen = [submit_case(adoption_giessen) for _index in range(4)]
