@@ -33,12 +33,18 @@ class _CountedPaginator(Paginator):
         return self.known_count
 
 
+#: Beyond this a page number is "past the end" without asking the database (an OFFSET past 2**63 is an error).
+MAX_PAGE = 10**9
+
+
 def _page_number(number: str | None) -> int:
-    """As ``Paginator.get_page`` reads it: not a number is page 1; 0 stands for "below 1", the last page."""
+    """As ``Paginator.get_page`` reads it: not a number is page 1; 0 stands for the last page
+    (a number below 1, or one past any list's end)."""
     try:
-        return max(int(number or 1), 0)
+        value = int(number or 1)
     except ValueError:
         return 1
+    return value if 1 <= value <= MAX_PAGE else 0
 
 
 def _page_ids(rows: QuerySet[Any], number: int) -> tuple[list[Any], int | None]:
