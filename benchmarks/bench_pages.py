@@ -3,20 +3,23 @@
 What it does, in one run:
 
 1. Prepares a database (SQLite in ``--sqlite-dir`` or the PostgreSQL database
-   ``--db-name``): ``migrate``, the demo cooperation without usage data
-   (``load_demo --usage-days 0``), and open cases cloned from a demo case of the
-   city until it has ``--open-cases`` of them (the inbox at scale). ``--reuse``
-   keeps a database prepared before.
+   ``--db-name``): ``migrate``, the demo cooperation with ``--usage-days`` days of usage
+   data (default none: ``load_demo --usage-days 0``), and open cases cloned from a demo case of the
+   city until it has ``--open-cases`` of them (the inbox at scale); on PostgreSQL then
+   ``VACUUM ANALYZE`` (statistics as autovacuum keeps them). ``--reuse`` keeps a database
+   prepared before.
 2. Starts ``manage.py serve`` as an operator would (DEBUG off, task worker and clock
    running unless ``--no-worker``; ``--processes`` web processes, default: one per core).
 3. Goes through the real flows over HTTP: a citizen opens the city's service page and
    starts an application (CSRF token, session cookie, 302 to step 1); the step's form is
    filled from its own HTML (every required field gets a plausible value) and must be
-   accepted (302). The city's caseworker signs in with the demo password.
+   accepted (302). The city's caseworker, analyst and process designer sign in with the
+   demo password.
 4. Loads each page with ``wrk`` (keep-alive, the session cookie of step 3) for
    ``--seconds`` at each of ``--connections``: the landing page, the city's portal, a
    service page, the step (GET, and POST of the same valid answers), the caseworker's
-   inbox and a case page, and a static file as the machine's limit for a request. CPU per
+   inbox and a case page, the analyst's analytics overview, the designer's service library,
+   and a static file as the machine's limit for a request. CPU per
    request is read from ``/proc/<pid>/stat`` of the web server processes (and, on
    PostgreSQL, of the database backends); the load average is printed with each row
    because the machine may be shared.
@@ -151,12 +154,17 @@ def prepare(args: argparse.Namespace) -> dict[str, str]:
     if fresh:
         print("preparing the database (migrate, demo, open cases) ...", file=sys.stderr)
         common.manage(env, "migrate", "-v0")
-        common.manage(env, "load_demo", "--usage-days", "0")
+        common.manage(env, "load_demo", "--usage-days", str(getattr(args, "usage_days", 0)))
         common.manage(env, "compile_catalogs")
         common.manage(env, "collectstatic", "--noinput", "-v0")
     if args.open_cases:
         count = common.manage(env, "shell", "-c", CLONE_CASES.format(city=args.city, wanted=args.open_cases))
         print(f"open cases of {args.city}: {count.strip().splitlines()[-1]}", file=sys.stderr)
+    if args.database == "postgresql":
+        # Statistics and visibility map as autovacuum leaves them on a live server (the clones
+        # above are fresh rows; without this the planner guesses one row and joins row by row).
+        with psycopg.connect(extra["DATABASE_URL"], autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
     return env
 
 
@@ -339,17 +347,23 @@ def citizen_flow(port: int, city: str, service: str) -> dict[str, Any]:
     }
 
 
-def staff_flow(port: int, city: str, password: str) -> dict[str, Any]:
-    """Sign the city's caseworker in; the inbox, a case page (an open case of the city) and the cookie."""
+def sign_in(port: int, username: str, password: str) -> Browser:
+    """A browser signed in as ``username`` through the sign-in form."""
     browser = Browser(port)
     status, _location, page = browser.request("GET", "/konto/anmelden/")
     status, _location, _page = browser.request(
         "POST",
         "/konto/anmelden/",
-        {"csrfmiddlewaretoken": browser.csrf(page), "username": f"{city}-caseworker", "password": password},
+        {"csrfmiddlewaretoken": browser.csrf(page), "username": username, "password": password},
     )
     if status not in (302, 303):
-        raise RuntimeError(f"staff sign-in failed: {status}")
+        raise RuntimeError(f"sign-in of {username} failed: {status}")
+    return browser
+
+
+def staff_flow(port: int, city: str, password: str) -> dict[str, Any]:
+    """Sign the city's caseworker in; the inbox, a case page (an open case of the city) and the cookie."""
+    browser = sign_in(port, f"{city}-caseworker", password)
     inbox = f"/vorgaenge/{city}/"
     status, _location, page = browser.request("GET", inbox + "?tab=all")
     if status != 200:
@@ -358,6 +372,18 @@ def staff_flow(port: int, city: str, password: str) -> dict[str, Any]:
     if case is None:
         raise RuntimeError("no case in the inbox")
     return {"inbox": inbox, "case": case.group(1), "cookie": browser.cookie_header()}
+
+
+def office_flow(port: int, city: str, password: str) -> dict[str, dict[str, str]]:
+    """The analytics overview (the city's analyst) and the service library (the city's process designer)."""
+    pages: dict[str, dict[str, str]] = {}
+    for name, role, path in (("analytics", "analyst", f"/analytics/{city}/"), ("library", "designer", "/dienste/")):
+        browser = sign_in(port, f"{city}-{role}", password)
+        status, _location, _page = browser.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"{name}: {status}")
+        pages[name] = {"path": path, "cookie": browser.cookie_header()}
+    return pages
 
 
 # --- Load and CPU --------------------------------------------------------------------
@@ -516,13 +542,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--city", default="marburg")
     parser.add_argument("--service", default="hundesteuer-anmeldung")
     parser.add_argument("--open-cases", type=int, default=10000, help="open cases of the city (clones of a demo case)")
+    parser.add_argument(
+        "--usage-days",
+        type=int,
+        default=0,
+        help="days of demo usage events for the analytics overview (fresh database)",
+    )
     parser.add_argument("--processes", type=int, default=0, help="web server processes (0: serve's default)")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--no-worker", action="store_true")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", default="8,32")
     parser.add_argument(
-        "--pages", default="static,landing,portal,service,step_get,step_post,inbox,case", help="comma-separated"
+        "--pages",
+        default="static,landing,portal,service,step_get,step_post,inbox,case,analytics,library",
+        help="comma-separated",
     )
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
@@ -551,6 +585,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
             "inbox": {"path": staff["inbox"], "cookie": staff["cookie"]},
             "case": {"path": staff["case"], "cookie": staff["cookie"]},
+            **office_flow(port, args.city, password),
         }
         for connections in [int(c) for c in args.connections.split(",")]:
             for name in args.pages.split(","):

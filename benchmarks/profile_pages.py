@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_pages
 import common
 
-PAGES = "landing,portal,service,step_get,step_post,inbox,case"
+PAGES = "landing,portal,service,step_get,step_post,inbox,case,analytics,library"
+STAFF_PAGES = ("inbox", "case", "analytics", "library")
 
 
 def _flows(env: dict[str, str], args: argparse.Namespace) -> tuple[int, dict[str, dict[str, str]]]:
@@ -49,6 +50,7 @@ def _flows(env: dict[str, str], args: argparse.Namespace) -> tuple[int, dict[str
     with bench_pages.server(env, server_args) as (port, _process):
         citizen = bench_pages.citizen_flow(port, args.city, args.service)
         staff = bench_pages.staff_flow(port, args.city, password)
+        office = bench_pages.office_flow(port, args.city, password)
     pages = {
         "landing": {"path": "/"},
         "portal": {"path": f"/portal/{args.city}/"},
@@ -62,6 +64,7 @@ def _flows(env: dict[str, str], args: argparse.Namespace) -> tuple[int, dict[str
         },
         "inbox": {"path": staff["inbox"], "cookie": staff["cookie"]},
         "case": {"path": staff["case"], "cookie": staff["cookie"]},
+        **office,
     }
     return port, pages
 
@@ -149,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"# {common.machine()}; {common.database_label(env)}", file=sys.stderr)
     for name in args.pages.split(","):
         call = _caller(handler, port, pages[name])
-        count = args.requests if name not in ("inbox", "case") else max(args.requests // 10, 5)
+        count = args.requests if name not in STAFF_PAGES else max(args.requests // 10, 5)
         for _ in range(args.warmup):
             status = call()
         statements: list[str] = []

@@ -20,7 +20,6 @@ from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import F, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
@@ -47,12 +46,12 @@ from dikom.cases.forms import (
     NoteForm,
 )
 from dikom.cases.models import Case, CaseDocument, CaseMessage, Task
+from dikom.cases.paging import badge, capped_count, page_of
 from dikom.municipalities.models import Municipality, OrgUnit
 from dikom.scanning.service import active_content_labels
 
 logger = logging.getLogger(__name__)
 
-PAGE_SIZE = 25
 MAX_BULK = 100
 #: Shown in the browser; everything else is offered as a download. Never SVG or HTML (scripts).
 INLINE_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif"}
@@ -143,42 +142,6 @@ def _filter_cases(cases: QuerySet[Case], filters: dict[str, Any], now: dt.dateti
     return cases.order_by(*_due_order("", descending), "-opened_at", "-pk")
 
 
-TAB_COUNT_CAP = 1000
-
-
-def _capped_count(rows: QuerySet[Any]) -> int:
-    """How many rows, counted up to TAB_COUNT_CAP + 1 (the database stops there)."""
-    return rows.order_by()[: TAB_COUNT_CAP + 1].count()
-
-
-def _badge(count: int) -> str:
-    return f"{TAB_COUNT_CAP}+" if count > TAB_COUNT_CAP else str(count)
-
-
-class _CountedPaginator(Paginator):
-    """A paginator told its count (already known to the view), so that it does not count again."""
-
-    def __init__(self, object_list: Any, per_page: int, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self.known_count = count
-
-    @property
-    def count(self) -> int:
-        return self.known_count
-
-
-def _page_of(rows: QuerySet[Any], number: str | None, count: int | None) -> Any:
-    """One page of ``rows``: the page's primary keys are selected and sorted first (narrow rows, so
-    a large inbox sorts ids, not whole rows with their joins), then only those rows are loaded."""
-    ids = rows.values_list("pk", flat=True)
-    paginator = Paginator(ids, PAGE_SIZE) if count is None else _CountedPaginator(ids, PAGE_SIZE, count)
-    page = paginator.get_page(number)
-    keys = list(page.object_list)
-    by_pk = {row.pk: row for row in rows.order_by().filter(pk__in=keys)}
-    page.object_list = [by_pk[key] for key in keys if key in by_pk]
-    return page
-
-
 @login_required
 def inbox(request: HttpRequest, slug: str) -> HttpResponse:
     """My tasks, my units' unassigned tasks, or every case I may see; filters, search, bulk actions."""
@@ -207,20 +170,21 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
     open_tasks = Task.objects.filter(case__municipality=municipality, status=Task.Status.OPEN)
     mine = open_tasks.filter(assignee=cast(User, user))
     of_units = open_tasks.filter(assignee__isnull=True, org_unit_id__in=my_units)
-    # The tabs' badges count up to TAB_COUNT_CAP (shown as "1000+"): counting a large city's every
-    # visible case on each request cost more than the rest of the page. The open tab's list is
-    # counted exactly, once (its paginator reuses the count when no filter narrows it).
-    counts = {
-        "mine": _capped_count(mine),
-        "unit": _capped_count(of_units),
-        "all": _capped_count(visible),
-    }
+    # The tabs' badges count up to paging.TAB_COUNT_CAP (shown as "1000+"): counting a large city's every
+    # visible case on each request cost more than the rest of the page. The shown tab's list is
+    # counted exactly, in the statement that selects its page.
+    of_tab: dict[str, QuerySet[Any]] = {"mine": mine, "unit": of_units, "all": visible}
+    capped: dict[str, int] = {}
+
+    def tab_count(key: str) -> int:
+        if key not in capped:
+            capped[key] = capped_count(of_tab[key])
+        return capped[key]
+
     if tab not in TABS:
         # Opened without a choice: the first view that has something in it, so that a caseworker with no
         # task of their own yet (a new colleague, the demo) meets their unit's tasks, not an empty list.
-        tab = next((key for key in ("mine", "unit") if counts[key]), "mine" if counts["all"] == 0 else "all")
-    if counts[tab] > TAB_COUNT_CAP and not filters:
-        counts[tab] = {"mine": mine, "unit": of_units, "all": visible}[tab].count()
+        tab = next((key for key in ("mine", "unit") if tab_count(key)), "mine" if tab_count("all") == 0 else "all")
     rows: QuerySet[Any]
     if tab == "all":
         rows = _filter_cases(visible.select_related("org_unit").defer("process_xml", "workflow_state"), filters, now)
@@ -232,14 +196,15 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
             filters,
             now,
         )
-    page = _page_of(rows, request.GET.get("page"), count=None if filters else counts[tab])
+    page = page_of(rows, request.GET.get("page"))
+    counts = {key: page.paginator.count if key == tab and not filters else tab_count(key) for key in TABS}
     context = {
         "municipality": municipality,
         "tab": tab,
         "tabs": [
-            ("mine", _("My tasks"), _badge(counts["mine"])),
-            ("unit", _("Tasks of my unit"), _badge(counts["unit"])),
-            ("all", _("All cases"), _badge(counts["all"])),
+            ("mine", _("My tasks"), badge(counts["mine"])),
+            ("unit", _("Tasks of my unit"), badge(counts["unit"])),
+            ("all", _("All cases"), badge(counts["all"])),
         ],
         "form": form,
         "page": page,
