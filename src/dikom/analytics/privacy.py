@@ -41,16 +41,17 @@ BIRTH_PLACEHOLDER = "[Geburtsdatum entfernt]"
 _UPPER = "A-ZÄÖÜ"
 _WORD = rf"(?:[{_UPPER}]\.|[{_UPPER}][\wäöüß'’-]*)"
 _NAME = rf"{_WORD}(?:[ \u00a0]+(?:von[ \u00a0]+|van[ \u00a0]+|de[ \u00a0]+)?{_WORD}){{0,2}}"
+# What introduces a name itself is not the name after another title or greeting ("Frau Mein Name ist
+# Müller", "Grüße Viele Grüße, Müller": the name is "Müller", found from the second one).
+_GREETINGS = r"Mit freundlichen Grüßen|Freundliche Grüße|Viele Grüße|Liebe Grüße|Beste Grüße|Grüße|Gruß|MfG|LG|VG"
+_NOT_A_LEAD = rf"(?!(?:[Mm]ein(?:e)? Name (?:ist|lautet)|[Ii]ch hei(?:ß|ss)e|Herrn?|Frau|{_GREETINGS})\b)"
 # "Herr Müller", "Frau Dr. Anna Schmidt", "mein Name ist Max Mustermann", "ich heiße Eva", "Name: Alex Beispiel".
 NAME_RE = re.compile(
     rf"(?P<lead>\b(?:Herrn?|Frau|Hr\.|Fr\.|[Mm]ein(?:e)? Name (?:ist|lautet)|[Ii]ch hei(?:ß|ss)e|Name:)"
-    rf"[ \u00a0]+(?:(?:Dr|Prof)\.[ \u00a0]*)*){_NAME}"
+    rf"[ \u00a0]+(?:(?:Dr|Prof)\.[ \u00a0]*)*){_NOT_A_LEAD}{_NAME}"
 )
 # A greeting that signs the message, and the name after it (same or next line).
-SIGNATURE_RE = re.compile(
-    rf"(?P<lead>\b(?:Mit freundlichen Grüßen|Freundliche Grüße|Viele Grüße|Liebe Grüße|Beste Grüße|"
-    rf"Grüße|Gruß|MfG|LG|VG)[,!.]?[ \u00a0]*(?:\r?\n[ \u00a0]*)?){_NAME}"
-)
+SIGNATURE_RE = re.compile(rf"(?P<lead>\b(?:{_GREETINGS})[,!.]?[ \u00a0]*(?:\r?\n[ \u00a0]*)?){_NOT_A_LEAD}{_NAME}")
 _STREET_SUFFIX = r"(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|steg|pfad|chaussee|markt)"
 # "Bahnhofstraße 12a", "Frankfurter Str. 5", "Hauptstr.12", "Lindenweg 3 b". (Streets without such a word,
 # "Am Anger 3", look like "Am Ende 3 Fehler" and are left, unless a postcode follows.)
@@ -79,20 +80,31 @@ def _phone(match: re.Match[str]) -> str:
     return PHONE_PLACEHOLDER
 
 
+def _iban(match: re.Match[str]) -> str:
+    # Blocks written as capitalised words ("AB12 Mein Name ist …") are text, not an account number:
+    # an IBAN is written in capitals or, rarely, all in lower case.
+    blocks = match.group(0).split()[1:]
+    if any(len(block) > 1 and block.isalpha() and block[0].isupper() and block[1:].islower() for block in blocks):
+        return match.group(0)
+    return IBAN_PLACEHOLDER
+
+
 def scrub_comment(text: str) -> str:
     """``text`` without e-mail addresses, IBANs, birth dates, phone numbers, licence plates, street
     addresses, postcodes with towns and names (replaced by placeholders)."""
     if not text:
         return text
     text = EMAIL_RE.sub(EMAIL_PLACEHOLDER, text)
-    text = IBAN_RE.sub(IBAN_PLACEHOLDER, text)
+    text = IBAN_RE.sub(_iban, text)
     text = BIRTH_RE.sub(BIRTH_PLACEHOLDER, text)
     text = PHONE_RE.sub(_phone, text)
     text = PLATE_RE.sub(PLATE_PLACEHOLDER, text)
-    text = STREET_RE.sub(ADDRESS_PLACEHOLDER, text)
-    text = POSTCODE_RE.sub(ADDRESS_PLACEHOLDER, text)
+    # names before addresses: a postcode's town pattern would otherwise take the title ("12345 Herr")
+    # and leave the name after it standing
     text = NAME_RE.sub(lambda m: m.group("lead") + NAME_PLACEHOLDER, text)
-    return SIGNATURE_RE.sub(lambda m: m.group("lead") + NAME_PLACEHOLDER, text)
+    text = SIGNATURE_RE.sub(lambda m: m.group("lead") + NAME_PLACEHOLDER, text)
+    text = STREET_RE.sub(ADDRESS_PLACEHOLDER, text)
+    return POSTCODE_RE.sub(ADDRESS_PLACEHOLDER, text)
 
 
 def visit_key(salt: bytes, municipality_id: int, visit_id: str) -> str:

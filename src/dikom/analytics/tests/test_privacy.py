@@ -336,3 +336,19 @@ def test_housekeeping_deletes_a_salt_48_hours_after_its_day_not_after_its_creati
     call_command("analytics_housekeeping", verbosity=0)
 
     assert list(DailySalt.objects.values_list("day", flat=True)) == [today - timedelta(days=1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # found by the property tests above: a postcode's town pattern took the title, blocks of words
+        # after "AA00" looked like an IBAN, a title or greeting was taken for the name after another one
+        ("12345 Herr Müller", "[Adresse entfernt] [Name entfernt]"),
+        ("AA00 Mein Name ist Müller", "AA00 Mein Name ist [Name entfernt]"),
+        ("Frau Mein Name ist Müller", "Frau Mein Name ist [Name entfernt]"),
+        ("Grüße Viele Grüße, Müller", "Grüße Viele Grüße, [Name entfernt]"),
+        ("GB29 NWBK 6016 1331 9268 19", "[IBAN entfernt]"),
+    ],
+)
+def test_names_behind_postcodes_words_and_second_titles_are_scrubbed(text, expected):
+    assert scrub_comment(text) == expected
