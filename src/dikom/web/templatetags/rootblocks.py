@@ -20,7 +20,6 @@ from django import template
 from django.template.base import Parser, TextNode, Token
 from django.template.context import Context
 from django.template.loader_tags import BLOCK_CONTEXT_KEY, BlockContext, BlockNode, ExtendsNode, do_extends
-from django.utils.safestring import SafeString
 
 register = template.Library()
 
@@ -46,8 +45,8 @@ def root_blocks(compiled: Any) -> dict[str, BlockNode] | None:
 
 
 class RootBlocksExtendsNode(ExtendsNode):
-    def render(self, context: Context) -> SafeString:
-        compiled_parent = self.get_parent(context)
+    def render(self, context: Context) -> Any:
+        compiled_parent: Any = self.get_parent(context)
         if BLOCK_CONTEXT_KEY not in context.render_context:
             context.render_context[BLOCK_CONTEXT_KEY] = BlockContext()
         block_context = context.render_context[BLOCK_CONTEXT_KEY]
@@ -58,7 +57,7 @@ class RootBlocksExtendsNode(ExtendsNode):
             block_context.add_blocks(blocks)
         # Template._render, so the parser context stays the same (as Django's ExtendsNode).
         with context.render_context.push_state(compiled_parent, isolated_context=False):
-            return compiled_parent._render(context)  # type: ignore[no-any-return]
+            return compiled_parent._render(context)
 
 
 @register.tag("extends")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -72,7 +73,9 @@ def test_parent_given_as_a_template_object() -> None:
             expected = djangos.get_template("by_object.html").render(
                 Context({**values, "parent": djangos.get_template(parent_name)})
             )
-            got = ours.get_template("by_object.html").render(Context({**values, "parent": ours.get_template(parent_name)}))
+            got = ours.get_template("by_object.html").render(
+                Context({**values, "parent": ours.get_template(parent_name)})
+            )
             assert got == expected
             assert "object footer root footer" in got
 
@@ -100,8 +103,13 @@ def test_errors_of_the_tag_are_djangos() -> None:
 
 
 def test_the_sites_templates_use_it() -> None:
-    template = configured_engines["django"].get_template("portal/finder.html").template
+    template = _compiled("portal/finder.html")
     assert any(type(node) is RootBlocksExtendsNode for node in template.nodelist)
+
+
+def _compiled(name: str) -> Any:
+    """The compiled ``django.template.base.Template`` of the configured engine."""
+    return configured_engines["django"].get_template(name).template  # type: ignore[attr-defined]
 
 
 def _without_per_request_values(html: str) -> str:
@@ -113,13 +121,10 @@ def _without_per_request_values(html: str) -> str:
 @pytest.mark.parametrize("path", ["/", "/konto/anmelden/", "/barrierefreiheit/", "/admin/login/"])
 def test_real_pages_are_byte_for_byte_as_with_djangos_tag(path: str) -> None:
     ours = Client().get(path)
-    without = copy.deepcopy(settings.TEMPLATES)
+    without: list[dict[str, Any]] = copy.deepcopy(settings.TEMPLATES)
     del without[0]["OPTIONS"]["builtins"]
     with override_settings(TEMPLATES=without):
         djangos = Client().get(path)
-        assert not any(
-            type(node) is RootBlocksExtendsNode
-            for node in configured_engines["django"].get_template("portal/finder.html").template.nodelist
-        )
+        assert not any(type(node) is RootBlocksExtendsNode for node in _compiled("portal/finder.html").nodelist)
     assert ours.status_code == djangos.status_code
     assert _without_per_request_values(ours.content.decode()) == _without_per_request_values(djangos.content.decode())
