@@ -133,6 +133,8 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "dikom.web.context_processors.platform",
             ],
+            # ``{% extends %}`` that finds the root template's blocks once (dikom.web.templatetags.rootblocks).
+            "builtins": ["dikom.web.templatetags.rootblocks"],
         },
     },
 ]
