@@ -73,7 +73,8 @@ def form_key(form: forms.BaseForm) -> tuple[Any, ...]:
 
 
 def _swappable(form: forms.BaseForm) -> bool:
-    return bool(form.prefix) and _PLAIN_PREFIX.fullmatch(form.prefix) is not None
+    prefix = form.prefix
+    return prefix is not None and _PLAIN_PREFIX.fullmatch(prefix) is not None
 
 
 def _render(form: forms.BaseForm) -> str:
@@ -85,14 +86,18 @@ def _render(form: forms.BaseForm) -> str:
         return str(form)
     finally:
         form.prefix = prefix
-        form._bound_fields_cache = {}
+        form._bound_fields_cache = {}  # type: ignore[attr-defined] # the fields' names with the token: forgotten
 
 
 def rendered(form: forms.BaseForm) -> Any:
     """The form's HTML, from the per-process cache when unbound; a bound form is returned as it is."""
-    if form.is_bound or form._bound_fields_cache:
+    if form.is_bound or getattr(form, "_bound_fields_cache", None):
         # Bound, or its fields already looked at (their names fixed with the prefix): rendered as it is.
         return form
+    if any(callable(value) for value in form.initial.values()) or any(
+        callable(field.initial) for field in form.fields.values()
+    ):
+        return form  # an initial value computed on each rendering (a date of today, say): never kept
     key = form_key(form)
     with _lock:
         html = _rendered.get(key)

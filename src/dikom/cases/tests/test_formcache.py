@@ -4,10 +4,12 @@ units, its colleagues) ever appears on another city's page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 import pytest
+from django import forms
 from django.utils import translation
 
 from dikom.accounts.roles import Role
@@ -113,10 +115,20 @@ def test_bound_forms_and_languages_are_kept_apart() -> None:
     assert formcache.rendered(decided) == str(decided) and formcache.rendered(undecided) == str(undecided)
 
 
+def test_initial_values_computed_per_rendering_are_never_kept() -> None:
+    class Dated(forms.Form):
+        day = forms.DateField(initial=lambda: next(days))
+
+    days = iter([dt.date(2026, 1, 1), dt.date(2026, 1, 2)])
+    with translation.override("de"):
+        assert 'value="01.01.2026"' in str(formcache.rendered(Dated()))
+        assert 'value="02.01.2026"' in str(formcache.rendered(Dated()))
+    assert not formcache._rendered
+
+
 def test_the_cache_holds_a_bounded_number_of_entries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(formcache, "MAX_ENTRIES", 3)
     for index in range(10):
         form = InboxFilterForm(services=[], units=[(str(index), f"Amt {index}")])
         assert formcache.rendered(form) == str(form)
     assert len(formcache._rendered) == 3
-
