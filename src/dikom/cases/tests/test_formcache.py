@@ -116,10 +116,11 @@ def test_bound_forms_and_languages_are_kept_apart() -> None:
 
 
 def test_initial_values_computed_per_rendering_are_never_kept() -> None:
+    days = iter([dt.date(2026, 1, 1), dt.date(2026, 1, 2)])
+
     class Dated(forms.Form):
         day = forms.DateField(initial=lambda: next(days))
 
-    days = iter([dt.date(2026, 1, 1), dt.date(2026, 1, 2)])
     with translation.override("de"):
         assert 'value="01.01.2026"' in str(formcache.rendered(Dated()))
         assert 'value="02.01.2026"' in str(formcache.rendered(Dated()))
