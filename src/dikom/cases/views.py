@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dikom.accounts.models import Membership, User
-from dikom.cases import access, actions, workflow
+from dikom.cases import access, actions, formcache, workflow
 from dikom.cases.bpmn import diagram as bpmn_diagram
 from dikom.cases.forms import (
     TABS,
@@ -206,7 +206,7 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
             ("unit", _("Tasks of my unit"), badge(counts["unit"])),
             ("all", _("All cases"), badge(counts["all"])),
         ],
-        "form": form,
+        "form": formcache.rendered(form),
         "page": page,
         "now": now,
         "has_units": bool(my_units),
@@ -405,13 +405,17 @@ def _case_page(
         initial = {"lock_version": task.lock_version}
         task.may_work = access.may_work_on_task(user, task)  # type: ignore[attr-defined]
         task.forms = {  # type: ignore[attr-defined]
-            "claim": bound.get(("claim", task.pk)) or ClaimForm(prefix=_task_prefix(task, "claim"), initial=initial),
-            "assign": bound.get(("assign", task.pk))
-            or AssignForm(prefix=_task_prefix(task, "assign"), initial=initial, colleagues=colleagues),
-            "release": bound.get(("release", task.pk))
-            or ClaimForm(prefix=_task_prefix(task, "release"), initial=initial),
-            "complete": bound.get(("complete", task.pk))
-            or CompleteForm(prefix=_task_prefix(task, "complete"), initial=initial, choices=task.choices),
+            op: formcache.rendered(form)
+            for op, form in {
+                "claim": bound.get(("claim", task.pk))
+                or ClaimForm(prefix=_task_prefix(task, "claim"), initial=initial),
+                "assign": bound.get(("assign", task.pk))
+                or AssignForm(prefix=_task_prefix(task, "assign"), initial=initial, colleagues=colleagues),
+                "release": bound.get(("release", task.pk))
+                or ClaimForm(prefix=_task_prefix(task, "release"), initial=initial),
+                "complete": bound.get(("complete", task.pk))
+                or CompleteForm(prefix=_task_prefix(task, "complete"), initial=initial, choices=task.choices),
+            }.items()
         }
     may_manage = access.may_manage_case(user, municipality, case, open_tasks)
     sign_off_task = next((t for t in open_tasks if t.kind == Task.Kind.SIGN_OFF), None)
@@ -446,11 +450,11 @@ def _case_page(
         "open_requests": case.messages.filter(
             kind=CaseMessage.Kind.INFORMATION_REQUEST, answered_by__isnull=True
         ).exists(),
-        "note_form": bound.get("note") or NoteForm(prefix="note"),
-        "info_form": bound.get("info") or InformationRequestForm(prefix="info"),
-        "consult_form": bound.get("consult") or ConsultForm(prefix="consult", units=units),
-        "media_form": bound.get("media") or MediaBreakForm(prefix="media"),
-        "decision_form": bound.get("decision") or DecisionForm(prefix="decision"),
+        "note_form": formcache.rendered(bound.get("note") or NoteForm(prefix="note")),
+        "info_form": formcache.rendered(bound.get("info") or InformationRequestForm(prefix="info")),
+        "consult_form": formcache.rendered(bound.get("consult") or ConsultForm(prefix="consult", units=units)),
+        "media_form": formcache.rendered(bound.get("media") or MediaBreakForm(prefix="media")),
+        "decision_form": formcache.rendered(bound.get("decision") or DecisionForm(prefix="decision")),
         "can_decide": case.status == Case.Status.OPEN and not case.outcome,
         "can_retry_efile": case.status == Case.Status.CLOSED
         and case.efile_status
