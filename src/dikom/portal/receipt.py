@@ -78,9 +78,20 @@ def receipt_html(application: Application) -> str:
                 "trust_level": TRUST_LEVELS.get(application.trust_level, ""),
                 "fee_total": data.get("fee_total_cents", 0),
                 "payment": data.get("payment"),
+                "payment_method": _payment_method_label((data.get("payment") or {}).get("method") or ""),
                 "payment_reference": data.get("payment_reference") or "",
             },
         )
+
+
+def _payment_method_label(method: str) -> str:
+    """The payment method as the citizen knows it ("Kreditkarte", "SEPA-Lastschrift"), not its stored code."""
+    from dikom.payments.models import PaymentMethod
+
+    try:
+        return str(PaymentMethod(method).label)
+    except ValueError:
+        return method
 
 
 def receipt_pdf(application: Application) -> bytes:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from dikom.lib.tests import hostile
 from dikom.portal import actions as portal_actions
@@ -88,5 +89,26 @@ def test_the_receipt_lists_attachments_sign_in_and_payment(
 
     assert "Schwerbehindertenausweis.pdf (4 KB)" in html
     assert "Angemeldet mit BundID, Vertrauensniveau substanziell." in html
-    assert "Bezahlt mit paypal, Kassenzeichen der Zahlung: KZ-2026-0042" in html
+    assert "Bezahlt mit PayPal, Kassenzeichen der Zahlung: KZ-2026-0042" in html
     assert "Schwerbehindertenausweis.pdf" in text and "BundID" in text and "KZ-2026-0042" in text
+
+
+@pytest.mark.parametrize(
+    ("method", "shown"),
+    [("creditcard", "Kreditkarte"), ("sepa_direct_debit", "SEPA-Lastschrift"), ("giropay", "giropay")],
+)
+def test_the_receipt_names_the_payment_method_in_german(adoption: Any, citizen: Any, method: str, shown: str) -> None:
+    from dikom.portal.receipt import receipt_html
+
+    application = _submitted(adoption, citizen, "Erika Muster")
+    application.submission_data = {
+        **application.submission_data,
+        "payment": {"method": method, "amount_cents": 1250},
+        "payment_reference": "KZ-2026-0043",
+    }
+    application.save()
+
+    with translation.override("en"):  # the receipt is German whatever the citizen's language
+        html = receipt_html(application)
+
+    assert f"Bezahlt mit {shown}, Kassenzeichen der Zahlung: KZ-2026-0043" in html
