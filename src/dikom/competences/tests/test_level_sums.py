@@ -312,6 +312,7 @@ def test_random_operations_keep_the_level_sums_current(seed: int, city_a: Munici
     names = [name for name, _weight in OPERATIONS]
     weights = [weight for _name, weight in OPERATIONS]
     done = []
+    confirmed_levels_seen = False
     for _ in range(60):
         name = rng.choices(names, weights)[0]
         getattr(world, name)()
@@ -320,7 +321,10 @@ def test_random_operations_keep_the_level_sums_current(seed: int, city_a: Munici
             assert_level_sums_consistent()
         except AssertionError as error:
             raise AssertionError(f"stale after {done}") from error
-    assert LevelSum.objects.exclude(delta=0).exists()  # the sequence did produce confirmed levels
+        confirmed_levels_seen = confirmed_levels_seen or LevelSum.objects.exclude(delta=0).exists()
+    # the sequence did produce confirmed levels at some point (at its end they may all be gone again:
+    # the review dates are relative to today, so deletions and supersessions can net them out)
+    assert confirmed_levels_seen
 
 
 def test_the_pages_show_what_a_recomputation_shows(
