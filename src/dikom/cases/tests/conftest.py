@@ -64,6 +64,13 @@ def unit_b(city_b: Any) -> Any:
 
 
 @pytest.fixture
+def demo_payments(settings: Any) -> None:
+    """The demo payment platform, the only provider."""
+    settings.DIKOM_DEMO = True
+    settings.DIKOM_PAYMENT_PROVIDERS = ["demo"]
+
+
+@pytest.fixture
 def case_a(city_a: Any, unit_a: Any) -> Case:
     return new_case(city_a, unit_a)
 

@@ -28,7 +28,6 @@ from dikom.cases.tests.test_case_lifecycle import adopt, submit
 from dikom.cases.webhooks import actions as webhooks
 from dikom.cases.webhooks.models import WebhookDelivery
 from dikom.lib.testing import english_client
-from dikom.municipalities.tests.factories import OrgUnitFactory
 from dikom.payments import actions as payment_actions
 from dikom.payments import service as payments
 from dikom.payments.contrib import demo
@@ -42,22 +41,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_cache", "api_m
 def english() -> Any:
     with translation.override("en"):
         yield
-
-
-@pytest.fixture
-def demo_payments(settings: Any) -> None:
-    settings.DIKOM_DEMO = True
-    settings.DIKOM_PAYMENT_PROVIDERS = ["demo"]
-
-
-@pytest.fixture
-def unit_a(city_a: Any) -> Any:
-    return OrgUnitFactory(municipality=city_a, name="Bürgerbüro", short_name="BB")
-
-
-@pytest.fixture
-def unit_b(city_b: Any) -> Any:
-    return OrgUnitFactory(municipality=city_b, name="Bürgerbüro Gießen")
 
 
 def open_tasks(case: Case) -> list[str]:

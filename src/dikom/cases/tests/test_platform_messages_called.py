@@ -42,17 +42,6 @@ def english() -> Any:
 
 
 @pytest.fixture
-def demo_payments(settings: Any) -> None:
-    settings.DIKOM_DEMO = True
-    settings.DIKOM_PAYMENT_PROVIDERS = ["demo"]
-
-
-@pytest.fixture
-def unit_a(city_a: Any) -> Any:
-    return OrgUnitFactory(municipality=city_a, name="Bürgerbüro", short_name="BB")
-
-
-@pytest.fixture
 def library(city_a: Any) -> None:
     """The two library processes, released (and adopted by city A, as every release in these tests is)."""
     for name, suffix in (("gutachten.bpmn", " (Gutachten)"), ("gebuehr.bpmn", " (Gebühr)")):
