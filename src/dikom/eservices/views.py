@@ -3,7 +3,7 @@ review, version history, adoption, notifications.
 
 Thin: ``access.py`` decides who may see or do what (404 for what a user may
 not see, 403 for what he may see but not change), ``actions.py`` changes
-state, ``forms.py`` turns form input into definition changes. Every form
+state, ``forms`` turns form input into definition changes. Every form
 works without JavaScript; ``static/eservices/designer.js`` only refreshes the
 live preview while typing.
 """
