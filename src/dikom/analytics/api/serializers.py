@@ -12,7 +12,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from dikom.analytics.ingest import MAX_COMMENT_LENGTH, MAX_KEY_LENGTH, MAX_STEP_POSITION
+from dikom.analytics.eventcheck import MAX_COMMENT_LENGTH, MAX_KEY_LENGTH, MAX_STEP_POSITION
 from dikom.analytics.models import (
     LEIKA_PATTERN,
     AuthMethod,

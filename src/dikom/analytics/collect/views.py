@@ -28,7 +28,7 @@ from dikom.analytics.collect.forms import DryRunForm, RuleForm, SiteForm
 from dikom.analytics.collect.mapping import compile_rules, map_request
 from dikom.analytics.collect.matomo import MatomoRequest, parse_query
 from dikom.analytics.collect.models import CollectionSite, MatomoRule, UnmatchedRequests
-from dikom.analytics.ingest import Limits, validate_event
+from dikom.analytics.eventcheck import Limits, validate_event
 from dikom.municipalities.models import Municipality
 
 UNMATCHED_DAYS = 30

@@ -9,7 +9,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dikom.analytics.ingest import Limits, validate_event
+from dikom.analytics.eventcheck import Limits, validate_event
 from dikom.analytics.models import EventSource, UsageEvent
 from dikom.analytics.tests.conftest import EVENTS_URL, auth, event, key_for
 
