@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dikom.sensors.query import QueryError, parse_filter
+from dikom.sensors.filterparse import QueryError, parse_filter
 
 pytestmark = pytest.mark.django_db
 
