@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from dikom.accounts.service import ApiKeyUser, authenticate_api_key
 from dikom.lib.replicas import reads_only_when
-from dikom.opendata import access, actions, search, service, vocab
+from dikom.opendata import access, actions, catalogue_search, search, service, vocab
 from dikom.opendata.models import Dataset, Organization, Resource, Tag
 
 CKAN_VERSION = "2.10.4"
@@ -244,7 +244,7 @@ def package_search(ctx: Context) -> Any:
     if ctx.boolean("include_drafts") or ctx.boolean("include_private"):
         queryset = _readable(ctx)
     try:
-        result = service.search_datasets(
+        result = catalogue_search.search_datasets(
             queryset,
             q=str(ctx.get("q") or ""),
             fq=" ".join(part for part in fq_parts if part),
@@ -262,7 +262,7 @@ def package_search(ctx: Context) -> Any:
         "sort": str(ctx.get("sort") or "score desc, metadata_modified desc"),
         "results": [service.package_dict(d) for d in result.datasets],
         "facets": result.facets,
-        "search_facets": service.search_facets(result.facets, result.organization_titles),
+        "search_facets": catalogue_search.search_facets(result.facets, result.organization_titles),
     }
 
 

@@ -127,7 +127,7 @@ class SearchTerm(models.Model):
     """One folded word of a dataset's ``search_text``: the index the German search looks prefixes up in.
 
     Kept by ``actions.reindex`` (and ``manage.py opendata_reindex`` for rows written
-    another way); see ``search.py`` for the folding and ``service._text_filter``.
+    another way); see ``search.py`` for the folding and ``catalogue_search._text_filter``.
     """
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="search_terms")

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET
 
-from dikom.opendata import access, actions, dcat, preview, search, service, vocab
+from dikom.opendata import access, actions, catalogue_search, dcat, preview, search, service, vocab
 from dikom.opendata.models import Dataset, DatastoreTable, Organization, Resource
 
 PAGE_SIZE = 20
@@ -60,7 +60,7 @@ def index(request: HttpRequest) -> HttpResponse:
         page_number = 1
     error = ""
     try:
-        result = service.search_datasets(
+        result = catalogue_search.search_datasets(
             Dataset.objects.filter(state=Dataset.State.PUBLISHED),
             q=" ".join(search.words(q)),
             sort=sort or "metadata_modified desc",
@@ -72,7 +72,7 @@ def index(request: HttpRequest) -> HttpResponse:
         )
     except search.SearchQueryError:
         error = _("The search could not be understood. Please use plain words.")
-        result = service.SearchResult(count=0, datasets=[])
+        result = catalogue_search.SearchResult(count=0, datasets=[])
     facet_titles = {
         "organization": _("Organisation"),
         "groups": _("Theme"),
@@ -82,14 +82,14 @@ def index(request: HttpRequest) -> HttpResponse:
         "frequency": _("Update frequency"),
     }
     facets = []
-    titles = result.organization_titles or service.organization_titles()
+    titles = result.organization_titles or catalogue_search.organization_titles()
     for name in FILTER_PARAMS:
         items = []
         for key, count in result.facets.get(name, {}).items():
             items.append(
                 {
                     "name": key,
-                    "label": service.facet_display_name(name, key, titles),
+                    "label": catalogue_search.facet_display_name(name, key, titles),
                     "count": count,
                     "active": key in chosen[name],
                     "url": _toggle(request, name, key),
@@ -101,7 +101,7 @@ def index(request: HttpRequest) -> HttpResponse:
     active = [
         {
             "field": name,
-            "label": service.facet_display_name(name, value, titles),
+            "label": catalogue_search.facet_display_name(name, value, titles),
             "title": facet_titles[name],
             "url": _toggle(request, name, value),
         }

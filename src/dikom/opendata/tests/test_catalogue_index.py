@@ -3,7 +3,7 @@
 For a generated catalogue (two cities, drafts, several formats, themes, keywords and
 update frequencies, some datasets changed after creation) every combination of
 text, filters, negations, date ranges, sorts and pages is compared with the same
-search done in SQL (``service._filtered``), and every facet with counts taken from
+search done in SQL (``catalogue_search._filtered``), and every facet with counts taken from
 the matching rows themselves.
 """
 
@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from dikom.opendata import actions, catalogue_index, search, service
+from dikom.opendata import actions, catalogue_index, catalogue_search, search
 from dikom.opendata.models import Dataset, Organization
 from dikom.opendata.tests.conftest import make_dataset
 
@@ -54,7 +54,7 @@ def catalogue(org_a: Organization, org_b: Organization) -> list[Dataset]:
 def _oracle(queryset, q: str, fq: str, sort: str):
     parsed_q = search.parse(q)
     clauses = [*parsed_q.clauses, *search.parse(fq, allow_text=False).clauses]
-    return service._filtered(queryset, parsed_q, clauses).order_by(*service._order(sort))
+    return catalogue_search._filtered(queryset, parsed_q, clauses).order_by(*catalogue_search._order(sort))
 
 
 QUERIES = [
@@ -87,13 +87,13 @@ def test_search_answers_what_the_database_answers(catalogue, queryset_kind: str)
         for sort in SORTS:
             expected = list(_oracle(queryset, q, fq, sort).values_list("pk", flat=True))
             for start, rows in ((0, 10), (7, 5), (len(expected) - 2, 10), (500, 10)):
-                result = service.search_datasets(
+                result = catalogue_search.search_datasets(
                     queryset, q=q, fq=fq, sort=sort, rows=rows, start=max(0, start), facet_fields=FIELDS
                 )
                 assert result.count == len(expected), (q, fq, sort)
                 assert [d.pk for d in result.datasets] == expected[max(0, start) : max(0, start) + rows], (q, fq, sort)
         matching = list(_oracle(queryset, q, fq, "").prefetch_related("tags", "resources"))
-        result = service.search_datasets(queryset, q=q, fq=fq, facet_fields=FIELDS, facet_limit=-1)
+        result = catalogue_search.search_datasets(queryset, q=q, fq=fq, facet_fields=FIELDS, facet_limit=-1)
         assert result.facets == _facets(matching), (q, fq)
 
 
@@ -110,10 +110,12 @@ def _facets(matching: list[Dataset]) -> dict[str, dict[str, int]]:
 
 
 def test_facet_limit_and_mincount_keep_the_counts_exact(catalogue) -> None:
-    everything = service.search_datasets(Dataset.objects.all(), q="Baum", facet_fields=FIELDS, facet_limit=-1).facets
+    everything = catalogue_search.search_datasets(
+        Dataset.objects.all(), q="Baum", facet_fields=FIELDS, facet_limit=-1
+    ).facets
     for limit in (0, 1, 2, 3):
         for mincount in (0, 1, 5, 20):
-            facets = service.search_datasets(
+            facets = catalogue_search.search_datasets(
                 Dataset.objects.all(), q="Baum", facet_fields=FIELDS, facet_limit=limit, facet_mincount=mincount
             ).facets
             for name in FIELDS:
@@ -122,30 +124,30 @@ def test_facet_limit_and_mincount_keep_the_counts_exact(catalogue) -> None:
 
 
 def test_changes_show_in_the_next_search(catalogue, org_a: Organization) -> None:
-    before = service.search_datasets(Dataset.objects.all(), q="Zeppelin").count
+    before = catalogue_search.search_datasets(Dataset.objects.all(), q="Zeppelin").count
     assert before == 0
     made = make_dataset(org_a, "zeppelin", "Zeppelinlandeplatz")
-    assert [d.pk for d in service.search_datasets(Dataset.objects.all(), q="Zeppelin").datasets] == [made.pk]
+    assert [d.pk for d in catalogue_search.search_datasets(Dataset.objects.all(), q="Zeppelin").datasets] == [made.pk]
     Dataset.objects.filter(pk=made.pk).delete()
-    assert service.search_datasets(Dataset.objects.all(), q="Zeppelin").count == 0
+    assert catalogue_search.search_datasets(Dataset.objects.all(), q="Zeppelin").count == 0
     # Rows written behind the index's back (another process) are noticed by the database version too.
     catalogue_index.reset()
-    assert service.search_datasets(Dataset.objects.all()).count == len(catalogue)
+    assert catalogue_search.search_datasets(Dataset.objects.all()).count == len(catalogue)
 
 
 def test_unknown_facet_fields_and_sorts_are_search_query_errors(catalogue) -> None:
     with pytest.raises(search.SearchQueryError):
-        service.search_datasets(Dataset.objects.all(), facet_fields=["colour"])
+        catalogue_search.search_datasets(Dataset.objects.all(), facet_fields=["colour"])
     with pytest.raises(search.SearchQueryError):
-        service.search_datasets(Dataset.objects.all(), fq="colour:red")
+        catalogue_search.search_datasets(Dataset.objects.all(), fq="colour:red")
     with pytest.raises(search.SearchQueryError):
-        service.search_datasets(Dataset.objects.all(), fq="name:[a TO b]")
+        catalogue_search.search_datasets(Dataset.objects.all(), fq="name:[a TO b]")
 
 
 def test_changes_patch_the_index_and_it_still_answers_what_the_database_answers(catalogue, org_a, org_b) -> None:
     rng = random.Random(11)
     published = Dataset.objects.filter(state=Dataset.State.PUBLISHED)
-    service.search_datasets(published, q="Baum", facet_fields=FIELDS)
+    catalogue_search.search_datasets(published, q="Baum", facet_fields=FIELDS)
     builds = catalogue_index.builds
     patches = catalogue_index.patches
     for round_number in range(6):
@@ -167,13 +169,15 @@ def test_changes_patch_the_index_and_it_still_answers_what_the_database_answers(
             for q, fq in QUERIES[:12]:
                 for sort in ("", "metadata_created desc", "metadata_modified asc"):
                     expected = list(_oracle(queryset, q, fq, sort).values_list("pk", flat=True))
-                    result = service.search_datasets(queryset, q=q, fq=fq, sort=sort, rows=7, start=3)
+                    result = catalogue_search.search_datasets(queryset, q=q, fq=fq, sort=sort, rows=7, start=3)
                     assert result.count == len(expected), (round_number, q, fq, sort)
                     assert [d.pk for d in result.datasets] == expected[3:10], (round_number, q, fq, sort)
             matching = list(_oracle(queryset, "", "", "").prefetch_related("tags", "resources"))
-            assert service.search_datasets(queryset, facet_fields=FIELDS, facet_limit=-1).facets == _facets(matching)
+            assert catalogue_search.search_datasets(queryset, facet_fields=FIELDS, facet_limit=-1).facets == _facets(
+                matching
+            )
     assert catalogue_index.patches > patches and catalogue_index.builds == builds  # patched, never rebuilt
     # A deletion is noticed (the number of datasets) and answered by a full build.
     Dataset.objects.filter(pk=catalogue[0].pk).delete()
-    assert service.search_datasets(Dataset.objects.all()).count == Dataset.objects.count()
+    assert catalogue_search.search_datasets(Dataset.objects.all()).count == Dataset.objects.count()
     assert catalogue_index.builds == builds + 1

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 
-from dikom.opendata import actions, service
+from dikom.opendata import actions, catalogue_search
 from dikom.opendata.models import Dataset, Organization, SearchTerm
 from dikom.opendata.tests.conftest import make_dataset
 
@@ -62,10 +62,10 @@ def test_term_index_returns_what_the_text_scan_returned(generated) -> None:
 
 
 def _compare(query: str) -> None:
-    legacy = _ids(Dataset.objects.filter(service.legacy_text_filter([query])))
-    indexed = _ids(Dataset.objects.filter(service._text_filter([query])))
+    legacy = _ids(Dataset.objects.filter(catalogue_search.legacy_text_filter([query])))
+    indexed = _ids(Dataset.objects.filter(catalogue_search._text_filter([query])))
     assert indexed == legacy, query
-    result = service.search_datasets(Dataset.objects.all(), q=query, rows=1000)
+    result = catalogue_search.search_datasets(Dataset.objects.all(), q=query, rows=1000)
     assert {d.pk for d in result.datasets} == legacy
     assert result.count == len(legacy)
 
@@ -73,7 +73,7 @@ def _compare(query: str) -> None:
 def test_the_generated_set_exercises_folding_and_endings(generated) -> None:
     # Not a vacuous comparison: the queries do match, across umlaut/ß spellings and endings.
     def found(q: str) -> set[int]:
-        return _ids(Dataset.objects.filter(service._text_filter([q])))
+        return _ids(Dataset.objects.filter(catalogue_search._text_filter([q])))
 
     assert found("Bäume") and found("Bäume") == found("baeume") == found("Baum")
     assert found("Straße") == found("strasse") and found("Straße")
@@ -83,8 +83,12 @@ def test_the_generated_set_exercises_folding_and_endings(generated) -> None:
 
 def test_facets_count_the_matching_datasets(generated) -> None:
     fields = ["organization", "groups", "tags", "res_format", "license_id", "frequency"]
-    result = service.search_datasets(Dataset.objects.all(), q="Baum", rows=1000, facet_fields=fields, facet_limit=-1)
-    matching = list(Dataset.objects.filter(service.legacy_text_filter(["Baum"])).prefetch_related("tags", "resources"))
+    result = catalogue_search.search_datasets(
+        Dataset.objects.all(), q="Baum", rows=1000, facet_fields=fields, facet_limit=-1
+    )
+    matching = list(
+        Dataset.objects.filter(catalogue_search.legacy_text_filter(["Baum"])).prefetch_related("tags", "resources")
+    )
     assert matching
     assert result.facets["organization"] == dict(Counter(d.organization.name for d in matching))
     assert result.facets["tags"] == dict(Counter(t.name for d in matching for t in d.tags.all()))
@@ -95,8 +99,8 @@ def test_facets_count_the_matching_datasets(generated) -> None:
 
 
 def test_reindex_command_rebuilds_the_index(generated) -> None:
-    expected = _ids(Dataset.objects.filter(service.legacy_text_filter(["Baum"])))
+    expected = _ids(Dataset.objects.filter(catalogue_search.legacy_text_filter(["Baum"])))
     SearchTerm.objects.all().delete()
-    assert _ids(Dataset.objects.filter(service._text_filter(["Baum"]))) == set()
+    assert _ids(Dataset.objects.filter(catalogue_search._text_filter(["Baum"]))) == set()
     call_command("opendata_reindex", verbosity=0)
-    assert _ids(Dataset.objects.filter(service._text_filter(["Baum"]))) == expected
+    assert _ids(Dataset.objects.filter(catalogue_search._text_filter(["Baum"]))) == expected
