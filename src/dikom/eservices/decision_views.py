@@ -20,14 +20,14 @@ from django.views.decorators.http import require_GET, require_POST
 from dikom.cases.dmn import feel, library
 from dikom.cases.dmn.tables import DecisionError, Decisions, DmnRefused
 from dikom.eservices import access, decision_forms
-from dikom.eservices.views import (
+from dikom.eservices.views.common import (
     _editable,
-    _process_page,
     _render,
     _save_if_current,
     _version_kwargs,
     designer_view,
 )
+from dikom.eservices.views.designer_process import _process_page
 
 
 def _process_url(version: Any) -> str:
