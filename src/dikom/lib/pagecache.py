@@ -113,10 +113,9 @@ class Store:
         An expired entry is still returned while another thread renders the page anew."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None:
-                if entry.expires > at or key in self._refreshing:
-                    self._entries.move_to_end(key)
-                    return entry
+            if entry is not None and (entry.expires > at or key in self._refreshing):
+                self._entries.move_to_end(key)
+                return entry
             self._refreshing.add(key)
             return None
 

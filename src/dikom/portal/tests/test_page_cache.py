@@ -217,7 +217,9 @@ def test_staff_never_get_a_stored_page(
     assert len(pagecache.store) == 1  # nothing stored for them either
 
 
-def test_expiry_and_a_service_released_meanwhile(adoption: Adoption, family: dict[str, Any], cache_on: Any, clock: Clock) -> None:
+def test_expiry_and_a_service_released_meanwhile(
+    adoption: Adoption, family: dict[str, Any], cache_on: Any, clock: Clock
+) -> None:
     path = _pages(adoption)["portal"]
     client = Client()
     assert "Familienzuschuss" in client.get(path).content.decode()
@@ -242,7 +244,9 @@ def test_zero_seconds_switches_it_off(adoption: Adoption, settings: Any) -> None
     assert "Familienzuschuss" not in client.get(path).content.decode()
 
 
-def test_head_is_answered_and_stores_the_page(adoption: Adoption, cache_on: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_head_is_answered_and_stores_the_page(
+    adoption: Adoption, cache_on: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = _pages(adoption)["service"]
     head = Client().head(path)
     assert head.status_code == 200
@@ -266,7 +270,9 @@ def test_not_found_and_redirects_are_not_stored(adoption: Adoption, cache_on: An
     assert len(pagecache.store) == 0
 
 
-def test_an_error_in_the_view_stores_nothing(adoption: Adoption, cache_on: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_error_in_the_view_stores_nothing(
+    adoption: Adoption, cache_on: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("broken template")
 
