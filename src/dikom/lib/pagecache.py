@@ -56,6 +56,7 @@ from django.core.exceptions import DisallowedHost
 from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.middleware import csrf as django_csrf
 from django.middleware.csrf import get_token
 from django.utils.cache import get_max_age
 from django.utils.translation import get_language
@@ -245,15 +246,14 @@ def _entry_for(request: HttpRequest, response: HttpResponseBase, expires: float)
         body = _TOKEN_LIKE.sub(lambda found: _placeholder_if_token(found.group(0), secret), body)
     nonce = getattr(request, "_csp_nonce", None)
     uses_nonce = isinstance(nonce, str)
-    if uses_nonce:
+    if isinstance(nonce, str):
         body = body.replace(nonce.encode("ascii"), _NONCE_PLACEHOLDER)
     headers = tuple((name, value) for name, value in response.headers.items())
     return Entry(expires=expires, headers=headers, body=body, uses_csrf=uses_csrf, uses_nonce=uses_nonce)
 
 
 def _placeholder_if_token(candidate: bytes, secret: str) -> bytes:
-    from django.middleware.csrf import _unmask_cipher_token
-
-    if _unmask_cipher_token(candidate.decode("ascii")) == secret:
+    # Django's own unmasking (no public name for it): the token is this request's if it unmasks to its secret.
+    if django_csrf._unmask_cipher_token(candidate.decode("ascii")) == secret:  # type: ignore[attr-defined]
         return _CSRF_PLACEHOLDER
     return candidate
