@@ -25,7 +25,8 @@ What it promises:
 - **The key** is the scheme, the host, the full path with query string and the active language;
   the settings (demo banner, 2FA notice) are the same for the whole process, and a settings
   change (tests) empties the store. Nothing else the three pages show depends on the request:
-  ``tests/test_pagecache.py`` renders each page twice without the store and compares the bytes.
+  ``portal/tests/test_page_cache.py`` renders each page twice without the store and compares the
+  bytes (CSRF token and nonce aside), in German and English.
 - **Staleness is bounded by time**, not by invalidation: a change (a newly released service, an
   edited city page) shows to visitors without a session after at most ``DIKOM_PAGE_CACHE_SECONDS``
   plus the time of one rendering (while one request renders an expired page anew, the others of
