@@ -140,6 +140,18 @@ def _fresh_process_state_for_usage_events() -> Iterator[None]:
     groupcommit.committer().stop()
 
 
+@pytest.fixture(autouse=True)
+def _empty_page_cache() -> Iterator[None]:
+    """The per-process page cache (``dikom.lib.pagecache``) keyed by host and path: a page stored in
+    one test must not answer another test's request for the same city (the database was rolled back).
+    Off in the CI settings; this matters when a test or a run switches it on."""
+    from dikom.lib import pagecache
+
+    pagecache.store.clear()
+    yield
+    pagecache.store.clear()
+
+
 @pytest.fixture
 def migration_data(db: Any) -> None:
     """What `migrate` installs as data (built-in competence frameworks and clusters, the forum's categories).

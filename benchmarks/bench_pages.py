@@ -22,7 +22,9 @@ What it does, in one run:
    and a static file as the machine's limit for a request. CPU per
    request is read from ``/proc/<pid>/stat`` of the web server processes (and, on
    PostgreSQL, of the database backends); the load average is printed with each row
-   because the machine may be shared.
+   because the machine may be shared. The landing page, portal and service page are requested
+   without cookies, so they are answered from the page cache (``DIKOM_PAGE_CACHE_SECONDS``,
+   ``--page-cache-seconds 0`` switches it off) after the first request in each process.
 
 Every row is printed as one JSON line; ``--markdown`` also prints a table.
 """
@@ -551,6 +553,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=0, help="web server processes (0: serve's default)")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--no-worker", action="store_true")
+    parser.add_argument(
+        "--page-cache-seconds",
+        type=int,
+        default=None,
+        help="DIKOM_PAGE_CACHE_SECONDS of the server (default: the setting's default; 0: no page cache)",
+    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", default="8,32")
     parser.add_argument(
@@ -562,6 +570,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     env = prepare(args)
+    if args.page_cache_seconds is not None:
+        env["DIKOM_PAGE_CACHE_SECONDS"] = str(args.page_cache_seconds)
     password = demo_password(env)
     print(f"# {common.machine()}; {common.database_label(env)}; pages of {args.city}", file=sys.stderr)
     rows: list[dict[str, Any]] = []

@@ -12,8 +12,13 @@ templates; no network server, no test client), with the same cookies as ``wrk`` 
    requests (process CPU, so other processes on a shared machine do not count; on
    PostgreSQL the database's own CPU is not included).
 2. **SQL statements** of one warm request, on the request's connection (``--sql`` prints them).
-3. With ``--profile``: cProfile over the same requests, the ``--top`` functions by
+3. With ``--profile``: cProfile over the same requests, the Python function calls per
+   request (a measure the machine's load does not change) and the ``--top`` functions by
    cumulative time.
+
+``--page-cache hit|miss|off`` chooses how the pages for visitors without a session (landing,
+portal, service page) are answered: from the page cache, rendered and stored, or rendered
+without it (``DIKOM_PAGE_CACHE_SECONDS=0``).
 
 Example::
 
@@ -69,17 +74,20 @@ def _flows(env: dict[str, str], args: argparse.Namespace) -> tuple[int, dict[str
     return port, pages
 
 
-def _caller(handler: Any, port: int, page: dict[str, str]) -> Callable[[], int]:
-    """One request of ``page`` through the WSGI handler; returns the status code."""
+def _caller(handler: Any, port: int, page: dict[str, str], distinct: bool = False) -> Callable[[], int]:
+    """One request of ``page`` through the WSGI handler; returns the status code. ``distinct``:
+    each request with a query string of its own (``?n=1``, ``?n=2``, …), which the pages ignore
+    but the page cache keys on, so that every request is a miss that is stored."""
     body = page.get("body", "").encode()
     method = page.get("method", "GET")
+    counter = iter(range(1, 1 << 62))
 
     def call() -> int:
         status: list[str] = []
         environ = {
             "REQUEST_METHOD": method,
             "PATH_INFO": page["path"],
-            "QUERY_STRING": "",
+            "QUERY_STRING": f"n={next(counter)}" if distinct else "",
             "SERVER_NAME": "127.0.0.1",
             "SERVER_PORT": str(port),
             "SERVER_PROTOCOL": "HTTP/1.1",
@@ -123,6 +131,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="also run cProfile over the requests")
     parser.add_argument("--sql", action="store_true", help="print the SQL statements of one request")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--page-cache",
+        choices=["hit", "miss", "off"],
+        default="hit",
+        help="the pages for visitors without a session (landing, portal, service): answered from the page "
+        "cache (hit), rendered and stored each time (miss: a query string of its own per request), or "
+        "rendered without the cache (off: DIKOM_PAGE_CACHE_SECONDS=0)",
+    )
     args = parser.parse_args(argv)
 
     env = bench_pages.prepare(
@@ -138,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     port, pages = _flows(env, args)
     os.environ.update(env)
+    if args.page_cache == "off":
+        os.environ["DIKOM_PAGE_CACHE_SECONDS"] = "0"
     if args.database != "postgresql":
         os.environ.pop("DATABASE_URL", None)
 
@@ -151,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = WSGIHandler()
     print(f"# {common.machine()}; {common.database_label(env)}", file=sys.stderr)
     for name in args.pages.split(","):
-        call = _caller(handler, port, pages[name])
+        call = _caller(handler, port, pages[name], distinct=args.page_cache == "miss" and "cookie" not in pages[name])
         count = args.requests if name not in STAFF_PAGES else max(args.requests // 10, 5)
         for _ in range(args.warmup):
             status = call()
@@ -189,7 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 call()
             profile.disable()
             out = io.StringIO()
-            pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.top)
+            stats = pstats.Stats(profile, stream=out)
+            calls = stats.total_calls  # type: ignore[attr-defined]
+            print(json.dumps({"page": name, "python_calls_per_request": round(calls / count, 1)}), flush=True)
+            stats.sort_stats("cumulative").print_stats(args.top)
             print(out.getvalue())
             if os.environ.get("PROFILE_TOTTIME"):
                 out = io.StringIO()

@@ -249,6 +249,14 @@ DIKOM_WEB_PROCESSES = env_int(
     "needs a shared cache: DIKOM_CACHE_URL, or else the database cache is used.",
     minimum=0,
 )
+DIKOM_PAGE_CACHE_SECONDS = env_int(
+    "DIKOM_PAGE_CACHE_SECONDS",
+    5,
+    "Seconds each web process keeps the landing page, a city's portal and a service page for visitors without a "
+    "session (dikom.lib.pagecache); a change shows to them after at most this long, to signed-in users and "
+    "citizens in an application at once. 0: every request renders the page.",
+    minimum=0,
+)
 CACHE_URL = env_str(
     "DIKOM_CACHE_URL",
     None,

@@ -18,6 +18,9 @@ for _name, _value in {
     "DIKOM_DEMO": "false",
     # Every test signs in from 127.0.0.1 into one in-memory cache; the tests of the limit set their own.
     "DIKOM_AUTH_CLIENT_REQUESTS_PER_MINUTE": "100000",
+    # Tests render a page, change data and expect the change on the next request; the page cache's
+    # own tests (dikom/lib/tests/test_pagecache.py, the portal's test_page_cache.py) switch it on.
+    "DIKOM_PAGE_CACHE_SECONDS": "0",
     # One server process: `manage.py serve` in tests serves as before (the tests of several processes set 2).
     "DIKOM_WEB_PROCESSES": "1",
 }.items():

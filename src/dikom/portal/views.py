@@ -25,6 +25,7 @@ from dikom.eservices.definition import fees as fee_rules
 from dikom.eservices.definition.fields import clean_answers
 from dikom.eservices.definition.schema import text
 from dikom.eservices.service import ServiceSummary, adoption_for, local_fees, offered_summaries
+from dikom.lib.pagecache import anonymous_page_cache
 from dikom.lib.pdf import PdfError, PdfUnavailable
 from dikom.payments import service as payments_service
 from dikom.portal import access, actions, events, fieldhtml, progress, steps
@@ -81,6 +82,7 @@ def _done_url(application: Application) -> str:
 # --- Finder and service page --------------------------------------------------------
 
 
+@anonymous_page_cache
 def finder(request: HttpRequest, city: str) -> HttpResponse:
     municipality = access.get_municipality(city)
     query = request.GET.get("q", "").strip()[:100]
@@ -129,6 +131,7 @@ def _trust_labels() -> dict[str, str]:
     return {"none": _("none"), "low": _("low"), "substantial": _("substantial"), "high": _("high")}
 
 
+@anonymous_page_cache
 def service_detail(request: HttpRequest, city: str, slug: str) -> HttpResponse:
     municipality = access.get_municipality(city)
     offered = adoption_for(municipality, slug)

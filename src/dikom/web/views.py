@@ -20,11 +20,13 @@ from dikom.api.problems import (
     database_unavailable_detail,
     problem_response,
 )
+from dikom.lib.pagecache import anonymous_page_cache
 from dikom.municipalities.models import Municipality
 from dikom.web.branding import brand_for, initials
 from dikom.web.modules import MODULES, MODULES_BY_SLUG
 
 
+@anonymous_page_cache
 def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "web/landing.html", {"modules": MODULES})
 
