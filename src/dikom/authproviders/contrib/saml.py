@@ -53,8 +53,9 @@ from django.utils.translation import gettext as _
 from dikom.authproviders import handoff
 from dikom.authproviders.actions import mark_assertion_used
 from dikom.authproviders.base import METHODS, TRUST_LEVELS, AuthError, AuthProvider, Identity, current_flow
-from dikom.authproviders.contrib import saml_xml
-from dikom.authproviders.contrib.saml_xml import RequestedAttribute, SamlError, SamlStatusError
+from dikom.authproviders.contrib import saml_requests, saml_xml
+from dikom.authproviders.contrib.saml_requests import RequestedAttribute
+from dikom.authproviders.contrib.saml_xml import SamlError, SamlStatusError
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +310,7 @@ class SamlAuthProvider(AuthProvider):
         attributes += [RequestedAttribute(name) for name in (ASSERTION_PROVED_BY, EID_CITIZEN_QAA_LEVEL)]
         attributes += [RequestedAttribute(name) for name in config.attribute_map.values()]
         unique = list({attribute.name: attribute for attribute in reversed(attributes)}.values())[::-1]
-        xml = saml_xml.build_authn_request(
+        xml = saml_requests.build_authn_request(
             request_id=request_id_for(state),
             issue_instant=dt.datetime.now(dt.UTC),
             destination=config.idp_sso_url,
@@ -320,7 +321,7 @@ class SamlAuthProvider(AuthProvider):
             organization_display_name=config.organization_display_name,
             online_service_id=config.online_service_id,
         )
-        return HttpResponseRedirect(saml_xml.redirect_url(config.idp_sso_url, xml, state, config.sp_key))
+        return HttpResponseRedirect(saml_requests.redirect_url(config.idp_sso_url, xml, state, config.sp_key))
 
     def accept_post(self, request: HttpRequest, state: str) -> dict[str, Any]:
         """Verify the posted SAMLResponse in the ACS and return the identity, or the reason of the refusal.
@@ -439,7 +440,7 @@ def _metadata_xml(config: SamlConfig, acs: str, signed: bool) -> bytes:
 def _cached_metadata(
     entity_id: str, acs: str, certificates: tuple[x509.Certificate, ...], key: rsa.RSAPrivateKey | None
 ) -> bytes:
-    return saml_xml.build_sp_metadata(
+    return saml_requests.build_sp_metadata(
         entity_id=entity_id,
         acs_url=acs,
         certificates=certificates,

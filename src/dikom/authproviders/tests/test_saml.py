@@ -18,7 +18,7 @@ from lxml import etree
 from signxml import XMLVerifier
 
 from dikom.authproviders import handoff, registry
-from dikom.authproviders.contrib import saml_xml
+from dikom.authproviders.contrib import saml_requests, saml_xml
 from dikom.authproviders.tests.saml_browser import ACS_URL, SP_ENTITY_ID
 from dikom.authproviders.tests.saml_browser import identity as _identity
 from dikom.authproviders.tests.saml_browser import post_to_acs as _post_to_acs
@@ -266,7 +266,7 @@ def test_metadata_names_entity_acs_and_certificate_and_is_signed(idp, keys):
     descriptor = root.find(f"{{{md}}}SPSSODescriptor")
     assert descriptor is not None and descriptor.get("AuthnRequestsSigned") == "true"
     certificates = {c.text for c in root.iter(f"{{{saml_xml.NS['ds']}}}X509Certificate")}
-    expected = saml_xml._certificate_text(keys["sp"].certificate)
+    expected = saml_requests.certificate_text(keys["sp"].certificate)
     assert expected in certificates
     uses = {kd.get("use") for kd in root.iter(f"{{{md}}}KeyDescriptor")}
     assert uses == {"signing", "encryption"}
@@ -284,7 +284,7 @@ def test_unsigned_metadata_lists_both_certificates_during_rollover(idp, keys, se
     assert root.find(f"{{{saml_xml.NS['ds']}}}Signature") is None
     certificates = [c.text for c in root.iter(f"{{{saml_xml.NS['ds']}}}X509Certificate")]
     assert len(certificates) == 4  # two certificates, each for signing and for encryption
-    assert saml_xml._certificate_text(keys["other"].certificate) in certificates
+    assert saml_requests.certificate_text(keys["other"].certificate) in certificates
 
 
 @pytest.mark.parametrize(
