@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dikom.accounts.models import Membership, User
-from dikom.cases import access, actions, formcache, workflow
+from dikom.cases import access, actions, formcache, inbox_rows, workflow
 from dikom.cases.bpmn import diagram as bpmn_diagram
 from dikom.cases.forms import (
     TABS,
@@ -208,6 +208,9 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
         ],
         "form": formcache.rendered(form),
         "page": page,
+        "rows": (inbox_rows.case_rows if tab == "all" else inbox_rows.task_rows)(
+            page.object_list, municipality.slug, now
+        ),
         "now": now,
         "has_units": bool(my_units),
         "colleagues": _colleague_choices(municipality) if tab != "all" else [],
