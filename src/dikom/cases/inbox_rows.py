@@ -16,14 +16,14 @@ formatted by the ``date`` filter itself.
 
 from __future__ import annotations
 
+import html
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils.formats import localize
-from django.utils.html import conditional_escape as e
 from django.utils.safestring import SafeString
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext
@@ -31,6 +31,25 @@ from django.utils.translation import gettext
 from dikom.cases.models import Case, Task
 
 _PLACEHOLDER = uuid.UUID(int=0)
+
+
+def e(value: Any) -> str:
+    """``conditional_escape`` without its wrappers: a value with ``__html__`` as it says, else escaped."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return html.escape(str(value))
+
+
+def _memo(compute: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``compute`` once per distinct value within one page (a page's rows share dates, statuses, units)."""
+    seen: dict[Any, str] = {}
+
+    def get(value: Any) -> str:
+        if value not in seen:
+            seen[value] = compute(value)
+        return seen[value]
+
+    return get
 
 
 def _case_url(slug: str) -> tuple[str, str]:
@@ -41,7 +60,7 @@ def _case_url(slug: str) -> tuple[str, str]:
 
 
 def _date(value: Any, fmt: str) -> str:
-    return str(e(date_filter(template_localtime(value), fmt)))
+    return e(date_filter(template_localtime(value), fmt))
 
 
 def due(value: Any, active: bool, now: Any) -> str:
@@ -54,17 +73,27 @@ def due(value: Any, active: bool, now: Any) -> str:
     return html + "\n"
 
 
+def _labels(choices: Any) -> Callable[[Any], str]:
+    """A field's display value, escaped, as ``get_FOO_display`` gives it (the stored value if not a choice)."""
+    labels = dict(choices)
+    return _memo(lambda value: e(labels.get(value, value)))
+
+
 def task_rows(tasks: Iterable[Task], slug: str, now: Any) -> SafeString:
     """The rows of the "mine" and "unit" tabs (``{% for task in page.object_list %}`` without ``{% empty %}``)."""
     head, tail = _case_url(slug)
     nobody = e(gettext("nobody yet"))
     select = gettext("Select “%(task)s” of %(reference)s")
+    kinds = _labels(Task.Kind.choices)
+    statuses = _labels(Case.Status.choices)
+    due_of = _memo(lambda value: due(value, True, now))
+    versions = _memo(lambda value: e(localize(value)))
     parts = []
     for task in tasks:
         case = task.case
         key = e(str(task.uuid))
         reference = e(case.reference)
-        kind = "" if task.kind == "workflow" else f' <span class="badge badge--muted">{e(task.get_kind_display())}</span>'
+        kind = "" if task.kind == "workflow" else f' <span class="badge badge--muted">{kinds(task.kind)}</span>'
         assignee = task.assignee
         who = e(assignee.get_full_name() or assignee.username) if assignee else nobody
         unit = e(task.org_unit or "–")
@@ -72,14 +101,14 @@ def task_rows(tasks: Iterable[Task], slug: str, now: Any) -> SafeString:
             f'<tr>\n<td><input type="checkbox" name="task" value="{key}" id="select-{key}">\n'
             f'<label for="select-{key}"><span class="visually-hidden">'
             f"{select % {'task': e(task.name), 'reference': reference}}</span></label>\n"
-            f'<input type="hidden" name="version-{key}" value="{e(localize(task.lock_version))}"></td>\n'
+            f'<input type="hidden" name="version-{key}" value="{versions(task.lock_version)}"></td>\n'
             f'<th scope="row"><a href="{e(head + str(case.uuid) + tail)}">{reference}</a></th>\n'
             f"<td>{e(task.name)}{kind}</td>\n"
             f"<td>{e(case.service_title)}</td>\n"
             f"<td>{unit}</td>\n"
             f"<td>{who}</td>\n"
-            f"<td>{e(case.get_status_display())}</td>\n"
-            f"<td>{due(task.due_at, True, now)}</td>\n"
+            f"<td>{statuses(case.status)}</td>\n"
+            f"<td>{due_of(task.due_at)}</td>\n"
             "</tr>"
         )
     return SafeString("".join(parts))
@@ -88,16 +117,20 @@ def task_rows(tasks: Iterable[Task], slug: str, now: Any) -> SafeString:
 def case_rows(cases: Iterable[Case], slug: str, now: Any) -> SafeString:
     """The rows of the "all" tab (``{% for case in page.object_list %}`` without ``{% empty %}``)."""
     head, tail = _case_url(slug)
+    statuses = _labels(Case.Status.choices)
+    outcomes = _labels(Case.Outcome.choices)
+    due_of = _memo(lambda key: due(key[0], key[1], now))
+    opened_of = _memo(lambda value: f'<time datetime="{_date(value, "c")}">{_date(value, "d.m.Y")}</time>')
     parts = []
     for case in cases:
-        outcome = f"<br><small>{e(case.get_outcome_display())}</small>" if case.outcome else ""
+        outcome = f"<br><small>{outcomes(case.outcome)}</small>" if case.outcome else ""
         parts.append(
             f'<tr>\n<th scope="row"><a href="{e(head + str(case.uuid) + tail)}">{e(case.reference)}</a></th>\n'
             f"<td>{e(case.service_title)}</td>\n"
-            f"<td>{e(case.get_status_display())}{outcome}</td>\n"
+            f"<td>{statuses(case.status)}{outcome}</td>\n"
             f"<td>{e(case.org_unit or '–')}</td>\n"
-            f"<td>{due(case.due_at, case.is_open, now)}</td>\n"
-            f'<td><time datetime="{_date(case.opened_at, "c")}">{_date(case.opened_at, "d.m.Y")}</time></td>\n'
+            f"<td>{due_of((case.due_at, case.is_open))}</td>\n"
+            f"<td>{opened_of(case.opened_at)}</td>\n"
             "</tr>"
         )
     return SafeString("".join(parts))
