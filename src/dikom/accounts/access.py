@@ -20,18 +20,47 @@ from dikom.accounts.roles import Role
 from dikom.municipalities.models import Municipality, OrgUnit
 
 
+_ROLES_MEMO = "_dikom_roles_cache"
+_CITIES_MEMO = "_dikom_membership_cities"
+
+
+def _load_memberships(user: Any) -> dict[int, set[str]]:
+    """The user's roles per municipality and the municipalities themselves, in one statement, kept on
+    the loaded user object (i.e. per request): the access checks and the navigation of a page share
+    them (issue 21). The municipalities are ordered by name as ``Municipality``'s default ordering."""
+    cache: dict[int, set[str]] | None = getattr(user, _ROLES_MEMO, None)
+    if cache is not None:
+        return cache
+    cache = {}
+    cities: dict[int, Municipality] = {}
+    memberships = (
+        Membership.objects.filter(user=user)
+        .select_related("municipality")
+        .order_by("municipality__name", "municipality_id", "role")
+    )
+    for membership in memberships:
+        cache.setdefault(membership.municipality_id, set()).add(membership.role)
+        cities.setdefault(membership.municipality_id, membership.municipality)
+    setattr(user, _ROLES_MEMO, cache)
+    setattr(user, _CITIES_MEMO, list(cities.values()))
+    return cache
+
+
 def roles_in(user: Any, municipality: Municipality | int) -> set[str]:
     """The roles ``user`` holds in ``municipality`` (cached per request object)."""
     if not getattr(user, "is_authenticated", False):
         return set()
     municipality_id = municipality if isinstance(municipality, int) else municipality.pk
-    cache: dict[int, set[str]] | None = getattr(user, "_dikom_roles_cache", None)
-    if cache is None:
-        cache = {}
-        for m_id, role in Membership.objects.filter(user=user).values_list("municipality_id", "role"):
-            cache.setdefault(m_id, set()).add(role)
-        user._dikom_roles_cache = cache
-    return set(cache.get(municipality_id, set()))
+    return set(_load_memberships(user).get(municipality_id, set()))
+
+
+def membership_municipalities(user: Any) -> list[Municipality]:
+    """The municipalities in which ``user`` holds a role, by name (read with the roles, once per
+    request object). For platform administrators too: only those with a membership."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    _load_memberships(user)
+    return list(getattr(user, _CITIES_MEMO))
 
 
 def is_staff_member(user: Any) -> bool:
