@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dikom.accounts.models import Membership, User
-from dikom.cases import access, actions, formcache, inbox_rows, workflow
+from dikom.cases import access, actions, inbox_rows, workflow
 from dikom.cases.bpmn import diagram as bpmn_diagram
 from dikom.cases.forms import (
     TABS,
@@ -47,6 +47,7 @@ from dikom.cases.forms import (
 )
 from dikom.cases.models import Case, CaseDocument, CaseMessage, Task
 from dikom.cases.paging import badge, capped_count, page_of
+from dikom.lib import formcache
 from dikom.municipalities.models import Municipality, OrgUnit
 from dikom.scanning.service import active_content_labels
 
