@@ -17,9 +17,19 @@ from django.http import Http404
 
 from dikom.accounts.models import ApiKey, Membership, User
 from dikom.accounts.roles import Role
+from dikom.lib.prepared import PreparedQuery
 from dikom.municipalities.models import Municipality, OrgUnit
 
 
+# Compiled once per thread and database (``dikom.lib.prepared``): read on every staff page (issue 21).
+_MEMBERSHIPS = PreparedQuery(
+    Membership,
+    lambda user_id: Membership.objects.filter(user_id=user_id)
+    .select_related("municipality")
+    .order_by("municipality__name", "municipality_id", "role"),
+    fields=(Membership._meta.get_field("user"),),
+    samples=(-7005,),
+)
 _ROLES_MEMO = "_dikom_roles_cache"
 _CITIES_MEMO = "_dikom_membership_cities"
 
@@ -33,12 +43,7 @@ def _load_memberships(user: Any) -> dict[int, set[str]]:
         return cache
     cache = {}
     cities: dict[int, Municipality] = {}
-    memberships = (
-        Membership.objects.filter(user=user)
-        .select_related("municipality")
-        .order_by("municipality__name", "municipality_id", "role")
-    )
-    for membership in memberships:
+    for membership in _MEMBERSHIPS.all(user.pk):
         cache.setdefault(membership.municipality_id, set()).add(membership.role)
         cities.setdefault(membership.municipality_id, membership.municipality)
     setattr(user, _ROLES_MEMO, cache)

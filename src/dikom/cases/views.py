@@ -48,6 +48,7 @@ from dikom.cases.forms import (
 from dikom.cases.models import Case, CaseDocument, CaseMessage, Task
 from dikom.cases.paging import badge, capped_count, page_of
 from dikom.lib import formcache
+from dikom.lib.prepared import PreparedQuery
 from dikom.municipalities.models import Municipality, OrgUnit
 from dikom.scanning.service import active_content_labels
 
@@ -70,12 +71,19 @@ def _case_url(municipality: Municipality, case: Case, anchor: str = "") -> str:
 
 
 def _colleague_choices(municipality: Municipality) -> list[tuple[str, str]]:
-    return [(str(u.pk), u.get_full_name() or u.get_username()) for u in access.colleagues(municipality)]
+    return [(str(u.pk), u.get_full_name() or u.get_username()) for u in access.colleague_list(municipality)]
+
+
+_UNITS = PreparedQuery(
+    OrgUnit,
+    lambda city_id: OrgUnit.objects.filter(municipality_id=city_id).order_by("name").values_list("uuid", "name"),
+    fields=(OrgUnit._meta.get_field("municipality"),),
+    samples=(-7004,),
+)
 
 
 def _unit_choices(municipality: Municipality) -> list[tuple[str, str]]:
-    units = OrgUnit.objects.filter(municipality=municipality).order_by("name").values_list("uuid", "name")
-    return [(str(key), name) for key, name in units]
+    return [(str(key), name) for key, name in _UNITS.rows(municipality.pk)]
 
 
 def _colleague(municipality: Municipality, key: str) -> Any:
