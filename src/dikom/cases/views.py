@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dikom.accounts.models import Membership, User
-from dikom.cases import access, actions, inbox_rows, workflow
+from dikom.cases import access, actions, case_reads, inbox_rows, workflow
 from dikom.cases.bpmn import diagram as bpmn_diagram
 from dikom.cases.forms import (
     TABS,
@@ -407,9 +407,7 @@ def _case_page(
     user = request.user
     bound = bound or {}
     now = timezone.now()
-    open_tasks = list(
-        case.tasks.filter(status=Task.Status.OPEN).select_related("org_unit", "assignee").order_by("created_at", "pk")
-    )
+    open_tasks = case_reads.open_tasks(case)
     colleagues = _colleague_choices(municipality)
     units = _unit_choices(municipality)
     for task in open_tasks:
@@ -433,7 +431,7 @@ def _case_page(
     sign_off_task = next((t for t in open_tasks if t.kind == Task.Kind.SIGN_OFF), None)
     shown = _diagram(case)
     submission = case.application.submission_data or {}
-    documents = list(case.documents.select_related("created_by"))
+    documents = case_reads.documents(case)
     flagged_documents = sum(1 for document in documents if document.active_content)
     for document in documents:
         # A PDF with active content is offered for download only, with a warning naming what was found.
@@ -447,7 +445,7 @@ def _case_page(
         "unsaved": unsaved,
         "may_manage": may_manage,
         "open_tasks": open_tasks,
-        "done_tasks": case.tasks.exclude(status=Task.Status.OPEN).select_related("org_unit", "completed_by"),
+        "done_tasks": case_reads.done_tasks(case),
         "sign_off_task": sign_off_task,
         "sections": _submitted_sections(case),
         "submission": submission,
@@ -456,9 +454,9 @@ def _case_page(
         "flagged_documents": flagged_documents,
         "diagram": shown,
         "diagram_svg": mark_safe(shown.svg) if shown.svg else "",  # noqa: S308 - built with lxml, every name escaped
-        "events": case.events.all(),
-        "notes": case.notes.select_related("author"),
-        "case_messages": case.messages.select_related("document", "sent_by"),
+        "events": case_reads.events(case),
+        "notes": case_reads.notes(case),
+        "case_messages": case_reads.messages(case),
         "open_requests": case.messages.filter(
             kind=CaseMessage.Kind.INFORMATION_REQUEST, answered_by__isnull=True
         ).exists(),
