@@ -70,3 +70,36 @@ def test_cities_memberships_colleagues_and_units_are_the_orm_s(people: list[Any]
         ]
     both = next(u for u in people if u.username == "both")
     assert [m.slug for m in accounts_access.membership_municipalities(both)] == ["fulda", "giessen"]
+
+
+def _unit_ids_before(user: Any, municipality: Any) -> set[int]:
+    """``cases.access._unit_ids`` as it was at commit 601aedb: one statement per level of the tree."""
+    roots = {m.org_unit_id for m in access._memberships(user, municipality) if m.org_unit_id is not None}
+    found = set(roots)
+    frontier = set(roots)
+    while frontier:
+        children = set(
+            OrgUnit.objects.filter(parent_id__in=frontier, municipality=municipality).values_list("pk", flat=True)
+        )
+        frontier = children - found
+        found |= children
+    return found
+
+
+def test_the_units_below_a_member_s_unit_are_the_ones_found_level_by_level(
+    people: list[Any], city_a: Any, city_b: Any, unit_a: Any, unit_giessen: Any, worker_a: Any
+) -> None:
+    from dikom.accounts.models import User
+    from dikom.municipalities.tests.factories import OrgUnitFactory
+
+    child = OrgUnitFactory(municipality=city_a, name="Sachgebiet", parent=unit_a)
+    grandchild = OrgUnitFactory(municipality=city_a, name="Team", parent=child)
+    OrgUnitFactory(municipality=city_a, name="Ur-Enkel", parent=grandchild)
+    OrgUnitFactory(municipality=city_b, name="Gießener Team", parent=unit_giessen)
+    for user in people:
+        for city in (city_a, city_b):
+            fresh = User.objects.get(pk=user.pk)
+            expected = _unit_ids_before(User.objects.get(pk=user.pk), city)
+            assert access.unit_ids(fresh, city) == expected
+    below = access.unit_ids(User.objects.get(pk=worker_a.pk), city_a)
+    assert {unit_a.pk, child.pk, grandchild.pk} <= below and unit_giessen.pk not in below
