@@ -56,6 +56,11 @@ def test_cities_memberships_colleagues_and_units_are_the_orm_s(people: list[Any]
             assert [_values(m) for m in read] == [_values(m) for m in orm]
             assert [m.org_unit and _values(m.org_unit) for m in read] == [m.org_unit and _values(m.org_unit) for m in orm]
     assert access._CITY.first("no-such-city") is None
+    for city in cities:
+        read = accounts_access._CITY_WITH_DISTRICT.all(city.slug)
+        orm = Municipality.objects.select_related("district").get(slug=city.slug)
+        assert [(_values(m), _values(m.district)) for m in read] == [(_values(orm), _values(orm.district))]
+    assert accounts_access._CITY_WITH_DISTRICT.all("no-such-city") == []
     fulda_names = {u.username for u in access.colleague_list(city_a)}
     assert "outsider" not in fulda_names and "former" not in fulda_names and "both" in fulda_names
     for user in people:
