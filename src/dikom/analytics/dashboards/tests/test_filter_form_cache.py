@@ -2,7 +2,7 @@
 the service page and the comments are byte for byte what the field loop of ``includes/filters.html``
 wrote (kept here as the reference, from commit 601aedb), in German and English, unbound and bound
 (a chosen period, a sort, invalid dates), filled and read from the cache; another city's services
-never appear."""
+never appear. The overview's services read through a compiled statement are the ORM's.
 
 from __future__ import annotations
 
@@ -111,3 +111,18 @@ def test_pages_are_byte_equal_with_and_without_the_cache(
             plain = [_page(client, url) for url in urls]
         assert cached[0] == plain and cached[1] == plain
         assert label in plain[0] and 'name="period"' in plain[0] and "Gießener Dienst" not in "".join(plain)
+
+
+def test_the_overview_s_services_are_the_orm_s(example: Any, city_a: Any, city_b: Any) -> None:
+    from dikom.analytics.dashboards import queries
+    from dikom.analytics.models import Service
+
+    for city in (city_a, city_b):
+        orm = list(Service.objects.filter(municipality_id=city.pk).order_by("name", "pk"))
+        read = queries._SERVICES.all(city.pk)
+        assert orm and [vars_of(s) for s in read] == [vars_of(s) for s in orm]
+    assert "Gießener Dienst" not in {s.name for s in queries._SERVICES.all(city_a.pk)}
+
+
+def vars_of(obj: Any) -> dict[str, Any]:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
