@@ -94,7 +94,10 @@ def main() -> None:
         .values_list("case__uuid", flat=True)[:4]
     )
     cases += list(
-        Case.objects.filter(municipality__slug=city).exclude(status="open").order_by("pk").values_list("uuid", flat=True)[:3]
+        Case.objects.filter(municipality__slug=city)
+        .exclude(status="open")
+        .order_by("pk")
+        .values_list("uuid", flat=True)[:3]
     )
     case_paths = [f"/vorgaenge/{city}/{key}/" for key in dict.fromkeys(cases)]
     analytics = [

@@ -20,13 +20,14 @@ from dikom.accounts.roles import Role
 from dikom.lib.prepared import PreparedQuery
 from dikom.municipalities.models import Municipality, OrgUnit
 
-
 # Compiled once per thread and database (``dikom.lib.prepared``): read on every staff page (issue 21).
 _MEMBERSHIPS = PreparedQuery(
     Membership,
-    lambda user_id: Membership.objects.filter(user_id=user_id)
-    .select_related("municipality")
-    .order_by("municipality__name", "municipality_id", "role"),
+    lambda user_id: (
+        Membership.objects.filter(user_id=user_id)
+        .select_related("municipality")
+        .order_by("municipality__name", "municipality_id", "role")
+    ),
     fields=(Membership._meta.get_field("user"),),
     samples=(-7005,),
 )

@@ -44,13 +44,17 @@ _CASE_MEMBERSHIPS = PreparedQuery(
 
 def _colleagues_of(city_id: int) -> QuerySet[Any]:
     return (
-        User.objects.filter(memberships__municipality_id=city_id, memberships__role__in=sorted(CASE_ROLES), is_active=True)
+        User.objects.filter(
+            memberships__municipality_id=city_id, memberships__role__in=sorted(CASE_ROLES), is_active=True
+        )
         .distinct()
         .order_by("last_name", "first_name", "username")
     )
 
 
-_COLLEAGUES = PreparedQuery(User, _colleagues_of, fields=(Membership._meta.get_field("municipality"),), samples=(-7003,))
+_COLLEAGUES = PreparedQuery(
+    User, _colleagues_of, fields=(Membership._meta.get_field("municipality"),), samples=(-7003,)
+)
 
 
 # The case roles of a user in a city are read once per loaded user object, i.e. once per

@@ -27,15 +27,17 @@ def _by_case(model: type[Model], build: Any) -> PreparedQuery[Any]:
 
 _OPEN_TASKS = _by_case(
     Task,
-    lambda case_id: Task.objects.filter(case_id=case_id, status=Task.Status.OPEN)
-    .select_related("org_unit", "assignee")
-    .order_by("created_at", "pk"),
+    lambda case_id: (
+        Task.objects.filter(case_id=case_id, status=Task.Status.OPEN)
+        .select_related("org_unit", "assignee")
+        .order_by("created_at", "pk")
+    ),
 )
 _DONE_TASKS = _by_case(
     Task,
-    lambda case_id: Task.objects.filter(case_id=case_id)
-    .exclude(status=Task.Status.OPEN)
-    .select_related("org_unit", "completed_by"),
+    lambda case_id: (
+        Task.objects.filter(case_id=case_id).exclude(status=Task.Status.OPEN).select_related("org_unit", "completed_by")
+    ),
 )
 _DOCUMENTS = _by_case(
     CaseDocument, lambda case_id: CaseDocument.objects.filter(case_id=case_id).select_related("created_by")

@@ -34,7 +34,7 @@ TASK_ROWS = """{% load i18n %}{% for task in page.object_list %}<tr>
 <td>{% if task.assignee %}{{ task.assignee.get_full_name|default:task.assignee.username }}{% else %}{% translate "nobody yet" %}{% endif %}</td>
 <td>{{ task.case.get_status_display }}</td>
 <td>{% include "cases/_due.html" with due=task.due_at active=True %}</td>
-</tr>{% empty %}<tr><td colspan="8">{% translate "No tasks match." %}</td></tr>{% endfor %}"""  # noqa: E501
+</tr>{% empty %}<tr><td colspan="8">{% translate "No tasks match." %}</td></tr>{% endfor %}"""
 
 CASE_ROWS = """{% load i18n %}{% for case in page.object_list %}<tr>
 <th scope="row"><a href="{% url 'cases:case' municipality.slug case.uuid %}">{{ case.reference }}</a></th>
@@ -43,7 +43,7 @@ CASE_ROWS = """{% load i18n %}{% for case in page.object_list %}<tr>
 <td>{{ case.org_unit|default:"–" }}</td>
 <td>{% include "cases/_due.html" with due=case.due_at active=case.is_open %}</td>
 <td><time datetime="{{ case.opened_at|date:'c' }}">{{ case.opened_at|date:"d.m.Y" }}</time></td>
-</tr>{% empty %}<tr><td colspan="6">{% translate "No cases match." %}</td></tr>{% endfor %}"""  # noqa: E501
+</tr>{% empty %}<tr><td colspan="6">{% translate "No cases match." %}</td></tr>{% endfor %}"""
 
 NASTY = "<b>\"Anna\" & 'Ben'</b> 100%"
 NOW = dt.datetime(2026, 12, 7, 23, 30, tzinfo=dt.UTC)  # late evening: the day differs in Berlin

@@ -54,7 +54,9 @@ def test_cities_memberships_colleagues_and_units_are_the_orm_s(people: list[Any]
             )
             read = access._CASE_MEMBERSHIPS.all(user.pk, city.pk)
             assert [_values(m) for m in read] == [_values(m) for m in orm]
-            assert [m.org_unit and _values(m.org_unit) for m in read] == [m.org_unit and _values(m.org_unit) for m in orm]
+            assert [m.org_unit and _values(m.org_unit) for m in read] == [
+                m.org_unit and _values(m.org_unit) for m in orm
+            ]
     assert access._CITY.first("no-such-city") is None
     for city in cities:
         read = accounts_access._CITY_WITH_DISTRICT.all(city.slug)

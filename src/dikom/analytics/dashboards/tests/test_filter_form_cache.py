@@ -2,7 +2,7 @@
 the service page and the comments are byte for byte what the field loop of ``includes/filters.html``
 wrote (kept here as the reference, from commit 601aedb), in German and English, unbound and bound
 (a chosen period, a sort, invalid dates), filled and read from the cache; another city's services
-never appear. The overview's services read through a compiled statement are the ORM's.
+never appear. The overview's services read through a compiled statement are the ORM's."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ OLD_INCLUDE = """{% load i18n %}<form class="form filters" method="get" action="
 </form>
 <p class="card__meta">{% blocktranslate with since=period.since|date:"SHORT_DATE_FORMAT" until=period.until|date:"SHORT_DATE_FORMAT" %}Period: {{ since }} to {{ until }}{% endblocktranslate %}{% if previous %} · {% blocktranslate with since=previous.since|date:"SHORT_DATE_FORMAT" until=previous.until|date:"SHORT_DATE_FORMAT" %}compared with {{ since }} to {{ until }}{% endblocktranslate %}{% endif %}</p>
 {% if period.incomplete %}<p class="notice" role="note">{% translate "The period includes today, which is not over yet: its figures are still growing, so no change against the previous period is shown. Periods of the presets end yesterday." %}</p>{% endif %}
-"""  # noqa: E501
+"""
 
 LOOP = """{% for field in form %}
   <p>
@@ -43,7 +43,7 @@ LOOP = """{% for field in form %}
     {{ field }}
     {% if field.errors %}<span class="errorlist" id="{{ field.id_for_label }}-errors">{{ field.errors|join:" " }}</span>{% endif %}
   </p>
-  {% endfor %}"""  # noqa: E501
+  {% endfor %}"""
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
 QUERIES = [
@@ -86,7 +86,9 @@ def test_the_include_is_byte_equal_to_the_one_with_the_loop(language: str, rf: A
             context = {"form": form, "period": period, "previous": period.previous()}
             expected = old.render(context, request)
             for shown in (FilterForm(data), formcache.rendered(FilterForm(data)), formcache.rendered(FilterForm(data))):
-                page = render_to_string("analytics_dashboards/includes/filters.html", {**context, "form": shown}, request)
+                page = render_to_string(
+                    "analytics_dashboards/includes/filters.html", {**context, "form": shown}, request
+                )
                 assert page == expected
 
 
