@@ -11,9 +11,9 @@ every list with the related manager's.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from dikom.cases.models import Case, CaseDocument, CaseEvent, CaseMessage, CaseNote, Task
 from dikom.lib.prepared import PreparedQuery
@@ -22,7 +22,7 @@ _SAMPLE = -7101  # an id no case has: only used to build the statements
 
 
 def _by_case(model: type[Model], build: Any) -> PreparedQuery[Any]:
-    return PreparedQuery(model, build, fields=(model._meta.get_field("case"),), samples=(_SAMPLE,))
+    return PreparedQuery(model, build, fields=(cast(Field, model._meta.get_field("case")),), samples=(_SAMPLE,))
 
 
 _OPEN_TASKS = _by_case(

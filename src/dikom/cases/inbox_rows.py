@@ -25,7 +25,7 @@ from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.safestring import SafeString
-from django.utils.timezone import template_localtime
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # not in the stubs
 from django.utils.translation import gettext
 
 from dikom.cases.models import Case, Task
