@@ -17,7 +17,47 @@ from django.http import Http404
 
 from dikom.accounts.models import ApiKey, Membership, User
 from dikom.accounts.roles import Role
+from dikom.lib.prepared import PreparedQuery
 from dikom.municipalities.models import Municipality, OrgUnit
+
+# Compiled once per thread and database (``dikom.lib.prepared``): read on every staff page (issue 21).
+_MEMBERSHIPS = PreparedQuery(
+    Membership,
+    lambda user_id: (
+        Membership.objects.filter(user_id=user_id)
+        .select_related("municipality")
+        .order_by("municipality__name", "municipality_id", "role")
+    ),
+    fields=(Membership._meta.get_field("user"),),
+    samples=(-7005,),
+)
+# ``Municipality.objects.select_related("district").get(slug=slug)``: the same statement (no order,
+# at most 21 rows), compiled once per thread.
+_CITY_WITH_DISTRICT = PreparedQuery(
+    Municipality,
+    lambda slug: Municipality.objects.select_related("district").filter(slug=slug).order_by()[:21],
+    fields=(Municipality._meta.get_field("slug"),),
+    samples=("\x00prepared-sample",),
+)
+_ROLES_MEMO = "_dikom_roles_cache"
+_CITIES_MEMO = "_dikom_membership_cities"
+
+
+def _load_memberships(user: Any) -> dict[int, set[str]]:
+    """The user's roles per municipality and the municipalities themselves, in one statement, kept on
+    the loaded user object (i.e. per request): the access checks and the navigation of a page share
+    them (issue 21). The municipalities are ordered by name as ``Municipality``'s default ordering."""
+    cache: dict[int, set[str]] | None = getattr(user, _ROLES_MEMO, None)
+    if cache is not None:
+        return cache
+    cache = {}
+    cities: dict[int, Municipality] = {}
+    for membership in _MEMBERSHIPS.all(user.pk):
+        cache.setdefault(membership.municipality_id, set()).add(membership.role)
+        cities.setdefault(membership.municipality_id, membership.municipality)
+    setattr(user, _ROLES_MEMO, cache)
+    setattr(user, _CITIES_MEMO, list(cities.values()))
+    return cache
 
 
 def roles_in(user: Any, municipality: Municipality | int) -> set[str]:
@@ -25,13 +65,16 @@ def roles_in(user: Any, municipality: Municipality | int) -> set[str]:
     if not getattr(user, "is_authenticated", False):
         return set()
     municipality_id = municipality if isinstance(municipality, int) else municipality.pk
-    cache: dict[int, set[str]] | None = getattr(user, "_dikom_roles_cache", None)
-    if cache is None:
-        cache = {}
-        for m_id, role in Membership.objects.filter(user=user).values_list("municipality_id", "role"):
-            cache.setdefault(m_id, set()).add(role)
-        user._dikom_roles_cache = cache
-    return set(cache.get(municipality_id, set()))
+    return set(_load_memberships(user).get(municipality_id, set()))
+
+
+def membership_municipalities(user: Any) -> list[Municipality]:
+    """The municipalities in which ``user`` holds a role, by name (read with the roles, once per
+    request object). For platform administrators too: only those with a membership."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    _load_memberships(user)
+    return list(getattr(user, _CITIES_MEMO))
 
 
 def is_staff_member(user: Any) -> bool:
@@ -63,10 +106,12 @@ def get_municipality_for_role(user: Any, slug: str, roles: Iterable[str]) -> Mun
 
     Raises 404 for an unknown slug and 403 when the user holds none of the roles.
     """
-    try:
-        municipality = Municipality.objects.select_related("district").get(slug=slug)
-    except Municipality.DoesNotExist as exc:
-        raise Http404 from exc
+    found = _CITY_WITH_DISTRICT.all(slug)
+    if not found:
+        raise Http404
+    if len(found) > 1:  # pragma: no cover - the slug is unique; as ``get()`` would say
+        raise Municipality.MultipleObjectsReturned(slug)
+    municipality = found[0]
     if not has_role(user, municipality, roles):
         raise PermissionDenied
     return municipality

@@ -16,12 +16,45 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from dikom.accounts.models import Membership
+from dikom.accounts.models import Membership, User
 from dikom.accounts.roles import Role
 from dikom.cases.models import Case, Task
+from dikom.lib.prepared import PreparedQuery
 from dikom.municipalities.models import Municipality, OrgUnit
 
 CASE_ROLES = {Role.MUNICIPALITY_ADMIN, Role.CASEWORKER}
+
+# Lookups every staff page of the cases makes, compiled once per thread and database
+# (``dikom.lib.prepared``; issue 21): the same statements as the querysets below give.
+_CITY = PreparedQuery(
+    Municipality,
+    lambda slug: Municipality.objects.filter(slug=slug)[:1],
+    fields=(Municipality._meta.get_field("slug"),),
+    samples=("\x00prepared-sample",),
+)
+_CASE_MEMBERSHIPS = PreparedQuery(
+    Membership,
+    lambda user_id, city_id: Membership.objects.filter(
+        user_id=user_id, municipality_id=city_id, role__in=sorted(CASE_ROLES)
+    ).select_related("org_unit"),
+    fields=(Membership._meta.get_field("user"), Membership._meta.get_field("municipality")),
+    samples=(-7001, -7002),
+)
+
+
+def _colleagues_of(city_id: int) -> QuerySet[Any]:
+    return (
+        User.objects.filter(
+            memberships__municipality_id=city_id, memberships__role__in=sorted(CASE_ROLES), is_active=True
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+_COLLEAGUES = PreparedQuery(
+    User, _colleagues_of, fields=(Membership._meta.get_field("municipality"),), samples=(-7003,)
+)
 
 
 # The case roles of a user in a city are read once per loaded user object, i.e. once per
@@ -35,16 +68,12 @@ def _memberships(user: Any, municipality: Municipality) -> list[Membership]:
         return []
     memo = user.__dict__.setdefault(_MEMO, {})
     if municipality.pk not in memo:
-        memo[municipality.pk] = list(
-            Membership.objects.filter(user=user, municipality=municipality, role__in=CASE_ROLES).select_related(
-                "org_unit"
-            )
-        )
+        memo[municipality.pk] = _CASE_MEMBERSHIPS.all(user.pk, municipality.pk)
     return list(memo[municipality.pk])
 
 
 def get_municipality_for_cases(user: Any, slug: str) -> Municipality:
-    municipality = Municipality.objects.filter(slug=slug).first()
+    municipality = _CITY.first(slug)
     if municipality is None or not _memberships(user, municipality):
         raise Http404
     return municipality
@@ -62,14 +91,28 @@ def unit_ids(user: Any, municipality: Municipality) -> set[int]:
     return set(memo[municipality.pk])
 
 
+_UNIT_TREE = PreparedQuery(
+    OrgUnit,
+    lambda city_id: OrgUnit.objects.filter(municipality_id=city_id).order_by().values_list("pk", "parent_id"),
+    fields=(OrgUnit._meta.get_field("municipality"),),
+    samples=(-7006,),
+)
+
+
 def _unit_ids(user: Any, municipality: Municipality) -> set[int]:
+    """The roots and every unit of the city below them: the city's tree read in one statement (a
+    city has dozens of units, not thousands), then walked level by level as before."""
     roots = {m.org_unit_id for m in _memberships(user, municipality) if m.org_unit_id is not None}
+    if not roots:
+        return set()
+    children_of: dict[int, set[int]] = {}
+    for pk, parent_id in _UNIT_TREE.rows(municipality.pk):
+        if parent_id is not None:
+            children_of.setdefault(parent_id, set()).add(pk)
     found = set(roots)
     frontier = set(roots)
     while frontier:
-        children = set(
-            OrgUnit.objects.filter(parent_id__in=frontier, municipality=municipality).values_list("pk", flat=True)
-        )
+        children = set().union(*(children_of.get(pk, set()) for pk in frontier))
         frontier = children - found
         found |= children
     return found
@@ -149,14 +192,12 @@ def get_task_for_staff(user: Any, municipality: Municipality, task_uuid: Any) ->
 
 def colleagues(municipality: Municipality) -> QuerySet[Any]:
     """Staff a task may be assigned to: caseworkers and admins of the city."""
-    from django.contrib.auth import get_user_model
+    return _colleagues_of(municipality.pk)
 
-    return (
-        get_user_model()
-        .objects.filter(memberships__municipality=municipality, memberships__role__in=CASE_ROLES, is_active=True)
-        .distinct()
-        .order_by("last_name", "first_name", "username")
-    )
+
+def colleague_list(municipality: Municipality) -> list[Any]:
+    """``list(colleagues(municipality))`` with the statement compiled once per thread (issue 21)."""
+    return _COLLEAGUES.all(municipality.pk)
 
 
 def get_case_for_citizen(user: Any, case_uuid: Any) -> Case:
@@ -280,7 +321,7 @@ def can_manage_webhooks(user: Any, municipality: Municipality) -> bool:
 
 def get_municipality_for_webhooks(user: Any, slug: str) -> Municipality:
     """The city whose case webhooks ``user`` manages: its administrators (and platform admins); others 404."""
-    municipality = Municipality.objects.filter(slug=slug).first()
+    municipality = _CITY.first(slug)
     if municipality is None:
         raise Http404
     if not can_manage_webhooks(user, municipality):

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dikom.accounts.models import Membership, User
-from dikom.cases import access, actions, formcache, workflow
+from dikom.cases import access, actions, case_reads, inbox_rows, workflow
 from dikom.cases.bpmn import diagram as bpmn_diagram
 from dikom.cases.forms import (
     TABS,
@@ -47,6 +47,8 @@ from dikom.cases.forms import (
 )
 from dikom.cases.models import Case, CaseDocument, CaseMessage, Task
 from dikom.cases.paging import badge, capped_count, page_of
+from dikom.lib import formcache
+from dikom.lib.prepared import PreparedQuery
 from dikom.municipalities.models import Municipality, OrgUnit
 from dikom.scanning.service import active_content_labels
 
@@ -69,12 +71,19 @@ def _case_url(municipality: Municipality, case: Case, anchor: str = "") -> str:
 
 
 def _colleague_choices(municipality: Municipality) -> list[tuple[str, str]]:
-    return [(str(u.pk), u.get_full_name() or u.get_username()) for u in access.colleagues(municipality)]
+    return [(str(u.pk), u.get_full_name() or u.get_username()) for u in access.colleague_list(municipality)]
+
+
+_UNITS = PreparedQuery(
+    OrgUnit,
+    lambda city_id: OrgUnit.objects.filter(municipality_id=city_id).order_by("name").values_list("uuid", "name"),
+    fields=(OrgUnit._meta.get_field("municipality"),),
+    samples=(-7004,),
+)
 
 
 def _unit_choices(municipality: Municipality) -> list[tuple[str, str]]:
-    units = OrgUnit.objects.filter(municipality=municipality).order_by("name").values_list("uuid", "name")
-    return [(str(key), name) for key, name in units]
+    return [(str(key), name) for key, name in _UNITS.rows(municipality.pk)]
 
 
 def _colleague(municipality: Municipality, key: str) -> Any:
@@ -208,6 +217,9 @@ def inbox(request: HttpRequest, slug: str) -> HttpResponse:
         ],
         "form": formcache.rendered(form),
         "page": page,
+        "rows": (inbox_rows.case_rows if tab == "all" else inbox_rows.task_rows)(
+            page.object_list, municipality.slug, now
+        ),
         "now": now,
         "has_units": bool(my_units),
         "colleagues": _colleague_choices(municipality) if tab != "all" else [],
@@ -395,9 +407,7 @@ def _case_page(
     user = request.user
     bound = bound or {}
     now = timezone.now()
-    open_tasks = list(
-        case.tasks.filter(status=Task.Status.OPEN).select_related("org_unit", "assignee").order_by("created_at", "pk")
-    )
+    open_tasks = case_reads.open_tasks(case)
     colleagues = _colleague_choices(municipality)
     units = _unit_choices(municipality)
     for task in open_tasks:
@@ -421,7 +431,7 @@ def _case_page(
     sign_off_task = next((t for t in open_tasks if t.kind == Task.Kind.SIGN_OFF), None)
     shown = _diagram(case)
     submission = case.application.submission_data or {}
-    documents = list(case.documents.select_related("created_by"))
+    documents = case_reads.documents(case)
     flagged_documents = sum(1 for document in documents if document.active_content)
     for document in documents:
         # A PDF with active content is offered for download only, with a warning naming what was found.
@@ -435,7 +445,7 @@ def _case_page(
         "unsaved": unsaved,
         "may_manage": may_manage,
         "open_tasks": open_tasks,
-        "done_tasks": case.tasks.exclude(status=Task.Status.OPEN).select_related("org_unit", "completed_by"),
+        "done_tasks": case_reads.done_tasks(case),
         "sign_off_task": sign_off_task,
         "sections": _submitted_sections(case),
         "submission": submission,
@@ -444,9 +454,9 @@ def _case_page(
         "flagged_documents": flagged_documents,
         "diagram": shown,
         "diagram_svg": mark_safe(shown.svg) if shown.svg else "",  # noqa: S308 - built with lxml, every name escaped
-        "events": case.events.all(),
-        "notes": case.notes.select_related("author"),
-        "case_messages": case.messages.select_related("document", "sent_by"),
+        "events": case_reads.events(case),
+        "notes": case_reads.notes(case),
+        "case_messages": case_reads.messages(case),
         "open_requests": case.messages.filter(
             kind=CaseMessage.Kind.INFORMATION_REQUEST, answered_by__isnull=True
         ).exists(),

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from dikom.accounts.access import roles_in, staff_municipalities
+from dikom.accounts.access import membership_municipalities, roles_in, staff_municipalities
 from dikom.accounts.roles import Role
 from dikom.municipalities.models import Municipality
 
@@ -30,15 +30,16 @@ class Navigation:
 
 
 def navigation_for(user: Any) -> Navigation:
-    """Navigation for ``user``: at most two queries (their municipalities, their roles)."""
+    """Navigation for ``user``: at most one query (their memberships with their municipalities), none
+    when the request's access checks already read the user's roles (``accounts.access.roles_in``)."""
     if not getattr(user, "is_authenticated", False):
         return Navigation(kind="anonymous")
     is_platform_admin = bool(user.is_active and user.is_superuser)
-    if is_platform_admin:
-        # Platform admins see every municipality; only list those they administer by membership.
-        municipalities = list(Municipality.objects.filter(memberships__user=user).distinct())
-    else:
-        municipalities = list(staff_municipalities(user))
+    # Platform admins see every municipality; only those they hold a membership in are listed. For
+    # everyone else these are the municipalities of their roles (``staff_municipalities``).
+    municipalities = membership_municipalities(user)
+    if user.is_superuser and not is_platform_admin:
+        municipalities = list(staff_municipalities(user))  # an inactive superuser: every municipality, as before
     admin_of = [m for m in municipalities if Role.MUNICIPALITY_ADMIN in roles_in(user, m)]
     analytics_of = [m for m in municipalities if roles_in(user, m) & {Role.ANALYST, Role.MUNICIPALITY_ADMIN}]
     cases_of = [m for m in municipalities if roles_in(user, m) & {Role.CASEWORKER, Role.MUNICIPALITY_ADMIN}]

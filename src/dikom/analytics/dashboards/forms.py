@@ -17,6 +17,10 @@ from dikom.municipalities.models import Municipality
 
 
 class FilterForm(forms.Form):
+    # The fields as ``includes/filters.html`` lays them out; ``{{ form }}`` there, so that the
+    # analytics pages can hand over the HTML kept by ``dikom.lib.formcache`` (issue 21).
+    template_name = "analytics_dashboards/includes/filter_fields.html"
+
     period = forms.ChoiceField(label=_("Period"), choices=list(PRESETS.items()), required=False)
     since = DayField(
         label=_("From"),

@@ -23,6 +23,7 @@ from django.db.models import Q, QuerySet, Sum
 from dikom.analytics.dashboards.periods import Period, bucket_label, bucket_start, buckets, display_label
 from dikom.analytics.metrics import ROLLUP_FIELDS, _funnel, _rate, add_funnel
 from dikom.analytics.models import Service, ServiceDailyStats
+from dikom.lib.prepared import PreparedQuery
 
 ALL_FIELDS = ROLLUP_FIELDS
 UNASSIGNED = "unassigned"
@@ -120,11 +121,20 @@ def sort_rows(rows: list[ServiceRow], sort: str) -> tuple[list[ServiceRow], str,
     return ordered, key, descending
 
 
+# The city's services, compiled once per thread (``dikom.lib.prepared``; read on every overview, issue 21).
+_SERVICES = PreparedQuery(
+    Service,
+    lambda municipality_id: Service.objects.filter(municipality_id=municipality_id).order_by("name", "pk"),
+    fields=(Service._meta.get_field("municipality"),),
+    samples=(-7201,),
+)
+
+
 def overview(municipality_id: int, period: Period, channel: str = "") -> list[ServiceRow]:
     """One row per service of the city (and one for unassigned events, if any): three queries."""
     previous = period.previous()
     rows: dict[Any, ServiceRow] = {}
-    for service in Service.objects.filter(municipality_id=municipality_id).order_by("name", "pk"):
+    for service in _SERVICES.all(municipality_id):
         rows[service.pk] = ServiceRow(key=str(service.uuid), name=service.name, service=service)
 
     def row_for(service_id: int | None) -> ServiceRow:

@@ -42,6 +42,7 @@ from dikom.analytics.dashboards.tables import (
     filename,
 )
 from dikom.analytics.models import EventType, Service, UsageEvent
+from dikom.lib import formcache
 from dikom.municipalities.models import Municipality
 from dikom.web.modules import MODULES_BY_SLUG
 from dikom.web.views import module as module_page
@@ -187,7 +188,7 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
         )
     context = {
         "municipality": municipality,
-        "form": form,
+        "form": formcache.rendered(form),
         "period": period,
         "previous": period.previous(),
         "channel": channel,

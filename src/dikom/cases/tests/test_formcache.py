@@ -14,11 +14,11 @@ from django.utils import translation
 
 from dikom.accounts.roles import Role
 from dikom.accounts.tests.factories import MembershipFactory
-from dikom.cases import formcache
 from dikom.cases.forms import AssignForm, CompleteForm, InboxFilterForm
 from dikom.cases.models import Task
 from dikom.cases.tests.staff_pages import *  # noqa: F403 - the fixtures
 from dikom.cases.tests.staff_pages import case_url, client_for, submit_case
+from dikom.lib import formcache
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,5 @@
-"""Unbound forms of the staff pages rendered once per process (issue 21, item 4).
+"""Unbound forms of the staff pages rendered once per process (issue 21, item 4): the inbox's filter,
+the case page's forms, the analytics pages' period filter.
 
 Rendering a Django form goes through a template per field, per widget and per ``<option>``:
 on the inbox and the case page that was about a third of the web process's CPU, for output
