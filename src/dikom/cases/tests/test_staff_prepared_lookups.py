@@ -13,8 +13,9 @@ from dikom.accounts import access as accounts_access
 from dikom.accounts.models import Membership
 from dikom.accounts.roles import Role
 from dikom.accounts.tests.factories import MembershipFactory
-from dikom.cases import access, views
+from dikom.cases import access
 from dikom.cases.tests.staff_pages import *  # noqa: F403 - the fixtures
+from dikom.cases.views import common
 from dikom.municipalities.models import Municipality, OrgUnit
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,7 @@ def test_cities_memberships_colleagues_and_units_are_the_orm_s(people: list[Any]
         assert [_values(u) for u in colleagues] == [_values(u) for u in access.colleagues(city)]
         assert colleagues and all(u.is_active for u in colleagues)
         units = list(OrgUnit.objects.filter(municipality=city).order_by("name").values_list("uuid", "name"))
-        assert views._UNITS.rows(city.pk) == units and units
+        assert common._UNITS.rows(city.pk) == units and units
         for user in people:
             orm = list(
                 Membership.objects.filter(user=user, municipality=city, role__in=access.CASE_ROLES).select_related(
