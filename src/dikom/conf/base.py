@@ -158,7 +158,8 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's SQLite backend with one write transaction at a time per process (dikom.lib.sqlite_backend).
+            "ENGINE": "dikom.lib.sqlite_backend",
             "NAME": str(DATA_DIR / "dikom.sqlite3"),
             "OPTIONS": {
                 # WAL lets readers work while one writer writes; IMMEDIATE takes the
