@@ -66,13 +66,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _start_transaction_under_autocommit(self) -> None:
         gate = self._gate()
         if gate is None:
-            super()._start_transaction_under_autocommit()
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]  # private in Django, not in its stubs
             return
         timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
         if not gate.acquire(timeout=timeout):
             raise OperationalError("database is locked")
         try:
-            super()._start_transaction_under_autocommit()
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]  # private in Django, not in its stubs
         except BaseException:
             gate.release()
             raise
@@ -85,18 +85,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _commit(self) -> Any:
         try:
-            return super()._commit()
+            return super()._commit()  # type: ignore[misc]  # private in Django, not in its stubs
         finally:
             self._release_write_gate()
 
     def _rollback(self) -> Any:
         try:
-            return super()._rollback()
+            return super()._rollback()  # type: ignore[misc]  # private in Django, not in its stubs
         finally:
             self._release_write_gate()
 
     def _close(self) -> Any:
         try:
-            return super()._close()
+            return super()._close()  # type: ignore[misc]  # private in Django, not in its stubs
         finally:
             self._release_write_gate()
