@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -427,35 +427,17 @@ def database_pids(env: dict[str, str]) -> list[int]:
     return [pid for (pid,) in rows]
 
 
-def wrk(
-    port: int, path: str, connections: int, seconds: int, cookie: str = "", method: str = "GET", body: str = ""
-) -> dict[str, Any]:
+def run_wrk(script: str, env: dict[str, str], url: str, connections: int, seconds: int, threads: int) -> dict[str, Any]:
+    """Run wrk with the Lua ``script`` (its ``done`` writes JSON lines) and ``env``; the merged JSON."""
     binary = shutil.which("wrk")
     if binary is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     with tempfile.TemporaryDirectory() as scratch:
-        script = Path(scratch) / "page.lua"
-        script.write_text(WRK_SCRIPT)
-        env = {
-            **os.environ,
-            "COOKIE": cookie,
-            "METHOD": method,
-            "BODY": body,
-            "REFERER": f"http://127.0.0.1:{port}{path}",
-        }
+        path = Path(scratch) / "load.lua"
+        path.write_text(script)
         done = subprocess.run(  # noqa: S603 - wrk from the system, fixed arguments
-            [
-                binary,
-                "-t2" if connections >= 2 else "-t1",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--timeout",
-                "30s",
-                "-s",
-                str(script),
-                f"http://127.0.0.1:{port}{path}",
-            ],
-            env=env,
+            [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", str(path), url],
+            env={**os.environ, **env},
             capture_output=True,
             text=True,
             check=True,
@@ -467,31 +449,45 @@ def wrk(
     return result
 
 
-def measure(
-    name: str, port: int, pids: list[int], env: dict[str, str], connections: int, seconds: int, **request: str
+def wrk(
+    port: int, path: str, connections: int, seconds: int, cookie: str = "", method: str = "GET", body: str = ""
 ) -> dict[str, Any]:
+    env = {"COOKIE": cookie, "METHOD": method, "BODY": body, "REFERER": f"http://127.0.0.1:{port}{path}"}
+    threads = 2 if connections >= 2 else 1
+    return run_wrk(WRK_SCRIPT, env, f"http://127.0.0.1:{port}{path}", connections, seconds, threads)
+
+
+def cpu_during(pids: list[int], env: dict[str, str], load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``load`` (a wrk run) and add the common fields of a row: server and database CPU per
+    request from ``/proc`` (the web processes ``pids``; on PostgreSQL the database's backends),
+    errors and the load average."""
     databases = database_pids(env)
     before = {pid: _cpu_seconds(pid) for pid in [*pids, *databases]}
-    load = wrk(port, connections=connections, seconds=seconds, **request)
+    result = load()
     # Per process, for the processes there before and after (a database backend that ended
     # in between would otherwise count negatively).
     spent = {pid: _cpu_seconds(pid) - start for pid, start in before.items() if Path(f"/proc/{pid}").exists()}
     server_cpu = sum(spent.get(pid, 0.0) for pid in pids)
     database_cpu = sum(spent.get(pid, 0.0) for pid in databases)
-    requests = max(load.get("requests", 0), 1)
-    row = {
-        "page": name,
-        "connections": connections,
-        "requests_per_s": round(load["requests"] / load["seconds"], 1),
-        "p50_ms": load["p50_ms"],
-        "p95_ms": load["p95_ms"],
-        "p99_ms": load["p99_ms"],
+    requests = max(result.get("requests", 0), 1)
+    return {
+        **result,
+        "requests_per_s": round(result.get("requests", 0) / result["seconds"], 1),
         "server_cpu_ms_per_request": round(server_cpu * 1000 / requests, 2),
         "database_cpu_ms_per_request": round(database_cpu * 1000 / requests, 2) if databases else None,
-        "errors": load.get("socket_errors", 0),
-        "non_2xx_3xx": load.get("non2xx3xx", 0),
+        "errors": result.get("socket_errors", 0),
+        "non_2xx_3xx": result.get("non2xx3xx", 0),
         "load_avg": Path("/proc/loadavg").read_text().split()[:3],
     }
+
+
+def measure(
+    name: str, port: int, pids: list[int], env: dict[str, str], connections: int, seconds: int, **request: str
+) -> dict[str, Any]:
+    load = cpu_during(pids, env, lambda: wrk(port, connections=connections, seconds=seconds, **request))
+    keys = ("requests_per_s", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms_per_request")
+    rest = ("database_cpu_ms_per_request", "errors", "non_2xx_3xx", "load_avg")
+    row = {"page": name, "connections": connections, **{key: load[key] for key in (*keys, *rest)}}
     print(json.dumps(row), flush=True)
     return row
 

@@ -26,11 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -88,42 +84,14 @@ end
 
 
 def run_users(port: int, pages: Sequence[dict[str, str]], users: int, think: float, seconds: int) -> dict[str, Any]:
-    binary = shutil.which("wrk")
-    if binary is None:
-        raise SystemExit("wrk is not installed (apt-get install wrk)")
-    with tempfile.TemporaryDirectory() as scratch:
-        script = Path(scratch) / "users.lua"
-        script.write_text(USERS_SCRIPT)
-        env = {
-            **os.environ,
-            "PATHS": "|".join(page["path"] for page in pages),
-            "COOKIES": "|".join(page.get("cookie", "") for page in pages),
-            "THINK_MS": str(think * 1000),
-        }
-        # One wrk thread per 50 users at most; every thread holds users // threads connections.
-        threads = max(1, min(4, users // 50 or 1))
-        done = subprocess.run(  # noqa: S603 - wrk from the system, fixed arguments
-            [
-                binary,
-                f"-t{threads}",
-                f"-c{users}",
-                f"-d{seconds}s",
-                "--timeout",
-                "30s",
-                "-s",
-                str(script),
-                f"http://127.0.0.1:{port}{pages[0]['path']}",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    result: dict[str, Any] = {}
-    for line in done.stdout.splitlines():
-        if line.startswith("{"):
-            result.update(json.loads(line))
-    return result
+    env = {
+        "PATHS": "|".join(page["path"] for page in pages),
+        "COOKIES": "|".join(page.get("cookie", "") for page in pages),
+        "THINK_MS": str(think * 1000),
+    }
+    # One wrk thread per 50 users, at most 4; every thread holds users // threads connections.
+    threads = max(1, min(4, users // 50 or 1))
+    return bench_pages.run_wrk(USERS_SCRIPT, env, f"http://127.0.0.1:{port}{pages[0]['path']}", users, seconds, threads)
 
 
 def measure(
@@ -135,30 +103,15 @@ def measure(
     args: argparse.Namespace,
     users: int,
 ) -> dict[str, Any]:
-    databases = bench_pages.database_pids(env)
-    before = {pid: bench_pages._cpu_seconds(pid) for pid in [*pids, *databases]}
-    load = run_users(port, pages, users, args.think, args.seconds)
-    spent = {
-        pid: bench_pages._cpu_seconds(pid) - start for pid, start in before.items() if Path(f"/proc/{pid}").exists()
-    }
-    requests = max(load.get("requests", 0), 1)
+    load = bench_pages.cpu_during(pids, env, lambda: run_users(port, pages, users, args.think, args.seconds))
+    keys = ("requests_per_s", "p50_ms", "p95_ms", "p99_ms", "max_ms", "server_cpu_ms_per_request")
+    rest = ("database_cpu_ms_per_request", "errors", "non_2xx_3xx", "load_avg")
     row = {
         "page": name,
         "users": users,
         "think_s": args.think,
         "requests": load.get("requests", 0),
-        "requests_per_s": round(load.get("requests", 0) / load["seconds"], 1),
-        "p50_ms": load["p50_ms"],
-        "p95_ms": load["p95_ms"],
-        "p99_ms": load["p99_ms"],
-        "max_ms": load["max_ms"],
-        "server_cpu_ms_per_request": round(sum(spent.get(pid, 0.0) for pid in pids) * 1000 / requests, 2),
-        "database_cpu_ms_per_request": (
-            round(sum(spent.get(pid, 0.0) for pid in databases) * 1000 / requests, 2) if databases else None
-        ),
-        "errors": load.get("socket_errors", 0),
-        "non_2xx_3xx": load.get("non2xx3xx", 0),
-        "load_avg": Path("/proc/loadavg").read_text().split()[:3],
+        **{key: load[key] for key in (*keys, *rest)},
     }
     print(json.dumps(row), flush=True)
     return row
