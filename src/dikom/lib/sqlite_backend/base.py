@@ -30,8 +30,8 @@ from typing import Any
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
 
-#: One lock per database file and process (threads share it; a forked child makes its own,
-#: since locks are made on first use after the fork).
+#: One lock per database file and process (threads share it; a forked child starts with none,
+#: ``_reset_after_fork``).
 _GATES: dict[str, threading.Lock] = {}
 _GATES_LOCK = threading.Lock()
 
@@ -65,16 +65,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _start_transaction_under_autocommit(self) -> None:
         gate = self._gate()
-        if gate is None:
-            super()._start_transaction_under_autocommit()  # type: ignore[misc]  # private in Django, not in its stubs
-            return
-        timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
-        if not gate.acquire(timeout=timeout):
+        if gate is not None and not gate.acquire(timeout=float(self.settings_dict["OPTIONS"].get("timeout", 5))):
             raise OperationalError("database is locked")
         try:
             super()._start_transaction_under_autocommit()  # type: ignore[misc]  # private in Django, not in its stubs
         except BaseException:
-            gate.release()
+            if gate is not None:
+                gate.release()
             raise
         self._write_gate = gate
 
