@@ -13,7 +13,6 @@ time is over, the new name shows. A signed-in citizen never gets a stored page.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,16 +30,14 @@ VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, 
 
 
 @pytest.fixture
-def cache_on(browser_settings: LazySettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
+def cache_on(browser_settings: LazySettings, monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The page cache as ``make run`` has it, with a clock the test moves (a list holding "now")."""
     browser_settings.DIKOM_DEMO = True
     browser_settings.DIKOM_AUTH_PROVIDERS = ["demo"]
     browser_settings.DIKOM_PAGE_CACHE_SECONDS = 5
     clock = [1000.0]
     monkeypatch.setattr(pagecache, "now", lambda: clock[0])
-    pagecache.store.clear()
-    yield clock
-    pagecache.store.clear()
+    return clock  # the store is emptied around every test (conftest.py)
 
 
 @pytest.fixture
